@@ -1,1 +1,174 @@
-fn main() {}
+//! `cargo xtask`: the project's two commands and the set-up they need.
+//!
+//! `cargo xtask test` installs what is missing, then runs every suite in order (formatting,
+//! lints, the Rust tests; later the app, the UI and the end-to-end tests) and reports each.
+//! `cargo xtask run` runs the most useful thing the project has built so far.
+//! A suite is one entry in [`suites::ALL`] with the tools it needs; a need that cannot be met
+//! fails the suite loudly, it is never skipped.
+
+mod needs;
+mod suites;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  run [ARGS...]        run the project (today: the `licence` tool; ARGS go to it)
+  test [SUITE...]      install what is missing, then run every suite (or the named ones)
+  test --list          list the suites and what each needs
+  setup                install everything every suite needs, and nothing else
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("setup") => setup(),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown command '{other}'\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_owned()
+}
+
+/// Announces and runs a command in the workspace root; fails if it does not succeed.
+pub fn sh(program: &str, args: &[&str]) -> Result<()> {
+    println!("    $ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("could not start {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn step(message: &str) {
+    println!("\n==> {message}");
+}
+
+fn run(args: &[String]) -> Result<()> {
+    step("The driver's app is not built yet (issue 7); running the `licence` tool, the most useful part that exists");
+    println!(
+        "    It checks ID numbers, unit codes, mobile numbers, licence classes and status, and"
+    );
+    println!(
+        "    review deadlines. With no arguments it reads one item a line: try 11010519491231002X."
+    );
+    needs::ensure(suites::RUST_BASE)?;
+    let mut cmd = vec![
+        "run",
+        "--quiet",
+        "--package",
+        "licence-cli",
+        "--bin",
+        "licence",
+        "--",
+    ];
+    if args.is_empty() {
+        cmd.push("explain");
+    } else {
+        cmd.extend(args.iter().map(String::as_str));
+    }
+    let status = Command::new("cargo")
+        .args(&cmd)
+        .current_dir(root())
+        .status()?;
+    // The tool's own exit code (1 = something was invalid) is an answer, not a failure of `run`.
+    match status.code() {
+        Some(0 | 1) => Ok(()),
+        _ => bail!("the licence tool stopped with {status}"),
+    }
+}
+
+fn test(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "--list") {
+        for s in suites::ALL {
+            println!(
+                "{:<10} {}  (needs: {})",
+                s.name,
+                s.about,
+                needs::describe(s.needs)
+            );
+        }
+        return Ok(());
+    }
+    let chosen: Vec<&suites::Suite> = if args.is_empty() {
+        suites::ALL.iter().collect()
+    } else {
+        args.iter()
+            .map(|name| {
+                suites::ALL
+                    .iter()
+                    .find(|s| s.name == name)
+                    .with_context(|| {
+                        format!("no suite '{name}'; `cargo xtask test --list` lists them")
+                    })
+            })
+            .collect::<Result<_>>()?
+    };
+    let mut results = Vec::new();
+    for suite in chosen {
+        step(&format!("{}: {}", suite.name, suite.about));
+        let started = Instant::now();
+        let outcome = needs::ensure(suite.needs).and_then(|()| (suite.run)());
+        if let Err(e) = &outcome {
+            eprintln!("    {} FAILED: {e:#}", suite.name);
+        }
+        results.push((suite.name, outcome.is_ok(), started.elapsed()));
+    }
+    step("Summary");
+    for (name, ok, took) in &results {
+        println!(
+            "    {:<10} {:<6} {:>6.1}s",
+            name,
+            if *ok { "ok" } else { "FAILED" },
+            took.as_secs_f64()
+        );
+    }
+    let failed: Vec<_> = results.iter().filter(|r| !r.1).map(|r| r.0).collect();
+    if failed.is_empty() {
+        println!("    all {} suites succeeded", results.len());
+        Ok(())
+    } else {
+        bail!(
+            "{} of {} suites failed: {}",
+            failed.len(),
+            results.len(),
+            failed.join(", ")
+        )
+    }
+}
+
+fn setup() -> Result<()> {
+    for suite in suites::ALL {
+        step(&format!("needs of {}", suite.name));
+        needs::ensure(suite.needs)?;
+    }
+    println!("\nEverything the suites need is installed.");
+    Ok(())
+}

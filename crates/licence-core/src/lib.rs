@@ -12,6 +12,28 @@
 //!
 //! The crate reads no clock and no file: where "today" matters it is a parameter, and data
 //! files (the holiday calendar) are passed in as text.
+//!
+//! ```
+//! use licence_core::{IdNumber, LicenceStatus, Problem, VehicleClass, VehicleClasses, WorkingCalendar};
+//! use time::macros::{date, datetime};
+//!
+//! let id = IdNumber::parse("11010519491231002x", date!(2026 - 11 - 24)).unwrap();
+//! assert_eq!((id.as_str(), id.birth_date()), ("11010519491231002X", date!(1949 - 12 - 31)));
+//!
+//! let err = IdNumber::parse("110105194912310021", date!(2026 - 11 - 24)).unwrap_err();
+//! assert_eq!(err.code(), "id_check_mismatch");
+//!
+//! let classes: VehicleClasses = "C1E".parse().unwrap();
+//! assert!(classes.permits(VehicleClass::C2) && !classes.permits(VehicleClass::B2));
+//!
+//! let status: LicenceStatus = "HI".parse().unwrap();
+//! assert!(!status.is_normal()); // a red QR code
+//!
+//! let calendar = WorkingCalendar::mainland_china().unwrap();
+//! // Submitted on the Friday before the 2026 Spring Festival's make-up Saturday.
+//! let due = calendar.due_by(datetime!(2026-02-13 09:00 +8)).unwrap();
+//! assert_eq!(due, datetime!(2026-02-14 09:00 +8));
+//! ```
 
 pub mod account;
 pub mod application;

@@ -1,0 +1,152 @@
+//! `licence`: the e-licence system's command-line tool.
+//!
+//! Today it checks the things a counter clerk or a developer types: resident ID numbers, unit
+//! codes, mobile numbers, licence classes and status, and review deadlines by the working-day
+//! calendar. `photo check`, `photo crop` and `verify` join it as their crates arrive.
+//! Exit codes, as for every `licence` subcommand: 0 valid, 1 invalid, 2 unusable input.
+
+mod report;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use licence_core::WorkingCalendar;
+use time::{Date, OffsetDateTime};
+
+#[derive(Parser)]
+#[command(
+    name = "licence",
+    version,
+    about = "电子驾驶证 command-line tool: check ID numbers, unit codes, mobile numbers, licence classes and status, and review deadlines"
+)]
+struct Cli {
+    /// Print one JSON object per result instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Today's date for checks that depend on it (default: today in China, UTC+8).
+    #[arg(long, global = true, value_parser = report::parse_date_arg)]
+    today: Option<Date>,
+    /// A working-day calendar file to use instead of the bundled one.
+    #[arg(long, global = true)]
+    calendar: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a resident ID number (公民身份号码, GB 11643).
+    Id { number: String },
+    /// Check a unified social credit code (18 characters) or an organisation code (9).
+    UnitCode { code: String },
+    /// Check a mainland mobile number.
+    Phone { number: String },
+    /// Explain licence classes (准驾车型) such as C1E, and everything they permit.
+    Classes { classes: String },
+    /// Explain a licence status (驾驶证状态) such as HI, and the QR colour it gives.
+    Status { status: String },
+    /// Say whether a date is a working day, and why.
+    Day {
+        #[arg(value_parser = report::parse_date_arg)]
+        date: Date,
+    },
+    /// The review deadline (1 working day) for an application submitted at a time.
+    Deadline {
+        /// RFC 3339 (2026-11-24T10:30:00+08:00), or "YYYY-MM-DD HH:MM" in China time; default now.
+        at: Option<String>,
+    },
+    /// Say what each text is and whether it is valid: the given texts, or one per line from
+    /// standard input (interactive when it is a terminal).
+    Explain { texts: Vec<String> },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("licence: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Ok(all valid), or Err for unusable input (exit 2).
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    let now = OffsetDateTime::now_utc().to_offset(licence_core::CHINA_OFFSET);
+    let today = cli.today.unwrap_or(now.date());
+    let calendar = || -> anyhow::Result<WorkingCalendar> {
+        match &cli.calendar {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the calendar file {}", path.display()))?;
+                WorkingCalendar::parse(&text).with_context(|| format!("in {}", path.display()))
+            }
+            None => Ok(WorkingCalendar::mainland_china()?),
+        }
+    };
+    let reports = match &cli.command {
+        Command::Id { number } => vec![report::id_number(number, today)],
+        Command::UnitCode { code } => vec![report::unit_code(code)],
+        Command::Phone { number } => vec![report::phone(number)],
+        Command::Classes { classes } => vec![report::classes(classes)],
+        Command::Status { status } => vec![report::status(status)],
+        Command::Day { date } => vec![report::day(&calendar()?, *date)],
+        Command::Deadline { at } => {
+            let at = match at {
+                Some(text) => report::parse_instant(text).map_err(anyhow::Error::msg)?,
+                None => now,
+            };
+            vec![report::deadline(&calendar()?, at)]
+        }
+        Command::Explain { texts } if !texts.is_empty() => {
+            let cal = calendar()?;
+            texts
+                .iter()
+                .flat_map(|t| report::explain(t, today, &cal))
+                .collect()
+        }
+        Command::Explain { .. } => return explain_stdin(cli.json, today, &calendar()?),
+    };
+    let mut out = std::io::stdout().lock();
+    for r in &reports {
+        r.print(&mut out, cli.json)?;
+    }
+    Ok(reports.iter().all(|r| r.valid))
+}
+
+/// One text a line until end of input, with a prompt when a person is typing.
+fn explain_stdin(json: bool, today: Date, calendar: &WorkingCalendar) -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    let interactive = stdin.is_terminal();
+    let mut out = std::io::stdout().lock();
+    if interactive {
+        writeln!(
+            out,
+            "输入身份证号码、统一社会信用代码、手机号码、准驾车型、驾驶证状态或提交时间，每行一项；Ctrl-D 结束。\n\
+             Type an ID number, credit code, mobile number, licence classes, status or a submission time, one a line; Ctrl-D ends."
+        )?;
+    }
+    let mut all_valid = true;
+    let mut lines = stdin.lock().lines();
+    loop {
+        if interactive {
+            write!(out, "> ")?;
+            out.flush()?;
+        }
+        let Some(line) = lines.next() else { break };
+        let line = line.context("standard input is not UTF-8 text")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        for r in report::explain(&line, today, calendar) {
+            all_valid &= r.valid;
+            r.print(&mut out, json)?;
+        }
+    }
+    Ok(all_valid)
+}

@@ -1,0 +1,166 @@
+//! Tools and packages a suite needs, checked and installed before it runs.
+//!
+//! System packages come from apt-get when running as root (or with password-less sudo);
+//! otherwise the error names the packages and the command to run. Nothing is skipped.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{bail, Context, Result};
+
+pub enum Need {
+    /// Debian/Ubuntu packages.
+    Apt(&'static [&'static str]),
+    /// A rustup component, checked as `cargo <name> --version`.
+    RustComponent(&'static str),
+    /// A binary installed with `cargo install <krate> --version <version> --locked`.
+    #[allow(dead_code)] // the first users (tauri-driver) arrive with the app's suites
+    CargoTool {
+        bin: &'static str,
+        krate: &'static str,
+        version: &'static str,
+    },
+}
+
+pub fn describe(needs: &[Need]) -> String {
+    let parts: Vec<String> = needs
+        .iter()
+        .map(|n| match n {
+            Need::Apt(pkgs) => format!("apt: {}", pkgs.join(" ")),
+            Need::RustComponent(c) => format!("rustup component {c}"),
+            Need::CargoTool { krate, version, .. } => format!("cargo install {krate}@{version}"),
+        })
+        .collect();
+    if parts.is_empty() {
+        "nothing".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+pub fn ensure(needs: &[Need]) -> Result<()> {
+    for need in needs {
+        match need {
+            Need::Apt(pkgs) => ensure_apt(pkgs)?,
+            Need::RustComponent(c) => ensure_component(c)?,
+            Need::CargoTool {
+                bin,
+                krate,
+                version,
+            } => ensure_cargo_tool(bin, krate, version)?,
+        }
+    }
+    Ok(())
+}
+
+fn quiet(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program)
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn apt_installed(pkg: &str) -> bool {
+    output("dpkg-query", &["-W", "-f=${db:Status-Status}", pkg]).as_deref() == Some("installed")
+}
+
+/// How to become root for apt-get: directly, through password-less sudo, or not at all.
+fn root_prefix() -> Option<Vec<&'static str>> {
+    if output("id", &["-u"]).as_deref() == Some("0") {
+        Some(vec![])
+    } else if quiet("sudo", &["-n", "true"]) {
+        Some(vec!["sudo", "-n"])
+    } else {
+        None
+    }
+}
+
+static APT_UPDATED: AtomicBool = AtomicBool::new(false);
+
+fn ensure_apt(pkgs: &[&str]) -> Result<()> {
+    if output("dpkg-query", &["--version"]).is_none() {
+        bail!(
+            "this is not a Debian/Ubuntu system (no dpkg-query); install the equivalents of: {}",
+            pkgs.join(" ")
+        );
+    }
+    let missing: Vec<&str> = pkgs.iter().copied().filter(|p| !apt_installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let Some(prefix) = root_prefix() else {
+        bail!(
+            "missing system packages: {m}\n    install them with: sudo apt-get install -y {m}",
+            m = missing.join(" ")
+        );
+    };
+    println!("    installing system packages: {}", missing.join(" "));
+    let apt = |args: &[&str]| -> Result<()> {
+        let mut full: Vec<&str> = prefix.clone();
+        full.push("apt-get");
+        full.extend_from_slice(args);
+        let status = Command::new(full[0])
+            .args(&full[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("could not start apt-get")?;
+        if !status.success() {
+            bail!("`{}` failed ({status})", full.join(" "));
+        }
+        Ok(())
+    };
+    if !APT_UPDATED.swap(true, Ordering::SeqCst) {
+        apt(&["update", "-q"])?;
+    }
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend(&missing);
+    apt(&args)?;
+    let still: Vec<&str> = missing.into_iter().filter(|p| !apt_installed(p)).collect();
+    if !still.is_empty() {
+        bail!(
+            "apt-get ran but these packages are still missing: {}",
+            still.join(" ")
+        );
+    }
+    Ok(())
+}
+
+fn ensure_component(name: &str) -> Result<()> {
+    if quiet("cargo", &[name, "--version"]) {
+        return Ok(());
+    }
+    println!("    installing the rustup component {name}");
+    if !quiet("rustup", &["component", "add", name]) {
+        bail!("`cargo {name}` is missing and `rustup component add {name}` failed: install it by hand");
+    }
+    Ok(())
+}
+
+fn ensure_cargo_tool(bin: &str, krate: &str, version: &str) -> Result<()> {
+    if quiet("which", &[bin])
+        || std::env::var_os("CARGO_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")))
+            .is_some_and(|home| home.join("bin").join(bin).exists())
+    {
+        return Ok(());
+    }
+    println!("    installing {krate} {version} with cargo (takes a few minutes once)");
+    crate::sh(
+        "cargo",
+        &["install", krate, "--version", version, "--locked"],
+    )
+}

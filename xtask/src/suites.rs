@@ -1,0 +1,73 @@
+//! The test suites, in the order `cargo xtask test` runs them. Adding a suite is one entry.
+
+use anyhow::Result;
+
+use crate::needs::Need;
+use crate::sh;
+
+pub struct Suite {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub needs: &'static [Need],
+    pub run: fn() -> Result<()>,
+}
+
+/// System packages every Rust build here needs: a C toolchain for crates that compile C.
+const BUILD_PACKAGES: &[&str] = &["build-essential", "pkg-config"];
+pub const RUST_BASE: &[Need] = &[Need::Apt(BUILD_PACKAGES)];
+
+pub const ALL: &[Suite] = &[
+    Suite {
+        name: "fmt",
+        about: "formatting (cargo fmt --check)",
+        needs: &[Need::RustComponent("rustfmt")],
+        run: || sh("cargo", &["fmt", "--all", "--", "--check"]),
+    },
+    Suite {
+        name: "clippy",
+        about: "lints, warnings are errors",
+        needs: &[Need::Apt(BUILD_PACKAGES), Need::RustComponent("clippy")],
+        run: || {
+            sh(
+                "cargo",
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--locked",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            )
+        },
+    },
+    Suite {
+        name: "rust",
+        about: "unit, property, integration and doc tests of the workspace (WebKit-free crates)",
+        needs: RUST_BASE,
+        run: || sh("cargo", &["test", "--locked"]),
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suite_names_are_unique_and_formatting_runs_first() {
+        let mut names: Vec<_> = ALL.iter().map(|s| s.name).collect();
+        assert_eq!(names[0], "fmt");
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn every_suite_says_what_it_needs() {
+        for s in ALL {
+            assert!(!crate::needs::describe(s.needs).is_empty(), "{}", s.name);
+        }
+        assert_eq!(crate::needs::describe(&[]), "nothing");
+    }
+}
