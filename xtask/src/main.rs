@@ -59,6 +59,7 @@ pub fn sh(program: &str, args: &[&str]) -> Result<()> {
     let status = Command::new(program)
         .args(args)
         .current_dir(root())
+        .env("LICENCE_TEST_DATA", needs::test_data_dir())
         .status()
         .with_context(|| format!("could not start {program}"))?;
     if !status.success() {

@@ -13,6 +13,9 @@ pub enum Need {
     Apt(&'static [&'static str]),
     /// A rustup component, checked as `cargo <name> --version`.
     RustComponent(&'static str),
+    /// The real photographs of tests/data/sources.txt, fetched into target/test-data
+    /// (with pip, installed from apt if missing).
+    TestData,
     /// A binary installed with `cargo install <krate> --version <version> --locked`.
     #[allow(dead_code)] // the first users (tauri-driver) arrive with the app's suites
     CargoTool {
@@ -29,6 +32,7 @@ pub fn describe(needs: &[Need]) -> String {
             Need::Apt(pkgs) => format!("apt: {}", pkgs.join(" ")),
             Need::RustComponent(c) => format!("rustup component {c}"),
             Need::CargoTool { krate, version, .. } => format!("cargo install {krate}@{version}"),
+            Need::TestData => "test photos (tests/data/sources.txt)".into(),
         })
         .collect();
     if parts.is_empty() {
@@ -48,6 +52,7 @@ pub fn ensure(needs: &[Need]) -> Result<()> {
                 krate,
                 version,
             } => ensure_cargo_tool(bin, krate, version)?,
+            Need::TestData => fetch_test_data()?,
         }
     }
     Ok(())
@@ -163,4 +168,41 @@ fn ensure_cargo_tool(bin: &str, krate: &str, version: &str) -> Result<()> {
         "cargo",
         &["install", krate, "--version", version, "--locked"],
     )
+}
+
+fn ensure_pip() -> Result<()> {
+    if quiet("python3", &["-m", "pip", "--version"]) {
+        return Ok(());
+    }
+    ensure_apt(&["python3", "python3-pip"])?;
+    if !quiet("python3", &["-m", "pip", "--version"]) {
+        bail!("python3 -m pip does not work even after installing python3-pip");
+    }
+    Ok(())
+}
+
+/// Where the fetched test photos live; tests read `LICENCE_TEST_DATA` or this default.
+pub fn test_data_dir() -> std::path::PathBuf {
+    crate::root().join("target").join("test-data")
+}
+
+fn fetch_test_data() -> Result<()> {
+    ensure_pip()?;
+    let root = crate::root();
+    let dir = test_data_dir();
+    let (script, sources) = (
+        root.join("tests/data/fetch.py"),
+        root.join("tests/data/sources.txt"),
+    );
+    let status = Command::new("python3")
+        .arg(&script)
+        .arg(&sources)
+        .arg(&dir)
+        .arg(&root)
+        .status()
+        .context("could not start python3")?;
+    if !status.success() {
+        bail!("fetching the test photos failed ({status}); see the lines above");
+    }
+    Ok(())
 }

@@ -45,7 +45,7 @@ pub const ALL: &[Suite] = &[
     Suite {
         name: "rust",
         about: "unit, property, integration and doc tests of the workspace (WebKit-free crates)",
-        needs: RUST_BASE,
+        needs: &[Need::Apt(BUILD_PACKAGES), Need::TestData],
         run: || sh("cargo", &["test", "--locked"]),
     },
 ];

@@ -5,6 +5,7 @@
 //! calendar. `photo check`, `photo crop` and `verify` join it as their crates arrive.
 //! Exit codes, as for every `licence` subcommand: 0 valid, 1 invalid, 2 unusable input.
 
+mod photo;
 mod report;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -61,10 +62,43 @@ enum Command {
     /// Say what each text is and whether it is valid: the given texts, or one per line from
     /// standard input (interactive when it is a terminal).
     Explain { texts: Vec<String> },
+    /// Portrait photos for the e-licence (R3.3): check against the spec, or crop to it.
+    #[command(subcommand)]
+    Photo(PhotoCommand),
+}
+
+#[derive(Subcommand)]
+enum PhotoCommand {
+    /// Check a photo (JPEG, PNG, WebP). Exit 0 compliant, 1 not compliant, 2 unusable input.
+    Check { file: PathBuf },
+    /// Crop a photo to 260×378 at 300 dpi; writes OUT only if the result meets the spec.
+    Crop {
+        file: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Photo(photo) = &cli.command {
+        let today = cli.today.unwrap_or_else(|| {
+            OffsetDateTime::now_utc()
+                .to_offset(licence_core::CHINA_OFFSET)
+                .date()
+        });
+        let result = match photo {
+            PhotoCommand::Check { file } => photo::check(file, cli.json, today),
+            PhotoCommand::Crop { file, out } => photo::crop(file, out, cli.json, today),
+        };
+        return match result {
+            Ok(outcome) => ExitCode::from(outcome.exit_code()),
+            Err(e) => {
+                eprintln!("licence: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -111,6 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 .collect()
         }
         Command::Explain { .. } => return explain_stdin(cli.json, today, &calendar()?),
+        Command::Photo(_) => unreachable!("handled in main"),
     };
     let mut out = std::io::stdout().lock();
     for r in &reports {

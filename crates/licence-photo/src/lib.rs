@@ -1,0 +1,548 @@
+//! The portrait photo of the e-licence (R3.2, R3.3): is it to spec, what exactly is wrong, and
+//! a crop to spec when it can be made.
+//!
+//! Bytes (JPEG, PNG, WebP) or a raw camera frame go in; a [`Verdict`] comes out: problems with
+//! stable codes and zh/en messages that say how to fix them, measurements in the 260×378 output
+//! frame, and, when the photo can be used, the cropped 300 dpi JPEG, which has itself been
+//! checked again. Everything runs offline: the face detector's model is compiled in.
+//!
+//! Two modes, decided by the input's size. A picture of exactly 260×378 is judged as it is (it
+//! is what the driver wants to submit). Any other picture is auto-cropped: the head is scaled
+//! to the middle of the spec and framed, never enlarged (a too-small head is "move closer").
+
+mod detect;
+mod intake;
+mod measure;
+mod problem;
+
+use image::codecs::jpeg::{JpegEncoder, PixelDensity};
+use image::imageops::FilterType;
+use image::metadata::Orientation;
+use image::{DynamicImage, RgbImage};
+use serde::Serialize;
+use time::Date;
+
+pub use detect::{FaceBox, FaceDetector};
+pub use intake::{sniff, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
+pub use problem::{PhotoProblem, ProblemCode, Severity};
+
+use measure::Rect;
+
+/// The spec of R3.3 in pixels at 300 dpi.
+pub mod spec {
+    use std::ops::RangeInclusive;
+
+    /// 22 mm.
+    pub const WIDTH: u32 = 260;
+    /// 32 mm.
+    pub const HEIGHT: u32 = 378;
+    /// 19-22 mm, top of hair to chin.
+    pub const HEAD_LENGTH: RangeInclusive<u32> = 224..=260;
+    /// 14-16 mm.
+    pub const HEAD_WIDTH: RangeInclusive<u32> = 165..=189;
+    /// Top of hair below the top edge.
+    pub const TOP_MARGIN: RangeInclusive<u32> = 10..=20;
+    /// How far the head's centre may be from the frame's centre line.
+    pub const MAX_CENTRE_OFFSET: u32 = 8;
+    /// What auto-crop aims for: the middle of each range.
+    pub const TARGET_HEAD_LENGTH: f64 = 242.0;
+    pub const TARGET_TOP_MARGIN: f64 = 15.0;
+    /// Largest roll of the head accepted, in degrees.
+    pub const MAX_ROLL_DEGREES: f64 = 8.0;
+    /// Output JPEG: quality floor, and the size auto-crop tries to stay under.
+    pub const MIN_JPEG_QUALITY: u8 = 70;
+    pub const MAX_JPEG_BYTES: usize = 30 * 1024;
+    /// A photo older than this many months draws a warning.
+    pub const MAX_AGE_MONTHS: u8 = 6;
+}
+
+/// Thresholds of the photometric checks (calibrated; see docs/photo.md).
+mod thresholds {
+    /// Background: at least this bright (0-255 luma) and at most this colourful.
+    pub const BACKGROUND_MIN_LUMA: f32 = 200.0;
+    pub const BACKGROUND_MAX_CHROMA: f32 = 20.0;
+    /// Background: difference between its parts, and spread within it.
+    pub const BACKGROUND_MAX_SIDE_DIFFERENCE: f32 = 14.0;
+    pub const BACKGROUND_MAX_STD: f32 = 12.0;
+    /// Face: mean luma range, and the share of blown highlights.
+    pub const FACE_MIN_LUMA: f32 = 75.0;
+    pub const FACE_MAX_LUMA: f32 = 225.0;
+    pub const FACE_MAX_CLIPPED: f32 = 0.15;
+    /// Face: mean chroma below this is a greyscale photo.
+    pub const FACE_MIN_CHROMA: f32 = 8.0;
+    /// Face: variance of the Laplacian below this is blurred.
+    pub const MIN_SHARPNESS: f64 = 60.0;
+}
+
+/// Measurements in the 260×378 output frame (design.md's contract names the first three).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Measurements {
+    pub head_length_px: u32,
+    pub head_width_px: u32,
+    pub top_margin_px: u32,
+    /// Head centre minus frame centre; negative is left.
+    pub centre_offset_px: i32,
+    pub roll_degrees: Option<f64>,
+    pub background_luma: f32,
+    pub background_chroma: f32,
+    pub background_side_difference: f32,
+    pub background_std: f32,
+    pub face_luma: f32,
+    pub face_chroma: f32,
+    pub sharpness: f64,
+    /// Source pixels per output pixel; 1.0 when judged as is.
+    pub scale: f64,
+}
+
+/// The outcome of checking one photo.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub compliant: bool,
+    pub problems: Vec<PhotoProblem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measurements: Option<Measurements>,
+    /// The 260×378, 300 dpi JPEG as it would be submitted, whenever a crop could be made, so
+    /// the app can show the driver what is wrong with it. Submit it only if `compliant`.
+    #[serde(skip)]
+    pub cropped_jpeg: Option<Vec<u8>>,
+}
+
+impl Verdict {
+    fn from_problems(
+        codes: &[(ProblemCode, String)],
+        measurements: Option<Measurements>,
+        jpeg: Option<Vec<u8>>,
+    ) -> Verdict {
+        let problems: Vec<PhotoProblem> = codes.iter().map(|(c, d)| c.problem(d)).collect();
+        let compliant = problems.iter().all(|p| p.severity == Severity::Warning);
+        Verdict {
+            compliant,
+            problems,
+            measurements,
+            cropped_jpeg: jpeg,
+        }
+    }
+
+    /// Whether the input itself could not be used (exit code 2 of `licence photo check`).
+    pub fn unusable_input(&self) -> bool {
+        self.problems.iter().any(|p| p.code.is_unusable_input())
+    }
+
+    pub fn has(&self, code: ProblemCode) -> bool {
+        self.problems.iter().any(|p| p.code == code)
+    }
+}
+
+/// A raw camera frame: tightly packed RGB8 rows, and how the sensor was turned.
+#[derive(Debug, Clone, Copy)]
+pub struct RgbFrame<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub rgb: &'a [u8],
+    pub orientation: Orientation,
+}
+
+/// Checks photos. Holds the face detector, which takes a few milliseconds to build: make one
+/// and reuse it. Not shared between threads: make one per thread.
+#[derive(Debug, Default)]
+pub struct PhotoChecker {
+    detector: FaceDetector,
+}
+
+type Found = Vec<(ProblemCode, String)>;
+
+fn found(code: ProblemCode) -> (ProblemCode, String) {
+    (code, String::new())
+}
+
+/// Where the head is in a picture, in its own pixels: what the checks and the crop build on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadGeometry {
+    pub face: FaceBox,
+    pub background: [f32; 3],
+    pub hair_top: u32,
+    pub chin: f64,
+    pub left: u32,
+    pub right: u32,
+}
+
+impl PhotoChecker {
+    pub fn new() -> PhotoChecker {
+        PhotoChecker {
+            detector: FaceDetector::new(),
+        }
+    }
+
+    /// Every face the detector finds in `picture`, largest first.
+    pub fn faces(&mut self, picture: &RgbImage) -> Vec<FaceBox> {
+        self.detector.faces(picture)
+    }
+
+    /// The head geometry for the largest face, if there is one (for calibration and tools).
+    pub fn geometry(&mut self, picture: &RgbImage) -> Option<HeadGeometry> {
+        let face = *self.detector.faces(picture).first()?;
+        Some(head_geometry(picture, face))
+    }
+
+    /// Checks an encoded photo (JPEG, PNG or WebP). `today` dates the 6-month rule.
+    pub fn check(&mut self, bytes: &[u8], today: Date) -> Verdict {
+        match intake::decode(bytes) {
+            Err(refusal) => Verdict::from_problems(&[(refusal.code, refusal.detail)], None, None),
+            Ok(decoded) => {
+                let mut extra = Vec::new();
+                if decoded
+                    .taken
+                    .is_some_and(|taken| taken < months_before(today, spec::MAX_AGE_MONTHS))
+                {
+                    extra.push(found(ProblemCode::OlderThan6Months));
+                }
+                self.assess(decoded.rgb, extra)
+            }
+        }
+    }
+
+    /// Checks a raw camera frame, skipping encoding. A camera capture is recent by construction.
+    pub fn check_frame(&mut self, frame: RgbFrame<'_>) -> Verdict {
+        let expected = u64::from(frame.width) * u64::from(frame.height) * 3;
+        if frame.width == 0 || frame.height == 0 || frame.rgb.len() as u64 != expected {
+            let detail = format!(
+                "frame of {}×{} with {} bytes",
+                frame.width,
+                frame.height,
+                frame.rgb.len()
+            );
+            return Verdict::from_problems(&[(ProblemCode::Unreadable, detail)], None, None);
+        }
+        if u64::from(frame.width) * u64::from(frame.height) > MAX_PIXELS {
+            return Verdict::from_problems(&[found(ProblemCode::TooLarge)], None, None);
+        }
+        let rgb = RgbImage::from_raw(frame.width, frame.height, frame.rgb.to_vec())
+            .expect("length checked");
+        let mut picture = DynamicImage::ImageRgb8(rgb);
+        picture.apply_orientation(frame.orientation);
+        self.assess(picture.into_rgb8(), Vec::new())
+    }
+
+    fn assess(&mut self, picture: RgbImage, mut problems: Found) -> Verdict {
+        let (w, h) = picture.dimensions();
+        if w < spec::WIDTH || h < spec::HEIGHT {
+            problems.push((ProblemCode::ImageTooSmall, format!("{w}×{h}")));
+            return Verdict::from_problems(&problems, None, None);
+        }
+        if (w, h) == (spec::WIDTH, spec::HEIGHT) {
+            let (measurements, mut own) = self.assess_frame(&picture);
+            problems.append(&mut own);
+            let jpeg = measurements.as_ref().map(|_| encode_jpeg(&picture));
+            return Verdict::from_problems(&problems, measurements, jpeg);
+        }
+        let faces = self.detector.faces(&picture);
+        let face = match faces.as_slice() {
+            [] => {
+                problems.push(found(ProblemCode::NoFace));
+                return Verdict::from_problems(&problems, None, None);
+            }
+            [face] => *face,
+            _ => {
+                problems.push((ProblemCode::MultipleFaces, faces.len().to_string()));
+                return Verdict::from_problems(&problems, None, None);
+            }
+        };
+        let bg = measure::background_colour(&picture);
+        let top = f64::from(measure::hair_top(&picture, &face, bg));
+        let chin = face.y + face.height * measure::CHIN_FACTOR;
+        let head_length = chin - top;
+        // Never enlarge: a head smaller than the spec in the source cannot be cropped to it.
+        let scale = (head_length / spec::TARGET_HEAD_LENGTH).max(1.0);
+        let (ww, wh) = (
+            f64::from(spec::WIDTH) * scale,
+            f64::from(spec::HEIGHT) * scale,
+        );
+        let x0 = face.centre_x() - ww / 2.0;
+        let y0 = top - spec::TARGET_TOP_MARGIN * scale;
+        let fits = x0 >= -1.0
+            && y0 >= -1.0
+            && x0 + ww <= f64::from(w) + 1.0
+            && y0 + wh <= f64::from(h) + 1.0;
+        if head_length / scale < f64::from(*spec::HEAD_LENGTH.start()) {
+            problems.push((ProblemCode::HeadTooSmall, format!("{head_length:.0}")));
+        }
+        if !fits {
+            problems.push(found(ProblemCode::NotEnoughMargin));
+        }
+        if !problems
+            .iter()
+            .all(|(c, _)| c.severity() == Severity::Warning)
+        {
+            let (l, r) = measure::head_edges(&picture, &face, bg);
+            let measurements = Measurements {
+                head_length_px: (head_length / scale).round() as u32,
+                head_width_px: (f64::from(r - l) / scale).round() as u32,
+                top_margin_px: ((top - y0) / scale).round() as u32,
+                centre_offset_px: 0,
+                roll_degrees: None,
+                background_luma: 0.0,
+                background_chroma: 0.0,
+                background_side_difference: 0.0,
+                background_std: 0.0,
+                face_luma: 0.0,
+                face_chroma: 0.0,
+                sharpness: 0.0,
+                scale,
+            };
+            return Verdict::from_problems(&problems, Some(measurements), None);
+        }
+        let clamp = |v: f64, size: f64, max: u32| {
+            v.round().clamp(0.0, f64::from(max) - size.round()) as u32
+        };
+        let (cx, cy) = (clamp(x0, ww, w), clamp(y0, wh, h));
+        let window = image::imageops::crop_imm(
+            &picture,
+            cx,
+            cy,
+            (ww.round() as u32).min(w),
+            (wh.round() as u32).min(h),
+        )
+        .to_image();
+        let framed =
+            image::imageops::resize(&window, spec::WIDTH, spec::HEIGHT, FilterType::CatmullRom);
+        // Re-check what will actually be submitted: the encoded JPEG, decoded again.
+        let jpeg = encode_jpeg(&framed);
+        let reread = intake::decode(&jpeg).expect("our own JPEG decodes").rgb;
+        let (measurements, mut own) = self.assess_frame(&reread);
+        problems.append(&mut own);
+        let measurements = measurements.map(|m| Measurements { scale, ..m });
+        Verdict::from_problems(&problems, measurements, Some(jpeg))
+    }
+
+    /// Every check on a 260×378 frame, as it stands.
+    fn assess_frame(&mut self, frame: &RgbImage) -> (Option<Measurements>, Found) {
+        use thresholds::*;
+        let mut problems = Found::new();
+        let faces = self.detector.faces(frame);
+        let face = match faces.as_slice() {
+            [] => return (None, vec![found(ProblemCode::NoFace)]),
+            [face] => *face,
+            _ => {
+                return (
+                    None,
+                    vec![(ProblemCode::MultipleFaces, faces.len().to_string())],
+                )
+            }
+        };
+        let (w, h) = frame.dimensions();
+        let bg = measure::background_colour(frame);
+        let top = measure::hair_top(frame, &face, bg);
+        let chin = face.y + face.height * measure::CHIN_FACTOR;
+        let head_length = (chin - f64::from(top)).round().max(0.0) as u32;
+        let (left, right) = measure::head_edges(frame, &face, bg);
+        let head_width = right - left;
+        let centre_offset = ((f64::from(left + right) / 2.0) - f64::from(w) / 2.0).round() as i32;
+
+        // Background: the strip above the head and the two sides beside it, clear of the head.
+        let side_bottom = face.y + face.height * 0.5;
+        let (outer_l, outer_r) =
+            measure::silhouette_extent(frame, &face, bg, top, side_bottom.max(0.0) as u32);
+        let left_side = Rect::clipped(
+            2.0,
+            f64::from(top),
+            f64::from(outer_l) - 6.0,
+            side_bottom,
+            w,
+            h,
+        );
+        let right_side = Rect::clipped(
+            f64::from(outer_r) + 6.0,
+            f64::from(top),
+            f64::from(w) - 2.0,
+            side_bottom,
+            w,
+            h,
+        );
+        let above = Rect::clipped(2.0, 1.0, f64::from(w) - 2.0, f64::from(top) - 3.0, w, h);
+        let regions: Vec<measure::Stats> = [above, left_side, right_side]
+            .into_iter()
+            .flatten()
+            .filter(|r| r.area() >= 40)
+            .map(|r| measure::stats(frame, r))
+            .collect();
+        let total: u32 = regions.iter().map(|s| s.pixels).sum::<u32>().max(1);
+        let weighted = |f: fn(&measure::Stats) -> f32| {
+            regions.iter().map(|s| f(s) * s.pixels as f32).sum::<f32>() / total as f32
+        };
+        let background_luma = weighted(|s| s.mean_luma);
+        let background_chroma = weighted(|s| s.mean_chroma);
+        let background_std = weighted(|s| s.std_luma);
+        let lumas: Vec<f32> = regions.iter().map(|s| s.mean_luma).collect();
+        let side_difference = lumas.iter().copied().fold(f32::MIN, f32::max)
+            - lumas.iter().copied().fold(f32::MAX, f32::min);
+        let side_difference = if lumas.len() > 1 {
+            side_difference
+        } else {
+            0.0
+        };
+
+        let inner = Rect::clipped(
+            face.x + face.width * 0.2,
+            face.y + face.height * 0.15,
+            face.x + face.width * 0.8,
+            face.y + face.height * 0.95,
+            w,
+            h,
+        )
+        .unwrap_or(Rect {
+            x0: 0,
+            y0: 0,
+            x1: w,
+            y1: h,
+        });
+        let face_stats = measure::stats(frame, inner);
+        let gray = DynamicImage::ImageRgb8(frame.clone()).into_luma8();
+        let sharpness = measure::sharpness(&gray, inner);
+        let roll = measure::roll_degrees(&gray, &face);
+
+        if regions.is_empty()
+            || background_luma < BACKGROUND_MIN_LUMA
+            || background_chroma > BACKGROUND_MAX_CHROMA
+        {
+            problems.push(found(ProblemCode::BackgroundNotWhite));
+        } else if side_difference > BACKGROUND_MAX_SIDE_DIFFERENCE
+            || background_std > BACKGROUND_MAX_STD
+        {
+            problems.push(found(ProblemCode::BackgroundUneven));
+        }
+        if face_stats.mean_chroma < FACE_MIN_CHROMA {
+            problems.push(found(ProblemCode::NotColour));
+        }
+        if face_stats.mean_luma < FACE_MIN_LUMA {
+            problems.push(found(ProblemCode::TooDark));
+        } else if face_stats.mean_luma > FACE_MAX_LUMA || face_stats.clipped > FACE_MAX_CLIPPED {
+            problems.push(found(ProblemCode::TooBright));
+        }
+        if sharpness < MIN_SHARPNESS {
+            problems.push(found(ProblemCode::Blurry));
+        }
+        if roll.is_some_and(|r| r.abs() > spec::MAX_ROLL_DEGREES) {
+            problems.push(found(ProblemCode::Tilted));
+        }
+        if head_length < *spec::HEAD_LENGTH.start() || head_width < *spec::HEAD_WIDTH.start() {
+            problems.push(found(ProblemCode::HeadTooSmall));
+        } else if head_length > *spec::HEAD_LENGTH.end() || head_width > *spec::HEAD_WIDTH.end() {
+            problems.push(found(ProblemCode::HeadTooLarge));
+        }
+        if top < *spec::TOP_MARGIN.start() {
+            problems.push(found(ProblemCode::HeadTooHigh));
+        } else if top > *spec::TOP_MARGIN.end() {
+            problems.push(found(ProblemCode::HeadTooLow));
+        }
+        if centre_offset.unsigned_abs() > spec::MAX_CENTRE_OFFSET {
+            problems.push(found(ProblemCode::HeadOffCentre));
+        }
+        let measurements = Measurements {
+            head_length_px: head_length,
+            head_width_px: head_width,
+            top_margin_px: top,
+            centre_offset_px: centre_offset,
+            roll_degrees: roll.map(|r| (r * 10.0).round() / 10.0),
+            background_luma,
+            background_chroma,
+            background_side_difference: side_difference,
+            background_std,
+            face_luma: face_stats.mean_luma,
+            face_chroma: face_stats.mean_chroma,
+            sharpness: sharpness.round(),
+            scale: 1.0,
+        };
+        (Some(measurements), problems)
+    }
+}
+
+fn head_geometry(picture: &RgbImage, face: FaceBox) -> HeadGeometry {
+    let background = measure::background_colour(picture);
+    let (left, right) = measure::head_edges(picture, &face, background);
+    HeadGeometry {
+        face,
+        background,
+        hair_top: measure::hair_top(picture, &face, background),
+        chin: face.y + face.height * measure::CHIN_FACTOR,
+        left,
+        right,
+    }
+}
+
+/// The same calendar day `months` earlier (the month's last day where it is shorter).
+fn months_before(date: Date, months: u8) -> Date {
+    let total = date.year() * 12 + i32::from(u8::from(date.month())) - 1 - i32::from(months);
+    let (year, month) = (
+        total.div_euclid(12),
+        time::Month::try_from((total.rem_euclid(12) + 1) as u8).expect("1-12"),
+    );
+    let day = date.day().min(time::util::days_in_month(month, year));
+    Date::from_calendar_date(year, month, day).expect("valid by construction")
+}
+
+/// Encodes at 300 dpi, lowering the quality (not below the floor) until the file is small
+/// enough for upload.
+fn encode_jpeg(frame: &RgbImage) -> Vec<u8> {
+    let mut quality = 92;
+    loop {
+        let mut out = Vec::new();
+        let mut encoder = JpegEncoder::new_with_quality(&mut out, quality);
+        encoder.set_pixel_density(PixelDensity::dpi(300));
+        encoder
+            .encode_image(frame)
+            .expect("encoding to memory does not fail");
+        if out.len() <= spec::MAX_JPEG_BYTES || quality <= spec::MIN_JPEG_QUALITY {
+            return out;
+        }
+        quality = quality.saturating_sub(4).max(spec::MIN_JPEG_QUALITY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn six_months_before_clamps_to_the_end_of_the_month() {
+        assert_eq!(
+            months_before(date!(2026 - 11 - 24), 6),
+            date!(2026 - 05 - 24)
+        );
+        assert_eq!(
+            months_before(date!(2026 - 08 - 31), 6),
+            date!(2026 - 02 - 28)
+        );
+        assert_eq!(
+            months_before(date!(2026 - 03 - 15), 6),
+            date!(2025 - 09 - 15)
+        );
+    }
+
+    #[test]
+    fn the_jpeg_is_300_dpi_and_within_the_upload_size() {
+        let frame = RgbImage::from_fn(spec::WIDTH, spec::HEIGHT, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8])
+        });
+        let jpeg = encode_jpeg(&frame);
+        assert!(jpeg.len() <= spec::MAX_JPEG_BYTES || jpeg.len() < 80_000);
+        // JFIF APP0: units = 1 (dots per inch), then X and Y density.
+        assert_eq!(&jpeg[6..11], b"JFIF\0");
+        assert_eq!(jpeg[13], 1);
+        assert_eq!(u16::from_be_bytes([jpeg[14], jpeg[15]]), 300);
+        assert_eq!(u16::from_be_bytes([jpeg[16], jpeg[17]]), 300);
+    }
+
+    #[test]
+    fn frames_with_the_wrong_length_are_unreadable() {
+        let mut checker = PhotoChecker::new();
+        let v = checker.check_frame(RgbFrame {
+            width: 10,
+            height: 10,
+            rgb: &[0; 299],
+            orientation: Orientation::NoTransforms,
+        });
+        assert_eq!(v.problems[0].code, ProblemCode::Unreadable);
+        assert!(v.unusable_input());
+    }
+}

@@ -1,0 +1,177 @@
+//! Test photographs: the real ones fetched by `cargo xtask test`, and labelled variants built
+//! from them (a real head placed on a chosen background at a known scale).
+
+#![allow(dead_code)] // each test file uses part of this
+
+use std::path::PathBuf;
+
+use image::{imageops, Rgb, RgbImage};
+
+/// Hand labels of astronaut.png (Eileen Collins), in its own pixels: top of hair and chin.
+/// Read off a 4× enlargement with a 10-pixel grid; see docs/photo.md.
+pub const ASTRONAUT_HAIR_TOP: f64 = 15.5;
+pub const ASTRONAUT_CHIN: f64 = 178.0;
+/// The columns kept when the astronaut is placed on a new background: the flag (left) and the
+/// shuttle model (right) are left out.
+const KEEP_X: (u32, u32) = (110, 350);
+
+pub fn data(name: &str) -> PathBuf {
+    let dir = std::env::var_os("LICENCE_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-data")
+        });
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo xtask test` fetches the test photos",
+        path.display()
+    );
+    path
+}
+
+pub fn load(name: &str) -> RgbImage {
+    image::open(data(name))
+        .expect("a test photo decodes")
+        .into_rgb8()
+}
+
+fn luma(p: Rgb<u8>) -> f32 {
+    0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
+}
+
+fn chroma(p: Rgb<u8>) -> u8 {
+    p.0.iter().max().unwrap() - p.0.iter().min().unwrap()
+}
+
+/// The astronaut without her studio backdrop: the backdrop is flood-filled from the top and
+/// the upper sides through light, grey pixels (hair and skin stop it), then painted by `fill`.
+pub fn astronaut_on(fill: impl Fn(u32, u32) -> Rgb<u8>) -> RgbImage {
+    let src = load("astronaut.png");
+    let (x0, x1) = KEEP_X;
+    let mut img = imageops::crop_imm(&src, x0, 0, x1 - x0, src.height()).to_image();
+    let (w, h) = img.dimensions();
+    let backdrop = |p: Rgb<u8>| chroma(p) < 30 && luma(p) > 110.0;
+    let mut seen = vec![false; (w * h) as usize];
+    let mut stack: Vec<(u32, u32)> = (0..w).map(|x| (x, 0)).collect();
+    stack.extend((0..150).flat_map(|y| [(0, y), (w - 1, y)]));
+    while let Some((x, y)) = stack.pop() {
+        let i = (y * w + x) as usize;
+        if seen[i] || !backdrop(*img.get_pixel(x, y)) {
+            continue;
+        }
+        seen[i] = true;
+        if x > 0 {
+            stack.push((x - 1, y));
+        }
+        if x + 1 < w {
+            stack.push((x + 1, y));
+        }
+        if y > 0 {
+            stack.push((x, y - 1));
+        }
+        if y + 1 < h {
+            stack.push((x, y + 1));
+        }
+    }
+    for (i, seen) in seen.iter().enumerate() {
+        if *seen {
+            let (x, y) = (i as u32 % w, i as u32 / w);
+            img.put_pixel(x, y, fill(x, y));
+        }
+    }
+    img
+}
+
+pub const WHITE: Rgb<u8> = Rgb([248, 248, 246]);
+
+/// A labelled positive: the astronaut on white, enlarged `scale` times (as a higher-resolution
+/// camera would see her). Returns the picture and its labelled head length.
+pub fn portrait(scale: f64) -> (RgbImage, f64) {
+    let img = astronaut_on(|_, _| WHITE);
+    (
+        resize(&img, scale),
+        (ASTRONAUT_CHIN - ASTRONAUT_HAIR_TOP) * scale,
+    )
+}
+
+pub fn resize(img: &RgbImage, scale: f64) -> RgbImage {
+    let (w, h) = img.dimensions();
+    imageops::resize(
+        img,
+        (f64::from(w) * scale).round() as u32,
+        (f64::from(h) * scale).round() as u32,
+        imageops::FilterType::Lanczos3,
+    )
+}
+
+/// Places `img` on a canvas of `w`×`h` filled with `bg`, with its top-left corner at (x, y)
+/// (which may be negative: the part outside is cut off).
+pub fn place(img: &RgbImage, w: u32, h: u32, x: i64, y: i64, bg: Rgb<u8>) -> RgbImage {
+    let mut canvas = RgbImage::from_pixel(w, h, bg);
+    imageops::overlay(&mut canvas, img, x, y);
+    canvas
+}
+
+pub fn encode(img: &RgbImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), format)
+        .unwrap();
+    out
+}
+
+/// Rotates by `degrees` about the centre (bilinear), filling uncovered corners with `bg`.
+pub fn rotate(img: &RgbImage, degrees: f64, bg: Rgb<u8>) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
+    RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (f64::from(x) - cx, f64::from(y) - cy);
+        let (sx, sy) = (c * dx + s * dy + cx, -s * dx + c * dy + cy);
+        if sx < 0.0 || sy < 0.0 || sx >= f64::from(w - 1) || sy >= f64::from(h - 1) {
+            return bg;
+        }
+        let (x0, y0) = (sx.floor() as u32, sy.floor() as u32);
+        let (fx, fy) = (sx - f64::from(x0), sy - f64::from(y0));
+        let px = |x: u32, y: u32, c: usize| f64::from(img.get_pixel(x, y)[c]);
+        Rgb(std::array::from_fn(|ch| {
+            let top = px(x0, y0, ch) * (1.0 - fx) + px(x0 + 1, y0, ch) * fx;
+            let bottom = px(x0, y0 + 1, ch) * (1.0 - fx) + px(x0 + 1, y0 + 1, ch) * fx;
+            (top * (1.0 - fy) + bottom * fy).round() as u8
+        }))
+    })
+}
+
+/// A JPEG with an EXIF block (APP1) carrying an orientation and, optionally, DateTime.
+pub fn jpeg_with_exif(img: &RgbImage, orientation: u16, datetime: Option<&str>) -> Vec<u8> {
+    let jpeg = encode(img, image::ImageFormat::Jpeg);
+    // TIFF header (little endian), IFD0 with 1 or 2 entries, then the DateTime text.
+    let entries: u16 = if datetime.is_some() { 2 } else { 1 };
+    let mut tiff: Vec<u8> = b"II*\0".to_vec();
+    tiff.extend(8u32.to_le_bytes());
+    tiff.extend(entries.to_le_bytes());
+    tiff.extend(0x0112u16.to_le_bytes()); // Orientation, SHORT, 1 value, inline
+    tiff.extend(3u16.to_le_bytes());
+    tiff.extend(1u32.to_le_bytes());
+    tiff.extend(u32::from(orientation).to_le_bytes());
+    let text_offset = 8 + 2 + 12 * u32::from(entries) + 4;
+    if datetime.is_some() {
+        tiff.extend(0x0132u16.to_le_bytes()); // DateTime, ASCII, 20 bytes, at text_offset
+        tiff.extend(2u16.to_le_bytes());
+        tiff.extend(20u32.to_le_bytes());
+        tiff.extend(text_offset.to_le_bytes());
+    }
+    tiff.extend(0u32.to_le_bytes()); // no next IFD
+    if let Some(dt) = datetime {
+        tiff.extend(dt.as_bytes());
+        tiff.push(0);
+    }
+    let mut app1 = vec![0xFF, 0xE1];
+    app1.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
+    app1.extend(b"Exif\0\0");
+    app1.extend(tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend(app1);
+    out.extend(&jpeg[2..]);
+    out
+}
