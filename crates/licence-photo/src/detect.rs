@@ -9,6 +9,9 @@ static MODEL: &[u8] = include_bytes!("../../../assets/models/seeta_fd_frontal_v1
 /// Longest side of the copy detection runs on. Faces in a portrait are large, so a small copy
 /// finds them as well as the full picture does, at a fraction of the time.
 pub const DETECT_SIDE: u32 = 320;
+/// When nothing is found at `DETECT_SIDE`, a second look this large finds the small faces of a
+/// group photo, so the driver hears "more than one person", not "no face".
+pub const SECOND_LOOK_SIDE: u32 = 960;
 /// Scores below this are not faces (rustface's examples use 2.0; calibrated in docs/photo.md).
 const SCORE_THRESHOLD: f64 = 2.0;
 /// A face smaller than this fraction of the largest one is a distant person, still a person.
@@ -54,8 +57,16 @@ impl FaceDetector {
 
     /// Faces in `picture`, largest first, in its own coordinates.
     pub fn faces(&mut self, picture: &RgbImage) -> Vec<FaceBox> {
+        let faces = self.faces_at(picture, DETECT_SIDE);
+        if faces.is_empty() && picture.width().max(picture.height()) > DETECT_SIDE {
+            return self.faces_at(picture, SECOND_LOOK_SIDE);
+        }
+        faces
+    }
+
+    fn faces_at(&mut self, picture: &RgbImage, side: u32) -> Vec<FaceBox> {
         let (w, h) = picture.dimensions();
-        let scale = (f64::from(DETECT_SIDE) / f64::from(w.max(h))).min(1.0);
+        let scale = (f64::from(side) / f64::from(w.max(h))).min(1.0);
         let (sw, sh) = (
             ((f64::from(w) * scale).round() as u32).max(1),
             ((f64::from(h) * scale).round() as u32).max(1),

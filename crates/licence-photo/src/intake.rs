@@ -103,6 +103,9 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Refusal> {
         Sniffed::Other(name) => return Err(refuse(ProblemCode::UnsupportedFormat, name)),
         Sniffed::Unknown => return Err(refuse(ProblemCode::Unreadable, "not an image")),
     };
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(refuse(ProblemCode::Unreadable, "truncated JPEG"));
+    }
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
@@ -143,6 +146,17 @@ fn date_taken(exif: &[u8]) -> Option<time::Date> {
             let month = time::Month::try_from(dt.month).ok()?;
             time::Date::from_calendar_date(i32::from(dt.year), month, dt.day).ok()
         })
+}
+
+/// Whether a JPEG has its end-of-image marker. The decoder fills a cut-off file with grey
+/// and carries on, so a half-uploaded photo would otherwise be judged as a picture. Some
+/// phones append data after the marker; a trailer up to a quarter of the file is accepted,
+/// which still tells a file cut short (whose last marker is an embedded thumbnail's) apart.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    bytes
+        .windows(2)
+        .rposition(|w| w == [0xFF, 0xD9])
+        .is_some_and(|i| bytes.len() - (i + 2) <= bytes.len() / 4)
 }
 
 fn classify(e: &image::ImageError) -> Refusal {

@@ -10,13 +10,13 @@ use crate::detect::FaceBox;
 pub const CHIN_FACTOR: f64 = 1.16;
 /// Ear-to-ear width as a multiple of the detector box's width: caps the silhouette where hair
 /// volume, not the head, sets it.
-pub const EAR_WIDTH_FACTOR: f64 = 1.2;
+pub const EAR_WIDTH_FACTOR: f64 = 1.25;
 /// The row where head width is measured (about the ears), as a fraction of the box height.
 pub const WIDTH_ROW_FACTOR: f64 = 0.45;
 /// A pixel is background when every channel is within this of the background colour.
 const BACKGROUND_TOLERANCE: f32 = 28.0;
-/// Rows (or columns) of background in a row that end the head.
-const GAP: u32 = 4;
+/// Consecutive non-background pixels (or rows) that mark where the head begins.
+const RUN: u32 = 3;
 
 /// A rectangle, half-open, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,75 +128,119 @@ fn is_background(p: Rgb<u8>, bg: [f32; 3]) -> bool {
     (0..3).all(|c| (f32::from(p[c]) - bg[c]).abs() <= BACKGROUND_TOLERANCE)
 }
 
-/// The top of the hair: scanning up from the face box through the middle half of the head,
-/// the last row with head in it before `GAP` rows of background. 0 if the head touches the top.
-pub fn hair_top(img: &RgbImage, face: &FaceBox, bg: [f32; 3]) -> u32 {
+/// The background colour to compare with near region `r`: its own mean where that is close to
+/// the picture's background (a gentle gradient or fall-off is followed), else the picture's
+/// (the region is not background at all, e.g. hair touching the edge).
+fn local_background(img: &RgbImage, r: Option<Rect>, global: [f32; 3]) -> [f32; 3] {
+    let Some(r) = r else { return global };
+    let local = stats(img, r).mean;
+    let close = (0..3).all(|c| (local[c] - global[c]).abs() <= 2.0 * BACKGROUND_TOLERANCE);
+    if close {
+        local
+    } else {
+        global
+    }
+}
+
+/// The top of the hair: scanning down from the top edge through the middle half of the head,
+/// the first of `RUN` rows in which at least a tenth of the pixels are not background.
+/// 0 if the head touches the top edge.
+pub fn hair_top(img: &RgbImage, face: &FaceBox, global: [f32; 3]) -> u32 {
     let (w, h) = img.dimensions();
-    let Some(cols) = Rect::clipped(
+    let (x0, x1) = (
         face.centre_x() - face.width / 4.0,
-        0.0,
         face.centre_x() + face.width / 4.0,
-        1.0,
-        w,
-        h,
-    ) else {
+    );
+    let Some(cols) = Rect::clipped(x0, 0.0, x1, 3.0, w, h) else {
         return 0;
     };
-    let start = (face.y.max(0.0) as u32).min(h - 1);
-    let mut top = start;
-    let mut gap = 0;
-    for y in (0..=start).rev() {
+    let bg = local_background(img, Some(cols), global);
+    let bottom = (face.y.max(0.0) as u32).min(h);
+    let mut run = 0;
+    for y in 0..bottom {
         let fg = (cols.x0..cols.x1)
             .filter(|&x| !is_background(*img.get_pixel(x, y), bg))
             .count();
         if fg * 10 >= (cols.x1 - cols.x0) as usize {
-            top = y;
-            gap = 0;
-        } else {
-            gap += 1;
-            if gap >= GAP {
-                break;
+            run += 1;
+            if run == RUN {
+                return y + 1 - RUN;
             }
+        } else {
+            run = 0;
         }
     }
-    top
+    bottom
 }
 
-/// Left and right edges of the silhouette (whatever is not background) on row `y`, walking
-/// out from the face's centre until `GAP` background pixels in a row.
-pub fn silhouette(img: &RgbImage, face: &FaceBox, bg: [f32; 3], y: u32) -> (u32, u32) {
+/// Walks along row `y` from `from` towards `to` and returns the first pixel of a run of `RUN`
+/// non-background pixels (the edge of the head), or `to` if there is none. The reference is
+/// the background beside the picture's edge on this row.
+fn edge_on_row(img: &RgbImage, y: u32, from: i64, to: i64, global: [f32; 3]) -> u32 {
     let (w, h) = img.dimensions();
-    let y = y.min(h - 1);
-    let cx = (face.centre_x().round().max(0.0) as u32).min(w - 1);
-    let walk = |step: i64| {
-        let (mut x, mut edge, mut gap) = (i64::from(cx), i64::from(cx), 0);
-        while x + step >= 0 && x + step < i64::from(w) {
-            x += step;
-            if !is_background(*img.get_pixel(x as u32, y), bg) {
-                edge = x;
-                gap = 0;
-            } else {
-                gap += 1;
-                if gap >= GAP {
-                    break;
-                }
+    let side = if from < to { 0.0 } else { f64::from(w) - 3.0 };
+    let bg = local_background(
+        img,
+        Rect::clipped(
+            side,
+            f64::from(y) - 1.0,
+            side + 3.0,
+            f64::from(y) + 2.0,
+            w,
+            h,
+        ),
+        global,
+    );
+    let step = if from < to { 1 } else { -1 };
+    let mut x = from.clamp(0, i64::from(w) - 1);
+    let mut run = 0;
+    while x != to {
+        if !is_background(*img.get_pixel(x as u32, y.min(h - 1)), bg) {
+            run += 1;
+            if run == RUN {
+                return (x - step * (i64::from(RUN) - 1)) as u32;
             }
+        } else {
+            run = 0;
         }
-        edge as u32
-    };
-    (walk(-1), walk(1))
+        x += step;
+    }
+    to.max(0) as u32
 }
 
-/// Left and right edges of the head at ear level: the silhouette, capped at
+/// Left and right edges of the silhouette on row `y`, found from the picture's edges inwards,
+/// so that highlights on the face cannot end it early.
+pub fn silhouette(img: &RgbImage, face: &FaceBox, bg: [f32; 3], y: u32) -> (u32, u32) {
+    let cx = face.centre_x().round() as i64;
+    let w = i64::from(img.width());
+    (
+        edge_on_row(img, y, 0, cx, bg),
+        edge_on_row(img, y, w - 1, cx, bg),
+    )
+}
+
+/// Left and right edges of the head at ear level: the silhouette, but no further than
 /// `EAR_WIDTH_FACTOR` face widths around the face's centre, because the rules want the ears
 /// visible and hair volume is not head width.
 pub fn head_edges(img: &RgbImage, face: &FaceBox, bg: [f32; 3]) -> (u32, u32) {
     let y = (face.y + face.height * WIDTH_ROW_FACTOR).round().max(0.0) as u32;
-    let (l, r) = silhouette(img, face, bg, y);
     let reach = face.width * EAR_WIDTH_FACTOR / 2.0;
     let cx = face.centre_x();
-    let l = f64::from(l).max(cx - reach).round().max(0.0) as u32;
-    let r = f64::from(r).min(cx + reach).round().max(0.0) as u32;
+    let w = i64::from(img.width());
+    let l = edge_on_row(
+        img,
+        y,
+        ((cx - reach).round() as i64).max(0),
+        cx.round() as i64,
+        bg,
+    );
+    let r = edge_on_row(
+        img,
+        y,
+        ((cx + reach).round() as i64).min(w - 1),
+        cx.round() as i64,
+        bg,
+    );
     (l, r.max(l))
 }
 
@@ -214,48 +258,65 @@ pub fn silhouette_extent(
         .fold((u32::MAX, 0), |(l, r), (a, b)| (l.min(a), r.max(b)))
 }
 
-/// Head roll in degrees (positive: the head's right side lower in the picture), from the two
-/// eyes found as the darkest spots in the upper-left and upper-right quarters of the face box.
-/// `None` when the eyes cannot be told apart from their surroundings.
+/// Head roll in degrees: the angle of the face's axis of mirror symmetry. A face patch is
+/// sampled at each candidate angle (and a few sideways shifts, since the detector's box is not
+/// exactly centred) and compared with its own mirror image; the most symmetric angle wins.
+/// Eyebrows, glasses and side light change the score, not where its minimum lies.
+/// `None` when the face is too small to sample.
 pub fn roll_degrees(gray: &GrayImage, face: &FaceBox) -> Option<f64> {
+    const N: usize = 40;
     let (w, h) = gray.dimensions();
-    let eye = |x0: f64, x1: f64| -> Option<(f64, f64)> {
-        let r = Rect::clipped(
-            x0,
-            face.y + face.height * 0.2,
-            x1,
-            face.y + face.height * 0.55,
-            w,
-            h,
-        )?;
-        let mut values: Vec<u8> = (r.y0..r.y1)
-            .flat_map(|y| (r.x0..r.x1).map(move |x| (x, y)))
-            .map(|(x, y)| gray.get_pixel(x, y)[0])
-            .collect();
-        values.sort_unstable();
-        let cut = values[values.len() / 20];
-        let median = values[values.len() / 2];
-        if f32::from(median) - f32::from(cut) < 25.0 {
-            return None;
-        }
-        let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
-        for y in r.y0..r.y1 {
-            for x in r.x0..r.x1 {
-                if gray.get_pixel(x, y)[0] <= cut {
-                    sx += f64::from(x);
-                    sy += f64::from(y);
-                    n += 1.0;
-                }
+    if face.width < 24.0 {
+        return None;
+    }
+    let (cx, cy) = (face.centre_x(), face.y + face.height * 0.5);
+    let half = face.width * 0.4;
+    let sample = |x: f64, y: f64| -> f32 {
+        let (x, y) = (
+            x.clamp(0.0, f64::from(w) - 1.001),
+            y.clamp(0.0, f64::from(h) - 1.001),
+        );
+        let (x0, y0) = (x.floor() as u32, y.floor() as u32);
+        let (fx, fy) = ((x - f64::from(x0)) as f32, (y - f64::from(y0)) as f32);
+        let p = |dx: u32, dy: u32| f32::from(gray.get_pixel(x0 + dx, y0 + dy)[0]);
+        (p(0, 0) * (1.0 - fx) + p(1, 0) * fx) * (1.0 - fy)
+            + (p(0, 1) * (1.0 - fx) + p(1, 1) * fx) * fy
+    };
+    let asymmetry = |degrees: f64, shift: f64| -> f32 {
+        let (s, c) = degrees.to_radians().sin_cos();
+        let step = 2.0 * half / N as f64;
+        let mut patch = [[0f32; N]; N];
+        for (j, row) in patch.iter_mut().enumerate() {
+            for (i, v) in row.iter_mut().enumerate() {
+                let (u, t) = (
+                    (i as f64 + 0.5) * step - half + shift,
+                    (j as f64 + 0.5) * step - half,
+                );
+                *v = sample(cx + u * c - t * s, cy + u * s + t * c);
             }
         }
-        (n > 0.0).then(|| (sx / n, sy / n))
+        patch
+            .iter()
+            .map(|row| {
+                (0..N / 2)
+                    .map(|i| (row[i] - row[N - 1 - i]).abs())
+                    .sum::<f32>()
+            })
+            .sum()
     };
-    let left = eye(face.x + face.width * 0.1, face.x + face.width * 0.48)?;
-    let right = eye(face.x + face.width * 0.52, face.x + face.width * 0.9)?;
-    Some((right.1 - left.1).atan2(right.0 - left.0).to_degrees())
+    let best = |angles: &mut dyn Iterator<Item = f64>| {
+        angles
+            .flat_map(|a| (-3..=3).map(move |k| (a, f64::from(k) * face.width * 0.02)))
+            .map(|(a, shift)| (a, asymmetry(a, shift)))
+            .min_by(|x, y| x.1.total_cmp(&y.1))
+            .map(|(a, _)| a)
+    };
+    let coarse = best(&mut (-10..=10).map(|k| f64::from(k) * 2.0))?;
+    best(&mut (-4..=4).map(|k| coarse + f64::from(k) * 0.5))
 }
 
-/// Variance of the Laplacian over a region: low when the picture is blurred.
+/// Variance of the Laplacian over a region divided by the region's own variance (×100): low
+/// when the picture is blurred, and independent of exposure, which scales both alike.
 pub fn sharpness(gray: &GrayImage, r: Rect) -> f64 {
     let (w, h) = gray.dimensions();
     let (x0, y0, x1, y1) = (r.x0.max(1), r.y0.max(1), r.x1.min(w - 1), r.y1.min(h - 1));
@@ -263,15 +324,18 @@ pub fn sharpness(gray: &GrayImage, r: Rect) -> f64 {
         return 0.0;
     }
     let px = |x: u32, y: u32| f64::from(gray.get_pixel(x, y)[0]);
-    let (mut sum, mut sum2, mut n) = (0.0, 0.0, 0.0);
+    let (mut sum, mut sum2, mut v, mut v2, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for y in y0..y1 {
         for x in x0..x1 {
             let lap = 4.0 * px(x, y) - px(x - 1, y) - px(x + 1, y) - px(x, y - 1) - px(x, y + 1);
             sum += lap;
             sum2 += lap * lap;
+            v += px(x, y);
+            v2 += px(x, y) * px(x, y);
             n += 1.0;
         }
     }
-    let mean = sum / n;
-    sum2 / n - mean * mean
+    let lap_var = sum2 / n - (sum / n).powi(2);
+    let var = (v2 / n - (v / n).powi(2)).max(1.0);
+    100.0 * lap_var / var
 }

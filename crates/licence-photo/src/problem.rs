@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 /// Stable codes of design.md's `licence photo check` contract (plus a few of our own).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Serialised as [`ProblemCode::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProblemCode {
     Unreadable,
     UnsupportedFormat,
@@ -28,6 +28,12 @@ pub enum ProblemCode {
     TooBright,
     Blurry,
     OlderThan6Months,
+}
+
+impl Serialize for ProblemCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -127,5 +133,27 @@ impl ProblemCode {
             message,
             message_en,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialise_as_the_contract_spells_them() {
+        assert_eq!(
+            serde_json::to_string(&ProblemCode::OlderThan6Months).unwrap(),
+            "\"older_than_6_months\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ProblemCode::HeadOffCentre).unwrap(),
+            "\"head_off_centre\""
+        );
+        let p = ProblemCode::OlderThan6Months.problem("");
+        assert_eq!(p.severity, Severity::Warning);
+        assert!(
+            ProblemCode::TooLarge.is_unusable_input() && !ProblemCode::NoFace.is_unusable_input()
+        );
     }
 }
