@@ -14,6 +14,8 @@ mod detect;
 mod intake;
 mod measure;
 mod problem;
+#[cfg(feature = "testdata")]
+pub mod testdata;
 
 use image::codecs::jpeg::{JpegEncoder, PixelDensity};
 use image::imageops::FilterType;
@@ -23,7 +25,7 @@ use serde::Serialize;
 use time::Date;
 
 pub use detect::{FaceBox, FaceDetector};
-pub use intake::{sniff, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
+pub use intake::{decode, sniff, Decoded, Refusal, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
 pub use problem::{PhotoProblem, ProblemCode, Severity};
 
 use measure::Rect;
@@ -302,10 +304,8 @@ impl PhotoChecker {
             cy,
             (ww.round() as u32).min(w),
             (wh.round() as u32).min(h),
-        )
-        .to_image();
-        let framed =
-            image::imageops::resize(&window, spec::WIDTH, spec::HEIGHT, FilterType::CatmullRom);
+        );
+        let framed = downscale(&*window, spec::WIDTH, spec::HEIGHT);
         // Re-check what will actually be submitted: the encoded JPEG, decoded again.
         let jpeg = encode_jpeg(&framed);
         let reread = intake::decode(&jpeg).expect("our own JPEG decodes").rgb;
@@ -333,7 +333,7 @@ impl PhotoChecker {
         let (w, h) = frame.dimensions();
         let bg = measure::background_colour(frame);
         let top = measure::hair_top(frame, &face, bg);
-        let chin = face.y + face.height * measure::CHIN_FACTOR;
+        let chin = measure::chin(frame, &face);
         let head_length = (chin - f64::from(top)).round().max(0.0) as u32;
         let (left, right) = measure::head_edges(frame, &face, bg);
         let head_width = right - left;
@@ -359,8 +359,12 @@ impl PhotoChecker {
             w,
             h,
         );
-        let above = Rect::clipped(2.0, 1.0, f64::from(w) - 2.0, f64::from(top) - 3.0, w, h);
-        let regions: Vec<measure::Stats> = [above, left_side, right_side]
+        // The strip above the head in two halves, so that a shadow or gradient on one side
+        // shows as a difference between them.
+        let mid = (f64::from(left) + f64::from(right)) / 2.0;
+        let above_left = Rect::clipped(2.0, 1.0, mid, f64::from(top) - 3.0, w, h);
+        let above_right = Rect::clipped(mid, 1.0, f64::from(w) - 2.0, f64::from(top) - 3.0, w, h);
+        let regions: Vec<measure::Stats> = [above_left, above_right, left_side, right_side]
             .into_iter()
             .flatten()
             .filter(|r| r.area() >= 40)
@@ -401,16 +405,20 @@ impl PhotoChecker {
         let sharpness = measure::sharpness(&gray, inner);
         let roll = measure::roll_degrees(&gray, &face);
 
-        if regions.is_empty()
+        let background_ok = if regions.is_empty()
             || background_luma < BACKGROUND_MIN_LUMA
             || background_chroma > BACKGROUND_MAX_CHROMA
         {
             problems.push(found(ProblemCode::BackgroundNotWhite));
+            false
         } else if side_difference > BACKGROUND_MAX_SIDE_DIFFERENCE
             || background_std > BACKGROUND_MAX_STD
         {
             problems.push(found(ProblemCode::BackgroundUneven));
-        }
+            false
+        } else {
+            true
+        };
         if face_stats.mean_chroma < FACE_MIN_CHROMA {
             problems.push(found(ProblemCode::NotColour));
         }
@@ -422,21 +430,28 @@ impl PhotoChecker {
         if sharpness < MIN_SHARPNESS {
             problems.push(found(ProblemCode::Blurry));
         }
-        if roll.is_some_and(|r| r.abs() > spec::MAX_ROLL_DEGREES) {
+        let tilted = roll.is_some_and(|r| r.abs() > spec::MAX_ROLL_DEGREES);
+        if tilted {
             problems.push(found(ProblemCode::Tilted));
         }
-        if head_length < *spec::HEAD_LENGTH.start() || head_width < *spec::HEAD_WIDTH.start() {
-            problems.push(found(ProblemCode::HeadTooSmall));
-        } else if head_length > *spec::HEAD_LENGTH.end() || head_width > *spec::HEAD_WIDTH.end() {
-            problems.push(found(ProblemCode::HeadTooLarge));
-        }
-        if top < *spec::TOP_MARGIN.start() {
-            problems.push(found(ProblemCode::HeadTooHigh));
-        } else if top > *spec::TOP_MARGIN.end() {
-            problems.push(found(ProblemCode::HeadTooLow));
-        }
-        if centre_offset.unsigned_abs() > spec::MAX_CENTRE_OFFSET {
-            problems.push(found(ProblemCode::HeadOffCentre));
+        // The head is measured against the background and along the vertical: with a bad
+        // background or a tilted head its size and place are not worth reporting until those
+        // are fixed.
+        if background_ok && !tilted {
+            let (len, width) = (&spec::HEAD_LENGTH, &spec::HEAD_WIDTH);
+            if head_length < *len.start() || head_width < *width.start() {
+                problems.push(found(ProblemCode::HeadTooSmall));
+            } else if head_length > *len.end() || head_width > *width.end() {
+                problems.push(found(ProblemCode::HeadTooLarge));
+            }
+            if top < *spec::TOP_MARGIN.start() {
+                problems.push(found(ProblemCode::HeadTooHigh));
+            } else if top > *spec::TOP_MARGIN.end() {
+                problems.push(found(ProblemCode::HeadTooLow));
+            }
+            if centre_offset.unsigned_abs() > spec::MAX_CENTRE_OFFSET {
+                problems.push(found(ProblemCode::HeadOffCentre));
+            }
         }
         let measurements = Measurements {
             head_length_px: head_length,
@@ -464,9 +479,25 @@ fn head_geometry(picture: &RgbImage, face: FaceBox) -> HeadGeometry {
         face,
         background,
         hair_top: measure::hair_top(picture, &face, background),
-        chin: face.y + face.height * measure::CHIN_FACTOR,
+        chin: measure::chin(picture, &face),
         left,
         right,
+    }
+}
+
+/// Scales a (large) view down to `w`×`h`: an area average to twice the size, which is fast and
+/// free of aliasing, then Catmull-Rom for a sharp final step.
+fn downscale<V: image::GenericImageView<Pixel = image::Rgb<u8>>>(
+    view: &V,
+    w: u32,
+    h: u32,
+) -> RgbImage {
+    let (vw, vh) = view.dimensions();
+    if vw > 2 * w && vh > 2 * h {
+        let half = image::imageops::thumbnail(view, 2 * w, 2 * h);
+        image::imageops::resize(&half, w, h, FilterType::CatmullRom)
+    } else {
+        image::imageops::resize(view, w, h, FilterType::CatmullRom)
     }
 }
 

@@ -1,10 +1,8 @@
 //! The photo check on real photographs and labelled variants of them: a compliant portrait
 //! passes and crops to spec, and each defect gives exactly its code.
 
-mod common;
-
-use common::*;
 use image::{ImageFormat, RgbImage};
+use licence_photo::testdata::*;
 use licence_photo::{spec, PhotoChecker, Verdict};
 use time::macros::date;
 

@@ -1,7 +1,6 @@
-//! Test photographs: the real ones fetched by `cargo xtask test`, and labelled variants built
-//! from them (a real head placed on a chosen background at a known scale).
-
-#![allow(dead_code)] // each test file uses part of this
+//! Test photographs (feature `testdata`): the real ones fetched by `cargo xtask test`, and
+//! labelled variants built from them (a real head placed on a chosen background at a known
+//! scale). Used by this crate's tests and by other crates' tests of the photo path.
 
 use std::path::PathBuf;
 
@@ -173,5 +172,31 @@ pub fn jpeg_with_exif(img: &RgbImage, orientation: u16, datetime: Option<&str>) 
     let mut out = jpeg[..2].to_vec();
     out.extend(app1);
     out.extend(&jpeg[2..]);
+    out
+}
+
+/// A phone-camera-sized JPEG (4000×3000 portrait orientation, 12 megapixels) of the labelled
+/// portrait, with mild sensor-like noise so that it encodes to a realistic size.
+pub fn phone_jpeg() -> Vec<u8> {
+    let (head, _) = portrait(4.5);
+    let mut canvas = RgbImage::from_pixel(3000, 4000, WHITE);
+    imageops::overlay(
+        &mut canvas,
+        &head,
+        (3000 - i64::from(head.width())) / 2,
+        500,
+    );
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for p in canvas.pixels_mut() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let n = (seed % 7) as i16 - 3;
+        *p = Rgb(p.0.map(|c| (i16::from(c) + n).clamp(0, 255) as u8));
+    }
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&canvas)
+        .unwrap();
     out
 }
