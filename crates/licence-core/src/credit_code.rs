@@ -338,23 +338,8 @@ impl fmt::Debug for OrganisationCode {
     }
 }
 
-macro_rules! string_conversions {
-    ($t:ty) => {
-        impl TryFrom<String> for $t {
-            type Error = UnitCodeError;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                s.parse()
-            }
-        }
-        impl From<$t> for String {
-            fn from(v: $t) -> String {
-                v.to_string()
-            }
-        }
-    };
-}
-string_conversions!(UnifiedSocialCreditCode);
-string_conversions!(OrganisationCode);
+crate::text_conversions!(UnifiedSocialCreditCode, UnitCodeError);
+crate::text_conversions!(OrganisationCode, UnitCodeError);
 
 #[cfg(test)]
 mod tests {

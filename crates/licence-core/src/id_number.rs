@@ -351,19 +351,7 @@ impl FromStr for IdNumber {
     }
 }
 
-impl TryFrom<String> for IdNumber {
-    type Error = IdNumberError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<IdNumber> for String {
-    fn from(id: IdNumber) -> String {
-        id.as_str().to_owned()
-    }
-}
+crate::text_conversions!(IdNumber, IdNumberError);
 
 impl fmt::Display for IdNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

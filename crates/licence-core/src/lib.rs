@@ -35,6 +35,26 @@
 //! assert_eq!(due, datetime!(2026-02-14 09:00 +8));
 //! ```
 
+/// `TryFrom<String>` through `FromStr` and `From<T> for String` through `Display`, so that serde
+/// carries a validated type as its text (`#[serde(try_from = "String", into = "String")]`) and
+/// checks it on the way in.
+macro_rules! text_conversions {
+    ($t:ty, $err:ty) => {
+        impl TryFrom<String> for $t {
+            type Error = $err;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.to_string()
+            }
+        }
+    };
+}
+pub(crate) use text_conversions;
+
 pub mod account;
 pub mod application;
 pub mod calendar;

@@ -104,19 +104,7 @@ impl fmt::Debug for PersonName {
     }
 }
 
-impl TryFrom<String> for PersonName {
-    type Error = PersonNameError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<PersonName> for String {
-    fn from(n: PersonName) -> String {
-        n.0
-    }
-}
+crate::text_conversions!(PersonName, PersonNameError);
 
 #[cfg(test)]
 mod tests {

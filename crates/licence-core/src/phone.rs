@@ -114,19 +114,7 @@ impl FromStr for MobileNumber {
     }
 }
 
-impl TryFrom<String> for MobileNumber {
-    type Error = MobileNumberError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<MobileNumber> for String {
-    fn from(n: MobileNumber) -> String {
-        n.as_str().to_owned()
-    }
-}
+crate::text_conversions!(MobileNumber, MobileNumberError);
 
 impl fmt::Display for MobileNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

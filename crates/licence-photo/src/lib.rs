@@ -6,6 +6,25 @@
 //! frame, and, when the photo can be used, the cropped 300 dpi JPEG, which has itself been
 //! checked again. Everything runs offline: the face detector's model is compiled in.
 //!
+//! ```
+//! use licence_photo::{PhotoChecker, ProblemCode};
+//! use time::macros::date;
+//!
+//! let mut checker = PhotoChecker::new(); // build once, reuse
+//! // A blank white picture: readable, large enough, but nobody in it.
+//! let mut png = Vec::new();
+//! image::RgbImage::from_pixel(600, 800, image::Rgb([250, 250, 250]))
+//!     .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+//!     .unwrap();
+//! let verdict = checker.check(&png, date!(2026 - 11 - 24));
+//! assert!(!verdict.compliant);
+//! assert_eq!(verdict.problems[0].code, ProblemCode::NoFace);
+//! assert_eq!(verdict.problems[0].message, "未检测到人脸，请正对镜头、露出完整面部");
+//!
+//! // Bytes that are not an image at all are unusable input (exit code 2 of the CLI).
+//! assert!(checker.check(b"%PDF-1.7", date!(2026 - 11 - 24)).unusable_input());
+//! ```
+//!
 //! Two modes, decided by the input's size. A picture of exactly 260×378 is judged as it is (it
 //! is what the driver wants to submit). Any other picture is auto-cropped: the head is scaled
 //! to the middle of the spec and framed, never enlarged (a too-small head is "move closer").
@@ -294,17 +313,11 @@ impl PhotoChecker {
             };
             return Verdict::from_problems(&problems, Some(measurements), None);
         }
-        let clamp = |v: f64, size: f64, max: u32| {
-            v.round().clamp(0.0, f64::from(max) - size.round()) as u32
-        };
-        let (cx, cy) = (clamp(x0, ww, w), clamp(y0, wh, h));
-        let window = image::imageops::crop_imm(
-            &picture,
-            cx,
-            cy,
-            (ww.round() as u32).min(w),
-            (wh.round() as u32).min(h),
-        );
+        // `fits` allows a pixel of rounding either way: clamp the window into the picture.
+        let (win_w, win_h) = ((ww.round() as u32).min(w), (wh.round() as u32).min(h));
+        let place = |v: f64, size: u32, max: u32| (v.round().max(0.0) as u32).min(max - size);
+        let (cx, cy) = (place(x0, win_w, w), place(y0, win_h, h));
+        let window = image::imageops::crop_imm(&picture, cx, cy, win_w, win_h);
         let framed = downscale(&*window, spec::WIDTH, spec::HEIGHT);
         // Re-check what will actually be submitted: the encoded JPEG, decoded again.
         let jpeg = encode_jpeg(&framed);

@@ -234,6 +234,8 @@ fn edge_on_row(img: &RgbImage, y: u32, from: i64, to: i64, global: [f32; 3]) -> 
         global,
     );
     let step = if from < to { 1 } else { -1 };
+    // The face box may hang over the picture's edge: keep both ends inside it.
+    let to = to.clamp(0, i64::from(w) - 1);
     let mut x = from.clamp(0, i64::from(w) - 1);
     let mut run = 0;
     while x != to {

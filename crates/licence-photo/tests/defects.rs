@@ -232,3 +232,19 @@ fn raw_camera_frames_are_checked_without_encoding() {
     });
     assert_codes(&v, &[]);
 }
+
+#[test]
+fn a_face_anywhere_in_the_picture_gets_a_verdict_never_a_panic() {
+    let (img, _) = portrait(1.5);
+    let mut checker = PhotoChecker::new();
+    for x in (-300..=700).step_by(125) {
+        for y in [-250, -60, 0, 300, 700] {
+            let picture = place(&img, 900, 1000, x, y, WHITE);
+            let v = checker.check(&encode(&picture, ImageFormat::Png), TODAY);
+            assert!(
+                v.compliant || !v.problems.is_empty(),
+                "at ({x}, {y}): {v:?}"
+            );
+        }
+    }
+}

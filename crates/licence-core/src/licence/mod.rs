@@ -86,19 +86,7 @@ impl fmt::Debug for FileNumber {
     }
 }
 
-impl TryFrom<String> for FileNumber {
-    type Error = FileNumberError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<FileNumber> for String {
-    fn from(n: FileNumber) -> String {
-        n.as_str().to_owned()
-    }
-}
+crate::text_conversions!(FileNumber, FileNumberError);
 
 /// The fields of a licence as stored and sent; [`DrivingLicence::new`] checks that they
 /// agree with each other. Sex and date of birth are not fields: they are read from the number.

@@ -266,19 +266,7 @@ impl fmt::Debug for LicenceStatus {
     }
 }
 
-impl TryFrom<String> for LicenceStatus {
-    type Error = LicenceStatusError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<LicenceStatus> for String {
-    fn from(s: LicenceStatus) -> String {
-        s.to_string()
-    }
-}
+crate::text_conversions!(LicenceStatus, LicenceStatusError);
 
 #[cfg(test)]
 mod tests {

@@ -153,19 +153,7 @@ impl fmt::Display for Validity {
     }
 }
 
-impl TryFrom<String> for Validity {
-    type Error = ValidityError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<Validity> for String {
-    fn from(v: Validity) -> String {
-        v.to_string()
-    }
-}
+crate::text_conversions!(Validity, ValidityError);
 
 /// 累积记分: points in the current scoring cycle. Reaching 12 means the licence is 超分.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

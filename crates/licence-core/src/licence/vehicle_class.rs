@@ -261,19 +261,7 @@ impl fmt::Debug for VehicleClasses {
     }
 }
 
-impl TryFrom<String> for VehicleClasses {
-    type Error = VehicleClassError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<VehicleClasses> for String {
-    fn from(v: VehicleClasses) -> String {
-        v.to_string()
-    }
-}
+crate::text_conversions!(VehicleClasses, VehicleClassError);
 
 #[cfg(test)]
 mod tests {
