@@ -269,6 +269,12 @@ impl PhotoChecker {
                 return Verdict::from_problems(&problems, None, None);
             }
         };
+        // The background beside the head, at eye level, decides first: the head is measured
+        // against it, and a flag or a blue wall is what the driver must fix.
+        if source_background_clearly_not_white(&picture, &face) {
+            problems.push(found(ProblemCode::BackgroundNotWhite));
+            return Verdict::from_problems(&problems, None, None);
+        }
         let geometry = head_geometry(&picture, face);
         let top = f64::from(geometry.hair_top);
         let head_length = geometry.chin - top;
@@ -483,6 +489,60 @@ impl PhotoChecker {
         };
         (Some(measurements), problems)
     }
+}
+
+/// Whether the background beside the head (0.95-1.6 face widths either side of its centre, at
+/// eye level) is clearly not white, judged on a photo before it is cropped: the medians of each
+/// visible side (so stray hair does not count), averaged as the frame check averages. Only when
+/// the face itself is normally exposed: in a dark photo a white wall looks grey, and exposure is
+/// what to fix.
+fn source_background_clearly_not_white(picture: &RgbImage, face: &FaceBox) -> bool {
+    use thresholds::*;
+    let (w, h) = picture.dimensions();
+    let (cx, fw) = (face.centre_x(), face.width);
+    let (y0, y1) = (face.y - face.height * 0.3, face.y + face.height * 0.5);
+    let median = |mut v: Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    let sides: Vec<(f32, f32)> = [
+        Rect::clipped(cx - 1.6 * fw, y0, cx - 0.95 * fw, y1, w, h),
+        Rect::clipped(cx + 0.95 * fw, y0, cx + 1.6 * fw, y1, w, h),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|r| r.area() >= 100)
+    .map(|r| {
+        let step = ((f64::from(r.area()) / 4000.0).sqrt() as usize).max(1);
+        let pixels: Vec<image::Rgb<u8>> = (r.y0..r.y1)
+            .step_by(step)
+            .flat_map(|y| (r.x0..r.x1).step_by(step).map(move |x| (x, y)))
+            .map(|(x, y)| *picture.get_pixel(x, y))
+            .collect();
+        (
+            median(pixels.iter().map(|p| measure::luma(*p)).collect()),
+            median(pixels.iter().map(|p| measure::chroma(*p)).collect()),
+        )
+    })
+    .collect();
+    let inner = Rect::clipped(
+        face.x + fw * 0.2,
+        face.y + face.height * 0.15,
+        face.x + fw * 0.8,
+        face.y + face.height * 0.95,
+        w,
+        h,
+    );
+    let face_lit = inner
+        .map(|r| measure::stats(picture, r))
+        .is_some_and(|s| (FACE_MIN_LUMA..=FACE_MAX_LUMA).contains(&s.mean_luma));
+    if sides.is_empty() || !face_lit {
+        return false;
+    }
+    let n = sides.len() as f32;
+    let luma = sides.iter().map(|s| s.0).sum::<f32>() / n;
+    let chroma = sides.iter().map(|s| s.1).sum::<f32>() / n;
+    luma < BACKGROUND_MIN_LUMA || chroma > BACKGROUND_MAX_CHROMA
 }
 
 fn head_geometry(picture: &RgbImage, face: FaceBox) -> HeadGeometry {

@@ -46,6 +46,16 @@ fn a_grey_or_coloured_background_is_not_white() {
 }
 
 #[test]
+fn real_portraits_before_flags_and_studio_backdrops_are_not_white() {
+    // Grace Hopper's official portrait: the flag on one side, a blue wall on the other.
+    let v = check(&load("grace_hopper.jpg"));
+    assert_codes(&v, &["background_not_white"]);
+    assert!(v.problems[0].message_en.contains("white wall"));
+    // The astronaut as NASA took her: mottled grey backdrop, flag, shuttle model.
+    assert_codes(&check(&load("astronaut.png")), &["background_not_white"]);
+}
+
+#[test]
 fn a_gradient_or_a_shadow_makes_the_background_uneven() {
     let gradient = resize(
         &astronaut_on(|x, _| {
