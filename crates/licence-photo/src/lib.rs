@@ -104,6 +104,17 @@ pub struct Measurements {
     pub top_margin_px: u32,
     /// Head centre minus frame centre; negative is left.
     pub centre_offset_px: i32,
+    /// Source pixels per output pixel; 1.0 when judged as is.
+    pub scale: f64,
+    /// What was measured on the finished frame; absent when no frame could be made (the head
+    /// too small, or too near an edge), so that no value is reported that was not measured.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<FrameMeasurements>,
+}
+
+/// Measurements of a finished 260×378 frame.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameMeasurements {
     pub roll_degrees: Option<f64>,
     pub background_luma: f32,
     pub background_chroma: f32,
@@ -112,8 +123,6 @@ pub struct Measurements {
     pub face_luma: f32,
     pub face_chroma: f32,
     pub sharpness: f64,
-    /// Source pixels per output pixel; 1.0 when judged as is.
-    pub scale: f64,
 }
 
 /// The outcome of checking one photo.
@@ -307,15 +316,8 @@ impl PhotoChecker {
                 head_width_px: (f64::from(geometry.right - geometry.left) / scale).round() as u32,
                 top_margin_px: ((top - y0) / scale).round() as u32,
                 centre_offset_px: 0,
-                roll_degrees: None,
-                background_luma: 0.0,
-                background_chroma: 0.0,
-                background_side_difference: 0.0,
-                background_std: 0.0,
-                face_luma: 0.0,
-                face_chroma: 0.0,
-                sharpness: 0.0,
                 scale,
+                frame: None,
             };
             return Verdict::from_problems(&problems, Some(measurements), None);
         }
@@ -477,15 +479,17 @@ impl PhotoChecker {
             head_width_px: head_width,
             top_margin_px: top,
             centre_offset_px: centre_offset,
-            roll_degrees: roll.map(|r| (r * 10.0).round() / 10.0),
-            background_luma,
-            background_chroma,
-            background_side_difference: side_difference,
-            background_std,
-            face_luma: face_stats.mean_luma,
-            face_chroma: face_stats.mean_chroma,
-            sharpness: sharpness.round(),
             scale: 1.0,
+            frame: Some(FrameMeasurements {
+                roll_degrees: roll.map(|r| (r * 10.0).round() / 10.0),
+                background_luma,
+                background_chroma,
+                background_side_difference: side_difference,
+                background_std,
+                face_luma: face_stats.mean_luma,
+                face_chroma: face_stats.mean_chroma,
+                sharpness: sharpness.round(),
+            }),
         };
         (Some(measurements), problems)
     }

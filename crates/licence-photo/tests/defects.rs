@@ -130,7 +130,7 @@ fn measured_roll_follows_the_applied_rotation() {
     let roll = |degrees: f64| {
         let v = check(&rotate(&canvas, degrees, WHITE));
         v.measurements
-            .and_then(|m| m.roll_degrees)
+            .and_then(|m| m.frame?.roll_degrees)
             .expect("roll measured")
     };
     let upright = roll(0.0);
@@ -148,6 +148,13 @@ fn a_head_too_small_to_crop_without_enlarging_says_move_closer() {
     let (img, _) = portrait(1.0);
     let v = check(&place(&img, 600, 800, 180, 150, WHITE));
     assert_codes(&v, &["head_too_small"]);
+    // Only what was measured is reported: the head, not a frame that was never made.
+    let json = serde_json::to_value(v.measurements.as_ref().unwrap()).unwrap();
+    assert!(json["head_length_px"].as_u64().unwrap() < 224, "{json}");
+    assert!(
+        json.get("sharpness").is_none() && json.get("background_luma").is_none(),
+        "{json}"
+    );
     assert!(v.problems[0].message.contains("靠近"));
 }
 
