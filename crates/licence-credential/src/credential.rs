@@ -1,0 +1,218 @@
+//! The e-licence credential: the licence's fields, the portrait thumbnail, the holder device's
+//! key, the validity window and the status-list index, as an integer-keyed CBOR map signed by
+//! the issuer in a COSE_Sign1 (ES256). The schema is in docs/credential.md.
+
+use ciborium::Value;
+use coset::{iana, CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder};
+use licence_core::licence::LicenceRecord;
+use licence_core::DrivingLicence;
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::Signature;
+
+use crate::keys::{IssuerKey, TrustList};
+use crate::{CredentialError, MAX_PORTRAIT_BYTES};
+
+/// What the issuer signs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credential {
+    pub licence: DrivingLicence,
+    /// The approved portrait, a small JPEG (at most `MAX_PORTRAIT_BYTES`).
+    pub portrait_jpeg: Vec<u8>,
+    /// The holder device's public key, SEC1 compressed.
+    pub device_key: Vec<u8>,
+    /// Unix seconds: the credential is valid in [not_before, not_after].
+    pub not_before: i64,
+    pub not_after: i64,
+    /// Where the licence's standing is in the issuer's status list.
+    pub status_index: u32,
+}
+
+mod key {
+    pub const NUMBER: i64 = 1;
+    pub const NAME: i64 = 2;
+    pub const NATIONALITY: i64 = 3;
+    pub const ADDRESS: i64 = 4;
+    pub const FIRST_ISSUED: i64 = 5;
+    pub const CLASSES: i64 = 6;
+    pub const VALIDITY: i64 = 7;
+    pub const POINTS: i64 = 8;
+    pub const STATUS: i64 = 9;
+    pub const AUTHORITY: i64 = 10;
+    pub const FILE_NUMBER: i64 = 11;
+    pub const PORTRAIT: i64 = 12;
+    pub const DEVICE_KEY: i64 = 13;
+    pub const NOT_BEFORE: i64 = 14;
+    pub const NOT_AFTER: i64 = 15;
+    pub const STATUS_INDEX: i64 = 16;
+}
+
+fn text(k: i64, v: impl ToString) -> (Value, Value) {
+    (Value::Integer(k.into()), Value::Text(v.to_string()))
+}
+
+fn int(k: i64, v: i64) -> (Value, Value) {
+    (Value::Integer(k.into()), Value::Integer(v.into()))
+}
+
+fn bytes(k: i64, v: &[u8]) -> (Value, Value) {
+    (Value::Integer(k.into()), Value::Bytes(v.to_vec()))
+}
+
+impl Credential {
+    pub fn to_cbor(&self) -> Vec<u8> {
+        let r = self.licence.record();
+        let map = Value::Map(vec![
+            text(key::NUMBER, r.number),
+            text(key::NAME, &r.name),
+            text(key::NATIONALITY, &r.nationality),
+            text(key::ADDRESS, &r.address),
+            text(key::FIRST_ISSUED, r.first_issued),
+            text(key::CLASSES, r.classes),
+            text(key::VALIDITY, r.validity),
+            int(key::POINTS, i64::from(r.points.value())),
+            text(key::STATUS, r.status),
+            text(key::AUTHORITY, &r.issuing_authority),
+            text(key::FILE_NUMBER, r.file_number),
+            bytes(key::PORTRAIT, &self.portrait_jpeg),
+            bytes(key::DEVICE_KEY, &self.device_key),
+            int(key::NOT_BEFORE, self.not_before),
+            int(key::NOT_AFTER, self.not_after),
+            int(key::STATUS_INDEX, i64::from(self.status_index)),
+        ]);
+        let mut out = Vec::new();
+        ciborium::into_writer(&map, &mut out).expect("writing to memory");
+        out
+    }
+
+    pub fn from_cbor(data: &[u8]) -> Result<Credential, CredentialError> {
+        let bad = |what: &'static str| CredentialError::Malformed(what);
+        let value: Value =
+            ciborium::from_reader(data).map_err(|_| bad("credential is not CBOR"))?;
+        let map = value
+            .into_map()
+            .map_err(|_| bad("credential is not a map"))?;
+        let get = |k: i64| {
+            map.iter()
+                .find(|(key, _)| key.as_integer().and_then(|i| i64::try_from(i).ok()) == Some(k))
+                .map(|(_, v)| v)
+                .ok_or(bad("credential field missing"))
+        };
+        let get_text = |k: i64| get(k)?.as_text().ok_or(bad("credential field is not text"));
+        let get_int = |k: i64| {
+            get(k)?
+                .as_integer()
+                .and_then(|i| i64::try_from(i).ok())
+                .ok_or(bad("credential field is not an integer"))
+        };
+        let get_bytes = |k: i64| {
+            get(k)?
+                .as_bytes()
+                .cloned()
+                .ok_or(bad("credential field is not bytes"))
+        };
+        let parse = |k: i64| -> Result<&str, CredentialError> { get_text(k) };
+        let record = LicenceRecord {
+            number: parse(key::NUMBER)?
+                .parse()
+                .map_err(|_| bad("licence number"))?,
+            name: parse(key::NAME)?.parse().map_err(|_| bad("name"))?,
+            nationality: parse(key::NATIONALITY)?.to_owned(),
+            address: parse(key::ADDRESS)?.to_owned(),
+            first_issued: time::Date::parse(
+                parse(key::FIRST_ISSUED)?,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map_err(|_| bad("first-issue date"))?,
+            classes: parse(key::CLASSES)?
+                .parse()
+                .map_err(|_| bad("vehicle classes"))?,
+            validity: parse(key::VALIDITY)?.parse().map_err(|_| bad("validity"))?,
+            points: u32::try_from(get_int(key::POINTS)?)
+                .ok()
+                .and_then(|p| licence_core::Points::new(p).ok())
+                .ok_or(bad("points"))?,
+            status: parse(key::STATUS)?.parse().map_err(|_| bad("status"))?,
+            issuing_authority: parse(key::AUTHORITY)?.to_owned(),
+            file_number: parse(key::FILE_NUMBER)?
+                .parse()
+                .map_err(|_| bad("file number"))?,
+        };
+        let portrait_jpeg = get_bytes(key::PORTRAIT)?;
+        if portrait_jpeg.len() > MAX_PORTRAIT_BYTES {
+            return Err(bad("portrait too large"));
+        }
+        Ok(Credential {
+            licence: DrivingLicence::new(record).map_err(|_| bad("licence fields inconsistent"))?,
+            portrait_jpeg,
+            device_key: get_bytes(key::DEVICE_KEY)?,
+            not_before: get_int(key::NOT_BEFORE)?,
+            not_after: get_int(key::NOT_AFTER)?,
+            status_index: u32::try_from(get_int(key::STATUS_INDEX)?)
+                .map_err(|_| bad("status index"))?,
+        })
+    }
+
+    /// Signs the credential: COSE_Sign1 with ES256 and the issuer's kid in the protected header.
+    pub fn sign(&self, issuer: &IssuerKey) -> Result<Vec<u8>, CredentialError> {
+        if self.portrait_jpeg.len() > MAX_PORTRAIT_BYTES {
+            return Err(CredentialError::Malformed("portrait too large"));
+        }
+        sign_payload(self.to_cbor(), issuer)
+    }
+}
+
+pub(crate) fn sign_payload(
+    payload: Vec<u8>,
+    issuer: &IssuerKey,
+) -> Result<Vec<u8>, CredentialError> {
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::ES256)
+        .key_id(issuer.kid().as_bytes().to_vec())
+        .build();
+    CoseSign1Builder::new()
+        .protected(protected)
+        .payload(payload)
+        .create_signature(&[], |tbs| {
+            let sig: Signature = issuer.signing().sign(tbs);
+            sig.to_bytes().to_vec()
+        })
+        .build()
+        .to_vec()
+        .map_err(|_| CredentialError::Malformed("COSE encoding failed"))
+}
+
+/// Why an issuer signature could not be accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IssuerCheck {
+    Malformed,
+    UnknownIssuer,
+    BadSignature,
+}
+
+/// Opens a COSE_Sign1 made by a trusted issuer: returns the kid and the payload once the
+/// algorithm is ES256, the kid is on the trust list and the signature verifies.
+pub(crate) fn open_signed<'t>(
+    bytes: &[u8],
+    trust: &'t TrustList,
+) -> Result<(&'t crate::keys::TrustedIssuer, Vec<u8>), IssuerCheck> {
+    let sign1 = CoseSign1::from_slice(bytes).map_err(|_| IssuerCheck::Malformed)?;
+    let alg_ok = sign1.protected.header.alg
+        == Some(coset::RegisteredLabelWithPrivate::Assigned(
+            iana::Algorithm::ES256,
+        ));
+    if !alg_ok {
+        return Err(IssuerCheck::Malformed);
+    }
+    let kid =
+        std::str::from_utf8(&sign1.protected.header.key_id).map_err(|_| IssuerCheck::Malformed)?;
+    let issuer = trust.find(kid).ok_or(IssuerCheck::UnknownIssuer)?;
+    let key = issuer.verifying_key().ok_or(IssuerCheck::UnknownIssuer)?;
+    sign1
+        .verify_signature(&[], |sig, data| {
+            let sig = Signature::from_slice(sig).map_err(|_| ())?;
+            key.verify(data, &sig).map_err(|_| ())
+        })
+        .map_err(|_| IssuerCheck::BadSignature)?;
+    let payload = sign1.payload.ok_or(IssuerCheck::Malformed)?;
+    Ok((issuer, payload))
+}
