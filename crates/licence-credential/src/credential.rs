@@ -16,7 +16,8 @@ use crate::{CredentialError, MAX_PORTRAIT_BYTES};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Credential {
     pub licence: DrivingLicence,
-    /// The approved portrait, a small JPEG (at most `MAX_PORTRAIT_BYTES`).
+    /// The approved portrait: a small JPEG compacted by [`crate::portrait::compact_jpeg`]
+    /// (at most `MAX_PORTRAIT_BYTES`); [`Credential::portrait_for_display`] restores it.
     pub portrait_jpeg: Vec<u8>,
     /// The holder device's public key, SEC1 compressed.
     pub device_key: Vec<u8>,
@@ -59,6 +60,11 @@ fn bytes(k: i64, v: &[u8]) -> (Value, Value) {
 }
 
 impl Credential {
+    /// The portrait as a complete JPEG, ready to decode and show.
+    pub fn portrait_for_display(&self) -> Vec<u8> {
+        crate::portrait::expand_jpeg(&self.portrait_jpeg)
+    }
+
     pub fn to_cbor(&self) -> Vec<u8> {
         let r = self.licence.record();
         let map = Value::Map(vec![

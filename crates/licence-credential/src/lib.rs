@@ -14,7 +14,9 @@
 pub mod base45;
 mod credential;
 mod keys;
+pub mod portrait;
 mod presentation;
+pub mod qr;
 mod status;
 mod verify;
 
@@ -26,7 +28,7 @@ pub use verify::{
     verify, StatusReport, VerdictCode, Verification, VerifyOptions, CLOCK_SKEW, DEFAULT_MAX_AGE,
 };
 
-/// Largest portrait thumbnail a credential may carry, so the QR stays scannable.
+/// Largest portrait thumbnail a credential may carry (compacted), so the QR stays scannable.
 pub const MAX_PORTRAIT_BYTES: usize = 2048;
 
 /// Errors building or reading credentials and status lists.

@@ -1,0 +1,154 @@
+//! QR images of real presentations: size, colour, and reading them back from pictures.
+
+use image::{imageops, GrayImage, ImageFormat, Rgb, RgbImage};
+use licence_core::licence::LicenceRecord;
+use licence_core::{DrivingLicence, IdNumber, LicenceStatus, Points};
+use licence_credential::qr::{decode, qr_version, render, QrColour};
+use licence_credential::*;
+use rand_core::OsRng;
+use time::macros::date;
+
+const NOW: i64 = 1_795_485_600;
+
+/// The approved portrait as a credential carries it: the real compliant crop, reduced to
+/// `w`×`h`, greyscale, JPEG-encoded at `quality`.
+fn thumbnail(w: u32, h: u32, quality: u8) -> Vec<u8> {
+    let (img, _) = licence_photo::testdata::portrait(2.0);
+    let verdict = licence_photo::PhotoChecker::new().check(
+        &licence_photo::testdata::encode(&img, ImageFormat::Png),
+        date!(2026 - 11 - 24),
+    );
+    let crop = image::load_from_memory(&verdict.cropped_jpeg.unwrap()).unwrap();
+    // Greyscale: at this size JPEG's colour tables and chroma cost as much as the picture.
+    let small = crop
+        .resize_exact(w, h, imageops::FilterType::Lanczos3)
+        .into_luma8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&small)
+        .unwrap();
+    licence_credential::portrait::compact_jpeg(&out).unwrap()
+}
+
+fn presentation_text(portrait: Vec<u8>) -> String {
+    let issuer = IssuerKey::generate("bj-2026", "北京市公安局公安交通管理局", &mut OsRng);
+    let device = DeviceKey::generate(&mut OsRng);
+    let licence = DrivingLicence::new(LicenceRecord {
+        number: IdNumber::from_parts("110105", date!(1990 - 03 - 07), 123).unwrap(),
+        name: "欧阳娜娜".parse().unwrap(),
+        nationality: "中国".into(),
+        address: "北京市朝阳区建国门外大街甲88号院3号楼2单元1602室".into(),
+        first_issued: date!(2012 - 06 - 18),
+        classes: "C1E".parse().unwrap(),
+        validity: "2018-06-18至2028-06-18".parse().unwrap(),
+        points: Points::new(3).unwrap(),
+        status: LicenceStatus::NORMAL,
+        issuing_authority: "北京市公安局公安交通管理局".into(),
+        file_number: "110100123456".parse().unwrap(),
+    })
+    .unwrap();
+    let credential = Credential {
+        licence,
+        portrait_jpeg: portrait,
+        device_key: device.public_key(),
+        not_before: NOW,
+        not_after: NOW + 86_400 * 30,
+        status_index: 123_456,
+    };
+    Presentation::generate(&credential.sign(&issuer).unwrap(), &device, NOW).to_text()
+}
+
+#[test]
+fn qr_size_with_the_portrait_thumbnail() {
+    // Print the trade-off table (cargo test -- --nocapture shows it); assert the chosen one.
+    for (w, h, q) in [
+        (32, 46, 40),
+        (36, 52, 35),
+        (36, 52, 50),
+        (40, 58, 35),
+        (44, 64, 40),
+        (48, 70, 40),
+        (60, 88, 40),
+    ] {
+        let jpeg = thumbnail(w, h, q);
+        let text = presentation_text(jpeg.clone());
+        println!(
+            "portrait {w}×{h} q{q}: {} B; QR text {} chars; version {}",
+            jpeg.len(),
+            text.len(),
+            qr_version(&text).unwrap()
+        );
+    }
+    // The default: a 32×46 greyscale portrait reaches version 25 (docs/credential.md).
+    let text = presentation_text(thumbnail(32, 46, 40));
+    assert!(
+        qr_version(&text).unwrap() <= 25,
+        "version {}",
+        qr_version(&text).unwrap()
+    );
+}
+
+#[test]
+fn the_compacted_portrait_shows_the_same_picture() {
+    let (img, _) = licence_photo::testdata::portrait(2.0);
+    let small = image::DynamicImage::ImageRgb8(img)
+        .resize_exact(44, 64, imageops::FilterType::Lanczos3)
+        .into_luma8();
+    let mut full = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut full, 40)
+        .encode_image(&small)
+        .unwrap();
+    let compact = licence_credential::portrait::compact_jpeg(&full).unwrap();
+    assert!(
+        full.len() - compact.len() >= 230,
+        "{} -> {}",
+        full.len(),
+        compact.len()
+    );
+    let shown = image::load_from_memory(&licence_credential::portrait::expand_jpeg(&compact))
+        .unwrap()
+        .into_luma8();
+    let original = image::load_from_memory(&full).unwrap().into_luma8();
+    assert_eq!(shown, original, "the same pixels");
+    assert!(licence_credential::portrait::compact_jpeg(b"not a jpeg").is_err());
+    assert!(licence_credential::portrait::compact_jpeg(&full[..20]).is_err());
+}
+
+#[test]
+fn rendered_codes_read_back_in_both_colours() {
+    let text = presentation_text(thumbnail(32, 46, 40));
+    for colour in [QrColour::Black, QrColour::Red] {
+        let img = render(&text, colour, 4).unwrap();
+        let grey = image::DynamicImage::ImageRgb8(img).into_luma8();
+        assert_eq!(decode(&grey), vec![text.clone()], "{colour:?}");
+    }
+    let red = render(&text, QrColour::Red, 4).unwrap();
+    assert!(
+        red.pixels().any(|p| *p == Rgb([190, 0, 0])) && !red.pixels().any(|p| *p == Rgb([0, 0, 0]))
+    );
+}
+
+#[test]
+fn a_code_photographed_on_a_phone_screen_reads_back() {
+    // The code as a camera sees it: about two thirds of a 1280×720 frame's height, turned 4°,
+    // with sensor noise.
+    let text = presentation_text(thumbnail(32, 46, 40));
+    let code = render(&text, QrColour::Black, 5).unwrap();
+    let mut frame = RgbImage::from_pixel(1280, 720, Rgb([200, 200, 190]));
+    let scaled = imageops::resize(&code, 660, 660, imageops::FilterType::Triangle);
+    imageops::overlay(&mut frame, &scaled, 310, 30);
+    let turned = licence_photo::testdata::rotate(&frame, 4.0, Rgb([200, 200, 190]));
+    let mut seed = 7u32;
+    let grey = GrayImage::from_fn(1280, 720, |x, y| {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let n = (seed >> 16) % 21;
+        let p = turned.get_pixel(x, y);
+        image::Luma([(u32::from(p[1]) + n).saturating_sub(10).min(255) as u8])
+    });
+    assert_eq!(decode(&grey), vec![text]);
+}
+
+#[test]
+fn a_picture_without_a_code_gives_nothing() {
+    assert!(decode(&GrayImage::from_pixel(640, 480, image::Luma([128]))).is_empty());
+}
