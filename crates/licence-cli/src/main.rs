@@ -7,6 +7,7 @@
 
 mod photo;
 mod report;
+mod verify;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -62,6 +63,20 @@ enum Command {
     /// Say what each text is and whether it is valid: the given texts, or one per line from
     /// standard input (interactive when it is a terminal).
     Explain { texts: Vec<String> },
+    /// Verify an e-licence QR code offline (R4.3). Exit 0 valid, 1 invalid, 2 unusable input.
+    Verify {
+        /// An image containing the QR code, or `-` for the QR text on standard input.
+        input: String,
+        /// The trust list (CBOR) of issuer keys.
+        #[arg(long)]
+        trust: PathBuf,
+        /// The signed status list (COSE_Sign1); without it the status is unknown.
+        #[arg(long)]
+        status: Option<PathBuf>,
+        /// The time to verify at (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Portrait photos for the e-licence (R3.3): check against the spec, or crop to it.
     #[command(subcommand)]
     Photo(PhotoCommand),
@@ -81,6 +96,22 @@ enum PhotoCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Verify {
+        input,
+        trust,
+        status,
+        now,
+    } = &cli.command
+    {
+        return match verify::run(input, trust, status.as_deref(), now.as_deref(), cli.json) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("licence: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let Command::Photo(photo) = &cli.command {
         let today = cli.today.unwrap_or_else(|| {
             OffsetDateTime::now_utc()
@@ -145,7 +176,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 .collect()
         }
         Command::Explain { .. } => return explain_stdin(cli.json, today, &calendar()?),
-        Command::Photo(_) => unreachable!("handled in main"),
+        Command::Photo(_) | Command::Verify { .. } => unreachable!("handled in main"),
     };
     let mut out = std::io::stdout().lock();
     for r in &reports {

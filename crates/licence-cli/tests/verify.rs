@@ -1,0 +1,257 @@
+//! `licence verify` as design.md's contract fixes it.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use licence_core::licence::LicenceRecord;
+use licence_core::{DrivingLicence, IdNumber, LicenceStatus, Points};
+use licence_credential::qr::{render, QrColour};
+use licence_credential::*;
+use rand_core::OsRng;
+use time::macros::date;
+
+/// 2026-11-24T10:00:00+08:00
+const NOW: i64 = 1_795_485_600;
+const NOW_TEXT: &str = "2026-11-24T10:00:00+08:00";
+
+struct Files {
+    trust: PathBuf,
+    status: PathBuf,
+    qr_png: PathBuf,
+    text: String,
+}
+
+fn files(status: &str) -> Files {
+    // Each call its own folder: tests run in parallel and each makes its own keys.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("licence-verify-cli-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let issuer = IssuerKey::generate("bj-2026", "北京市公安局公安交通管理局", &mut OsRng);
+    let device = DeviceKey::generate(&mut OsRng);
+    let trust = TrustList {
+        issuers: vec![issuer.trusted(NOW - 86_400, NOW + 86_400)],
+    };
+    let licence = DrivingLicence::new(LicenceRecord {
+        number: IdNumber::from_parts("110105", date!(1990 - 03 - 07), 123).unwrap(),
+        name: "张伟".parse().unwrap(),
+        nationality: "中国".into(),
+        address: "北京市朝阳区建国路88号".into(),
+        first_issued: date!(2012 - 06 - 18),
+        classes: "C1".parse().unwrap(),
+        validity: "2018-06-18至2028-06-18".parse().unwrap(),
+        points: Points::new(12).unwrap(),
+        status: status.parse().unwrap(),
+        issuing_authority: "北京市公安局公安交通管理局".into(),
+        file_number: "110100123456".parse().unwrap(),
+    })
+    .unwrap();
+    let credential = Credential {
+        licence,
+        portrait_jpeg: vec![0xFF, 0xD8, 0xFF, 0xD9],
+        device_key: device.public_key(),
+        not_before: NOW - 3600,
+        not_after: NOW + 86_400,
+        status_index: 7,
+    };
+    let mut list = StatusList::new(64, NOW - 60, 86_400);
+    list.set(7, status.parse::<LicenceStatus>().unwrap())
+        .unwrap();
+    let text =
+        Presentation::generate(&credential.sign(&issuer).unwrap(), &device, NOW - 5).to_text();
+    let colour = if status == "A" {
+        QrColour::Black
+    } else {
+        QrColour::Red
+    };
+    let f = Files {
+        trust: dir.join("trust.cbor"),
+        status: dir.join("status.cose"),
+        qr_png: dir.join("qr.png"),
+        text: text.clone(),
+    };
+    std::fs::write(&f.trust, trust.to_cbor()).unwrap();
+    std::fs::write(&f.status, list.sign(&issuer).unwrap()).unwrap();
+    render(&text, colour, 4).unwrap().save(&f.qr_png).unwrap();
+    f
+}
+
+fn licence(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_licence"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+#[test]
+fn a_qr_image_of_a_normal_licence_is_valid_with_the_contract_json() {
+    let f = files("A");
+    let o = licence(
+        &[
+            "verify",
+            f.qr_png.to_str().unwrap(),
+            "--trust",
+            f.trust.to_str().unwrap(),
+            "--status",
+            f.status.to_str().unwrap(),
+            "--now",
+            NOW_TEXT,
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json(&o);
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["verdict"], "valid");
+    assert_eq!(v["holder"]["name"], "张伟");
+    assert_eq!(v["holder"]["sex"], "男");
+    assert_eq!(v["status"]["state"], "normal");
+    assert_eq!(v["generated_at"], "2026-11-24T09:59:55+08:00");
+}
+
+#[test]
+fn qr_text_on_stdin_works_and_an_abnormal_licence_exits_1() {
+    let f = files("B");
+    let o = licence(
+        &[
+            "verify",
+            "-",
+            "--trust",
+            f.trust.to_str().unwrap(),
+            "--status",
+            f.status.to_str().unwrap(),
+            "--now",
+            NOW_TEXT,
+            "--json",
+        ],
+        Some(&f.text),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(
+        (v["verdict"].as_str(), v["status"]["codes"].as_str()),
+        (Some("status_abnormal"), Some("B"))
+    );
+    // The red QR reads the same.
+    let o = licence(
+        &[
+            "verify",
+            f.qr_png.to_str().unwrap(),
+            "--trust",
+            f.trust.to_str().unwrap(),
+            "--status",
+            f.status.to_str().unwrap(),
+            "--now",
+            NOW_TEXT,
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(json(&o)["verdict"], "status_abnormal");
+}
+
+#[test]
+fn a_screenshot_verified_later_is_too_old_and_no_status_list_is_unknown() {
+    let f = files("A");
+    let later = "2026-11-24T10:05:00+08:00";
+    let o = licence(
+        &[
+            "verify",
+            "-",
+            "--trust",
+            f.trust.to_str().unwrap(),
+            "--status",
+            f.status.to_str().unwrap(),
+            "--now",
+            later,
+            "--json",
+        ],
+        Some(&f.text),
+    );
+    assert_eq!(
+        (o.status.code(), json(&o)["verdict"].as_str()),
+        (Some(1), Some("presentation_too_old"))
+    );
+    let o = licence(
+        &[
+            "verify",
+            "-",
+            "--trust",
+            f.trust.to_str().unwrap(),
+            "--now",
+            NOW_TEXT,
+            "--json",
+        ],
+        Some(&f.text),
+    );
+    assert_eq!(json(&o)["verdict"], "status_unknown");
+}
+
+#[test]
+fn unusable_input_exits_2() {
+    let f = files("A");
+    let trust = f.trust.to_str().unwrap();
+    let blank = f.qr_png.with_file_name("blank.png");
+    image::GrayImage::from_pixel(200, 200, image::Luma([255]))
+        .save(&blank)
+        .unwrap();
+    for args in [
+        vec!["verify", blank.to_str().unwrap(), "--trust", trust],
+        vec!["verify", "/nonexistent.png", "--trust", trust],
+        vec![
+            "verify",
+            f.qr_png.to_str().unwrap(),
+            "--trust",
+            "/nonexistent.cbor",
+        ],
+        vec![
+            "verify",
+            f.qr_png.to_str().unwrap(),
+            "--trust",
+            blank.to_str().unwrap(),
+        ],
+        vec![
+            "verify",
+            f.qr_png.to_str().unwrap(),
+            "--trust",
+            trust,
+            "--now",
+            "yesterday",
+        ],
+    ] {
+        let o = licence(&args, None);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // Text that is not an e-licence QR is an invalid presentation, not unusable input.
+    let o = licence(&["verify", "-", "--trust", trust, "--json"], Some("HELLO"));
+    assert_eq!(
+        (o.status.code(), json(&o)["verdict"].as_str()),
+        (Some(1), Some("malformed"))
+    );
+}
