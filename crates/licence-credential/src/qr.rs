@@ -67,7 +67,7 @@ pub const DECODE_MAX_SIDE: u32 = 1280;
 
 /// Every QR text found in a greyscale picture (a photo or a camera frame). rqrr loses dense
 /// codes turned more than a few degrees, as a hand-held phone often is: when nothing is found
-/// the picture is searched again turned back by ±3° and ±6°.
+/// the picture is searched again turned back in 2° steps up to ±8°.
 pub fn decode(picture: &GrayImage) -> Vec<String> {
     let (w, h) = picture.dimensions();
     let scale = (f64::from(DECODE_MAX_SIDE) / f64::from(w.max(h))).min(1.0);
@@ -88,7 +88,7 @@ pub fn decode(picture: &GrayImage) -> Vec<String> {
     if !found.is_empty() {
         return found;
     }
-    [3.0, -3.0, 6.0, -6.0]
+    [2.0, -2.0, 4.0, -4.0, 6.0, -6.0, 8.0, -8.0]
         .into_iter()
         .map(|degrees| decode_as_is(&rotate(img, degrees)))
         .find(|f| !f.is_empty())

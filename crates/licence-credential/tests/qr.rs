@@ -30,9 +30,23 @@ fn thumbnail(w: u32, h: u32, quality: u8) -> Vec<u8> {
     licence_credential::portrait::compact_jpeg(&out).unwrap()
 }
 
+/// A presentation made with keys fixed by `seed` (ES256 signing here is deterministic, RFC
+/// 6979), so each seed gives its own but repeatable QR pattern.
+fn presentation_text_seeded(portrait: Vec<u8>, seed: u8) -> String {
+    let issuer =
+        IssuerKey::from_secret("bj-2026", "北京市公安局公安交通管理局", &[seed.max(1); 32])
+            .unwrap();
+    let device = DeviceKey::from_secret(&[seed.max(1).wrapping_add(100).max(1); 32]).unwrap();
+    presentation_with(portrait, &issuer, &device)
+}
+
 fn presentation_text(portrait: Vec<u8>) -> String {
     let issuer = IssuerKey::generate("bj-2026", "北京市公安局公安交通管理局", &mut OsRng);
     let device = DeviceKey::generate(&mut OsRng);
+    presentation_with(portrait, &issuer, &device)
+}
+
+fn presentation_with(portrait: Vec<u8>, issuer: &IssuerKey, device: &DeviceKey) -> String {
     let licence = DrivingLicence::new(LicenceRecord {
         number: IdNumber::from_parts("110105", date!(1990 - 03 - 07), 123).unwrap(),
         name: "欧阳娜娜".parse().unwrap(),
@@ -55,7 +69,7 @@ fn presentation_text(portrait: Vec<u8>) -> String {
         not_after: NOW + 86_400 * 30,
         status_index: 123_456,
     };
-    Presentation::generate(&credential.sign(&issuer).unwrap(), &device, NOW).to_text()
+    Presentation::generate(&credential.sign(issuer).unwrap(), device, NOW).to_text()
 }
 
 #[test]
@@ -131,21 +145,24 @@ fn rendered_codes_read_back_in_both_colours() {
 #[test]
 fn a_code_photographed_on_a_phone_screen_reads_back() {
     // The code as a camera sees it: about two thirds of a 1280×720 frame's height, turned 4°,
-    // with sensor noise.
-    let text = presentation_text(thumbnail(32, 46, 40));
-    let code = render(&text, QrColour::Black, 5).unwrap();
-    let mut frame = RgbImage::from_pixel(1280, 720, Rgb([200, 200, 190]));
-    let scaled = imageops::resize(&code, 660, 660, imageops::FilterType::Triangle);
-    imageops::overlay(&mut frame, &scaled, 310, 30);
-    let turned = licence_photo::testdata::rotate(&frame, 4.0, Rgb([200, 200, 190]));
-    let mut seed = 7u32;
-    let grey = GrayImage::from_fn(1280, 720, |x, y| {
-        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        let n = (seed >> 16) % 21;
-        let p = turned.get_pixel(x, y);
-        image::Luma([(u32::from(p[1]) + n).saturating_sub(10).min(255) as u8])
-    });
-    assert_eq!(decode(&grey), vec![text]);
+    // with sensor noise; eight different codes (keys), each repeatable.
+    let portrait = thumbnail(32, 46, 40);
+    for seed in 1..=8u8 {
+        let text = presentation_text_seeded(portrait.clone(), seed);
+        let code = render(&text, QrColour::Black, 5).unwrap();
+        let mut frame = RgbImage::from_pixel(1280, 720, Rgb([200, 200, 190]));
+        let scaled = imageops::resize(&code, 660, 660, imageops::FilterType::Triangle);
+        imageops::overlay(&mut frame, &scaled, 310, 30);
+        let turned = licence_photo::testdata::rotate(&frame, 4.0, Rgb([200, 200, 190]));
+        let mut noise = u32::from(seed);
+        let grey = GrayImage::from_fn(1280, 720, |x, y| {
+            noise = noise.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let n = (noise >> 16) % 21;
+            let p = turned.get_pixel(x, y);
+            image::Luma([(u32::from(p[1]) + n).saturating_sub(10).min(255) as u8])
+        });
+        assert_eq!(decode(&grey), vec![text], "seed {seed}");
+    }
 }
 
 #[test]
