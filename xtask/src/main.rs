@@ -55,10 +55,15 @@ pub fn root() -> PathBuf {
 
 /// Announces and runs a command in the workspace root; fails if it does not succeed.
 pub fn sh(program: &str, args: &[&str]) -> Result<()> {
-    println!("    $ {program} {}", args.join(" "));
+    sh_in(".", program, args)
+}
+
+/// Announces and runs a command in `dir` (relative to the workspace root).
+pub fn sh_in(dir: &str, program: &str, args: &[&str]) -> Result<()> {
+    println!("    $ (cd {dir} && {program} {})", args.join(" "));
     let status = Command::new(program)
         .args(args)
-        .current_dir(root())
+        .current_dir(root().join(dir))
         .env("LICENCE_TEST_DATA", needs::test_data_dir())
         .status()
         .with_context(|| format!("could not start {program}"))?;

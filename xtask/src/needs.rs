@@ -17,7 +17,6 @@ pub enum Need {
     /// (with pip, installed from apt if missing).
     TestData,
     /// A binary installed with `cargo install <krate> --version <version> --locked`.
-    #[allow(dead_code)] // the first users (tauri-driver) arrive with the app's suites
     CargoTool {
         bin: &'static str,
         krate: &'static str,

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::needs::Need;
-use crate::sh;
+use crate::{sh, sh_in};
 
 pub struct Suite {
     pub name: &'static str,
@@ -48,7 +48,44 @@ pub const ALL: &[Suite] = &[
         needs: &[Need::Apt(BUILD_PACKAGES), Need::TestData],
         run: || sh("cargo", &["test", "--locked"]),
     },
+    Suite {
+        name: "fuzz",
+        about: "the verifier's input under libFuzzer, 30 s per target (fuzz/)",
+        needs: &[
+            Need::Apt(BUILD_PACKAGES),
+            Need::CargoTool {
+                bin: "cargo-fuzz",
+                krate: "cargo-fuzz",
+                version: "0.12.0",
+            },
+        ],
+        run: || {
+            for target in FUZZ_TARGETS {
+                // No sanitizer: our crates forbid unsafe code, and this keeps to the stable
+                // toolchain. A crash, a leak past the RSS limit or a timeout fails the suite.
+                sh_in(
+                    "fuzz",
+                    "cargo",
+                    &[
+                        "fuzz",
+                        "run",
+                        "--sanitizer",
+                        "none",
+                        target,
+                        "--",
+                        "-max_total_time=30",
+                        "-rss_limit_mb=1024",
+                        "-timeout=10",
+                    ],
+                )?;
+            }
+            Ok(())
+        },
+    },
 ];
+
+/// The fuzz targets in fuzz/fuzz_targets.
+const FUZZ_TARGETS: &[&str] = &["verify_qr_text", "presentation_cbor"];
 
 #[cfg(test)]
 mod tests {

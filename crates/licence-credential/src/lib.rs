@@ -10,6 +10,40 @@
 //! [`VerdictCode`]. The exact schema is in docs/credential.md.
 //!
 //! No I/O: keys come in as values, time as Unix seconds, randomness as a parameter.
+//!
+//! ```
+//! # use licence_core::{licence::LicenceRecord, DrivingLicence, IdNumber, LicenceStatus, Points};
+//! # use time::macros::date;
+//! use licence_credential::*;
+//! # let licence = DrivingLicence::new(LicenceRecord {
+//! #     number: IdNumber::from_parts("110105", date!(1990 - 03 - 07), 123).unwrap(),
+//! #     name: "张伟".parse().unwrap(), nationality: "中国".into(), address: "北京市朝阳区".into(),
+//! #     first_issued: date!(2012 - 06 - 18), classes: "C1".parse().unwrap(),
+//! #     validity: "2018-06-18至2028-06-18".parse().unwrap(), points: Points::new(0).unwrap(),
+//! #     status: LicenceStatus::NORMAL, issuing_authority: "北京市公安局公安交通管理局".into(),
+//! #     file_number: "110100123456".parse().unwrap(),
+//! # }).unwrap();
+//! let now = 1_795_485_600; // Unix seconds
+//! // The police: a key, its trust-list entry, a signed credential bound to the device.
+//! let issuer = IssuerKey::from_secret("bj-2026", "北京市公安局公安交通管理局", &[7; 32]).unwrap();
+//! let trust = TrustList { issuers: vec![issuer.trusted(now - 86_400, now + 86_400)] };
+//! let device = DeviceKey::from_secret(&[9; 32]).unwrap();
+//! let credential = Credential {
+//!     licence, portrait_jpeg: Vec::new(), device_key: device.public_key(),
+//!     not_before: now, not_after: now + 86_400, status_index: 0,
+//! };
+//! let signed = credential.sign(&issuer).unwrap();
+//! // The holder's phone, every 30 s: the QR text.
+//! let text = Presentation::generate(&signed, &device, now).to_text();
+//! // The officer, offline, with a cached status list.
+//! let mut list = StatusList::new(16, now, 86_400);
+//! list.set(0, LicenceStatus::NORMAL).unwrap();
+//! let v = verify(&text, &trust, Some(&list), now + 5, VerifyOptions::default());
+//! assert_eq!(v.verdict, VerdictCode::Valid);
+//! // The same QR a minute and a half later is a screenshot.
+//! let v = verify(&text, &trust, Some(&list), now + 90, VerifyOptions::default());
+//! assert_eq!(v.verdict, VerdictCode::PresentationTooOld);
+//! ```
 
 pub mod base45;
 mod credential;
