@@ -76,6 +76,8 @@ pub const ALL: &[Suite] = &[
                         "-max_total_time=30",
                         "-rss_limit_mb=1024",
                         "-timeout=10",
+                        // Quiet: only the final statistics and any failure.
+                        "-verbosity=0",
                     ],
                 )?;
             }

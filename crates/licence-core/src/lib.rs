@@ -63,6 +63,8 @@ pub mod id_number;
 pub mod licence;
 pub mod person;
 pub mod phone;
+#[cfg(feature = "testdata")]
+pub mod testdata;
 mod text;
 
 pub use account::{BusinessFunction, Denial, FaceSignChannel, UserKind};

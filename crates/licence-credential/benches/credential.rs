@@ -5,11 +5,11 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::{imageops, GrayImage, Rgb, RgbImage};
 use licence_core::licence::LicenceRecord;
-use licence_core::{DrivingLicence, IdNumber, LicenceStatus, Points};
+use licence_core::testdata::sample_record;
+use licence_core::{DrivingLicence, LicenceStatus, Points};
 use licence_credential::qr::{decode, qr_version, render, QrColour};
 use licence_credential::*;
 use rand_core::OsRng;
-use time::macros::date;
 
 const NOW: i64 = 1_795_485_600;
 
@@ -20,17 +20,11 @@ fn bench(c: &mut Criterion) {
         issuers: vec![issuer.trusted(NOW - 86_400, NOW + 86_400)],
     };
     let licence = DrivingLicence::new(LicenceRecord {
-        number: IdNumber::from_parts("110105", date!(1990 - 03 - 07), 123).unwrap(),
         name: "欧阳娜娜".parse().unwrap(),
-        nationality: "中国".into(),
         address: "北京市朝阳区建国门外大街甲88号院3号楼2单元1602室".into(),
-        first_issued: date!(2012 - 06 - 18),
         classes: "C1E".parse().unwrap(),
-        validity: "2018-06-18至2028-06-18".parse().unwrap(),
         points: Points::new(3).unwrap(),
-        status: LicenceStatus::NORMAL,
-        issuing_authority: "北京市公安局公安交通管理局".into(),
-        file_number: "110100123456".parse().unwrap(),
+        ..sample_record()
     })
     .unwrap();
     // A 32×46 greyscale portrait of the compliant test photo, compacted, as issued.

@@ -12,17 +12,9 @@
 //! No I/O: keys come in as values, time as Unix seconds, randomness as a parameter.
 //!
 //! ```
-//! # use licence_core::{licence::LicenceRecord, DrivingLicence, IdNumber, LicenceStatus, Points};
-//! # use time::macros::date;
+//! use licence_core::LicenceStatus;
 //! use licence_credential::*;
-//! # let licence = DrivingLicence::new(LicenceRecord {
-//! #     number: IdNumber::from_parts("110105", date!(1990 - 03 - 07), 123).unwrap(),
-//! #     name: "张伟".parse().unwrap(), nationality: "中国".into(), address: "北京市朝阳区".into(),
-//! #     first_issued: date!(2012 - 06 - 18), classes: "C1".parse().unwrap(),
-//! #     validity: "2018-06-18至2028-06-18".parse().unwrap(), points: Points::new(0).unwrap(),
-//! #     status: LicenceStatus::NORMAL, issuing_authority: "北京市公安局公安交通管理局".into(),
-//! #     file_number: "110100123456".parse().unwrap(),
-//! # }).unwrap();
+//! # let licence = licence_core::testdata::sample_licence();
 //! let now = 1_795_485_600; // Unix seconds
 //! // The police: a key, its trust-list entry, a signed credential bound to the device.
 //! let issuer = IssuerKey::from_secret("bj-2026", "北京市公安局公安交通管理局", &[7; 32]).unwrap();

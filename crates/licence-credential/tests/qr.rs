@@ -2,7 +2,8 @@
 
 use image::{imageops, GrayImage, ImageFormat, Rgb, RgbImage};
 use licence_core::licence::LicenceRecord;
-use licence_core::{DrivingLicence, IdNumber, LicenceStatus, Points};
+use licence_core::testdata::sample_record;
+use licence_core::{DrivingLicence, Points};
 use licence_credential::qr::{decode, qr_version, render, QrColour};
 use licence_credential::*;
 use rand_core::OsRng;
@@ -48,17 +49,11 @@ fn presentation_text(portrait: Vec<u8>) -> String {
 
 fn presentation_with(portrait: Vec<u8>, issuer: &IssuerKey, device: &DeviceKey) -> String {
     let licence = DrivingLicence::new(LicenceRecord {
-        number: IdNumber::from_parts("110105", date!(1990 - 03 - 07), 123).unwrap(),
         name: "欧阳娜娜".parse().unwrap(),
-        nationality: "中国".into(),
         address: "北京市朝阳区建国门外大街甲88号院3号楼2单元1602室".into(),
-        first_issued: date!(2012 - 06 - 18),
         classes: "C1E".parse().unwrap(),
-        validity: "2018-06-18至2028-06-18".parse().unwrap(),
         points: Points::new(3).unwrap(),
-        status: LicenceStatus::NORMAL,
-        issuing_authority: "北京市公安局公安交通管理局".into(),
-        file_number: "110100123456".parse().unwrap(),
+        ..sample_record()
     })
     .unwrap();
     let credential = Credential {

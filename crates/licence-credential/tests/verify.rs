@@ -3,10 +3,10 @@
 
 use ciborium::Value;
 use licence_core::licence::LicenceRecord;
-use licence_core::{DrivingLicence, IdNumber, LicenceStatus, Points};
+use licence_core::testdata::sample_record;
+use licence_core::{DrivingLicence, LicenceStatus};
 use licence_credential::*;
 use rand_core::OsRng;
-use time::macros::date;
 
 /// 2026-11-24 10:00:00 +08:00.
 const NOW: i64 = 1_795_485_600;
@@ -22,17 +22,8 @@ struct World {
 
 fn licence() -> DrivingLicence {
     DrivingLicence::new(LicenceRecord {
-        number: IdNumber::from_parts("110105", date!(1990 - 03 - 07), 123).unwrap(),
-        name: "张伟".parse().unwrap(),
-        nationality: "中国".into(),
-        address: "北京市朝阳区建国路88号".into(),
-        first_issued: date!(2012 - 06 - 18),
         classes: "C1E".parse().unwrap(),
-        validity: "2018-06-18至2028-06-18".parse().unwrap(),
-        points: Points::new(0).unwrap(),
-        status: LicenceStatus::NORMAL,
-        issuing_authority: "北京市公安局公安交通管理局".into(),
-        file_number: "110100123456".parse().unwrap(),
+        ..sample_record()
     })
     .unwrap()
 }
