@@ -78,6 +78,7 @@ pub const ALL: &[Suite] = &[
                         "-timeout=10",
                         // Quiet: only the final statistics and any failure.
                         "-verbosity=0",
+                        "-print_final_stats=1",
                     ],
                 )?;
             }
