@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use licence_photo::{PhotoChecker, Severity, Verdict};
+use licence_photo::{PhotoChecker, ProblemCode, Severity, Verdict};
 use time::Date;
 
 /// What the command reports; exit code follows from it.
@@ -25,14 +25,16 @@ impl Outcome {
     }
 }
 
-fn read(file: &Path) -> anyhow::Result<Vec<u8>> {
+/// The photo's verdict; a file over the size cap is refused from its metadata, unread.
+fn check_file(file: &Path, today: Date) -> anyhow::Result<Verdict> {
     let meta = std::fs::metadata(file)
         .with_context(|| format!("cannot read {} (无法读取文件)", file.display()))?;
-    // Refuse before reading a huge file into memory; the checker's own cap says the same.
-    if meta.len() > licence_photo::MAX_FILE_BYTES as u64 + 1 {
-        return Ok(vec![0; licence_photo::MAX_FILE_BYTES + 1]);
+    if meta.len() > licence_photo::MAX_FILE_BYTES as u64 {
+        return Ok(Verdict::refused(ProblemCode::TooLarge));
     }
-    std::fs::read(file).with_context(|| format!("cannot read {} (无法读取文件)", file.display()))
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("cannot read {} (无法读取文件)", file.display()))?;
+    Ok(PhotoChecker::new().check(&bytes, today))
 }
 
 fn outcome(v: &Verdict) -> Outcome {
@@ -92,15 +94,13 @@ fn print(
 }
 
 pub fn check(file: &Path, json: bool, today: Date) -> anyhow::Result<Outcome> {
-    let bytes = read(file)?;
-    let verdict = PhotoChecker::new().check(&bytes, today);
+    let verdict = check_file(file, today)?;
     print(&verdict, json, &mut std::io::stdout().lock(), None)?;
     Ok(outcome(&verdict))
 }
 
 pub fn crop(file: &Path, out_path: &Path, json: bool, today: Date) -> anyhow::Result<Outcome> {
-    let bytes = read(file)?;
-    let verdict = PhotoChecker::new().check(&bytes, today);
+    let verdict = check_file(file, today)?;
     let mut wrote = None;
     if let Some(jpeg) = verdict.cropped_jpeg.as_ref().filter(|_| verdict.compliant) {
         std::fs::write(out_path, jpeg)

@@ -303,6 +303,15 @@ fn describe_day(kind: &DayKind) -> String {
     }
 }
 
+/// Said of dates in a year whose official holiday notice is not yet in the calendar data.
+fn provisional_note() -> Field {
+    field(
+        "provisional",
+        "注意 Note",
+        "该年放假安排尚未发布，按法定节假日推算 (provisional)",
+    )
+}
+
 const DAY_TITLE: &str = "工作日 Working day";
 
 pub fn day(calendar: &WorkingCalendar, date: Date) -> Report {
@@ -314,11 +323,7 @@ pub fn day(calendar: &WorkingCalendar, date: Date) -> Report {
                 field("working", "是否工作日 Working", kind.is_working()),
             ];
             if calendar.is_provisional(date) {
-                fields.push(field(
-                    "provisional",
-                    "注意 Note",
-                    "该年放假安排尚未发布，按法定节假日推算 (provisional)",
-                ));
+                fields.push(provisional_note());
             }
             Report::ok("day", DAY_TITLE, fields)
         }
@@ -347,11 +352,7 @@ pub fn deadline(calendar: &WorkingCalendar, at: OffsetDateTime) -> Report {
                 ),
             ];
             if calendar.is_provisional(at.date()) || calendar.is_provisional(due.date()) {
-                fields.push(field(
-                    "provisional",
-                    "注意 Note",
-                    "该年放假安排尚未发布，按法定节假日推算 (provisional)",
-                ));
+                fields.push(provisional_note());
             }
             Report::ok("deadline", DEADLINE_TITLE, fields)
         }

@@ -91,6 +91,15 @@ fn unusable_input_exits_2() {
     let o = licence(&["photo", "check", s(&heic), "--json"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(json(&o)["problems"][0]["code"], "unsupported_format");
+    // A file over the size cap is refused from its size, without being read (sparse here).
+    let big = scratch("huge.jpg");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(licence_photo::MAX_FILE_BYTES as u64 + 1)
+        .unwrap();
+    let o = licence(&["photo", "check", s(&big), "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(json(&o)["problems"][0]["code"], "too_large");
     let o = licence(&["photo", "check", s(&scratch("missing.jpg"))]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read"));

@@ -116,30 +116,31 @@ impl Credential {
                 .cloned()
                 .ok_or(bad("credential field is not bytes"))
         };
-        let parse = |k: i64| -> Result<&str, CredentialError> { get_text(k) };
         let record = LicenceRecord {
-            number: parse(key::NUMBER)?
+            number: get_text(key::NUMBER)?
                 .parse()
                 .map_err(|_| bad("licence number"))?,
-            name: parse(key::NAME)?.parse().map_err(|_| bad("name"))?,
-            nationality: parse(key::NATIONALITY)?.to_owned(),
-            address: parse(key::ADDRESS)?.to_owned(),
+            name: get_text(key::NAME)?.parse().map_err(|_| bad("name"))?,
+            nationality: get_text(key::NATIONALITY)?.to_owned(),
+            address: get_text(key::ADDRESS)?.to_owned(),
             first_issued: time::Date::parse(
-                parse(key::FIRST_ISSUED)?,
+                get_text(key::FIRST_ISSUED)?,
                 time::macros::format_description!("[year]-[month]-[day]"),
             )
             .map_err(|_| bad("first-issue date"))?,
-            classes: parse(key::CLASSES)?
+            classes: get_text(key::CLASSES)?
                 .parse()
                 .map_err(|_| bad("vehicle classes"))?,
-            validity: parse(key::VALIDITY)?.parse().map_err(|_| bad("validity"))?,
+            validity: get_text(key::VALIDITY)?
+                .parse()
+                .map_err(|_| bad("validity"))?,
             points: u32::try_from(get_int(key::POINTS)?)
                 .ok()
                 .and_then(|p| licence_core::Points::new(p).ok())
                 .ok_or(bad("points"))?,
-            status: parse(key::STATUS)?.parse().map_err(|_| bad("status"))?,
-            issuing_authority: parse(key::AUTHORITY)?.to_owned(),
-            file_number: parse(key::FILE_NUMBER)?
+            status: get_text(key::STATUS)?.parse().map_err(|_| bad("status"))?,
+            issuing_authority: get_text(key::AUTHORITY)?.to_owned(),
+            file_number: get_text(key::FILE_NUMBER)?
                 .parse()
                 .map_err(|_| bad("file number"))?,
         };

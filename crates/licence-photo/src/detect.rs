@@ -119,7 +119,7 @@ impl FaceDetector {
 fn luma_copy(picture: &RgbImage, scale: f64) -> GrayImage {
     let (w, h) = picture.dimensions();
     if scale >= 1.0 {
-        return image::DynamicImage::ImageRgb8(picture.clone()).into_luma8();
+        return image::imageops::grayscale(picture);
     }
     let (sw, sh) = (
         ((f64::from(w) * scale).round() as u32).max(1),

@@ -139,6 +139,11 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The verdict for input refused before looking at it (e.g. a file too large to read).
+    pub fn refused(code: ProblemCode) -> Verdict {
+        Verdict::from_problems(&[(code, String::new())], None, None)
+    }
+
     fn from_problems(
         codes: &[(ProblemCode, String)],
         measurements: Option<Measurements>,
@@ -422,7 +427,7 @@ impl PhotoChecker {
             y1: h,
         });
         let face_stats = measure::stats(frame, inner);
-        let gray = DynamicImage::ImageRgb8(frame.clone()).into_luma8();
+        let gray = image::imageops::grayscale(frame);
         let sharpness = measure::sharpness(&gray, inner);
         let roll = measure::roll_degrees(&gray, &face);
 
