@@ -88,7 +88,7 @@ pub const ALL: &[Suite] = &[
 ];
 
 /// The fuzz targets in fuzz/fuzz_targets.
-const FUZZ_TARGETS: &[&str] = &["verify_qr_text", "presentation_cbor"];
+const FUZZ_TARGETS: &[&str] = &["verify_qr_text", "presentation_cbor", "decode_qr_image"];
 
 #[cfg(test)]
 mod tests {
@@ -101,6 +101,26 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn every_fuzz_target_is_run() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/fuzz_targets");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                e.unwrap()
+                    .path()
+                    .file_stem()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        on_disk.sort_unstable();
+        let mut listed: Vec<&str> = FUZZ_TARGETS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(on_disk, listed);
     }
 
     #[test]

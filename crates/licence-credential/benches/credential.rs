@@ -84,6 +84,9 @@ fn bench(c: &mut Criterion) {
             .unwrap()
         })
     });
+    g.bench_function("encode_qr_matrix", |b| {
+        b.iter(|| licence_credential::qr::encode(&text).unwrap())
+    });
     g.bench_function("baseline_qrcode_general_encoder", |b| {
         b.iter(|| qrcode::QrCode::with_error_correction_level(&text, qrcode::EcLevel::M).unwrap())
     });
@@ -103,6 +106,30 @@ fn bench(c: &mut Criterion) {
     });
     g.sample_size(20);
     g.bench_function("decode_qr_1280x720", |b| b.iter(|| decode(&frame)));
+    // A preview frame with no code in it (a photograph of a crowd): the cost of every
+    // frame until the code comes into view.
+    let empty = imageops::resize(
+        &image::DynamicImage::ImageRgb8(licence_photo::testdata::load("solvay-1927.png"))
+            .into_luma8(),
+        1280,
+        720,
+        imageops::FilterType::Triangle,
+    );
+    assert!(decode(&empty).is_empty());
+    g.bench_function("decode_qr_1280x720_no_code", |b| b.iter(|| decode(&empty)));
+    g.bench_function("baseline_rqrr_one_pass_1280x720", |b| {
+        b.iter(|| {
+            let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(1280, 720, |x, y| {
+                frame.get_pixel(x as u32, y as u32)[0]
+            });
+            let texts: Vec<String> = prepared
+                .detect_grids()
+                .into_iter()
+                .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
+                .collect();
+            assert_eq!(texts.len(), 1);
+        })
+    });
     g.finish();
 }
 

@@ -164,3 +164,95 @@ fn a_code_photographed_on_a_phone_screen_reads_back() {
 fn a_picture_without_a_code_gives_nothing() {
     assert!(decode(&GrayImage::from_pixel(640, 480, image::Luma([128]))).is_empty());
 }
+
+#[test]
+fn the_encoder_draws_exactly_the_symbol_qrcode_draws() {
+    // Our mask scoring replaces `qrcode`'s slow one; the chosen mask, hence every module,
+    // must be the same, for short and long texts, alphanumeric (our base45) and bytes.
+    const BASE45: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+    let mut seed = 7u32;
+    let mut next = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (seed >> 16) as usize
+    };
+    for length in (1..1400).step_by(9).chain([1336, 1500, 2000]) {
+        let text: String = if length % 2 == 0 {
+            (0..length).map(|_| BASE45[next() % 45] as char).collect()
+        } else {
+            format!(
+                "DL1:{}",
+                (0..length)
+                    .map(|_| char::from(b'a' + (next() % 26) as u8))
+                    .collect::<String>()
+            )
+        };
+        let ours = licence_credential::qr::encode(&text).unwrap();
+        let theirs =
+            qrcode::QrCode::with_error_correction_level(&text, qrcode::EcLevel::M).unwrap();
+        assert_eq!(ours.width(), theirs.width(), "length {length}");
+        assert_eq!(qr_version(&text).unwrap(), ours.version());
+        let modules: Vec<bool> = (0..ours.width())
+            .flat_map(|y| (0..ours.width()).map(move |x| (x, y)))
+            .map(|(x, y)| ours.is_dark(x, y))
+            .collect();
+        let expected: Vec<bool> = theirs
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect();
+        assert_eq!(modules, expected, "length {length}");
+    }
+}
+
+#[test]
+fn text_beyond_version_40_is_refused_not_truncated() {
+    let text = "A".repeat(4000);
+    assert!(matches!(
+        licence_credential::qr::encode(&text),
+        Err(CredentialError::Malformed(_))
+    ));
+    assert!(render(&text, QrColour::Black, 4).is_err());
+}
+
+#[test]
+fn rendering_keeps_the_quiet_zone_and_module_size() {
+    let code = licence_credential::qr::encode("DL1:TEST").unwrap();
+    let img = render("DL1:TEST", QrColour::Black, 3).unwrap();
+    assert_eq!(img.width(), (code.width() as u32 + 8) * 3);
+    // Four modules of white all round.
+    assert!((0..img.width()).all(|x| *img.get_pixel(x, 11) == Rgb([255, 255, 255])));
+    // The top-left finder's corner module starts right after it, 3×3 pixels of ink.
+    for (x, y) in [(12, 12), (14, 14), (12, 14)] {
+        assert_eq!(*img.get_pixel(x, y), Rgb([0, 0, 0]));
+    }
+    for y in 0..code.width() as u32 {
+        for x in 0..code.width() as u32 {
+            let dark = *img.get_pixel((x + 4) * 3 + 1, (y + 4) * 3 + 2) == Rgb([0, 0, 0]);
+            assert_eq!(dark, code.is_dark(x as usize, y as usize), "module {x},{y}");
+        }
+    }
+}
+
+#[test]
+fn a_code_held_at_any_angle_reads_back() {
+    // A smaller code (4.3 px per module) so that it stays in the frame when turned: tilted
+    // 20°, on its side and upside down, as an officer may hold the phone.
+    let text = presentation_text_seeded(thumbnail(32, 46, 40), 3);
+    let code = render(&text, QrColour::Black, 5).unwrap();
+    let mut frame = RgbImage::from_pixel(1280, 720, Rgb([200, 200, 190]));
+    let scaled = imageops::resize(&code, 500, 500, imageops::FilterType::Triangle);
+    imageops::overlay(&mut frame, &scaled, 390, 110);
+    for degrees in [20.0, 45.0, 90.0, 183.0] {
+        let turned = licence_photo::testdata::rotate(&frame, degrees, Rgb([200, 200, 190]));
+        let grey = image::DynamicImage::ImageRgb8(turned).into_luma8();
+        assert_eq!(decode(&grey), vec![text.clone()], "{degrees}°");
+    }
+}
+
+#[test]
+fn a_busy_picture_without_a_code_gives_nothing() {
+    // A crowd photograph: plenty of edges and dark squares, no code.
+    let photo = licence_photo::testdata::load("solvay-1927.png");
+    let grey = image::DynamicImage::ImageRgb8(photo).into_luma8();
+    assert!(decode(&grey).is_empty());
+}
