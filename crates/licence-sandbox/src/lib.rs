@@ -1,0 +1,367 @@
+//! The outside services of the traffic-police platform, as a sandbox that speaks their HTTP
+//! (like a payment provider's test mode), for development and tests.
+//!
+//! - **Identity platform** (`/identity/v1/...`): liveness and face match of camera frames
+//!   against the photo on file (R2.1, R2.5).
+//! - **SMS gateway** (`/sms/v1/messages`): sends text messages; the sandbox keeps them so that
+//!   a test (or a developer) can read the one-time code "sent" to a phone.
+//! - **Alipay authorisation** (`/alipay/v1/...`): exchanges an authorisation code for the
+//!   person and the mobile number Alipay holds (R2.4).
+//!
+//! The control API under `/sandbox/...` lets a test choose what happens next (pass, fail,
+//! timeout, error), read the messages sent and create Alipay authorisations. The wire format
+//! of each service is described in docs/providers.md; the platform's clients are written
+//! against that document, not against this crate's types.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Which outside service an outcome is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    Identity,
+    Sms,
+    Alipay,
+}
+
+/// What the service does with the next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Behave normally (for the identity platform: the face passes).
+    Pass,
+    /// A definite "no": not a live person / not the same person, or a refused message.
+    Fail,
+    /// Answer nothing for a long time, as a service under load does.
+    Timeout,
+    /// Answer 500.
+    Error,
+}
+
+/// How long a `timeout` outcome keeps the caller waiting: far longer than any client's
+/// timeout, short enough that a stray connection does not live forever.
+const TIMEOUT_HOLD: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+struct Sandbox {
+    /// Scripted outcomes per service, consumed one request at a time.
+    outcomes: HashMap<Service, VecDeque<Outcome>>,
+    messages: Vec<SentMessage>,
+    /// Authorisation codes the "Alipay app" handed out, and the person behind each.
+    auth_codes: HashMap<String, AlipayPerson>,
+    /// Access tokens issued for authorisation codes.
+    tokens: HashMap<String, AlipayPerson>,
+    next_id: u64,
+}
+
+impl Sandbox {
+    fn next_outcome(&mut self, service: Service) -> Outcome {
+        self.outcomes
+            .get_mut(&service)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(Outcome::Pass)
+    }
+
+    fn next_id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}{:08}", self.next_id)
+    }
+}
+
+type Shared = Arc<Mutex<Sandbox>>;
+
+/// A text message the gateway accepted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SentMessage {
+    pub message_id: String,
+    pub to: String,
+    pub text: String,
+}
+
+/// The person behind an Alipay authorisation, as Alipay holds them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AlipayPerson {
+    pub name: String,
+    pub cert_no: String,
+    pub mobile: String,
+}
+
+/// All three services and the control API.
+pub fn router() -> Router {
+    let state: Shared = Arc::default();
+    Router::new()
+        .route("/identity/v1/face-verifications", post(face_verification))
+        .route("/sms/v1/messages", post(send_message))
+        .route("/alipay/v1/oauth/token", post(oauth_token))
+        .route("/alipay/v1/user/info", get(user_info))
+        .route("/sandbox/outcomes", post(script_outcomes))
+        .route("/sandbox/sms/messages", get(list_messages))
+        .route("/sandbox/alipay/authorizations", post(authorize))
+        .route("/sandbox/reset", post(reset))
+        .with_state(state)
+}
+
+/// Serves the sandbox on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router()).await
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"code": code, "message": message}))).into_response()
+}
+
+/// Applies the scripted outcome common to every service: hold the request, or answer 500.
+async fn disrupted(outcome: Outcome) -> Option<Response> {
+    match outcome {
+        Outcome::Timeout => {
+            tokio::time::sleep(TIMEOUT_HOLD).await;
+            Some(error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                "sandbox: held past any timeout",
+            ))
+        }
+        Outcome::Error => Some(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "sandbox: scripted failure",
+        )),
+        Outcome::Pass | Outcome::Fail => None,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaceVerificationRequest {
+    name: String,
+    id_number: String,
+    /// The photo on file (JPEG, base64), when the platform has one.
+    #[serde(default)]
+    reference_photo: Option<String>,
+    /// Camera frames (JPEG, base64) from the liveness check.
+    frames: Vec<String>,
+}
+
+/// Most frames one verification takes.
+const MAX_FRAMES: usize = 8;
+
+async fn face_verification(
+    State(state): State<Shared>,
+    Json(req): Json<FaceVerificationRequest>,
+) -> Response {
+    let outcome = state
+        .lock()
+        .expect("sandbox lock")
+        .next_outcome(Service::Identity);
+    if let Some(response) = disrupted(outcome).await {
+        return response;
+    }
+    if req.name.trim().is_empty() || req.id_number.len() != 18 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_identity",
+            "name and an 18-character id_number are required",
+        );
+    }
+    if req.frames.is_empty() || req.frames.len() > MAX_FRAMES {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_frames",
+            "send 1 to 8 camera frames",
+        );
+    }
+    // Real pictures are required, as the real platform requires them.
+    for frame in req.frames.iter().chain(&req.reference_photo) {
+        let readable = base64::engine::general_purpose::STANDARD
+            .decode(frame)
+            .ok()
+            .and_then(|bytes| image::load_from_memory(&bytes).ok())
+            .is_some();
+        if !readable {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_frames",
+                "every frame and the reference photo must be a JPEG or PNG in base64",
+            );
+        }
+    }
+    let passed = outcome == Outcome::Pass;
+    let request_id = state.lock().expect("sandbox lock").next_id("FV");
+    Json(json!({
+        "request_id": request_id,
+        "live": passed,
+        "same_person": passed,
+        "similarity": if passed { 92 } else { 31 },
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageRequest {
+    to: String,
+    text: String,
+}
+
+async fn send_message(State(state): State<Shared>, Json(req): Json<MessageRequest>) -> Response {
+    let outcome = state
+        .lock()
+        .expect("sandbox lock")
+        .next_outcome(Service::Sms);
+    if let Some(response) = disrupted(outcome).await {
+        return response;
+    }
+    if req.to.len() != 11 || !req.to.bytes().all(|b| b.is_ascii_digit()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_number",
+            "to must be an 11-digit mainland mobile number",
+        );
+    }
+    if outcome == Outcome::Fail {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "undeliverable",
+            "the operator refused the message",
+        );
+    }
+    let mut sandbox = state.lock().expect("sandbox lock");
+    let message_id = sandbox.next_id("SM");
+    sandbox.messages.push(SentMessage {
+        message_id: message_id.clone(),
+        to: req.to,
+        text: req.text,
+    });
+    Json(json!({"message_id": message_id})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    grant_type: String,
+    code: String,
+}
+
+async fn oauth_token(State(state): State<Shared>, Json(req): Json<TokenRequest>) -> Response {
+    let outcome = state
+        .lock()
+        .expect("sandbox lock")
+        .next_outcome(Service::Alipay);
+    if let Some(response) = disrupted(outcome).await {
+        return response;
+    }
+    if req.grant_type != "authorization_code" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only authorization_code",
+        );
+    }
+    let mut sandbox = state.lock().expect("sandbox lock");
+    // A code is single-use, as OAuth requires.
+    let Some(person) = sandbox.auth_codes.remove(&req.code) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "unknown or used authorisation code",
+        );
+    };
+    if outcome == Outcome::Fail {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the user withdrew the authorisation",
+        );
+    }
+    let token = sandbox.next_id("AT");
+    sandbox.tokens.insert(token.clone(), person);
+    Json(json!({"access_token": token, "expires_in": 600})).into_response()
+}
+
+async fn user_info(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let outcome = state
+        .lock()
+        .expect("sandbox lock")
+        .next_outcome(Service::Alipay);
+    if let Some(response) = disrupted(outcome).await {
+        return response;
+    }
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let sandbox = state.lock().expect("sandbox lock");
+    match token.and_then(|t| sandbox.tokens.get(t)) {
+        Some(person) => Json(person.clone()).into_response(),
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "unknown access token",
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScriptRequest {
+    service: Service,
+    outcome: Outcome,
+    /// How many requests in a row get it (default 1).
+    #[serde(default = "one")]
+    times: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+async fn script_outcomes(State(state): State<Shared>, Json(req): Json<ScriptRequest>) -> Response {
+    let mut sandbox = state.lock().expect("sandbox lock");
+    let queue = sandbox.outcomes.entry(req.service).or_default();
+    queue.extend(std::iter::repeat_n(req.outcome, req.times.min(1000)));
+    Json(json!({"queued": queue.len()})).into_response()
+}
+
+#[derive(Deserialize)]
+struct MessageFilter {
+    to: Option<String>,
+}
+
+async fn list_messages(
+    State(state): State<Shared>,
+    Query(filter): Query<MessageFilter>,
+) -> Json<Vec<SentMessage>> {
+    let sandbox = state.lock().expect("sandbox lock");
+    Json(
+        sandbox
+            .messages
+            .iter()
+            .filter(|m| filter.to.as_ref().is_none_or(|to| &m.to == to))
+            .cloned()
+            .collect(),
+    )
+}
+
+/// What the Alipay app does when the user taps 授权: hands the platform a one-time code.
+async fn authorize(State(state): State<Shared>, Json(person): Json<AlipayPerson>) -> Response {
+    let mut sandbox = state.lock().expect("sandbox lock");
+    let code = sandbox.next_id("AC");
+    sandbox.auth_codes.insert(code.clone(), person);
+    Json(json!({"auth_code": code})).into_response()
+}
+
+async fn reset(State(state): State<Shared>) -> StatusCode {
+    *state.lock().expect("sandbox lock") = Sandbox::default();
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,335 @@
+//! Sign-in (password or SMS code), sign-out, the account, its devices and its licence.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine;
+use licence_core::{BusinessFunction, DrivingLicence, IdNumber, MobileNumber};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::registration::{redeem_code, send_code, CodeSent};
+use super::{
+    cpu, mobile, open_session, require, with_store, AccountView, SignedIn, SignedInAccount,
+};
+use crate::error::{ApiError, ApiJson};
+use crate::store::{Account, CodePurpose, Device, StoreError};
+use crate::{now, security, AppState};
+
+const SIGN_IN_FAILURE: &str = "sign_in_failure";
+/// Devices one account may register (a phone and a tablet, with room to replace them).
+const MAX_DEVICES: usize = 5;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInRequest {
+    /// ID number or mobile number.
+    pub login: String,
+    pub password: String,
+}
+
+/// Sign in with a password. Wrong password and unknown account get the same answer.
+#[utoipa::path(post, path = "/api/v1/sessions", request_body = SignInRequest,
+    responses((status = 201, body = SignedIn), (status = 401, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody)))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SignInRequest>,
+) -> Result<(StatusCode, ApiJson<SignedIn>), ApiError> {
+    let login = req.login.trim().to_owned();
+    let by_id = IdNumber::parse(&login, crate::today()).ok();
+    let by_mobile = login.parse::<MobileNumber>().ok();
+    if by_id.is_none() && by_mobile.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_login",
+            "请输入 18 位身份证号或 11 位手机号",
+            "Enter your 18-digit ID number or 11-digit mobile number",
+        ));
+    }
+    let key = by_id
+        .as_ref()
+        .map(|i| i.as_str().to_owned())
+        .or_else(|| by_mobile.as_ref().map(|m| m.as_str().to_owned()))
+        .unwrap_or_default();
+    let window = state.policy.sign_in_window.as_secs() as i64;
+    let limit = state.policy.sign_in_failures;
+    let (account, failures) = {
+        let key = key.clone();
+        with_store(&state, move |s| {
+            let account = match (&by_id, &by_mobile) {
+                (Some(id), _) => s.account_by_id_number(id)?,
+                (None, Some(m)) => s.account_by_mobile(m)?,
+                (None, None) => None,
+            };
+            Ok((
+                account,
+                s.count_events(SIGN_IN_FAILURE, &key, now() - window)?,
+            ))
+        })
+        .await?
+    };
+    if failures >= limit {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_sign_in_failures",
+            "密码错误次数过多，请 15 分钟后再试，或使用短信验证码登录",
+            "Too many wrong passwords; try again in 15 minutes or sign in with an SMS code",
+        )
+        .next("sign_in_sms")
+        .retry_after(window as u64));
+    }
+    let password = req.password;
+    let checked = account.map(|a| {
+        let hash = a.password_hash.clone();
+        (a, hash)
+    });
+    let matched = match checked {
+        Some((account, hash)) => {
+            if cpu(move || security::password_matches(&password, &hash)).await? {
+                Some(account)
+            } else {
+                None
+            }
+        }
+        None => None,
+    };
+    let Some(account) = matched else {
+        let failures = with_store(&state, move |s| {
+            s.record_event(SIGN_IN_FAILURE, &key, now())?;
+            s.count_events(SIGN_IN_FAILURE, &key, now() - window)
+        })
+        .await?;
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            "账号或密码错误",
+            "The account or the password is wrong",
+        )
+        .attempts_left(limit.saturating_sub(failures)));
+    };
+    with_store(&state, move |s| s.clear_events(SIGN_IN_FAILURE, &key)).await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(open_session(&state, account).await?),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInCodeRequest {
+    pub mobile: String,
+}
+
+/// Send a sign-in code to the account's mobile number.
+#[utoipa::path(post, path = "/api/v1/sessions/codes", request_body = SignInCodeRequest,
+    responses((status = 201, body = CodeSent), (status = 404, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn sign_in_code(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SignInCodeRequest>,
+) -> Result<(StatusCode, ApiJson<CodeSent>), ApiError> {
+    let mobile = mobile(&req.mobile)?;
+    let lookup = mobile;
+    let account = with_store(&state, move |s| s.account_by_mobile(&lookup))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "mobile_not_registered",
+                "该手机号尚未注册，请先注册",
+                "No account uses this mobile number; please register first",
+            )
+            .next("register")
+        })?;
+    let text =
+        |code: &str| format!("【交管12123】您的登录验证码为{code}，5分钟内有效，请勿告诉他人。");
+    let sent = send_code(
+        &state,
+        CodePurpose::SignIn,
+        &account.id.to_string(),
+        &account.name,
+        &mobile,
+        text,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(sent)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInSmsRequest {
+    pub challenge_id: String,
+    pub code: String,
+}
+
+/// Sign in with the code.
+#[utoipa::path(post, path = "/api/v1/sessions/sms", request_body = SignInSmsRequest,
+    responses((status = 201, body = SignedIn), (status = 410, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn sign_in_sms(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SignInSmsRequest>,
+) -> Result<(StatusCode, ApiJson<SignedIn>), ApiError> {
+    let challenge = redeem_code(&state, CodePurpose::SignIn, &req.challenge_id, &req.code).await?;
+    let id: i64 = challenge
+        .subject
+        .parse()
+        .map_err(|e| ApiError::internal(format!("challenge subject: {e}")))?;
+    let account = with_store(&state, move |s| s.account(id))
+        .await?
+        .ok_or_else(|| ApiError::internal("the account of a sign-in code is gone"))?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(open_session(&state, account).await?),
+    ))
+}
+
+/// End this session.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", security(("session" = [])),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+) -> Result<StatusCode, ApiError> {
+    let digest = signed_in.token_hash;
+    with_store(&state, move |s| s.delete_session(&digest)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account and what it may do.
+#[utoipa::path(get, path = "/api/v1/me", security(("session" = [])),
+    responses((status = 200, body = AccountView), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn me(signed_in: SignedInAccount) -> ApiJson<AccountView> {
+    ApiJson(AccountView::of(&signed_in.account))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    /// The device's P-256 public key, SEC1 (uncompressed or compressed), base64.
+    pub public_key: String,
+    /// e.g. "张伟的 iPhone"
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceView {
+    pub id: i64,
+    pub name: String,
+    /// SEC1 uncompressed, base64.
+    pub public_key: String,
+    pub created_at: i64,
+}
+
+impl DeviceView {
+    fn of(d: &Device) -> DeviceView {
+        DeviceView {
+            id: d.id,
+            name: d.name.clone(),
+            public_key: base64::engine::general_purpose::STANDARD.encode(&d.public_key),
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// Register a device's public key; the e-licence credential is later bound to it.
+#[utoipa::path(post, path = "/api/v1/me/devices", request_body = NewDevice, security(("session" = [])),
+    responses((status = 201, body = DeviceView), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn add_device(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+    ApiJson(req): ApiJson<NewDevice>,
+) -> Result<(StatusCode, ApiJson<DeviceView>), ApiError> {
+    let bad_key = || {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_device_key",
+            "设备公钥无效",
+            "The device public key is not a P-256 key in SEC1 form, base64",
+        )
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(req.public_key.trim())
+        .map_err(|_| bad_key())?;
+    let key = p256::PublicKey::from_sec1_bytes(&bytes).map_err(|_| bad_key())?;
+    let name = req.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_device_name",
+            "设备名称须为 1-64 个字符",
+            "The device name must be 1 to 64 characters",
+        ));
+    }
+    let device = Device {
+        id: 0,
+        account: signed_in.account.id,
+        public_key: p256::EncodedPoint::from(key).as_bytes().to_vec(),
+        name,
+        created_at: now(),
+    };
+    let stored = with_store(&state, move |s| {
+        if s.devices(device.account)?.len() >= MAX_DEVICES {
+            return Ok(Err("too_many"));
+        }
+        match s.add_device(&device) {
+            Ok(id) => Ok(Ok(Device { id, ..device })),
+            Err(StoreError::Duplicate(_)) => Ok(Err("duplicate")),
+            Err(e) => Err(e),
+        }
+    })
+    .await?;
+    match stored {
+        Ok(device) => Ok((StatusCode::CREATED, ApiJson(DeviceView::of(&device)))),
+        Err("duplicate") => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "device_already_registered",
+            "该设备已登记",
+            "This device is already registered",
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "too_many_devices",
+            format!("最多登记 {MAX_DEVICES} 台设备，请先移除不用的设备"),
+            format!("At most {MAX_DEVICES} devices; remove one you no longer use first"),
+        )),
+    }
+}
+
+/// The account's registered devices.
+#[utoipa::path(get, path = "/api/v1/me/devices", security(("session" = [])),
+    responses((status = 200, body = [DeviceView])))]
+pub async fn devices(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+) -> Result<ApiJson<Vec<DeviceView>>, ApiError> {
+    let id = signed_in.account.id;
+    let devices = with_store(&state, move |s| s.devices(id)).await?;
+    Ok(ApiJson(devices.iter().map(DeviceView::of).collect()))
+}
+
+/// 驾驶证电子版: the account holder's licence from the registry. Face-signed users only (R2.7):
+/// others get 403 with the way to upgrade.
+#[utoipa::path(get, path = "/api/v1/me/licence", security(("session" = [])),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn licence(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+) -> Result<ApiJson<DrivingLicence>, ApiError> {
+    let account: Account = signed_in.account;
+    require(&account, BusinessFunction::ElectronicLicence)?;
+    let id = account
+        .id_number
+        .ok_or_else(|| ApiError::internal("a face-signed account without an ID number"))?;
+    let entry = with_store(&state, move |s| s.registry_entry(&id)).await?;
+    entry.and_then(|e| e.licence).map(ApiJson).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_licence",
+            "未查询到您的机动车驾驶证信息",
+            "The traffic police hold no driving licence for you",
+        )
+    })
+}

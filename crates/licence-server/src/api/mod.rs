@@ -1,0 +1,290 @@
+//! The HTTP API under `/api/v1`, its OpenAPI document, and what the handlers share: the
+//! signed-in account extractor, the permission guard, and the store on the blocking pool.
+
+mod account;
+mod registration;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use licence_core::{BusinessFunction, Denial, IdNumber, MobileNumber, PersonName, UserKind};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::store::{Account, Session, Store, StoreError};
+use crate::{now, security, AppState};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "电子驾驶证 traffic-police platform",
+        description = "Registration, sign-in and accounts of the e-licence system. Every error is `{code, message, message_en}`."
+    ),
+    paths(
+        registration::face_sign,
+        registration::online_code,
+        registration::online,
+        registration::alipay,
+        account::sign_in,
+        account::sign_in_code,
+        account::sign_in_sms,
+        account::sign_out,
+        account::me,
+        account::add_device,
+        account::devices,
+        account::licence,
+    ),
+    components(schemas(ErrorBody, SignedIn, AccountView, FunctionView)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "session",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+    }
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/registrations/face-sign", post(registration::face_sign))
+        .route(
+            "/registrations/online/codes",
+            post(registration::online_code),
+        )
+        .route("/registrations/online", post(registration::online))
+        .route("/registrations/alipay", post(registration::alipay))
+        .route("/sessions", post(account::sign_in))
+        .route("/sessions/codes", post(account::sign_in_code))
+        .route("/sessions/sms", post(account::sign_in_sms))
+        .route("/sessions/current", delete(account::sign_out))
+        .route("/me", get(account::me))
+        .route(
+            "/me/devices",
+            post(account::add_device).get(account::devices),
+        )
+        .route("/me/licence", get(account::licence))
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "该地址不支持此请求方法",
+                "This address does not accept this method",
+            )
+        });
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// The OpenAPI document (also served at `/api/v1/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// Runs a store operation on the blocking pool.
+async fn with_store<T: Send + 'static>(
+    state: &AppState,
+    op: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || op(store.as_ref()))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+/// CPU-heavy work (argon2) off the async threads.
+async fn cpu<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// The account behind the request's bearer token.
+pub struct SignedInAccount {
+    pub account: Account,
+    pub token_hash: Vec<u8>,
+}
+
+impl FromRequestParts<AppState> for SignedInAccount {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthenticated)?;
+        let token_hash = security::token_digest(token.trim());
+        let lookup = token_hash.clone();
+        let found = with_store(state, move |s| {
+            let Some(session) = s.session(&lookup)? else {
+                return Ok(None);
+            };
+            if session.expires_at <= now() {
+                s.delete_session(&lookup)?;
+                return Ok(None);
+            }
+            s.account(session.account)
+        })
+        .await?;
+        let account = found.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "登录已过期，请重新登录",
+                "Your session has ended; please sign in again",
+            )
+        })?;
+        Ok(SignedInAccount {
+            account,
+            token_hash,
+        })
+    }
+}
+
+/// 403 with what the account may not do and how to change that (R2.7, R2.10).
+fn require(account: &Account, function: BusinessFunction) -> Result<(), ApiError> {
+    match account.kind.denial(function) {
+        None => Ok(()),
+        Some(denial) => {
+            let error = ApiError::new(
+                StatusCode::FORBIDDEN,
+                denial.code(),
+                denial.message_zh(),
+                denial.message_en(),
+            );
+            Err(match denial {
+                Denial::NeedsFaceSign => error.next("face_sign"),
+                _ => error,
+            })
+        }
+    }
+}
+
+/// A session, and what the client is told about it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedIn {
+    /// Bearer token for `Authorization: Bearer …`. Shown once; only its digest is stored.
+    pub token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub account: AccountView,
+}
+
+/// An account as its owner sees it. ID and phone numbers are masked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: i64,
+    /// `{"kind": "face_signed", "via": "online_liveness"}`, `{"kind": "online_registered"}`
+    /// or `{"kind": "unit"}`.
+    #[schema(value_type = Object)]
+    pub kind: UserKind,
+    /// 面签用户 / 在线注册用户 / 单位用户
+    pub kind_name: String,
+    pub name: String,
+    pub id_number_masked: Option<String>,
+    pub mobile_masked: String,
+    /// Every business and whether this account may use it (R2.7, R2.10).
+    pub functions: Vec<FunctionView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FunctionView {
+    /// e.g. `electronic_licence`
+    pub function: String,
+    pub name: String,
+    pub name_en: String,
+    pub allowed: bool,
+    /// Why not, and how to change it.
+    pub denial: Option<ErrorBody>,
+}
+
+impl AccountView {
+    fn of(account: &Account) -> AccountView {
+        let functions = BusinessFunction::ALL
+            .iter()
+            .map(|&f| {
+                let denial = account.kind.denial(f).map(|d| ErrorBody {
+                    code: d.code().into(),
+                    message: d.message_zh().into(),
+                    message_en: d.message_en().into(),
+                    next: matches!(d, Denial::NeedsFaceSign).then(|| "face_sign".into()),
+                    attempts_left: None,
+                });
+                FunctionView {
+                    function: serde_json::to_value(f)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    name: f.name_zh().into(),
+                    name_en: f.name_en().into(),
+                    allowed: denial.is_none(),
+                    denial,
+                }
+            })
+            .collect();
+        AccountView {
+            id: account.id,
+            kind: account.kind,
+            kind_name: account.kind.name_zh().into(),
+            name: account.name.clone(),
+            id_number_masked: account.id_number.as_ref().map(IdNumber::masked),
+            mobile_masked: account.mobile.masked(),
+            functions,
+        }
+    }
+}
+
+/// Starts a session for `account`.
+async fn open_session(state: &AppState, account: Account) -> Result<SignedIn, ApiError> {
+    let (token, digest) = security::new_token();
+    let created_at = now();
+    let expires_at = created_at + state.policy.session_ttl.as_secs() as i64;
+    let session = Session {
+        account: account.id,
+        created_at,
+        expires_at,
+    };
+    with_store(state, move |s| s.put_session(&digest, &session)).await?;
+    Ok(SignedIn {
+        token,
+        expires_at,
+        account: AccountView::of(&account),
+    })
+}
+
+/// Name and ID number as typed, checked with licence-core.
+fn person(name: &str, id_number: &str) -> Result<(PersonName, IdNumber), ApiError> {
+    let name = name
+        .parse::<PersonName>()
+        .map_err(|e| ApiError::field("name", &e))?;
+    let id =
+        IdNumber::parse(id_number, crate::today()).map_err(|e| ApiError::field("id_number", &e))?;
+    Ok((name, id))
+}
+
+fn mobile(number: &str) -> Result<MobileNumber, ApiError> {
+    number
+        .parse::<MobileNumber>()
+        .map_err(|e| ApiError::field("mobile", &e))
+}

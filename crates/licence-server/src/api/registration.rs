@@ -1,0 +1,606 @@
+//! Registration (用户注册): online face-sign (R2.1, R2.2), online registration by SMS code to
+//! the reserved number (R2.3), and by Alipay authorisation when the numbers differ (R2.4).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine;
+use licence_core::{FaceSignChannel, IdNumber, MobileNumber, PersonName, UserKind};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{cpu, mobile, open_session, person, with_store, SignedIn};
+use crate::error::{ApiError, ApiJson};
+use crate::providers::{ProviderError, Service};
+use crate::store::{CodePurpose, NewAccount, RegistryEntry, SmsChallenge, StoreError};
+use crate::{now, security, AppState};
+
+/// Counted against the face-sign limit (R2.2), by ID number.
+pub(super) const FACE_FAILURE: &str = "face_failure";
+/// Codes sent, by the person or number they were sent for.
+const CODE_SENT: &str = "code_sent";
+/// Most camera frames one liveness check sends, and the largest frame.
+const MAX_FRAMES: usize = 8;
+const MAX_FRAME_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaceSignRegistration {
+    /// 姓名
+    pub name: String,
+    /// 18-digit resident ID number
+    pub id_number: String,
+    pub mobile: String,
+    /// The person agreed to the face check and the user agreement.
+    pub consent: bool,
+    /// 8-32 characters, letters and digits.
+    pub password: String,
+    /// 1-8 JPEG camera frames of the liveness check, base64.
+    pub frames: Vec<String>,
+}
+
+/// R2.1: register as a face-signed user by liveness and face match. After
+/// `face_attempts` failures (3) the answer says `next: online_registration` (R2.2).
+#[utoipa::path(post, path = "/api/v1/registrations/face-sign", request_body = FaceSignRegistration,
+    responses((status = 201, body = SignedIn), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn face_sign(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<FaceSignRegistration>,
+) -> Result<(StatusCode, ApiJson<SignedIn>), ApiError> {
+    let (name, id) = person(&req.name, &req.id_number)?;
+    let mobile = mobile(&req.mobile)?;
+    if !req.consent {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "consent_required",
+            "请阅读并同意《用户服务协议》和人脸识别授权后再继续",
+            "Please read and accept the user agreement and the face-check consent first",
+        ));
+    }
+    security::check_password(&req.password)?;
+    let frames = frames(&req.frames)?;
+    not_registered_yet(&state, &id).await?;
+    let key = id.as_str().to_owned();
+    let attempts = state.policy.face_attempts;
+    let failures = {
+        let key = key.clone();
+        with_store(&state, move |s| {
+            s.count_events(FACE_FAILURE, &key, now() - 86_400)
+        })
+        .await?
+    };
+    if failures >= attempts {
+        return Err(face_exhausted());
+    }
+    let entry = in_registry(&state, &id, &name).await?;
+    let verdict = state
+        .providers
+        .verify_face(name.as_str(), id.as_str(), entry.photo.as_deref(), &frames)
+        .await
+        .map_err(provider_error)?;
+    if !verdict.passed() {
+        let failures = with_store(&state, move |s| {
+            s.record_event(FACE_FAILURE, &key, now())?;
+            s.count_events(FACE_FAILURE, &key, now() - 86_400)
+        })
+        .await?;
+        let left = attempts.saturating_sub(failures);
+        let error = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "face_not_matched",
+            "人脸识别未通过：请正对屏幕、光线充足，按提示完成动作后重试",
+            "The face check did not pass: face the screen in good light, follow the prompts and try again",
+        )
+        .attempts_left(left);
+        return Err(if left == 0 {
+            face_exhausted().attempts_left(0)
+        } else {
+            error
+        });
+    }
+    let password = req.password;
+    let hash = cpu(move || security::hash_password(&password)).await??;
+    let account = create_account(
+        &state,
+        NewAccount {
+            kind: UserKind::FaceSigned {
+                via: FaceSignChannel::OnlineLiveness,
+            },
+            id_number: Some(id),
+            unit_code: None,
+            name: name.as_str().into(),
+            mobile,
+            password_hash: hash,
+            created_at: now(),
+        },
+    )
+    .await?;
+    let key = id.as_str().to_owned();
+    with_store(&state, move |s| s.clear_events(FACE_FAILURE, &key)).await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(open_session(&state, account).await?),
+    ))
+}
+
+pub(super) fn face_exhausted() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "face_attempts_exhausted",
+        "人脸识别多次未通过，请改用“在线注册”：用公安交管部门登记的预留手机号接收验证码完成注册",
+        "The face check failed too many times. Register online instead, with a code sent to the mobile number the traffic police hold for you",
+    )
+    .next("online_registration")
+}
+
+/// Decodes the base64 camera frames, with limits on count and size.
+pub(super) fn frames(frames: &[String]) -> Result<Vec<Vec<u8>>, ApiError> {
+    let bad =
+        |en: &str, zh: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_frames", zh, en);
+    if frames.is_empty() || frames.len() > MAX_FRAMES {
+        return Err(bad("Send 1 to 8 camera frames", "请提交 1 至 8 帧人脸图像"));
+    }
+    frames
+        .iter()
+        .map(|f| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(f)
+                .map_err(|_| bad("A frame is not base64", "人脸图像数据格式有误"))?;
+            if bytes.len() > MAX_FRAME_BYTES {
+                return Err(bad(
+                    "A frame is larger than 1 MB",
+                    "单帧人脸图像不能超过 1 MB",
+                ));
+            }
+            if !bytes.starts_with(&[0xFF, 0xD8]) {
+                return Err(bad("Frames must be JPEG", "人脸图像须为 JPEG 格式"));
+            }
+            Ok(bytes)
+        })
+        .collect()
+}
+
+pub(super) fn provider_error(e: ProviderError) -> ApiError {
+    match e {
+        ProviderError::Unavailable(service) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            match service {
+                Service::Identity => "identity_unavailable",
+                Service::Sms => "sms_unavailable",
+                Service::Alipay => "alipay_unavailable",
+            },
+            format!("{}暂时无法访问，请稍后再试，已填写的信息不会丢失", service.name_zh()),
+            format!(
+                "{} is not answering just now; please try again shortly. Nothing you entered is lost",
+                capitalised(service.name_en())
+            ),
+        )
+        .retry_after(30),
+        ProviderError::Refused {
+            service: Service::Identity,
+            code,
+        } => {
+            eprintln!("identity platform refused a request: {code}");
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "face_frames_unusable",
+                "人脸图像无法识别，请重新拍摄",
+                "The camera frames could not be used; please take them again",
+            )
+        }
+        ProviderError::Refused {
+            service: Service::Alipay,
+            ..
+        } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "alipay_authorisation_invalid",
+            "支付宝授权已失效或已使用，请重新授权",
+            "The Alipay authorisation has expired or was already used; please authorise again",
+        )
+        .next("alipay"),
+        other => ApiError::internal(other),
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+async fn not_registered_yet(state: &AppState, id: &IdNumber) -> Result<(), ApiError> {
+    let id = *id;
+    if with_store(state, move |s| s.account_by_id_number(&id))
+        .await?
+        .is_some()
+    {
+        return Err(already_registered());
+    }
+    Ok(())
+}
+
+fn already_registered() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "already_registered",
+        "该身份证号已注册，请直接登录；忘记密码可用短信验证码登录",
+        "This ID number is already registered. Sign in, or sign in with an SMS code if you forgot the password",
+    )
+    .next("sign_in")
+}
+
+/// The person must be in the police registry under this name. One answer for "unknown" and
+/// "wrong name", so that the endpoint does not reveal who is registered.
+async fn in_registry(
+    state: &AppState,
+    id: &IdNumber,
+    name: &PersonName,
+) -> Result<RegistryEntry, ApiError> {
+    let lookup = *id;
+    let entry = with_store(state, move |s| s.registry_entry(&lookup)).await?;
+    match entry {
+        Some(entry) if entry.name == *name => Ok(entry),
+        _ => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "identity_not_found",
+            "姓名与身份证号码不一致，或未在公安交通管理信息系统中登记，请核对后重试",
+            "The name and ID number do not match a person the traffic police hold; please check them",
+        )),
+    }
+}
+
+async fn create_account(
+    state: &AppState,
+    new: NewAccount,
+) -> Result<crate::store::Account, ApiError> {
+    let created = with_store(state, move |s| match s.create_account(&new) {
+        Ok(id) => s.account(id),
+        Err(StoreError::Duplicate(_)) => Ok(None),
+        Err(e) => Err(e),
+    })
+    .await?;
+    created.ok_or_else(already_registered)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnlineCodeRequest {
+    pub name: String,
+    pub id_number: String,
+    /// Must be the number the traffic police hold (预留手机号).
+    pub mobile: String,
+}
+
+/// A code is on its way.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeSent {
+    pub challenge_id: String,
+    /// Seconds the code stays valid.
+    pub expires_in: u64,
+    /// Seconds before another code may be asked for.
+    pub resend_after: u64,
+    pub mobile_masked: String,
+}
+
+/// R2.3: send a registration code to the reserved number. A different number gets
+/// `mobile_mismatch` with `next: alipay` (R2.4).
+#[utoipa::path(post, path = "/api/v1/registrations/online/codes", request_body = OnlineCodeRequest,
+    responses((status = 201, body = CodeSent), (status = 409, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn online_code(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<OnlineCodeRequest>,
+) -> Result<(StatusCode, ApiJson<CodeSent>), ApiError> {
+    let (name, id) = person(&req.name, &req.id_number)?;
+    let mobile = mobile(&req.mobile)?;
+    not_registered_yet(&state, &id).await?;
+    let entry = in_registry(&state, &id, &name).await?;
+    if entry.reserved_mobile != mobile {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "mobile_mismatch",
+            "该手机号与公安交管部门登记的预留手机号不一致。可通过支付宝授权注册，或持身份证到车管所窗口变更预留手机号",
+            "This is not the mobile number the traffic police hold for you. Register with Alipay authorisation, or change the number at a vehicle administration office",
+        )
+        .next("alipay"));
+    }
+    let text = |code: &str| {
+        format!("【交管12123】您正在注册电子驾驶证账号，验证码{code}，5分钟内有效，请勿告诉他人。")
+    };
+    let sent = send_code(
+        &state,
+        CodePurpose::Registration,
+        id.as_str(),
+        name.as_str(),
+        &mobile,
+        text,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(sent)))
+}
+
+/// Sends a one-time code within the resend pause and the daily limit, keyed by `subject`.
+pub(super) async fn send_code(
+    state: &AppState,
+    purpose: CodePurpose,
+    subject: &str,
+    name: &str,
+    mobile: &MobileNumber,
+    text: impl Fn(&str) -> String,
+) -> Result<CodeSent, ApiError> {
+    let policy = state.policy.clone();
+    let key = format!("{}:{subject}", purpose.as_str());
+    let (last, today_count) = {
+        let key = key.clone();
+        with_store(state, move |s| {
+            Ok((
+                s.last_event(CODE_SENT, &key)?,
+                s.count_events(CODE_SENT, &key, now() - 86_400)?,
+            ))
+        })
+        .await?
+    };
+    let pause = policy.code_resend_after.as_secs() as i64;
+    if let Some(last) = last {
+        let wait = last + pause - now();
+        if wait > 0 {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "code_resend_too_soon",
+                format!("验证码已发送，请 {wait} 秒后再重新获取"),
+                format!("A code was just sent; you can ask for another in {wait} s"),
+            )
+            .retry_after(wait as u64));
+        }
+    }
+    if today_count >= policy.codes_per_day {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_codes",
+            "今日获取验证码次数已达上限，请明天再试",
+            "You have asked for too many codes today; please try again tomorrow",
+        )
+        .retry_after(3600));
+    }
+    let (code, salt, digest) = security::new_code();
+    let created_at = now();
+    let challenge = SmsChallenge {
+        id: security::new_id(),
+        purpose,
+        subject: subject.to_owned(),
+        name: name.to_owned(),
+        mobile: *mobile,
+        code_hash: digest,
+        salt,
+        created_at,
+        expires_at: created_at + policy.code_ttl.as_secs() as i64,
+        attempts: 0,
+        consumed: false,
+    };
+    let id = challenge.id.clone();
+    with_store(state, move |s| s.put_challenge(&challenge)).await?;
+    if let Err(e) = state
+        .providers
+        .send_sms(mobile.as_str(), &text(&code))
+        .await
+    {
+        // The code never reached the person: it must not count or linger.
+        with_store(state, move |s| s.delete_challenge(&id)).await?;
+        return Err(provider_error(e));
+    }
+    with_store(state, move |s| s.record_event(CODE_SENT, &key, now())).await?;
+    Ok(CodeSent {
+        challenge_id: id,
+        expires_in: policy.code_ttl.as_secs(),
+        resend_after: policy.code_resend_after.as_secs(),
+        mobile_masked: mobile.masked(),
+    })
+}
+
+/// Checks a code against its challenge and uses it up. Expired, used, unknown and
+/// over-tried codes each get their own answer.
+pub(super) async fn redeem_code(
+    state: &AppState,
+    purpose: CodePurpose,
+    challenge_id: &str,
+    code: &str,
+) -> Result<SmsChallenge, ApiError> {
+    let lookup = challenge_id.to_owned();
+    let challenge = with_store(state, move |s| s.challenge(&lookup))
+        .await?
+        .filter(|c| c.purpose == purpose)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "challenge_not_found",
+                "验证码无效，请重新获取",
+                "This code request is unknown; please ask for a new code",
+            )
+        })?;
+    let new_code = |status, code: &str, zh: &str, en: &str| {
+        ApiError::new(status, code, zh, en).next("request_code")
+    };
+    if challenge.consumed {
+        return Err(new_code(
+            StatusCode::GONE,
+            "code_used",
+            "该验证码已使用，请重新获取",
+            "This code was already used; please ask for a new one",
+        ));
+    }
+    if challenge.expires_at <= now() {
+        return Err(new_code(
+            StatusCode::GONE,
+            "code_expired",
+            "验证码已过期，请重新获取",
+            "The code has expired; please ask for a new one",
+        ));
+    }
+    let limit = state.policy.code_attempts;
+    let too_many = || {
+        new_code(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "验证码错误次数过多，请重新获取",
+            "Too many wrong codes; please ask for a new one",
+        )
+    };
+    if challenge.attempts >= limit {
+        return Err(too_many());
+    }
+    let right = code.len() == 6
+        && security::same_digest(
+            &security::code_digest(code, &challenge.salt),
+            &challenge.code_hash,
+        );
+    if !right {
+        let id = challenge.id.clone();
+        let attempts = with_store(state, move |s| s.count_attempt(&id)).await?;
+        let left = limit.saturating_sub(attempts);
+        if left == 0 {
+            return Err(too_many().attempts_left(0));
+        }
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_code",
+            format!("验证码错误，还可尝试 {left} 次"),
+            format!("Wrong code; {left} tries left"),
+        )
+        .attempts_left(left));
+    }
+    let id = challenge.id.clone();
+    if !with_store(state, move |s| s.consume_challenge(&id)).await? {
+        return Err(new_code(
+            StatusCode::GONE,
+            "code_used",
+            "该验证码已使用，请重新获取",
+            "This code was already used; please ask for a new one",
+        ));
+    }
+    Ok(challenge)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnlineRegistration {
+    pub challenge_id: String,
+    /// The six digits received by SMS.
+    pub code: String,
+    pub password: String,
+}
+
+/// R2.3: finish online registration with the code; the account is online-registered
+/// (实名认证) and may upgrade later by 实人认证 (R2.5).
+#[utoipa::path(post, path = "/api/v1/registrations/online", request_body = OnlineRegistration,
+    responses((status = 201, body = SignedIn), (status = 410, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn online(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<OnlineRegistration>,
+) -> Result<(StatusCode, ApiJson<SignedIn>), ApiError> {
+    security::check_password(&req.password)?;
+    let challenge = redeem_code(
+        &state,
+        CodePurpose::Registration,
+        &req.challenge_id,
+        &req.code,
+    )
+    .await?;
+    let id: IdNumber = challenge
+        .subject
+        .parse()
+        .map_err(|e| ApiError::internal(format!("challenge subject: {e}")))?;
+    let password = req.password;
+    let hash = cpu(move || security::hash_password(&password)).await??;
+    let account = create_account(
+        &state,
+        NewAccount {
+            kind: UserKind::OnlineRegistered,
+            id_number: Some(id),
+            unit_code: None,
+            name: challenge.name,
+            mobile: challenge.mobile,
+            password_hash: hash,
+            created_at: now(),
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(open_session(&state, account).await?),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlipayRegistration {
+    pub name: String,
+    pub id_number: String,
+    /// The one-time code the Alipay app returned when the person authorised.
+    pub auth_code: String,
+    pub password: String,
+}
+
+/// R2.4: register with the person and mobile number Alipay holds, accepted only when
+/// Alipay's person is the same person (ID number and name).
+#[utoipa::path(post, path = "/api/v1/registrations/alipay", request_body = AlipayRegistration,
+    responses((status = 201, body = SignedIn), (status = 422, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody)))]
+pub async fn alipay(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<AlipayRegistration>,
+) -> Result<(StatusCode, ApiJson<SignedIn>), ApiError> {
+    let (name, id) = person(&req.name, &req.id_number)?;
+    security::check_password(&req.password)?;
+    if req.auth_code.is_empty() || req.auth_code.len() > 256 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "alipay_authorisation_invalid",
+            "支付宝授权码无效，请重新授权",
+            "The Alipay authorisation code is missing or malformed; please authorise again",
+        ));
+    }
+    not_registered_yet(&state, &id).await?;
+    in_registry(&state, &id, &name).await?;
+    let alipay = state
+        .providers
+        .alipay_person(&req.auth_code)
+        .await
+        .map_err(provider_error)?;
+    if !alipay.cert_no.eq_ignore_ascii_case(id.as_str()) || alipay.name != name.as_str() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "alipay_person_mismatch",
+            "支付宝实名信息与您填写的姓名、身份证号不一致，无法注册",
+            "The person on the Alipay account is not the person entered here",
+        ));
+    }
+    let mobile: MobileNumber = alipay.mobile.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "alipay_mobile_unusable",
+            "支付宝账户绑定的手机号无法使用，请到车管所窗口办理",
+            "The mobile number on the Alipay account cannot be used; please register at a counter",
+        )
+    })?;
+    let password = req.password;
+    let hash = cpu(move || security::hash_password(&password)).await??;
+    let account = create_account(
+        &state,
+        NewAccount {
+            kind: UserKind::OnlineRegistered,
+            id_number: Some(id),
+            unit_code: None,
+            name: name.as_str().into(),
+            mobile,
+            password_hash: hash,
+            created_at: now(),
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(open_session(&state, account).await?),
+    ))
+}

@@ -1,0 +1,197 @@
+//! The one error shape of the API: `{code, message, message_en}` with the right HTTP status.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use licence_core::Problem;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What a client gets when a request fails: a stable machine `code`, a message in Chinese
+/// for the person and one in English, and, where there is one, the path the client should
+/// take next (e.g. `online_registration` after repeated face failures, R2.2).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable, lower_snake_case.
+    pub code: String,
+    /// 中文提示
+    pub message: String,
+    pub message_en: String,
+    /// The next step the client should offer, when the failure has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Attempts left, when the failure counts against a limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Boxed: errors travel in every handler's `Result`, and should stay small there.
+    pub body: Box<ErrorBody>,
+    /// Seconds, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            body: Box::new(ErrorBody {
+                code: code.to_owned(),
+                message: zh.into(),
+                message_en: en.into(),
+                next: None,
+                attempts_left: None,
+            }),
+            retry_after: None,
+        }
+    }
+
+    /// A domain validation error from licence-core (422 unless said otherwise).
+    pub fn problem(status: StatusCode, problem: &impl Problem) -> Self {
+        Self::new(
+            status,
+            problem.code(),
+            problem.message_zh(),
+            problem.message_en(),
+        )
+    }
+
+    /// A rejected field: the field is named, and the domain says what is wrong with it.
+    pub fn field(field: &str, problem: &impl Problem) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            problem.code(),
+            format!("{field}: {}", problem.message_zh()),
+            format!("{field}: {}", problem.message_en()),
+        )
+    }
+
+    pub fn next(mut self, next: &str) -> Self {
+        self.body.next = Some(next.to_owned());
+        self
+    }
+
+    pub fn attempts_left(mut self, left: u32) -> Self {
+        self.body.attempts_left = Some(left);
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// Something on our side failed. The detail goes to the log, never to the client.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        eprintln!("internal error: {detail}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "系统繁忙，请稍后再试",
+            "Something went wrong on our side; please try again later",
+        )
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "not_signed_in",
+            "请先登录",
+            "Please sign in first",
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "请求的地址不存在",
+            "There is nothing at this address",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(*self.body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// Malformed JSON, wrong types, unknown fields, a missing content type or an oversized body:
+/// each a 4xx that says what is wrong, never a 500.
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!("请求内容有误：{}", e.body_text()),
+                format!(
+                    "The request has a wrong or missing field: {}",
+                    e.body_text()
+                ),
+            ),
+            JsonRejection::JsonSyntaxError(e) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("请求不是有效的 JSON：{}", e.body_text()),
+                format!("The request is not valid JSON: {}", e.body_text()),
+            ),
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "json_required",
+                "请求须为 JSON（Content-Type: application/json）",
+                "Send JSON with Content-Type: application/json",
+            ),
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                too_large()
+            }
+            other => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                "无法读取请求内容",
+                format!("The request body could not be read: {}", other.body_text()),
+            ),
+        }
+    }
+}
+
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!(
+            "请求内容过大（上限 {} MB）",
+            crate::MAX_BODY_BYTES / (1 << 20)
+        ),
+        format!(
+            "The request is too large (at most {} MB)",
+            crate::MAX_BODY_BYTES / (1 << 20)
+        ),
+    )
+}
+
+/// JSON in, with our error shape for every way it can be wrong.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}

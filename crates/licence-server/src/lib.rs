@@ -1,0 +1,108 @@
+//! The traffic-police platform behind the e-licence app: an HTTP JSON API under `/api/v1`
+//! (OpenAPI at `/api/v1/openapi.json`), a SQLite store behind the [`store::Store`] trait,
+//! the licence registry people are checked against, every registration path of R2.1–R2.4,
+//! sign-in and sessions, device registration, and the clients of the outside services
+//! (identity platform, SMS gateway, Alipay).
+//!
+//! Handlers are thin: they validate with licence-core, ask the store (on the blocking pool)
+//! and the providers, and answer with [`error::ApiError`]'s one error shape.
+
+pub mod api;
+pub mod error;
+pub mod providers;
+pub mod registry;
+pub mod security;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use api::router;
+use providers::Providers;
+use store::Store;
+
+/// Largest request body accepted (camera frames and ID card photos are the large ones).
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+
+/// The rules a deployment may tune. Defaults are the product's.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// R2.2: face failures after which the client is sent to online registration.
+    pub face_attempts: u32,
+    /// One-time SMS codes: lifetime, wrong tries allowed, pause between sends, sends per day.
+    pub code_ttl: Duration,
+    pub code_attempts: u32,
+    pub code_resend_after: Duration,
+    pub codes_per_day: u32,
+    /// Sign-in: failures allowed per account within `sign_in_window`.
+    pub sign_in_failures: u32,
+    pub sign_in_window: Duration,
+    pub session_ttl: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            face_attempts: 3,
+            code_ttl: Duration::from_secs(5 * 60),
+            code_attempts: 5,
+            code_resend_after: Duration::from_secs(60),
+            codes_per_day: 10,
+            sign_in_failures: 5,
+            sign_in_window: Duration::from_secs(15 * 60),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub providers: Providers,
+    pub policy: Arc<Policy>,
+}
+
+/// Seconds since the Unix epoch, the platform's one clock.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Today in China (for ID-number birth dates and the like).
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(licence_core::CHINA_OFFSET)
+        .date()
+}
+
+/// The development issuer key, created on first start beside the database. Never committed;
+/// a deployment provides its own.
+pub fn load_or_create_issuer_key(
+    path: &std::path::Path,
+) -> anyhow::Result<(licence_credential::IssuerKey, bool)> {
+    use anyhow::Context;
+    const KID: &str = "dev-1";
+    const AUTHORITY: &str = "开发环境公安交通管理局（Development issuer）";
+    if path.exists() {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let key = licence_credential::IssuerKey::from_secret(KID, AUTHORITY, &bytes)
+            .map_err(|e| anyhow::anyhow!("{} is not an issuer key: {e}", path.display()))?;
+        return Ok((key, false));
+    }
+    let key = licence_credential::IssuerKey::generate(KID, AUTHORITY, &mut rand::rngs::OsRng);
+    write_secret(path, &key.secret_bytes())?;
+    Ok((key, true))
+}
+
+/// Writes a secret readable by the owner only.
+fn write_secret(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! `licence-server`: serve the platform, import the registry from CSV, or load a demo one.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use licence_server::providers::{ProviderConfig, Providers};
+use licence_server::store::{SqliteStore, Store};
+use licence_server::{registry, AppState, Policy};
+
+/// The traffic-police platform of the e-licence system.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// The SQLite database file; created with its schema on first use.
+    #[arg(
+        long,
+        env = "LICENCE_DB",
+        default_value = "licence-platform.sqlite",
+        global = true
+    )]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        #[arg(long, env = "LICENCE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Identity platform (liveness + face match) base URL.
+        #[arg(
+            long,
+            env = "LICENCE_IDENTITY_URL",
+            default_value = "http://127.0.0.1:8090"
+        )]
+        identity_url: String,
+        /// SMS gateway base URL.
+        #[arg(long, env = "LICENCE_SMS_URL", default_value = "http://127.0.0.1:8090")]
+        sms_url: String,
+        /// Alipay open platform base URL.
+        #[arg(
+            long,
+            env = "LICENCE_ALIPAY_URL",
+            default_value = "http://127.0.0.1:8090"
+        )]
+        alipay_url: String,
+        /// Seconds to wait for an outside service, per attempt.
+        #[arg(long, env = "LICENCE_PROVIDER_TIMEOUT", default_value_t = 5.0)]
+        provider_timeout: f64,
+        /// Face failures before registration switches to online registration (R2.2).
+        #[arg(long, env = "LICENCE_FACE_ATTEMPTS", default_value_t = 3)]
+        face_attempts: u32,
+        /// Seconds a one-time SMS code stays valid.
+        #[arg(long, env = "LICENCE_CODE_TTL", default_value_t = 300)]
+        code_ttl: u64,
+        /// Seconds between two codes for the same person.
+        #[arg(long, env = "LICENCE_CODE_RESEND_AFTER", default_value_t = 60)]
+        code_resend_after: u64,
+    },
+    /// Load the licence registry from a CSV file (see docs/server.md for the columns).
+    Import { file: PathBuf },
+    /// Load a made-up demo registry (12 people, six provinces, several licence states).
+    Demo,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let store = SqliteStore::open(&cli.db)
+        .with_context(|| format!("opening the database {}", cli.db.display()))?;
+    match cli.command {
+        Command::Import { file } => {
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            let base = file.parent().map(PathBuf::from).unwrap_or_default();
+            let report = registry::import_csv(&store, input, &base, licence_server::today())?;
+            for (line, reason) in &report.rejected {
+                println!("line {line}: {reason}");
+            }
+            println!(
+                "imported {} rows, rejected {}, into {}",
+                report.imported,
+                report.rejected.len(),
+                cli.db.display()
+            );
+            if !report.rejected.is_empty() {
+                std::process::exit(1);
+            }
+        }
+        Command::Demo => {
+            for entry in registry::demo_entries() {
+                store.put_registry_entry(&entry)?;
+            }
+            println!(
+                "demo registry loaded: {} people in {}",
+                store.registry_size()?,
+                cli.db.display()
+            );
+        }
+        Command::Serve {
+            listen,
+            identity_url,
+            sms_url,
+            alipay_url,
+            provider_timeout,
+            face_attempts,
+            code_ttl,
+            code_resend_after,
+        } => {
+            anyhow::ensure!(
+                provider_timeout > 0.0 && provider_timeout <= 120.0,
+                "--provider-timeout must be between 0 and 120 seconds"
+            );
+            let key_path = cli.db.with_extension("issuer.key");
+            let (_issuer, created) = licence_server::load_or_create_issuer_key(&key_path)?;
+            if created {
+                println!("created a development issuer key: {}", key_path.display());
+            }
+            let state = AppState {
+                store: Arc::new(store) as Arc<dyn Store>,
+                providers: Providers::new(ProviderConfig {
+                    identity_url,
+                    sms_url,
+                    alipay_url,
+                    timeout: Duration::from_secs_f64(provider_timeout),
+                    retries: 2,
+                }),
+                policy: Arc::new(Policy {
+                    face_attempts,
+                    code_ttl: Duration::from_secs(code_ttl),
+                    code_resend_after: Duration::from_secs(code_resend_after),
+                    ..Policy::default()
+                }),
+            };
+            serve(listen, state, &cli.db)?;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn serve(listen: SocketAddr, state: AppState, db: &std::path::Path) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    // Tests and `cargo xtask run` read this line to learn the port.
+    println!(
+        "licence-server listening on http://{} (database {})",
+        listener.local_addr()?,
+        db.display()
+    );
+    axum::serve(listener, licence_server::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

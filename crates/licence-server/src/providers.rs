@@ -1,0 +1,234 @@
+//! Clients of the outside services: identity platform, SMS gateway, Alipay. Each is plain
+//! HTTP configured by URL (docs/providers.md has the wire format). A slow or failing provider
+//! is a normal event: every call has a timeout, retries are bounded and only where repeating
+//! is safe, and the caller gets a [`ProviderError`] it can turn into a clear message.
+
+use std::time::Duration;
+
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Which outside service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Identity,
+    Sms,
+    Alipay,
+}
+
+impl Service {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Service::Identity => "身份认证平台",
+            Service::Sms => "短信平台",
+            Service::Alipay => "支付宝",
+        }
+    }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Service::Identity => "the identity platform",
+            Service::Sms => "the SMS gateway",
+            Service::Alipay => "Alipay",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// No answer in time, or none at all, after the allowed retries.
+    #[error("{} did not answer in time", .0.name_en())]
+    Unavailable(Service),
+    /// The service answered with an error about this request (4xx), e.g. a used Alipay code.
+    #[error("{} refused the request: {code}", .service.name_en())]
+    Refused { service: Service, code: String },
+    /// The service answered something we cannot read.
+    #[error("{} sent an answer we cannot read: {detail}", .service.name_en())]
+    BadAnswer { service: Service, detail: String },
+}
+
+/// Where the services are and how patient to be.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub identity_url: String,
+    pub sms_url: String,
+    pub alipay_url: String,
+    /// Per attempt.
+    pub timeout: Duration,
+    /// Extra attempts after a 5xx or a refused connection (never after a timeout of a call
+    /// that may have taken effect, such as sending an SMS).
+    pub retries: u32,
+}
+
+#[derive(Clone)]
+pub struct Providers {
+    http: reqwest::Client,
+    config: ProviderConfig,
+}
+
+/// The identity platform's verdict on a liveness check.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FaceVerdict {
+    pub request_id: String,
+    /// A live person was in front of the camera.
+    pub live: bool,
+    /// The same person as the reference photo.
+    pub same_person: bool,
+    /// 0-100.
+    pub similarity: u8,
+}
+
+impl FaceVerdict {
+    pub fn passed(&self) -> bool {
+        self.live && self.same_person
+    }
+}
+
+/// The person behind an Alipay authorisation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlipayPerson {
+    pub name: String,
+    /// 证件号: the ID number Alipay verified.
+    pub cert_no: String,
+    pub mobile: String,
+}
+
+#[derive(Serialize)]
+struct FaceVerificationRequest<'a> {
+    name: &'a str,
+    id_number: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference_photo: Option<String>,
+    frames: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+}
+
+/// Whether a failed attempt may be repeated.
+enum Retry {
+    /// Safe to repeat after any failure (a query).
+    Always,
+    /// Repeat only if the request surely did not arrive or failed on the server (connect
+    /// error or 5xx): a timeout may mean it took effect, e.g. a message was sent.
+    UnlessTimedOut,
+}
+
+impl Providers {
+    pub fn new(config: ProviderConfig) -> Providers {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .build()
+            .expect("a client with only timeouts set always builds");
+        Providers { http, config }
+    }
+
+    /// Liveness and face match of camera frames (JPEG) against the reference photo.
+    pub async fn verify_face(
+        &self,
+        name: &str,
+        id_number: &str,
+        reference_photo: Option<&[u8]>,
+        frames: &[Vec<u8>],
+    ) -> Result<FaceVerdict, ProviderError> {
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let body = FaceVerificationRequest {
+            name,
+            id_number,
+            reference_photo: reference_photo.map(b64),
+            frames: frames.iter().map(|f| b64(f)).collect(),
+        };
+        let url = format!(
+            "{}/identity/v1/face-verifications",
+            self.config.identity_url
+        );
+        self.call(Service::Identity, Retry::Always, || {
+            self.http.post(&url).json(&body)
+        })
+        .await
+    }
+
+    /// Sends a text message; returns the gateway's message id.
+    pub async fn send_sms(&self, to: &str, text: &str) -> Result<String, ProviderError> {
+        #[derive(Deserialize)]
+        struct Sent {
+            message_id: String,
+        }
+        let url = format!("{}/sms/v1/messages", self.config.sms_url);
+        let body = serde_json::json!({"to": to, "text": text});
+        let sent: Sent = self
+            .call(Service::Sms, Retry::UnlessTimedOut, || {
+                self.http.post(&url).json(&body)
+            })
+            .await?;
+        Ok(sent.message_id)
+    }
+
+    /// Exchanges an Alipay authorisation code for the person Alipay holds (R2.4).
+    pub async fn alipay_person(&self, auth_code: &str) -> Result<AlipayPerson, ProviderError> {
+        let token_url = format!("{}/alipay/v1/oauth/token", self.config.alipay_url);
+        let body = serde_json::json!({"grant_type": "authorization_code", "code": auth_code});
+        // A code is single-use: repeating the exchange after a timeout would be refused.
+        let token: TokenAnswer = self
+            .call(Service::Alipay, Retry::UnlessTimedOut, || {
+                self.http.post(&token_url).json(&body)
+            })
+            .await?;
+        let info_url = format!("{}/alipay/v1/user/info", self.config.alipay_url);
+        self.call(Service::Alipay, Retry::Always, || {
+            self.http.get(&info_url).bearer_auth(&token.access_token)
+        })
+        .await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        retry: Retry,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<T, ProviderError> {
+        let mut attempt = 0;
+        loop {
+            let outcome = request().send().await;
+            let repeatable = match &outcome {
+                Ok(response) => response.status().is_server_error(),
+                Err(e) if e.is_timeout() => matches!(retry, Retry::Always),
+                Err(e) => e.is_connect(),
+            };
+            if repeatable && attempt < self.config.retries {
+                attempt += 1;
+                // Short, growing pauses: the user is waiting on the other end.
+                tokio::time::sleep(Duration::from_millis(200 << attempt.min(4))).await;
+                continue;
+            }
+            let response = outcome.map_err(|_| ProviderError::Unavailable(service))?;
+            let status = response.status();
+            if status.is_server_error() {
+                return Err(ProviderError::Unavailable(service));
+            }
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|_| ProviderError::Unavailable(service))?;
+            if status.is_client_error() {
+                let code = serde_json::from_slice::<ErrorAnswer>(&bytes)
+                    .map(|e| e.code)
+                    .unwrap_or_else(|_| status.as_u16().to_string());
+                return Err(ProviderError::Refused { service, code });
+            }
+            return serde_json::from_slice(&bytes).map_err(|e| ProviderError::BadAnswer {
+                service,
+                detail: e.to_string(),
+            });
+        }
+    }
+}

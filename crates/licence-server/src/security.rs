@@ -1,0 +1,121 @@
+//! Passwords (argon2), session tokens and one-time codes. Nothing secret is stored in the
+//! clear: passwords as argon2id hashes, tokens and codes as SHA-256 digests.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use axum::http::StatusCode;
+use base64::Engine;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+
+/// 8 to 32 characters with at least one letter and one digit, as 12123 asks.
+pub fn check_password(password: &str) -> Result<(), ApiError> {
+    let chars = password.chars().count();
+    let letters = password.chars().any(|c| c.is_ascii_alphabetic());
+    let digits = password.chars().any(|c| c.is_ascii_digit());
+    if !(8..=32).contains(&chars) || !letters || !digits || password.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weak_password",
+            "密码须为 8-32 位，且同时包含字母和数字",
+            "The password must be 8 to 32 characters with at least one letter and one digit",
+        ));
+    }
+    Ok(())
+}
+
+/// An argon2id hash in PHC format. CPU-heavy: call on the blocking pool.
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(ApiError::internal)
+}
+
+/// CPU-heavy: call on the blocking pool.
+pub fn password_matches(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A fresh bearer token (256 random bits, URL-safe base64) and the digest that is stored.
+pub fn new_token() -> (String, Vec<u8>) {
+    let bytes: [u8; 32] = rand::thread_rng().gen();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let digest = token_digest(&token);
+    (token, digest)
+}
+
+pub fn token_digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// A random six-digit code, its salt and salted digest.
+pub fn new_code() -> (String, Vec<u8>, Vec<u8>) {
+    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
+    let salt: [u8; 16] = rand::thread_rng().gen();
+    let digest = code_digest(&code, &salt);
+    (code, salt.to_vec(), digest)
+}
+
+pub fn code_digest(code: &str, salt: &[u8]) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(code.as_bytes());
+    h.finalize().to_vec()
+}
+
+/// Compares digests in time independent of where they differ.
+pub fn same_digest(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// An unguessable identifier for a challenge.
+pub fn new_id() -> String {
+    let bytes: [u8; 16] = rand::thread_rng().gen();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_need_letters_digits_and_length() {
+        for weak in ["short1", "onlyletters", "1234567890", "", &"a1".repeat(17)] {
+            assert_eq!(
+                check_password(weak).unwrap_err().body.code,
+                "weak_password",
+                "{weak}"
+            );
+        }
+        check_password("Licence2026").unwrap();
+    }
+
+    #[test]
+    fn a_password_hash_verifies_only_its_password() {
+        let hash = hash_password("Licence2026").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(password_matches("Licence2026", &hash));
+        assert!(!password_matches("Licence2027", &hash));
+        assert!(!password_matches("Licence2026", "not a hash"));
+    }
+
+    #[test]
+    fn codes_are_six_digits_and_salted() {
+        let (code, salt, digest) = new_code();
+        assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
+        assert!(same_digest(&code_digest(&code, &salt), &digest));
+        assert!(!same_digest(&code_digest(&code, b"other salt"), &digest));
+    }
+}

@@ -1,0 +1,162 @@
+//! Storage behind a narrow interface. SQLite today ([`SqliteStore`]); the trait is what a
+//! PostgreSQL backend will implement for deployments that outgrow one machine, so it speaks
+//! in domain records, never in SQL.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use licence_core::{DrivingLicence, IdNumber, MobileNumber, PersonName, UserKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken (an account for this ID number already exists, …).
+    #[error("already exists: {0}")]
+    Duplicate(&'static str),
+    #[error("database: {0}")]
+    Database(String),
+    /// A stored row no longer parses: a bug or a hand edit, never the user's fault.
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt { table: &'static str, detail: String },
+}
+
+/// A person in the police registry (the system of record), with their licence if they hold one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryEntry {
+    pub id_number: IdNumber,
+    pub name: PersonName,
+    /// 预留手机号: the number the police hold for the person (R2.3).
+    pub reserved_mobile: MobileNumber,
+    /// The photo on file (JPEG), used for face match and as the default e-licence photo.
+    pub photo: Option<Vec<u8>>,
+    pub licence: Option<DrivingLicence>,
+}
+
+pub type AccountId = i64;
+
+/// A platform account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub kind: UserKind,
+    /// Persons: their ID number. Units: none (see `unit_code`).
+    pub id_number: Option<IdNumber>,
+    /// Units: the unified social credit code or organisation code.
+    pub unit_code: Option<String>,
+    pub name: String,
+    pub mobile: MobileNumber,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub kind: UserKind,
+    pub id_number: Option<IdNumber>,
+    pub unit_code: Option<String>,
+    pub name: String,
+    pub mobile: MobileNumber,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+/// What a one-time SMS code is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// R2.3: online registration with the reserved number.
+    Registration,
+    /// Sign-in by SMS code.
+    SignIn,
+}
+
+impl CodePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodePurpose::Registration => "registration",
+            CodePurpose::SignIn => "sign_in",
+        }
+    }
+
+    fn parse(s: &str) -> Option<CodePurpose> {
+        match s {
+            "registration" => Some(CodePurpose::Registration),
+            "sign_in" => Some(CodePurpose::SignIn),
+            _ => None,
+        }
+    }
+}
+
+/// A one-time code sent by SMS. Only a salted hash of the code is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsChallenge {
+    pub id: String,
+    pub purpose: CodePurpose,
+    /// Whose registration or sign-in this is (the ID number for registration; for sign-in the
+    /// account's, when one exists).
+    pub subject: String,
+    pub name: String,
+    pub mobile: MobileNumber,
+    pub code_hash: Vec<u8>,
+    pub salt: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub attempts: u32,
+    pub consumed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub account: AccountId,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: i64,
+    pub account: AccountId,
+    /// SEC1 uncompressed P-256 public key.
+    pub public_key: Vec<u8>,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// Every storage operation the platform needs.
+pub trait Store: Send + Sync + 'static {
+    // The registry.
+    /// Inserts or replaces a person and their licence.
+    fn put_registry_entry(&self, entry: &RegistryEntry) -> Result<(), StoreError>;
+    fn registry_entry(&self, id: &IdNumber) -> Result<Option<RegistryEntry>, StoreError>;
+    fn registry_size(&self) -> Result<usize, StoreError>;
+
+    // Accounts.
+    fn create_account(&self, account: &NewAccount) -> Result<AccountId, StoreError>;
+    fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+    fn account_by_id_number(&self, id: &IdNumber) -> Result<Option<Account>, StoreError>;
+    fn account_by_mobile(&self, mobile: &MobileNumber) -> Result<Option<Account>, StoreError>;
+    fn set_account_kind(&self, id: AccountId, kind: UserKind) -> Result<(), StoreError>;
+
+    // Events counted against limits (face failures, sign-in failures, codes sent), by key.
+    fn record_event(&self, kind: &str, key: &str, at: i64) -> Result<(), StoreError>;
+    fn count_events(&self, kind: &str, key: &str, since: i64) -> Result<u32, StoreError>;
+    fn last_event(&self, kind: &str, key: &str) -> Result<Option<i64>, StoreError>;
+    fn clear_events(&self, kind: &str, key: &str) -> Result<(), StoreError>;
+
+    // One-time codes.
+    fn put_challenge(&self, challenge: &SmsChallenge) -> Result<(), StoreError>;
+    fn challenge(&self, id: &str) -> Result<Option<SmsChallenge>, StoreError>;
+    /// Counts a wrong attempt; returns the attempts made so far.
+    fn count_attempt(&self, id: &str) -> Result<u32, StoreError>;
+    /// Marks the code used; false if it already was (two requests racing).
+    fn consume_challenge(&self, id: &str) -> Result<bool, StoreError>;
+    fn delete_challenge(&self, id: &str) -> Result<(), StoreError>;
+
+    // Sessions, by the SHA-256 of the bearer token (the token itself is never stored).
+    fn put_session(&self, token_hash: &[u8], session: &Session) -> Result<(), StoreError>;
+    fn session(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError>;
+    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+
+    // Devices.
+    fn add_device(&self, device: &Device) -> Result<i64, StoreError>;
+    fn devices(&self, account: AccountId) -> Result<Vec<Device>, StoreError>;
+}

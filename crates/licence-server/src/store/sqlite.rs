@@ -1,0 +1,621 @@
+//! The SQLite store: one file, WAL mode, versioned migrations.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use licence_core::{DrivingLicence, IdNumber, MobileNumber, PersonName, UserKind};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::*;
+
+/// Each migration runs once, in order; `PRAGMA user_version` records how many have run.
+/// Never edit a published migration: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: registry, accounts, limits, one-time codes, sessions, devices.
+    "
+    CREATE TABLE registry_person (
+        id_number TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        reserved_mobile TEXT NOT NULL,
+        photo BLOB
+    ) STRICT;
+    CREATE TABLE registry_licence (
+        id_number TEXT PRIMARY KEY REFERENCES registry_person(id_number) ON DELETE CASCADE,
+        file_number TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE account (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        id_number TEXT UNIQUE,
+        unit_code TEXT UNIQUE,
+        name TEXT NOT NULL,
+        mobile TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX account_mobile ON account(mobile);
+    CREATE TABLE limit_event (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX limit_event_key ON limit_event(kind, key, at);
+    CREATE TABLE sms_challenge (
+        id TEXT PRIMARY KEY,
+        purpose TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        name TEXT NOT NULL,
+        mobile TEXT NOT NULL,
+        code_hash BLOB NOT NULL,
+        salt BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        consumed INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE TABLE session (
+        token_hash BLOB PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE device (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        public_key BLOB NOT NULL,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (account_id, public_key)
+    ) STRICT;
+    ",
+];
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// Maps a UNIQUE violation to `Duplicate`.
+fn insert_error(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            StoreError::Duplicate(what)
+        }
+        e => db(e),
+    }
+}
+
+fn corrupt(table: &'static str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        detail: detail.to_string(),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::setup(Connection::open(path).map_err(db)?)
+    }
+
+    /// A private in-memory database (for tools and unit tests).
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        Self::setup(Connection::open_in_memory().map_err(db)?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<SqliteStore, StoreError> {
+        // WAL: readers never wait for the writer, and a commit is one sequential append.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db)?;
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(db)?;
+        if version > MIGRATIONS.len() {
+            return Err(StoreError::Database(format!(
+                "the database is at schema version {version}, newer than this program ({}); \
+                 use a newer licence-server",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = conn.transaction().map_err(db)?;
+            tx.execute_batch(sql).map_err(db)?;
+            tx.pragma_update(None, "user_version", i + 1).map_err(db)?;
+            tx.commit().map_err(db)?;
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub fn schema_version(&self) -> Result<usize, StoreError> {
+        self.conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(db)
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
+        // back), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
+    let kind: String = row.get("kind")?;
+    let id_number: Option<String> = row.get("id_number")?;
+    let mobile: String = row.get("mobile")?;
+    let parsed = (|| {
+        Ok(Account {
+            id: row.get("id").map_err(db)?,
+            kind: serde_json::from_str::<UserKind>(&kind).map_err(|e| corrupt("account", e))?,
+            id_number: id_number
+                .map(|s| s.parse::<IdNumber>())
+                .transpose()
+                .map_err(|e| corrupt("account", e))?,
+            unit_code: row.get("unit_code").map_err(db)?,
+            name: row.get("name").map_err(db)?,
+            mobile: mobile.parse().map_err(|e| corrupt("account", e))?,
+            password_hash: row.get("password_hash").map_err(db)?,
+            created_at: row.get("created_at").map_err(db)?,
+        })
+    })();
+    Ok(parsed)
+}
+
+fn challenge_from_row(row: &Row<'_>) -> rusqlite::Result<Result<SmsChallenge, StoreError>> {
+    let purpose: String = row.get("purpose")?;
+    let mobile: String = row.get("mobile")?;
+    let attempts: i64 = row.get("attempts")?;
+    let consumed: i64 = row.get("consumed")?;
+    let parsed = (|| {
+        Ok(SmsChallenge {
+            id: row.get("id").map_err(db)?,
+            purpose: CodePurpose::parse(&purpose)
+                .ok_or_else(|| corrupt("sms_challenge", &purpose))?,
+            subject: row.get("subject").map_err(db)?,
+            name: row.get("name").map_err(db)?,
+            mobile: mobile.parse().map_err(|e| corrupt("sms_challenge", e))?,
+            code_hash: row.get("code_hash").map_err(db)?,
+            salt: row.get("salt").map_err(db)?,
+            created_at: row.get("created_at").map_err(db)?,
+            expires_at: row.get("expires_at").map_err(db)?,
+            attempts: attempts.clamp(0, i64::from(u32::MAX)) as u32,
+            consumed: consumed != 0,
+        })
+    })();
+    Ok(parsed)
+}
+
+impl Store for SqliteStore {
+    fn put_registry_entry(&self, entry: &RegistryEntry) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute(
+            "INSERT INTO registry_person (id_number, name, reserved_mobile, photo)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id_number) DO UPDATE SET
+               name = excluded.name, reserved_mobile = excluded.reserved_mobile,
+               photo = excluded.photo",
+            params![
+                entry.id_number.as_str(),
+                entry.name.as_str(),
+                entry.reserved_mobile.as_str(),
+                entry.photo
+            ],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "DELETE FROM registry_licence WHERE id_number = ?1",
+            [entry.id_number.as_str()],
+        )
+        .map_err(db)?;
+        if let Some(licence) = &entry.licence {
+            let record = serde_json::to_string(licence).map_err(|e| corrupt("registry", e))?;
+            tx.execute(
+                "INSERT INTO registry_licence (id_number, file_number, record) VALUES (?1, ?2, ?3)",
+                params![
+                    entry.id_number.as_str(),
+                    licence.record().file_number.to_string(),
+                    record
+                ],
+            )
+            .map_err(insert_error("licence file number (档案编号)"))?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn registry_entry(&self, id: &IdNumber) -> Result<Option<RegistryEntry>, StoreError> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT p.name, p.reserved_mobile, p.photo, l.record
+                 FROM registry_person p LEFT JOIN registry_licence l USING (id_number)
+                 WHERE p.id_number = ?1",
+                [id.as_str()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<Vec<u8>>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db)?;
+        let Some((name, mobile, photo, record)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(RegistryEntry {
+            id_number: *id,
+            name: name
+                .parse::<PersonName>()
+                .map_err(|e| corrupt("registry_person", e))?,
+            reserved_mobile: mobile
+                .parse::<MobileNumber>()
+                .map_err(|e| corrupt("registry_person", e))?,
+            photo,
+            licence: record
+                .map(|r| serde_json::from_str::<DrivingLicence>(&r))
+                .transpose()
+                .map_err(|e| corrupt("registry_licence", e))?,
+        }))
+    }
+
+    fn registry_size(&self) -> Result<usize, StoreError> {
+        self.conn()
+            .query_row("SELECT count(*) FROM registry_person", [], |r| r.get(0))
+            .map_err(db)
+    }
+
+    fn create_account(&self, a: &NewAccount) -> Result<AccountId, StoreError> {
+        let kind = serde_json::to_string(&a.kind).map_err(|e| corrupt("account", e))?;
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO account (kind, id_number, unit_code, name, mobile, password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                kind,
+                a.id_number.as_ref().map(IdNumber::as_str),
+                a.unit_code,
+                a.name,
+                a.mobile.as_str(),
+                a.password_hash,
+                a.created_at
+            ],
+        )
+        .map_err(insert_error("account"))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT * FROM account WHERE id = ?1",
+                [id],
+                account_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .transpose()
+    }
+
+    fn account_by_id_number(&self, id: &IdNumber) -> Result<Option<Account>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT * FROM account WHERE id_number = ?1",
+                [id.as_str()],
+                account_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .transpose()
+    }
+
+    fn account_by_mobile(&self, mobile: &MobileNumber) -> Result<Option<Account>, StoreError> {
+        // A number can belong to several accounts (a person and a unit's agent); sign-in by
+        // mobile takes the person's.
+        self.conn()
+            .query_row(
+                "SELECT * FROM account WHERE mobile = ?1 ORDER BY id_number IS NULL, id LIMIT 1",
+                [mobile.as_str()],
+                account_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .transpose()
+    }
+
+    fn set_account_kind(&self, id: AccountId, kind: UserKind) -> Result<(), StoreError> {
+        let kind = serde_json::to_string(&kind).map_err(|e| corrupt("account", e))?;
+        self.conn()
+            .execute(
+                "UPDATE account SET kind = ?1 WHERE id = ?2",
+                params![kind, id],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn record_event(&self, kind: &str, key: &str, at: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO limit_event (kind, key, at) VALUES (?1, ?2, ?3)",
+                params![kind, key, at],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn count_events(&self, kind: &str, key: &str, since: i64) -> Result<u32, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT count(*) FROM limit_event WHERE kind = ?1 AND key = ?2 AND at >= ?3",
+                params![kind, key, since],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn last_event(&self, kind: &str, key: &str) -> Result<Option<i64>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT max(at) FROM limit_event WHERE kind = ?1 AND key = ?2",
+                params![kind, key],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn clear_events(&self, kind: &str, key: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "DELETE FROM limit_event WHERE kind = ?1 AND key = ?2",
+                params![kind, key],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn put_challenge(&self, c: &SmsChallenge) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO sms_challenge (id, purpose, subject, name, mobile, code_hash, salt,
+                   created_at, expires_at, attempts, consumed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    c.id,
+                    c.purpose.as_str(),
+                    c.subject,
+                    c.name,
+                    c.mobile.as_str(),
+                    c.code_hash,
+                    c.salt,
+                    c.created_at,
+                    c.expires_at,
+                    c.attempts,
+                    c.consumed
+                ],
+            )
+            .map_err(insert_error("challenge"))?;
+        Ok(())
+    }
+
+    fn challenge(&self, id: &str) -> Result<Option<SmsChallenge>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT * FROM sms_challenge WHERE id = ?1",
+                [id],
+                challenge_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .transpose()
+    }
+
+    fn count_attempt(&self, id: &str) -> Result<u32, StoreError> {
+        self.conn()
+            .query_row(
+                "UPDATE sms_challenge SET attempts = attempts + 1 WHERE id = ?1 RETURNING attempts",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn consume_challenge(&self, id: &str) -> Result<bool, StoreError> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE sms_challenge SET consumed = 1 WHERE id = ?1 AND consumed = 0",
+                [id],
+            )
+            .map_err(db)?;
+        Ok(changed == 1)
+    }
+
+    fn delete_challenge(&self, id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM sms_challenge WHERE id = ?1", [id])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn put_session(&self, token_hash: &[u8], s: &Session) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO session (token_hash, account_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, s.account, s.created_at, s.expires_at],
+            )
+            .map_err(insert_error("session"))?;
+        Ok(())
+    }
+
+    fn session(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT account_id, created_at, expires_at FROM session WHERE token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok(Session {
+                        account: r.get(0)?,
+                        created_at: r.get(1)?,
+                        expires_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM session WHERE token_hash = ?1", [token_hash])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn add_device(&self, d: &Device) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO device (account_id, public_key, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![d.account, d.public_key, d.name, d.created_at],
+        )
+        .map_err(insert_error("device"))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn devices(&self, account: AccountId) -> Result<Vec<Device>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, account_id, public_key, name, created_at FROM device
+                 WHERE account_id = ?1 ORDER BY id",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([account], |r| {
+                Ok(Device {
+                    id: r.get(0)?,
+                    account: r.get(1)?,
+                    public_key: r.get(2)?,
+                    name: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use licence_core::testdata::sample_licence;
+
+    fn entry() -> RegistryEntry {
+        let licence = sample_licence();
+        RegistryEntry {
+            id_number: licence.record().number,
+            name: licence.record().name.clone(),
+            reserved_mobile: "13800138000".parse().unwrap(),
+            photo: Some(vec![0xFF, 0xD8, 0xFF, 0xD9]),
+            licence: Some(licence),
+        }
+    }
+
+    #[test]
+    fn migrations_run_once_and_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("platform.sqlite");
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len());
+        store.put_registry_entry(&entry()).unwrap();
+        drop(store);
+        // Reopening keeps the data and runs nothing again.
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.registry_size().unwrap(), 1);
+        store
+            .conn()
+            .pragma_update(None, "user_version", MIGRATIONS.len() + 1)
+            .unwrap();
+        drop(store);
+        let Err(StoreError::Database(message)) = SqliteStore::open(&path) else {
+            panic!("a newer schema must be refused");
+        };
+        assert!(message.contains("newer"), "{message}");
+    }
+
+    #[test]
+    fn the_registry_round_trips_and_replaces() {
+        let store = SqliteStore::in_memory().unwrap();
+        let mut e = entry();
+        store.put_registry_entry(&e).unwrap();
+        assert_eq!(store.registry_entry(&e.id_number).unwrap(), Some(e.clone()));
+        e.photo = None;
+        e.licence = None;
+        store.put_registry_entry(&e).unwrap();
+        assert_eq!(store.registry_entry(&e.id_number).unwrap(), Some(e));
+        assert_eq!(store.registry_size().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_second_account_for_one_person_is_a_duplicate() {
+        let store = SqliteStore::in_memory().unwrap();
+        let e = entry();
+        let new = NewAccount {
+            kind: UserKind::OnlineRegistered,
+            id_number: Some(e.id_number),
+            unit_code: None,
+            name: "张伟".into(),
+            mobile: e.reserved_mobile,
+            password_hash: "x".into(),
+            created_at: 1,
+        };
+        let id = store.create_account(&new).unwrap();
+        assert!(matches!(
+            store.create_account(&new),
+            Err(StoreError::Duplicate("account"))
+        ));
+        let account = store.account_by_id_number(&e.id_number).unwrap().unwrap();
+        assert_eq!((account.id, account.kind), (id, UserKind::OnlineRegistered));
+    }
+
+    #[test]
+    fn a_code_is_consumed_once() {
+        let store = SqliteStore::in_memory().unwrap();
+        let c = SmsChallenge {
+            id: "c1".into(),
+            purpose: CodePurpose::Registration,
+            subject: "s".into(),
+            name: "张伟".into(),
+            mobile: "13800138000".parse().unwrap(),
+            code_hash: vec![1; 32],
+            salt: vec![2; 16],
+            created_at: 0,
+            expires_at: 300,
+            attempts: 0,
+            consumed: false,
+        };
+        store.put_challenge(&c).unwrap();
+        assert_eq!(store.count_attempt("c1").unwrap(), 1);
+        assert!(store.consume_challenge("c1").unwrap());
+        assert!(!store.consume_challenge("c1").unwrap());
+        let back = store.challenge("c1").unwrap().unwrap();
+        assert_eq!((back.attempts, back.consumed), (1, true));
+    }
+}
