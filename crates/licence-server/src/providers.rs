@@ -56,8 +56,7 @@ pub struct ProviderConfig {
     pub alipay_url: String,
     /// Per attempt.
     pub timeout: Duration,
-    /// Extra attempts after a 5xx or a refused connection (never after a timeout of a call
-    /// that may have taken effect, such as sending an SMS).
+    /// Extra attempts after a 5xx or a refused connection (never after a timeout).
     pub retries: u32,
 }
 
@@ -113,15 +112,6 @@ struct TokenAnswer {
     access_token: String,
 }
 
-/// Whether a failed attempt may be repeated.
-enum Retry {
-    /// Safe to repeat after any failure (a query).
-    Always,
-    /// Repeat only if the request surely did not arrive or failed on the server (connect
-    /// error or 5xx): a timeout may mean it took effect, e.g. a message was sent.
-    UnlessTimedOut,
-}
-
 impl Providers {
     pub fn new(config: ProviderConfig) -> Providers {
         let http = reqwest::Client::builder()
@@ -151,10 +141,8 @@ impl Providers {
             "{}/identity/v1/face-verifications",
             self.config.identity_url
         );
-        self.call(Service::Identity, Retry::Always, || {
-            self.http.post(&url).json(&body)
-        })
-        .await
+        self.call(Service::Identity, || self.http.post(&url).json(&body))
+            .await
     }
 
     /// Sends a text message; returns the gateway's message id.
@@ -166,9 +154,7 @@ impl Providers {
         let url = format!("{}/sms/v1/messages", self.config.sms_url);
         let body = serde_json::json!({"to": to, "text": text});
         let sent: Sent = self
-            .call(Service::Sms, Retry::UnlessTimedOut, || {
-                self.http.post(&url).json(&body)
-            })
+            .call(Service::Sms, || self.http.post(&url).json(&body))
             .await?;
         Ok(sent.message_id)
     }
@@ -177,23 +163,23 @@ impl Providers {
     pub async fn alipay_person(&self, auth_code: &str) -> Result<AlipayPerson, ProviderError> {
         let token_url = format!("{}/alipay/v1/oauth/token", self.config.alipay_url);
         let body = serde_json::json!({"grant_type": "authorization_code", "code": auth_code});
-        // A code is single-use: repeating the exchange after a timeout would be refused.
         let token: TokenAnswer = self
-            .call(Service::Alipay, Retry::UnlessTimedOut, || {
-                self.http.post(&token_url).json(&body)
-            })
+            .call(Service::Alipay, || self.http.post(&token_url).json(&body))
             .await?;
         let info_url = format!("{}/alipay/v1/user/info", self.config.alipay_url);
-        self.call(Service::Alipay, Retry::Always, || {
+        self.call(Service::Alipay, || {
             self.http.get(&info_url).bearer_auth(&token.access_token)
         })
         .await
     }
 
+    /// One call, repeated (up to `retries` times, with short growing pauses) only when the
+    /// request surely did not take effect or failed on the provider's side: a refused
+    /// connection or a 5xx. A timeout is not repeated: the person is waiting, and the call
+    /// may have taken effect (a message sent, a single-use code spent).
     async fn call<T: DeserializeOwned>(
         &self,
         service: Service,
-        retry: Retry,
         request: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<T, ProviderError> {
         let mut attempt = 0;
@@ -201,12 +187,10 @@ impl Providers {
             let outcome = request().send().await;
             let repeatable = match &outcome {
                 Ok(response) => response.status().is_server_error(),
-                Err(e) if e.is_timeout() => matches!(retry, Retry::Always),
-                Err(e) => e.is_connect(),
+                Err(e) => e.is_connect() && !e.is_timeout(),
             };
             if repeatable && attempt < self.config.retries {
                 attempt += 1;
-                // Short, growing pauses: the user is waiting on the other end.
                 tokio::time::sleep(Duration::from_millis(200 << attempt.min(4))).await;
                 continue;
             }

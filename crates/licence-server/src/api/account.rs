@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use licence_core::{BusinessFunction, DrivingLicence, IdNumber, MobileNumber};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -216,7 +217,7 @@ pub struct NewDevice {
 pub struct DeviceView {
     pub id: i64,
     pub name: String,
-    /// SEC1 uncompressed, base64.
+    /// SEC1 compressed (33 bytes, as the credential carries it), base64.
     pub public_key: String,
     pub created_at: i64,
 }
@@ -265,7 +266,7 @@ pub async fn add_device(
     let device = Device {
         id: 0,
         account: signed_in.account.id,
-        public_key: p256::EncodedPoint::from(key).as_bytes().to_vec(),
+        public_key: key.to_encoded_point(true).as_bytes().to_vec(),
         name,
         created_at: now(),
     };

@@ -115,7 +115,7 @@ pub struct Session {
 pub struct Device {
     pub id: i64,
     pub account: AccountId,
-    /// SEC1 uncompressed P-256 public key.
+    /// SEC1 compressed P-256 public key (as the credential carries it).
     pub public_key: Vec<u8>,
     pub name: String,
     pub created_at: i64,

@@ -1,0 +1,235 @@
+//! Sign-in, sessions, devices, malformed requests and the OpenAPI document, over HTTP.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+use serde_json::{json, Value};
+
+#[test]
+fn sign_in_by_password_or_code_and_sign_out() {
+    let p = Platform::start();
+    let first_token = face_signed(&p, 0);
+    let (_, id, mobile) = demo_person(0);
+
+    // By ID number or by mobile number.
+    for login in [&id, &mobile] {
+        let r = p.post(
+            "/api/v1/sessions",
+            json!({"login": login, "password": PASSWORD}),
+        );
+        assert_eq!(r.status().as_u16(), 201);
+        let body: Value = r.json().unwrap();
+        assert_eq!(body["account"]["name"], demo_person(0).0);
+    }
+    // A wrong password and an unknown account look the same.
+    let wrong = p.post(
+        "/api/v1/sessions",
+        json!({"login": id, "password": "Wrong2026x"}),
+    );
+    assert_eq!(
+        expect_error(wrong, 401, "wrong_credentials")["attempts_left"],
+        4
+    );
+    let (_, stranger, _) = demo_person(5);
+    expect_error(
+        p.post(
+            "/api/v1/sessions",
+            json!({"login": stranger, "password": PASSWORD}),
+        ),
+        401,
+        "wrong_credentials",
+    );
+    expect_error(
+        p.post(
+            "/api/v1/sessions",
+            json!({"login": "zhangwei", "password": PASSWORD}),
+        ),
+        422,
+        "invalid_login",
+    );
+
+    // By SMS code.
+    let sent: Value = p
+        .post("/api/v1/sessions/codes", json!({"mobile": mobile}))
+        .json()
+        .unwrap();
+    let code = p.last_code(&mobile);
+    let r = p.post(
+        "/api/v1/sessions/sms",
+        json!({"challenge_id": sent["challenge_id"], "code": code}),
+    );
+    assert_eq!(r.status().as_u16(), 201);
+    let sms_token = r.json::<Value>().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    expect_error(
+        p.post("/api/v1/sessions/codes", json!({"mobile": "13312345678"})),
+        404,
+        "mobile_not_registered",
+    );
+
+    // Signing out ends that session only.
+    let out = p
+        .http
+        .delete(format!("{}/api/v1/sessions/current", p.base))
+        .bearer_auth(&sms_token)
+        .send()
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 204);
+    expect_error(p.get_as(&sms_token, "/api/v1/me"), 401, "session_expired");
+    assert_eq!(p.get_as(&first_token, "/api/v1/me").status().as_u16(), 200);
+    expect_error(
+        p.get_as("made-up-token", "/api/v1/me"),
+        401,
+        "session_expired",
+    );
+    let anonymous = p.http.get(format!("{}/api/v1/me", p.base)).send().unwrap();
+    expect_error(anonymous, 401, "not_signed_in");
+}
+
+#[test]
+fn repeated_wrong_passwords_lock_sign_in_for_a_while() {
+    let p = Platform::start();
+    face_signed(&p, 0);
+    let (_, id, _) = demo_person(0);
+    for left in (0..5).rev() {
+        let r = p.post(
+            "/api/v1/sessions",
+            json!({"login": id, "password": "Wrong2026x"}),
+        );
+        assert_eq!(
+            expect_error(r, 401, "wrong_credentials")["attempts_left"],
+            left
+        );
+    }
+    // Now even the right password waits, and the answer offers the SMS code instead.
+    let r = p.post(
+        "/api/v1/sessions",
+        json!({"login": id, "password": PASSWORD}),
+    );
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(
+        expect_error(r, 429, "too_many_sign_in_failures")["next"],
+        "sign_in_sms"
+    );
+}
+
+#[test]
+fn a_device_key_is_registered_once_and_must_be_a_p256_key() {
+    let p = Platform::start();
+    let token = face_signed(&p, 0);
+    let device = licence_credential::DeviceKey::generate(&mut rand_core::OsRng);
+    let key = base64::engine::general_purpose::STANDARD.encode(device.public_key());
+    let add = |key: &str, name: &str| {
+        p.post_as(
+            &token,
+            "/api/v1/me/devices",
+            json!({"public_key": key, "name": name}),
+        )
+    };
+    let r = add(&key, "张伟的手机");
+    assert_eq!(r.status().as_u16(), 201);
+    let added: Value = r.json().unwrap();
+    assert_eq!(added["public_key"], key);
+    expect_error(add(&key, "again"), 409, "device_already_registered");
+    expect_error(add("AAAA", "phone"), 422, "bad_device_key");
+    expect_error(add("not base64", "phone"), 422, "bad_device_key");
+    let other = licence_credential::DeviceKey::generate(&mut rand_core::OsRng);
+    let other_key = base64::engine::general_purpose::STANDARD.encode(other.public_key());
+    expect_error(add(&other_key, ""), 422, "bad_device_name");
+    let list: Vec<Value> = p.get_as(&token, "/api/v1/me/devices").json().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name"], "张伟的手机");
+}
+
+#[test]
+fn malformed_requests_get_a_4xx_that_says_what_is_wrong() {
+    let p = Platform::start();
+    let url = format!("{}/api/v1/sessions", p.base);
+    let raw = |body: &str, content_type: &str| {
+        p.http
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .unwrap()
+    };
+    expect_error(
+        raw("{\"login\": ", "application/json"),
+        400,
+        "malformed_json",
+    );
+    expect_error(
+        raw("{\"login\": 5, \"password\": \"x\"}", "application/json"),
+        422,
+        "invalid_field",
+    );
+    let unknown = expect_error(
+        raw(
+            r#"{"login": "13800138000", "password": "x", "admin": true}"#,
+            "application/json",
+        ),
+        422,
+        "invalid_field",
+    );
+    assert!(
+        unknown["message_en"].as_str().unwrap().contains("admin"),
+        "{unknown}"
+    );
+    expect_error(
+        raw(r#"{"login": "13800138000"}"#, "application/json"),
+        422,
+        "invalid_field",
+    );
+    expect_error(
+        raw(r#"{"login": "x", "password": "y"}"#, "text/plain"),
+        415,
+        "json_required",
+    );
+    let nowhere = p
+        .http
+        .get(format!("{}/api/v1/nowhere", p.base))
+        .send()
+        .unwrap();
+    expect_error(nowhere, 404, "not_found");
+    let wrong_method = p.http.get(&url).send().unwrap();
+    expect_error(wrong_method, 405, "method_not_allowed");
+    // Last: the server answers 413 before reading the rest and closes the connection.
+    let huge = format!(r#"{{"login": "{}", "password": "x"}}"#, "1".repeat(9 << 20));
+    expect_error(raw(&huge, "application/json"), 413, "body_too_large");
+}
+
+#[test]
+fn the_openapi_document_lists_every_endpoint() {
+    let p = Platform::start();
+    let doc: Value = p
+        .http
+        .get(format!("{}/api/v1/openapi.json", p.base))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/registrations/face-sign",
+        "/api/v1/registrations/online/codes",
+        "/api/v1/registrations/online",
+        "/api/v1/registrations/alipay",
+        "/api/v1/sessions",
+        "/api/v1/sessions/codes",
+        "/api/v1/sessions/sms",
+        "/api/v1/sessions/current",
+        "/api/v1/me",
+        "/api/v1/me/devices",
+        "/api/v1/me/licence",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+}

@@ -1,0 +1,228 @@
+//! A real platform for a test: the `licence-server` binary on a loopback port with its own
+//! database (the demo registry loaded), and the outside-service sandbox on another.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::blocking::{Client, Response};
+use serde_json::{json, Value};
+
+pub struct Platform {
+    pub base: String,
+    pub sandbox: String,
+    pub http: Client,
+    server: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// Starts the sandbox on its own runtime thread; returns its base URL.
+fn start_sandbox() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            licence_sandbox::serve(listener).await.unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().expect("sandbox address"))
+}
+
+impl Platform {
+    /// With the product's rules, except short code timings so that expiry can be tested.
+    pub fn start() -> Platform {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Platform {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("platform.sqlite");
+        let exe = env!("CARGO_BIN_EXE_licence-server");
+        let demo = Command::new(exe)
+            .args(["--db", db.to_str().unwrap(), "demo"])
+            .output()
+            .unwrap();
+        assert!(demo.status.success(), "{demo:?}");
+        let sandbox = start_sandbox();
+        let mut server = Command::new(exe)
+            .args([
+                "--db",
+                db.to_str().unwrap(),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args([
+                "--identity-url",
+                &sandbox,
+                "--sms-url",
+                &sandbox,
+                "--alipay-url",
+                &sandbox,
+            ])
+            .args(["--provider-timeout", "1", "--code-resend-after", "1"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = server.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("the server said where it listens")
+                .unwrap();
+            if let Some(rest) = line.strip_prefix("licence-server listening on ") {
+                break rest.split(' ').next().unwrap().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Platform {
+            base,
+            sandbox,
+            http: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            server,
+            _dir: dir,
+        }
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .unwrap()
+    }
+
+    pub fn post_as(&self, token: &str, path: &str, body: Value) -> Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .unwrap()
+    }
+
+    pub fn get_as(&self, token: &str, path: &str) -> Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+    }
+
+    /// The next `times` requests to `service` get `outcome` (pass, fail, timeout, error).
+    pub fn script(&self, service: &str, outcome: &str, times: usize) {
+        let r = self
+            .http
+            .post(format!("{}/sandbox/outcomes", self.sandbox))
+            .json(&json!({"service": service, "outcome": outcome, "times": times}))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    /// The text messages the gateway "sent" to `mobile`.
+    pub fn messages_to(&self, mobile: &str) -> Vec<String> {
+        let list: Vec<Value> = self
+            .http
+            .get(format!("{}/sandbox/sms/messages?to={mobile}", self.sandbox))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        list.iter()
+            .map(|m| m["text"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The six-digit code in the last message to `mobile`.
+    pub fn last_code(&self, mobile: &str) -> String {
+        let text = self.messages_to(mobile).pop().expect("a message was sent");
+        let digits: String = text
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|s| s.len() == 6)
+            .expect("a six-digit code")
+            .to_owned();
+        digits
+    }
+
+    /// What the Alipay app hands over when the person authorises.
+    pub fn alipay_auth_code(&self, name: &str, cert_no: &str, mobile: &str) -> String {
+        let r: Value = self
+            .http
+            .post(format!("{}/sandbox/alipay/authorizations", self.sandbox))
+            .json(&json!({"name": name, "cert_no": cert_no, "mobile": mobile}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        r["auth_code"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A demo person: (name, ID number, reserved mobile).
+pub fn demo_person(index: usize) -> (String, String, String) {
+    let e = &licence_server::registry::demo_entries()[index];
+    (
+        e.name.as_str().to_owned(),
+        e.id_number.as_str().to_owned(),
+        e.reserved_mobile.as_str().to_owned(),
+    )
+}
+
+/// A small real JPEG, as a camera frame, in base64.
+pub fn frame() -> String {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, 128])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+        .encode_image(&img)
+        .unwrap();
+    base64::engine::general_purpose::STANDARD.encode(jpeg)
+}
+
+pub const PASSWORD: &str = "Licence2026";
+
+/// Asserts the status and the error code, and returns the body.
+pub fn expect_error(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "expected {code}");
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty())
+            && body["message_en"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+/// Registers demo person `index` by face-sign; returns the session token.
+pub fn face_signed(platform: &Platform, index: usize) -> String {
+    let (name, id, mobile) = demo_person(index);
+    let r = platform.post(
+        "/api/v1/registrations/face-sign",
+        json!({"name": name, "id_number": id, "mobile": mobile, "consent": true,
+               "password": PASSWORD, "frames": [frame()]}),
+    );
+    assert_eq!(r.status().as_u16(), 201);
+    let body: Value = r.json().unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
