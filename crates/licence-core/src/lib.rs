@@ -59,6 +59,7 @@ pub mod account;
 pub mod application;
 pub mod calendar;
 pub mod credit_code;
+pub mod id_card;
 pub mod id_number;
 pub mod licence;
 pub mod person;
@@ -73,6 +74,7 @@ pub use application::{
 };
 pub use calendar::{CalendarError, WorkingCalendar};
 pub use credit_code::{OrganisationCode, UnifiedSocialCreditCode};
+pub use id_card::{IdCardValidity, IdCardValidityError};
 pub use id_number::{IdNumber, IdNumberError, Province, Sex};
 pub use licence::{
     DrivingLicence, FileNumber, LicenceRecord, LicenceStatus, Points, ScoringCycle, Standing,

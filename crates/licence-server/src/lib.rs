@@ -8,6 +8,7 @@
 //! and the providers, and answer with [`error::ApiError`]'s one error shape.
 
 pub mod api;
+pub mod console;
 pub mod error;
 pub mod providers;
 pub mod registry;

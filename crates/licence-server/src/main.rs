@@ -67,6 +67,23 @@ enum Command {
     Import { file: PathBuf },
     /// Load a made-up demo registry (12 people, six provinces, several licence states).
     Demo,
+    /// Console staff.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a member of staff; the password is read from the first line of stdin.
+    Add {
+        username: String,
+        /// Full name, shown in the console and the audit log.
+        #[arg(long)]
+        name: String,
+        /// clerk (counter registration), reviewer (ID card reviews) or admin (all + audit).
+        #[arg(long, value_parser = ["clerk", "reviewer", "admin"])]
+        role: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,6 +108,24 @@ fn main() -> anyhow::Result<()> {
             if !report.rejected.is_empty() {
                 std::process::exit(1);
             }
+        }
+        Command::Staff(StaffCommand::Add {
+            username,
+            name,
+            role,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let role = licence_server::store::StaffRole::parse(&role)
+                .context("role must be clerk, reviewer or admin")?;
+            let id = licence_server::console::add_staff(
+                &store,
+                &username,
+                &name,
+                role,
+                password.trim_end_matches(['\r', '\n']),
+            )?;
+            println!("added staff {username} (id {id}, {})", role.as_str());
         }
         Command::Demo => {
             for entry in registry::demo_entries() {

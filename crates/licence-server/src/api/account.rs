@@ -3,7 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
-use licence_core::{BusinessFunction, DrivingLicence, IdNumber, MobileNumber};
+use licence_core::{
+    BusinessFunction, DrivingLicence, IdNumber, MobileNumber, OrganisationCode,
+    UnifiedSocialCreditCode,
+};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -36,31 +39,43 @@ pub async fn sign_in(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> Result<(StatusCode, ApiJson<SignedIn>), ApiError> {
-    let login = req.login.trim().to_owned();
+    let login = req.login.trim().to_uppercase();
     let by_id = IdNumber::parse(&login, crate::today()).ok();
     let by_mobile = login.parse::<MobileNumber>().ok();
-    if by_id.is_none() && by_mobile.is_none() {
+    // Units sign in with their unified social credit code (or organisation code).
+    let by_unit = (by_id.is_none() && by_mobile.is_none())
+        .then(|| {
+            login
+                .parse::<UnifiedSocialCreditCode>()
+                .map(|c| c.as_str().to_owned())
+                .or_else(|_| login.parse::<OrganisationCode>().map(|c| c.to_string()))
+                .ok()
+        })
+        .flatten();
+    if by_id.is_none() && by_mobile.is_none() && by_unit.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_login",
-            "请输入 18 位身份证号或 11 位手机号",
-            "Enter your 18-digit ID number or 11-digit mobile number",
+            "请输入 18 位身份证号、11 位手机号或单位的统一社会信用代码",
+            "Enter your 18-digit ID number, 11-digit mobile number, or your unit's credit code",
         ));
     }
     let key = by_id
         .as_ref()
         .map(|i| i.as_str().to_owned())
         .or_else(|| by_mobile.as_ref().map(|m| m.as_str().to_owned()))
+        .or_else(|| by_unit.clone())
         .unwrap_or_default();
     let window = state.policy.sign_in_window.as_secs() as i64;
     let limit = state.policy.sign_in_failures;
     let (account, failures) = {
         let key = key.clone();
         with_store(&state, move |s| {
-            let account = match (&by_id, &by_mobile) {
-                (Some(id), _) => s.account_by_id_number(id)?,
-                (None, Some(m)) => s.account_by_mobile(m)?,
-                (None, None) => None,
+            let account = match (&by_id, &by_mobile, &by_unit) {
+                (Some(id), _, _) => s.account_by_id_number(id)?,
+                (None, Some(m), _) => s.account_by_mobile(m)?,
+                (None, None, Some(code)) => s.account_by_unit_code(code)?,
+                (None, None, None) => None,
             };
             Ok((
                 account,

@@ -3,6 +3,7 @@
 
 mod account;
 mod registration;
+mod upgrade;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
@@ -36,6 +37,9 @@ use crate::{now, security, AppState};
         account::add_device,
         account::devices,
         account::licence,
+        upgrade::face_sign,
+        upgrade::submit_review,
+        upgrade::reviews,
     ),
     components(schemas(ErrorBody, SignedIn, AccountView, FunctionView)),
     modifiers(&BearerAuth)
@@ -77,6 +81,11 @@ pub fn router(state: AppState) -> Router {
             post(account::add_device).get(account::devices),
         )
         .route("/me/licence", get(account::licence))
+        .route("/me/face-sign", post(upgrade::face_sign))
+        .route(
+            "/me/id-card-reviews",
+            post(upgrade::submit_review).get(upgrade::reviews),
+        )
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
@@ -89,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         });
     Router::new()
         .nest("/api/v1", api)
+        .nest("/console", crate::console::router())
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
         .with_state(state)

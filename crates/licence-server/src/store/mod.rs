@@ -6,7 +6,7 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use licence_core::{DrivingLicence, IdNumber, MobileNumber, PersonName, UserKind};
+use licence_core::{DrivingLicence, IdCardValidity, IdNumber, MobileNumber, PersonName, UserKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -121,6 +121,121 @@ pub struct Device {
     pub created_at: i64,
 }
 
+/// Where a manual ID-card review stands (R2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewState {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Pending => "pending",
+            ReviewState::Approved => "approved",
+            ReviewState::Rejected => "rejected",
+        }
+    }
+
+    fn parse(s: &str) -> Option<ReviewState> {
+        match s {
+            "pending" => Some(ReviewState::Pending),
+            "approved" => Some(ReviewState::Approved),
+            "rejected" => Some(ReviewState::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// Photographs of both sides of an ID card, waiting for or given a reviewer's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdCardReview {
+    pub id: i64,
+    pub account: AccountId,
+    pub front: Vec<u8>,
+    pub back: Vec<u8>,
+    pub validity: IdCardValidity,
+    pub state: ReviewState,
+    pub reason: Option<String>,
+    pub submitted_at: i64,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+}
+
+/// What a member of staff may do at the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffRole {
+    /// 窗口民警: counter face-sign and unit registration (R2.8, R2.9).
+    Clerk,
+    /// 审核民警: the manual ID-card reviews (R2.6).
+    Reviewer,
+    /// Everything, and the audit log.
+    Admin,
+}
+
+impl StaffRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Clerk => "clerk",
+            StaffRole::Reviewer => "reviewer",
+            StaffRole::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StaffRole> {
+        match s {
+            "clerk" => Some(StaffRole::Clerk),
+            "reviewer" => Some(StaffRole::Reviewer),
+            "admin" => Some(StaffRole::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn can_register(self) -> bool {
+        matches!(self, StaffRole::Clerk | StaffRole::Admin)
+    }
+
+    pub fn can_review(self) -> bool {
+        matches!(self, StaffRole::Reviewer | StaffRole::Admin)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub role: StaffRole,
+    pub password_hash: String,
+}
+
+/// A console session: who, the form token that proves a POST came from our pages, expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffSession {
+    pub staff: Staff,
+    pub csrf: String,
+    pub expires_at: i64,
+}
+
+/// A unit's counter registration papers (R2.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitPapers {
+    pub agent_name: PersonName,
+    pub agent_id_number: IdNumber,
+    /// 授权委托书 as scanned at the counter (PDF or JPEG).
+    pub attorney: Vec<u8>,
+    pub attorney_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
 /// Every storage operation the platform needs.
 pub trait Store: Send + Sync + 'static {
     // The registry.
@@ -134,7 +249,52 @@ pub trait Store: Send + Sync + 'static {
     fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
     fn account_by_id_number(&self, id: &IdNumber) -> Result<Option<Account>, StoreError>;
     fn account_by_mobile(&self, mobile: &MobileNumber) -> Result<Option<Account>, StoreError>;
-    fn set_account_kind(&self, id: AccountId, kind: UserKind) -> Result<(), StoreError>;
+    fn account_by_unit_code(&self, code: &str) -> Result<Option<Account>, StoreError>;
+    /// Changes the kind (an upgrade to face-signed), recording the ID card period given.
+    fn set_account_kind(
+        &self,
+        id: AccountId,
+        kind: UserKind,
+        id_card_validity: Option<IdCardValidity>,
+    ) -> Result<(), StoreError>;
+    /// Creates a unit account with its papers, in one transaction.
+    fn create_unit(
+        &self,
+        account: &NewAccount,
+        papers: &UnitPapers,
+    ) -> Result<AccountId, StoreError>;
+
+    // Manual ID-card reviews (R2.6).
+    fn add_review(&self, review: &IdCardReview) -> Result<i64, StoreError>;
+    fn review(&self, id: i64) -> Result<Option<IdCardReview>, StoreError>;
+    fn reviews_of(&self, account: AccountId) -> Result<Vec<IdCardReview>, StoreError>;
+    /// Pending reviews, oldest first.
+    fn pending_reviews(&self) -> Result<Vec<IdCardReview>, StoreError>;
+    /// Records a decision on a pending review; false if it was already decided.
+    fn decide_review(
+        &self,
+        id: i64,
+        state: ReviewState,
+        reason: Option<&str>,
+        by: &str,
+        at: i64,
+    ) -> Result<bool, StoreError>;
+
+    // Staff and the console.
+    fn create_staff(&self, staff: &Staff) -> Result<i64, StoreError>;
+    fn staff_by_username(&self, username: &str) -> Result<Option<Staff>, StoreError>;
+    fn put_staff_session(
+        &self,
+        token_hash: &[u8],
+        staff: i64,
+        csrf: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    fn staff_session(&self, token_hash: &[u8]) -> Result<Option<StaffSession>, StoreError>;
+    fn delete_staff_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+    fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// The latest `limit` entries, newest first.
+    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
 
     // Events counted against limits (face failures, sign-in failures, codes sent), by key.
     fn record_event(&self, kind: &str, key: &str, at: i64) -> Result<(), StoreError>;

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use licence_core::{DrivingLicence, IdNumber, MobileNumber, PersonName, UserKind};
+use licence_core::{DrivingLicence, IdCardValidity, IdNumber, MobileNumber, PersonName, UserKind};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::*;
@@ -67,6 +67,50 @@ const MIGRATIONS: &[&str] = &[
         name TEXT NOT NULL,
         created_at INTEGER NOT NULL,
         UNIQUE (account_id, public_key)
+    ) STRICT;
+    ",
+    // 2: ID card periods, manual ID-card reviews, unit papers, staff, console sessions, audit.
+    "
+    ALTER TABLE account ADD COLUMN id_card_validity TEXT;
+    CREATE TABLE id_card_review (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        front BLOB NOT NULL,
+        back BLOB NOT NULL,
+        validity TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        submitted_at INTEGER NOT NULL,
+        decided_at INTEGER,
+        decided_by TEXT
+    ) STRICT;
+    CREATE INDEX id_card_review_state ON id_card_review(state, submitted_at);
+    CREATE TABLE unit_papers (
+        account_id INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,
+        agent_name TEXT NOT NULL,
+        agent_id_number TEXT NOT NULL,
+        attorney BLOB NOT NULL,
+        attorney_type TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE staff (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE staff_session (
+        token_hash BLOB PRIMARY KEY,
+        staff_id INTEGER NOT NULL REFERENCES staff(id) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL
     ) STRICT;
     ",
 ];
@@ -146,6 +190,19 @@ impl SqliteStore {
             .map_err(db)
     }
 
+    fn reviews_where<P: rusqlite::Params>(
+        &self,
+        condition: &str,
+        params: P,
+    ) -> Result<Vec<IdCardReview>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM id_card_review WHERE {condition}"))
+            .map_err(db)?;
+        let rows = stmt.query_map(params, review_from_row).map_err(db)?;
+        rows.map(|r| r.map_err(db)?).collect()
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written (transactions roll
         // back), so a poisoned lock is still usable.
@@ -173,6 +230,40 @@ fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Account, StoreErro
         })
     })();
     Ok(parsed)
+}
+
+fn review_from_row(row: &Row<'_>) -> rusqlite::Result<Result<IdCardReview, StoreError>> {
+    let validity: String = row.get("validity")?;
+    let state: String = row.get("state")?;
+    let parsed = (|| {
+        Ok(IdCardReview {
+            id: row.get("id").map_err(db)?,
+            account: row.get("account_id").map_err(db)?,
+            front: row.get("front").map_err(db)?,
+            back: row.get("back").map_err(db)?,
+            validity: validity.parse().map_err(|e| corrupt("id_card_review", e))?,
+            state: ReviewState::parse(&state).ok_or_else(|| corrupt("id_card_review", &state))?,
+            reason: row.get("reason").map_err(db)?,
+            submitted_at: row.get("submitted_at").map_err(db)?,
+            decided_at: row.get("decided_at").map_err(db)?,
+            decided_by: row.get("decided_by").map_err(db)?,
+        })
+    })();
+    Ok(parsed)
+}
+
+fn staff_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Staff, StoreError>> {
+    let role: String = row.get(3)?;
+    Ok(match StaffRole::parse(&role) {
+        Some(role) => Ok(Staff {
+            id: row.get(0)?,
+            username: row.get(1)?,
+            name: row.get(2)?,
+            role,
+            password_hash: row.get(4)?,
+        }),
+        None => Err(corrupt("staff", role)),
+    })
 }
 
 fn challenge_from_row(row: &Row<'_>) -> rusqlite::Result<Result<SmsChallenge, StoreError>> {
@@ -339,15 +430,226 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    fn set_account_kind(&self, id: AccountId, kind: UserKind) -> Result<(), StoreError> {
+    fn account_by_unit_code(&self, code: &str) -> Result<Option<Account>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT * FROM account WHERE unit_code = ?1",
+                [code],
+                account_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .transpose()
+    }
+
+    fn set_account_kind(
+        &self,
+        id: AccountId,
+        kind: UserKind,
+        id_card_validity: Option<IdCardValidity>,
+    ) -> Result<(), StoreError> {
         let kind = serde_json::to_string(&kind).map_err(|e| corrupt("account", e))?;
         self.conn()
             .execute(
-                "UPDATE account SET kind = ?1 WHERE id = ?2",
-                params![kind, id],
+                "UPDATE account SET kind = ?1,
+                   id_card_validity = coalesce(?2, id_card_validity) WHERE id = ?3",
+                params![kind, id_card_validity.map(|v| v.to_string()), id],
             )
             .map_err(db)?;
         Ok(())
+    }
+
+    fn create_unit(&self, a: &NewAccount, papers: &UnitPapers) -> Result<AccountId, StoreError> {
+        let kind = serde_json::to_string(&a.kind).map_err(|e| corrupt("account", e))?;
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute(
+            "INSERT INTO account (kind, id_number, unit_code, name, mobile, password_hash, created_at)
+             VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6)",
+            params![kind, a.unit_code, a.name, a.mobile.as_str(), a.password_hash, a.created_at],
+        )
+        .map_err(insert_error("unit"))?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO unit_papers (account_id, agent_name, agent_id_number, attorney, attorney_type)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                id,
+                papers.agent_name.as_str(),
+                papers.agent_id_number.as_str(),
+                papers.attorney,
+                papers.attorney_type
+            ],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(id)
+    }
+
+    fn add_review(&self, r: &IdCardReview) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO id_card_review (account_id, front, back, validity, state, reason,
+               submitted_at, decided_at, decided_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                r.account,
+                r.front,
+                r.back,
+                r.validity.to_string(),
+                r.state.as_str(),
+                r.reason,
+                r.submitted_at,
+                r.decided_at,
+                r.decided_by
+            ],
+        )
+        .map_err(db)?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn review(&self, id: i64) -> Result<Option<IdCardReview>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT * FROM id_card_review WHERE id = ?1",
+                [id],
+                review_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .transpose()
+    }
+
+    fn reviews_of(&self, account: AccountId) -> Result<Vec<IdCardReview>, StoreError> {
+        self.reviews_where("account_id = ?1 ORDER BY id", [account])
+    }
+
+    fn pending_reviews(&self) -> Result<Vec<IdCardReview>, StoreError> {
+        self.reviews_where("state = ?1 ORDER BY submitted_at, id", ["pending"])
+    }
+
+    fn decide_review(
+        &self,
+        id: i64,
+        state: ReviewState,
+        reason: Option<&str>,
+        by: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE id_card_review SET state = ?1, reason = ?2, decided_by = ?3, decided_at = ?4
+                 WHERE id = ?5 AND state = 'pending'",
+                params![state.as_str(), reason, by, at, id],
+            )
+            .map_err(db)?;
+        Ok(changed == 1)
+    }
+
+    fn create_staff(&self, s: &Staff) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO staff (username, name, role, password_hash) VALUES (?1, ?2, ?3, ?4)",
+            params![s.username, s.name, s.role.as_str(), s.password_hash],
+        )
+        .map_err(insert_error("staff username"))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn staff_by_username(&self, username: &str) -> Result<Option<Staff>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT id, username, name, role, password_hash FROM staff WHERE username = ?1",
+                [username],
+                staff_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .transpose()
+    }
+
+    fn put_staff_session(
+        &self,
+        token_hash: &[u8],
+        staff: i64,
+        csrf: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO staff_session (token_hash, staff_id, csrf, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, staff, csrf, expires_at],
+            )
+            .map_err(insert_error("staff session"))?;
+        Ok(())
+    }
+
+    fn staff_session(&self, token_hash: &[u8]) -> Result<Option<StaffSession>, StoreError> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT s.id, s.username, s.name, s.role, s.password_hash, ss.csrf, ss.expires_at
+                 FROM staff_session ss JOIN staff s ON s.id = ss.staff_id
+                 WHERE ss.token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok((
+                        staff_from_row(r)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, i64>(6)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db)?;
+        match row {
+            None => Ok(None),
+            Some((staff, csrf, expires_at)) => Ok(Some(StaffSession {
+                staff: staff?,
+                csrf,
+                expires_at,
+            })),
+        }
+    }
+
+    fn delete_staff_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "DELETE FROM staff_session WHERE token_hash = ?1",
+                [token_hash],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![e.at, e.actor, e.action, e.detail],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?1")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
     }
 
     fn record_event(&self, kind: &str, key: &str, at: i64) -> Result<(), StoreError> {
