@@ -15,6 +15,7 @@ pub struct Platform {
     pub base: String,
     pub sandbox: String,
     pub http: Client,
+    pub db: std::path::PathBuf,
     server: Child,
     _dir: tempfile::TempDir,
 }
@@ -98,8 +99,24 @@ impl Platform {
                 .build()
                 .unwrap(),
             server,
+            db,
             _dir: dir,
         }
+    }
+
+    /// Adds a member of staff through `licence-server staff add`.
+    pub fn add_staff(&self, username: &str, name: &str, role: &str) {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_licence-server"))
+            .args(["--db", self.db.to_str().unwrap(), "staff", "add", username])
+            .args(["--name", name, "--role", role])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{STAFF_PASSWORD}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
     }
 
     pub fn post(&self, path: &str, body: Value) -> Response {
@@ -200,6 +217,7 @@ pub fn frame() -> String {
 }
 
 pub const PASSWORD: &str = "Licence2026";
+pub const STAFF_PASSWORD: &str = "Counter2026";
 
 /// Asserts the status and the error code, and returns the body.
 pub fn expect_error(response: Response, status: u16, code: &str) -> Value {
