@@ -14,6 +14,9 @@ pub struct Suite {
 
 /// System packages every Rust build here needs: a C toolchain for crates that compile C.
 const BUILD_PACKAGES: &[&str] = &["build-essential", "pkg-config"];
+/// The console's browser test: headless Chromium driven over WebDriver, with CJK fonts so
+/// that its screenshots are readable.
+const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver", "fonts-noto-cjk"];
 pub const RUST_BASE: &[Need] = &[Need::Apt(BUILD_PACKAGES)];
 
 pub const ALL: &[Suite] = &[
@@ -44,8 +47,12 @@ pub const ALL: &[Suite] = &[
     },
     Suite {
         name: "rust",
-        about: "unit, property, integration and doc tests of the workspace (WebKit-free crates)",
-        needs: &[Need::Apt(BUILD_PACKAGES), Need::TestData],
+        about: "unit, property, integration and doc tests of the workspace (WebKit-free crates), with the console in headless Chromium",
+        needs: &[
+            Need::Apt(BUILD_PACKAGES),
+            Need::Apt(BROWSER_PACKAGES),
+            Need::TestData,
+        ],
         run: || sh("cargo", &["test", "--locked"]),
     },
     Suite {

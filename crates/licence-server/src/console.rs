@@ -80,7 +80,7 @@ label{display:block;margin:10px 0 4px}input[type=text],input[type=password],sele
 button.primary{background:#0b4fa8;color:#fff;border:0;padding:8px 20px;border-radius:4px;margin-top:14px;cursor:pointer}\
 button.reject{background:#c0392b}.error{color:#c0392b;background:#fdecea;padding:8px 12px;border-radius:4px}\
 .ok{color:#1e7e34;background:#e8f5e9;padding:8px 12px;border-radius:4px}table{border-collapse:collapse;width:100%}\
-td,th{border-bottom:1px solid #eee;padding:6px 8px;text-align:left}.pictures img{max-width:300px;margin-right:12px;border:1px solid #ccc}\
+td,th{border-bottom:1px solid #eee;padding:6px 8px;text-align:left}.pictures{display:flex;gap:16px;flex-wrap:wrap}.pictures img{max-width:300px;border:1px solid #ccc}\
 .overdue{color:#c0392b;font-weight:bold}";
 
 fn page(title: &str, session: Option<&StaffSession>, body: &str) -> Html<String> {
@@ -92,9 +92,9 @@ fn page(title: &str, session: Option<&StaffSession>, body: &str) -> Html<String>
                 role_name(s.staff.role),
                 esc(&s.csrf)
             ),
-            "<nav><a href=/console>首页</a><a href=/console/persons>窗口面签</a><a href=/console/units>单位注册</a><a href=/console/reviews>身份证人工审核</a><a href=/console/audit>操作日志</a></nav>",
+            nav(s.staff.role),
         ),
-        None => (String::new(), ""),
+        None => (String::new(), String::new()),
     };
     Html(format!(
         "<!doctype html><html lang=zh-CN><head><meta charset=utf-8><title>{} · 电子驾驶证管理后台</title><style>{STYLE}</style></head>\
@@ -102,6 +102,28 @@ fn page(title: &str, session: Option<&StaffSession>, body: &str) -> Html<String>
         esc(title),
         esc(title)
     ))
+}
+
+/// Only the pages this role may use.
+fn nav(role: StaffRole) -> String {
+    let mut links = vec![("/console", "首页")];
+    if role.can_register() {
+        links.extend([
+            ("/console/persons", "窗口面签"),
+            ("/console/units", "单位注册"),
+        ]);
+    }
+    if role.can_review() {
+        links.push(("/console/reviews", "身份证人工审核"));
+    }
+    if role == StaffRole::Admin {
+        links.push(("/console/audit", "操作日志"));
+    }
+    let links: String = links
+        .iter()
+        .map(|(href, text)| format!("<a href={href}>{text}</a>"))
+        .collect();
+    format!("<nav>{links}</nav>")
 }
 
 fn role_name(role: StaffRole) -> &'static str {

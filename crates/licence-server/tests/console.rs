@@ -27,7 +27,7 @@ fn sign_in_staff<'a>(
     p: &'a Platform,
     username: &str,
     password: &str,
-) -> Result<Staff<'a>, Response> {
+) -> Result<Staff<'a>, Box<Response>> {
     let http = no_redirects();
     let r = http
         .post(format!("{}/console/sign-in", p.base))
@@ -35,7 +35,7 @@ fn sign_in_staff<'a>(
         .send()
         .unwrap();
     if r.status().as_u16() != 303 {
-        return Err(r);
+        return Err(Box::new(r));
     }
     let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
@@ -263,7 +263,11 @@ fn counter_face_sign_registers_or_upgrades_a_person() {
 
     // Refused, with every problem listed and the typed values kept: no ID check, bad number.
     let (_, some_id, _) = demo_person(5);
-    let bad_id = format!("{}{}", &some_id[..17], if some_id.ends_with('1') { '2' } else { '1' });
+    let bad_id = format!(
+        "{}{}",
+        &some_id[..17],
+        if some_id.ends_with('1') { '2' } else { '1' }
+    );
     let r = clerk.post(
         "/console/persons",
         &[
