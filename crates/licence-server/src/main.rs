@@ -86,7 +86,52 @@ enum StaffCommand {
     },
 }
 
+/// Settings a config file may give, as the environment variables the flags read.
+const CONFIG_KEYS: [&str; 9] = [
+    "LICENCE_DB",
+    "LICENCE_LISTEN",
+    "LICENCE_IDENTITY_URL",
+    "LICENCE_SMS_URL",
+    "LICENCE_ALIPAY_URL",
+    "LICENCE_PROVIDER_TIMEOUT",
+    "LICENCE_FACE_ATTEMPTS",
+    "LICENCE_CODE_TTL",
+    "LICENCE_CODE_RESEND_AFTER",
+];
+
+/// Reads `LICENCE_CONFIG` (a file of `KEY=value` lines, `#` comments) into the environment.
+/// Precedence: flags, then the environment, then the file.
+fn load_config_file() -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os("LICENCE_CONFIG") else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the config file {}", path.to_string_lossy()))?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .with_context(|| format!("config line {}: expected KEY=value", n + 1))?;
+        let key = key.trim();
+        anyhow::ensure!(
+            CONFIG_KEYS.contains(&key),
+            "config line {}: unknown setting {key}; known: {}",
+            n + 1,
+            CONFIG_KEYS.join(", ")
+        );
+        if std::env::var_os(key).is_none() {
+            // Still single-threaded: nothing else reads the environment yet.
+            std::env::set_var(key, value.trim());
+        }
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
+    load_config_file()?;
     let cli = Cli::parse();
     let store = SqliteStore::open(&cli.db)
         .with_context(|| format!("opening the database {}", cli.db.display()))?;

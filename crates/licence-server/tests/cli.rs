@@ -1,0 +1,150 @@
+//! The `licence-server` command: import with a line-numbered report, the config file, staff.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn server(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_licence-server"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn import_reports_rejected_rows_by_line_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.sqlite");
+    let good = licence_server::registry::demo_entries()[0]
+        .id_number
+        .to_string();
+    let bad = format!(
+        "{}{}",
+        &good[..17],
+        if good.ends_with('0') { '1' } else { '0' }
+    );
+    let csv = dir.path().join("registry.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "{}\n{good},张伟,13800138000,,,,,,,,,,\n{bad},李四,13800138001,,,,,,,,,,\n",
+            licence_server::registry::CSV_HEADER
+        ),
+    )
+    .unwrap();
+    let out = server(
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "import",
+            csv.to_str().unwrap(),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("line 3: id_number:"), "{stdout}");
+    assert!(stdout.contains("imported 1 rows, rejected 1"), "{stdout}");
+    // A file that is not the registry format is refused whole, saying what was expected.
+    std::fs::write(&csv, "name,id\n张伟,1\n").unwrap();
+    let out = server(
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "import",
+            csv.to_str().unwrap(),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("expected header"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_config_file_sets_what_flags_and_environment_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("from-config.sqlite");
+    let config = dir.path().join("server.env");
+    std::fs::write(
+        &config,
+        format!("# development\nLICENCE_DB={}\n", db.display()),
+    )
+    .unwrap();
+    let out = server(
+        &["demo"],
+        &[("LICENCE_CONFIG", config.to_str().unwrap())],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(db.exists());
+    std::fs::write(&config, "LICENCE_PASSWORD=x\n").unwrap();
+    let out = server(
+        &["demo"],
+        &[("LICENCE_CONFIG", config.to_str().unwrap())],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unknown setting LICENCE_PASSWORD"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn staff_need_a_strong_password_and_a_free_username() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.sqlite");
+    let add = |password: &str| {
+        server(
+            &[
+                "--db",
+                db.to_str().unwrap(),
+                "staff",
+                "add",
+                "clerk01",
+                "--name",
+                "王警官",
+                "--role",
+                "clerk",
+            ],
+            &[],
+            &format!("{password}\n"),
+        )
+    };
+    let weak = add("12345");
+    assert!(!weak.status.success());
+    assert!(
+        text(&weak.stderr).contains("8 to 32 characters"),
+        "{}",
+        text(&weak.stderr)
+    );
+    assert!(add("Counter2026").status.success());
+    let again = add("Counter2026");
+    assert!(
+        text(&again.stderr).contains("taken"),
+        "{}",
+        text(&again.stderr)
+    );
+}
