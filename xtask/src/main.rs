@@ -2,11 +2,13 @@
 //!
 //! `cargo xtask test` installs what is missing, then runs every suite in order (formatting,
 //! lints, the Rust tests; later the app, the UI and the end-to-end tests) and reports each.
-//! `cargo xtask run` runs the most useful thing the project has built so far.
+//! `cargo xtask run` runs the most useful thing the project has built so far: today the
+//! traffic-police platform (server, sandbox, demo data) for development.
 //! A suite is one entry in [`suites::ALL`] with the tools it needs; a need that cannot be met
 //! fails the suite loudly, it is never skipped.
 
 mod needs;
+mod platform;
 mod suites;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +20,9 @@ use anyhow::{bail, Context, Result};
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-  run [ARGS...]        run the project (today: the `licence` tool; ARGS go to it)
+  run                  run the platform for development: the sandbox and licence-server with
+                       the demo registry and demo console staff, until Ctrl-C
+  run licence [ARGS]   run the `licence` tool (ID numbers, photos, QR verification, ...)
   test [SUITE...]      install what is missing, then run every suite (or the named ones)
   test --list          list the suites and what each needs
   setup                install everything every suite needs, and nothing else
@@ -78,13 +82,16 @@ fn step(message: &str) {
 }
 
 fn run(args: &[String]) -> Result<()> {
-    step("The driver's app is not built yet (issue 7); running the `licence` tool, the most useful part that exists");
-    println!(
-        "    It checks ID numbers, unit codes, mobile numbers, licence classes and status, and"
-    );
-    println!(
-        "    review deadlines. With no arguments it reads one item a line: try 11010519491231002X."
-    );
+    let Some(("licence", args)) = args
+        .split_first()
+        .map(|(first, rest)| (first.as_str(), rest))
+    else {
+        if let Some(other) = args.first() {
+            bail!("unknown run target '{other}'\n\n{USAGE}");
+        }
+        return platform::run();
+    };
+    step("Running the `licence` tool");
     needs::ensure(suites::RUST_BASE)?;
     let mut cmd = vec![
         "run",

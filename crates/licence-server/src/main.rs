@@ -173,8 +173,28 @@ fn main() -> anyhow::Result<()> {
             println!("added staff {username} (id {id}, {})", role.as_str());
         }
         Command::Demo => {
+            println!("姓名      身份证号            预留手机号    准驾车型 状态");
             for entry in registry::demo_entries() {
                 store.put_registry_entry(&entry)?;
+                let (classes, status) = entry
+                    .licence
+                    .as_ref()
+                    .map(|l| {
+                        (
+                            l.record().classes.to_string(),
+                            l.record().status.to_string(),
+                        )
+                    })
+                    .unwrap_or(("-".into(), "无驾驶证".into()));
+                // Made-up people: printed in full so that a developer can type them in.
+                println!(
+                    "{:<6} {} {} {:<8} {}",
+                    entry.name.as_str(),
+                    entry.id_number,
+                    entry.reserved_mobile.as_str(),
+                    classes,
+                    status
+                );
             }
             println!(
                 "demo registry loaded: {} people in {}",
