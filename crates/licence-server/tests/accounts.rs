@@ -225,6 +225,8 @@ fn the_openapi_document_lists_every_endpoint() {
         "/api/v1/me",
         "/api/v1/me/devices",
         "/api/v1/me/licence",
+        "/api/v1/me/face-sign",
+        "/api/v1/me/id-card-reviews",
     ] {
         assert!(
             paths.contains_key(path),
