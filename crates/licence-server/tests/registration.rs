@@ -10,11 +10,22 @@ use serde_json::{json, Value};
 fn face_sign_registration_makes_a_face_signed_user_who_sees_their_licence() {
     let p = Platform::start();
     let (name, id, mobile) = demo_person(0);
-    let r = p.post(
-        "/api/v1/registrations/face-sign",
-        json!({"name": name, "id_number": id, "mobile": mobile, "consent": true,
-               "password": PASSWORD, "frames": [frame(), frame()]}),
+    let mut request = face_sign_body(&p, 0);
+    request["frames"] = json!([frame(), frame()]);
+    // The code proves the number: a wrong one is refused and counted.
+    let mut wrong = request.clone();
+    wrong["code"] = json!(if request["code"] == "000000" {
+        "111111"
+    } else {
+        "000000"
+    });
+    let e = expect_error(
+        p.post("/api/v1/registrations/face-sign", wrong),
+        422,
+        "wrong_code",
     );
+    assert_eq!(e["attempts_left"], 4);
+    let r = p.post("/api/v1/registrations/face-sign", request.clone());
     assert_eq!(r.status().as_u16(), 201);
     let body: Value = r.json().unwrap();
     let token = body["token"].as_str().unwrap();
@@ -47,29 +58,26 @@ fn face_sign_registration_makes_a_face_signed_user_who_sees_their_licence() {
     assert_eq!(licence["name"], name);
     assert_eq!(licence["classes"], "C1");
 
-    // Registered once only.
-    let again = p.post(
-        "/api/v1/registrations/face-sign",
-        json!({"name": name, "id_number": id, "mobile": mobile, "consent": true,
-               "password": PASSWORD, "frames": [frame()]}),
-    );
+    // Registered once only; the code was used up.
+    let again = p.post("/api/v1/registrations/face-sign", request);
     assert_eq!(
         expect_error(again, 409, "already_registered")["next"],
         "sign_in"
     );
+    let r = p.post(
+        "/api/v1/registrations/face-sign/codes",
+        json!({"name": name, "id_number": id, "mobile": mobile}),
+    );
+    expect_error(r, 409, "already_registered");
 }
 
 #[test]
 fn repeated_face_failures_send_the_person_to_online_registration() {
     let p = Platform::start();
     let (name, id, mobile) = demo_person(2);
-    let attempt = || {
-        p.post(
-            "/api/v1/registrations/face-sign",
-            json!({"name": name, "id_number": id, "mobile": mobile, "consent": true,
-                   "password": PASSWORD, "frames": [frame()]}),
-        )
-    };
+    // One code serves every attempt: it is used up only by a successful registration.
+    let body = face_sign_body(&p, 2);
+    let attempt = || p.post("/api/v1/registrations/face-sign", body.clone());
     p.script("identity", "fail", 3);
     assert_eq!(
         expect_error(attempt(), 422, "face_not_matched")["attempts_left"],
@@ -100,10 +108,10 @@ fn repeated_face_failures_send_the_person_to_online_registration() {
 #[test]
 fn face_sign_input_is_checked_before_anything_is_asked_of_the_platform() {
     let p = Platform::start();
-    let (name, id, mobile) = demo_person(0);
+    let (name, id, _) = demo_person(0);
+    let valid = face_sign_body(&p, 0);
     let with = |patch: Value| {
-        let mut body = json!({"name": name, "id_number": id, "mobile": mobile, "consent": true,
-                              "password": PASSWORD, "frames": [frame()]});
+        let mut body = valid.clone();
         for (k, v) in patch.as_object().unwrap() {
             body[k] = v.clone();
         }
@@ -127,12 +135,32 @@ fn face_sign_input_is_checked_before_anything_is_asked_of_the_platform() {
     expect_error(with(json!({"frames": []})), 422, "bad_frames");
     expect_error(with(json!({"frames": ["not base64!"]})), 422, "bad_frames");
     expect_error(with(json!({"frames": ["R0lGODlh"]})), 422, "bad_frames");
-    // Someone else's ID number under this name: one answer for "unknown" and "wrong name".
+    // A code sent for another person or number does not prove this one.
     let (_, other_id, _) = demo_person(1);
     expect_error(
         with(json!({"id_number": other_id})),
         422,
-        "identity_not_found",
+        "code_for_other_number",
+    );
+    expect_error(
+        with(json!({"mobile": "13312345678"})),
+        422,
+        "code_for_other_number",
+    );
+    // Someone else's ID number under this name: one answer for "unknown" and "wrong name",
+    // and no code is sent.
+    let r = p.post(
+        "/api/v1/registrations/face-sign/codes",
+        json!({"name": name, "id_number": other_id, "mobile": "13312345678"}),
+    );
+    expect_error(r, 422, "identity_not_found");
+    assert!(p.messages_to("13312345678").is_empty());
+    // Nothing so far was a face failure: the real attempt still passes.
+    assert_eq!(
+        p.post("/api/v1/registrations/face-sign", valid.clone())
+            .status()
+            .as_u16(),
+        201
     );
 }
 
@@ -307,14 +335,8 @@ fn a_different_number_is_sent_to_alipay_which_must_be_the_same_person() {
 #[test]
 fn a_slow_or_failing_provider_is_a_clear_503_and_loses_nothing() {
     let p = Platform::start();
-    let (name, id, mobile) = demo_person(0);
-    let face_sign = || {
-        p.post(
-            "/api/v1/registrations/face-sign",
-            json!({"name": name, "id_number": id, "mobile": mobile, "consent": true,
-                   "password": PASSWORD, "frames": [frame()]}),
-        )
-    };
+    let body = face_sign_body(&p, 0);
+    let face_sign = || p.post("/api/v1/registrations/face-sign", body.clone());
     // No answer within the timeout: 503 with Retry-After, and it is not a face failure.
     p.script("identity", "timeout", 1);
     let started = std::time::Instant::now();

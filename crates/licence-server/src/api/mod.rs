@@ -25,6 +25,7 @@ use crate::{now, security, AppState};
         description = "Registration, sign-in and accounts of the e-licence system. Every error is `{code, message, message_en}`."
     ),
     paths(
+        registration::face_sign_code,
         registration::face_sign,
         registration::online_code,
         registration::online,
@@ -64,6 +65,10 @@ impl utoipa::Modify for BearerAuth {
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
+        .route(
+            "/registrations/face-sign/codes",
+            post(registration::face_sign_code),
+        )
         .route("/registrations/face-sign", post(registration::face_sign))
         .route(
             "/registrations/online/codes",

@@ -30,6 +30,10 @@ pub struct FaceSignRegistration {
     /// 18-digit resident ID number
     pub id_number: String,
     pub mobile: String,
+    /// From `POST /registrations/face-sign/codes`: proves the mobile number is the person's.
+    pub challenge_id: String,
+    /// The six digits sent to `mobile`.
+    pub code: String,
     /// The person agreed to the face check and the user agreement.
     pub consent: bool,
     /// 8-32 characters, letters and digits.
@@ -60,6 +64,24 @@ pub async fn face_sign(
     security::check_password(&req.password)?;
     let frames = frames(&req.frames)?;
     not_registered_yet(&state, &id).await?;
+    // The code proves the number; it is used up only when the registration succeeds, so that
+    // a failed face check can be tried again with it.
+    let challenge = check_code(
+        &state,
+        CodePurpose::MobileCheck,
+        &req.challenge_id,
+        &req.code,
+    )
+    .await?;
+    if challenge.subject != id.as_str() || challenge.mobile != mobile {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code_for_other_number",
+            "验证码不是发给该手机号的，请重新获取",
+            "This code was sent for another number or person; please ask for a new one",
+        )
+        .next("request_code"));
+    }
     let key = id.as_str().to_owned();
     let attempts = state.policy.face_attempts;
     let failures = {
@@ -98,6 +120,7 @@ pub async fn face_sign(
             error
         });
     }
+    use_up(&state, &challenge).await?;
     let password = req.password;
     let hash = cpu(move || security::hash_password(&password)).await??;
     let account = create_account(
@@ -121,6 +144,42 @@ pub async fn face_sign(
         StatusCode::CREATED,
         ApiJson(open_session(&state, account).await?),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MobileCodeRequest {
+    pub name: String,
+    pub id_number: String,
+    /// The number the person uses now (it need not be the reserved one).
+    pub mobile: String,
+}
+
+/// R2.1, first step: a code to the mobile number the person gives, to prove it is theirs.
+#[utoipa::path(post, path = "/api/v1/registrations/face-sign/codes", request_body = MobileCodeRequest,
+    responses((status = 201, body = CodeSent), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn face_sign_code(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<MobileCodeRequest>,
+) -> Result<(StatusCode, ApiJson<CodeSent>), ApiError> {
+    let (name, id) = person(&req.name, &req.id_number)?;
+    let mobile = mobile(&req.mobile)?;
+    not_registered_yet(&state, &id).await?;
+    in_registry(&state, &id, &name).await?;
+    let text = |code: &str| {
+        format!("【交管12123】您正在进行实人认证注册，验证码{code}，5分钟内有效，请勿告诉他人。")
+    };
+    let sent = send_code(
+        &state,
+        CodePurpose::MobileCheck,
+        id.as_str(),
+        name.as_str(),
+        &mobile,
+        text,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(sent)))
 }
 
 pub(super) fn face_exhausted() -> ApiError {
@@ -406,6 +465,38 @@ pub(super) async fn redeem_code(
     challenge_id: &str,
     code: &str,
 ) -> Result<SmsChallenge, ApiError> {
+    let challenge = check_code(state, purpose, challenge_id, code).await?;
+    use_up(state, &challenge).await?;
+    Ok(challenge)
+}
+
+fn code_used() -> ApiError {
+    ApiError::new(
+        StatusCode::GONE,
+        "code_used",
+        "该验证码已使用，请重新获取",
+        "This code was already used; please ask for a new one",
+    )
+    .next("request_code")
+}
+
+/// Marks a checked code used; a second request racing with the same code loses.
+async fn use_up(state: &AppState, challenge: &SmsChallenge) -> Result<(), ApiError> {
+    let id = challenge.id.clone();
+    if !with_store(state, move |s| s.consume_challenge(&id)).await? {
+        return Err(code_used());
+    }
+    Ok(())
+}
+
+/// Checks a code without using it up (a wrong code counts against the limit), for a step
+/// that may still fail for another reason, such as a face check.
+async fn check_code(
+    state: &AppState,
+    purpose: CodePurpose,
+    challenge_id: &str,
+    code: &str,
+) -> Result<SmsChallenge, ApiError> {
     let lookup = challenge_id.to_owned();
     let challenge = with_store(state, move |s| s.challenge(&lookup))
         .await?
@@ -422,12 +513,7 @@ pub(super) async fn redeem_code(
         ApiError::new(status, code, zh, en).next("request_code")
     };
     if challenge.consumed {
-        return Err(new_code(
-            StatusCode::GONE,
-            "code_used",
-            "该验证码已使用，请重新获取",
-            "This code was already used; please ask for a new one",
-        ));
+        return Err(code_used());
     }
     if challenge.expires_at <= now() {
         return Err(new_code(
@@ -468,15 +554,6 @@ pub(super) async fn redeem_code(
             format!("Wrong code; {left} tries left"),
         )
         .attempts_left(left));
-    }
-    let id = challenge.id.clone();
-    if !with_store(state, move |s| s.consume_challenge(&id)).await? {
-        return Err(new_code(
-            StatusCode::GONE,
-            "code_used",
-            "该验证码已使用，请重新获取",
-            "This code was already used; please ask for a new one",
-        ));
     }
     Ok(challenge)
 }

@@ -67,6 +67,8 @@ pub enum CodePurpose {
     Registration,
     /// Sign-in by SMS code.
     SignIn,
+    /// R2.1: the mobile number given at face-sign registration is the person's.
+    MobileCheck,
 }
 
 impl CodePurpose {
@@ -74,6 +76,7 @@ impl CodePurpose {
         match self {
             CodePurpose::Registration => "registration",
             CodePurpose::SignIn => "sign_in",
+            CodePurpose::MobileCheck => "mobile_check",
         }
     }
 
@@ -81,6 +84,7 @@ impl CodePurpose {
         match s {
             "registration" => Some(CodePurpose::Registration),
             "sign_in" => Some(CodePurpose::SignIn),
+            "mobile_check" => Some(CodePurpose::MobileCheck),
             _ => None,
         }
     }

@@ -234,13 +234,26 @@ pub fn expect_error(response: Response, status: u16, code: &str) -> Value {
     body
 }
 
-/// Registers demo person `index` by face-sign; returns the session token.
-pub fn face_signed(platform: &Platform, index: usize) -> String {
+/// A face-sign registration body for demo person `index`, with a code really sent to their
+/// mobile number (R2.1).
+pub fn face_sign_body(platform: &Platform, index: usize) -> Value {
     let (name, id, mobile) = demo_person(index);
     let r = platform.post(
+        "/api/v1/registrations/face-sign/codes",
+        json!({"name": name, "id_number": id, "mobile": mobile}),
+    );
+    assert_eq!(r.status().as_u16(), 201);
+    let sent: Value = r.json().unwrap();
+    json!({"name": name, "id_number": id, "mobile": mobile, "consent": true,
+           "challenge_id": sent["challenge_id"], "code": platform.last_code(&mobile),
+           "password": PASSWORD, "frames": [frame()]})
+}
+
+/// Registers demo person `index` by face-sign; returns the session token.
+pub fn face_signed(platform: &Platform, index: usize) -> String {
+    let r = platform.post(
         "/api/v1/registrations/face-sign",
-        json!({"name": name, "id_number": id, "mobile": mobile, "consent": true,
-               "password": PASSWORD, "frames": [frame()]}),
+        face_sign_body(platform, index),
     );
     assert_eq!(r.status().as_u16(), 201);
     let body: Value = r.json().unwrap();
