@@ -81,6 +81,8 @@ fn clerk_and_reviewer_work_through_the_console_in_a_browser() {
 
     // The reviewer approves the ID card photos.
     sign_in("review01", STAFF_PASSWORD);
+    // Wait for the dashboard: navigating on before the sign-in answer arrives would lose it.
+    browser.find("#pending-count");
     browser.open(&format!("{}/console/reviews", p.base));
     browser.screenshot("console-05-review-queue");
     browser.click(".open-review");
