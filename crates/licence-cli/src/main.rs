@@ -2,9 +2,11 @@
 //!
 //! Today it checks the things a counter clerk or a developer types: resident ID numbers, unit
 //! codes, mobile numbers, licence classes and status, and review deadlines by the working-day
-//! calendar. `photo check`, `photo crop` and `verify` join it as their crates arrive.
+//! calendar; `photo check` and `photo crop` check portraits; `verify` checks an e-licence QR
+//! code offline; `keys` makes issuer keys and the trust lists verifiers load.
 //! Exit codes, as for every `licence` subcommand: 0 valid, 1 invalid, 2 unusable input.
 
+mod keys;
 mod photo;
 mod report;
 mod verify;
@@ -80,6 +82,38 @@ enum Command {
     /// Portrait photos for the e-licence (R3.3): check against the spec, or crop to it.
     #[command(subcommand)]
     Photo(PhotoCommand),
+    /// Issuer keys and trust lists for verifiers.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an issuer signing key (P-256) in a new key file, readable by you only.
+    Issuer {
+        /// Key id carried in every credential it signs, e.g. bj-2026.
+        #[arg(long)]
+        kid: String,
+        /// The issuing authority, e.g. 北京市公安局公安交通管理局.
+        #[arg(long)]
+        authority: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Build a trust list (CBOR) from issuer key files, for `licence verify --trust`.
+    TrustList {
+        keys: Vec<PathBuf>,
+        /// RFC 3339; default now.
+        #[arg(long)]
+        valid_from: Option<String>,
+        /// RFC 3339; default ten years from now.
+        #[arg(long)]
+        valid_until: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Show what a key file or a trust list holds (never the secret).
+    Show { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -106,6 +140,29 @@ fn main() -> ExitCode {
         return match verify::run(input, trust, status.as_deref(), now.as_deref(), cli.json) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("licence: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Command::Keys(keys) = &cli.command {
+        let result = match keys {
+            KeysCommand::Issuer {
+                kid,
+                authority,
+                out,
+            } => keys::new_issuer(kid, authority, out),
+            KeysCommand::TrustList {
+                keys: files,
+                valid_from,
+                valid_until,
+                out,
+            } => keys::trust_list(files, valid_from.as_deref(), valid_until.as_deref(), out),
+            KeysCommand::Show { file } => keys::show(file),
+        };
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("licence: {e:#}");
                 ExitCode::from(2)
@@ -176,7 +233,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 .collect()
         }
         Command::Explain { .. } => return explain_stdin(cli.json, today, &calendar()?),
-        Command::Photo(_) | Command::Verify { .. } => unreachable!("handled in main"),
+        Command::Photo(_) | Command::Verify { .. } | Command::Keys(_) => {
+            unreachable!("handled in main")
+        }
     };
     let mut out = std::io::stdout().lock();
     for r in &reports {

@@ -60,6 +60,66 @@ impl IssuerKey {
         &self.signing
     }
 
+    /// The key as a text file for whoever keeps it (the platform, `licence keys`):
+    /// `kid`, `authority` and the secret scalar in hex, one `name = value` a line.
+    pub fn to_key_file(&self) -> String {
+        let secret: String = self
+            .secret_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!(
+            "# 电子驾驶证签发密钥 e-licence issuer key. SECRET: keep it out of version control.\n\
+             kid = {}\nauthority = {}\nsecret = {secret}\n",
+            self.kid, self.authority
+        )
+    }
+
+    /// Reads [`IssuerKey::to_key_file`]'s format.
+    pub fn from_key_file(text: &str) -> Result<IssuerKey, CredentialError> {
+        let mut kid = None;
+        let mut authority = None;
+        let mut secret = None;
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = line
+                .split_once('=')
+                .ok_or(CredentialError::Malformed("key file line without '='"))?;
+            let value = value.trim().to_owned();
+            match name.trim() {
+                "kid" => kid = Some(value),
+                "authority" => authority = Some(value),
+                "secret" => secret = Some(value),
+                _ => return Err(CredentialError::Malformed("unknown name in key file")),
+            }
+        }
+        let (Some(kid), Some(authority), Some(secret)) = (kid, authority, secret) else {
+            return Err(CredentialError::Malformed(
+                "a key file needs kid, authority and secret",
+            ));
+        };
+        if kid.is_empty() || kid.len() > 64 || authority.is_empty() {
+            return Err(CredentialError::Malformed(
+                "empty or overlong kid or authority",
+            ));
+        }
+        let bytes = (0..secret.len())
+            .step_by(2)
+            .map(|i| {
+                secret
+                    .get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .filter(|b| b.len() == 32)
+            .ok_or(CredentialError::Malformed(
+                "the secret is not 64 hex digits",
+            ))?;
+        IssuerKey::from_secret(&kid, &authority, &bytes)
+    }
+
     /// The entry a trust list carries for this key, valid for signatures made in the window.
     pub fn trusted(&self, valid_from: i64, valid_until: i64) -> TrustedIssuer {
         TrustedIssuer {
@@ -178,5 +238,38 @@ mod serde_bytes_vec {
         let v = ciborium::Value::deserialize(d)?;
         v.into_bytes()
             .map_err(|_| serde::de::Error::custom("expected a byte string"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issuer_key_file_round_trips_and_bad_files_are_refused() {
+        let key =
+            IssuerKey::from_secret("bj-2026", "北京市公安局公安交通管理局", &[7; 32]).unwrap();
+        let text = key.to_key_file();
+        let back = IssuerKey::from_key_file(&text).unwrap();
+        assert_eq!(
+            (back.kid(), back.authority()),
+            ("bj-2026", "北京市公安局公安交通管理局")
+        );
+        assert_eq!(back.secret_bytes(), [7; 32]);
+        for bad in [
+            text.replace("secret = ", "secret = zz"),
+            text.replace("kid = bj-2026\n", ""),
+            text.replace("kid", "key id"),
+            format!("{text}colour = red\n"),
+            "not a key file".to_owned(),
+        ] {
+            assert!(IssuerKey::from_key_file(&bad).is_err(), "{bad}");
+        }
+        // The zero scalar is not a key.
+        let zero = text.replace(&"07".repeat(32), &"00".repeat(32));
+        assert!(matches!(
+            IssuerKey::from_key_file(&zero),
+            Err(CredentialError::BadKey)
+        ));
     }
 }

@@ -76,8 +76,8 @@ pub fn today() -> time::Date {
         .date()
 }
 
-/// The development issuer key, created on first start beside the database. Never committed;
-/// a deployment provides its own.
+/// The development issuer key, created on first start beside the database (the key file
+/// format of `licence keys`). Never committed; a deployment provides its own.
 pub fn load_or_create_issuer_key(
     path: &std::path::Path,
 ) -> anyhow::Result<(licence_credential::IssuerKey, bool)> {
@@ -85,13 +85,14 @@ pub fn load_or_create_issuer_key(
     const KID: &str = "dev-1";
     const AUTHORITY: &str = "开发环境公安交通管理局（Development issuer）";
     if path.exists() {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let key = licence_credential::IssuerKey::from_secret(KID, AUTHORITY, &bytes)
-            .map_err(|e| anyhow::anyhow!("{} is not an issuer key: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let key = licence_credential::IssuerKey::from_key_file(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not an issuer key file: {e}", path.display()))?;
         return Ok((key, false));
     }
     let key = licence_credential::IssuerKey::generate(KID, AUTHORITY, &mut rand::rngs::OsRng);
-    write_secret(path, &key.secret_bytes())?;
+    write_secret(path, key.to_key_file().as_bytes())?;
     Ok((key, true))
 }
 
@@ -106,4 +107,29 @@ fn write_secret(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_development_issuer_key_is_made_once_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.issuer.key");
+        let (first, created) = load_or_create_issuer_key(&path).unwrap();
+        assert!(created);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (again, created) = load_or_create_issuer_key(&path).unwrap();
+        assert!(!created);
+        assert_eq!(again.secret_bytes(), first.secret_bytes());
+        std::fs::write(&path, "garbage").unwrap();
+        let err = load_or_create_issuer_key(&path).unwrap_err().to_string();
+        assert!(err.contains("is not an issuer key file"), "{err}");
+    }
 }

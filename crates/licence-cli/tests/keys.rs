@@ -1,0 +1,219 @@
+//! `licence keys`: an issuer key file, a trust list made from it, and a QR code signed with
+//! that key verifying against that list.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use licence_core::testdata::sample_licence;
+use licence_credential::*;
+use rand_core::OsRng;
+
+fn licence(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_licence"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_key_file_makes_a_trust_list_that_verifies_what_the_key_signs() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("bj.key");
+    let trust = dir.path().join("trust.cbor");
+    let p = |path: &std::path::Path| path.to_str().unwrap().to_owned();
+    let out = licence(
+        &[
+            "keys",
+            "issuer",
+            "--kid",
+            "bj-2026",
+            "--authority",
+            "北京市公安局公安交通管理局",
+            "--out",
+            &p(&key),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // Never overwritten.
+    let again = licence(
+        &[
+            "keys",
+            "issuer",
+            "--kid",
+            "x",
+            "--authority",
+            "y",
+            "--out",
+            &p(&key),
+        ],
+        "",
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("never overwritten"));
+
+    let out = licence(
+        &[
+            "keys",
+            "trust-list",
+            &p(&key),
+            "--valid-from",
+            "2026-01-01T00:00:00+08:00",
+            "--out",
+            &p(&trust),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&licence(&["keys", "show", &p(&trust)], "").stdout);
+    assert!(
+        shown.contains("bj-2026")
+            && shown.contains("北京市公安局公安交通管理局")
+            && shown.contains("2026-01-01"),
+        "{shown}"
+    );
+    let shown_key = text(&licence(&["keys", "show", &p(&key)], "").stdout);
+    let secret_line = std::fs::read_to_string(&key)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("secret"))
+        .unwrap()
+        .to_owned();
+    let secret = secret_line.split('=').nth(1).unwrap().trim();
+    assert!(
+        shown_key.contains("secret not shown") && !shown_key.contains(secret),
+        "{shown_key}"
+    );
+
+    // What this key signs verifies against this list.
+    let issuer = IssuerKey::from_key_file(&std::fs::read_to_string(&key).unwrap()).unwrap();
+    let device = DeviceKey::generate(&mut OsRng);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let credential = Credential {
+        licence: sample_licence(),
+        portrait_jpeg: vec![0xFF, 0xD8, 0xFF, 0xD9],
+        device_key: device.public_key(),
+        not_before: now - 60,
+        not_after: now + 86_400,
+        status_index: 3,
+    };
+    let qr = Presentation::generate(&credential.sign(&issuer).unwrap(), &device, now).to_text();
+    let verified = licence(&["verify", "-", "--trust", &p(&trust), "--json"], &qr);
+    let report: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+    // Signature and freshness pass; with no status list the status is unknown, not revoked.
+    assert_eq!(report["verdict"], "status_unknown", "{report}");
+    // A list made from another key does not.
+    let other = dir.path().join("other.key");
+    let other_trust = dir.path().join("other.cbor");
+    licence(
+        &[
+            "keys",
+            "issuer",
+            "--kid",
+            "bj-2026",
+            "--authority",
+            "北京",
+            "--out",
+            &p(&other),
+        ],
+        "",
+    );
+    licence(
+        &["keys", "trust-list", &p(&other), "--out", &p(&other_trust)],
+        "",
+    );
+    let refused = licence(&["verify", "-", "--trust", &p(&other_trust), "--json"], &qr);
+    assert_eq!(refused.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(report["verdict"], "bad_issuer_signature", "{report}");
+}
+
+#[test]
+fn bad_key_files_and_arguments_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.key");
+    std::fs::write(&bad, "kid = a\nsecret = 1234\n").unwrap();
+    let out = licence(
+        &[
+            "keys",
+            "trust-list",
+            bad.to_str().unwrap(),
+            "--out",
+            dir.path().join("t").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not an issuer key file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = licence(&["keys", "show", bad.to_str().unwrap()], "");
+    assert!(text(&out.stderr).contains("neither an issuer key file nor a trust list"));
+    let key = dir.path().join("k.key");
+    licence(
+        &[
+            "keys",
+            "issuer",
+            "--kid",
+            "k1",
+            "--authority",
+            "测试",
+            "--out",
+            key.to_str().unwrap(),
+        ],
+        "",
+    );
+    let out = licence(
+        &[
+            "keys",
+            "trust-list",
+            key.to_str().unwrap(),
+            "--valid-from",
+            "tomorrow",
+            "--out",
+            dir.path().join("t").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        text(&out.stderr).contains("not an RFC 3339 time"),
+        "{}",
+        text(&out.stderr)
+    );
+    let twice = licence(
+        &[
+            "keys",
+            "trust-list",
+            key.to_str().unwrap(),
+            key.to_str().unwrap(),
+            "--out",
+            dir.path().join("t").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(text(&twice.stderr).contains("two keys have the kid k1"));
+}
