@@ -14,6 +14,7 @@ pub mod providers;
 pub mod registry;
 pub mod security;
 pub mod store;
+pub mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +63,26 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub providers: Providers,
     pub policy: Arc<Policy>,
+    /// Working days, for review deadlines (R3.4).
+    pub calendar: Arc<licence_core::WorkingCalendar>,
+    /// Wakes the photo-check worker when an application arrives.
+    pub photo_checks: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        providers: Providers,
+        policy: Policy,
+    ) -> anyhow::Result<AppState> {
+        Ok(AppState {
+            store,
+            providers,
+            policy: Arc::new(policy),
+            calendar: Arc::new(licence_core::WorkingCalendar::mainland_china()?),
+            photo_checks: Arc::new(tokio::sync::Notify::new()),
+        })
+    }
 }
 
 /// Seconds since the Unix epoch, the platform's one clock.

@@ -221,22 +221,22 @@ fn main() -> anyhow::Result<()> {
             if created {
                 println!("created a development issuer key: {}", key_path.display());
             }
-            let state = AppState {
-                store: Arc::new(store) as Arc<dyn Store>,
-                providers: Providers::new(ProviderConfig {
+            let state = AppState::new(
+                Arc::new(store) as Arc<dyn Store>,
+                Providers::new(ProviderConfig {
                     identity_url,
                     sms_url,
                     alipay_url,
                     timeout: Duration::from_secs_f64(provider_timeout),
                     retries: 2,
                 }),
-                policy: Arc::new(Policy {
+                Policy {
                     face_attempts,
                     code_ttl: Duration::from_secs(code_ttl),
                     code_resend_after: Duration::from_secs(code_resend_after),
                     ..Policy::default()
-                }),
-            };
+                },
+            )?;
             serve(listen, state, &cli.db)?;
         }
     }
@@ -254,6 +254,7 @@ async fn serve(listen: SocketAddr, state: AppState, db: &std::path::Path) -> any
         listener.local_addr()?,
         db.display()
     );
+    licence_server::worker::spawn_photo_checks(state.clone());
     axum::serve(listener, licence_server::router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -2,6 +2,7 @@
 //! signed-in account extractor, the permission guard, and the store on the blocking pool.
 
 mod account;
+mod applications;
 mod registration;
 mod upgrade;
 
@@ -41,6 +42,11 @@ use crate::{now, security, AppState};
         upgrade::face_sign,
         upgrade::submit_review,
         upgrade::reviews,
+        applications::submit,
+        applications::list,
+        applications::get_one,
+        applications::withdraw,
+        applications::resubmit,
     ),
     components(schemas(ErrorBody, SignedIn, AccountView, FunctionView)),
     modifiers(&BearerAuth)
@@ -91,6 +97,13 @@ pub fn router(state: AppState) -> Router {
             "/me/id-card-reviews",
             post(upgrade::submit_review).get(upgrade::reviews),
         )
+        .route(
+            "/applications",
+            post(applications::submit).get(applications::list),
+        )
+        .route("/applications/{id}", get(applications::get_one))
+        .route("/applications/{id}/withdraw", post(applications::withdraw))
+        .route("/applications/{id}/resubmit", post(applications::resubmit))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {

@@ -6,7 +6,9 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use licence_core::{DrivingLicence, IdCardValidity, IdNumber, MobileNumber, PersonName, UserKind};
+use licence_core::{
+    ApplicationState, DrivingLicence, IdCardValidity, IdNumber, MobileNumber, PersonName, UserKind,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -240,6 +242,46 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// An e-licence application (R3): the photo as submitted, the server's own check of it, and
+/// where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub id: i64,
+    pub account: AccountId,
+    /// The client's key: a retried submission with the same key is the same application.
+    pub idempotency_key: String,
+    /// `on_file`, `album` or `camera`.
+    pub photo_source: String,
+    pub photo: Vec<u8>,
+    /// The 260×378 crop from the server's re-check, once done.
+    pub cropped: Option<Vec<u8>>,
+    /// The re-check's verdict (JSON: compliant, problems, measurements), once done.
+    pub check: Option<String>,
+    pub state: ApplicationState,
+    pub submitted_at: i64,
+    /// Review deadline: 1 working day (R3.4).
+    pub due_at: i64,
+    pub updated_at: i64,
+}
+
+/// The new photo and deadline of a resubmitted application.
+#[derive(Debug, Clone, Copy)]
+pub struct Resubmitted<'a> {
+    pub photo_source: &'a str,
+    pub photo: &'a [u8],
+    pub due_at: i64,
+}
+
+/// What a submission did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    Created(Application),
+    /// The same idempotency key again: the application it made the first time.
+    Replayed(Application),
+    /// Another application of the account is still open.
+    OpenExists(Application),
+}
+
 /// Every storage operation the platform needs.
 pub trait Store: Send + Sync + 'static {
     // The registry.
@@ -299,6 +341,37 @@ pub trait Store: Send + Sync + 'static {
     fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     /// The latest `limit` entries, newest first.
     fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+
+    // E-licence applications (R3).
+    /// Stores a new application, durably, unless the key was seen (replay) or another is open.
+    fn submit_application(&self, new: &Application) -> Result<Submitted, StoreError>;
+    fn application(&self, id: i64) -> Result<Option<Application>, StoreError>;
+    fn applications_of(&self, account: AccountId) -> Result<Vec<Application>, StoreError>;
+    /// Submitted applications whose photo the server has not checked yet, oldest first.
+    fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError>;
+    /// Applications waiting for a reviewer, by deadline.
+    fn review_queue(&self) -> Result<Vec<Application>, StoreError>;
+    /// Records the photo re-check and moves the application on, if it is still `from`.
+    fn record_check(
+        &self,
+        id: i64,
+        check: &str,
+        cropped: Option<&[u8]>,
+        from: &ApplicationState,
+        to: &ApplicationState,
+    ) -> Result<bool, StoreError>;
+    /// Moves an application from `from` to `to` (false if it is no longer `from`), with the
+    /// event in its history. A resubmission also replaces the photo, clears the check and
+    /// sets the new deadline.
+    fn transition(
+        &self,
+        id: i64,
+        from: &ApplicationState,
+        to: &ApplicationState,
+        actor: &str,
+        resubmitted: Option<Resubmitted<'_>>,
+        at: i64,
+    ) -> Result<bool, StoreError>;
 
     // Events counted against limits (face failures, sign-in failures, codes sent), by key.
     fn record_event(&self, kind: &str, key: &str, at: i64) -> Result<(), StoreError>;

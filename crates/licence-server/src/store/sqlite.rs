@@ -3,7 +3,10 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use licence_core::{DrivingLicence, IdCardValidity, IdNumber, MobileNumber, PersonName, UserKind};
+use licence_core::{
+    ApplicationState, ApplicationStatus, DrivingLicence, IdCardValidity, IdNumber, MobileNumber,
+    PersonName, UserKind,
+};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::*;
@@ -113,6 +116,32 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL
     ) STRICT;
     ",
+    // 3: e-licence applications and their history.
+    "
+    CREATE TABLE application (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        idempotency_key TEXT NOT NULL,
+        photo_source TEXT NOT NULL,
+        photo BLOB NOT NULL,
+        cropped BLOB,
+        check_result TEXT,
+        state TEXT NOT NULL,
+        status TEXT NOT NULL,
+        submitted_at INTEGER NOT NULL,
+        due_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (account_id, idempotency_key)
+    ) STRICT;
+    CREATE INDEX application_status ON application(status, due_at);
+    CREATE TABLE application_event (
+        id INTEGER PRIMARY KEY,
+        application_id INTEGER NOT NULL REFERENCES application(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        state TEXT NOT NULL
+    ) STRICT;
+    ",
 ];
 
 pub struct SqliteStore {
@@ -190,6 +219,19 @@ impl SqliteStore {
             .map_err(db)
     }
 
+    fn applications_where<P: rusqlite::Params>(
+        &self,
+        condition: &str,
+        params: P,
+    ) -> Result<Vec<Application>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM application WHERE {condition}"))
+            .map_err(db)?;
+        let rows = stmt.query_map(params, application_from_row).map_err(db)?;
+        rows.map(|r| r.map_err(db)?).collect()
+    }
+
     fn reviews_where<P: rusqlite::Params>(
         &self,
         condition: &str,
@@ -251,6 +293,37 @@ fn review_from_row(row: &Row<'_>) -> rusqlite::Result<Result<IdCardReview, Store
     })();
     Ok(parsed)
 }
+
+fn application_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Application, StoreError>> {
+    let state: String = row.get("state")?;
+    let parsed = (|| {
+        Ok(Application {
+            id: row.get("id").map_err(db)?,
+            account: row.get("account_id").map_err(db)?,
+            idempotency_key: row.get("idempotency_key").map_err(db)?,
+            photo_source: row.get("photo_source").map_err(db)?,
+            photo: row.get("photo").map_err(db)?,
+            cropped: row.get("cropped").map_err(db)?,
+            check: row.get("check_result").map_err(db)?,
+            state: serde_json::from_str(&state).map_err(|e| corrupt("application", e))?,
+            submitted_at: row.get("submitted_at").map_err(db)?,
+            due_at: row.get("due_at").map_err(db)?,
+            updated_at: row.get("updated_at").map_err(db)?,
+        })
+    })();
+    Ok(parsed)
+}
+
+fn state_json(state: &ApplicationState) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|e| corrupt("application", e))
+}
+
+/// An application still in progress: a second may not be opened beside it.
+const OPEN: [ApplicationStatus; 3] = [
+    ApplicationStatus::Submitted,
+    ApplicationStatus::UnderReview,
+    ApplicationStatus::Approved,
+];
 
 fn staff_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Staff, StoreError>> {
     let role: String = row.get(3)?;
@@ -821,6 +894,161 @@ impl Store for SqliteStore {
             })
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    fn submit_application(&self, new: &Application) -> Result<Submitted, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let existing = tx
+            .query_row(
+                "SELECT * FROM application WHERE account_id = ?1 AND idempotency_key = ?2",
+                params![new.account, new.idempotency_key],
+                application_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .transpose()?;
+        if let Some(app) = existing {
+            return Ok(Submitted::Replayed(app));
+        }
+        let open = tx
+            .query_row(
+                "SELECT * FROM application WHERE account_id = ?1 AND status IN (?2, ?3, ?4)
+                 ORDER BY id DESC LIMIT 1",
+                params![
+                    new.account,
+                    OPEN[0].to_string(),
+                    OPEN[1].to_string(),
+                    OPEN[2].to_string()
+                ],
+                application_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .transpose()?;
+        if let Some(app) = open {
+            return Ok(Submitted::OpenExists(app));
+        }
+        tx.execute(
+            "INSERT INTO application (account_id, idempotency_key, photo_source, photo, cropped,
+               check_result, state, status, submitted_at, due_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5, ?6, ?7, ?8, ?7)",
+            params![
+                new.account,
+                new.idempotency_key,
+                new.photo_source,
+                new.photo,
+                state_json(&new.state)?,
+                new.state.status().to_string(),
+                new.submitted_at,
+                new.due_at
+            ],
+        )
+        .map_err(db)?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO application_event (application_id, at, actor, state) VALUES (?1, ?2, 'applicant', ?3)",
+            params![id, new.submitted_at, state_json(&new.state)?],
+        )
+        .map_err(db)?;
+        // Durable before the reply: the commit is on disk (synchronous=FULL) when this returns.
+        tx.commit().map_err(db)?;
+        Ok(Submitted::Created(Application { id, ..new.clone() }))
+    }
+
+    fn application(&self, id: i64) -> Result<Option<Application>, StoreError> {
+        Ok(self.applications_where("id = ?1", [id])?.pop())
+    }
+
+    fn applications_of(&self, account: AccountId) -> Result<Vec<Application>, StoreError> {
+        self.applications_where("account_id = ?1 ORDER BY id DESC", [account])
+    }
+
+    fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError> {
+        self.applications_where(
+            "status = ?1 AND check_result IS NULL ORDER BY id LIMIT ?2",
+            params![ApplicationStatus::Submitted.to_string(), limit as i64],
+        )
+    }
+
+    fn review_queue(&self) -> Result<Vec<Application>, StoreError> {
+        self.applications_where(
+            "status = ?1 ORDER BY due_at, id",
+            [ApplicationStatus::UnderReview.to_string()],
+        )
+    }
+
+    fn record_check(
+        &self,
+        id: i64,
+        check: &str,
+        cropped: Option<&[u8]>,
+        from: &ApplicationState,
+        to: &ApplicationState,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let changed = tx
+            .execute(
+                "UPDATE application SET check_result = ?1, cropped = ?2, state = ?3, status = ?4,
+                   updated_at = strftime('%s','now')
+                 WHERE id = ?5 AND state = ?6",
+                params![
+                    check,
+                    cropped,
+                    state_json(to)?,
+                    to.status().to_string(),
+                    id,
+                    state_json(from)?
+                ],
+            )
+            .map_err(db)?;
+        if changed == 1 && to != from {
+            tx.execute(
+                "INSERT INTO application_event (application_id, at, actor, state)
+                 VALUES (?1, strftime('%s','now'), 'photo check', ?2)",
+                params![id, state_json(to)?],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(changed == 1)
+    }
+
+    fn transition(
+        &self,
+        id: i64,
+        from: &ApplicationState,
+        to: &ApplicationState,
+        actor: &str,
+        resubmitted: Option<Resubmitted<'_>>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let changed = tx
+            .execute(
+                "UPDATE application SET state = ?1, status = ?2, updated_at = ?3 WHERE id = ?4 AND state = ?5",
+                params![state_json(to)?, to.status().to_string(), at, id, state_json(from)?],
+            )
+            .map_err(db)?;
+        if changed == 1 {
+            if let Some(r) = resubmitted {
+                tx.execute(
+                    "UPDATE application SET photo_source = ?1, photo = ?2, cropped = NULL,
+                       check_result = NULL, submitted_at = ?3, due_at = ?4 WHERE id = ?5",
+                    params![r.photo_source, r.photo, at, r.due_at, id],
+                )
+                .map_err(db)?;
+            }
+            tx.execute(
+                "INSERT INTO application_event (application_id, at, actor, state) VALUES (?1, ?2, ?3, ?4)",
+                params![id, at, actor, state_json(to)?],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(changed == 1)
     }
 }
 

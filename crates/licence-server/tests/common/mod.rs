@@ -106,6 +106,36 @@ impl Platform {
         }
     }
 
+    /// Loads registry rows (CSV without the header) through `licence-server import`, with
+    /// files (photos) beside the CSV, while the server runs.
+    pub fn import(&self, rows: &str, files: &[(&str, &[u8])]) {
+        let dir = self.db.parent().unwrap().join("import");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in files {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        let csv = dir.join("registry.csv");
+        std::fs::write(
+            &csv,
+            format!("{}\n{rows}", licence_server::registry::CSV_HEADER),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_licence-server"))
+            .args([
+                "--db",
+                self.db.to_str().unwrap(),
+                "import",
+                csv.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
     /// Adds a member of staff through `licence-server staff add`.
     pub fn add_staff(&self, username: &str, name: &str, role: &str) {
         use std::io::Write;

@@ -1,0 +1,363 @@
+//! 线上申请驾驶证电子版 (R3): a face-signed driver applies for their own e-licence with the
+//! photo on file or an uploaded one; the submission is idempotent and on disk before the
+//! reply; the server re-checks the photo in the background (never trusting the app's check);
+//! the driver follows, withdraws, or resubmits after a rejection.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine;
+use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction, Rejection};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{require, with_store, SignedInAccount};
+use crate::error::{ApiError, ApiJson};
+use crate::store::{Account, Application, Resubmitted, Submitted};
+use crate::{now, AppState};
+
+/// Largest uploaded photo (before the checker's own 20 MB limit, the body limit applies).
+const MAX_PHOTO_BYTES: usize = 6 << 20;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApplication {
+    /// Chosen by the app once per application and sent again on every retry (1-64 characters).
+    pub idempotency_key: String,
+    /// `on_file` (the photo the traffic police hold; the default), `album` or `camera`.
+    #[serde(default = "on_file")]
+    pub photo_source: String,
+    /// For `album` and `camera`: the photo (JPEG or PNG), base64.
+    #[serde(default)]
+    pub photo: Option<String>,
+}
+
+fn on_file() -> String {
+    "on_file".into()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resubmission {
+    #[serde(default = "on_file")]
+    pub photo_source: String,
+    #[serde(default)]
+    pub photo: Option<String>,
+}
+
+/// An application as its applicant sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationView {
+    pub id: i64,
+    /// submitted / under_review / approved / rejected / issued / withdrawn
+    pub status: String,
+    /// 已提交 / 审核中 / …
+    pub status_name: String,
+    pub photo_source: String,
+    /// Unix seconds.
+    pub submitted_at: i64,
+    /// Review deadline (1 working day), Unix seconds.
+    pub due_at: i64,
+    /// The deadline has passed without a decision.
+    pub overdue: bool,
+    /// Why it was rejected, when it was.
+    #[schema(value_type = Vec<Object>)]
+    pub reasons: Vec<Rejection>,
+    /// The server's check of the photo, once done: `{compliant, problems, measurements}`.
+    #[schema(value_type = Option<Object>)]
+    pub photo_check: Option<serde_json::Value>,
+}
+
+impl ApplicationView {
+    pub fn of(a: &Application) -> ApplicationView {
+        let status = a.state.status();
+        let open = matches!(
+            a.state,
+            ApplicationState::Submitted | ApplicationState::UnderReview
+        );
+        ApplicationView {
+            id: a.id,
+            status: status.to_string(),
+            status_name: status.name_zh().into(),
+            photo_source: a.photo_source.clone(),
+            submitted_at: a.submitted_at,
+            due_at: a.due_at,
+            overdue: open && now() > a.due_at,
+            reasons: match &a.state {
+                ApplicationState::Rejected { reasons } => reasons.clone(),
+                _ => Vec::new(),
+            },
+            photo_check: a
+                .check
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok()),
+        }
+    }
+}
+
+/// The photo for an application: the one on file, or the upload (only sniffed here; the
+/// full check runs in the background).
+async fn photo(
+    state: &AppState,
+    account: &Account,
+    source: &str,
+    upload: Option<&str>,
+) -> Result<Vec<u8>, ApiError> {
+    let bad = |code: &str, zh: &str, en: &str| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, zh, en)
+    };
+    match (source, upload) {
+        ("on_file", None) => {
+            let id = account
+                .id_number
+                .ok_or_else(|| ApiError::internal("a person's account without an ID number"))?;
+            let entry = with_store(state, move |s| s.registry_entry(&id)).await?;
+            entry.and_then(|e| e.photo).ok_or_else(|| {
+                bad(
+                    "no_photo_on_file",
+                    "公安交管部门没有您的档案照片，请从相册选择或现场拍摄一张照片",
+                    "The traffic police hold no photo of you; choose one from the album or take one",
+                )
+                .next("upload_photo")
+            })
+        }
+        ("album" | "camera", Some(b64)) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|_| {
+                    bad(
+                        "bad_photo",
+                        "照片数据格式有误",
+                        "The photo is not valid base64",
+                    )
+                })?;
+            if bytes.len() > MAX_PHOTO_BYTES {
+                return Err(bad(
+                    "bad_photo",
+                    "照片不能超过 6 MB",
+                    "The photo is larger than 6 MB",
+                ));
+            }
+            let jpeg = bytes.starts_with(&[0xFF, 0xD8]);
+            let png = bytes.starts_with(b"\x89PNG\r\n\x1a\n");
+            if !jpeg && !png {
+                return Err(bad(
+                    "bad_photo",
+                    "照片须为 JPEG 或 PNG 格式",
+                    "The photo must be a JPEG or PNG",
+                ));
+            }
+            Ok(bytes)
+        }
+        ("on_file", Some(_)) => Err(bad(
+            "bad_photo_source",
+            "使用档案照片时不需要上传照片",
+            "photo_source on_file takes no photo",
+        )),
+        ("album" | "camera", None) => Err(bad(
+            "bad_photo",
+            "请选择或拍摄一张照片",
+            "photo_source album or camera needs the photo",
+        )),
+        _ => Err(bad(
+            "bad_photo_source",
+            "照片来源须为档案照片、相册或拍摄",
+            "photo_source must be on_file, album or camera",
+        )),
+    }
+}
+
+/// The holder may apply (face-signed, R2.7) and holds a licence (their own, R3.1).
+async fn eligible(state: &AppState, account: &Account) -> Result<(), ApiError> {
+    require(account, BusinessFunction::ElectronicLicence)?;
+    let id = account
+        .id_number
+        .ok_or_else(|| ApiError::internal("a person's account without an ID number"))?;
+    let entry = with_store(state, move |s| s.registry_entry(&id)).await?;
+    if entry.and_then(|e| e.licence).is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_licence",
+            "未查询到您的机动车驾驶证，无法申领电子版",
+            "The traffic police hold no driving licence for you, so there is nothing to issue",
+        ));
+    }
+    Ok(())
+}
+
+fn review_deadline(state: &AppState, submitted_at: i64) -> Result<i64, ApiError> {
+    let at = time::OffsetDateTime::from_unix_timestamp(submitted_at).map_err(ApiError::internal)?;
+    state
+        .calendar
+        .due_by(at)
+        .map(|d| d.unix_timestamp())
+        .map_err(ApiError::internal)
+}
+
+/// Apply for the e-licence. The same `idempotency_key` again answers 200 with the first
+/// application; a second open application is refused.
+#[utoipa::path(post, path = "/api/v1/applications", request_body = NewApplication, security(("session" = [])),
+    responses((status = 201, body = ApplicationView), (status = 200, body = ApplicationView, description = "a retry of the same submission"),
+              (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn submit(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+    ApiJson(req): ApiJson<NewApplication>,
+) -> Result<(StatusCode, ApiJson<ApplicationView>), ApiError> {
+    let account = signed_in.account;
+    eligible(&state, &account).await?;
+    let key = req.idempotency_key.trim().to_owned();
+    if key.is_empty() || key.len() > 64 || key.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_idempotency_key",
+            "申请编号无效",
+            "idempotency_key must be 1 to 64 printable characters",
+        ));
+    }
+    let photo = photo(&state, &account, &req.photo_source, req.photo.as_deref()).await?;
+    let submitted_at = now();
+    let application = Application {
+        id: 0,
+        account: account.id,
+        idempotency_key: key,
+        photo_source: req.photo_source,
+        photo,
+        cropped: None,
+        check: None,
+        state: ApplicationState::Submitted,
+        submitted_at,
+        due_at: review_deadline(&state, submitted_at)?,
+        updated_at: submitted_at,
+    };
+    let outcome = with_store(&state, move |s| s.submit_application(&application)).await?;
+    match outcome {
+        Submitted::Created(a) => {
+            state.photo_checks.notify_one();
+            Ok((StatusCode::CREATED, ApiJson(ApplicationView::of(&a))))
+        }
+        Submitted::Replayed(a) => Ok((StatusCode::OK, ApiJson(ApplicationView::of(&a)))),
+        Submitted::OpenExists(a) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "application_open",
+            format!(
+                "您已有一份{}的申请，请等待审核结果",
+                a.state.status().name_zh()
+            ),
+            format!(
+                "You already have an application that is {}",
+                a.state.status()
+            ),
+        )
+        .next("view_application")),
+    }
+}
+
+async fn own(state: &AppState, account: &Account, id: i64) -> Result<Application, ApiError> {
+    let found = with_store(state, move |s| s.application(id)).await?;
+    found.filter(|a| a.account == account.id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "application_not_found",
+            "没有这份申请",
+            "There is no such application of yours",
+        )
+    })
+}
+
+/// The account's applications, newest first.
+#[utoipa::path(get, path = "/api/v1/applications", security(("session" = [])),
+    responses((status = 200, body = [ApplicationView])))]
+pub async fn list(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+) -> Result<ApiJson<Vec<ApplicationView>>, ApiError> {
+    let id = signed_in.account.id;
+    let apps = with_store(&state, move |s| s.applications_of(id)).await?;
+    Ok(ApiJson(apps.iter().map(ApplicationView::of).collect()))
+}
+
+/// One application and where it stands.
+#[utoipa::path(get, path = "/api/v1/applications/{id}", security(("session" = [])),
+    responses((status = 200, body = ApplicationView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+    Path(id): Path<i64>,
+) -> Result<ApiJson<ApplicationView>, ApiError> {
+    Ok(ApiJson(ApplicationView::of(
+        &own(&state, &signed_in.account, id).await?,
+    )))
+}
+
+async fn move_on(
+    state: &AppState,
+    app: &Application,
+    event: ApplicationEvent,
+    new_photo: Option<(String, Vec<u8>)>,
+) -> Result<Application, ApiError> {
+    let at = now();
+    let due_at = review_deadline(state, at)?;
+    let to = app
+        .state
+        .apply(&event)
+        .map_err(|e| ApiError::problem(StatusCode::CONFLICT, &e))?;
+    let (id, from) = (app.id, app.state.clone());
+    let moved = with_store(state, move |s| {
+        let resubmitted = new_photo.as_ref().map(|(source, photo)| Resubmitted {
+            photo_source: source,
+            photo,
+            due_at,
+        });
+        if !s.transition(id, &from, &to, "applicant", resubmitted, at)? {
+            return Ok(None);
+        }
+        s.application(id)
+    })
+    .await?;
+    moved.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "application_changed",
+            "申请状态刚刚发生了变化，请刷新后再试",
+            "The application changed meanwhile; reload it and try again",
+        )
+    })
+}
+
+/// Withdraw an application that has no final decision yet.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/withdraw", security(("session" = [])),
+    responses((status = 200, body = ApplicationView), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+    Path(id): Path<i64>,
+) -> Result<ApiJson<ApplicationView>, ApiError> {
+    let app = own(&state, &signed_in.account, id).await?;
+    let moved = move_on(&state, &app, ApplicationEvent::Withdraw, None).await?;
+    Ok(ApiJson(ApplicationView::of(&moved)))
+}
+
+/// Resubmit a rejected application, with a new photo or the one on file.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/resubmit", request_body = Resubmission, security(("session" = [])),
+    responses((status = 200, body = ApplicationView), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn resubmit(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<Resubmission>,
+) -> Result<ApiJson<ApplicationView>, ApiError> {
+    let account = signed_in.account;
+    eligible(&state, &account).await?;
+    let app = own(&state, &account, id).await?;
+    let photo = photo(&state, &account, &req.photo_source, req.photo.as_deref()).await?;
+    let moved = move_on(
+        &state,
+        &app,
+        ApplicationEvent::Submit,
+        Some((req.photo_source, photo)),
+    )
+    .await?;
+    state.photo_checks.notify_one();
+    Ok(ApiJson(ApplicationView::of(&moved)))
+}

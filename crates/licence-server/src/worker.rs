@@ -1,0 +1,92 @@
+//! Background work that drains durable queues, so that accepting a request stays cheap: the
+//! server's own check of every application photo (it never trusts the app's check).
+//!
+//! The queue is the database itself (submitted applications without a check), so a restart
+//! loses nothing: the worker picks up where it stopped.
+
+use std::time::Duration;
+
+use licence_core::{ApplicationEvent, Rejection, RejectionCode};
+use licence_photo::PhotoChecker;
+
+use crate::store::{Application, Store};
+use crate::AppState;
+
+/// Applications checked per round.
+const BATCH: usize = 8;
+/// How often the queue is looked at even without a wake-up (after a restart, say).
+const POLL: Duration = Duration::from_secs(2);
+
+/// Starts the photo-check worker on the runtime.
+pub fn spawn_photo_checks(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            match check_batch(&state).await {
+                // More may be waiting: go on at once.
+                Ok(n) if n == BATCH => continue,
+                Ok(_) => {}
+                Err(e) => eprintln!("photo check worker: {e}"),
+            }
+            let _ = tokio::time::timeout(POLL, state.photo_checks.notified()).await;
+        }
+    });
+}
+
+/// Checks up to [`BATCH`] waiting applications; returns how many it took.
+pub async fn check_batch(state: &AppState) -> anyhow::Result<usize> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let waiting = store.unchecked_applications(BATCH)?;
+        let mut checker = PhotoChecker::new();
+        for app in &waiting {
+            check_one(store.as_ref(), &mut checker, app)?;
+        }
+        Ok(waiting.len())
+    })
+    .await?
+}
+
+fn check_one(
+    store: &dyn Store,
+    checker: &mut PhotoChecker,
+    app: &Application,
+) -> anyhow::Result<()> {
+    let verdict = checker.check(&app.photo, crate::today());
+    let summary = serde_json::to_string(&verdict)?;
+    let event = if verdict.compliant {
+        ApplicationEvent::StartReview
+    } else {
+        // The reasons the driver sees: each problem with how to fix it.
+        let note: String = verdict
+            .problems
+            .iter()
+            .filter(|p| p.severity == licence_photo::Severity::Error)
+            .map(|p| p.message.as_str())
+            .collect::<Vec<_>>()
+            .join("；")
+            .chars()
+            .take(licence_core::application::MAX_NOTE_CHARS)
+            .collect();
+        ApplicationEvent::Reject {
+            reasons: vec![Rejection {
+                code: RejectionCode::PhotoNotCompliant,
+                note: (!note.is_empty()).then_some(note),
+            }],
+        }
+    };
+    // Only submitted applications are queued, so the move is always legal; were it not, the
+    // check is recorded and the state left as it is.
+    let to = app.state.apply(&event).unwrap_or_else(|_| app.state.clone());
+    // If the driver withdrew meanwhile, the state no longer matches and nothing changes.
+    store.record_check(
+        app.id,
+        &summary,
+        verdict
+            .cropped_jpeg
+            .as_deref()
+            .filter(|_| verdict.compliant),
+        &app.state,
+        &to,
+    )?;
+    Ok(())
+}
