@@ -52,6 +52,12 @@ pub fn router() -> Router<AppState> {
         .route("/reviews", get(review_queue))
         .route("/reviews/{id}", get(review_page).post(decide))
         .route("/reviews/{id}/{picture}", get(review_picture))
+        .route("/applications", get(application_queue))
+        .route(
+            "/applications/{id}",
+            get(application_page).post(decide_application),
+        )
+        .route("/applications/{id}/{picture}", get(application_picture))
         .route("/audit", get(audit_page))
 }
 
@@ -114,6 +120,7 @@ fn nav(role: StaffRole) -> String {
         ]);
     }
     if role.can_review() {
+        links.push(("/console/applications", "电子驾驶证审核"));
         links.push(("/console/reviews", "身份证人工审核"));
     }
     if role == StaffRole::Admin {
@@ -377,8 +384,14 @@ async fn sign_out(
 }
 
 async fn dashboard(State(state): State<AppState>, console: Console) -> Response {
-    let pending = match store(&state, |s| s.pending_reviews()).await {
-        Ok(p) => p.len(),
+    let (pending, applications, overdue) = match store(&state, |s| {
+        let queue = s.review_queue()?;
+        let overdue = queue.iter().filter(|a| a.due_at < now()).count();
+        Ok((s.pending_reviews()?.len(), queue.len(), overdue))
+    })
+    .await
+    {
+        Ok(counts) => counts,
         Err(r) => return r,
     };
     page(
@@ -388,6 +401,7 @@ async fn dashboard(State(state): State<AppState>, console: Console) -> Response 
             "<section><p>您好，{}。</p><ul>\
              <li><a href=/console/persons>窗口面签</a>：核验身份证原件后为驾驶人注册或升级为面签用户</li>\
              <li><a href=/console/units>单位注册</a>：凭营业执照和授权委托书为单位注册账号</li>\
+             <li><a href=/console/applications>电子驾驶证审核</a>：待审核 <strong id=application-count>{applications}</strong> 件，其中超时 <strong id=overdue-count>{overdue}</strong> 件</li>
              <li><a href=/console/reviews>身份证人工审核</a>：待审核 <strong id=pending-count>{pending}</strong> 件</li>\
              <li><a href=/console/audit>操作日志</a></li></ul></section>",
             esc(&console.session.staff.name)
@@ -1168,6 +1182,393 @@ async fn audit_page(State(state): State<AppState>, console: Console) -> Response
         "操作日志",
         Some(&console.session),
         &format!("<section><table id=audit><tr><th>时间</th><th>工作人员</th><th>操作</th><th>内容</th></tr>{rows}</table></section>"),
+    )
+    .into_response()
+}
+
+/// E-licence applications waiting for review, the nearest deadline first; overdue ones are
+/// flagged (R3.4).
+async fn application_queue(State(state): State<AppState>, console: Console) -> Response {
+    if let Err(r) = console.require(console.session.staff.role.can_review()) {
+        return r;
+    }
+    let rows = match store(&state, |s| {
+        let mut rows = Vec::new();
+        for a in s.review_queue()? {
+            let account = s.account(a.account)?;
+            rows.push((a, account));
+        }
+        Ok(rows)
+    })
+    .await
+    {
+        Ok(rows) => rows,
+        Err(r) => return r,
+    };
+    if rows.is_empty() {
+        return page(
+            "电子驾驶证审核",
+            Some(&console.session),
+            "<section><p id=empty>没有待审核的申请。</p></section>",
+        )
+        .into_response();
+    }
+    let items: String = rows
+        .iter()
+        .map(|(a, account)| {
+            let late = a.due_at < now();
+            let name = account.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+            format!(
+                "<tr{}><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td><a class=open-application href=/console/applications/{}>审核</a></td></tr>",
+                if late { " class=overdue" } else { "" },
+                china_time(a.due_at),
+                if late { "（已超时）" } else { "" },
+                esc(&name),
+                china_time(a.submitted_at),
+                photo_source_name(&a.photo_source),
+                a.id
+            )
+        })
+        .collect();
+    page(
+        "电子驾驶证审核",
+        Some(&console.session),
+        &format!("<section><table id=applications><tr><th>审核期限</th><th>姓名</th><th>提交时间</th><th>照片来源</th><th></th></tr>{items}</table></section>"),
+    )
+    .into_response()
+}
+
+fn photo_source_name(source: &str) -> &'static str {
+    match source {
+        "on_file" => "档案照片",
+        "album" => "相册",
+        "camera" => "现场拍摄",
+        _ => "其他",
+    }
+}
+
+/// One application: the photo beside the photo on file, the automatic check's measurements
+/// and problems, and the decision form.
+async fn application_page(
+    State(state): State<AppState>,
+    console: Console,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(r) = console.require(console.session.staff.role.can_review()) {
+        return r;
+    }
+    let found = match store(&state, move |s| {
+        let Some(app) = s.application(id)? else {
+            return Ok(None);
+        };
+        let account = s.account(app.account)?;
+        let entry = match account.as_ref().and_then(|a| a.id_number) {
+            Some(id) => s.registry_entry(&id)?,
+            None => None,
+        };
+        Ok(Some((app, account, entry)))
+    })
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some((app, Some(account), entry)) = found else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            Some(&console.session),
+            "没有这份申请",
+            "No such application",
+        );
+    };
+    let check: serde_json::Value = app
+        .check
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    let problems: String = check["problems"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    format!(
+                        "<li>{}</li>",
+                        esc(p["message"].as_str().unwrap_or_default())
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let measurements = check["measurements"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let value = v
+                        .as_f64()
+                        .map_or_else(|| v.to_string(), |f| format!("{f:.1}"));
+                    format!("{}={}", esc(k), esc(&value))
+                })
+                .collect::<Vec<_>>()
+                .join("，")
+        })
+        .unwrap_or_default();
+    let licence = entry
+        .as_ref()
+        .and_then(|e| e.licence.as_ref())
+        .map(|l| {
+            format!(
+                "准驾车型 {}，状态 {}，有效期限 {}",
+                l.record().classes,
+                l.record().status,
+                l.record().validity
+            )
+        })
+        .unwrap_or_else(|| "无驾驶证".into());
+    let on_file = if entry.as_ref().is_some_and(|e| e.photo.is_some()) {
+        format!("<figure><img src=/console/applications/{id}/on-file alt=档案照片><figcaption>档案照片</figcaption></figure>")
+    } else {
+        "<p>（档案中无照片）</p>".into()
+    };
+    let decision = if app.state == licence_core::ApplicationState::UnderReview {
+        let reasons: String = [
+            licence_core::RejectionCode::PhotoNotCompliant,
+            licence_core::RejectionCode::PhotoNotThePerson,
+            licence_core::RejectionCode::LicenceNotEligible,
+            licence_core::RejectionCode::InformationMismatch,
+            licence_core::RejectionCode::Other,
+        ]
+        .iter()
+        .map(|c| {
+            let code = serde_json::to_value(c)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!("<option value={code}>{}</option>", c.name_zh())
+        })
+        .collect();
+        format!(
+            "<form method=post action=/console/applications/{id}><input type=hidden name=csrf value=\"{}\">\
+             <label for=reason>退回原因</label><select id=reason name=reason><option value=\"\">（通过时不选）</option>{reasons}</select>\
+             <label for=note>说明（选“其他”时必填）</label><textarea id=note name=note rows=2></textarea><br>\
+             <button class=primary name=decision value=approve id=approve>审核通过</button> \
+             <button class=\"primary reject\" name=decision value=reject id=reject>退回</button></form>",
+            esc(&console.session.csrf)
+        )
+    } else {
+        format!(
+            "<p class=ok id=decided>当前状态：{}</p>",
+            app.state.status().name_zh()
+        )
+    };
+    page(
+        "电子驾驶证审核",
+        Some(&console.session),
+        &format!(
+            "<section><p>姓名：<strong id=person-name>{}</strong>　身份证号：{}　{}</p>\
+             <p>提交：{}　审核期限：{}{}　照片来源：{}</p>\
+             <div class=pictures><figure><img src=/console/applications/{id}/photo alt=申请照片><figcaption>申请照片（自动裁剪）</figcaption></figure>{on_file}</div>\
+             <p>自动检测：{}{}</p><ul id=problems>{problems}</ul>{decision}</section>",
+            esc(&account.name),
+            esc(&account.id_number.map(|i| i.to_string()).unwrap_or_default()),
+            esc(&licence),
+            china_time(app.submitted_at),
+            china_time(app.due_at),
+            if app.due_at < now() { "（已超时）" } else { "" },
+            photo_source_name(&app.photo_source),
+            if check["compliant"] == true { "符合要求" } else { "不符合要求" },
+            if measurements.is_empty() { String::new() } else { format!("（{measurements}）") },
+        ),
+    )
+    .into_response()
+}
+
+async fn application_picture(
+    State(state): State<AppState>,
+    console: Console,
+    Path((id, picture)): Path<(i64, String)>,
+) -> Response {
+    if let Err(r) = console.require(console.session.staff.role.can_review()) {
+        return r;
+    }
+    let bytes = match store(&state, move |s| {
+        let Some(app) = s.application(id)? else {
+            return Ok(None);
+        };
+        Ok(match picture.as_str() {
+            "photo" => Some(app.cropped.unwrap_or(app.photo)),
+            "on-file" => match s.account(app.account)?.and_then(|a| a.id_number) {
+                Some(id) => s.registry_entry(&id)?.and_then(|e| e.photo),
+                None => None,
+            },
+            _ => None,
+        })
+    })
+    .await
+    {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match bytes {
+        Some(b) => {
+            let kind = if b.starts_with(b"\x89PNG") {
+                "image/png"
+            } else {
+                "image/jpeg"
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, kind),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                b,
+            )
+                .into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ApplicationDecision {
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Approve, or return with a reason from the list plus a note; the driver is told by SMS.
+async fn decide_application(
+    State(state): State<AppState>,
+    console: Console,
+    Path(id): Path<i64>,
+    Form(form): Form<ApplicationDecision>,
+) -> Response {
+    use licence_core::{ApplicationEvent, Rejection, RejectionCode};
+    if let Err(r) = console
+        .require(console.session.staff.role.can_review())
+        .and_then(|()| console.check_csrf(&form.csrf))
+    {
+        return r;
+    }
+    let event = match form.decision.as_str() {
+        "approve" => ApplicationEvent::Approve,
+        "reject" => {
+            let Ok(code) = serde_json::from_value::<RejectionCode>(serde_json::Value::String(
+                form.reason.clone(),
+            )) else {
+                return error_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some(&console.session),
+                    "退回时请选择原因",
+                    "Choose a reason when returning an application",
+                );
+            };
+            let note = form.note.trim();
+            ApplicationEvent::Reject {
+                reasons: vec![Rejection {
+                    code,
+                    note: (!note.is_empty()).then(|| note.to_owned()),
+                }],
+            }
+        }
+        _ => {
+            return error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&console.session),
+                "请选择审核结果",
+                "Choose approve or return",
+            )
+        }
+    };
+    let app = match store(&state, move |s| s.application(id)).await {
+        Ok(Some(app)) => app,
+        Ok(None) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                Some(&console.session),
+                "没有这份申请",
+                "No such application",
+            )
+        }
+        Err(r) => return r,
+    };
+    let to = match app.state.apply(&event) {
+        Ok(to) => to,
+        Err(e) => {
+            let status = if matches!(
+                e,
+                licence_core::application::TransitionError::Illegal { .. }
+            ) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            return error_page(
+                status,
+                Some(&console.session),
+                &e.message_zh(),
+                &e.message_en(),
+            );
+        }
+    };
+    let actor = console.actor();
+    let (from, to_saved, by) = (app.state.clone(), to.clone(), actor.clone());
+    let moved = match store(&state, move |s| {
+        if !s.transition(id, &from, &to_saved, &by, None, now())? {
+            return Ok(None);
+        }
+        s.account(app.account)
+    })
+    .await
+    {
+        Ok(Some(account)) => account,
+        Ok(None) => {
+            return error_page(
+                StatusCode::CONFLICT,
+                Some(&console.session),
+                "该申请已由他人处理",
+                "Someone already decided this application",
+            )
+        }
+        Err(r) => return r,
+    };
+    let text = match &to {
+        licence_core::ApplicationState::Rejected { reasons } => format!(
+            "【交管12123】您的驾驶证电子版申请未通过审核：{}。请在交管12123中修改后重新提交。",
+            reasons
+                .iter()
+                .map(|r| match &r.note {
+                    Some(n) => format!("{}（{n}）", r.code.name_zh()),
+                    None => r.code.name_zh().to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("；")
+        ),
+        _ => "【交管12123】您的驾驶证电子版申请已审核通过，请在交管12123中查看和使用。".to_owned(),
+    };
+    // Told by SMS; a failed send is shown and recorded (issue 6's durable outbox will retry).
+    let sms = state.providers.send_sms(moved.mobile.as_str(), &text).await;
+    let detail = format!(
+        "application {id} of account {}: {}; sms {}",
+        moved.id,
+        to.status(),
+        if sms.is_ok() { "sent" } else { "failed" }
+    );
+    if let Err(r) = audit(&state, &actor, "application_review", detail).await {
+        return r;
+    }
+    page(
+        "电子驾驶证审核",
+        Some(&console.session),
+        &format!(
+            "<section><p class=ok id=result>{} 的申请{}。{}</p><p><a href=/console/applications>返回待审核列表</a></p></section>",
+            esc(&moved.name),
+            to.status().name_zh(),
+            if sms.is_ok() { "已短信通知申请人。" } else { "短信通知发送失败。" }
+        ),
     )
     .into_response()
 }

@@ -76,7 +76,10 @@ fn check_one(
     };
     // Only submitted applications are queued, so the move is always legal; were it not, the
     // check is recorded and the state left as it is.
-    let to = app.state.apply(&event).unwrap_or_else(|_| app.state.clone());
+    let to = app
+        .state
+        .apply(&event)
+        .unwrap_or_else(|_| app.state.clone());
     // If the driver withdrew meanwhile, the state no longer matches and nothing changes.
     store.record_check(
         app.id,

@@ -3,46 +3,15 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use base64::Engine;
 use common::*;
 use image::{ImageFormat, Rgb};
 use licence_photo::testdata;
 use serde_json::{json, Value};
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// A photo that meets the spec, as a phone would send it.
-fn good_photo() -> Vec<u8> {
-    testdata::encode(&testdata::portrait(2.0).0, ImageFormat::Jpeg)
-}
-
 /// The same person on a blue background: not allowed.
 fn blue_background_photo() -> Vec<u8> {
     let img = testdata::resize(&testdata::astronaut_on(|_, _| Rgb([40, 90, 200])), 2.0);
     testdata::encode(&img, ImageFormat::Jpeg)
-}
-
-/// Polls the application until its status is not `submitted` (the background check ran).
-fn checked(p: &Platform, token: &str, id: &Value) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let app: Value = p
-            .get_as(token, &format!("/api/v1/applications/{id}"))
-            .json()
-            .unwrap();
-        if app["status"] != "submitted" {
-            return app;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the photo was never checked: {app}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -212,4 +181,92 @@ fn only_face_signed_licence_holders_apply_for_their_own() {
         404,
         "application_not_found",
     );
+}
+
+#[test]
+fn a_reviewer_approves_or_returns_applications_by_deadline_and_the_driver_is_told() {
+    let p = Platform::start();
+    p.add_staff("review01", "李警官", "reviewer");
+    let apply = |index: usize| {
+        let token = face_signed(&p, index);
+        let r = p.post_as(
+            &token,
+            "/api/v1/applications",
+            json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
+        );
+        let id = r.json::<Value>().unwrap()["id"].clone();
+        assert_eq!(checked(&p, &token, &id)["status"], "under_review");
+        (token, id)
+    };
+    let (first_token, first) = apply(0);
+    let (second_token, second) = apply(2);
+    let reviewer = sign_in_staff(&p, "review01", STAFF_PASSWORD).ok().unwrap();
+    let queue = reviewer.page("/console/applications");
+    // Nearest deadline first.
+    let at = |id: &Value| queue.find(&format!("/console/applications/{id}")).unwrap();
+    assert!(at(&first) < at(&second), "{queue}");
+    let page = reviewer.page(&format!("/console/applications/{first}"));
+    assert!(
+        page.contains("申请照片")
+            && page.contains("自动检测：符合要求")
+            && page.contains("head_length_px"),
+        "{page}"
+    );
+    let photo = reviewer.get(&format!("/console/applications/{first}/photo"));
+    assert_eq!(photo.headers()["cache-control"], "no-store");
+    // The server's 260×378 crop is what the reviewer sees.
+    let crop = image::load_from_memory(&photo.bytes().unwrap()).unwrap();
+    assert_eq!((crop.width(), crop.height()), (260, 378));
+
+    let csrf = reviewer.csrf();
+    let path = format!("/console/applications/{first}");
+    let r = reviewer.post(&path, &[("csrf", &csrf), ("decision", "approve")]);
+    assert!(r.text().unwrap().contains("审核通过"));
+    let (_, _, mobile) = demo_person(0);
+    assert!(p.messages_to(&mobile).pop().unwrap().contains("已审核通过"));
+    let app: Value = p
+        .get_as(&first_token, &format!("/api/v1/applications/{first}"))
+        .json()
+        .unwrap();
+    assert_eq!(app["status"], "approved");
+    // Decided once.
+    let again = reviewer.post(&path, &[("csrf", &csrf), ("decision", "approve")]);
+    assert_eq!(again.status().as_u16(), 409);
+
+    // "Other" needs a note; then returned with it, and the driver reads why.
+    let path = format!("/console/applications/{second}");
+    let r = reviewer.post(
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("decision", "reject"),
+            ("reason", "other"),
+            ("note", ""),
+        ],
+    );
+    assert_eq!(r.status().as_u16(), 422);
+    let r = reviewer.post(
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("decision", "reject"),
+            ("reason", "photo_not_the_person"),
+            ("note", "与档案照片差异较大"),
+        ],
+    );
+    assert!(r.text().unwrap().contains("审核未通过"));
+    let app: Value = p
+        .get_as(&second_token, &format!("/api/v1/applications/{second}"))
+        .json()
+        .unwrap();
+    assert_eq!(app["reasons"][0]["code"], "photo_not_the_person");
+    let (_, _, mobile) = demo_person(2);
+    let told = p.messages_to(&mobile).pop().unwrap();
+    assert!(
+        told.contains("照片与本人不符") && told.contains("与档案照片差异较大"),
+        "{told}"
+    );
+    assert!(reviewer
+        .page("/console/applications")
+        .contains("没有待审核的申请"));
 }

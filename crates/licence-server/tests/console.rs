@@ -6,74 +6,8 @@ mod common;
 
 use base64::Engine;
 use common::*;
-use reqwest::blocking::{multipart, Client, Response};
+use reqwest::blocking::multipart;
 use serde_json::{json, Value};
-
-/// A member of staff's browser: the session cookie, and the form token from the pages.
-struct Staff<'a> {
-    p: &'a Platform,
-    http: Client,
-    cookie: String,
-}
-
-fn no_redirects() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn sign_in_staff<'a>(
-    p: &'a Platform,
-    username: &str,
-    password: &str,
-) -> Result<Staff<'a>, Box<Response>> {
-    let http = no_redirects();
-    let r = http
-        .post(format!("{}/console/sign-in", p.base))
-        .form(&[("username", username), ("password", password)])
-        .send()
-        .unwrap();
-    if r.status().as_u16() != 303 {
-        return Err(Box::new(r));
-    }
-    let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
-    let cookie = set_cookie.split(';').next().unwrap().to_owned();
-    Ok(Staff { p, http, cookie })
-}
-
-impl Staff<'_> {
-    fn get(&self, path: &str) -> Response {
-        self.http
-            .get(format!("{}{path}", self.p.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .unwrap()
-    }
-
-    fn page(&self, path: &str) -> String {
-        let r = self.get(path);
-        assert_eq!(r.status().as_u16(), 200, "{path}");
-        r.text().unwrap()
-    }
-
-    /// The form token printed in a console page.
-    fn csrf(&self) -> String {
-        let page = self.page("/console");
-        let start = page.find("name=csrf value=\"").unwrap() + "name=csrf value=\"".len();
-        page[start..].split('"').next().unwrap().to_owned()
-    }
-
-    fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.http
-            .post(format!("{}{path}", self.p.base))
-            .header("cookie", &self.cookie)
-            .form(form)
-            .send()
-            .unwrap()
-    }
-}
 
 /// A small JPEG in base64 (an ID card photograph stand-in).
 fn card_photo() -> String {

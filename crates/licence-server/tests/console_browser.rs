@@ -45,6 +45,16 @@ fn clerk_and_reviewer_work_through_the_console_in_a_browser() {
     );
     assert_eq!(r.status().as_u16(), 201);
 
+    // And a driver has applied for the e-licence with a good photo.
+    let driver = face_signed(&p, 0);
+    let r = p.post_as(
+        &driver,
+        "/api/v1/applications",
+        json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
+    );
+    let application = r.json::<serde_json::Value>().unwrap()["id"].clone();
+    assert_eq!(checked(&p, &driver, &application)["status"], "under_review");
+
     let browser = Browser::start();
     let sign_in = |user: &str, password: &str| {
         browser.open(&format!("{}/console/sign-in", p.base));
@@ -91,6 +101,16 @@ fn clerk_and_reviewer_work_through_the_console_in_a_browser() {
     browser.click("#approve");
     assert!(browser.text("#result").contains("已审核通过"));
     browser.screenshot("console-07-review-approved");
+
+    // The e-licence application: the server's crop beside the photo on file, then approved.
+    browser.open(&format!("{}/console/applications", p.base));
+    browser.screenshot("console-08-application-queue");
+    browser.click(".open-application");
+    assert!(browser.text("main").contains("自动检测：符合要求"));
+    browser.screenshot("console-09-application");
+    browser.click("#approve");
+    assert!(browser.text("#result").contains("审核通过"));
+    browser.screenshot("console-10-application-approved");
     let me: serde_json::Value = p.get_as(&token, "/api/v1/me").json().unwrap();
     assert_eq!(
         me["kind"],

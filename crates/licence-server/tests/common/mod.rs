@@ -7,7 +7,9 @@ pub mod webdriver;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use licence_photo::testdata;
 
 use base64::Engine;
 use reqwest::blocking::{Client, Response};
@@ -288,4 +290,98 @@ pub fn face_signed(platform: &Platform, index: usize) -> String {
     assert_eq!(r.status().as_u16(), 201);
     let body: Value = r.json().unwrap();
     body["token"].as_str().unwrap().to_owned()
+}
+
+/// A member of staff's browser: the session cookie, and the form token from the pages.
+pub struct Staff<'a> {
+    pub p: &'a Platform,
+    pub http: Client,
+    pub cookie: String,
+}
+
+pub fn no_redirects() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn sign_in_staff<'a>(
+    p: &'a Platform,
+    username: &str,
+    password: &str,
+) -> Result<Staff<'a>, Box<Response>> {
+    let http = no_redirects();
+    let r = http
+        .post(format!("{}/console/sign-in", p.base))
+        .form(&[("username", username), ("password", password)])
+        .send()
+        .unwrap();
+    if r.status().as_u16() != 303 {
+        return Err(Box::new(r));
+    }
+    let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    Ok(Staff { p, http, cookie })
+}
+
+impl Staff<'_> {
+    pub fn get(&self, path: &str) -> Response {
+        self.http
+            .get(format!("{}{path}", self.p.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .unwrap()
+    }
+
+    pub fn page(&self, path: &str) -> String {
+        let r = self.get(path);
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        r.text().unwrap()
+    }
+
+    /// The form token printed in a console page.
+    pub fn csrf(&self) -> String {
+        let page = self.page("/console");
+        let start = page.find("name=csrf value=\"").unwrap() + "name=csrf value=\"".len();
+        page[start..].split('"').next().unwrap().to_owned()
+    }
+
+    pub fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(format!("{}{path}", self.p.base))
+            .header("cookie", &self.cookie)
+            .form(form)
+            .send()
+            .unwrap()
+    }
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A photo that meets the spec, as a phone would send it.
+pub fn good_photo() -> Vec<u8> {
+    testdata::encode(&testdata::portrait(2.0).0, image::ImageFormat::Jpeg)
+}
+
+/// Polls the application until its status is not `submitted` (the background check ran).
+pub fn checked(p: &Platform, token: &str, id: &Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let app: Value = p
+            .get_as(token, &format!("/api/v1/applications/{id}"))
+            .json()
+            .unwrap();
+        if app["status"] != "submitted" {
+            return app;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the photo was never checked: {app}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
