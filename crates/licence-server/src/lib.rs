@@ -67,6 +67,8 @@ pub struct AppState {
     pub calendar: Arc<licence_core::WorkingCalendar>,
     /// Wakes the photo-check worker when an application arrives.
     pub photo_checks: Arc<tokio::sync::Notify>,
+    /// Signs credentials and the status list.
+    pub issuer: Arc<licence_credential::IssuerKey>,
 }
 
 impl AppState {
@@ -74,6 +76,7 @@ impl AppState {
         store: Arc<dyn Store>,
         providers: Providers,
         policy: Policy,
+        issuer: licence_credential::IssuerKey,
     ) -> anyhow::Result<AppState> {
         Ok(AppState {
             store,
@@ -81,6 +84,7 @@ impl AppState {
             policy: Arc::new(policy),
             calendar: Arc::new(licence_core::WorkingCalendar::mainland_china()?),
             photo_checks: Arc::new(tokio::sync::Notify::new()),
+            issuer: Arc::new(issuer),
         })
     }
 }

@@ -217,7 +217,7 @@ fn main() -> anyhow::Result<()> {
                 "--provider-timeout must be between 0 and 120 seconds"
             );
             let key_path = cli.db.with_extension("issuer.key");
-            let (_issuer, created) = licence_server::load_or_create_issuer_key(&key_path)?;
+            let (issuer, created) = licence_server::load_or_create_issuer_key(&key_path)?;
             if created {
                 println!("created a development issuer key: {}", key_path.display());
             }
@@ -236,6 +236,7 @@ fn main() -> anyhow::Result<()> {
                     code_resend_after: Duration::from_secs(code_resend_after),
                     ..Policy::default()
                 },
+                issuer,
             )?;
             serve(listen, state, &cli.db)?;
         }

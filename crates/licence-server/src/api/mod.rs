@@ -3,6 +3,7 @@
 
 mod account;
 mod applications;
+mod issuance;
 mod registration;
 mod upgrade;
 
@@ -47,6 +48,9 @@ use crate::{now, security, AppState};
         applications::get_one,
         applications::withdraw,
         applications::resubmit,
+        issuance::issue,
+        issuance::trust_list,
+        issuance::status_list,
     ),
     components(schemas(ErrorBody, SignedIn, AccountView, FunctionView)),
     modifiers(&BearerAuth)
@@ -104,6 +108,9 @@ pub fn router(state: AppState) -> Router {
         .route("/applications/{id}", get(applications::get_one))
         .route("/applications/{id}/withdraw", post(applications::withdraw))
         .route("/applications/{id}/resubmit", post(applications::resubmit))
+        .route("/me/credential", post(issuance::issue))
+        .route("/trust-list", get(issuance::trust_list))
+        .route("/status-list", get(issuance::status_list))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {

@@ -342,6 +342,13 @@ pub trait Store: Send + Sync + 'static {
     /// The latest `limit` entries, newest first.
     fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
 
+    // Status list positions (one per account whose credential was issued).
+    /// The account's index in the status list, allocated on first use and never reused.
+    fn status_index(&self, account: AccountId) -> Result<u32, StoreError>;
+    /// Every allocated index with the account's licence status now (None: no licence held).
+    fn status_entries(&self)
+        -> Result<Vec<(u32, Option<licence_core::LicenceStatus>)>, StoreError>;
+
     // E-licence applications (R3).
     /// Stores a new application, durably, unless the key was seen (replay) or another is open.
     fn submit_application(&self, new: &Application) -> Result<Submitted, StoreError>;

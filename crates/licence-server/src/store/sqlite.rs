@@ -142,6 +142,13 @@ const MIGRATIONS: &[&str] = &[
         state TEXT NOT NULL
     ) STRICT;
     ",
+    // 4: positions in the status list.
+    "
+    CREATE TABLE status_index (
+        account_id INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL UNIQUE
+    ) STRICT;
+    ",
 ];
 
 pub struct SqliteStore {
@@ -1049,6 +1056,71 @@ impl Store for SqliteStore {
         }
         tx.commit().map_err(db)?;
         Ok(changed == 1)
+    }
+
+    fn status_index(&self, account: AccountId) -> Result<u32, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT idx FROM status_index WHERE account_id = ?1",
+                [account],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        let idx = match existing {
+            Some(idx) => idx,
+            None => {
+                let next: i64 = tx
+                    .query_row(
+                        "SELECT coalesce(max(idx) + 1, 0) FROM status_index",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(db)?;
+                tx.execute(
+                    "INSERT INTO status_index (account_id, idx) VALUES (?1, ?2)",
+                    params![account, next],
+                )
+                .map_err(db)?;
+                next
+            }
+        };
+        tx.commit().map_err(db)?;
+        u32::try_from(idx).map_err(|e| corrupt("status_index", e))
+    }
+
+    fn status_entries(
+        &self,
+    ) -> Result<Vec<(u32, Option<licence_core::LicenceStatus>)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT s.idx, l.record FROM status_index s
+                 JOIN account a ON a.id = s.account_id
+                 LEFT JOIN registry_licence l ON l.id_number = a.id_number
+                 ORDER BY s.idx",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .map_err(db)?;
+        let mut entries = Vec::new();
+        for row in rows {
+            let (idx, record) = row.map_err(db)?;
+            let status = record
+                .map(|r| serde_json::from_str::<DrivingLicence>(&r).map(|l| l.record().status))
+                .transpose()
+                .map_err(|e| corrupt("registry_licence", e))?;
+            entries.push((
+                u32::try_from(idx).map_err(|e| corrupt("status_index", e))?,
+                status,
+            ));
+        }
+        Ok(entries)
     }
 }
 

@@ -1,0 +1,204 @@
+//! Issuance (R4): the signed e-licence credential, bound to one of the holder's registered
+//! device keys, for an approved application; and the public trust list and status list that
+//! verifiers cache, so that a red QR appears when the licence's standing changes.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction};
+use licence_credential::{Credential, StatusList};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{require, with_store, SignedInAccount};
+use crate::error::{ApiError, ApiJson};
+use crate::{now, AppState};
+
+/// How long a credential is valid; the app renews it well before (issue 8).
+pub const CREDENTIAL_DAYS: i64 = 7;
+/// How long a verifier may rely on a status list offline before the status is "unknown".
+pub const STATUS_MAX_AGE: i64 = 24 * 3600;
+/// How long caches keep the status list: verifiers online see a change within this.
+const STATUS_CACHE_SECONDS: u32 = 60;
+/// The list never reveals how many credentials exist below this size.
+const MIN_STATUS_LIST: u32 = 1024;
+/// The portrait carried in the credential (fits a version-25 QR, docs/credential.md).
+const PORTRAIT: (u32, u32, u8) = (32, 46, 40);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialRequest {
+    /// One of the account's registered devices (`POST /me/devices`).
+    pub device_id: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedCredential {
+    /// The COSE_Sign1 credential, base64.
+    pub credential: String,
+    pub kid: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub status_index: u32,
+}
+
+/// The small greyscale portrait the credential carries, from the approved 260×378 crop.
+fn thumbnail(photo: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let decoded = licence_photo::decode(photo)
+        .map_err(|e| ApiError::internal(format!("approved photo: {e:?}")))?;
+    let (w, h, quality) = PORTRAIT;
+    let small = image::DynamicImage::ImageRgb8(decoded.rgb)
+        .resize_exact(w, h, image::imageops::FilterType::Lanczos3)
+        .into_luma8();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
+        .encode_image(&small)
+        .map_err(ApiError::internal)?;
+    licence_credential::portrait::compact_jpeg(&jpeg).map_err(ApiError::internal)
+}
+
+/// Issue (or renew) the e-licence credential for an approved application, bound to a device.
+#[utoipa::path(post, path = "/api/v1/me/credential", request_body = CredentialRequest, security(("session" = [])),
+    responses((status = 201, body = IssuedCredential), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn issue(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+    ApiJson(req): ApiJson<CredentialRequest>,
+) -> Result<(StatusCode, ApiJson<IssuedCredential>), ApiError> {
+    let account = signed_in.account;
+    require(&account, BusinessFunction::ElectronicLicence)?;
+    let id_number = account
+        .id_number
+        .ok_or_else(|| ApiError::internal("a person's account without an ID number"))?;
+    let account_id = account.id;
+    let (device, application, entry) = with_store(&state, move |s| {
+        let device = s
+            .devices(account_id)?
+            .into_iter()
+            .find(|d| d.id == req.device_id);
+        let application = s.applications_of(account_id)?.into_iter().find(|a| {
+            matches!(
+                a.state,
+                ApplicationState::Approved | ApplicationState::Issued
+            )
+        });
+        Ok((device, application, s.registry_entry(&id_number)?))
+    })
+    .await?;
+    let device = device.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "device_not_found",
+            "没有这台已登记的设备",
+            "No such registered device of yours",
+        )
+    })?;
+    let application = application.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "no_approved_application",
+            "您还没有审核通过的驾驶证电子版申请",
+            "You have no approved e-licence application yet",
+        )
+        .next("apply")
+    })?;
+    let licence = entry.and_then(|e| e.licence).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "no_licence",
+            "未查询到您的机动车驾驶证",
+            "The traffic police hold no driving licence for you",
+        )
+    })?;
+    let photo = application
+        .cropped
+        .clone()
+        .unwrap_or_else(|| application.photo.clone());
+    let portrait_jpeg = tokio::task::spawn_blocking(move || thumbnail(&photo))
+        .await
+        .map_err(ApiError::internal)??;
+    let status_index = with_store(&state, move |s| s.status_index(account_id)).await?;
+    let issued_at = now();
+    let credential = Credential {
+        licence,
+        portrait_jpeg,
+        device_key: device.public_key,
+        // A minute of slack for the verifier's clock.
+        not_before: issued_at - 60,
+        not_after: issued_at + CREDENTIAL_DAYS * 86_400,
+        status_index,
+    };
+    let signed = credential.sign(&state.issuer).map_err(ApiError::internal)?;
+    if application.state == ApplicationState::Approved {
+        let to = application
+            .state
+            .apply(&ApplicationEvent::Issue)
+            .map_err(|e| ApiError::problem(StatusCode::CONFLICT, &e))?;
+        let (id, from) = (application.id, application.state.clone());
+        // A concurrent issuance may have moved it already; either way it is issued.
+        with_store(&state, move |s| {
+            s.transition(id, &from, &to, "issuance", None, issued_at)
+        })
+        .await?;
+    }
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(IssuedCredential {
+            credential: base64::engine::general_purpose::STANDARD.encode(signed),
+            kid: state.issuer.kid().to_owned(),
+            not_before: credential.not_before,
+            not_after: credential.not_after,
+            status_index,
+        }),
+    ))
+}
+
+/// The issuers verifiers trust (CBOR, `licence verify --trust`). Public.
+#[utoipa::path(get, path = "/api/v1/trust-list",
+    responses((status = 200, content_type = "application/cbor", description = "the trust list")))]
+pub async fn trust_list(State(state): State<AppState>) -> Response {
+    let list = licence_credential::TrustList {
+        // Valid for credentials this key signs from a year back to ten years on.
+        issuers: vec![state
+            .issuer
+            .trusted(now() - 365 * 86_400, now() + 3653 * 86_400)],
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/cbor"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        list.to_cbor(),
+    )
+        .into_response()
+}
+
+/// The signed status list (COSE_Sign1): each issued credential's standing now. Public, cached
+/// for a minute.
+#[utoipa::path(get, path = "/api/v1/status-list",
+    responses((status = 200, content_type = "application/cose", description = "the signed status list")))]
+pub async fn status_list(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let entries = with_store(&state, |s| s.status_entries()).await?;
+    let needed = entries.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+    let len = needed.max(MIN_STATUS_LIST).next_power_of_two();
+    let mut list = StatusList::new(len, now(), STATUS_MAX_AGE);
+    for (index, status) in entries {
+        // A licence no longer held counts as invalid: the credential must not pass.
+        let status = status.unwrap_or_else(|| "G".parse().expect("G is a status code"));
+        list.set(index, status).map_err(ApiError::internal)?;
+    }
+    let signed = list.sign(&state.issuer).map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/cose".to_owned()),
+            (
+                header::CACHE_CONTROL,
+                format!("public, max-age={STATUS_CACHE_SECONDS}"),
+            ),
+        ],
+        signed,
+    )
+        .into_response())
+}

@@ -1,0 +1,145 @@
+//! From approval to a QR code an officer trusts: the credential bound to the device, the public
+//! trust list and status list, and the red status when the registry's standing changes.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+use licence_credential::{
+    verify, DeviceKey, Presentation, StatusList, TrustList, VerdictCode, VerifyOptions,
+};
+use serde_json::{json, Value};
+
+fn public_bytes(p: &Platform, path: &str) -> (Vec<u8>, String, String) {
+    let r = p.http.get(format!("{}{path}", p.base)).send().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+    let cache = r.headers()["cache-control"].to_str().unwrap().to_owned();
+    (r.bytes().unwrap().to_vec(), kind, cache)
+}
+
+#[test]
+fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red() {
+    let p = Platform::start();
+    p.add_staff("review01", "李警官", "reviewer");
+    let token = face_signed(&p, 0);
+    let device = DeviceKey::generate(&mut rand_core::OsRng);
+    let key = base64::engine::general_purpose::STANDARD.encode(device.public_key());
+    let added: Value = p
+        .post_as(
+            &token,
+            "/api/v1/me/devices",
+            json!({"public_key": key, "name": "张伟的手机"}),
+        )
+        .json()
+        .unwrap();
+    let device_id = added["id"].clone();
+
+    // Not before approval.
+    let early = p.post_as(
+        &token,
+        "/api/v1/me/credential",
+        json!({"device_id": device_id}),
+    );
+    assert_eq!(
+        expect_error(early, 409, "no_approved_application")["next"],
+        "apply"
+    );
+
+    let r = p.post_as(
+        &token,
+        "/api/v1/applications",
+        json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
+    );
+    let application = r.json::<Value>().unwrap()["id"].clone();
+    assert_eq!(checked(&p, &token, &application)["status"], "under_review");
+    let reviewer = sign_in_staff(&p, "review01", STAFF_PASSWORD).ok().unwrap();
+    let csrf = reviewer.csrf();
+    reviewer.post(
+        &format!("/console/applications/{application}"),
+        &[("csrf", &csrf), ("decision", "approve")],
+    );
+
+    // Someone else's device id does not work; the holder's does.
+    expect_error(
+        p.post_as(&token, "/api/v1/me/credential", json!({"device_id": 999})),
+        404,
+        "device_not_found",
+    );
+    let r = p.post_as(
+        &token,
+        "/api/v1/me/credential",
+        json!({"device_id": device_id}),
+    );
+    assert_eq!(r.status().as_u16(), 201);
+    let issued: Value = r.json().unwrap();
+    assert_eq!(issued["kid"], "dev-1");
+    let days =
+        (issued["not_after"].as_i64().unwrap() - issued["not_before"].as_i64().unwrap()) / 86_400;
+    assert_eq!(days, 7);
+    let app: Value = p
+        .get_as(&token, &format!("/api/v1/applications/{application}"))
+        .json()
+        .unwrap();
+    assert_eq!(app["status"], "issued");
+
+    // What an officer's verifier caches, from the public endpoints.
+    let (trust, kind, cache) = public_bytes(&p, "/api/v1/trust-list");
+    assert_eq!(
+        (kind.as_str(), cache.as_str()),
+        ("application/cbor", "public, max-age=3600")
+    );
+    let trust = TrustList::from_cbor(&trust).unwrap();
+    let (status, kind, cache) = public_bytes(&p, "/api/v1/status-list");
+    assert_eq!(
+        (kind.as_str(), cache.as_str()),
+        ("application/cose", "public, max-age=60")
+    );
+    let status = StatusList::verify(&status, &trust).unwrap();
+
+    // The device makes a presentation; the verifier says valid, and shows the holder.
+    let signed = base64::engine::general_purpose::STANDARD
+        .decode(issued["credential"].as_str().unwrap())
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let qr = Presentation::generate(&signed, &device, now).to_text();
+    let result = verify(&qr, &trust, Some(&status), now, VerifyOptions::default());
+    assert_eq!(result.verdict, VerdictCode::Valid, "{result:?}");
+    let holder = result.credential.unwrap();
+    assert_eq!(holder.licence.record().name.as_str(), demo_person(0).0);
+    assert!(!holder.portrait_jpeg.is_empty());
+    // Another device cannot present it.
+    let thief = DeviceKey::generate(&mut rand_core::OsRng);
+    let stolen = Presentation::generate(&signed, &thief, now).to_text();
+    assert_eq!(
+        verify(
+            &stolen,
+            &trust,
+            Some(&status),
+            now,
+            VerifyOptions::default()
+        )
+        .verdict,
+        VerdictCode::BadDeviceSignature
+    );
+
+    // The registry records 12 points: the next status list makes the same QR abnormal (red).
+    let (name, id, mobile) = demo_person(0);
+    p.import(
+        &format!("{id},{name},{mobile},中国,北京市朝阳区,2012-06-18,C1,2018-06-18至2028-06-18,12,B,北京市公安局公安交通管理局,110105100000,\n"),
+        &[],
+    );
+    let (status, _, _) = public_bytes(&p, "/api/v1/status-list");
+    let status = StatusList::verify(&status, &trust).unwrap();
+    let result = verify(&qr, &trust, Some(&status), now, VerifyOptions::default());
+    assert_eq!(result.verdict, VerdictCode::StatusAbnormal, "{result:?}");
+}
+
+#[test]
+fn the_status_list_is_public_and_never_smaller_than_1024() {
+    let p = Platform::start();
+    let (status, _, _) = public_bytes(&p, "/api/v1/status-list");
+    let (trust, _, _) = public_bytes(&p, "/api/v1/trust-list");
+    let list = StatusList::verify(&status, &TrustList::from_cbor(&trust).unwrap()).unwrap();
+    assert_eq!(list.len(), 1024);
+}
