@@ -47,6 +47,9 @@ pub enum Outcome {
     Timeout,
     /// Answer 500.
     Error,
+    /// Do the work, then answer 504 as if the answer were lost on the way back: the caller
+    /// cannot tell it happened (a message sent, say).
+    Lost,
 }
 
 /// How long a `timeout` outcome keeps the caller waiting: far longer than any client's
@@ -58,6 +61,8 @@ struct Sandbox {
     /// Scripted outcomes per service, consumed one request at a time.
     outcomes: HashMap<Service, VecDeque<Outcome>>,
     messages: Vec<SentMessage>,
+    /// Client references of accepted messages, and their message ids.
+    refs: HashMap<String, String>,
     /// Authorisation codes the "Alipay app" handed out, and the person behind each.
     auth_codes: HashMap<String, AlipayPerson>,
     /// Access tokens issued for authorisation codes.
@@ -137,8 +142,17 @@ async fn disrupted(outcome: Outcome) -> Option<Response> {
             "internal",
             "sandbox: scripted failure",
         )),
-        Outcome::Pass | Outcome::Fail => None,
+        Outcome::Pass | Outcome::Fail | Outcome::Lost => None,
     }
+}
+
+/// For a `lost` outcome: the work is done, the answer never arrives.
+fn lost_answer() -> Response {
+    error(
+        StatusCode::GATEWAY_TIMEOUT,
+        "timeout",
+        "sandbox: the answer was lost",
+    )
 }
 
 #[derive(Deserialize)]
@@ -212,6 +226,10 @@ async fn face_verification(
 struct MessageRequest {
     to: String,
     text: String,
+    /// The sender's reference: a message with a reference already accepted is not sent again
+    /// (the answer repeats the first message id), as real gateways de-duplicate.
+    #[serde(default)]
+    client_ref: Option<String>,
 }
 
 async fn send_message(State(state): State<Shared>, Json(req): Json<MessageRequest>) -> Response {
@@ -237,12 +255,23 @@ async fn send_message(State(state): State<Shared>, Json(req): Json<MessageReques
         );
     }
     let mut sandbox = state.lock().expect("sandbox lock");
+    if let Some(reference) = &req.client_ref {
+        if let Some(id) = sandbox.refs.get(reference) {
+            return Json(json!({"message_id": id})).into_response();
+        }
+    }
     let message_id = sandbox.next_id("SM");
     sandbox.messages.push(SentMessage {
         message_id: message_id.clone(),
         to: req.to,
         text: req.text,
     });
+    if let Some(reference) = req.client_ref {
+        sandbox.refs.insert(reference, message_id.clone());
+    }
+    if outcome == Outcome::Lost {
+        return lost_answer();
+    }
     Json(json!({"message_id": message_id})).into_response()
 }
 

@@ -1122,13 +1122,13 @@ async fn decide(
         None => "【交管12123】您提交的身份证照片已审核通过，您已成为面签用户，可办理驾驶证电子版等全部业务。".to_owned(),
         Some(r) => format!("【交管12123】您提交的身份证照片未通过审核：{r}。请重新拍摄后提交。"),
     };
-    // Told by SMS; a failed send is recorded and shown, never fatal to the decision.
-    let sms = state
-        .providers
-        .send_sms(account.mobile.as_str(), &text)
-        .await;
+    // Told by SMS through the durable outbox: sent once, retried while the gateway fails.
+    let event = format!("id_card_review:{}:{}", review.id, state_after.as_str());
+    if let Err(e) = state.notify_by_sms(event, account.mobile, text).await {
+        return internal(e);
+    }
     let detail = format!(
-        "review {} of account {}: {}{}; sms {}",
+        "review {} of account {}: {}{}; sms queued",
         review.id,
         account.id,
         state_after.as_str(),
@@ -1136,16 +1136,11 @@ async fn decide(
             .as_deref()
             .map(|r| format!(" ({r})"))
             .unwrap_or_default(),
-        if sms.is_ok() { "sent" } else { "failed" }
     );
     if let Err(r) = audit(&state, &actor, "id_card_review", detail).await {
         return r;
     }
-    let sms_note = if sms.is_ok() {
-        "已短信通知申请人。"
-    } else {
-        "短信通知发送失败，请电话告知申请人。"
-    };
+    let sms_note = "申请人将收到短信通知。";
     page(
         "身份证人工审核",
         Some(&console.session),
@@ -1549,13 +1544,22 @@ async fn decide_application(
         ),
         _ => "【交管12123】您的驾驶证电子版申请已审核通过，请在交管12123中查看和使用。".to_owned(),
     };
-    // Told by SMS; a failed send is shown and recorded (issue 6's durable outbox will retry).
-    let sms = state.providers.send_sms(moved.mobile.as_str(), &text).await;
+    // Told by SMS through the durable outbox: sent once, retried while the gateway fails.
+    if let Err(e) = state
+        .notify_by_sms(
+            // One message per decision: the time tells a second rejection from the first.
+            format!("application:{id}:{}:{}", to.status(), now()),
+            moved.mobile,
+            text,
+        )
+        .await
+    {
+        return internal(e);
+    }
     let detail = format!(
-        "application {id} of account {}: {}; sms {}",
+        "application {id} of account {}: {}; sms queued",
         moved.id,
-        to.status(),
-        if sms.is_ok() { "sent" } else { "failed" }
+        to.status()
     );
     if let Err(r) = audit(&state, &actor, "application_review", detail).await {
         return r;
@@ -1567,7 +1571,7 @@ async fn decide_application(
             "<section><p class=ok id=result>{} 的申请{}。{}</p><p><a href=/console/applications>返回待审核列表</a></p></section>",
             esc(&moved.name),
             to.status().name_zh(),
-            if sms.is_ok() { "已短信通知申请人。" } else { "短信通知发送失败。" }
+            "申请人将收到短信通知。"
         ),
     )
     .into_response()

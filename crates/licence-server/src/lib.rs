@@ -40,6 +40,8 @@ pub struct Policy {
     pub sign_in_failures: u32,
     pub sign_in_window: Duration,
     pub session_ttl: Duration,
+    /// First pause before an SMS is sent again after the gateway failed (it doubles).
+    pub outbox_retry: Duration,
 }
 
 impl Default for Policy {
@@ -53,6 +55,7 @@ impl Default for Policy {
             sign_in_failures: 5,
             sign_in_window: Duration::from_secs(15 * 60),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
+            outbox_retry: Duration::from_secs(5),
         }
     }
 }
@@ -69,6 +72,8 @@ pub struct AppState {
     pub photo_checks: Arc<tokio::sync::Notify>,
     /// Signs credentials and the status list.
     pub issuer: Arc<licence_credential::IssuerKey>,
+    /// Wakes the SMS outbox worker when a message is queued.
+    pub outbox: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -85,7 +90,25 @@ impl AppState {
             calendar: Arc::new(licence_core::WorkingCalendar::mainland_china()?),
             photo_checks: Arc::new(tokio::sync::Notify::new()),
             issuer: Arc::new(issuer),
+            outbox: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+}
+
+impl AppState {
+    /// Queues a text message for an event (sent by the outbox worker, once).
+    pub async fn notify_by_sms(
+        &self,
+        event_key: String,
+        to: licence_core::MobileNumber,
+        text: String,
+    ) -> Result<(), store::StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.enqueue_sms(&event_key, &to, &text, now()))
+            .await
+            .map_err(|e| store::StoreError::Database(e.to_string()))??;
+        self.outbox.notify_one();
+        Ok(())
     }
 }
 

@@ -62,6 +62,9 @@ enum Command {
         /// Seconds between two codes for the same person.
         #[arg(long, env = "LICENCE_CODE_RESEND_AFTER", default_value_t = 60)]
         code_resend_after: u64,
+        /// Seconds before a failed notification SMS is sent again (doubling each time).
+        #[arg(long, env = "LICENCE_OUTBOX_RETRY", default_value_t = 5.0)]
+        outbox_retry: f64,
     },
     /// Load the licence registry from a CSV file (see docs/server.md for the columns).
     Import { file: PathBuf },
@@ -87,7 +90,7 @@ enum StaffCommand {
 }
 
 /// Settings a config file may give, as the environment variables the flags read.
-const CONFIG_KEYS: [&str; 9] = [
+const CONFIG_KEYS: [&str; 10] = [
     "LICENCE_DB",
     "LICENCE_LISTEN",
     "LICENCE_IDENTITY_URL",
@@ -97,6 +100,7 @@ const CONFIG_KEYS: [&str; 9] = [
     "LICENCE_FACE_ATTEMPTS",
     "LICENCE_CODE_TTL",
     "LICENCE_CODE_RESEND_AFTER",
+    "LICENCE_OUTBOX_RETRY",
 ];
 
 /// Reads `LICENCE_CONFIG` (a file of `KEY=value` lines, `#` comments) into the environment.
@@ -211,6 +215,7 @@ fn main() -> anyhow::Result<()> {
             face_attempts,
             code_ttl,
             code_resend_after,
+            outbox_retry,
         } => {
             anyhow::ensure!(
                 provider_timeout > 0.0 && provider_timeout <= 120.0,
@@ -234,6 +239,7 @@ fn main() -> anyhow::Result<()> {
                     face_attempts,
                     code_ttl: Duration::from_secs(code_ttl),
                     code_resend_after: Duration::from_secs(code_resend_after),
+                    outbox_retry: Duration::from_secs_f64(outbox_retry.clamp(0.1, 600.0)),
                     ..Policy::default()
                 },
                 issuer,
@@ -256,6 +262,7 @@ async fn serve(listen: SocketAddr, state: AppState, db: &std::path::Path) -> any
         db.display()
     );
     licence_server::worker::spawn_photo_checks(state.clone());
+    licence_server::worker::spawn_outbox(state.clone());
     axum::serve(listener, licence_server::router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -147,12 +147,26 @@ impl Providers {
 
     /// Sends a text message; returns the gateway's message id.
     pub async fn send_sms(&self, to: &str, text: &str) -> Result<String, ProviderError> {
+        self.send_sms_once(to, text, None).await
+    }
+
+    /// Sends a message with a reference the gateway de-duplicates on: sending again after an
+    /// answer was lost does not send it twice.
+    pub async fn send_sms_once(
+        &self,
+        to: &str,
+        text: &str,
+        reference: Option<&str>,
+    ) -> Result<String, ProviderError> {
         #[derive(Deserialize)]
         struct Sent {
             message_id: String,
         }
         let url = format!("{}/sms/v1/messages", self.config.sms_url);
-        let body = serde_json::json!({"to": to, "text": text});
+        let body = match reference {
+            Some(r) => serde_json::json!({"to": to, "text": text, "client_ref": r}),
+            None => serde_json::json!({"to": to, "text": text}),
+        };
         let sent: Sent = self
             .call(Service::Sms, || self.http.post(&url).json(&body))
             .await?;

@@ -1,5 +1,6 @@
 //! Background work that drains durable queues, so that accepting a request stays cheap: the
-//! server's own check of every application photo (it never trusts the app's check).
+//! server's own check of every application photo (it never trusts the app's check), and the
+//! SMS outbox (R3.5).
 //!
 //! The queue is the database itself (submitted applications without a check), so a restart
 //! loses nothing: the worker picks up where it stopped.
@@ -92,4 +93,51 @@ fn check_one(
         &to,
     )?;
     Ok(())
+}
+
+/// Messages sent per round.
+const SMS_BATCH: usize = 16;
+
+/// Starts the SMS outbox worker: every queued message is sent, retried with growing pauses
+/// while the gateway fails, and never sent twice (the gateway de-duplicates on the event key).
+pub fn spawn_outbox(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            match send_due(&state).await {
+                Ok(n) if n == SMS_BATCH => continue,
+                Ok(_) => {}
+                Err(e) => eprintln!("sms outbox worker: {e}"),
+            }
+            let _ =
+                tokio::time::timeout(POLL.min(state.policy.outbox_retry), state.outbox.notified())
+                    .await;
+        }
+    });
+}
+
+/// Sends the messages that are due; returns how many it tried.
+pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
+    let store = state.store.clone();
+    let due = tokio::task::spawn_blocking(move || store.due_sms(crate::now(), SMS_BATCH)).await??;
+    for message in &due {
+        let outcome = state
+            .providers
+            .send_sms_once(message.to.as_str(), &message.text, Some(&message.event_key))
+            .await;
+        let store = state.store.clone();
+        let (id, attempts) = (message.id, message.attempts);
+        let base = state.policy.outbox_retry.as_secs_f64();
+        tokio::task::spawn_blocking(move || match outcome {
+            Ok(message_id) => store.sms_sent(id, &message_id, crate::now()),
+            Err(e) => {
+                // Growing pauses, at most ten minutes apart: a message is never given up.
+                let pause = (base * 2f64.powi(attempts.min(16) as i32))
+                    .min(600.0)
+                    .ceil() as i64;
+                store.sms_failed(id, &e.to_string(), crate::now() + pause.max(1))
+            }
+        })
+        .await??;
+    }
+    Ok(due.len())
 }

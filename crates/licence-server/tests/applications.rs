@@ -223,7 +223,7 @@ fn a_reviewer_approves_or_returns_applications_by_deadline_and_the_driver_is_tol
     let r = reviewer.post(&path, &[("csrf", &csrf), ("decision", "approve")]);
     assert!(r.text().unwrap().contains("审核通过"));
     let (_, _, mobile) = demo_person(0);
-    assert!(p.messages_to(&mobile).pop().unwrap().contains("已审核通过"));
+    p.wait_for_message(&mobile, "已审核通过");
     let app: Value = p
         .get_as(&first_token, &format!("/api/v1/applications/{first}"))
         .json()
@@ -261,7 +261,7 @@ fn a_reviewer_approves_or_returns_applications_by_deadline_and_the_driver_is_tol
         .unwrap();
     assert_eq!(app["reasons"][0]["code"], "photo_not_the_person");
     let (_, _, mobile) = demo_person(2);
-    let told = p.messages_to(&mobile).pop().unwrap();
+    let told = p.wait_for_message(&mobile, "未通过审核");
     assert!(
         told.contains("照片与本人不符") && told.contains("与档案照片差异较大"),
         "{told}"

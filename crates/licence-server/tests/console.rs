@@ -376,7 +376,7 @@ fn a_reviewer_rejects_with_a_reason_then_approves_and_the_person_is_told() {
         ],
     );
     assert!(r.text().unwrap().contains("未予通过"));
-    let told = p.messages_to(&mobile).pop().unwrap();
+    let told = p.wait_for_message(&mobile, "未通过审核");
     assert!(
         told.contains("未通过审核") && told.contains("照片模糊或反光") && told.contains("反光"),
         "{told}"
@@ -402,7 +402,7 @@ fn a_reviewer_rejects_with_a_reason_then_approves_and_the_person_is_told() {
         &[("csrf", &csrf), ("decision", "approve")],
     );
     assert!(r.text().unwrap().contains("已审核通过"));
-    assert!(p.messages_to(&mobile).pop().unwrap().contains("已审核通过"));
+    p.wait_for_message(&mobile, "已审核通过");
     let me: Value = p.get_as(&token, "/api/v1/me").json().unwrap();
     assert_eq!(
         me["kind"],

@@ -282,6 +282,19 @@ pub enum Submitted {
     OpenExists(Application),
 }
 
+/// A text message waiting in the durable outbox, or sent from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: i64,
+    /// What it is about, e.g. `application:7:approved`: one message per event, ever.
+    pub event_key: String,
+    pub to: MobileNumber,
+    pub text: String,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub sent_at: Option<i64>,
+}
+
 /// Every storage operation the platform needs.
 pub trait Store: Send + Sync + 'static {
     // The registry.
@@ -341,6 +354,21 @@ pub trait Store: Send + Sync + 'static {
     fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     /// The latest `limit` entries, newest first.
     fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+
+    // The SMS outbox (R3.5): durable, retried, one message per event.
+    /// Queues a message; false if one for this event was queued before (it is not queued again).
+    fn enqueue_sms(
+        &self,
+        event_key: &str,
+        to: &MobileNumber,
+        text: &str,
+        at: i64,
+    ) -> Result<bool, StoreError>;
+    /// Unsent messages whose next attempt is due, oldest first.
+    fn due_sms(&self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError>;
+    fn sms_sent(&self, id: i64, message_id: &str, at: i64) -> Result<(), StoreError>;
+    fn sms_failed(&self, id: i64, error: &str, next_attempt_at: i64) -> Result<(), StoreError>;
+    fn outbox_message(&self, event_key: &str) -> Result<Option<OutboxMessage>, StoreError>;
 
     // Status list positions (one per account whose credential was issued).
     /// The account's index in the status list, allocated on first use and never reused.

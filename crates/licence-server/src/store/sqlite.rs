@@ -149,6 +149,22 @@ const MIGRATIONS: &[&str] = &[
         idx INTEGER NOT NULL UNIQUE
     ) STRICT;
     ",
+    // 5: the SMS outbox.
+    "
+    CREATE TABLE sms_outbox (
+        id INTEGER PRIMARY KEY,
+        event_key TEXT NOT NULL UNIQUE,
+        to_mobile TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        message_id TEXT,
+        last_error TEXT
+    ) STRICT;
+    CREATE INDEX sms_outbox_due ON sms_outbox(sent_at, next_attempt_at);
+    ",
 ];
 
 pub struct SqliteStore {
@@ -224,6 +240,46 @@ impl SqliteStore {
         self.conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(db)
+    }
+
+    fn outbox_where<P: rusqlite::Params>(
+        &self,
+        condition: &str,
+        params: P,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT id, event_key, to_mobile, text, attempts, next_attempt_at, sent_at
+                 FROM sms_outbox WHERE {condition}"
+            ))
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                ))
+            })
+            .map_err(db)?;
+        rows.map(|row| {
+            let (id, event_key, to, text, attempts, next_attempt_at, sent_at) = row.map_err(db)?;
+            Ok(OutboxMessage {
+                id,
+                event_key,
+                to: to.parse().map_err(|e| corrupt("sms_outbox", e))?,
+                text,
+                attempts: attempts.clamp(0, i64::from(u32::MAX)) as u32,
+                next_attempt_at,
+                sent_at,
+            })
+        })
+        .collect()
     }
 
     fn applications_where<P: rusqlite::Params>(
@@ -1121,6 +1177,57 @@ impl Store for SqliteStore {
             ));
         }
         Ok(entries)
+    }
+
+    fn enqueue_sms(
+        &self,
+        event_key: &str,
+        to: &MobileNumber,
+        text: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let added = self
+            .conn()
+            .execute(
+                "INSERT OR IGNORE INTO sms_outbox (event_key, to_mobile, text, created_at, next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![event_key, to.as_str(), text, at],
+            )
+            .map_err(db)?;
+        Ok(added == 1)
+    }
+
+    fn due_sms(&self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.outbox_where(
+            "sent_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+            params![now, limit as i64],
+        )
+    }
+
+    fn sms_sent(&self, id: i64, message_id: &str, at: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE sms_outbox SET sent_at = ?1, message_id = ?2, attempts = attempts + 1,
+                   last_error = NULL WHERE id = ?3",
+                params![at, message_id, id],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn sms_failed(&self, id: i64, error: &str, next_attempt_at: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE sms_outbox SET attempts = attempts + 1, last_error = ?1, next_attempt_at = ?2
+                 WHERE id = ?3",
+                params![error, next_attempt_at, id],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn outbox_message(&self, event_key: &str) -> Result<Option<OutboxMessage>, StoreError> {
+        Ok(self.outbox_where("event_key = ?1", [event_key])?.pop())
     }
 }
 

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 pub struct Platform {
     pub base: String,
+    server_args: Vec<String>,
     pub sandbox: String,
     pub http: Client,
     pub db: std::path::PathBuf,
@@ -29,6 +30,29 @@ impl Drop for Platform {
         let _ = self.server.kill();
         let _ = self.server.wait();
     }
+}
+
+/// Starts `licence-server` with `args`; returns it and its base URL once it listens.
+fn spawn_server(args: &[String]) -> (Child, String) {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_licence-server"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = server.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server said where it listens")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("licence-server listening on ") {
+            break rest.split(' ').next().unwrap().to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (server, base)
 }
 
 /// Starts the sandbox on its own runtime thread; returns its base URL.
@@ -61,42 +85,31 @@ impl Platform {
             .unwrap();
         assert!(demo.status.success(), "{demo:?}");
         let sandbox = start_sandbox();
-        let mut server = Command::new(exe)
-            .args([
-                "--db",
-                db.to_str().unwrap(),
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .args([
-                "--identity-url",
-                &sandbox,
-                "--sms-url",
-                &sandbox,
-                "--alipay-url",
-                &sandbox,
-            ])
-            .args(["--provider-timeout", "1", "--code-resend-after", "1"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = server.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("the server said where it listens")
-                .unwrap();
-            if let Some(rest) = line.strip_prefix("licence-server listening on ") {
-                break rest.split(' ').next().unwrap().to_owned();
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let mut server_args: Vec<String> = [
+            "--db",
+            db.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--identity-url",
+            &sandbox,
+            "--sms-url",
+            &sandbox,
+            "--alipay-url",
+            &sandbox,
+            "--provider-timeout",
+            "1",
+            "--code-resend-after",
+            "1",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        server_args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let (server, base) = spawn_server(&server_args);
         Platform {
             base,
+            server_args,
             sandbox,
             http: Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -106,6 +119,16 @@ impl Platform {
             db,
             _dir: dir,
         }
+    }
+
+    /// Stops the server abruptly (SIGKILL, as a crash) and starts it again on the same
+    /// database; the base URL changes.
+    pub fn restart(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let (server, base) = spawn_server(&self.server_args);
+        self.server = server;
+        self.base = base;
     }
 
     /// Loads registry rows (CSV without the header) through `licence-server import`, with
@@ -201,6 +224,27 @@ impl Platform {
         list.iter()
             .map(|m| m["text"].as_str().unwrap().to_owned())
             .collect()
+    }
+
+    /// Waits (up to 30 s) for a message to `mobile` containing `text`, as the outbox worker
+    /// sends it; returns it.
+    pub fn wait_for_message(&self, mobile: &str, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(m) = self
+                .messages_to(mobile)
+                .into_iter()
+                .rev()
+                .find(|m| m.contains(text))
+            {
+                return m;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no message to {mobile} with {text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The six-digit code in the last message to `mobile`.
