@@ -1124,7 +1124,10 @@ async fn decide(
     };
     // Told by SMS through the durable outbox: sent once, retried while the gateway fails.
     let event = format!("id_card_review:{}:{}", review.id, state_after.as_str());
-    if let Err(e) = state.notify_by_sms(event, account.mobile, text).await {
+    if let Err(e) = state
+        .notify(account.id, account.mobile, event, "实人认证审核结果", text)
+        .await
+    {
         return internal(e);
     }
     let detail = format!(
@@ -1546,10 +1549,12 @@ async fn decide_application(
     };
     // Told by SMS through the durable outbox: sent once, retried while the gateway fails.
     if let Err(e) = state
-        .notify_by_sms(
+        .notify(
+            moved.id,
+            moved.mobile,
             // One message per decision: the time tells a second rejection from the first.
             format!("application:{id}:{}:{}", to.status(), now()),
-            moved.mobile,
+            "驾驶证电子版审核结果",
             text,
         )
         .await

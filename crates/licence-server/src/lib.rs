@@ -74,6 +74,8 @@ pub struct AppState {
     pub issuer: Arc<licence_credential::IssuerKey>,
     /// Wakes the SMS outbox worker when a message is queued.
     pub outbox: Arc<tokio::sync::Notify>,
+    /// Bumped whenever an inbox message is added: long-polling apps wake and look.
+    pub inbox: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl AppState {
@@ -91,23 +93,34 @@ impl AppState {
             photo_checks: Arc::new(tokio::sync::Notify::new()),
             issuer: Arc::new(issuer),
             outbox: Arc::new(tokio::sync::Notify::new()),
+            inbox: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 }
 
 impl AppState {
-    /// Queues a text message for an event (sent by the outbox worker, once).
-    pub async fn notify_by_sms(
+    /// Tells a person about an event (R3.5): a text message through the durable outbox, and
+    /// the same in the app's inbox, where an open app hears it at once. Once per event key.
+    pub async fn notify(
         &self,
-        event_key: String,
+        account: store::AccountId,
         to: licence_core::MobileNumber,
+        event_key: String,
+        title: &str,
         text: String,
     ) -> Result<(), store::StoreError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.enqueue_sms(&event_key, &to, &text, now()))
-            .await
-            .map_err(|e| store::StoreError::Database(e.to_string()))??;
+        let title = title.to_owned();
+        let added = tokio::task::spawn_blocking(move || {
+            store.enqueue_sms(&event_key, &to, &text, now())?;
+            store.add_to_inbox(account, &event_key, &title, &text, now())
+        })
+        .await
+        .map_err(|e| store::StoreError::Database(e.to_string()))??;
         self.outbox.notify_one();
+        if added {
+            self.inbox.send_modify(|generation| *generation += 1);
+        }
         Ok(())
     }
 }

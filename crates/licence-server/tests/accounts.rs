@@ -227,6 +227,16 @@ fn the_openapi_document_lists_every_endpoint() {
         "/api/v1/me/licence",
         "/api/v1/me/face-sign",
         "/api/v1/me/id-card-reviews",
+        "/api/v1/registrations/face-sign/codes",
+        "/api/v1/applications",
+        "/api/v1/applications/{id}",
+        "/api/v1/applications/{id}/withdraw",
+        "/api/v1/applications/{id}/resubmit",
+        "/api/v1/me/credential",
+        "/api/v1/me/inbox",
+        "/api/v1/me/inbox/{id}/read",
+        "/api/v1/trust-list",
+        "/api/v1/status-list",
     ] {
         assert!(
             paths.contains_key(path),

@@ -3,6 +3,7 @@
 
 mod account;
 mod applications;
+mod inbox;
 mod issuance;
 mod registration;
 mod upgrade;
@@ -51,6 +52,8 @@ use crate::{now, security, AppState};
         issuance::issue,
         issuance::trust_list,
         issuance::status_list,
+        inbox::list,
+        inbox::mark_read,
     ),
     components(schemas(ErrorBody, SignedIn, AccountView, FunctionView)),
     modifiers(&BearerAuth)
@@ -109,6 +112,8 @@ pub fn router(state: AppState) -> Router {
         .route("/applications/{id}/withdraw", post(applications::withdraw))
         .route("/applications/{id}/resubmit", post(applications::resubmit))
         .route("/me/credential", post(issuance::issue))
+        .route("/me/inbox", get(inbox::list))
+        .route("/me/inbox/{id}/read", post(inbox::mark_read))
         .route("/trust-list", get(issuance::trust_list))
         .route("/status-list", get(issuance::status_list))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))

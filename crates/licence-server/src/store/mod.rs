@@ -295,6 +295,16 @@ pub struct OutboxMessage {
     pub sent_at: Option<i64>,
 }
 
+/// A message in a person's in-app inbox (消息).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxMessage {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+}
+
 /// Every storage operation the platform needs.
 pub trait Store: Send + Sync + 'static {
     // The registry.
@@ -369,6 +379,26 @@ pub trait Store: Send + Sync + 'static {
     fn sms_sent(&self, id: i64, message_id: &str, at: i64) -> Result<(), StoreError>;
     fn sms_failed(&self, id: i64, error: &str, next_attempt_at: i64) -> Result<(), StoreError>;
     fn outbox_message(&self, event_key: &str) -> Result<Option<OutboxMessage>, StoreError>;
+
+    // The in-app inbox.
+    /// Adds a message for an event; false if this event's message is already there.
+    fn add_to_inbox(
+        &self,
+        account: AccountId,
+        event_key: &str,
+        title: &str,
+        body: &str,
+        at: i64,
+    ) -> Result<bool, StoreError>;
+    /// Messages after `after` (by id), oldest first, at most `limit`.
+    fn inbox(
+        &self,
+        account: AccountId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<InboxMessage>, StoreError>;
+    /// Marks the account's message read; false if there is no such message of theirs.
+    fn mark_read(&self, account: AccountId, id: i64, at: i64) -> Result<bool, StoreError>;
 
     // Status list positions (one per account whose credential was issued).
     /// The account's index in the status list, allocated on first use and never reused.

@@ -165,6 +165,19 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX sms_outbox_due ON sms_outbox(sent_at, next_attempt_at);
     ",
+    // 6: the in-app inbox.
+    "
+    CREATE TABLE inbox_message (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        event_key TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        read_at INTEGER
+    ) STRICT;
+    CREATE INDEX inbox_message_account ON inbox_message(account_id, id);
+    ",
 ];
 
 pub struct SqliteStore {
@@ -1228,6 +1241,63 @@ impl Store for SqliteStore {
 
     fn outbox_message(&self, event_key: &str) -> Result<Option<OutboxMessage>, StoreError> {
         Ok(self.outbox_where("event_key = ?1", [event_key])?.pop())
+    }
+
+    fn add_to_inbox(
+        &self,
+        account: AccountId,
+        event_key: &str,
+        title: &str,
+        body: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let added = self
+            .conn()
+            .execute(
+                "INSERT OR IGNORE INTO inbox_message (account_id, event_key, title, body, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![account, event_key, title, body, at],
+            )
+            .map_err(db)?;
+        Ok(added == 1)
+    }
+
+    fn inbox(
+        &self,
+        account: AccountId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<InboxMessage>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, title, body, created_at, read_at FROM inbox_message
+                 WHERE account_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![account, after, limit as i64], |r| {
+                Ok(InboxMessage {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    body: r.get(2)?,
+                    created_at: r.get(3)?,
+                    read_at: r.get(4)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    fn mark_read(&self, account: AccountId, id: i64, at: i64) -> Result<bool, StoreError> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE inbox_message SET read_at = coalesce(read_at, ?1) WHERE id = ?2 AND account_id = ?3",
+                params![at, id, account],
+            )
+            .map_err(db)?;
+        Ok(changed == 1)
     }
 }
 

@@ -429,3 +429,25 @@ pub fn checked(p: &Platform, token: &str, id: &Value) -> Value {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Demo person `index` applies with a good photo and a reviewer approves; `before` runs just
+/// before the decision (to script the gateway). Returns the mobile number and session token.
+pub fn approved(p: &Platform, index: usize, before: impl FnOnce()) -> (String, String) {
+    let token = face_signed(p, index);
+    let r = p.post_as(
+        &token,
+        "/api/v1/applications",
+        json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
+    );
+    let id = r.json::<Value>().unwrap()["id"].clone();
+    assert_eq!(checked(p, &token, &id)["status"], "under_review");
+    let reviewer = sign_in_staff(p, "review01", STAFF_PASSWORD).ok().unwrap();
+    let csrf = reviewer.csrf();
+    before();
+    let r = reviewer.post(
+        &format!("/console/applications/{id}"),
+        &[("csrf", &csrf), ("decision", "approve")],
+    );
+    assert!(r.text().unwrap().contains("申请人将收到短信通知"));
+    (demo_person(index).2, token)
+}
