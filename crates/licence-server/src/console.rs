@@ -138,6 +138,7 @@ fn role_name(role: StaffRole) -> &'static str {
         StaffRole::Clerk => "窗口民警",
         StaffRole::Reviewer => "审核民警",
         StaffRole::Admin => "管理员",
+        StaffRole::Officer => "执勤民警",
     }
 }
 

@@ -83,8 +83,9 @@ enum StaffCommand {
         /// Full name, shown in the console and the audit log.
         #[arg(long)]
         name: String,
-        /// clerk (counter registration), reviewer (ID card reviews) or admin (all + audit).
-        #[arg(long, value_parser = ["clerk", "reviewer", "admin"])]
+        /// clerk (counter registration), reviewer (reviews), admin (all + audit) or officer
+        /// (roadside checks).
+        #[arg(long, value_parser = ["clerk", "reviewer", "admin", "officer"])]
         role: String,
     },
 }
@@ -166,7 +167,7 @@ fn main() -> anyhow::Result<()> {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;
             let role = licence_server::store::StaffRole::parse(&role)
-                .context("role must be clerk, reviewer or admin")?;
+                .context("role must be clerk, reviewer, admin or officer")?;
             let id = licence_server::console::add_staff(
                 &store,
                 &username,

@@ -237,6 +237,8 @@ fn the_openapi_document_lists_every_endpoint() {
         "/api/v1/me/inbox/{id}/read",
         "/api/v1/trust-list",
         "/api/v1/status-list",
+        "/api/v1/officer/sessions",
+        "/api/v1/officer/checks",
     ] {
         assert!(
             paths.contains_key(path),

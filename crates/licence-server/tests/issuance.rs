@@ -133,6 +133,72 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
     let status = StatusList::verify(&status, &trust).unwrap();
     let result = verify(&qr, &trust, Some(&status), now, VerifyOptions::default());
     assert_eq!(result.verdict, VerdictCode::StatusAbnormal, "{result:?}");
+
+    // The officer's online check says the same, with the holder and the live standing.
+    p.add_staff("police01", "赵警官", "officer");
+    let check =
+        |token: &str, qr: &str| p.post_as(token, "/api/v1/officer/checks", json!({"qr_text": qr}));
+    expect_error(check(&token, &qr), 401, "officer_sign_in_required");
+    let wrong = p.post(
+        "/api/v1/officer/sessions",
+        json!({"username": "police01", "password": "Wrong2026x"}),
+    );
+    expect_error(wrong, 401, "wrong_credentials");
+    let officer: Value = p
+        .post(
+            "/api/v1/officer/sessions",
+            json!({"username": "police01", "password": STAFF_PASSWORD}),
+        )
+        .json()
+        .unwrap();
+    let officer = officer["token"].as_str().unwrap();
+    let fresh = Presentation::generate(
+        &signed,
+        &device,
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    )
+    .to_text();
+    let online: Value = check(officer, &fresh).json().unwrap();
+    assert_eq!(
+        (online["valid"].as_bool(), online["verdict"].as_str()),
+        (Some(false), Some("status_abnormal")),
+        "{online}"
+    );
+    assert_eq!(online["holder"]["name"], demo_person(0).0);
+    assert_eq!(
+        (
+            online["live_status"].as_str(),
+            online["live_points"].as_u64()
+        ),
+        (Some("B"), Some(12))
+    );
+    // A screenshot of an old code, and a tampered one.
+    let old = Presentation::generate(&signed, &device, now - 120).to_text();
+    assert_eq!(
+        check(officer, &old).json::<Value>().unwrap()["verdict"],
+        "presentation_too_old"
+    );
+    let mut tampered = fresh.clone().into_bytes();
+    let last = tampered.len() - 10;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_ne!(
+        check(officer, &tampered).json::<Value>().unwrap()["verdict"],
+        "valid"
+    );
+    // Back to normal in the registry: the online check says valid at once.
+    p.import(
+        &format!("{id},{name},{mobile},中国,北京市朝阳区,2012-06-18,C1,2018-06-18至2028-06-18,0,A,北京市公安局公安交通管理局,110105100000,\n"),
+        &[],
+    );
+    let fresh = Presentation::generate(
+        &signed,
+        &device,
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    )
+    .to_text();
+    let online: Value = check(officer, &fresh).json().unwrap();
+    assert_eq!(online["verdict"], "valid", "{online}");
 }
 
 #[test]

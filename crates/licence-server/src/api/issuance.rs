@@ -175,12 +175,19 @@ pub async fn trust_list(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The signed status list (COSE_Sign1): each issued credential's standing now. Public, cached
-/// for a minute.
-#[utoipa::path(get, path = "/api/v1/status-list",
-    responses((status = 200, content_type = "application/cose", description = "the signed status list")))]
-pub async fn status_list(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let entries = with_store(&state, |s| s.status_entries()).await?;
+/// The trust list of this platform's issuer key.
+pub fn current_trust_list(state: &AppState) -> licence_credential::TrustList {
+    licence_credential::TrustList {
+        // Valid for credentials this key signs from a year back to ten years on.
+        issuers: vec![state
+            .issuer
+            .trusted(now() - 365 * 86_400, now() + 3653 * 86_400)],
+    }
+}
+
+/// The status list as of now, from the registry.
+pub async fn current_status_list(state: &AppState) -> Result<StatusList, ApiError> {
+    let entries = with_store(state, |s| s.status_entries()).await?;
     let needed = entries.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
     let len = needed.max(MIN_STATUS_LIST).next_power_of_two();
     let mut list = StatusList::new(len, now(), STATUS_MAX_AGE);
@@ -189,6 +196,15 @@ pub async fn status_list(State(state): State<AppState>) -> Result<Response, ApiE
         let status = status.unwrap_or_else(|| "G".parse().expect("G is a status code"));
         list.set(index, status).map_err(ApiError::internal)?;
     }
+    Ok(list)
+}
+
+/// The signed status list (COSE_Sign1): each issued credential's standing now. Public, cached
+/// for a minute.
+#[utoipa::path(get, path = "/api/v1/status-list",
+    responses((status = 200, content_type = "application/cose", description = "the signed status list")))]
+pub async fn status_list(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let list = current_status_list(&state).await?;
     let signed = list.sign(&state.issuer).map_err(ApiError::internal)?;
     Ok((
         [

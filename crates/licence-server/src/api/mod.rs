@@ -5,6 +5,7 @@ mod account;
 mod applications;
 mod inbox;
 mod issuance;
+mod officer;
 mod registration;
 mod upgrade;
 
@@ -54,6 +55,8 @@ use crate::{now, security, AppState};
         issuance::status_list,
         inbox::list,
         inbox::mark_read,
+        officer::sign_in,
+        officer::check,
     ),
     components(schemas(ErrorBody, SignedIn, AccountView, FunctionView)),
     modifiers(&BearerAuth)
@@ -112,6 +115,8 @@ pub fn router(state: AppState) -> Router {
         .route("/applications/{id}/withdraw", post(applications::withdraw))
         .route("/applications/{id}/resubmit", post(applications::resubmit))
         .route("/me/credential", post(issuance::issue))
+        .route("/officer/sessions", post(officer::sign_in))
+        .route("/officer/checks", post(officer::check))
         .route("/me/inbox", get(inbox::list))
         .route("/me/inbox/{id}/read", post(inbox::mark_read))
         .route("/trust-list", get(issuance::trust_list))

@@ -178,6 +178,8 @@ pub enum StaffRole {
     Reviewer,
     /// Everything, and the audit log.
     Admin,
+    /// 执勤民警: checks e-licences at the roadside (online check), no console pages.
+    Officer,
 }
 
 impl StaffRole {
@@ -186,6 +188,7 @@ impl StaffRole {
             StaffRole::Clerk => "clerk",
             StaffRole::Reviewer => "reviewer",
             StaffRole::Admin => "admin",
+            StaffRole::Officer => "officer",
         }
     }
 
@@ -194,6 +197,7 @@ impl StaffRole {
             "clerk" => Some(StaffRole::Clerk),
             "reviewer" => Some(StaffRole::Reviewer),
             "admin" => Some(StaffRole::Admin),
+            "officer" => Some(StaffRole::Officer),
             _ => None,
         }
     }

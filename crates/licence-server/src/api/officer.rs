@@ -1,0 +1,217 @@
+//! 执勤民警核验: an officer signs in (staff with the officer role, created with `licence-server
+//! staff add --role officer`) and checks a QR code online: the same verification as offline,
+//! against the platform's own trust list and a status list as of this moment, plus the
+//! licence's live standing from the registry.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::issuance::{current_status_list, current_trust_list};
+use super::with_store;
+use crate::error::{ApiError, ApiJson};
+use crate::store::{Staff, StaffRole};
+use crate::{now, security, AppState};
+
+/// An officer's session lasts a shift.
+const SHIFT_SECONDS: i64 = 12 * 3600;
+const OFFICER_FAILURE: &str = "officer_sign_in_failure";
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfficerSignIn {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfficerSession {
+    pub token: String,
+    pub expires_at: i64,
+    pub name: String,
+}
+
+/// Sign in as an officer; the token authorises online checks.
+#[utoipa::path(post, path = "/api/v1/officer/sessions", request_body = OfficerSignIn,
+    responses((status = 201, body = OfficerSession), (status = 401, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody)))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<OfficerSignIn>,
+) -> Result<(StatusCode, ApiJson<OfficerSession>), ApiError> {
+    let username = req.username.trim().to_owned();
+    let key = username.clone();
+    let window = state.policy.sign_in_window.as_secs() as i64;
+    let (staff, failures) = with_store(&state, move |s| {
+        Ok((
+            s.staff_by_username(&key)?,
+            s.count_events(OFFICER_FAILURE, &key, now() - window)?,
+        ))
+    })
+    .await?;
+    if failures >= state.policy.sign_in_failures {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_sign_in_failures",
+            "密码错误次数过多，请 15 分钟后再试",
+            "Too many wrong passwords; try again in 15 minutes",
+        )
+        .retry_after(window as u64));
+    }
+    let password = req.password;
+    let officer: Option<Staff> =
+        match staff.filter(|s| matches!(s.role, StaffRole::Officer | StaffRole::Admin)) {
+            Some(staff) => {
+                let hash = staff.password_hash.clone();
+                let ok = super::cpu(move || security::password_matches(&password, &hash)).await?;
+                ok.then_some(staff)
+            }
+            None => None,
+        };
+    let Some(officer) = officer else {
+        with_store(&state, move |s| {
+            s.record_event(OFFICER_FAILURE, &username, now())
+        })
+        .await?;
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            "警号或密码错误",
+            "The officer account or the password is wrong",
+        ));
+    };
+    let (token, digest) = security::new_token();
+    let expires_at = now() + SHIFT_SECONDS;
+    let (id, csrf) = (officer.id, security::new_id());
+    with_store(&state, move |s| {
+        s.put_staff_session(&digest, id, &csrf, expires_at)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(OfficerSession {
+            token,
+            expires_at,
+            name: officer.name,
+        }),
+    ))
+}
+
+/// A signed-in officer (or admin).
+pub struct Officer(pub Staff);
+
+impl FromRequestParts<AppState> for Officer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthenticated)?;
+        let digest = security::token_digest(token.trim());
+        let session = with_store(state, move |s| s.staff_session(&digest)).await?;
+        match session {
+            Some(s)
+                if s.expires_at > now()
+                    && matches!(s.staff.role, StaffRole::Officer | StaffRole::Admin) =>
+            {
+                Ok(Officer(s.staff))
+            }
+            _ => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "officer_sign_in_required",
+                "请以执勤民警身份登录",
+                "Sign in as an officer",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The text the QR code holds (`DL1:…`).
+    pub qr_text: String,
+}
+
+/// The holder as the credential shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Holder {
+    pub name: String,
+    pub id_number: String,
+    pub classes: String,
+    pub validity: String,
+    pub file_number: String,
+    pub issuing_authority: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckResult {
+    pub valid: bool,
+    /// licence-credential's verdict code, e.g. `valid`, `presentation_too_old`.
+    pub verdict: String,
+    pub holder: Option<Holder>,
+    /// The licence's status in the registry now, e.g. `A` or `B`, and its points.
+    pub live_status: Option<String>,
+    pub live_points: Option<u32>,
+    pub generated_at: Option<i64>,
+}
+
+/// Verify a QR code online: the verdict, the holder, and the live status.
+#[utoipa::path(post, path = "/api/v1/officer/checks", request_body = CheckRequest, security(("session" = [])),
+    responses((status = 200, body = CheckResult), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn check(
+    State(state): State<AppState>,
+    officer: Officer,
+    ApiJson(req): ApiJson<CheckRequest>,
+) -> Result<ApiJson<CheckResult>, ApiError> {
+    let trust = current_trust_list(&state);
+    let status = current_status_list(&state).await?;
+    let result = licence_credential::verify(
+        &req.qr_text,
+        &trust,
+        Some(&status),
+        now(),
+        licence_credential::VerifyOptions::default(),
+    );
+    let holder = result.credential.as_ref().map(|c| {
+        let r = c.licence.record();
+        Holder {
+            name: r.name.as_str().to_owned(),
+            id_number: r.number.to_string(),
+            classes: r.classes.to_string(),
+            validity: r.validity.to_string(),
+            file_number: r.file_number.to_string(),
+            issuing_authority: r.issuing_authority.clone(),
+        }
+    });
+    let live = match result.credential.as_ref() {
+        Some(c) => {
+            let id = c.licence.record().number;
+            with_store(&state, move |s| s.registry_entry(&id))
+                .await?
+                .and_then(|e| e.licence)
+                .map(|l| (l.record().status.to_string(), l.record().points.value()))
+        }
+        None => None,
+    };
+    let entry = crate::store::AuditEntry {
+        at: now(),
+        actor: officer.0.username.clone(),
+        action: "online_check".into(),
+        detail: format!("verdict {}", result.verdict.as_str()),
+    };
+    with_store(&state, move |s| s.audit(&entry)).await?;
+    Ok(ApiJson(CheckResult {
+        valid: result.valid(),
+        verdict: result.verdict.as_str().into(),
+        holder,
+        live_status: live.as_ref().map(|(s, _)| s.clone()),
+        live_points: live.map(|(_, p)| u32::from(p)),
+        generated_at: result.generated_at,
+    }))
+}
