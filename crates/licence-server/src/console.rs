@@ -1024,6 +1024,7 @@ async fn review_picture(
     }
 }
 
+/// A reviewer's decision on an ID card review or an application.
 #[derive(Deserialize)]
 struct DecisionForm {
     csrf: String,
@@ -1428,22 +1429,12 @@ async fn application_picture(
     }
 }
 
-#[derive(Deserialize)]
-struct ApplicationDecision {
-    csrf: String,
-    decision: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    note: String,
-}
-
 /// Approve, or return with a reason from the list plus a note; the driver is told by SMS.
 async fn decide_application(
     State(state): State<AppState>,
     console: Console,
     Path(id): Path<i64>,
-    Form(form): Form<ApplicationDecision>,
+    Form(form): Form<DecisionForm>,
 ) -> Response {
     use licence_core::{ApplicationEvent, Rejection, RejectionCode};
     if let Err(r) = console

@@ -146,22 +146,13 @@ pub async fn face_sign(
     ))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MobileCodeRequest {
-    pub name: String,
-    pub id_number: String,
-    /// The number the person uses now (it need not be the reserved one).
-    pub mobile: String,
-}
-
 /// R2.1, first step: a code to the mobile number the person gives, to prove it is theirs.
-#[utoipa::path(post, path = "/api/v1/registrations/face-sign/codes", request_body = MobileCodeRequest,
+#[utoipa::path(post, path = "/api/v1/registrations/face-sign/codes", request_body = CodeRequest,
     responses((status = 201, body = CodeSent), (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn face_sign_code(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<MobileCodeRequest>,
+    ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<(StatusCode, ApiJson<CodeSent>), ApiError> {
     let (name, id) = person(&req.name, &req.id_number)?;
     let mobile = mobile(&req.mobile)?;
@@ -324,10 +315,11 @@ async fn create_account(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct OnlineCodeRequest {
+pub struct CodeRequest {
     pub name: String,
     pub id_number: String,
-    /// Must be the number the traffic police hold (预留手机号).
+    /// Face-sign (R2.1): the number the person uses now. Online registration (R2.3): the
+    /// number the traffic police hold (预留手机号).
     pub mobile: String,
 }
 
@@ -344,12 +336,12 @@ pub struct CodeSent {
 
 /// R2.3: send a registration code to the reserved number. A different number gets
 /// `mobile_mismatch` with `next: alipay` (R2.4).
-#[utoipa::path(post, path = "/api/v1/registrations/online/codes", request_body = OnlineCodeRequest,
+#[utoipa::path(post, path = "/api/v1/registrations/online/codes", request_body = CodeRequest,
     responses((status = 201, body = CodeSent), (status = 409, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn online_code(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<OnlineCodeRequest>,
+    ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<(StatusCode, ApiJson<CodeSent>), ApiError> {
     let (name, id) = person(&req.name, &req.id_number)?;
     let mobile = mobile(&req.mobile)?;
