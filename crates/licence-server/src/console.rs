@@ -865,17 +865,27 @@ fn china_time(at: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Each queued item with the account it belongs to, for the queue pages.
+fn with_accounts<T>(
+    s: &dyn Store,
+    items: Vec<T>,
+    account_of: impl Fn(&T) -> crate::store::AccountId,
+) -> Result<Vec<(T, Option<crate::store::Account>)>, StoreError> {
+    items
+        .into_iter()
+        .map(|item| {
+            let account = s.account(account_of(&item))?;
+            Ok((item, account))
+        })
+        .collect()
+}
+
 async fn review_queue(State(state): State<AppState>, console: Console) -> Response {
     if let Err(r) = console.require(console.session.staff.role.can_review()) {
         return r;
     }
     let rows = match store(&state, |s| {
-        let mut rows = Vec::new();
-        for r in s.pending_reviews()? {
-            let account = s.account(r.account)?;
-            rows.push((r, account));
-        }
-        Ok(rows)
+        with_accounts(s, s.pending_reviews()?, |r| r.account)
     })
     .await
     {
@@ -1193,12 +1203,7 @@ async fn application_queue(State(state): State<AppState>, console: Console) -> R
         return r;
     }
     let rows = match store(&state, |s| {
-        let mut rows = Vec::new();
-        for a in s.review_queue()? {
-            let account = s.account(a.account)?;
-            rows.push((a, account));
-        }
-        Ok(rows)
+        with_accounts(s, s.review_queue()?, |a| a.account)
     })
     .await
     {

@@ -101,24 +101,7 @@ pub async fn face_sign(
         .await
         .map_err(provider_error)?;
     if !verdict.passed() {
-        let failures = with_store(&state, move |s| {
-            s.record_event(FACE_FAILURE, &key, now())?;
-            s.count_events(FACE_FAILURE, &key, now() - 86_400)
-        })
-        .await?;
-        let left = attempts.saturating_sub(failures);
-        let error = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "face_not_matched",
-            "人脸识别未通过：请正对屏幕、光线充足，按提示完成动作后重试",
-            "The face check did not pass: face the screen in good light, follow the prompts and try again",
-        )
-        .attempts_left(left);
-        return Err(if left == 0 {
-            face_exhausted().attempts_left(0)
-        } else {
-            error
-        });
+        return Err(face_failed(&state, FACE_FAILURE, key, face_exhausted()).await);
     }
     use_up(&state, &challenge).await?;
     let password = req.password;
@@ -171,6 +154,35 @@ pub async fn face_sign_code(
     )
     .await?;
     Ok((StatusCode::CREATED, ApiJson(sent)))
+}
+
+/// Records a failed face check against `kind`'s limit for `key`; the answer says how many
+/// tries are left, or, with none left, gives `exhausted` (which names the next path).
+pub(super) async fn face_failed(
+    state: &AppState,
+    kind: &'static str,
+    key: String,
+    exhausted: ApiError,
+) -> ApiError {
+    let failures = with_store(state, move |s| {
+        s.record_event(kind, &key, now())?;
+        s.count_events(kind, &key, now() - 86_400)
+    })
+    .await;
+    let left = match failures {
+        Ok(failures) => state.policy.face_attempts.saturating_sub(failures),
+        Err(e) => return e,
+    };
+    if left == 0 {
+        return exhausted.attempts_left(0);
+    }
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "face_not_matched",
+        "人脸识别未通过：请正对屏幕、光线充足，按提示完成动作后重试",
+        "The face check did not pass: face the screen in good light, follow the prompts and try again",
+    )
+    .attempts_left(left)
 }
 
 pub(super) fn face_exhausted() -> ApiError {

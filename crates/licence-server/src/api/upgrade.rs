@@ -9,7 +9,7 @@ use licence_core::{FaceSignChannel, IdCardValidity, UserKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::registration::{face_exhausted, frames, provider_error};
+use super::registration::{face_exhausted, face_failed, frames, provider_error};
 use super::{with_store, AccountView, SignedInAccount};
 use crate::error::{ApiError, ApiJson};
 use crate::store::{Account, IdCardReview, ReviewState};
@@ -89,23 +89,7 @@ pub async fn face_sign(
         .await
         .map_err(provider_error)?;
     if !verdict.passed() {
-        let failures = with_store(&state, move |s| {
-            s.record_event(UPGRADE_FAILURE, &key, now())?;
-            s.count_events(UPGRADE_FAILURE, &key, now() - 86_400)
-        })
-        .await?;
-        let left = limit.saturating_sub(failures);
-        return Err(if left == 0 {
-            upgrade_exhausted().attempts_left(0)
-        } else {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "face_not_matched",
-                "人脸识别未通过：请正对屏幕、光线充足，按提示完成动作后重试",
-                "The face check did not pass: face the screen in good light, follow the prompts and try again",
-            )
-            .attempts_left(left)
-        });
+        return Err(face_failed(&state, UPGRADE_FAILURE, key, upgrade_exhausted()).await);
     }
     let kind = UserKind::FaceSigned {
         via: FaceSignChannel::OnlineLiveness,
