@@ -7,6 +7,7 @@
 //! Handlers are thin: they validate with licence-core, ask the store (on the blocking pool)
 //! and the providers, and answer with [`error::ApiError`]'s one error shape.
 
+pub mod admission;
 pub mod api;
 pub mod console;
 pub mod error;
@@ -42,6 +43,8 @@ pub struct Policy {
     pub session_ttl: Duration,
     /// First pause before an SMS is sent again after the gateway failed (it doubles).
     pub outbox_retry: Duration,
+    /// Admission control for surges (R5.1).
+    pub limits: admission::Limits,
 }
 
 impl Default for Policy {
@@ -56,6 +59,7 @@ impl Default for Policy {
             sign_in_window: Duration::from_secs(15 * 60),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             outbox_retry: Duration::from_secs(5),
+            limits: admission::Limits::default(),
         }
     }
 }
@@ -76,6 +80,8 @@ pub struct AppState {
     pub outbox: Arc<tokio::sync::Notify>,
     /// Bumped whenever an inbox message is added: long-polling apps wake and look.
     pub inbox: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Rate limits and the bound on work in flight.
+    pub admission: Arc<admission::Admission>,
 }
 
 impl AppState {
@@ -86,6 +92,7 @@ impl AppState {
         issuer: licence_credential::IssuerKey,
     ) -> anyhow::Result<AppState> {
         Ok(AppState {
+            admission: Arc::new(admission::Admission::new(policy.limits)),
             store,
             providers,
             policy: Arc::new(policy),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use licence_server::admission::Limits;
 use licence_server::providers::{ProviderConfig, Providers};
 use licence_server::store::{SqliteStore, Store};
 use licence_server::{registry, AppState, Policy};
@@ -65,6 +66,24 @@ enum Command {
         /// Seconds before a failed notification SMS is sent again (doubling each time).
         #[arg(long, env = "LICENCE_OUTBOX_RETRY", default_value_t = 5.0)]
         outbox_retry: f64,
+        /// API requests handled at once; beyond it the answer is 503 with Retry-After.
+        #[arg(long, env = "LICENCE_MAX_IN_FLIGHT", default_value_t = Limits::default().max_in_flight)]
+        max_in_flight: usize,
+        /// Requests waiting on an outside service at once; beyond it, 503 with Retry-After.
+        #[arg(long, env = "LICENCE_MAX_OUTSIDE_IN_FLIGHT", default_value_t = Limits::default().max_outside_in_flight)]
+        max_outside_in_flight: usize,
+        /// Requests per second one client address may make (sustained); beyond it, 429.
+        #[arg(long, env = "LICENCE_ADDRESS_RATE", default_value_t = Limits::default().address_rate)]
+        address_rate: f64,
+        /// Requests one client address may make in a burst.
+        #[arg(long, env = "LICENCE_ADDRESS_BURST", default_value_t = Limits::default().address_burst)]
+        address_burst: f64,
+        /// Requests per second one signed-in account may make (sustained); beyond it, 429.
+        #[arg(long, env = "LICENCE_ACCOUNT_RATE", default_value_t = Limits::default().account_rate)]
+        account_rate: f64,
+        /// Requests one signed-in account may make in a burst.
+        #[arg(long, env = "LICENCE_ACCOUNT_BURST", default_value_t = Limits::default().account_burst)]
+        account_burst: f64,
     },
     /// Load the licence registry from a CSV file (see docs/server.md for the columns).
     Import { file: PathBuf },
@@ -91,7 +110,7 @@ enum StaffCommand {
 }
 
 /// Settings a config file may give, as the environment variables the flags read.
-const CONFIG_KEYS: [&str; 10] = [
+const CONFIG_KEYS: [&str; 16] = [
     "LICENCE_DB",
     "LICENCE_LISTEN",
     "LICENCE_IDENTITY_URL",
@@ -102,6 +121,12 @@ const CONFIG_KEYS: [&str; 10] = [
     "LICENCE_CODE_TTL",
     "LICENCE_CODE_RESEND_AFTER",
     "LICENCE_OUTBOX_RETRY",
+    "LICENCE_MAX_IN_FLIGHT",
+    "LICENCE_MAX_OUTSIDE_IN_FLIGHT",
+    "LICENCE_ADDRESS_RATE",
+    "LICENCE_ADDRESS_BURST",
+    "LICENCE_ACCOUNT_RATE",
+    "LICENCE_ACCOUNT_BURST",
 ];
 
 /// Reads `LICENCE_CONFIG` (a file of `KEY=value` lines, `#` comments) into the environment.
@@ -217,11 +242,32 @@ fn main() -> anyhow::Result<()> {
             code_ttl,
             code_resend_after,
             outbox_retry,
+            max_in_flight,
+            max_outside_in_flight,
+            address_rate,
+            address_burst,
+            account_rate,
+            account_burst,
         } => {
             anyhow::ensure!(
                 provider_timeout > 0.0 && provider_timeout <= 120.0,
                 "--provider-timeout must be between 0 and 120 seconds"
             );
+            anyhow::ensure!(
+                max_in_flight >= 1 && max_outside_in_flight >= 1,
+                "--max-in-flight and --max-outside-in-flight must be at least 1"
+            );
+            for (flag, value) in [
+                ("--address-rate", address_rate),
+                ("--address-burst", address_burst),
+                ("--account-rate", account_rate),
+                ("--account-burst", account_burst),
+            ] {
+                anyhow::ensure!(
+                    value.is_finite() && value > 0.0,
+                    "{flag} must be a number above 0"
+                );
+            }
             let key_path = cli.db.with_extension("issuer.key");
             let (issuer, created) = licence_server::load_or_create_issuer_key(&key_path)?;
             if created {
@@ -241,6 +287,14 @@ fn main() -> anyhow::Result<()> {
                     code_ttl: Duration::from_secs(code_ttl),
                     code_resend_after: Duration::from_secs(code_resend_after),
                     outbox_retry: Duration::from_secs_f64(outbox_retry.clamp(0.1, 600.0)),
+                    limits: Limits {
+                        max_in_flight,
+                        max_outside_in_flight,
+                        address_rate,
+                        address_burst,
+                        account_rate,
+                        account_burst,
+                    },
                     ..Policy::default()
                 },
                 issuer,
@@ -264,7 +318,9 @@ async fn serve(listen: SocketAddr, state: AppState, db: &std::path::Path) -> any
     );
     licence_server::worker::spawn_photo_checks(state.clone());
     licence_server::worker::spawn_outbox(state.clone());
-    axum::serve(listener, licence_server::router(state))
+    // With the peer's address, for the per-address limit.
+    let app = licence_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -18,33 +18,49 @@ const BATCH: usize = 8;
 /// How often the queue is looked at even without a wake-up (after a restart, say).
 const POLL: Duration = Duration::from_secs(2);
 
-/// Starts the photo-check worker on the runtime.
+/// Niceness of the photo-check thread: under a surge, taking applications in comes first
+/// (the driver is waiting for "accepted"); checks catch up when it quietens.
+const CHECK_NICENESS: u8 = 22; // thread-priority's 0–99 scale: nice 10 on Linux
+
+/// Starts the photo-check worker: its own thread at low priority, woken when an application
+/// arrives and every [`POLL`] regardless (after a restart, say). Call within the runtime.
 pub fn spawn_photo_checks(state: AppState) {
-    tokio::spawn(async move {
-        loop {
-            match check_batch(&state).await {
-                // More may be waiting: go on at once.
-                Ok(n) if n == BATCH => continue,
-                Ok(_) => {}
-                Err(e) => eprintln!("photo check worker: {e}"),
+    let runtime = tokio::runtime::Handle::current();
+    let spawned = std::thread::Builder::new()
+        .name("photo-checks".into())
+        .spawn(move || {
+            if let Err(e) = thread_priority::set_current_thread_priority(
+                thread_priority::ThreadPriority::Crossplatform(
+                    CHECK_NICENESS.try_into().expect("in range"),
+                ),
+            ) {
+                eprintln!("photo check worker: could not lower its priority ({e:?})");
             }
-            let _ = tokio::time::timeout(POLL, state.photo_checks.notified()).await;
-        }
-    });
+            let mut checker = PhotoChecker::new();
+            loop {
+                match check_batch(state.store.as_ref(), &mut checker) {
+                    // More may be waiting: go on at once.
+                    Ok(n) if n == BATCH => continue,
+                    Ok(_) => {}
+                    Err(e) => eprintln!("photo check worker: {e}"),
+                }
+                runtime.block_on(async {
+                    let _ = tokio::time::timeout(POLL, state.photo_checks.notified()).await;
+                });
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("photo check worker: could not start ({e})");
+    }
 }
 
 /// Checks up to [`BATCH`] waiting applications; returns how many it took.
-pub async fn check_batch(state: &AppState) -> anyhow::Result<usize> {
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-        let waiting = store.unchecked_applications(BATCH)?;
-        let mut checker = PhotoChecker::new();
-        for app in &waiting {
-            check_one(store.as_ref(), &mut checker, app)?;
-        }
-        Ok(waiting.len())
-    })
-    .await?
+pub fn check_batch(store: &dyn Store, checker: &mut PhotoChecker) -> anyhow::Result<usize> {
+    let waiting = store.unchecked_applications(BATCH)?;
+    for app in &waiting {
+        check_one(store, checker, app)?;
+    }
+    Ok(waiting.len())
 }
 
 fn check_one(

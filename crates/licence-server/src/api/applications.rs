@@ -230,7 +230,7 @@ pub async fn submit(
         due_at: review_deadline(&state, submitted_at)?,
         updated_at: submitted_at,
     };
-    let outcome = with_store(&state, move |s| s.submit_application(&application)).await?;
+    let outcome = with_store(&state, move |s| s.submit_application(application)).await?;
     match outcome {
         Submitted::Created(a) => {
             state.photo_checks.notify_one();

@@ -130,7 +130,11 @@ pub fn router(state: AppState) -> Router {
                 "该地址不支持此请求方法",
                 "This address does not accept this method",
             )
-        });
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::admission::admit,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .nest("/console", crate::console::router())
@@ -200,6 +204,7 @@ impl FromRequestParts<AppState> for SignedInAccount {
                 "Your session has ended; please sign in again",
             )
         })?;
+        state.admission.admit_account(account.id)?;
         Ok(SignedInAccount {
             account,
             token_hash,

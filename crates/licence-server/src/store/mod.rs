@@ -10,7 +10,7 @@ use licence_core::{
     ApplicationState, DrivingLicence, IdCardValidity, IdNumber, MobileNumber, PersonName, UserKind,
 };
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique key is taken (an account for this ID number already exists, …).
     #[error("already exists: {0}")]
@@ -413,7 +413,7 @@ pub trait Store: Send + Sync + 'static {
 
     // E-licence applications (R3).
     /// Stores a new application, durably, unless the key was seen (replay) or another is open.
-    fn submit_application(&self, new: &Application) -> Result<Submitted, StoreError>;
+    fn submit_application(&self, new: Application) -> Result<Submitted, StoreError>;
     fn application(&self, id: i64) -> Result<Option<Application>, StoreError>;
     fn applications_of(&self, account: AccountId) -> Result<Vec<Application>, StoreError>;
     /// Submitted applications whose photo the server has not checked yet, oldest first.

@@ -105,6 +105,13 @@ impl Platform {
         .into_iter()
         .map(str::to_owned)
         .collect();
+        // Tests poll and retry faster than a person: generous rate limits, unless the test is
+        // about them.
+        for (flag, value) in [("--account-rate", "1000"), ("--address-rate", "10000")] {
+            if !extra.contains(&flag) {
+                server_args.extend([flag.to_owned(), value.to_owned()]);
+            }
+        }
         server_args.extend(extra.iter().map(|s| (*s).to_owned()));
         let (server, base) = spawn_server(&server_args);
         Platform {

@@ -1,0 +1,181 @@
+//! `licence-loadgen`: seeds a fresh database with drivers, starts `licence-server` on it, and
+//! runs three phases of e-licence submissions over loopback: as fast as the server accepts
+//! (capacity), a steady rate under capacity, and an overload of several times capacity. Then
+//! it kills the server (SIGKILL) and checks that every acknowledged application is stored
+//! exactly once. Run through `cargo xtask bench-server`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use licence_loadgen::{
+    ms, pace_name, run_phase, sample_photo, seed, verify, Ledger, Pace, Phase, PhaseReport, Server,
+    Submission,
+};
+
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The `licence-server` binary (default: beside this one).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Working directory for the database (emptied first).
+    #[arg(long, default_value = "target/bench-server")]
+    dir: PathBuf,
+    /// Drivers seeded; each applies once, so this bounds the applications accepted.
+    #[arg(long, default_value_t = 60_000)]
+    drivers: usize,
+    /// Seconds per phase (at most 60).
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// The steady phase's rate, requests per second.
+    #[arg(long, default_value_t = 1000.0)]
+    rate: f64,
+    /// The overload phase's rate as a multiple of the measured capacity.
+    #[arg(long, default_value_t = 5.0)]
+    overload: f64,
+    /// Connections in the capacity phase (each sends as soon as it has its answer).
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Connections in the paced phases (enough that the generator never waits for one).
+    #[arg(long, default_value_t = 1024)]
+    paced_connections: usize,
+    /// Loopback source addresses the connections are spread over.
+    #[arg(long, default_value_t = 200)]
+    addresses: usize,
+    /// Hard bound on requests per phase.
+    #[arg(long, default_value_t = 300_000)]
+    max_requests: u64,
+    /// Extra flags for `licence-server serve`, e.g. `--server-arg=--max-in-flight=128`.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    anyhow::ensure!(
+        cli.seconds > 0.0 && cli.seconds <= 60.0,
+        "--seconds must be between 0 and 60"
+    );
+    anyhow::ensure!(
+        cli.rate > 0.0 && cli.overload >= 1.0,
+        "--rate must be above 0 and --overload at least 1"
+    );
+    let server_bin = match cli.server_bin {
+        Some(path) => path,
+        None => licence_loadgen::sibling_binary("licence-server")
+            .context("no licence-server beside this binary; pass --server-bin")?,
+    };
+    if cli.dir.exists() {
+        std::fs::remove_dir_all(&cli.dir)
+            .with_context(|| format!("emptying {}", cli.dir.display()))?;
+    }
+    std::fs::create_dir_all(&cli.dir)?;
+    let db = cli.dir.join("bench.sqlite");
+
+    let started = std::time::Instant::now();
+    let drivers = seed(&db, cli.drivers)?;
+    println!(
+        "seeded {} drivers in {:.1} s",
+        drivers.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let photo = sample_photo();
+    let submission = Submission::new(&photo);
+    println!("photo: {} bytes (JPEG, 358×441)", photo.len());
+
+    let mut server = Server::start(&server_bin, &db, &cli.server_args)?;
+    println!("server: {} on {}", server_bin.display(), server.address);
+    let ledger = Arc::new(Ledger::new(drivers.clone()));
+    let runtime = tokio::runtime::Runtime::new()?;
+    let duration = Duration::from_secs_f64(cli.seconds);
+    let phase = |name: &str, pace: Pace, connections: usize| Phase {
+        name: name.into(),
+        pace,
+        duration,
+        connections,
+        addresses: cli.addresses,
+        max_requests: cli.max_requests,
+    };
+    let server_pid = server.child.id().to_string();
+    let mut reports = Vec::new();
+    let mut run = |phase: Phase| {
+        let cpu = |pid: &str| licence_loadgen::cpu_seconds(pid).unwrap_or(f64::NAN);
+        let (server_before, own_before) = (cpu(&server_pid), cpu("self"));
+        let report = runtime.block_on(run_phase(
+            server.address,
+            &phase,
+            ledger.clone(),
+            &submission,
+        ));
+        let cpu_used = (cpu(&server_pid) - server_before, cpu("self") - own_before);
+        reports.push((report.clone(), phase.pace, cpu_used));
+        report
+    };
+    let capacity = run(phase("capacity", Pace::ClosedLoop, cli.connections));
+    run(phase("steady", Pace::Rate(cli.rate), cli.paced_connections));
+    let overload = Pace::Rate(capacity.accepted_per_second().max(1.0) * cli.overload);
+    run(phase("overload", overload, cli.paced_connections));
+    let peak = server.peak_memory_mib();
+    // A crash, not a shutdown: what was acknowledged must be on disk already.
+    server.kill();
+    drop(runtime);
+
+    let verification = verify(&db, &drivers, &ledger)?;
+    print_report(&reports, peak, &verification, ledger.waiting());
+    anyhow::ensure!(
+        verification.lost == 0 && verification.duplicated == 0 && verification.unexpected == 0,
+        "acknowledged applications were lost or duplicated: {verification:?}"
+    );
+    anyhow::ensure!(
+        reports
+            .iter()
+            .all(|(r, _, _)| r.refusals_without_retry_after == 0),
+        "a refusal came without Retry-After"
+    );
+    Ok(())
+}
+
+fn print_report(
+    reports: &[(PhaseReport, Pace, (f64, f64))],
+    peak_mib: Option<f64>,
+    v: &licence_loadgen::Verification,
+    left: usize,
+) {
+    println!();
+    println!("| phase | pace | sent/s | accepted/s | accepted | 429 | 503 | other | no answer | accepted p50 / p90 / p99 / max ms | refused p50 / p99 ms | CPU s server / generator |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (r, pace, (server_cpu, own_cpu)) in reports {
+        let other: Vec<String> = r.other.iter().map(|(c, n)| format!("{n}×{c}")).collect();
+        println!(
+            "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} / {} / {} / {} | {} / {} | {:.2} / {:.2} |",
+            r.name,
+            pace_name(*pace),
+            r.offered_per_second(),
+            r.accepted_per_second(),
+            r.accepted,
+            r.refused_429,
+            r.refused_503,
+            if other.is_empty() { "0".into() } else { other.join(" ") },
+            r.unanswered,
+            ms(r.accepted_latency[0]),
+            ms(r.accepted_latency[1]),
+            ms(r.accepted_latency[2]),
+            ms(r.accepted_latency[3]),
+            ms(r.refused_latency[0]),
+            ms(r.refused_latency[2]),
+            server_cpu,
+            own_cpu,
+        );
+    }
+    println!();
+    if let Some(peak) = peak_mib {
+        println!("server peak memory (VmHWM): {peak:.0} MiB");
+    }
+    println!(
+        "after SIGKILL: acknowledged {}, found {}, lost {}, duplicated {}, stored without an answer {}, unexpected {}; drivers left unused {}",
+        v.acknowledged, v.found, v.lost, v.duplicated, v.stored_unacknowledged, v.unexpected, left
+    );
+}

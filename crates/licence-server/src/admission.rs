@@ -1,0 +1,298 @@
+//! Admission control for surges (错峰申请, R5.1): when everyone applies at once the platform
+//! refuses quickly and says when to come back, instead of queueing without bound until
+//! every request times out.
+//!
+//! Three limits, all in memory and checked before any work:
+//! - per client address (before the body is read): a token bucket;
+//! - per signed-in account (once the session is known): a token bucket;
+//! - work in flight: at most so many API requests being handled at once. Requests that wait
+//!   on an outside service (identity platform, SMS gateway, Alipay) have a pool of their own,
+//!   so that a slow provider cannot take every slot from applications, and the other way
+//!   round.
+//!
+//! Refusals are 429 (`rate_limited`, you in particular are too fast) or 503 (`busy`, the
+//! platform is full), each with `Retry-After`. Long-polls of the inbox hold no work slot:
+//! they wait on a notification, not on the CPU or the disk.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The limits a deployment may tune. Defaults are the product's.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// API requests being handled at once; beyond it, 503. About what the CPU and the disk
+    /// get through in a few tens of milliseconds: more only lengthens the queue.
+    pub max_in_flight: usize,
+    /// Requests waiting on an outside service at once; beyond it, 503.
+    pub max_outside_in_flight: usize,
+    /// Requests per second one client address may make, sustained, and in a burst. Many
+    /// phones share an address behind carrier NAT, so this is generous.
+    pub address_rate: f64,
+    pub address_burst: f64,
+    /// Requests per second one signed-in account may make, sustained, and in a burst.
+    pub account_rate: f64,
+    pub account_burst: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_in_flight: 64,
+            max_outside_in_flight: 256,
+            address_rate: 50.0,
+            address_burst: 100.0,
+            account_rate: 2.0,
+            account_burst: 20.0,
+        }
+    }
+}
+
+/// Buckets are dropped once full again (the key has been quiet) when a shard grows past this.
+const SHARD_TIDY_AT: usize = 4096;
+const SHARDS: usize = 16;
+
+/// Token buckets by key, sharded so that concurrent requests rarely meet on one lock.
+pub struct RateLimiter<K> {
+    rate: f64,
+    burst: f64,
+    shards: Vec<Mutex<Shard<K>>>,
+}
+
+struct Shard<K> {
+    buckets: HashMap<K, Bucket>,
+    /// Size at which quiet buckets are next dropped: doubles when most keys are active, so
+    /// that tidying stays cheap per request however many clients there are.
+    tidy_at: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    pub fn new(rate: f64, burst: f64) -> Self {
+        RateLimiter {
+            rate: rate.max(f64::MIN_POSITIVE),
+            burst: burst.max(1.0),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        buckets: HashMap::new(),
+                        tidy_at: SHARD_TIDY_AT,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// Takes a token for `key`, or says how long until one is free.
+    pub fn take(&self, key: &K, now: Instant) -> Result<(), Duration> {
+        let index = {
+            use std::hash::Hasher;
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            key.hash(&mut h);
+            h.finish() as usize % SHARDS
+        };
+        let mut shard = self.shards[index].lock().unwrap_or_else(|e| e.into_inner());
+        if shard.buckets.len() >= shard.tidy_at {
+            let (rate, burst) = (self.rate, self.burst);
+            shard.buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate < burst
+            });
+            shard.tidy_at = SHARD_TIDY_AT.max(shard.buckets.len() * 2);
+        }
+        let bucket = shard.buckets.entry(key.clone()).or_insert(Bucket {
+            tokens: self.burst,
+            at: now,
+        });
+        let refilled = now.saturating_duration_since(bucket.at).as_secs_f64() * self.rate;
+        bucket.tokens = (bucket.tokens + refilled).min(self.burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
+        }
+    }
+}
+
+/// The platform's admission state.
+pub struct Admission {
+    pub limits: Limits,
+    in_flight: Arc<Semaphore>,
+    outside_in_flight: Arc<Semaphore>,
+    by_address: RateLimiter<IpAddr>,
+    by_account: RateLimiter<i64>,
+}
+
+impl Admission {
+    pub fn new(limits: Limits) -> Admission {
+        Admission {
+            limits,
+            in_flight: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
+            outside_in_flight: Arc::new(Semaphore::new(limits.max_outside_in_flight.max(1))),
+            by_address: RateLimiter::new(limits.address_rate, limits.address_burst),
+            by_account: RateLimiter::new(limits.account_rate, limits.account_burst),
+        }
+    }
+
+    /// The per-account limit, checked once the session is known.
+    pub fn admit_account(&self, account: i64) -> Result<(), ApiError> {
+        self.by_account
+            .take(&account, Instant::now())
+            .map_err(rate_limited)
+    }
+}
+
+/// Whole seconds to wait, at least one (`Retry-After` has no fractions).
+fn seconds(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
+fn rate_limited(wait: Duration) -> ApiError {
+    let s = seconds(wait);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("操作过于频繁，请 {s} 秒后再试"),
+        format!("Too many requests; try again in {s} s"),
+    )
+    .retry_after(s)
+}
+
+fn busy() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "当前申请人数较多，请稍后再试（错峰申请）",
+        "Many people are applying right now; please try again shortly",
+    )
+    .retry_after(1)
+}
+
+/// Middleware on the API: the address limit, then a work slot for the request's lifetime.
+pub async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let admission = &state.admission;
+    // Behind a reverse proxy the address would come from its header; served directly, the
+    // peer is the client. In-process tests have no peer and skip this limit.
+    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        if let Err(wait) = admission.by_address.take(&peer.ip(), Instant::now()) {
+            return rate_limited(wait).into_response();
+        }
+    }
+    let path = request.uri().path();
+    if request.method() == Method::GET && path == "/api/v1/me/inbox" {
+        return next.run(request).await;
+    }
+    let pool = if calls_outside(path) {
+        &admission.outside_in_flight
+    } else {
+        &admission.in_flight
+    };
+    let Ok(_slot) = pool.clone().try_acquire_owned() else {
+        return busy().into_response();
+    };
+    next.run(request).await
+}
+
+/// The API paths whose handlers wait on an outside service.
+fn calls_outside(path: &str) -> bool {
+    path.starts_with("/api/v1/registrations/")
+        || path == "/api/v1/sessions/codes"
+        || path == "/api/v1/me/face-sign"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_its_rate() {
+        let limiter = RateLimiter::new(2.0, 3.0);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(limiter.take(&"a", t0), Ok(()));
+        }
+        let wait = limiter.take(&"a", t0).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(500));
+        // Another key has its own bucket.
+        assert_eq!(limiter.take(&"b", t0), Ok(()));
+        // Half a second later one token is back, and only one.
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(limiter.take(&"a", t1), Ok(()));
+        assert!(limiter.take(&"a", t1).is_err());
+        // A long pause refills to the burst, not beyond.
+        let t2 = t1 + Duration::from_secs(60);
+        for _ in 0..3 {
+            assert_eq!(limiter.take(&"a", t2), Ok(()));
+        }
+        assert!(limiter.take(&"a", t2).is_err());
+    }
+
+    #[test]
+    fn quiet_keys_are_forgotten_when_a_shard_fills() {
+        let limiter = RateLimiter::new(1.0, 2.0);
+        let t0 = Instant::now();
+        let old = SHARD_TIDY_AT * SHARDS / 2;
+        for key in 0..old {
+            let _ = limiter.take(&key, t0);
+        }
+        // Ten seconds on, every old bucket is full again: as new keys fill each shard to its
+        // threshold, the old ones are dropped and the new (active) ones kept.
+        let later = t0 + Duration::from_secs(10);
+        let new = SHARD_TIDY_AT * SHARDS;
+        for key in old..old + new {
+            let _ = limiter.take(&key, later);
+        }
+        let kept: Vec<usize> = limiter
+            .shards
+            .iter()
+            .flat_map(|s| {
+                s.lock()
+                    .unwrap()
+                    .buckets
+                    .keys()
+                    .copied()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(kept.len(), new);
+        assert!(kept.iter().all(|&k| k >= old), "an old key was kept");
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up() {
+        assert_eq!(seconds(Duration::from_millis(1)), 1);
+        assert_eq!(seconds(Duration::from_millis(1500)), 2);
+        let e = rate_limited(Duration::from_millis(2500));
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(e.retry_after, Some(3));
+        assert_eq!(busy().retry_after, Some(1));
+    }
+
+    #[test]
+    fn provider_bound_paths_have_their_own_pool() {
+        assert!(calls_outside("/api/v1/registrations/face-sign"));
+        assert!(calls_outside("/api/v1/registrations/online/codes"));
+        assert!(calls_outside("/api/v1/sessions/codes"));
+        assert!(calls_outside("/api/v1/me/face-sign"));
+        assert!(!calls_outside("/api/v1/applications"));
+        assert!(!calls_outside("/api/v1/sessions"));
+        assert!(!calls_outside("/api/v1/me"));
+    }
+}
