@@ -26,6 +26,9 @@ usage: cargo xtask <command>
   test [SUITE...]      install what is missing, then run every suite (or the named ones)
   test --list          list the suites and what each needs
   setup                install everything every suite needs, and nothing else
+  bench-server [ARGS]  load-test the platform's submission path on loopback (release
+                       build; bounded in requests and time); ARGS go to licence-loadgen,
+                       e.g. --seconds 5 --rate 1000 --overload 5 (see --help)
 ";
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("setup") => setup(),
+        Some("bench-server") => bench_server(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -175,6 +179,29 @@ fn test(args: &[String]) -> Result<()> {
             failed.join(", ")
         )
     }
+}
+
+/// Builds the server and the load generator optimised, then runs the generator, which
+/// starts the server on a fresh database under `target/bench-server` and reports.
+fn bench_server(args: &[String]) -> Result<()> {
+    step("building licence-server and licence-loadgen (release)");
+    sh(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "licence-server",
+            "-p",
+            "licence-loadgen",
+        ],
+    )?;
+    step("running the load generator (loopback only)");
+    let generator = root().join("target/release/licence-loadgen");
+    let mut call: Vec<&str> = vec!["--server-bin", "target/release/licence-server"];
+    call.extend(args.iter().map(String::as_str));
+    sh(generator.to_str().context("a UTF-8 path")?, &call)
 }
 
 fn setup() -> Result<()> {

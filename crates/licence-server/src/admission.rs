@@ -195,8 +195,10 @@ pub async fn admit(State(state): State<AppState>, request: Request, next: Next) 
             return rate_limited(wait).into_response();
         }
     }
+    // Nested under /api/v1, the router sees the path without that prefix.
     let path = request.uri().path();
-    if request.method() == Method::GET && path == "/api/v1/me/inbox" {
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    if request.method() == Method::GET && path == "/me/inbox" {
         return next.run(request).await;
     }
     let pool = if calls_outside(path) {
@@ -210,11 +212,9 @@ pub async fn admit(State(state): State<AppState>, request: Request, next: Next) 
     next.run(request).await
 }
 
-/// The API paths whose handlers wait on an outside service.
+/// The API paths (below `/api/v1`) whose handlers wait on an outside service.
 fn calls_outside(path: &str) -> bool {
-    path.starts_with("/api/v1/registrations/")
-        || path == "/api/v1/sessions/codes"
-        || path == "/api/v1/me/face-sign"
+    path.starts_with("/registrations/") || path == "/sessions/codes" || path == "/me/face-sign"
 }
 
 #[cfg(test)]
@@ -287,12 +287,12 @@ mod tests {
 
     #[test]
     fn provider_bound_paths_have_their_own_pool() {
-        assert!(calls_outside("/api/v1/registrations/face-sign"));
-        assert!(calls_outside("/api/v1/registrations/online/codes"));
-        assert!(calls_outside("/api/v1/sessions/codes"));
-        assert!(calls_outside("/api/v1/me/face-sign"));
-        assert!(!calls_outside("/api/v1/applications"));
-        assert!(!calls_outside("/api/v1/sessions"));
-        assert!(!calls_outside("/api/v1/me"));
+        assert!(calls_outside("/registrations/face-sign"));
+        assert!(calls_outside("/registrations/online/codes"));
+        assert!(calls_outside("/sessions/codes"));
+        assert!(calls_outside("/me/face-sign"));
+        assert!(!calls_outside("/applications"));
+        assert!(!calls_outside("/sessions"));
+        assert!(!calls_outside("/me"));
     }
 }

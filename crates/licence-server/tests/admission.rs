@@ -1,0 +1,118 @@
+//! Admission control over real HTTP (错峰申请, R5.1): beyond a limit the platform answers at
+//! once with 429 or 503 and `Retry-After`, and other clients go on being served.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+#[test]
+fn an_account_that_asks_too_fast_is_told_when_to_come_back_and_others_are_not_held_up() {
+    let p = Platform::start_with(&["--account-rate", "0.5", "--account-burst", "3"]);
+    let token = face_signed(&p, 0);
+    for _ in 0..3 {
+        assert_eq!(p.get_as(&token, "/api/v1/me").status().as_u16(), 200);
+    }
+    let r = p.get_as(&token, "/api/v1/me");
+    // One token comes back every two seconds.
+    assert_eq!(r.headers()["retry-after"], "2");
+    let body = expect_error(r, 429, "rate_limited");
+    assert!(
+        body["message"].as_str().unwrap().contains("2 秒后再试"),
+        "{body}"
+    );
+    // Refused means nothing was done: the application was not taken.
+    let r = p.post_as(
+        &token,
+        "/api/v1/applications",
+        json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
+    );
+    expect_error(r, 429, "rate_limited");
+    // Another driver is served as usual.
+    let other = face_signed(&p, 1);
+    assert_eq!(p.get_as(&other, "/api/v1/me").status().as_u16(), 200);
+    // And the first, after the pause.
+    std::thread::sleep(Duration::from_secs(2));
+    let r = p.get_as(&token, "/api/v1/applications");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.json::<serde_json::Value>().unwrap(), json!([]));
+}
+
+#[test]
+fn an_address_that_asks_too_fast_gets_429_on_the_api_but_the_console_still_answers() {
+    let p = Platform::start_with(&["--address-rate", "0.2", "--address-burst", "4"]);
+    let get = |path: &str| p.http.get(format!("{}{path}", p.base)).send().unwrap();
+    for _ in 0..4 {
+        assert_eq!(get("/api/v1/trust-list").status().as_u16(), 200);
+    }
+    let started = Instant::now();
+    let r = get("/api/v1/status-list");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused at once"
+    );
+    assert_eq!(r.headers()["retry-after"], "5");
+    expect_error(r, 429, "rate_limited");
+    // Counter staff behind one office address are not counted against the API.
+    assert_eq!(get("/console/sign-in").status().as_u16(), 200);
+}
+
+#[test]
+fn when_every_slot_for_outside_services_is_taken_the_next_is_503_and_local_work_goes_on() {
+    let p = Platform::start_with(&["--max-outside-in-flight", "1", "--max-in-flight", "4"]);
+    let body = face_sign_body(&p, 0);
+    // The identity platform hangs: this registration holds the one outside slot for the
+    // provider timeout (1 s in tests).
+    p.script("identity", "timeout", 1);
+    std::thread::scope(|s| {
+        let slow = s.spawn(|| p.post("/api/v1/registrations/face-sign", body.clone()));
+        std::thread::sleep(Duration::from_millis(300));
+        let (name, id, mobile) = demo_person(2);
+        let started = Instant::now();
+        let r = p.post(
+            "/api/v1/registrations/online/codes",
+            json!({"name": name, "id_number": id, "mobile": mobile}),
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "refused at once"
+        );
+        assert_eq!(r.headers()["retry-after"], "1");
+        let refused = expect_error(r, 503, "busy");
+        assert!(
+            refused["message"].as_str().unwrap().contains("错峰"),
+            "{refused}"
+        );
+        // Work that needs no outside service is not held up by the slow provider.
+        let r = p
+            .http
+            .get(format!("{}/api/v1/trust-list", p.base))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        expect_error(slow.join().unwrap(), 503, "identity_unavailable");
+    });
+    // The slot is free again.
+    let (name, id, mobile) = demo_person(2);
+    let r = p.post(
+        "/api/v1/registrations/online/codes",
+        json!({"name": name, "id_number": id, "mobile": mobile}),
+    );
+    assert_eq!(r.status().as_u16(), 201);
+}
+
+#[test]
+fn an_app_waiting_on_its_inbox_holds_no_work_slot() {
+    let p = Platform::start_with(&["--max-in-flight", "1"]);
+    let token = face_signed(&p, 0);
+    std::thread::scope(|s| {
+        let waiting = s.spawn(|| p.get_as(&token, "/api/v1/me/inbox?after=0&wait=3"));
+        std::thread::sleep(Duration::from_millis(300));
+        // The one slot is free for real work while the long-poll waits.
+        assert_eq!(p.get_as(&token, "/api/v1/me").status().as_u16(), 200);
+        let r = waiting.join().unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    });
+}
