@@ -10,7 +10,7 @@ use std::time::Duration;
 use licence_core::{ApplicationEvent, Rejection, RejectionCode};
 use licence_photo::PhotoChecker;
 
-use crate::store::{Application, Store};
+use crate::store::{Application, PhotoCheckRecord, Store};
 use crate::AppState;
 
 /// Applications checked per round.
@@ -57,17 +57,16 @@ pub fn spawn_photo_checks(state: AppState) {
 /// Checks up to [`BATCH`] waiting applications; returns how many it took.
 pub fn check_batch(store: &dyn Store, checker: &mut PhotoChecker) -> anyhow::Result<usize> {
     let waiting = store.unchecked_applications(BATCH)?;
-    for app in &waiting {
-        check_one(store, checker, app)?;
-    }
+    let checks: Vec<PhotoCheckRecord> = waiting
+        .iter()
+        .map(|app| check_one(checker, app))
+        .collect::<anyhow::Result<_>>()?;
+    // One commit for the batch: the writer is shared with submissions.
+    store.record_checks(&checks)?;
     Ok(waiting.len())
 }
 
-fn check_one(
-    store: &dyn Store,
-    checker: &mut PhotoChecker,
-    app: &Application,
-) -> anyhow::Result<()> {
+fn check_one(checker: &mut PhotoChecker, app: &Application) -> anyhow::Result<PhotoCheckRecord> {
     let verdict = checker.check(&app.photo, crate::today());
     let summary = serde_json::to_string(&verdict)?;
     let event = if verdict.compliant {
@@ -98,17 +97,13 @@ fn check_one(
         .apply(&event)
         .unwrap_or_else(|_| app.state.clone());
     // If the driver withdrew meanwhile, the state no longer matches and nothing changes.
-    store.record_check(
-        app.id,
-        &summary,
-        verdict
-            .cropped_jpeg
-            .as_deref()
-            .filter(|_| verdict.compliant),
-        &app.state,
-        &to,
-    )?;
-    Ok(())
+    Ok(PhotoCheckRecord {
+        id: app.id,
+        check: summary,
+        cropped: verdict.cropped_jpeg.filter(|_| verdict.compliant),
+        from: app.state.clone(),
+        to,
+    })
 }
 
 /// Messages sent per round.

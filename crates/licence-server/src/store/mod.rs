@@ -268,6 +268,18 @@ pub struct Application {
     pub updated_at: i64,
 }
 
+/// The server's check of one application's photo, and the move it makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoCheckRecord {
+    pub id: i64,
+    /// The verdict as JSON.
+    pub check: String,
+    /// The crop, when the photo is compliant.
+    pub cropped: Option<Vec<u8>>,
+    pub from: ApplicationState,
+    pub to: ApplicationState,
+}
+
 /// The new photo and deadline of a resubmitted application.
 #[derive(Debug, Clone, Copy)]
 pub struct Resubmitted<'a> {
@@ -420,15 +432,9 @@ pub trait Store: Send + Sync + 'static {
     fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError>;
     /// Applications waiting for a reviewer, by deadline.
     fn review_queue(&self) -> Result<Vec<Application>, StoreError>;
-    /// Records the photo re-check and moves the application on, if it is still `from`.
-    fn record_check(
-        &self,
-        id: i64,
-        check: &str,
-        cropped: Option<&[u8]>,
-        from: &ApplicationState,
-        to: &ApplicationState,
-    ) -> Result<bool, StoreError>;
+    /// Records photo re-checks, each moving its application on if it is still `from`; all
+    /// in one commit. Says, for each, whether it applied.
+    fn record_checks(&self, checks: &[PhotoCheckRecord]) -> Result<Vec<bool>, StoreError>;
     /// Moves an application from `from` to `to` (false if it is no longer `from`), with the
     /// event in its history. A resubmission also replaces the photo, clears the check and
     /// sets the new deadline.

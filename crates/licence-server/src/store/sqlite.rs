@@ -185,8 +185,9 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
-/// Idle read connections kept open (a burst may open more; the extra ones are closed).
-const IDLE_READERS: usize = 8;
+/// Read connections at most: a burst beyond it waits its turn (briefly: reads are quick)
+/// rather than opening connections without bound.
+const MAX_READERS: usize = 8;
 
 pub struct SqliteStore {
     /// The one writer. SQLite allows one writing transaction at a time anyway.
@@ -196,7 +197,9 @@ pub struct SqliteStore {
     path: Option<PathBuf>,
     /// Read connections for the hot reads (sessions, accounts, the registry): in WAL mode they
     /// see the last commit and never wait for the writer's disk flush.
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<ReaderPool>,
+    /// Signalled when a read connection is returned.
+    reader_returned: std::sync::Condvar,
     /// Submissions waiting for the next group commit (see [`SqliteStore::submit_application`]).
     pending: Mutex<Vec<PendingSubmission>>,
 }
@@ -205,6 +208,13 @@ pub struct SqliteStore {
 struct PendingSubmission {
     application: Application,
     reply: std::sync::mpsc::SyncSender<Result<Submitted, StoreError>>,
+}
+
+#[derive(Default)]
+struct ReaderPool {
+    idle: Vec<Connection>,
+    /// Opened so far (idle or in use).
+    opened: usize,
 }
 
 /// A connection to read with: a pooled reader (returned on drop), or the writer in memory.
@@ -226,10 +236,8 @@ impl std::ops::Deref for ReadConn<'_> {
 impl Drop for ReadConn<'_> {
     fn drop(&mut self) {
         if let ReadConn::Pooled(store, conn) = self {
-            let mut idle = lock(&store.readers);
-            if idle.len() < IDLE_READERS {
-                idle.extend(conn.take());
-            }
+            lock(&store.readers).idle.extend(conn.take());
+            store.reader_returned.notify_one();
         }
     }
 }
@@ -329,7 +337,8 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path: path.map(Path::to_path_buf),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(ReaderPool::default()),
+            reader_returned: std::sync::Condvar::new(),
             pending: Mutex::new(Vec::new()),
         })
     }
@@ -339,14 +348,33 @@ impl SqliteStore {
         let Some(path) = &self.path else {
             return Ok(ReadConn::Writer(self.conn()));
         };
-        if let Some(conn) = lock(&self.readers).pop() {
-            return Ok(ReadConn::Pooled(self, Some(conn)));
+        let mut pool = lock(&self.readers);
+        loop {
+            if let Some(conn) = pool.idle.pop() {
+                return Ok(ReadConn::Pooled(self, Some(conn)));
+            }
+            if pool.opened < MAX_READERS {
+                pool.opened += 1;
+                break;
+            }
+            pool = self
+                .reader_returned
+                .wait(pool)
+                .unwrap_or_else(|e| e.into_inner());
         }
-        let conn = Connection::open(path).map_err(db)?;
-        conn.pragma_update(None, "query_only", true).map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(db)?;
-        Ok(ReadConn::Pooled(self, Some(conn)))
+        drop(pool);
+        let opened = Connection::open(path).and_then(|conn| {
+            conn.pragma_update(None, "query_only", true)?;
+            Ok(conn)
+        });
+        match opened {
+            Ok(conn) => Ok(ReadConn::Pooled(self, Some(conn))),
+            Err(e) => {
+                lock(&self.readers).opened -= 1;
+                self.reader_returned.notify_one();
+                Err(db(e))
+            }
+        }
     }
 
     pub fn schema_version(&self) -> Result<usize, StoreError> {
@@ -1212,41 +1240,41 @@ impl Store for SqliteStore {
         )
     }
 
-    fn record_check(
-        &self,
-        id: i64,
-        check: &str,
-        cropped: Option<&[u8]>,
-        from: &ApplicationState,
-        to: &ApplicationState,
-    ) -> Result<bool, StoreError> {
+    fn record_checks(&self, checks: &[PhotoCheckRecord]) -> Result<Vec<bool>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
-        let changed = tx
-            .execute(
-                "UPDATE application SET check_result = ?1, cropped = ?2, state = ?3, status = ?4,
-                   updated_at = strftime('%s','now')
-                 WHERE id = ?5 AND state = ?6",
-                params![
-                    check,
-                    cropped,
-                    state_json(to)?,
-                    to.status().to_string(),
-                    id,
-                    state_json(from)?
-                ],
-            )
-            .map_err(db)?;
-        if changed == 1 && to != from {
-            tx.execute(
-                "INSERT INTO application_event (application_id, at, actor, state)
-                 VALUES (?1, strftime('%s','now'), 'photo check', ?2)",
-                params![id, state_json(to)?],
-            )
-            .map_err(db)?;
+        let mut applied = Vec::with_capacity(checks.len());
+        for c in checks {
+            let to = state_json(&c.to)?;
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE application SET check_result = ?1, cropped = ?2, state = ?3,
+                       status = ?4, updated_at = strftime('%s','now')
+                     WHERE id = ?5 AND state = ?6",
+                )
+                .map_err(db)?
+                .execute(params![
+                    c.check,
+                    c.cropped,
+                    to,
+                    c.to.status().to_string(),
+                    c.id,
+                    state_json(&c.from)?
+                ])
+                .map_err(db)?;
+            if changed == 1 && c.to != c.from {
+                tx.prepare_cached(
+                    "INSERT INTO application_event (application_id, at, actor, state)
+                     VALUES (?1, strftime('%s','now'), 'photo check', ?2)",
+                )
+                .map_err(db)?
+                .execute(params![c.id, to])
+                .map_err(db)?;
+            }
+            applied.push(changed == 1);
         }
         tx.commit().map_err(db)?;
-        Ok(changed == 1)
+        Ok(applied)
     }
 
     fn transition(
