@@ -38,11 +38,19 @@ pub fn spawn_photo_checks(state: AppState) {
             }
             let mut checker = PhotoChecker::new();
             loop {
-                match check_batch(state.store.as_ref(), &mut checker) {
+                // A panic must not end the checks for good, as it would end this thread.
+                let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    check_batch(state.store.as_ref(), &mut checker)
+                }));
+                match round {
                     // More may be waiting: go on at once.
-                    Ok(n) if n == BATCH => continue,
-                    Ok(_) => {}
-                    Err(e) => eprintln!("photo check worker: {e}"),
+                    Ok(Ok(n)) if n == BATCH => continue,
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => eprintln!("photo check worker: {e}"),
+                    Err(_) => {
+                        eprintln!("photo check worker: a check panicked; starting afresh");
+                        checker = PhotoChecker::new();
+                    }
                 }
                 runtime.block_on(async {
                     let _ = tokio::time::timeout(POLL, state.photo_checks.notified()).await;

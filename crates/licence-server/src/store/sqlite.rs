@@ -185,6 +185,9 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
+/// Bytes per database page, for new databases.
+const PAGE_SIZE: i64 = 16_384;
+
 /// Read connections at most: a burst beyond it waits its turn (briefly: reads are quick)
 /// rather than opening connections without bound.
 const MAX_READERS: usize = 8;
@@ -310,12 +313,24 @@ impl SqliteStore {
         path: Option<&Path>,
         synchronous: &str,
     ) -> Result<SqliteStore, StoreError> {
+        // 16 KB pages: a ~20 KB application photo takes two pages instead of six, so a commit
+        // writes fewer WAL frames (docs/performance.md: +15 % submissions/s). Takes effect
+        // only when the file is created; an existing database keeps its page size.
+        conn.pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(db)?;
         // WAL: readers never wait for the writer, and a commit is one sequential append.
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", synchronous)
             .map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        // Copy the WAL into the database every 4 MB, as SQLite does with its default 4 KB
+        // pages: larger copies stall the commit that triggers them for longer.
+        let page_size: i64 = conn
+            .pragma_query_value(None, "page_size", |r| r.get(0))
+            .map_err(db)?;
+        conn.pragma_update(None, "wal_autocheckpoint", (4 << 20) / page_size.max(512))
+            .map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(db)?;
         let version: usize = conn
@@ -1509,6 +1524,11 @@ mod tests {
         let path = dir.path().join("platform.sqlite");
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len());
+        let page_size: i64 = store
+            .conn()
+            .pragma_query_value(None, "page_size", |r| r.get(0))
+            .unwrap();
+        assert_eq!(page_size, PAGE_SIZE);
         store.put_registry_entry(&entry()).unwrap();
         drop(store);
         // Reopening keeps the data and runs nothing again.
@@ -1558,6 +1578,90 @@ mod tests {
         ));
         let account = store.account_by_id_number(&e.id_number).unwrap().unwrap();
         assert_eq!((account.id, account.kind), (id, UserKind::OnlineRegistered));
+    }
+
+    #[test]
+    fn concurrent_submissions_are_group_committed_each_answered_right() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("p.sqlite")).unwrap());
+        const ACCOUNTS: i64 = 24;
+        let accounts: Vec<AccountId> = (0..ACCOUNTS)
+            .map(|i| {
+                store
+                    .create_account(&NewAccount {
+                        kind: UserKind::OnlineRegistered,
+                        id_number: None,
+                        unit_code: Some(format!("U{i}")),
+                        name: "单位".into(),
+                        mobile: "13800138000".parse().unwrap(),
+                        password_hash: "x".into(),
+                        created_at: 1,
+                    })
+                    .unwrap()
+            })
+            .collect();
+        let application = |account: AccountId, key: &str| Application {
+            id: 0,
+            account,
+            idempotency_key: key.into(),
+            photo_source: "album".into(),
+            photo: vec![0xFF, 0xD8, account as u8],
+            cropped: None,
+            check: None,
+            state: ApplicationState::Submitted,
+            submitted_at: 10,
+            due_at: 20,
+            updated_at: 10,
+        };
+        // Every account submits three times at once from three threads: twice with one key
+        // (a retry) and once with another (a second application while one is open).
+        let outcomes: Vec<(AccountId, &str, Submitted)> = std::thread::scope(|s| {
+            let handles: Vec<_> = accounts
+                .iter()
+                .flat_map(|&a| [(a, "k1"), (a, "k1"), (a, "k2")])
+                .map(|(a, key)| {
+                    let (store, app) = (store.clone(), application(a, key));
+                    s.spawn(move || (a, key, store.submit_application(app).unwrap()))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for &account in &accounts {
+            let stored = store.applications_of(account).unwrap();
+            assert_eq!(stored.len(), 1, "one application per account");
+            let mine: Vec<&Submitted> = outcomes
+                .iter()
+                .filter(|(a, _, _)| *a == account)
+                .map(|(_, _, o)| o)
+                .collect();
+            let created = mine
+                .iter()
+                .filter(|o| matches!(o, Submitted::Created(_)))
+                .count();
+            assert_eq!(created, 1, "{mine:?}");
+            for (_, key, outcome) in outcomes.iter().filter(|(a, _, _)| *a == account) {
+                let app = match outcome {
+                    Submitted::Created(app)
+                    | Submitted::Replayed(app)
+                    | Submitted::OpenExists(app) => app,
+                };
+                assert_eq!(app.id, stored[0].id);
+                // A retry with the key that won replays it; the other key finds it open.
+                if *key == stored[0].idempotency_key {
+                    assert!(
+                        matches!(outcome, Submitted::Created(_) | Submitted::Replayed(_)),
+                        "{outcome:?}"
+                    );
+                } else {
+                    assert!(matches!(outcome, Submitted::OpenExists(_)), "{outcome:?}");
+                }
+            }
+        }
+        // A later submission alone is answered at once (no batch left half-done).
+        let later = store
+            .submit_application(application(accounts[0], "k3"))
+            .unwrap();
+        assert!(matches!(later, Submitted::OpenExists(_)));
     }
 
     #[test]
