@@ -281,9 +281,10 @@ impl SqliteStore {
         Self::setup(Connection::open(path).map_err(db)?, Some(path), "FULL")
     }
 
-    /// Opens the file for loading much at once (a registry import, a load test's accounts):
-    /// commits are not flushed to disk one by one. Call [`SqliteStore::flush`] at the end;
-    /// a crash before that may lose the load (never the file's consistency).
+    /// Opens the file for loading much at once (a load test's drivers, say): commits are not
+    /// flushed to disk one by one. Call [`SqliteStore::flush`] at the end. A crash of the
+    /// program loses nothing, but a power loss before `flush` may leave the file corrupt, so
+    /// load into a new file, never into the platform's live database.
     pub fn open_for_bulk_load(path: &Path) -> Result<SqliteStore, StoreError> {
         Self::setup(Connection::open(path).map_err(db)?, Some(path), "OFF")
     }
