@@ -133,7 +133,6 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
 /// The platform's admission state.
 pub struct Admission {
-    pub limits: Limits,
     in_flight: Arc<Semaphore>,
     outside_in_flight: Arc<Semaphore>,
     by_address: RateLimiter<IpAddr>,
@@ -143,7 +142,6 @@ pub struct Admission {
 impl Admission {
     pub fn new(limits: Limits) -> Admission {
         Admission {
-            limits,
             in_flight: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
             outside_in_flight: Arc::new(Semaphore::new(limits.max_outside_in_flight.max(1))),
             by_address: RateLimiter::new(limits.address_rate, limits.address_burst),
