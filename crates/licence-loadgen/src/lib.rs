@@ -604,6 +604,21 @@ pub fn sibling_binary(name: &str) -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
+/// The `licence-server` binary of this build, for tests in other crates: beside the test
+/// executable (as `cargo test --workspace` builds it), else built now with cargo.
+pub fn server_binary() -> PathBuf {
+    if let Some(path) = sibling_binary("licence-server") {
+        return path;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "-p", "licence-server", "--bin", "licence-server"])
+        .status()
+        .expect("running cargo build");
+    assert!(status.success(), "building licence-server failed");
+    sibling_binary("licence-server").expect("licence-server was just built")
+}
+
 /// Formats a duration in milliseconds with one decimal.
 pub fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)

@@ -2,7 +2,6 @@
 //! started again on the same database. Every application it acknowledged must be there
 //! exactly once, and the background photo checks must pick up where they stopped.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,24 +10,9 @@ use licence_loadgen::{
 };
 use licence_server::store::{SqliteStore, Store};
 
-/// The debug `licence-server` beside this test (built by `cargo test --workspace`; built
-/// here when the test runs alone).
-fn server_binary() -> PathBuf {
-    if let Some(path) = licence_loadgen::sibling_binary("licence-server") {
-        return path;
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args(["build", "-p", "licence-server", "--bin", "licence-server"])
-        .status()
-        .expect("running cargo build");
-    assert!(status.success(), "building licence-server failed");
-    licence_loadgen::sibling_binary("licence-server").expect("licence-server was just built")
-}
-
 #[test]
 fn every_acknowledged_application_survives_a_kill_and_the_checks_resume() {
-    let bin = server_binary();
+    let bin = licence_loadgen::server_binary();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.sqlite");
     let drivers = seed(&db, 400).unwrap();

@@ -1,0 +1,156 @@
+//! The platform's HTTP API, as the app uses it.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ClientError;
+
+/// A signed-in session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub account_id: i64,
+}
+
+/// An application as the platform reports it (the fields the app shows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationSummary {
+    pub id: i64,
+    /// submitted / under_review / approved / rejected / issued / withdrawn
+    pub status: String,
+    /// 已提交 / 审核中 / …
+    pub status_name: String,
+    pub photo_source: String,
+    pub submitted_at: i64,
+    pub due_at: i64,
+    pub overdue: bool,
+}
+
+/// What an HTTP exchange came to, before it is judged.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    pub body: serde_json::Value,
+}
+
+/// The API client: one connection pool, one base URL (`http://host:port`).
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    pub fn new(base: &str, timeout: Duration) -> Result<Api, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        Ok(Api {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Signs in with an ID or mobile number and the password.
+    pub async fn sign_in(&self, login: &str, password: &str) -> Result<Session, ClientError> {
+        let body = serde_json::json!({"login": login, "password": password}).to_string();
+        let answer = self
+            .exchange("POST", "/api/v1/sessions", None, Some(body))
+            .await?;
+        let body = success(answer)?;
+        Ok(Session {
+            token: field(&body, "token", serde_json::Value::as_str)?.to_owned(),
+            expires_at: field(&body, "expires_at", serde_json::Value::as_i64)?,
+            account_id: body["account"]["id"]
+                .as_i64()
+                .ok_or_else(|| ClientError::Unexpected("no account id".into()))?,
+        })
+    }
+
+    /// The account's applications, newest first.
+    pub async fn applications(&self, token: &str) -> Result<Vec<ApplicationSummary>, ClientError> {
+        let answer = self
+            .exchange("GET", "/api/v1/applications", Some(token), None)
+            .await?;
+        serde_json::from_value(success(answer)?).map_err(|e| ClientError::Unexpected(e.to_string()))
+    }
+
+    /// One request; `Err` only when no answer came.
+    pub(crate) async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        json_body: Option<String>,
+    ) -> Result<Answer, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = match method {
+            "GET" => self.http.get(url),
+            _ => self.http.post(url),
+        };
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = json_body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let body = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| {
+                ClientError::Unexpected(format!("HTTP {status} with a body that is not JSON: {e}"))
+            })?
+        };
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+        })
+    }
+}
+
+/// The body of a 2xx answer, or the platform's error.
+pub(crate) fn success(answer: Answer) -> Result<serde_json::Value, ClientError> {
+    if (200..300).contains(&answer.status) {
+        return Ok(answer.body);
+    }
+    let text = |key: &str| answer.body[key].as_str().unwrap_or_default().to_owned();
+    Err(ClientError::Server {
+        status: answer.status,
+        code: match text("code") {
+            code if code.is_empty() => format!("http_{}", answer.status),
+            code => code,
+        },
+        message: text("message"),
+        message_en: text("message_en"),
+        retry_after: answer.retry_after,
+    })
+}
+
+fn field<'a, T>(
+    body: &'a serde_json::Value,
+    key: &str,
+    get: impl Fn(&'a serde_json::Value) -> Option<T>,
+) -> Result<T, ClientError> {
+    get(&body[key]).ok_or_else(|| ClientError::Unexpected(format!("no {key} in the answer")))
+}

@@ -1,0 +1,53 @@
+//! Everything of the driver's app that is not UI, with no Tauri in it: the platform's API
+//! client ([`api`]), the app's local SQLite store ([`store`]) for the session and the outbox,
+//! and the outbox itself ([`outbox`]), which sends applications through surges and outages:
+//! durable before anything is sent, resent with backoff, honouring the platform's
+//! `Retry-After`, and idempotent, so a resend after a lost answer is the same application.
+//!
+//! The Tauri commands (`src-tauri`) are thin wrappers over this crate.
+
+pub mod api;
+pub mod outbox;
+pub mod store;
+
+/// What can go wrong, with a stable machine `code()` for the UI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// No answer: offline, the server down, or a timeout.
+    #[error("network: {0}")]
+    Network(String),
+    /// The platform answered with an error (its `{code, message, message_en}`).
+    #[error("{code}: {message_en}")]
+    Server {
+        status: u16,
+        code: String,
+        /// 中文提示, for the driver.
+        message: String,
+        message_en: String,
+        /// Seconds, from `Retry-After`.
+        retry_after: Option<u64>,
+    },
+    /// The app's own database failed.
+    #[error("local store: {0}")]
+    Store(String),
+    /// An answer that does not have the expected shape (a different server version?).
+    #[error("unexpected answer: {0}")]
+    Unexpected(String),
+}
+
+impl ClientError {
+    pub fn code(&self) -> &str {
+        match self {
+            ClientError::Network(_) => "network",
+            ClientError::Server { code, .. } => code,
+            ClientError::Store(_) => "local_store",
+            ClientError::Unexpected(_) => "unexpected_answer",
+        }
+    }
+}
+
+impl From<rusqlite::Error> for ClientError {
+    fn from(e: rusqlite::Error) -> Self {
+        ClientError::Store(e.to_string())
+    }
+}

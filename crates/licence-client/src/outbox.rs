@@ -1,0 +1,155 @@
+//! The outbox: an application is saved on the device first, then sent when it is due, and
+//! sent again until the platform has accepted or refused it for good.
+//!
+//! - 201/200: accepted (200 is the platform recognising a resend of the same application by its
+//!   idempotency key, after an answer was lost).
+//! - 429/503 (a surge, 错峰): not before `Retry-After` says.
+//! - No answer, or a 5xx: again after a pause that doubles (5 s, 10 s, … at most 10 minutes).
+//! - 401: kept waiting until the driver signs in again.
+//! - Any other refusal (an application already open, a bad photo): failed, with the platform's
+//!   message for the driver.
+
+use base64::Engine;
+use rand::Rng;
+
+use crate::api::{success, Api};
+use crate::store::LocalStore;
+use crate::ClientError;
+
+const APPLICATION: &str = "application";
+const FIRST_PAUSE: i64 = 5;
+const LONGEST_PAUSE: i64 = 600;
+
+/// What became of an item in one round of sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent {
+        item: i64,
+        application_id: i64,
+    },
+    /// Will be sent again at `until` (Unix seconds); `error` says why not now.
+    Deferred {
+        item: i64,
+        until: i64,
+        error: ClientError,
+    },
+    NeedsSignIn {
+        item: i64,
+    },
+    Failed {
+        item: i64,
+        error: ClientError,
+    },
+}
+
+/// Saves an application for sending: the photo on file (`photo` None) or an uploaded one
+/// (`album` / `camera`). Returns the outbox item.
+pub fn queue_application(
+    store: &LocalStore,
+    photo_source: &str,
+    photo: Option<&[u8]>,
+    now: i64,
+) -> Result<i64, ClientError> {
+    let key: String = {
+        let bytes: [u8; 16] = rand::thread_rng().gen();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let mut body = serde_json::json!({"idempotency_key": key, "photo_source": photo_source});
+    if let Some(photo) = photo {
+        body["photo"] = base64::engine::general_purpose::STANDARD
+            .encode(photo)
+            .into();
+    }
+    store.enqueue(APPLICATION, &key, &body.to_string(), now)
+}
+
+/// Sends every item due by `now`; returns what became of each.
+pub async fn send_due(
+    store: &LocalStore,
+    api: &Api,
+    token: &str,
+    now: i64,
+) -> Result<Vec<Delivery>, ClientError> {
+    let mut deliveries = Vec::new();
+    for item in store.due(now)? {
+        let answer = api
+            .exchange(
+                "POST",
+                "/api/v1/applications",
+                Some(token),
+                Some(item.body.clone()),
+            )
+            .await;
+        let backoff = || now + (FIRST_PAUSE << item.attempts.min(8)).min(LONGEST_PAUSE);
+        let delivery = match answer.map(success) {
+            Ok(Ok(body)) => match body["id"].as_i64() {
+                Some(application_id) => {
+                    store.mark_sent(item.id, application_id)?;
+                    Delivery::Sent {
+                        item: item.id,
+                        application_id,
+                    }
+                }
+                None => {
+                    let error =
+                        ClientError::Unexpected("an accepted application without id".into());
+                    let until = backoff();
+                    store.defer(item.id, until, &error.to_string())?;
+                    Delivery::Deferred {
+                        item: item.id,
+                        until,
+                        error,
+                    }
+                }
+            },
+            Ok(Err(
+                error @ ClientError::Server {
+                    status: 429 | 503, ..
+                },
+            )) => {
+                let ClientError::Server { retry_after, .. } = &error else {
+                    unreachable!("matched above")
+                };
+                let until = retry_after.map_or_else(backoff, |s| now + s.max(1) as i64);
+                store.defer(item.id, until, &error.to_string())?;
+                Delivery::Deferred {
+                    item: item.id,
+                    until,
+                    error,
+                }
+            }
+            Ok(Err(ClientError::Server { status: 401, .. })) => {
+                Delivery::NeedsSignIn { item: item.id }
+            }
+            // No answer, a server error, or something in between that is not the platform
+            // (a proxy's HTML page): try again later.
+            Ok(Err(error @ ClientError::Server { status: 500.., .. }))
+            | Err(error @ (ClientError::Network(_) | ClientError::Unexpected(_))) => {
+                let until = backoff();
+                store.defer(item.id, until, &error.to_string())?;
+                Delivery::Deferred {
+                    item: item.id,
+                    until,
+                    error,
+                }
+            }
+            Ok(Err(error)) | Err(error) => {
+                store.mark_failed(item.id, &format!("{}: {}", error.code(), message(&error)))?;
+                Delivery::Failed {
+                    item: item.id,
+                    error,
+                }
+            }
+        };
+        deliveries.push(delivery);
+    }
+    Ok(deliveries)
+}
+
+/// The driver's message (Chinese) when the platform gave one.
+fn message(error: &ClientError) -> String {
+    match error {
+        ClientError::Server { message, .. } if !message.is_empty() => message.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,241 @@
+//! The app's outbox against the real platform (`licence-server` on loopback, drivers seeded
+//! into its database): saved before sending, kept across an app restart and an outage,
+//! `Retry-After` honoured, a resend after a lost answer recognised, a refusal for good shown.
+
+use std::time::Duration;
+
+use licence_client::api::Api;
+use licence_client::outbox::{queue_application, send_due, Delivery};
+use licence_client::store::{ItemState, LocalStore};
+use licence_client::ClientError;
+use licence_loadgen::{sample_photo, seed, server_binary, Driver, Server};
+
+const PASSWORD: &str = "load-test-password-1";
+
+struct Platform {
+    server: Server,
+    drivers: Vec<Driver>,
+    dir: tempfile::TempDir,
+}
+
+impl Platform {
+    fn start(extra: &[&str]) -> Platform {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("platform.sqlite");
+        let drivers = seed(&db, 4).unwrap();
+        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        let server = Server::start(&server_binary(), &db, &extra).unwrap();
+        Platform {
+            server,
+            drivers,
+            dir,
+        }
+    }
+
+    fn api(&self) -> Api {
+        Api::new(
+            &format!("http://{}", self.server.address),
+            Duration::from_secs(10),
+        )
+        .unwrap()
+    }
+
+    /// The app's store, in a file of its own (it outlives a `LocalStore`).
+    fn app_store(&self) -> LocalStore {
+        LocalStore::open(&self.dir.path().join("app.sqlite")).unwrap()
+    }
+}
+
+/// Seeded driver `i` signs in with the reserved mobile number.
+async fn sign_in(api: &Api, i: usize) -> licence_client::api::Session {
+    api.sign_in(&format!("139{i:08}"), PASSWORD).await.unwrap()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn an_application_is_kept_across_a_restart_and_an_outage_then_sent_once() {
+    let p = Platform::start(&[]);
+    let api = p.api();
+    let session = sign_in(&api, 0).await;
+    assert_eq!(session.account_id, p.drivers[0].account);
+    let t0 = now();
+    let item = {
+        let store = p.app_store();
+        store.save_session(&session).unwrap();
+        queue_application(&store, "album", Some(&sample_photo()), t0).unwrap()
+        // The app is closed here.
+    };
+    let store = p.app_store();
+    assert_eq!(store.session().unwrap(), Some(session.clone()));
+    assert_eq!(store.item(item).unwrap().unwrap().state, ItemState::Waiting);
+
+    // The network is down: nothing is lost, and the next try waits 5 s.
+    let offline = Api::new("http://127.0.0.1:9", Duration::from_secs(2)).unwrap();
+    let round = send_due(&store, &offline, &session.token, t0)
+        .await
+        .unwrap();
+    let [Delivery::Deferred { until, error, .. }] = round.as_slice() else {
+        panic!("{round:?}");
+    };
+    assert_eq!((*until, error.code()), (t0 + 5, "network"));
+    assert!(send_due(&store, &api, &session.token, t0)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The answer to the next send is lost: the platform stored it, the app never heard.
+    let waiting = store.item(item).unwrap().unwrap();
+    let lost = reqwest::Client::new()
+        .post(format!("http://{}/api/v1/applications", p.server.address))
+        .bearer_auth(&session.token)
+        .header("content-type", "application/json")
+        .body(waiting.body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lost.status().as_u16(), 201);
+    let stored: serde_json::Value = lost.json().await.unwrap();
+
+    // Due again: the resend is recognised as the same application, not a second one.
+    let round = send_due(&store, &api, &session.token, t0 + 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        round,
+        [Delivery::Sent {
+            item,
+            application_id: stored["id"].as_i64().unwrap()
+        }]
+    );
+    assert_eq!(
+        store.item(item).unwrap().unwrap().state,
+        ItemState::Sent {
+            application_id: stored["id"].as_i64().unwrap()
+        }
+    );
+    let listed = api.applications(&session.token).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, stored["id"].as_i64().unwrap());
+    assert_eq!(listed[0].photo_source, "album");
+    // Sent items are not sent again.
+    assert!(send_due(&store, &api, &session.token, t0 + 3600)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_surge_refusal_is_honoured_to_the_second_retry_after_says() {
+    let p = Platform::start(&["--account-rate", "1", "--account-burst", "1"]);
+    let api = p.api();
+    let session = sign_in(&api, 1).await;
+    let store = LocalStore::in_memory().unwrap();
+    let t0 = now();
+    let item = queue_application(&store, "on_file", None, t0).unwrap();
+    // The driver's one request this second is spent looking at the list.
+    api.applications(&session.token).await.unwrap();
+    let round = send_due(&store, &api, &session.token, t0).await.unwrap();
+    let [Delivery::Deferred { until, error, .. }] = round.as_slice() else {
+        panic!("{round:?}");
+    };
+    assert_eq!(*until, t0 + 1);
+    assert_eq!(error.code(), "rate_limited");
+    let ClientError::Server {
+        status, message, ..
+    } = error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*status, 429);
+    assert!(message.contains("秒后再试"), "{message}");
+    // Not before the time it was given.
+    assert!(send_due(&store, &api, &session.token, t0)
+        .await
+        .unwrap()
+        .is_empty());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let round = send_due(&store, &api, &session.token, t0 + 1)
+        .await
+        .unwrap();
+    // The demo drivers have no photo on file, so the platform refuses this one for good,
+    // which is itself an answer: it was sent when allowed.
+    let [Delivery::Failed { error, .. }] = round.as_slice() else {
+        panic!("{round:?}");
+    };
+    assert_eq!(error.code(), "no_photo_on_file");
+    let failed = store.item(item).unwrap().unwrap();
+    assert_eq!(failed.state, ItemState::Failed);
+    assert_eq!(failed.attempts, 2);
+    assert!(
+        failed.last_error.as_deref().unwrap().contains("档案照片"),
+        "{failed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_open_application_fails_with_the_platforms_message_and_a_lapsed_session_waits() {
+    let p = Platform::start(&[]);
+    let api = p.api();
+    let session = sign_in(&api, 2).await;
+    let store = LocalStore::in_memory().unwrap();
+    let t0 = now();
+    let first = queue_application(&store, "camera", Some(&sample_photo()), t0).unwrap();
+    let second = queue_application(&store, "album", Some(&sample_photo()), t0).unwrap();
+
+    // A session the platform no longer knows: both wait for the driver to sign in again.
+    let round = send_due(&store, &api, "not-a-session", t0).await.unwrap();
+    assert_eq!(
+        round,
+        [
+            Delivery::NeedsSignIn { item: first },
+            Delivery::NeedsSignIn { item: second }
+        ]
+    );
+
+    let round = send_due(&store, &api, &session.token, t0).await.unwrap();
+    assert!(
+        matches!(round[0], Delivery::Sent { item, .. } if item == first),
+        "{round:?}"
+    );
+    let Delivery::Failed { item, error } = &round[1] else {
+        panic!("{round:?}");
+    };
+    assert_eq!((*item, error.code()), (second, "application_open"));
+    let failed = store.item(second).unwrap().unwrap();
+    assert!(
+        failed.last_error.as_deref().unwrap().contains("您已有一份"),
+        "{failed:?}"
+    );
+    // Failed items are not retried.
+    assert!(send_due(&store, &api, &session.token, t0 + 3600)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn without_a_network_the_pause_doubles_up_to_ten_minutes() {
+    let store = LocalStore::in_memory().unwrap();
+    let offline = Api::new("http://127.0.0.1:9", Duration::from_secs(2)).unwrap();
+    let mut t = 1_000;
+    let item = queue_application(&store, "on_file", None, t).unwrap();
+    let mut pauses = Vec::new();
+    for _ in 0..9 {
+        let round = send_due(&store, &offline, "token", t).await.unwrap();
+        let [Delivery::Deferred { until, .. }] = round.as_slice() else {
+            panic!("{round:?}");
+        };
+        pauses.push(until - t);
+        t = *until;
+    }
+    assert_eq!(pauses, [5, 10, 20, 40, 80, 160, 320, 600, 600]);
+    let waiting = store.item(item).unwrap().unwrap();
+    assert_eq!((waiting.state, waiting.attempts), (ItemState::Waiting, 9));
+    assert!(waiting.last_error.unwrap().starts_with("network"));
+}
