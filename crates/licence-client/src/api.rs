@@ -79,6 +79,14 @@ impl Api {
         serde_json::from_value(success(answer)?).map_err(|e| ClientError::Unexpected(e.to_string()))
     }
 
+    /// 驾驶证电子版: the holder's licence from the registry, re-validated on arrival.
+    pub async fn licence(&self, token: &str) -> Result<licence_core::DrivingLicence, ClientError> {
+        let answer = self
+            .exchange("GET", "/api/v1/me/licence", Some(token), None)
+            .await?;
+        serde_json::from_value(success(answer)?).map_err(|e| ClientError::Unexpected(e.to_string()))
+    }
+
     /// One request; `Err` only when no answer came.
     pub(crate) async fn exchange(
         &self,

@@ -1,12 +1,14 @@
 //! Everything of the driver's app that is not UI, with no Tauri in it: the platform's API
-//! client ([`api`]), the app's local SQLite store ([`store`]) for the session and the outbox,
-//! and the outbox itself ([`outbox`]), which sends applications through surges and outages:
+//! client ([`api`]), the app's local SQLite store ([`store`]) for the session, the cached
+//! licence ([`licence`], shown without a network) and the outbox, and the outbox itself
+//! ([`outbox`]), which sends applications through surges and outages:
 //! durable before anything is sent, resent with backoff, honouring the platform's
 //! `Retry-After`, and idempotent, so a resend after a lost answer is the same application.
 //!
 //! The Tauri commands (`src-tauri`) are thin wrappers over this crate.
 
 pub mod api;
+pub mod licence;
 pub mod outbox;
 pub mod store;
 

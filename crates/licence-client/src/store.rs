@@ -17,6 +17,11 @@ const SCHEMA: &str = "
         expires_at INTEGER NOT NULL,
         account_id INTEGER NOT NULL
     ) STRICT;
+    CREATE TABLE IF NOT EXISTS licence_cache (
+        only INTEGER PRIMARY KEY CHECK (only = 1),
+        record TEXT NOT NULL,
+        fetched_at INTEGER NOT NULL
+    ) STRICT;
     CREATE TABLE IF NOT EXISTS outbox (
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,
@@ -116,6 +121,46 @@ impl LocalStore {
 
     pub fn clear_session(&self) -> Result<(), ClientError> {
         self.conn().execute("DELETE FROM session", [])?;
+        Ok(())
+    }
+
+    /// Keeps the licence as last fetched, for showing without a network.
+    pub fn save_licence(
+        &self,
+        licence: &licence_core::DrivingLicence,
+        fetched_at: i64,
+    ) -> Result<(), ClientError> {
+        let record =
+            serde_json::to_string(licence).map_err(|e| ClientError::Store(e.to_string()))?;
+        self.conn().execute(
+            "INSERT INTO licence_cache (only, record, fetched_at) VALUES (1, ?1, ?2)
+             ON CONFLICT (only) DO UPDATE SET record = excluded.record,
+               fetched_at = excluded.fetched_at",
+            params![record, fetched_at],
+        )?;
+        Ok(())
+    }
+
+    /// The licence as last fetched, and when.
+    pub fn cached_licence(
+        &self,
+    ) -> Result<Option<(licence_core::DrivingLicence, i64)>, ClientError> {
+        let row: Option<(String, i64)> = self
+            .conn()
+            .query_row("SELECT record, fetched_at FROM licence_cache", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(record, at)| {
+            serde_json::from_str(&record)
+                .map(|licence| (licence, at))
+                .map_err(|e| ClientError::Store(format!("the cached licence is unreadable: {e}")))
+        })
+        .transpose()
+    }
+
+    pub fn forget_licence(&self) -> Result<(), ClientError> {
+        self.conn().execute("DELETE FROM licence_cache", [])?;
         Ok(())
     }
 

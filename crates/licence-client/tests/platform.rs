@@ -1,6 +1,7 @@
-//! The app's outbox against the real platform (`licence-server` on loopback, drivers seeded
-//! into its database): saved before sending, kept across an app restart and an outage,
-//! `Retry-After` honoured, a resend after a lost answer recognised, a refusal for good shown.
+//! licence-client against the real platform (`licence-server` on loopback, drivers seeded
+//! into its database). The outbox: saved before sending, kept across an app restart and an
+//! outage, `Retry-After` honoured, a resend after a lost answer recognised, a refusal for good
+//! shown. 我的驾驶证: fetched, kept, shown offline, forgotten when the registry drops it.
 
 use std::time::Duration;
 
@@ -238,4 +239,61 @@ async fn without_a_network_the_pause_doubles_up_to_ten_minutes() {
     let waiting = store.item(item).unwrap().unwrap();
     assert_eq!((waiting.state, waiting.attempts), (ItemState::Waiting, 9));
     assert!(waiting.last_error.unwrap().starts_with("network"));
+}
+
+#[tokio::test]
+async fn the_licence_is_shown_from_the_platform_and_offline_as_last_fetched() {
+    use licence_client::licence::my_licence;
+    let p = Platform::start(&[]);
+    let api = p.api();
+    let session = sign_in(&api, 3).await;
+    let store = p.app_store();
+    let expected = licence_loadgen::synthetic_person(3)
+        .unwrap()
+        .licence
+        .unwrap();
+
+    let shown = my_licence(&store, &api, &session.token, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(shown.licence, expected);
+    assert_eq!((shown.fetched_at, shown.offline), (1_000, false));
+
+    // No network: the licence as fetched, marked offline with its time.
+    let offline = Api::new("http://127.0.0.1:9", Duration::from_secs(2)).unwrap();
+    let shown = my_licence(&store, &offline, &session.token, 5_000)
+        .await
+        .unwrap();
+    assert_eq!(shown.licence, expected);
+    assert_eq!((shown.fetched_at, shown.offline), (1_000, true));
+
+    // A lapsed session is the platform's answer, not an outage: it is not papered over.
+    let error = my_licence(&store, &api, "not-a-session", 6_000)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "session_expired");
+    assert!(store.cached_licence().unwrap().is_some());
+
+    // The registry no longer holds a licence for the driver: not shown, not even offline.
+    let registry =
+        licence_server::store::SqliteStore::open(&p.dir.path().join("platform.sqlite")).unwrap();
+    let mut entry = licence_loadgen::synthetic_person(3).unwrap();
+    entry.licence = None;
+    licence_server::store::Store::put_registry_entry(&registry, &entry).unwrap();
+    let error = my_licence(&store, &api, &session.token, 7_000)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "no_licence");
+    assert_eq!(store.cached_licence().unwrap(), None);
+    let error = my_licence(&store, &offline, &session.token, 8_000)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "network");
+
+    // Nothing kept and no network: the network error.
+    let fresh = LocalStore::in_memory().unwrap();
+    let error = my_licence(&fresh, &offline, &session.token, 5_000)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "network");
 }
