@@ -58,33 +58,38 @@ impl Api {
     /// Signs in with an ID or mobile number and the password.
     pub async fn sign_in(&self, login: &str, password: &str) -> Result<Session, ClientError> {
         let body = serde_json::json!({"login": login, "password": password}).to_string();
-        let answer = self
-            .exchange("POST", "/api/v1/sessions", None, Some(body))
-            .await?;
-        let body = success(answer)?;
-        Ok(Session {
-            token: field(&body, "token", serde_json::Value::as_str)?.to_owned(),
-            expires_at: field(&body, "expires_at", serde_json::Value::as_i64)?,
-            account_id: body["account"]["id"]
-                .as_i64()
-                .ok_or_else(|| ClientError::Unexpected("no account id".into()))?,
-        })
+        session_from(
+            &self
+                .call("POST", "/api/v1/sessions", None, Some(body))
+                .await?,
+        )
     }
 
     /// The account's applications, newest first.
     pub async fn applications(&self, token: &str) -> Result<Vec<ApplicationSummary>, ClientError> {
-        let answer = self
-            .exchange("GET", "/api/v1/applications", Some(token), None)
-            .await?;
-        serde_json::from_value(success(answer)?).map_err(|e| ClientError::Unexpected(e.to_string()))
+        decode(
+            self.call("GET", "/api/v1/applications", Some(token), None)
+                .await?,
+        )
     }
 
     /// 驾驶证电子版: the holder's licence from the registry, re-validated on arrival.
     pub async fn licence(&self, token: &str) -> Result<licence_core::DrivingLicence, ClientError> {
-        let answer = self
-            .exchange("GET", "/api/v1/me/licence", Some(token), None)
-            .await?;
-        serde_json::from_value(success(answer)?).map_err(|e| ClientError::Unexpected(e.to_string()))
+        decode(
+            self.call("GET", "/api/v1/me/licence", Some(token), None)
+                .await?,
+        )
+    }
+
+    /// One request whose answer must be a success; its JSON body.
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        json_body: Option<String>,
+    ) -> Result<serde_json::Value, ClientError> {
+        success(self.exchange(method, path, token, json_body).await?)
     }
 
     /// One request; `Err` only when no answer came.
@@ -152,6 +157,25 @@ pub(crate) fn success(answer: Answer) -> Result<serde_json::Value, ClientError> 
         message: text("message"),
         message_en: text("message_en"),
         retry_after: answer.retry_after,
+        next: answer.body["next"].as_str().map(str::to_owned),
+    })
+}
+
+/// An answer's body as the type the app expects.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    body: serde_json::Value,
+) -> Result<T, ClientError> {
+    serde_json::from_value(body).map_err(|e| ClientError::Unexpected(e.to_string()))
+}
+
+/// The session in a sign-in or registration answer.
+pub(crate) fn session_from(body: &serde_json::Value) -> Result<Session, ClientError> {
+    Ok(Session {
+        token: field(body, "token", serde_json::Value::as_str)?.to_owned(),
+        expires_at: field(body, "expires_at", serde_json::Value::as_i64)?,
+        account_id: body["account"]["id"]
+            .as_i64()
+            .ok_or_else(|| ClientError::Unexpected("no account id".into()))?,
     })
 }
 

@@ -5,11 +5,14 @@
 //! durable before anything is sent, resent with backoff, honouring the platform's
 //! `Retry-After`, and idempotent, so a resend after a lost answer is the same application.
 //!
+//! Registration ([`registration`]) and the camera as a [`camera::FrameSource`] live here too.
 //! The Tauri commands (`src-tauri`) are thin wrappers over this crate.
 
 pub mod api;
+pub mod camera;
 pub mod licence;
 pub mod outbox;
+pub mod registration;
 pub mod store;
 
 /// What can go wrong, with a stable machine `code()` for the UI.
@@ -28,6 +31,9 @@ pub enum ClientError {
         message_en: String,
         /// Seconds, from `Retry-After`.
         retry_after: Option<u64>,
+        /// The step the app should offer next, e.g. `online_registration` after repeated
+        /// face failures (R2.2).
+        next: Option<String>,
     },
     /// The app's own database failed.
     #[error("local store: {0}")]

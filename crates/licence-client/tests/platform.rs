@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use licence_client::api::Api;
+use licence_client::camera::{liveness_frames, PhotoPlayer};
 use licence_client::outbox::{queue_application, send_due, Delivery};
+use licence_client::registration::Person;
 use licence_client::store::{ItemState, LocalStore};
 use licence_client::ClientError;
 use licence_loadgen::{sample_photo, seed, server_binary, Driver, Server};
@@ -17,6 +19,8 @@ struct Platform {
     server: Server,
     drivers: Vec<Driver>,
     dir: tempfile::TempDir,
+    /// The outside-service sandbox (identity platform, SMS gateway, Alipay).
+    sandbox: String,
 }
 
 impl Platform {
@@ -24,13 +28,64 @@ impl Platform {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("platform.sqlite");
         let drivers = seed(&db, 4).unwrap();
-        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-        let server = Server::start(&server_binary(), &db, &extra).unwrap();
+        let sandbox = licence_sandbox::start_in_background().unwrap();
+        let mut args: Vec<String> = ["--identity-url", "--sms-url", "--alipay-url"]
+            .iter()
+            .flat_map(|flag| [(*flag).to_owned(), sandbox.clone()])
+            .collect();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let server = Server::start(&server_binary(), &db, &args).unwrap();
         Platform {
             server,
             drivers,
             dir,
+            sandbox,
         }
+    }
+
+    /// Adds made-up person `i` (a licence, no account) to the registry; returns them as the
+    /// app would have them typed in, with the reserved number.
+    fn newcomer(&self, i: usize) -> Person {
+        let entry = licence_loadgen::synthetic_person(i).unwrap();
+        let registry =
+            licence_server::store::SqliteStore::open(&self.dir.path().join("platform.sqlite"))
+                .unwrap();
+        licence_server::store::Store::put_registry_entry(&registry, &entry).unwrap();
+        Person {
+            name: entry.name.as_str().to_owned(),
+            id_number: entry.id_number.to_string(),
+            mobile: entry.reserved_mobile.as_str().to_owned(),
+        }
+    }
+
+    /// The six-digit code in the last text message the gateway "sent" to `mobile`.
+    async fn last_code(&self, mobile: &str) -> String {
+        let list: Vec<serde_json::Value> =
+            reqwest::get(format!("{}/sandbox/sms/messages?to={mobile}", self.sandbox))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        let text = list.last().expect("a message")["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|s| s.len() == 6)
+            .expect("a six-digit code")
+            .to_owned()
+    }
+
+    /// What the identity platform answers the next `times` checks.
+    async fn script(&self, service: &str, outcome: &str, times: usize) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/sandbox/outcomes", self.sandbox))
+            .json(&serde_json::json!({"service": service, "outcome": outcome, "times": times}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
     }
 
     fn api(&self) -> Api {
@@ -296,4 +351,100 @@ async fn the_licence_is_shown_from_the_platform_and_offline_as_last_fetched() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), "network");
+}
+
+#[tokio::test]
+async fn a_newcomer_registers_by_face_with_the_camera_and_may_then_apply() {
+    let p = Platform::start(&[]);
+    let api = p.api();
+    let person = p.newcomer(1_000);
+    let code = api.face_sign_code(&person).await.unwrap();
+    assert!(code.mobile_masked.contains("****"), "{code:?}");
+    let digits = p.last_code(&person.mobile).await;
+    // The liveness frames come from the camera: here a player of a real-sized portrait.
+    let mut camera = PhotoPlayer::new(&[sample_photo()]).unwrap();
+    let frames = liveness_frames(&mut camera, 3).unwrap();
+    let error = api
+        .face_sign(&person, &code, &digits, "Licence2026", false, &frames)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "consent_required");
+    let session = api
+        .face_sign(&person, &code, &digits, "Licence2026", true, &frames)
+        .await
+        .unwrap();
+    // Face-signed: the application goes through.
+    let store = LocalStore::in_memory().unwrap();
+    queue_application(&store, "camera", Some(&sample_photo()), now()).unwrap();
+    let round = send_due(&store, &api, &session.token, now()).await.unwrap();
+    assert!(
+        matches!(round.as_slice(), [Delivery::Sent { .. }]),
+        "{round:?}"
+    );
+}
+
+#[tokio::test]
+async fn after_three_face_failures_the_app_is_sent_to_online_registration_which_works() {
+    let p = Platform::start(&[]);
+    let api = p.api();
+    let person = p.newcomer(1_001);
+    let code = api.face_sign_code(&person).await.unwrap();
+    let digits = p.last_code(&person.mobile).await;
+    let frames = liveness_frames(&mut PhotoPlayer::new(&[sample_photo()]).unwrap(), 2).unwrap();
+    p.script("identity", "fail", 3).await;
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(
+            api.face_sign(&person, &code, &digits, "Licence2026", true, &frames)
+                .await
+                .unwrap_err(),
+        );
+    }
+    let Some(ClientError::Server {
+        code: failure,
+        next,
+        ..
+    }) = last
+    else {
+        panic!("{last:?}");
+    };
+    assert_eq!(
+        (failure.as_str(), next.as_deref()),
+        ("face_attempts_exhausted", Some("online_registration"))
+    );
+
+    let code = api.online_code(&person).await.unwrap();
+    let digits = p.last_code(&person.mobile).await;
+    let wrong = if digits == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let error = api
+        .register_online(&code, wrong, "Licence2026")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "wrong_code");
+    let session = api
+        .register_online(&code, &digits, "Licence2026")
+        .await
+        .unwrap();
+    // Online-registered: the e-licence needs 实人认证 first, and the platform says how (R2.7).
+    let store = LocalStore::in_memory().unwrap();
+    let item = queue_application(&store, "on_file", None, now()).unwrap();
+    let round = send_due(&store, &api, &session.token, now()).await.unwrap();
+    let [Delivery::Failed { error, .. }] = round.as_slice() else {
+        panic!("{round:?}");
+    };
+    assert_eq!(error.code(), "needs_face_sign");
+    assert!(
+        store
+            .item(item)
+            .unwrap()
+            .unwrap()
+            .last_error
+            .unwrap()
+            .contains("实人认证"),
+        "the driver is told the way"
+    );
 }

@@ -122,6 +122,32 @@ pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
     axum::serve(listener, router()).await
 }
 
+/// Starts the sandbox on a loopback port, on a thread and runtime of its own, for as long as
+/// the process lives (tests embed it this way); returns its base URL.
+pub fn start_in_background() -> std::io::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("licence-sandbox".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => {
+                        if let Err(e) = serve(listener).await {
+                            eprintln!("licence-sandbox: {e}");
+                        }
+                    }
+                    Err(e) => eprintln!("licence-sandbox: {e}"),
+                }
+            })
+        })?;
+    Ok(format!("http://{address}"))
+}
+
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"code": code, "message": message}))).into_response()
 }

@@ -55,20 +55,6 @@ fn spawn_server(args: &[String]) -> (Child, String) {
     (server, base)
 }
 
-/// Starts the sandbox on its own runtime thread; returns its base URL.
-fn start_sandbox() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            licence_sandbox::serve(listener).await.unwrap();
-        });
-    });
-    format!("http://{}", rx.recv().expect("sandbox address"))
-}
-
 impl Platform {
     /// With the product's rules, except short code timings so that expiry can be tested.
     pub fn start() -> Platform {
@@ -84,7 +70,7 @@ impl Platform {
             .output()
             .unwrap();
         assert!(demo.status.success(), "{demo:?}");
-        let sandbox = start_sandbox();
+        let sandbox = licence_sandbox::start_in_background().unwrap();
         let mut server_args: Vec<String> = [
             "--db",
             db.to_str().unwrap(),

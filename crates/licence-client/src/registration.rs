@@ -1,0 +1,96 @@
+//! 注册 (R2.1–R2.3): face-sign with the camera, online registration with the reserved number.
+//! Each starts with a one-time code by SMS; the platform says when a failure should move the
+//! driver to the other path (`next` in [`ClientError::Server`]).
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{decode, session_from, Api, Session};
+use crate::ClientError;
+
+/// Who is registering, as typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub name: String,
+    pub id_number: String,
+    /// Face-sign: the number in use now. Online registration: the reserved number (预留手机号).
+    pub mobile: String,
+}
+
+/// A code is on its way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeSent {
+    pub challenge_id: String,
+    /// Seconds the code stays valid.
+    pub expires_in: u64,
+    /// Seconds before another code may be asked for.
+    pub resend_after: u64,
+    pub mobile_masked: String,
+}
+
+impl Api {
+    /// R2.1: a code to the mobile number given for face-sign.
+    pub async fn face_sign_code(&self, person: &Person) -> Result<CodeSent, ClientError> {
+        self.code("/api/v1/registrations/face-sign/codes", person)
+            .await
+    }
+
+    /// R2.3: a code to the number the traffic police hold for the person.
+    pub async fn online_code(&self, person: &Person) -> Result<CodeSent, ClientError> {
+        self.code("/api/v1/registrations/online/codes", person)
+            .await
+    }
+
+    async fn code(&self, path: &str, person: &Person) -> Result<CodeSent, ClientError> {
+        let body =
+            serde_json::to_string(person).map_err(|e| ClientError::Unexpected(e.to_string()))?;
+        decode(self.call("POST", path, None, Some(body)).await?)
+    }
+
+    /// R2.1: registers as a face-signed user with the code and the liveness frames (JPEG,
+    /// from [`crate::camera::liveness_frames`]). `consent` is the driver's agreement to the
+    /// face check, which the platform requires.
+    pub async fn face_sign(
+        &self,
+        person: &Person,
+        code: &CodeSent,
+        digits: &str,
+        password: &str,
+        consent: bool,
+        frames: &[Vec<u8>],
+    ) -> Result<Session, ClientError> {
+        let frames: Vec<String> = frames
+            .iter()
+            .map(|f| base64::engine::general_purpose::STANDARD.encode(f))
+            .collect();
+        let body = serde_json::json!({
+            "name": person.name, "id_number": person.id_number, "mobile": person.mobile,
+            "challenge_id": code.challenge_id, "code": digits, "consent": consent,
+            "password": password, "frames": frames,
+        });
+        let path = "/api/v1/registrations/face-sign";
+        session_from(
+            &self
+                .call("POST", path, None, Some(body.to_string()))
+                .await?,
+        )
+    }
+
+    /// R2.3: finishes online registration (实名认证) with the code.
+    pub async fn register_online(
+        &self,
+        code: &CodeSent,
+        digits: &str,
+        password: &str,
+    ) -> Result<Session, ClientError> {
+        let body = serde_json::json!({
+            "challenge_id": code.challenge_id, "code": digits, "password": password,
+        });
+        let path = "/api/v1/registrations/online";
+        session_from(
+            &self
+                .call("POST", path, None, Some(body.to_string()))
+                .await?,
+        )
+    }
+}
