@@ -63,6 +63,39 @@ pub fn queue_application(
     store.enqueue(APPLICATION, &key, &body.to_string(), now)
 }
 
+/// A photo from the album or the camera, after the check on the device.
+#[derive(Debug)]
+pub enum CheckedPhoto {
+    /// Compliant: its 260×378 crop is saved for sending as this outbox item. The verdict is
+    /// for showing the crop and the measurements before the driver confirms.
+    Queued {
+        item: i64,
+        verdict: licence_photo::Verdict,
+    },
+    /// Not compliant: nothing is saved; each problem says how to fix it.
+    NeedsFixing(licence_photo::Verdict),
+}
+
+/// Checks an uploaded photo on the device with the platform's own rules (licence-photo) and,
+/// only when it is compliant, saves its crop for sending: the driver learns what is wrong at
+/// once instead of a day later, and the upload is the ~20 KB crop, not the original.
+pub fn queue_checked_photo(
+    store: &LocalStore,
+    photo_source: &str,
+    photo: &[u8],
+    today: time::Date,
+    now: i64,
+) -> Result<CheckedPhoto, ClientError> {
+    let verdict = licence_photo::PhotoChecker::new().check(photo, today);
+    match (&verdict.cropped_jpeg, verdict.compliant) {
+        (Some(crop), true) => Ok(CheckedPhoto::Queued {
+            item: queue_application(store, photo_source, Some(crop), now)?,
+            verdict,
+        }),
+        _ => Ok(CheckedPhoto::NeedsFixing(verdict)),
+    }
+}
+
 /// Sends every item due by `now`; returns what became of each.
 pub async fn send_due(
     store: &LocalStore,

@@ -448,3 +448,46 @@ async fn after_three_face_failures_the_app_is_sent_to_online_registration_which_
         "the driver is told the way"
     );
 }
+
+#[tokio::test]
+async fn a_photo_is_checked_on_the_device_and_only_its_compliant_crop_is_sent() {
+    use licence_client::outbox::{queue_checked_photo, CheckedPhoto};
+    use licence_photo::testdata;
+    let p = Platform::start(&[]);
+    let api = p.api();
+    let session = sign_in(&api, 0).await;
+    let store = LocalStore::in_memory().unwrap();
+    let today = time::OffsetDateTime::now_utc().date();
+
+    // No face in it: nothing is saved, and the driver is told what to fix.
+    let CheckedPhoto::NeedsFixing(verdict) =
+        queue_checked_photo(&store, "album", &sample_photo(), today, now()).unwrap()
+    else {
+        panic!("a photo without a face was accepted");
+    };
+    assert!(!verdict.compliant);
+    assert!(verdict.problems.iter().any(|p| !p.message.is_empty()));
+    assert!(store.items().unwrap().is_empty());
+
+    // A real portrait: its crop goes into the outbox, and the platform takes it.
+    let portrait = testdata::encode(&testdata::portrait(2.0).0, image::ImageFormat::Jpeg);
+    let CheckedPhoto::Queued { item, verdict } =
+        queue_checked_photo(&store, "camera", &portrait, today, now()).unwrap()
+    else {
+        panic!("the portrait was refused");
+    };
+    let crop = verdict.cropped_jpeg.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(&store.item(item).unwrap().unwrap().body).unwrap();
+    assert_eq!(body["photo_source"], "camera");
+    assert_eq!(
+        body["photo"].as_str().unwrap(),
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &crop)
+    );
+    assert!(crop.len() < portrait.len());
+    let round = send_due(&store, &api, &session.token, now()).await.unwrap();
+    assert!(
+        matches!(round.as_slice(), [Delivery::Sent { .. }]),
+        "{round:?}"
+    );
+}
