@@ -113,7 +113,15 @@ pub async fn send_due(
                 Some(item.body.clone()),
             )
             .await;
-        let backoff = || now + (FIRST_PAUSE << item.attempts.min(8)).min(LONGEST_PAUSE);
+        let backoff = now + (FIRST_PAUSE << item.attempts.min(8)).min(LONGEST_PAUSE);
+        let defer = |until: i64, error: ClientError| -> Result<Delivery, ClientError> {
+            store.defer(item.id, until, &error.to_string())?;
+            Ok(Delivery::Deferred {
+                item: item.id,
+                until,
+                error,
+            })
+        };
         let delivery = match answer.map(success) {
             Ok(Ok(body)) => match body["id"].as_i64() {
                 Some(application_id) => {
@@ -123,34 +131,21 @@ pub async fn send_due(
                         application_id,
                     }
                 }
-                None => {
-                    let error =
-                        ClientError::Unexpected("an accepted application without id".into());
-                    let until = backoff();
-                    store.defer(item.id, until, &error.to_string())?;
-                    Delivery::Deferred {
-                        item: item.id,
-                        until,
-                        error,
-                    }
-                }
+                None => defer(
+                    backoff,
+                    ClientError::Unexpected("an accepted application without id".into()),
+                )?,
             },
             Ok(Err(
                 error @ ClientError::Server {
-                    status: 429 | 503, ..
+                    status: 429 | 503,
+                    retry_after,
+                    ..
                 },
-            )) => {
-                let ClientError::Server { retry_after, .. } = &error else {
-                    unreachable!("matched above")
-                };
-                let until = retry_after.map_or_else(backoff, |s| now + s.max(1) as i64);
-                store.defer(item.id, until, &error.to_string())?;
-                Delivery::Deferred {
-                    item: item.id,
-                    until,
-                    error,
-                }
-            }
+            )) => defer(
+                retry_after.map_or(backoff, |s| now + s.max(1) as i64),
+                error,
+            )?,
             Ok(Err(ClientError::Server { status: 401, .. })) => {
                 Delivery::NeedsSignIn { item: item.id }
             }
@@ -158,13 +153,7 @@ pub async fn send_due(
             // (a proxy's HTML page): try again later.
             Ok(Err(error @ ClientError::Server { status: 500.., .. }))
             | Err(error @ (ClientError::Network(_) | ClientError::Unexpected(_))) => {
-                let until = backoff();
-                store.defer(item.id, until, &error.to_string())?;
-                Delivery::Deferred {
-                    item: item.id,
-                    until,
-                    error,
-                }
+                defer(backoff, error)?
             }
             Ok(Err(error)) | Err(error) => {
                 store.mark_failed(item.id, &format!("{}: {}", error.code(), message(&error)))?;
