@@ -1530,30 +1530,9 @@ async fn decide_application(
         }
         Err(r) => return r,
     };
-    let text = match &to {
-        licence_core::ApplicationState::Rejected { reasons } => format!(
-            "【交管12123】您的驾驶证电子版申请未通过审核：{}。请在交管12123中修改后重新提交。",
-            reasons
-                .iter()
-                .map(|r| match &r.note {
-                    Some(n) => format!("{}（{n}）", r.code.name_zh()),
-                    None => r.code.name_zh().to_owned(),
-                })
-                .collect::<Vec<_>>()
-                .join("；")
-        ),
-        _ => "【交管12123】您的驾驶证电子版申请已审核通过，请在交管12123中查看和使用。".to_owned(),
-    };
     // Told by SMS through the durable outbox: sent once, retried while the gateway fails.
     if let Err(e) = state
-        .notify(
-            moved.id,
-            moved.mobile,
-            // One message per decision: the time tells a second rejection from the first.
-            format!("application:{id}:{}:{}", to.status(), now()),
-            "驾驶证电子版审核结果",
-            text,
-        )
+        .notify_application_result(moved.id, moved.mobile, id, &to)
         .await
     {
         return internal(e);

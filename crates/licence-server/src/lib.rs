@@ -132,6 +132,38 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Tells an applicant how their e-licence application was decided (R3.5): approved, or
+    /// returned with the reasons, by a reviewer or by the server's own photo check.
+    pub async fn notify_application_result(
+        &self,
+        account: store::AccountId,
+        to: licence_core::MobileNumber,
+        application: i64,
+        state: &licence_core::ApplicationState,
+    ) -> Result<(), store::StoreError> {
+        let text = match state {
+            licence_core::ApplicationState::Rejected { reasons } => format!(
+                "【交管12123】您的驾驶证电子版申请未通过审核：{}。请在交管12123中修改后重新提交。",
+                reasons
+                    .iter()
+                    .map(|r| match &r.note {
+                        Some(n) => format!("{}（{n}）", r.code.name_zh()),
+                        None => r.code.name_zh().to_owned(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("；")
+            ),
+            _ => "【交管12123】您的驾驶证电子版申请已审核通过，请在交管12123中查看和使用。"
+                .to_owned(),
+        };
+        // One message per decision: the time tells a second rejection from the first.
+        let event = format!("application:{application}:{}:{}", state.status(), now());
+        self.notify(account, to, event, "驾驶证电子版审核结果", text)
+            .await
+    }
+}
+
 /// Seconds since the Unix epoch, the platform's one clock.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use licence_core::{ApplicationEvent, Rejection, RejectionCode};
+use licence_core::{ApplicationEvent, ApplicationState, Rejection, RejectionCode};
 use licence_photo::PhotoChecker;
 
-use crate::store::{Application, PhotoCheckRecord, Store};
+use crate::store::{AccountId, Application, PhotoCheckRecord, Store};
 use crate::AppState;
 
 /// Applications checked per round.
@@ -43,9 +43,13 @@ pub fn spawn_photo_checks(state: AppState) {
                     check_batch(state.store.as_ref(), &mut checker)
                 }));
                 match round {
-                    // More may be waiting: go on at once.
-                    Ok(Ok(n)) if n == BATCH => continue,
-                    Ok(Ok(_)) => {}
+                    Ok(Ok(checked)) => {
+                        tell_rejected(&state, &runtime, &checked.rejected);
+                        // More may be waiting: go on at once.
+                        if checked.taken == BATCH {
+                            continue;
+                        }
+                    }
                     Ok(Err(e)) => eprintln!("photo check worker: {e}"),
                     Err(_) => {
                         eprintln!("photo check worker: a check panicked; starting afresh");
@@ -62,16 +66,65 @@ pub fn spawn_photo_checks(state: AppState) {
     }
 }
 
-/// Checks up to [`BATCH`] waiting applications; returns how many it took.
-pub fn check_batch(store: &dyn Store, checker: &mut PhotoChecker) -> anyhow::Result<usize> {
+/// What a round of checks did.
+pub struct Checked {
+    /// Applications taken from the queue.
+    pub taken: usize,
+    /// Applications the check rejected: (account, application, its new state).
+    pub rejected: Vec<(AccountId, i64, ApplicationState)>,
+}
+
+/// Checks up to [`BATCH`] waiting applications.
+pub fn check_batch(store: &dyn Store, checker: &mut PhotoChecker) -> anyhow::Result<Checked> {
     let waiting = store.unchecked_applications(BATCH)?;
     let checks: Vec<PhotoCheckRecord> = waiting
         .iter()
         .map(|app| check_one(checker, app))
         .collect::<anyhow::Result<_>>()?;
     // One commit for the batch: the writer is shared with submissions.
-    store.record_checks(&checks)?;
-    Ok(waiting.len())
+    let applied = store.record_checks(&checks)?;
+    let rejected = waiting
+        .iter()
+        .zip(checks)
+        .zip(applied)
+        .filter(|((_, check), applied)| {
+            *applied && matches!(check.to, ApplicationState::Rejected { .. })
+        })
+        .map(|((app, check), _)| (app.account, app.id, check.to))
+        .collect();
+    Ok(Checked {
+        taken: waiting.len(),
+        rejected,
+    })
+}
+
+/// The driver whose photo the check rejected hears it at once, by SMS and in the app (R3.5),
+/// rather than on their next look.
+fn tell_rejected(
+    state: &AppState,
+    runtime: &tokio::runtime::Handle,
+    rejected: &[(AccountId, i64, ApplicationState)],
+) {
+    for (account, application, to) in rejected {
+        let told = state
+            .store
+            .account(*account)
+            .map_err(anyhow::Error::from)
+            .and_then(|found| found.ok_or_else(|| anyhow::anyhow!("no account {account}")))
+            .and_then(|found| {
+                runtime
+                    .block_on(state.notify_application_result(
+                        found.id,
+                        found.mobile,
+                        *application,
+                        to,
+                    ))
+                    .map_err(anyhow::Error::from)
+            });
+        if let Err(e) = told {
+            eprintln!("photo check worker: telling the applicant of {application}: {e}");
+        }
+    }
 }
 
 fn check_one(checker: &mut PhotoChecker, app: &Application) -> anyhow::Result<PhotoCheckRecord> {

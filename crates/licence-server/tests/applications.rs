@@ -93,6 +93,20 @@ fn a_photo_that_fails_the_check_is_rejected_with_the_problems_and_can_be_resubmi
         "{app}"
     );
     assert_eq!(app["photo_check"]["compliant"], false);
+    // The driver is told at once, by SMS and in the app, with what to fix (R3.5).
+    let (_, _, mobile) = demo_person(4);
+    let sms = p.wait_for_message(&mobile, "未通过审核");
+    assert!(
+        sms.contains("照片不符合要求") && sms.contains("背景"),
+        "{sms}"
+    );
+    let inbox: Vec<Value> = p.get_as(&token, "/api/v1/me/inbox").json().unwrap();
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!(inbox[0]["title"], "驾驶证电子版审核结果");
+    assert!(
+        inbox[0]["body"].as_str().unwrap().contains("背景"),
+        "{inbox:?}"
+    );
 
     let r = p.post_as(
         &token,
