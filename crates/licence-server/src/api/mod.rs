@@ -167,6 +167,17 @@ async fn cpu<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Re
         .map_err(ApiError::internal)
 }
 
+/// The digest of the request's bearer token (tokens are stored only as digests).
+fn bearer_digest(parts: &Parts) -> Result<Vec<u8>, ApiError> {
+    let token = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthenticated)?;
+    Ok(security::token_digest(token.trim()))
+}
+
 /// The account behind the request's bearer token.
 pub struct SignedInAccount {
     pub account: Account,
@@ -177,13 +188,7 @@ impl FromRequestParts<AppState> for SignedInAccount {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(ApiError::unauthenticated)?;
-        let token_hash = security::token_digest(token.trim());
+        let token_hash = bearer_digest(parts)?;
         let lookup = token_hash.clone();
         let found = with_store(state, move |s| {
             let Some(session) = s.session(&lookup)? else {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::issuance::{current_status_list, current_trust_list};
-use super::with_store;
+use super::{bearer_digest, with_store};
 use crate::error::{ApiError, ApiJson};
 use crate::store::{Staff, StaffRole};
 use crate::{now, security, AppState};
@@ -106,13 +106,7 @@ impl FromRequestParts<AppState> for Officer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(ApiError::unauthenticated)?;
-        let digest = security::token_digest(token.trim());
+        let digest = bearer_digest(parts)?;
         let session = with_store(state, move |s| s.staff_session(&digest)).await?;
         match session {
             Some(s)
