@@ -6,14 +6,18 @@
 //! `Retry-After`, and idempotent, so a resend after a lost answer is the same application.
 //!
 //! Registration ([`registration`]) and the camera as a [`camera::FrameSource`] live here too.
-//! The Tauri commands (`src-tauri`) are thin wrappers over this crate.
+//! [`app::DriverApp`] is the app as one object, returning what the screens show
+//! ([`views`], from which the UI's TypeScript types are generated). The Tauri commands
+//! (`src-tauri`) are thin wrappers over it.
 
 pub mod api;
+pub mod app;
 pub mod camera;
 pub mod licence;
 pub mod outbox;
 pub mod registration;
 pub mod store;
+pub mod views;
 
 /// What can go wrong, with a stable machine `code()` for the UI.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

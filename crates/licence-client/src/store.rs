@@ -32,9 +32,25 @@ const SCHEMA: &str = "
         next_attempt_at INTEGER NOT NULL,
         state TEXT NOT NULL DEFAULT 'waiting',
         application_id INTEGER,
-        last_error TEXT
+        last_error TEXT,
+        -- Whose application it is: sent only while that account is signed in.
+        account_id INTEGER
+    ) STRICT;
+    -- The last answers the app showed (account, applications), for showing without a network.
+    CREATE TABLE IF NOT EXISTS cache (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        saved_at INTEGER NOT NULL
+    ) STRICT;
+    -- A checked, compliant photo the driver has not confirmed yet (one at a time).
+    CREATE TABLE IF NOT EXISTS draft_photo (
+        only INTEGER PRIMARY KEY CHECK (only = 1),
+        photo_source TEXT NOT NULL,
+        jpeg BLOB NOT NULL
     ) STRICT;
 ";
+/// Items of the account signed in now (items queued without a session have no account).
+const MINE: &str = "account_id IS (SELECT account_id FROM session)";
 
 /// Where an outbox item stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,8 +135,58 @@ impl LocalStore {
             .optional()?)
     }
 
+    /// Signing out: the session and everything shown from it go. Waiting outbox items stay
+    /// and are sent when the same account signs in again.
     pub fn clear_session(&self) -> Result<(), ClientError> {
-        self.conn().execute("DELETE FROM session", [])?;
+        self.conn().execute_batch(
+            "BEGIN; DELETE FROM session; DELETE FROM cache; DELETE FROM licence_cache;
+             DELETE FROM draft_photo; COMMIT;",
+        )?;
+        Ok(())
+    }
+
+    /// Keeps an answer for showing without a network.
+    pub fn put_cached(&self, key: &str, value: &str, now: i64) -> Result<(), ClientError> {
+        self.conn().execute(
+            "INSERT INTO cache (key, value, saved_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, saved_at = excluded.saved_at",
+            params![key, value, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn cached(&self, key: &str) -> Result<Option<(String, i64)>, ClientError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value, saved_at FROM cache WHERE key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    pub fn save_draft_photo(&self, photo_source: &str, jpeg: &[u8]) -> Result<(), ClientError> {
+        self.conn().execute(
+            "INSERT INTO draft_photo (only, photo_source, jpeg) VALUES (1, ?1, ?2)
+             ON CONFLICT (only) DO UPDATE SET photo_source = excluded.photo_source,
+               jpeg = excluded.jpeg",
+            params![photo_source, jpeg],
+        )?;
+        Ok(())
+    }
+
+    pub fn draft_photo(&self) -> Result<Option<(String, Vec<u8>)>, ClientError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT photo_source, jpeg FROM draft_photo", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    pub fn clear_draft_photo(&self) -> Result<(), ClientError> {
+        self.conn().execute("DELETE FROM draft_photo", [])?;
         Ok(())
     }
 
@@ -164,7 +230,7 @@ impl LocalStore {
         Ok(())
     }
 
-    /// Adds an item, due at once; returns its id.
+    /// Adds an item for the account signed in now, due at once; returns its id.
     pub fn enqueue(
         &self,
         kind: &str,
@@ -174,17 +240,17 @@ impl LocalStore {
     ) -> Result<i64, ClientError> {
         let conn = self.conn();
         conn.execute(
-            "INSERT INTO outbox (kind, idempotency_key, body, created_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?4)",
+            "INSERT INTO outbox (kind, idempotency_key, body, created_at, next_attempt_at,
+               account_id) VALUES (?1, ?2, ?3, ?4, ?4, (SELECT account_id FROM session))",
             params![kind, idempotency_key, body, now],
         )?;
         Ok(conn.last_insert_rowid())
     }
 
-    /// Waiting items due by `now`, oldest first.
+    /// Waiting items of the signed-in account due by `now`, oldest first.
     pub fn due(&self, now: i64) -> Result<Vec<OutboxItem>, ClientError> {
         self.items_where(
-            "state = 'waiting' AND next_attempt_at <= ?1 ORDER BY id",
+            &format!("state = 'waiting' AND next_attempt_at <= ?1 AND {MINE} ORDER BY id"),
             [now],
         )
     }
@@ -193,9 +259,9 @@ impl LocalStore {
         Ok(self.items_where("id = ?1", [id])?.pop())
     }
 
-    /// Every item, oldest first (for the app's "sending" list).
+    /// Every item of the signed-in account, oldest first (for the app's "sending" list).
     pub fn items(&self) -> Result<Vec<OutboxItem>, ClientError> {
-        self.items_where("1 ORDER BY id", [])
+        self.items_where(&format!("{MINE} ORDER BY id"), [])
     }
 
     fn items_where<P: rusqlite::Params>(

@@ -8,111 +8,12 @@ use std::time::Duration;
 use licence_client::api::Api;
 use licence_client::camera::{liveness_frames, PhotoPlayer};
 use licence_client::outbox::{queue_application, send_due, Delivery};
-use licence_client::registration::Person;
 use licence_client::store::{ItemState, LocalStore};
 use licence_client::ClientError;
-use licence_loadgen::{sample_photo, seed, server_binary, Driver, Server};
+use licence_loadgen::sample_photo;
 
-const PASSWORD: &str = "load-test-password-1";
-
-struct Platform {
-    server: Server,
-    drivers: Vec<Driver>,
-    dir: tempfile::TempDir,
-    /// The outside-service sandbox (identity platform, SMS gateway, Alipay).
-    sandbox: String,
-}
-
-impl Platform {
-    fn start(extra: &[&str]) -> Platform {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("platform.sqlite");
-        let drivers = seed(&db, 4).unwrap();
-        let sandbox = licence_sandbox::start_in_background().unwrap();
-        let mut args: Vec<String> = ["--identity-url", "--sms-url", "--alipay-url"]
-            .iter()
-            .flat_map(|flag| [(*flag).to_owned(), sandbox.clone()])
-            .collect();
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let server = Server::start(&server_binary(), &db, &args).unwrap();
-        Platform {
-            server,
-            drivers,
-            dir,
-            sandbox,
-        }
-    }
-
-    /// Adds made-up person `i` (a licence, no account) to the registry; returns them as the
-    /// app would have them typed in, with the reserved number.
-    fn newcomer(&self, i: usize) -> Person {
-        let entry = licence_loadgen::synthetic_person(i).unwrap();
-        let registry =
-            licence_server::store::SqliteStore::open(&self.dir.path().join("platform.sqlite"))
-                .unwrap();
-        licence_server::store::Store::put_registry_entry(&registry, &entry).unwrap();
-        Person {
-            name: entry.name.as_str().to_owned(),
-            id_number: entry.id_number.to_string(),
-            mobile: entry.reserved_mobile.as_str().to_owned(),
-        }
-    }
-
-    /// The six-digit code in the last text message the gateway "sent" to `mobile`.
-    async fn last_code(&self, mobile: &str) -> String {
-        let list: Vec<serde_json::Value> =
-            reqwest::get(format!("{}/sandbox/sms/messages?to={mobile}", self.sandbox))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-        let text = list.last().expect("a message")["text"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        text.split(|c: char| !c.is_ascii_digit())
-            .find(|s| s.len() == 6)
-            .expect("a six-digit code")
-            .to_owned()
-    }
-
-    /// What the identity platform answers the next `times` checks.
-    async fn script(&self, service: &str, outcome: &str, times: usize) {
-        let r = reqwest::Client::new()
-            .post(format!("{}/sandbox/outcomes", self.sandbox))
-            .json(&serde_json::json!({"service": service, "outcome": outcome, "times": times}))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
-    }
-
-    fn api(&self) -> Api {
-        Api::new(
-            &format!("http://{}", self.server.address),
-            Duration::from_secs(10),
-        )
-        .unwrap()
-    }
-
-    /// The app's store, in a file of its own (it outlives a `LocalStore`).
-    fn app_store(&self) -> LocalStore {
-        LocalStore::open(&self.dir.path().join("app.sqlite")).unwrap()
-    }
-}
-
-/// Seeded driver `i` signs in with the reserved mobile number.
-async fn sign_in(api: &Api, i: usize) -> licence_client::api::Session {
-    api.sign_in(&format!("139{i:08}"), PASSWORD).await.unwrap()
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+mod common;
+use common::{now, sign_in, Platform};
 
 #[tokio::test]
 async fn an_application_is_kept_across_a_restart_and_an_outage_then_sent_once() {

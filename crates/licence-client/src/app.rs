@@ -1,0 +1,622 @@
+//! The driver's app as one object: what each screen asks for, in the shapes of [`crate::views`].
+//! The Tauri commands call these methods and nothing else, so everything the app does is
+//! tested here without a window.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{decode, Api, Session};
+use crate::camera::{liveness_frames, FrameSource};
+use crate::outbox::{queue_application, send_due, Delivery};
+use crate::registration::{CodeSent, Person};
+use crate::store::LocalStore;
+use crate::views::*;
+use crate::ClientError;
+
+const ACCOUNT: &str = "account";
+const APPLICATIONS: &str = "applications";
+/// Liveness frames sent with a face-sign (the platform takes 1-8).
+const LIVENESS_FRAMES: usize = 3;
+
+/// Which registration path a code is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationPath {
+    /// 面签 with the camera (R2.1).
+    FaceSign,
+    /// 在线注册 with the reserved mobile number (R2.3).
+    Online,
+}
+
+/// Where the photo of an application comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoSource {
+    /// 档案照片: the photo the traffic police hold (the default).
+    OnFile,
+    /// 相册: a picture the driver picked.
+    Album,
+    /// 拍照: taken with the camera.
+    Camera,
+}
+
+impl PhotoSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoSource::OnFile => "on_file",
+            PhotoSource::Album => "album",
+            PhotoSource::Camera => "camera",
+        }
+    }
+}
+
+pub struct DriverApp {
+    store: LocalStore,
+    api: Api,
+    server: String,
+}
+
+fn not_signed_in() -> AppError {
+    AppError::new("not_signed_in", "请先登录", "Please sign in first")
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(licence_core::CHINA_OFFSET)
+        .date()
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, AppError> {
+    serde_json::to_string(value).map_err(|e| ClientError::Store(e.to_string()).into())
+}
+
+impl DriverApp {
+    /// Opens (or creates) the app's database in `data_dir` and talks to the platform at
+    /// `server` (`http://host:port`).
+    pub fn open(data_dir: &Path, server: &str) -> Result<DriverApp, AppError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| ClientError::Store(e.to_string()))?;
+        let store = LocalStore::open(&data_dir.join("app.sqlite"))?;
+        Ok(DriverApp {
+            store,
+            api: Api::new(server, Duration::from_secs(15))?,
+            server: server.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub fn store(&self) -> &LocalStore {
+        &self.store
+    }
+
+    fn session(&self) -> Result<Session, AppError> {
+        match self.store.session()? {
+            Some(s) if s.expires_at > now() => Ok(s),
+            _ => Err(not_signed_in()),
+        }
+    }
+
+    /// The home page: who is signed in and where they stand in the three steps. Without a
+    /// network, as last fetched.
+    pub async fn home(&self) -> Result<HomeView, AppError> {
+        let pending: Vec<OutboxView> = self
+            .store
+            .items()?
+            .iter()
+            .map(OutboxView::of)
+            .filter(|o| o.state == "waiting")
+            .collect();
+        let Ok(session) = self.session() else {
+            return Ok(HomeView {
+                account: None,
+                step: JourneyStep::Register,
+                latest: None,
+                pending,
+                offline: false,
+                server: self.server.clone(),
+            });
+        };
+        let (account, applications, offline) = match self.fetch_account(&session).await {
+            Ok(account) => (
+                Some(account),
+                self.fetch_applications(&session).await?,
+                false,
+            ),
+            Err(e) if e.code == "network" => (
+                self.cached::<AccountView>(ACCOUNT)?,
+                self.cached::<Vec<ApplicationView>>(APPLICATIONS)?
+                    .unwrap_or_default(),
+                true,
+            ),
+            Err(e) => return Err(e),
+        };
+        let latest = applications.into_iter().next();
+        let step = match latest.as_ref().map(|a| a.status.as_str()) {
+            _ if !pending.is_empty() => JourneyStep::Waiting,
+            Some("submitted" | "under_review") => JourneyStep::Waiting,
+            Some("approved" | "issued") => JourneyStep::Show,
+            _ => JourneyStep::Apply,
+        };
+        Ok(HomeView {
+            account,
+            step,
+            latest,
+            pending,
+            offline,
+            server: self.server.clone(),
+        })
+    }
+
+    fn cached<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, AppError> {
+        Ok(self
+            .store
+            .cached(key)?
+            .and_then(|(value, _)| serde_json::from_str(&value).ok()))
+    }
+
+    /// The session ended on the platform (expired, signed out elsewhere): forget it here.
+    fn forget_if_unauthorised(&self, e: ClientError) -> AppError {
+        if matches!(e, ClientError::Server { status: 401, .. }) {
+            if let Err(store) = self.store.clear_session() {
+                return store.into();
+            }
+            return not_signed_in();
+        }
+        e.into()
+    }
+
+    async fn fetch_account(&self, session: &Session) -> Result<AccountView, AppError> {
+        let body = self
+            .api
+            .call("GET", "/api/v1/me", Some(&session.token), None)
+            .await
+            .map_err(|e| self.forget_if_unauthorised(e))?;
+        let account = account_view(body)?;
+        self.store.put_cached(ACCOUNT, &json(&account)?, now())?;
+        Ok(account)
+    }
+
+    async fn fetch_applications(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<ApplicationView>, AppError> {
+        let body = self
+            .api
+            .call("GET", "/api/v1/applications", Some(&session.token), None)
+            .await
+            .map_err(|e| self.forget_if_unauthorised(e))?;
+        let list = applications_view(body)?;
+        self.store.put_cached(APPLICATIONS, &json(&list)?, now())?;
+        Ok(list)
+    }
+
+    /// 我的: the account, from the platform (or as last fetched without a network).
+    pub async fn account(&self) -> Result<AccountView, AppError> {
+        let session = self.session()?;
+        match self.fetch_account(&session).await {
+            Err(e) if e.code == "network" => self.cached(ACCOUNT)?.ok_or(e),
+            other => other,
+        }
+    }
+
+    /// The account's applications, newest first.
+    pub async fn applications(&self) -> Result<Vec<ApplicationView>, AppError> {
+        let session = self.session()?;
+        match self.fetch_applications(&session).await {
+            Err(e) if e.code == "network" => self.cached(APPLICATIONS)?.ok_or(e),
+            other => other,
+        }
+    }
+
+    /// Signs in with an ID or mobile number and the password.
+    pub async fn sign_in(&self, login: &str, password: &str) -> Result<AccountView, AppError> {
+        if login.trim().is_empty() || password.is_empty() {
+            return Err(AppError::new(
+                "missing_credentials",
+                "请输入证件号码或手机号，以及密码",
+                "Enter your ID or mobile number and your password",
+            ));
+        }
+        let session = self.api.sign_in(login.trim(), password).await?;
+        self.signed_in(session).await
+    }
+
+    async fn signed_in(&self, session: Session) -> Result<AccountView, AppError> {
+        if self.store.session()?.map(|s| s.account_id) != Some(session.account_id) {
+            // Another person's data must not show under this account.
+            self.store.clear_session()?;
+        }
+        self.store.save_session(&session)?;
+        self.fetch_account(&session).await
+    }
+
+    /// Signs out here and on the platform (best effort: without a network, only here).
+    pub async fn sign_out(&self) -> Result<(), AppError> {
+        if let Some(session) = self.store.session()? {
+            let _ = self
+                .api
+                .exchange(
+                    "DELETE",
+                    "/api/v1/sessions/current",
+                    Some(&session.token),
+                    None,
+                )
+                .await;
+        }
+        Ok(self.store.clear_session()?)
+    }
+
+    /// Sends a registration code by SMS, after checking what was typed.
+    pub async fn registration_code(
+        &self,
+        path: RegistrationPath,
+        person: &Person,
+    ) -> Result<CodeSentView, AppError> {
+        check_person(person)?;
+        let sent = match path {
+            RegistrationPath::FaceSign => self.api.face_sign_code(person).await?,
+            RegistrationPath::Online => self.api.online_code(person).await?,
+        };
+        Ok(CodeSentView {
+            challenge_id: sent.challenge_id,
+            expires_in: sent.expires_in,
+            resend_after: sent.resend_after,
+            mobile_masked: sent.mobile_masked,
+        })
+    }
+
+    /// 面签 (R2.1): the code, a password, consent, and liveness frames (JPEG) from the camera
+    /// (see [`DriverApp::liveness_frames`]).
+    pub async fn face_sign(
+        &self,
+        person: &Person,
+        challenge_id: &str,
+        digits: &str,
+        password: &str,
+        consent: bool,
+        frames: Vec<Vec<u8>>,
+    ) -> Result<AccountView, AppError> {
+        check_person(person)?;
+        if !consent {
+            return Err(AppError::new(
+                "consent_required",
+                "请阅读并同意人脸识别授权",
+                "Please read and agree to the face check",
+            ));
+        }
+        let code = CodeSent {
+            challenge_id: challenge_id.into(),
+            expires_in: 0,
+            resend_after: 0,
+            mobile_masked: String::new(),
+        };
+        let session = self
+            .api
+            .face_sign(person, &code, digits.trim(), password, consent, &frames)
+            .await?;
+        self.signed_in(session).await
+    }
+
+    /// The frames a face-sign sends, taken from the camera.
+    pub fn liveness_frames(camera: &mut dyn FrameSource) -> Result<Vec<Vec<u8>>, AppError> {
+        Ok(liveness_frames(camera, LIVENESS_FRAMES)?)
+    }
+
+    /// 在线注册 (R2.3) with the code sent to the reserved number.
+    pub async fn register_online(
+        &self,
+        challenge_id: &str,
+        digits: &str,
+        password: &str,
+    ) -> Result<AccountView, AppError> {
+        let code = CodeSent {
+            challenge_id: challenge_id.into(),
+            expires_in: 0,
+            resend_after: 0,
+            mobile_masked: String::new(),
+        };
+        let session = self
+            .api
+            .register_online(&code, digits.trim(), password)
+            .await?;
+        self.signed_in(session).await
+    }
+
+    /// 我的驾驶证: from the platform, or as last fetched without a network.
+    pub async fn my_licence(&self) -> Result<LicenceView, AppError> {
+        let session = self.session()?;
+        let shown = crate::licence::my_licence(&self.store, &self.api, &session.token, now())
+            .await
+            .map_err(|e| self.forget_if_unauthorised(e))?;
+        Ok(LicenceView::of(
+            &shown.licence,
+            today(),
+            shown.fetched_at,
+            shown.offline,
+        ))
+    }
+
+    /// Checks a photo from the album or the camera on the device. A compliant photo's crop is
+    /// kept as the draft to confirm; a non-compliant one replaces nothing and says what to fix.
+    pub fn check_photo(
+        &self,
+        source: PhotoSource,
+        photo: &[u8],
+    ) -> Result<PhotoCheckView, AppError> {
+        if source == PhotoSource::OnFile {
+            return Err(AppError::new(
+                "photo_source_invalid",
+                "档案照片无需检查，请直接提交",
+                "The photo on file needs no check; submit directly",
+            ));
+        }
+        let verdict = licence_photo::PhotoChecker::new().check(photo, today());
+        if let (true, Some(crop)) = (verdict.compliant, verdict.cropped_jpeg.as_deref()) {
+            self.store.save_draft_photo(source.as_str(), crop)?;
+        }
+        Ok(PhotoCheckView::of(&verdict))
+    }
+
+    /// 提交申请: saves the application on the device (the photo on file, or the confirmed
+    /// draft photo), then tries to send it at once. A surge or no network leaves it saved and
+    /// waiting; it is sent on its own later (see [`DriverApp::send_outbox`]).
+    pub async fn submit(
+        &self,
+        source: PhotoSource,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<SubmitView, AppError> {
+        let session = self.session()?;
+        let eligible = self.account().await?;
+        if let Some(f) = eligible
+            .functions
+            .iter()
+            .find(|f| f.function == "electronic_licence" && !f.allowed)
+        {
+            let d = f.denial.clone().unwrap_or(Denial {
+                code: "function_not_allowed".into(),
+                message: "当前账户不能办理此业务".into(),
+                message_en: "This account may not use this business".into(),
+            });
+            return Err(AppError::new(&d.code, &d.message, &d.message_en));
+        }
+        progress(Progress::Checking);
+        let photo = match source {
+            PhotoSource::OnFile => None,
+            _ => match self.store.draft_photo()? {
+                Some((kept, jpeg)) if kept == source.as_str() => Some(jpeg),
+                _ => {
+                    return Err(AppError::new(
+                        "no_checked_photo",
+                        "请先选择或拍摄照片，检查通过后再提交",
+                        "Choose or take a photo and pass the check before submitting",
+                    ))
+                }
+            },
+        };
+        let item = queue_application(&self.store, source.as_str(), photo.as_deref(), now())?;
+        self.store.clear_draft_photo()?;
+        progress(Progress::Saved);
+        progress(Progress::Sending);
+        let deliveries = send_due(&self.store, &self.api, &session.token, now()).await?;
+        progress(Progress::Done);
+        let mine = deliveries.into_iter().find(|d| delivery_item(d) == item);
+        let saved = self
+            .store
+            .item(item)?
+            .ok_or_else(|| ClientError::Store("the saved application is gone".into()))?;
+        let (application, waiting_reason) = match mine {
+            Some(Delivery::Sent { application_id, .. }) => (
+                self.applications()
+                    .await
+                    .ok()
+                    .and_then(|l| l.into_iter().find(|a| a.id == application_id)),
+                None,
+            ),
+            Some(Delivery::Failed { error, .. }) => return Err(error.into()),
+            Some(Delivery::Deferred { error, .. }) => (None, Some(AppError::from(error))),
+            Some(Delivery::NeedsSignIn { .. }) => (None, Some(not_signed_in())),
+            // An earlier item was in the way (it failed or waits): this one waits its turn.
+            None => (None, None),
+        };
+        Ok(SubmitView {
+            item: OutboxView::of(&saved),
+            application,
+            waiting_reason,
+        })
+    }
+
+    /// Sends whatever is due (the background loop calls this). Returns what happened, for
+    /// telling the UI; nothing when signed out.
+    pub async fn send_outbox(&self) -> Result<Vec<Delivery>, AppError> {
+        let Ok(session) = self.session() else {
+            return Ok(Vec::new());
+        };
+        Ok(send_due(&self.store, &self.api, &session.token, now()).await?)
+    }
+
+    /// Applications saved on the device, newest first.
+    pub fn outbox(&self) -> Result<Vec<OutboxView>, AppError> {
+        let mut items: Vec<OutboxView> = self.store.items()?.iter().map(OutboxView::of).collect();
+        items.reverse();
+        Ok(items)
+    }
+
+    /// 消息 after `after`; with `wait` seconds, a long-poll that answers when one arrives.
+    pub async fn inbox(&self, after: i64, wait: u64) -> Result<Vec<InboxMessageView>, AppError> {
+        let session = self.session()?;
+        let body = self
+            .api
+            .call(
+                "GET",
+                &format!("/api/v1/me/inbox?after={after}&wait={}", wait.min(30)),
+                Some(&session.token),
+                None,
+            )
+            .await
+            .map_err(|e| self.forget_if_unauthorised(e))?;
+        Ok(decode(body)?)
+    }
+
+    pub async fn mark_read(&self, id: i64) -> Result<(), AppError> {
+        let session = self.session()?;
+        self.api
+            .call(
+                "POST",
+                &format!("/api/v1/me/inbox/{id}/read"),
+                Some(&session.token),
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+fn delivery_item(d: &Delivery) -> i64 {
+    match d {
+        Delivery::Sent { item, .. }
+        | Delivery::Deferred { item, .. }
+        | Delivery::NeedsSignIn { item }
+        | Delivery::Failed { item, .. } => *item,
+    }
+}
+
+/// The platform's account answer as the app shows it (`kind` is an object there).
+fn account_view(mut body: serde_json::Value) -> Result<AccountView, ClientError> {
+    let kind = body["kind"]["kind"].as_str().unwrap_or_default().to_owned();
+    body["kind"] = kind.into();
+    decode(body)
+}
+
+fn applications_view(body: serde_json::Value) -> Result<Vec<ApplicationView>, ClientError> {
+    #[derive(Deserialize)]
+    struct Raw {
+        id: i64,
+        status: String,
+        status_name: String,
+        photo_source: String,
+        submitted_at: i64,
+        due_at: i64,
+        overdue: bool,
+        #[serde(default)]
+        reasons: Vec<licence_core::Rejection>,
+    }
+    let raw: Vec<Raw> = decode(body)?;
+    Ok(raw
+        .into_iter()
+        .map(|r| ApplicationView {
+            id: r.id,
+            status: r.status,
+            status_name: r.status_name,
+            photo_source: r.photo_source,
+            submitted_at: r.submitted_at,
+            due_at: r.due_at,
+            overdue: r.overdue,
+            reasons: r
+                .reasons
+                .into_iter()
+                .map(|reason| ReasonView {
+                    code: serde_json::to_value(reason.code)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    text: reason.code.name_zh().into(),
+                    note: reason.note,
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// The fields a person types, checked with the platform's own rules.
+fn check_person(person: &Person) -> Result<(), AppError> {
+    for (field, value) in [
+        (Field::Name, &person.name),
+        (Field::IdNumber, &person.id_number),
+        (Field::Mobile, &person.mobile),
+    ] {
+        if let Some(problem) = check_field(field, value) {
+            return Err(problem);
+        }
+    }
+    Ok(())
+}
+
+/// A field of the registration forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Name,
+    IdNumber,
+    Mobile,
+    Password,
+    Code,
+}
+
+/// Checks one field as it is typed, with licence-core's rules (the ID number's check digit,
+/// the mobile number's prefix): the problem to show under it, or `None`.
+pub fn check_field(field: Field, value: &str) -> Option<AppError> {
+    use licence_core::{IdNumber, MobileNumber, PersonName};
+    let problem = |p: &dyn licence_core::Problem| Some(AppError::of_problem(p));
+    match field {
+        Field::Name => value.parse::<PersonName>().err().and_then(|e| problem(&e)),
+        Field::IdNumber => value.parse::<IdNumber>().err().and_then(|e| problem(&e)),
+        Field::Mobile => value
+            .parse::<MobileNumber>()
+            .err()
+            .and_then(|e| problem(&e)),
+        Field::Password if value.chars().count() < 8 => Some(AppError::new(
+            "password_too_short",
+            "密码至少8位",
+            "The password needs at least 8 characters",
+        )),
+        Field::Code if !(value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit())) => Some(
+            AppError::new("code_malformed", "验证码为6位数字", "The code is 6 digits"),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_checked_with_the_platform_rules() {
+        assert_eq!(check_field(Field::IdNumber, "11010519491231002X"), None);
+        let wrong = check_field(Field::IdNumber, "110105194912310021").unwrap();
+        assert_eq!(wrong.code, "id_check_mismatch");
+        assert!(!wrong.message.is_empty() && !wrong.message_en.is_empty());
+        assert_eq!(check_field(Field::Mobile, "13800138000"), None);
+        assert!(check_field(Field::Mobile, "1380013800").is_some());
+        assert!(check_field(Field::Name, "").is_some());
+        assert_eq!(check_field(Field::Name, "张伟"), None);
+        assert_eq!(
+            check_field(Field::Password, "short").map(|e| e.code),
+            Some("password_too_short".into())
+        );
+        assert_eq!(
+            check_field(Field::Code, "12a456").map(|e| e.code),
+            Some("code_malformed".into())
+        );
+        assert_eq!(check_field(Field::Code, "123456"), None);
+    }
+
+    #[test]
+    fn the_platform_account_answer_becomes_the_view() {
+        let body = serde_json::json!({
+            "id": 7, "kind": {"kind": "face_signed", "via": "online_liveness"},
+            "kind_name": "面签用户", "name": "张伟", "id_number_masked": "1101**********002X",
+            "mobile_masked": "138****8000",
+            "functions": [{"function": "electronic_licence", "name": "驾驶证电子版",
+                           "name_en": "E-licence", "allowed": true, "denial": null}]
+        });
+        let view = account_view(body).unwrap();
+        assert_eq!(view.kind, "face_signed");
+        assert!(view.functions[0].allowed);
+    }
+}

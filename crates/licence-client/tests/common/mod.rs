@@ -1,0 +1,111 @@
+//! The real platform for the client's tests: `licence-server` on loopback with drivers seeded
+//! into its database, and the outside-service sandbox.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::time::Duration;
+
+use licence_client::api::Api;
+use licence_client::registration::Person;
+use licence_client::store::LocalStore;
+use licence_loadgen::{seed, server_binary, Driver, Server};
+
+pub const PASSWORD: &str = "load-test-password-1";
+
+pub struct Platform {
+    pub server: Server,
+    pub drivers: Vec<Driver>,
+    pub dir: tempfile::TempDir,
+    /// The outside-service sandbox (identity platform, SMS gateway, Alipay).
+    pub sandbox: String,
+}
+
+impl Platform {
+    pub fn start(extra: &[&str]) -> Platform {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("platform.sqlite");
+        let drivers = seed(&db, 4).unwrap();
+        let sandbox = licence_sandbox::start_in_background().unwrap();
+        let mut args: Vec<String> = ["--identity-url", "--sms-url", "--alipay-url"]
+            .iter()
+            .flat_map(|flag| [(*flag).to_owned(), sandbox.clone()])
+            .collect();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let server = Server::start(&server_binary(), &db, &args).unwrap();
+        Platform {
+            server,
+            drivers,
+            dir,
+            sandbox,
+        }
+    }
+
+    /// Adds made-up person `i` (a licence, no account) to the registry; returns them as the
+    /// app would have them typed in, with the reserved number.
+    pub fn newcomer(&self, i: usize) -> Person {
+        let entry = licence_loadgen::synthetic_person(i).unwrap();
+        let registry =
+            licence_server::store::SqliteStore::open(&self.dir.path().join("platform.sqlite"))
+                .unwrap();
+        licence_server::store::Store::put_registry_entry(&registry, &entry).unwrap();
+        Person {
+            name: entry.name.as_str().to_owned(),
+            id_number: entry.id_number.to_string(),
+            mobile: entry.reserved_mobile.as_str().to_owned(),
+        }
+    }
+
+    /// The six-digit code in the last text message the gateway "sent" to `mobile`.
+    pub async fn last_code(&self, mobile: &str) -> String {
+        let list: Vec<serde_json::Value> =
+            reqwest::get(format!("{}/sandbox/sms/messages?to={mobile}", self.sandbox))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        let text = list.last().expect("a message")["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|s| s.len() == 6)
+            .expect("a six-digit code")
+            .to_owned()
+    }
+
+    /// What the identity platform answers the next `times` checks.
+    pub async fn script(&self, service: &str, outcome: &str, times: usize) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/sandbox/outcomes", self.sandbox))
+            .json(&serde_json::json!({"service": service, "outcome": outcome, "times": times}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    pub fn api(&self) -> Api {
+        Api::new(
+            &format!("http://{}", self.server.address),
+            Duration::from_secs(10),
+        )
+        .unwrap()
+    }
+
+    /// The app's store, in a file of its own (it outlives a `LocalStore`).
+    pub fn app_store(&self) -> LocalStore {
+        LocalStore::open(&self.dir.path().join("app.sqlite")).unwrap()
+    }
+}
+
+/// Seeded driver `i` signs in with the reserved mobile number.
+pub async fn sign_in(api: &Api, i: usize) -> licence_client::api::Session {
+    api.sign_in(&format!("139{i:08}"), PASSWORD).await.unwrap()
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

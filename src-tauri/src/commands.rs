@@ -1,0 +1,190 @@
+//! The commands the window may call: each takes the state, calls licence-client, and returns
+//! its view or its `AppError` (`{code, message, message_en, retry_after, next}`).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use licence_client::app::{check_field as check, Field, PhotoSource, RegistrationPath};
+use licence_client::registration::Person;
+use licence_client::views::*;
+use tauri::ipc::Channel;
+use tauri::State;
+
+use crate::Shared;
+
+type Result<T> = std::result::Result<T, AppError>;
+type App<'a> = State<'a, Arc<Shared>>;
+
+/// Every command, for `invoke_handler`.
+pub fn handlers<R: tauri::Runtime>(
+) -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        home,
+        account,
+        check_field,
+        sign_in,
+        sign_out,
+        registration_code,
+        face_sign,
+        register_online,
+        my_licence,
+        applications,
+        check_photo,
+        submit,
+        outbox,
+        inbox,
+        mark_read,
+        camera_start,
+        camera_capture,
+        camera_stop,
+    ]
+}
+
+#[tauri::command]
+async fn home(state: App<'_>) -> Result<HomeView> {
+    state.app.home().await
+}
+
+#[tauri::command]
+async fn account(state: App<'_>) -> Result<AccountView> {
+    state.app.account().await
+}
+
+#[tauri::command]
+fn check_field(field: Field, value: String) -> Option<AppError> {
+    check(field, &value)
+}
+
+#[tauri::command]
+async fn sign_in(state: App<'_>, login: String, password: String) -> Result<AccountView> {
+    state.app.sign_in(&login, &password).await
+}
+
+#[tauri::command]
+async fn sign_out(state: App<'_>) -> Result<()> {
+    state.app.sign_out().await
+}
+
+#[tauri::command]
+async fn registration_code(
+    state: App<'_>,
+    path: RegistrationPath,
+    person: Person,
+) -> Result<CodeSentView> {
+    state.app.registration_code(path, &person).await
+}
+
+#[tauri::command]
+async fn face_sign(
+    state: App<'_>,
+    person: Person,
+    challenge_id: String,
+    code: String,
+    password: String,
+    consent: bool,
+) -> Result<AccountView> {
+    let frames = state.camera.liveness()?;
+    state.camera.stop();
+    state
+        .app
+        .face_sign(&person, &challenge_id, &code, &password, consent, frames)
+        .await
+}
+
+#[tauri::command]
+async fn register_online(
+    state: App<'_>,
+    challenge_id: String,
+    code: String,
+    password: String,
+) -> Result<AccountView> {
+    state
+        .app
+        .register_online(&challenge_id, &code, &password)
+        .await
+}
+
+#[tauri::command]
+async fn my_licence(state: App<'_>) -> Result<LicenceView> {
+    state.app.my_licence().await
+}
+
+#[tauri::command]
+async fn applications(state: App<'_>) -> Result<Vec<ApplicationView>> {
+    state.app.applications().await
+}
+
+/// A photo from the album (the file's bytes, base64).
+#[tauri::command]
+async fn check_photo(
+    state: App<'_>,
+    source: PhotoSource,
+    photo_base64: String,
+) -> Result<PhotoCheckView> {
+    let photo = base64::engine::general_purpose::STANDARD
+        .decode(photo_base64.as_bytes())
+        .map_err(|_| {
+            AppError::new(
+                "photo_unreadable",
+                "无法读取所选文件，请重新选择照片",
+                "The chosen file cannot be read; choose the photo again",
+            )
+        })?;
+    let state = state.inner().clone();
+    // Face detection takes a moment: off the async threads.
+    tauri::async_runtime::spawn_blocking(move || state.app.check_photo(source, &photo))
+        .await
+        .map_err(|e| AppError::new("internal", "检查照片时出错，请重试", &e.to_string()))?
+}
+
+#[tauri::command]
+async fn submit(
+    state: App<'_>,
+    source: PhotoSource,
+    on_progress: Channel<Progress>,
+) -> Result<SubmitView> {
+    let progress = move |p: Progress| {
+        let _ = on_progress.send(p);
+    };
+    state.app.submit(source, &progress).await
+}
+
+#[tauri::command]
+fn outbox(state: App<'_>) -> Result<Vec<OutboxView>> {
+    state.app.outbox()
+}
+
+#[tauri::command]
+async fn inbox(state: App<'_>, after: i64) -> Result<Vec<InboxMessageView>> {
+    state.app.inbox(after, 0).await
+}
+
+#[tauri::command]
+async fn mark_read(state: App<'_>, id: i64) -> Result<()> {
+    state.app.mark_read(id).await
+}
+
+#[tauri::command]
+fn camera_start(state: App<'_>, on_frame: Channel<PreviewFrame>) -> Result<()> {
+    state
+        .camera
+        .start(move |frame| on_frame.send(frame).is_ok())
+}
+
+/// Takes the picture on the preview and checks it as the application photo.
+#[tauri::command]
+async fn camera_capture(state: App<'_>) -> Result<PhotoCheckView> {
+    let state = state.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let jpeg = state.camera.capture()?;
+        state.camera.stop();
+        state.app.check_photo(PhotoSource::Camera, &jpeg)
+    })
+    .await
+    .map_err(|e| AppError::new("internal", "拍照时出错，请重试", &e.to_string()))?
+}
+
+#[tauri::command]
+fn camera_stop(state: App<'_>) {
+    state.camera.stop();
+}

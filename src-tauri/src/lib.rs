@@ -1,0 +1,128 @@
+//! The driver's app (电子驾驶证): the window, thin commands over
+//! [`licence_client::app::DriverApp`], the camera, and two background loops — one sends the
+//! outbox when it is due, one long-polls the inbox and shows a desktop notification when a
+//! review result arrives.
+//!
+//! Configuration, from the environment:
+//! - `LICENCE_SERVER`: the platform's address (default `http://127.0.0.1:8080`, which
+//!   `cargo xtask run` serves);
+//! - `LICENCE_APP_DATA`: where the app keeps its database (default: the OS's app-data folder);
+//! - `LICENCE_CAMERA_PHOTOS`: photographs (paths separated by `:`) to play as the camera, for
+//!   machines without one and for the end-to-end tests.
+
+pub mod camera;
+mod camera_device;
+mod commands;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use licence_client::app::DriverApp;
+use licence_client::outbox::Delivery;
+use tauri::{Emitter, Manager, Runtime};
+
+pub use commands::handlers;
+
+/// The app's state, shared by the commands and the background loops.
+pub struct Shared {
+    pub app: DriverApp,
+    pub camera: camera::Camera,
+}
+
+/// The platform's address.
+pub fn server_url() -> String {
+    std::env::var("LICENCE_SERVER").unwrap_or_else(|_| "http://127.0.0.1:8080".into())
+}
+
+/// Opens the app's state in `data_dir`.
+pub fn shared(data_dir: PathBuf) -> Result<Arc<Shared>, licence_client::views::AppError> {
+    Ok(Arc::new(Shared {
+        app: DriverApp::open(&data_dir, &server_url())?,
+        camera: camera::Camera::from_env(),
+    }))
+}
+
+pub fn run() {
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
+        .setup(|app| {
+            let data_dir = match std::env::var_os("LICENCE_APP_DATA") {
+                Some(dir) => PathBuf::from(dir),
+                None => app.path().app_data_dir()?,
+            };
+            let state = shared(data_dir)
+                .map_err(|e| format!("{} / {} ({})", e.message, e.message_en, e.code))?;
+            app.manage(state.clone());
+            background(app.handle().clone(), state);
+            Ok(())
+        })
+        .invoke_handler(handlers())
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("电子驾驶证 could not start: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// The outbox sender and the inbox listener; each tells the window what changed.
+fn background<R: Runtime>(handle: tauri::AppHandle<R>, state: Arc<Shared>) {
+    let outbox = state.clone();
+    let to_window = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            if let Ok(deliveries) = outbox.app.send_outbox().await {
+                if deliveries
+                    .iter()
+                    .any(|d| matches!(d, Delivery::Sent { .. } | Delivery::Failed { .. }))
+                {
+                    let _ = to_window.emit("outbox-changed", ());
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+    });
+    tauri::async_runtime::spawn(async move {
+        // Messages that were there before the app started are not news.
+        let mut after: Option<i64> = None;
+        loop {
+            let Some(last) = after else {
+                match state.app.inbox(0, 0).await {
+                    Ok(all) => after = Some(all.iter().map(|m| m.id).max().unwrap_or(0)),
+                    Err(_) => tokio::time::sleep(Duration::from_secs(3)).await,
+                }
+                continue;
+            };
+            match state.app.inbox(last, 25).await {
+                Ok(new) => {
+                    for message in &new {
+                        let _ = handle.emit("inbox-message", message);
+                        notify(&handle, &message.title, &message.body);
+                    }
+                    if let Some(max) = new.iter().map(|m| m.id).max() {
+                        after = Some(max);
+                    }
+                }
+                Err(e) => {
+                    // Signed out (or a new account): start again from that account's messages.
+                    if e.code == "not_signed_in" {
+                        after = None;
+                    }
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+            }
+        }
+    });
+}
+
+/// A desktop notification; where the desktop has no notification service, the in-app
+/// message list still has it.
+fn notify<R: Runtime>(handle: &tauri::AppHandle<R>, title: &str, body: &str) {
+    use tauri_plugin_notification::NotificationExt;
+    let _ = handle
+        .notification()
+        .builder()
+        .title(title)
+        .body(body)
+        .show();
+}

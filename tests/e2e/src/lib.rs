@@ -1,0 +1,1 @@
+//! Helpers for driving the app over WebDriver; the tests are in tests/.

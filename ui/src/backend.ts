@@ -1,0 +1,87 @@
+// The one seam between the UI and Rust: every call to the app's commands and every event
+// it sends goes through here. The types are generated from Rust (generated/types.ts).
+import { Channel, invoke } from '@tauri-apps/api/core'
+import { listen, type UnlistenFn } from '@tauri-apps/api/event'
+import type {
+  AccountView,
+  AppError,
+  ApplicationView,
+  CodeSentView,
+  Field,
+  HomeView,
+  InboxMessageView,
+  LicenceView,
+  OutboxView,
+  PhotoCheckView,
+  PhotoSource,
+  PreviewFrame,
+  Progress,
+  RegistrationPath,
+  SubmitView,
+} from './generated/types'
+
+export type * from './generated/types'
+
+export interface Person {
+  name: string
+  id_number: string
+  mobile: string
+}
+
+/** A command's failure, always in the shape of AppError (an IPC failure included). */
+export function asAppError(e: unknown): AppError {
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) return e as AppError
+  return {
+    code: 'internal',
+    message: '应用内部错误，请重试',
+    message_en: `Internal error in the app; try again (${String(e)})`,
+    retry_after: null,
+    next: null,
+  }
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args)
+  } catch (e) {
+    throw asAppError(e)
+  }
+}
+
+export const backend = {
+  home: () => call<HomeView>('home'),
+  account: () => call<AccountView>('account'),
+  checkField: (field: Field, value: string) => call<AppError | null>('check_field', { field, value }),
+  signIn: (login: string, password: string) => call<AccountView>('sign_in', { login, password }),
+  signOut: () => call<void>('sign_out'),
+  registrationCode: (path: RegistrationPath, person: Person) =>
+    call<CodeSentView>('registration_code', { path, person }),
+  faceSign: (person: Person, challengeId: string, code: string, password: string, consent: boolean) =>
+    call<AccountView>('face_sign', { person, challengeId, code, password, consent }),
+  registerOnline: (challengeId: string, code: string, password: string) =>
+    call<AccountView>('register_online', { challengeId, code, password }),
+  myLicence: () => call<LicenceView>('my_licence'),
+  applications: () => call<ApplicationView[]>('applications'),
+  checkPhoto: (source: PhotoSource, photoBase64: string) =>
+    call<PhotoCheckView>('check_photo', { source, photoBase64 }),
+  submit: (source: PhotoSource, onProgress: (p: Progress) => void) => {
+    const channel = new Channel<Progress>()
+    channel.onmessage = onProgress
+    return call<SubmitView>('submit', { source, onProgress: channel })
+  },
+  outbox: () => call<OutboxView[]>('outbox'),
+  inbox: (after = 0) => call<InboxMessageView[]>('inbox', { after }),
+  markRead: (id: number) => call<void>('mark_read', { id }),
+  cameraStart: (onFrame: (f: PreviewFrame) => void) => {
+    const channel = new Channel<PreviewFrame>()
+    channel.onmessage = onFrame
+    return call<void>('camera_start', { onFrame: channel })
+  },
+  cameraCapture: () => call<PhotoCheckView>('camera_capture'),
+  cameraStop: () => call<void>('camera_stop'),
+  /** A review result arrived (the background inbox listener). */
+  onInboxMessage: (f: (m: InboxMessageView) => void): Promise<UnlistenFn> =>
+    listen<InboxMessageView>('inbox-message', (e) => f(e.payload)),
+  /** The outbox sent or gave up on an application in the background. */
+  onOutboxChanged: (f: () => void): Promise<UnlistenFn> => listen('outbox-changed', () => f()),
+}

@@ -1,0 +1,29 @@
+import { createApp } from 'vue'
+import { createRouter, createWebHashHistory } from 'vue-router'
+import Vant from 'vant'
+import 'vant/lib/index.css'
+import App from './App.vue'
+import Home from './views/Home.vue'
+import SignIn from './views/SignIn.vue'
+import Register from './views/Register.vue'
+import Licence from './views/Licence.vue'
+import Services from './views/Services.vue'
+import Apply from './views/Apply.vue'
+import Messages from './views/Messages.vue'
+import Me from './views/Me.vue'
+
+const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: '/', component: Home, meta: { tab: true } },
+    { path: '/services', component: Services, meta: { tab: true } },
+    { path: '/messages', component: Messages, meta: { tab: true } },
+    { path: '/me', component: Me, meta: { tab: true } },
+    { path: '/sign-in', component: SignIn },
+    { path: '/register', component: Register },
+    { path: '/licence', component: Licence },
+    { path: '/apply', component: Apply },
+  ],
+})
+
+createApp(App).use(router).use(Vant).mount('#app')

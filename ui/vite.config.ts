@@ -1,0 +1,10 @@
+import { defineConfig } from 'vite'
+import vue from '@vitejs/plugin-vue'
+
+// The app loads ui/dist from inside the binary: relative paths, no dev server needed.
+export default defineConfig({
+  plugins: [vue()],
+  base: './',
+  build: { outDir: 'dist', emptyOutDir: true, target: 'safari15', chunkSizeWarningLimit: 1200 },
+  test: { environment: 'node' },
+})
