@@ -35,11 +35,15 @@ pub fn server_url() -> String {
     std::env::var("LICENCE_SERVER").unwrap_or_else(|_| "http://127.0.0.1:8080".into())
 }
 
-/// Opens the app's state in `data_dir`.
-pub fn shared(data_dir: PathBuf) -> Result<Arc<Shared>, licence_client::views::AppError> {
+/// Opens the app's state in `data_dir`, talking to `server`, with `camera`.
+pub fn shared(
+    data_dir: PathBuf,
+    server: &str,
+    camera: camera::Camera,
+) -> Result<Arc<Shared>, licence_client::views::AppError> {
     Ok(Arc::new(Shared {
-        app: DriverApp::open(&data_dir, &server_url())?,
-        camera: camera::Camera::from_env(),
+        app: DriverApp::open(&data_dir, server)?,
+        camera,
     }))
 }
 
@@ -51,7 +55,15 @@ pub fn run() {
                 Some(dir) => PathBuf::from(dir),
                 None => app.path().app_data_dir()?,
             };
-            let state = shared(data_dir)
+            // The window's own storage (the UI's language choice) lives with the app's data,
+            // so that two data folders are two devices.
+            tauri::WebviewWindowBuilder::new(app, "main", tauri::WebviewUrl::default())
+                .title("电子驾驶证")
+                .inner_size(420.0, 860.0)
+                .min_inner_size(360.0, 600.0)
+                .data_directory(data_dir.join("webview"))
+                .build()?;
+            let state = shared(data_dir, &server_url(), camera::Camera::from_env())
                 .map_err(|e| format!("{} / {} ({})", e.message, e.message_en, e.code))?;
             app.manage(state.clone());
             background(app.handle().clone(), state);

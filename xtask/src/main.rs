@@ -1,12 +1,13 @@
 //! `cargo xtask`: the project's two commands and the set-up they need.
 //!
 //! `cargo xtask test` installs what is missing, then runs every suite in order (formatting,
-//! lints, the Rust tests; later the app, the UI and the end-to-end tests) and reports each.
-//! `cargo xtask run` runs the most useful thing the project has built so far: today the
-//! traffic-police platform (server, sandbox, demo data) for development.
+//! the UI, lints, the Rust tests, the app and its end-to-end tests, fuzzing) and reports each.
+//! `cargo xtask run` runs the platform (server, sandbox, demo data) and the driver's app
+//! connected to it.
 //! A suite is one entry in [`suites::ALL`] with the tools it needs; a need that cannot be met
 //! fails the suite loudly, it is never skipped.
 
+mod app_walk;
 mod needs;
 mod platform;
 mod suites;
@@ -20,8 +21,10 @@ use anyhow::{bail, Context, Result};
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-  run                  run the platform for development: the sandbox and licence-server with
-                       the demo registry and demo console staff, until Ctrl-C
+  run                  run the platform for development (the sandbox and licence-server with
+                       the demo registry, console staff and a demo driver) and the driver's
+                       app connected to it, until Ctrl-C; without a display, the app runs
+                       under Xvfb and its main screens are saved as screenshots
   run licence [ARGS]   run the `licence` tool (ID numbers, photos, QR verification, ...)
   test [SUITE...]      install what is missing, then run every suite (or the named ones)
   test --list          list the suites and what each needs

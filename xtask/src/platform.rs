@@ -1,6 +1,7 @@
 //! `cargo xtask run`: the traffic-police platform for development — the outside-service
-//! sandbox and licence-server with the demo registry and demo staff — on loopback ports,
-//! until Ctrl-C.
+//! sandbox and licence-server with the demo registry, demo staff and a demo driver — on
+//! loopback ports, and the driver's app connected to it, until Ctrl-C. Without a display the
+//! app runs under Xvfb, its main screens are walked and saved as screenshots.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -35,8 +36,15 @@ impl Drop for Running {
     }
 }
 
+/// The demo driver's password file line: `driver <mobile> <password>`.
+const DRIVER: &str = "driver";
+
 pub fn run() -> Result<()> {
     needs::ensure(suites::RUST_BASE)?;
+    needs::ensure(&[
+        needs::Need::Apt(suites::APP_BUILD_PACKAGES),
+        needs::Need::Node,
+    ])?;
     ctrlc::set_handler(|| {
         for pid in CHILDREN.lock().map(|c| c.clone()).unwrap_or_default() {
             let _ = Command::new("kill")
@@ -60,6 +68,8 @@ pub fn run() -> Result<()> {
             "licence-sandbox",
         ],
     )?;
+    step("Building the driver's app (UI, then the Tauri binary)");
+    suites::build_app()?;
     let bin = root().join("target/debug");
     let data = root().join("target/dev-platform");
     std::fs::create_dir_all(&data)?;
@@ -82,6 +92,8 @@ pub fn run() -> Result<()> {
             add_staff(&server, db_arg, username, name, role, &password)?;
             lines.push_str(&format!("{username} {password} {role}\n"));
         }
+        let (mobile, password) = add_demo_driver(&server, db_arg)?;
+        lines.push_str(&format!("{DRIVER} {mobile} {password}\n"));
         write_private(&credentials, &lines)?;
     }
 
@@ -130,17 +142,82 @@ pub fn run() -> Result<()> {
         "    Console staff (username password role), also in {}:",
         credentials.display()
     );
-    for line in std::fs::read_to_string(&credentials)?.lines() {
-        println!("      {line}");
+    let mut saved = std::fs::read_to_string(&credentials)?;
+    if !saved.lines().any(|l| l.starts_with(DRIVER)) {
+        // A database from before the app existed: give it its demo driver now.
+        let (mobile, password) = add_demo_driver(&server, db_arg)?;
+        saved.push_str(&format!("{DRIVER} {mobile} {password}\n"));
+        write_private(&credentials, &saved)?;
     }
+    let mut driver = None;
+    for line in saved.lines() {
+        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [DRIVER, mobile, password] => driver = Some((mobile.to_string(), password.to_string())),
+            _ => println!("      {line}"),
+        }
+    }
+    let (mobile, password) = driver.context("the credentials file lost the demo driver")?;
+    println!("    Demo driver (a face-signed account; sign in to the app with):");
+    println!("      {mobile} {password}");
     println!(
         "    Demo people: `target/debug/licence-server --db {} demo` lists them again.",
         db.display()
     );
+    let app_data = root().join("target/dev-app");
+    let server_url = format!("http://{SERVER}");
+    if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
+        step("Starting the driver's app (close it or press Ctrl-C to stop everything)");
+        let app = Command::new(bin.join("licence-app"))
+            .env("LICENCE_SERVER", &server_url)
+            .env("LICENCE_APP_DATA", &app_data)
+            .spawn()
+            .context("starting licence-app")?;
+        track(&app);
+        running.0.push(app);
+        let _ = running.0.last_mut().expect("just pushed").wait();
+        return Ok(());
+    }
+    step("No display here: running the app under Xvfb and walking its main screens");
+    crate::app_walk::walk(
+        &bin.join("licence-app"),
+        &server_url,
+        &app_data,
+        &mobile,
+        &password,
+    )?;
+    step("The platform keeps running for the console and the API (Ctrl-C stops it)");
     for child in &mut running.0 {
         let _ = child.wait();
     }
     Ok(())
+}
+
+/// Makes the first demo person with a normal licence a face-signed driver with a random
+/// password; returns their reserved mobile number (the sign-in) and the password.
+fn add_demo_driver(server: &Path, db: &str) -> Result<(String, String)> {
+    use std::io::Write;
+    let listing = Command::new(server).args(["--db", db, "demo"]).output()?;
+    let table = String::from_utf8_lossy(&listing.stdout);
+    // 姓名 身份证号 预留手机号 准驾车型 状态 (A = 正常)
+    let (id_number, mobile) = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|cols| cols.len() >= 5 && cols[4] == "A")
+        .map(|cols| (cols[1].to_owned(), cols[2].to_owned()))
+        .context("the demo registry has no one with a normal licence")?;
+    let password = random_password()?;
+    let mut child = Command::new(server)
+        .args(["--db", db, "driver", "add", &id_number])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    writeln!(child.stdin.take().context("no stdin")?, "{password}")?;
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("adding the demo driver failed ({status})");
+    }
+    Ok((mobile, password))
 }
 
 fn track(child: &Child) {

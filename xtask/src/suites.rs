@@ -18,6 +18,48 @@ const BUILD_PACKAGES: &[&str] = &["build-essential", "pkg-config"];
 /// that its screenshots are readable.
 const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver", "fonts-noto-cjk"];
 pub const RUST_BASE: &[Need] = &[Need::Apt(BUILD_PACKAGES)];
+/// What the Tauri app needs to compile: WebKitGTK and friends, and libclang for nokhwa's
+/// V4L2 bindings.
+pub const APP_BUILD_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "file",
+    "libwebkit2gtk-4.1-dev",
+    "libxdo-dev",
+    "libssl-dev",
+    "librsvg2-dev",
+    "libclang-dev",
+];
+/// What the app's end-to-end tests need: WebKitWebDriver, a virtual display, CJK fonts.
+const APP_E2E_PACKAGES: &[&str] = &["webkit2gtk-driver", "xvfb", "fonts-noto-cjk"];
+/// What `cargo xtask run` needs to show the app without a display.
+pub const APP_RUN_NEEDS: &[Need] = &[Need::Apt(APP_E2E_PACKAGES), TAURI_DRIVER];
+const TAURI_DRIVER: Need = Need::CargoTool {
+    bin: "tauri-driver",
+    krate: "tauri-driver",
+    version: "^2",
+};
+
+/// npm ci (when node_modules is missing or older than the lock file), then the UI's
+/// type check and production build into ui/dist, which the app embeds.
+pub fn build_ui() -> Result<()> {
+    let ui = crate::root().join("ui");
+    let modules = ui.join("node_modules/.package-lock.json");
+    let stale = match (modules.metadata(), ui.join("package-lock.json").metadata()) {
+        (Ok(m), Ok(l)) => m.modified()? < l.modified()?,
+        _ => true,
+    };
+    if stale {
+        sh_in("ui", "npm", &["ci", "--no-audit", "--no-fund"])?;
+    }
+    sh_in("ui", "npm", &["run", "build"])
+}
+
+/// The app, debug build (it embeds ui/dist, so the UI is built first).
+pub fn build_app() -> Result<()> {
+    build_ui()?;
+    sh("cargo", &["build", "--locked", "-p", "licence-app"])
+}
 
 pub const ALL: &[Suite] = &[
     Suite {
@@ -27,10 +69,27 @@ pub const ALL: &[Suite] = &[
         run: || sh("cargo", &["fmt", "--all", "--", "--check"]),
     },
     Suite {
-        name: "clippy",
-        about: "lints, warnings are errors",
-        needs: &[Need::Apt(BUILD_PACKAGES), Need::RustComponent("clippy")],
+        name: "ui",
+        about: "the app's UI: npm ci, type check (vue-tsc), unit tests (vitest), build (vite)",
+        needs: &[Need::Node],
         run: || {
+            build_ui()?;
+            sh_in("ui", "npm", &["test"])
+        },
+    },
+    Suite {
+        name: "clippy",
+        about: "lints of the whole workspace including the app, warnings are errors",
+        needs: &[
+            Need::Apt(APP_BUILD_PACKAGES),
+            Need::RustComponent("clippy"),
+            Need::Node,
+        ],
+        run: || {
+            // The app embeds ui/dist at compile time, so even linting it needs the UI built.
+            if !crate::root().join("ui/dist/index.html").exists() {
+                build_ui()?;
+            }
             sh(
                 "cargo",
                 &[
@@ -54,6 +113,27 @@ pub const ALL: &[Suite] = &[
             Need::TestData,
         ],
         run: || sh("cargo", &["test", "--locked"]),
+    },
+    Suite {
+        name: "app",
+        about: "the Tauri app: its command tests, then end to end through tauri-driver + WebKitWebDriver under Xvfb against the real server (screenshots in target/e2e-screenshots)",
+        needs: &[
+            Need::Apt(APP_BUILD_PACKAGES),
+            Need::Apt(APP_E2E_PACKAGES),
+            Need::Node,
+            TAURI_DRIVER,
+        ],
+        run: || {
+            build_app()?;
+            sh("cargo", &["test", "--locked", "-p", "licence-app"])?;
+            // The server binary the end-to-end tests start.
+            sh("cargo", &["build", "--locked", "-p", "licence-server"])?;
+            // One app at a time: each test has its own display, server and app.
+            sh(
+                "cargo",
+                &["test", "--locked", "-p", "licence-e2e", "--", "--test-threads=1"],
+            )
+        },
     },
     Suite {
         name: "fuzz",

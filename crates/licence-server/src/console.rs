@@ -1559,6 +1559,41 @@ async fn decide_application(
 }
 
 /// Creates a member of staff (the `licence-server staff add` command).
+/// Registers a person of the registry as a face-signed driver (what the counter's 面签 does,
+/// without the console): for development and demos. Returns the account and the reserved
+/// mobile number, masked, with which the driver signs in.
+pub fn add_driver(
+    store: &dyn Store,
+    id_number: &str,
+    password: &str,
+) -> anyhow::Result<(i64, String)> {
+    let id = IdNumber::parse(id_number.trim(), crate::today())
+        .map_err(|e| anyhow::anyhow!("{}", e.message_en()))?;
+    let entry = store
+        .registry_entry(&id)?
+        .ok_or_else(|| anyhow::anyhow!("{} is not in the registry", id.masked()))?;
+    security::check_password(password).map_err(|e| anyhow::anyhow!("{}", e.body.message_en))?;
+    let hash =
+        security::hash_password(password).map_err(|e| anyhow::anyhow!("{}", e.body.message_en))?;
+    let account = store
+        .create_account(&NewAccount {
+            kind: UserKind::FaceSigned {
+                via: FaceSignChannel::Counter,
+            },
+            id_number: Some(id),
+            unit_code: None,
+            name: entry.name.as_str().into(),
+            mobile: entry.reserved_mobile,
+            password_hash: hash,
+            created_at: now(),
+        })
+        .map_err(|e| match e {
+            StoreError::Duplicate(_) => anyhow::anyhow!("{} already has an account", id.masked()),
+            e => e.into(),
+        })?;
+    Ok((account, entry.reserved_mobile.masked()))
+}
+
 pub fn add_staff(
     store: &dyn Store,
     username: &str,

@@ -92,6 +92,19 @@ enum Command {
     /// Console staff.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Driver accounts.
+    #[command(subcommand)]
+    Driver(DriverCommand),
+}
+
+#[derive(Subcommand)]
+enum DriverCommand {
+    /// Register a person of the registry as a face-signed driver, as the counter's 面签 does
+    /// (for development and demos); the password is read from the first line of stdin.
+    Add {
+        /// The person's ID number, as in the registry.
+        id_number: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,6 +196,16 @@ fn main() -> anyhow::Result<()> {
             if !report.rejected.is_empty() {
                 std::process::exit(1);
             }
+        }
+        Command::Driver(DriverCommand::Add { id_number }) => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let (id, mobile) = licence_server::console::add_driver(
+                &store,
+                &id_number,
+                password.trim_end_matches(['\r', '\n']),
+            )?;
+            println!("added a face-signed driver: account {id}, signs in with {mobile}");
         }
         Command::Staff(StaffCommand::Add {
             username,

@@ -1,4 +1,5 @@
-//! The `licence-server` command: import with a line-numbered report, the config file, staff.
+//! The `licence-server` command: import with a line-numbered report, the config file, staff,
+//! demo drivers.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -146,5 +147,54 @@ fn staff_need_a_strong_password_and_a_free_username() {
         text(&again.stderr).contains("taken"),
         "{}",
         text(&again.stderr)
+    );
+}
+
+#[test]
+fn a_demo_driver_is_added_for_a_registry_person_once_with_a_strong_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.sqlite");
+    let db = db.to_str().unwrap();
+    assert!(server(&["--db", db, "demo"], &[], "").status.success());
+    let demo = text(&server(&["--db", db, "demo"], &[], "").stdout);
+    // The first demo person: name, ID number, reserved mobile, ...
+    let first: Vec<&str> = demo.lines().nth(1).unwrap().split_whitespace().collect();
+    let (id_number, mobile) = (first[1], first[2]);
+    let add = |id: &str, password: &str| {
+        server(
+            &["--db", db, "driver", "add", id],
+            &[],
+            &format!("{password}\n"),
+        )
+    };
+    let weak = add(id_number, "12345");
+    assert!(
+        text(&weak.stderr).contains("8 to 32 characters"),
+        "{}",
+        text(&weak.stderr)
+    );
+    let added = add(id_number, "Driver2026");
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let masked = format!("{}****{}", &mobile[..3], &mobile[7..]);
+    assert!(
+        text(&added.stdout).contains(&masked),
+        "{}",
+        text(&added.stdout)
+    );
+    assert!(
+        !text(&added.stdout).contains(mobile),
+        "the mobile is not printed in full"
+    );
+    let again = add(id_number, "Driver2026");
+    assert!(
+        text(&again.stderr).contains("already has an account"),
+        "{}",
+        text(&again.stderr)
+    );
+    let stranger = add("11010519491231002X", "Driver2026");
+    assert!(
+        text(&stranger.stderr).contains("not in the registry"),
+        "{}",
+        text(&stranger.stderr)
     );
 }

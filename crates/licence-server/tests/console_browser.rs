@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::webdriver::Browser;
 use common::*;
+use licence_e2e::webdriver::Browser;
 use serde_json::json;
 
 #[test]
@@ -55,7 +55,7 @@ fn clerk_and_reviewer_work_through_the_console_in_a_browser() {
     let application = r.json::<serde_json::Value>().unwrap()["id"].clone();
     assert_eq!(checked(&p, &driver, &application)["status"], "under_review");
 
-    let browser = Browser::start();
+    let browser = Browser::chromium();
     let sign_in = |user: &str, password: &str| {
         browser.open(&format!("{}/console/sign-in", p.base));
         browser.type_into("#username", user);

@@ -3,8 +3,6 @@
 
 #![allow(dead_code)]
 
-pub mod webdriver;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

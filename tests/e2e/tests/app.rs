@@ -1,0 +1,259 @@
+//! The driver's app end to end: the real `licence-app` binary, driven through tauri-driver
+//! and WebKitWebDriver under Xvfb, against the real `licence-server` and the sandbox of the
+//! outside services. Screenshots of every screen go to `target/e2e-screenshots/app-*.png`.
+//!
+//! Run by `cargo xtask test app`, which builds the UI and the app first.
+
+use std::path::{Path, PathBuf};
+
+use licence_e2e::webdriver::Browser;
+use licence_e2e::xvfb::Xvfb;
+use licence_loadgen::{sample_photo, seed, server_binary, sibling_binary, Server};
+use licence_server::store::{SqliteStore, Store};
+
+/// The real platform, a display, and photographs to pick or to play as the camera.
+struct World {
+    server: Server,
+    sandbox: String,
+    dir: tempfile::TempDir,
+    xvfb: Xvfb,
+}
+
+impl World {
+    fn start() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("platform.sqlite");
+        seed(&db, 2).unwrap();
+        let sandbox = licence_sandbox::start_in_background().unwrap();
+        let args: Vec<String> = ["--identity-url", "--sms-url", "--alipay-url"]
+            .iter()
+            .flat_map(|flag| [(*flag).to_owned(), sandbox.clone()])
+            .collect();
+        let server = Server::start(&server_binary(), &db, &args).unwrap();
+        std::fs::write(dir.path().join("no-face.jpg"), sample_photo()).unwrap();
+        let portrait = licence_photo::testdata::encode(
+            &licence_photo::testdata::portrait(2.0).0,
+            image::ImageFormat::Jpeg,
+        );
+        std::fs::write(dir.path().join("portrait.jpg"), portrait).unwrap();
+        World {
+            server,
+            sandbox,
+            dir,
+            xvfb: Xvfb::start().unwrap(),
+        }
+    }
+
+    fn photo(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Puts made-up person `i` (a licence, no account yet) into the registry.
+    fn newcomer(&self, i: usize) -> (String, String, String) {
+        let entry = licence_loadgen::synthetic_person(i).unwrap();
+        let registry = SqliteStore::open(&self.dir.path().join("platform.sqlite")).unwrap();
+        registry.put_registry_entry(&entry).unwrap();
+        (
+            entry.name.as_str().to_owned(),
+            entry.id_number.to_string(),
+            entry.reserved_mobile.as_str().to_owned(),
+        )
+    }
+
+    /// The six-digit code of the last text message to `mobile`.
+    fn last_code(&self, mobile: &str) -> String {
+        let list: serde_json::Value =
+            reqwest::blocking::get(format!("{}/sandbox/sms/messages?to={mobile}", self.sandbox))
+                .unwrap()
+                .json()
+                .unwrap();
+        let text = list.as_array().unwrap().last().expect("a message")["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|s| s.len() == 6)
+            .expect("a six-digit code")
+            .to_owned()
+    }
+
+    /// The app on a device of its own (`phone` names its data folder).
+    fn app(&self, phone: &str) -> Browser {
+        let app = sibling_binary("licence-app").expect(
+            "target/debug/licence-app is not built: run `cargo xtask test app`, which builds \
+             the UI and the app before these tests",
+        );
+        Browser::app(
+            &app,
+            &self.xvfb.display,
+            &[
+                ("LICENCE_SERVER", format!("http://{}", self.server.address)),
+                ("LICENCE_APP_DATA", path(&self.dir.path().join(phone))),
+                ("LICENCE_CAMERA_PHOTOS", path(&self.photo("portrait.jpg"))),
+            ],
+        )
+    }
+}
+
+fn path(p: &Path) -> String {
+    p.to_str().unwrap().to_owned()
+}
+
+/// Fills the registration form's person fields.
+fn type_person(app: &Browser, name: &str, id_number: &str, mobile: &str) {
+    app.type_into("[data-test=name] input", name);
+    app.type_into("[data-test=id-number] input", id_number);
+    app.type_into("[data-test=mobile] input", mobile);
+}
+
+#[test]
+fn a_newcomer_registers_by_face_then_applies_with_a_checked_album_photo() {
+    let world = World::start();
+    let (name, id_number, mobile) = world.newcomer(3_000);
+    let app = world.app("phone");
+
+    // Home: nobody signed in, the first of the three steps.
+    app.find("[data-test=home]");
+    app.wait_for_text("[data-test=steps]", "注册");
+    app.screenshot("app-01-home");
+    app.click("[data-test=go-sign-in]");
+    app.find("[data-test=sign-in]");
+    app.screenshot("app-02-sign-in");
+    app.click("[data-test=go-register]");
+    app.find("[data-test=register]");
+
+    // The ID number is checked as it is typed: a wrong check digit is named at once.
+    let last = id_number.chars().last().unwrap();
+    let wrong_digit = if last == '1' { '2' } else { '1' };
+    let wrong = format!("{}{wrong_digit}", &id_number[..17]);
+    type_person(&app, &name, &wrong, &mobile);
+    app.wait_for_text("[data-test=id-number]", "校验");
+    app.screenshot("app-03-register-invalid-id");
+    // Cleared through the keyboard (Backspace), as a person does, so that the form sees it.
+    let input = "[data-test=id-number] input";
+    app.type_into(input, &"\u{E003}".repeat(18));
+    app.type_into(input, &id_number);
+    assert!(!app.text("[data-test=id-number]").contains("校验"));
+
+    app.click("[data-test=send-code]");
+    app.wait_for_text("[data-test=code-sent]", "验证码已发送");
+    let code = world.last_code(&mobile);
+    app.type_into("[data-test=code] input", &code);
+    app.type_into("[data-test=new-password] input", "Licence2026");
+    // The camera: here photographs played as frames, previewed within the framing guide.
+    app.click("[data-test=camera-open]");
+    app.find("[data-test=camera-preview]");
+    app.click("[data-test=consent]");
+    app.screenshot("app-04-register-face-sign");
+    app.click("[data-test=finish]");
+
+    // Registered and signed in: the home page greets them, next step 线上申请.
+    app.wait_for_text("[data-test=greeting]", &name);
+    app.wait_for_text("[data-test=greeting]", "面签用户");
+    app.screenshot("app-05-home-signed-in");
+
+    // Apply with an album photo: a picture without a face is refused on the device, with
+    // what to fix; a real portrait passes and its crop is shown before submitting.
+    app.click("[data-test=go-apply]");
+    app.find("[data-test=apply]");
+    app.click("[data-test=source-album]");
+    app.type_into(
+        "[data-test=album] input[type=file]",
+        &path(&world.photo("no-face.jpg")),
+    );
+    app.wait_for_text("[data-test=photo-verdict]", "照片需要修改");
+    assert!(!app.text("[data-test=photo-problems]").is_empty());
+    app.screenshot("app-06-apply-photo-refused");
+    app.type_into(
+        "[data-test=album] input[type=file]",
+        &path(&world.photo("portrait.jpg")),
+    );
+    app.wait_for_text("[data-test=photo-verdict]", "照片检查通过");
+    app.find("[data-test=photo-crop]");
+    app.screenshot("app-07-apply-photo-passed");
+    app.click("[data-test=submit-application]");
+    // The platform's own photo check may already have moved it on to 审核中.
+    app.wait_for_any(
+        "[data-test=submitted]",
+        &["已提交 · 已提交", "已提交 · 审核中"],
+    );
+    app.wait_for_text("[data-test=submitted]", "审核期限");
+    app.screenshot("app-08-apply-submitted");
+
+    // Home shows where it stands.
+    app.click("[data-test=back-home]");
+    app.wait_for_any("[data-test=latest-application]", &["已提交", "审核中"]);
+    app.screenshot("app-09-home-submitted");
+
+    for (tab, screen, shot) in [
+        ("tab-services", "services", "app-10-services"),
+        ("tab-messages", "messages", "app-11-messages"),
+        ("tab-me", "me", "app-12-me"),
+    ] {
+        app.click(&format!("[data-test={tab}]"));
+        app.find(&format!("[data-test={screen}]"));
+        app.screenshot(shot);
+    }
+    app.wait_for_text("[data-test=me-name]", &name);
+    app.click("[data-test=lang-en]");
+    app.wait_for_text("[data-test=tab-home]", "Home");
+    app.screenshot("app-13-me-english");
+}
+
+#[test]
+fn online_registration_leaves_the_elicence_visibly_unavailable_with_the_way_to_unlock_it() {
+    let world = World::start();
+    let (name, id_number, mobile) = world.newcomer(3_001);
+    let app = world.app("phone");
+    app.click("[data-test=go-sign-in]");
+    app.click("[data-test=go-register]");
+    app.click("[data-test=register-paths] .van-tab:nth-child(2)");
+    type_person(&app, &name, &id_number, &mobile);
+    app.click("[data-test=send-code]");
+    app.wait_for_text("[data-test=code-sent]", "验证码已发送");
+    // A wrong code: the platform's message, and nothing lost on the form.
+    let code = world.last_code(&mobile);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    app.type_into("[data-test=code] input", wrong);
+    app.type_into("[data-test=new-password] input", "Licence2026");
+    app.click("[data-test=finish]");
+    app.wait_for_text("[data-test=error]", "验证码");
+    app.screenshot("app-20-register-online-wrong-code");
+    app.type_into("[data-test=code] input", &"\u{E003}".repeat(6));
+    app.type_into("[data-test=code] input", &code);
+    app.click("[data-test=finish]");
+    app.wait_for_text("[data-test=greeting]", "在线注册用户");
+
+    app.click("[data-test=tab-services]");
+    let denied = app.wait_for_text("[data-test=service-denied]", "不可办理");
+    assert!(
+        denied.contains("实人认证") || denied.contains("面签"),
+        "{denied}"
+    );
+    app.screenshot("app-21-services-elicence-unavailable");
+    app.click("[data-test=tab-me]");
+    app.find("[data-test=upgrade-hint]");
+    app.screenshot("app-22-me-online-registered");
+}
+
+#[test]
+fn a_seeded_driver_signs_in_and_a_wrong_password_is_told_plainly() {
+    let world = World::start();
+    let app = world.app("phone");
+    app.click("[data-test=go-sign-in]");
+    app.type_into("[data-test=login] input", "13900000000");
+    app.type_into("[data-test=password] input", "not-the-password");
+    app.click("[data-test=submit]");
+    app.wait_for_text("[data-test=error]", "密码");
+    app.screenshot("app-30-sign-in-wrong-password");
+    app.type_into("[data-test=password] input", &"\u{E003}".repeat(20));
+    app.type_into("[data-test=password] input", "load-test-password-1");
+    app.click("[data-test=submit]");
+    app.find("[data-test=greeting]");
+    // 我的驾驶证 from the platform.
+    app.click("[data-test=go-licence]");
+    let expected = licence_loadgen::synthetic_person(0).unwrap();
+    app.wait_for_text("[data-test=licence-name]", expected.name.as_str());
+    app.wait_for_text("[data-test=licence-status]", "正常");
+    app.screenshot("app-31-my-licence");
+}
