@@ -27,6 +27,7 @@ pub fn handlers<R: tauri::Runtime>(
         registration_code,
         face_sign,
         register_online,
+        register_alipay,
         my_licence,
         applications,
         check_photo,
@@ -101,6 +102,19 @@ async fn register_online(
     state
         .app
         .register_online(&challenge_id, &code, &password)
+        .await
+}
+
+#[tauri::command]
+async fn register_alipay(
+    state: App<'_>,
+    person: Person,
+    alipay_account: Person,
+    password: String,
+) -> Result<AccountView> {
+    state
+        .app
+        .register_alipay(&person, &alipay_account, &password)
         .await
 }
 

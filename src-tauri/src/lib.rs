@@ -7,6 +7,8 @@
 //! - `LICENCE_SERVER`: the platform's address (default `http://127.0.0.1:8080`, which
 //!   `cargo xtask run` serves);
 //! - `LICENCE_APP_DATA`: where the app keeps its database (default: the OS's app-data folder);
+//! - `LICENCE_ALIPAY_APP`: where the Alipay app's development stand-in answers (the
+//!   sandbox); without it the Alipay path says Alipay is not available on this device;
 //! - `LICENCE_CAMERA_PHOTOS`: photographs (paths separated by `:`) to play as the camera, for
 //!   machines without one and for the end-to-end tests.
 
@@ -41,10 +43,11 @@ pub fn shared(
     server: &str,
     camera: camera::Camera,
 ) -> Result<Arc<Shared>, licence_client::views::AppError> {
-    Ok(Arc::new(Shared {
-        app: DriverApp::open(&data_dir, server)?,
-        camera,
-    }))
+    let mut app = DriverApp::open(&data_dir, server)?;
+    if let Ok(alipay) = std::env::var("LICENCE_ALIPAY_APP") {
+        app = app.with_alipay_app(&alipay)?;
+    }
+    Ok(Arc::new(Shared { app, camera }))
 }
 
 pub fn run() {

@@ -60,6 +60,8 @@ export const backend = {
     call<AccountView>('face_sign', { person, challengeId, code, password, consent }),
   registerOnline: (challengeId: string, code: string, password: string) =>
     call<AccountView>('register_online', { challengeId, code, password }),
+  registerAlipay: (person: Person, alipayAccount: Person, password: string) =>
+    call<AccountView>('register_alipay', { person, alipayAccount, password }),
   myLicence: () => call<LicenceView>('my_licence'),
   applications: () => call<ApplicationView[]>('applications'),
   checkPhoto: (source: PhotoSource, photoBase64: string) =>

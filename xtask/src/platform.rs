@@ -170,6 +170,7 @@ pub fn run() -> Result<()> {
         let app = Command::new(bin.join("licence-app"))
             .env("LICENCE_SERVER", &server_url)
             .env("LICENCE_APP_DATA", &app_data)
+            .env("LICENCE_ALIPAY_APP", &sandbox_url)
             .spawn()
             .context("starting licence-app")?;
         track(&app);

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{decode, Api, Session};
 use crate::camera::{liveness_frames, FrameSource};
 use crate::outbox::{queue_application, send_due, Delivery};
-use crate::registration::{CodeSent, Person};
+use crate::registration::{AlipayApp, CodeSent, Person};
 use crate::store::LocalStore;
 use crate::views::*;
 use crate::ClientError;
@@ -56,6 +56,7 @@ pub struct DriverApp {
     store: LocalStore,
     api: Api,
     server: String,
+    alipay: Option<AlipayApp>,
 }
 
 fn not_signed_in() -> AppError {
@@ -87,7 +88,15 @@ impl DriverApp {
             store,
             api: Api::new(server, Duration::from_secs(15))?,
             server: server.trim_end_matches('/').to_owned(),
+            alipay: None,
         })
+    }
+
+    /// Where the Alipay app (or its development stand-in) answers; without it the Alipay
+    /// path says Alipay is not available on this device.
+    pub fn with_alipay_app(mut self, url: &str) -> Result<DriverApp, AppError> {
+        self.alipay = Some(AlipayApp::new(url)?);
+        Ok(self)
     }
 
     pub fn store(&self) -> &LocalStore {
@@ -323,6 +332,33 @@ impl DriverApp {
         let session = self
             .api
             .register_online(&code, digits.trim(), password)
+            .await?;
+        self.signed_in(session).await
+    }
+
+    /// 支付宝注册 (R2.4): the person authorises in Alipay (`alipay_account` is who Alipay
+    /// holds: name, ID number, bound mobile), then the platform registers them with Alipay's
+    /// real-name record if it is the person typed here.
+    pub async fn register_alipay(
+        &self,
+        person: &Person,
+        alipay_account: &Person,
+        password: &str,
+    ) -> Result<AccountView, AppError> {
+        check_field(Field::Name, &person.name)
+            .or_else(|| check_field(Field::IdNumber, &person.id_number))
+            .map_or(Ok(()), Err)?;
+        let alipay = self.alipay.as_ref().ok_or_else(|| {
+            AppError::new(
+                "alipay_unavailable",
+                "本设备无法使用支付宝授权，请选择其他注册方式",
+                "Alipay cannot be used on this device; choose another way to register",
+            )
+        })?;
+        let auth_code = alipay.authorise(alipay_account).await?;
+        let session = self
+            .api
+            .register_alipay(&person.name, &person.id_number, &auth_code, password)
             .await?;
         self.signed_in(session).await
     }

@@ -331,3 +331,36 @@ async fn registration_by_face_and_online_through_the_app() {
         "a refused application is not kept"
     );
 }
+
+#[tokio::test]
+async fn registration_with_alipay_needs_the_same_person_on_the_alipay_account() {
+    let p = Platform::start(&[]);
+    let person = p.newcomer(2_100);
+
+    // No Alipay on this device: said plainly, nothing sent.
+    let without = app(&p, "plain");
+    let error = without
+        .register_alipay(&person, &person, "Licence2026")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, "alipay_unavailable");
+
+    let phone = app(&p, "phone").with_alipay_app(&p.sandbox).unwrap();
+    // Someone else's Alipay account: refused, and no account made.
+    let mut other = p.newcomer(2_101);
+    other.mobile = person.mobile.clone();
+    let error = phone
+        .register_alipay(&person, &other, "Licence2026")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, "alipay_person_mismatch");
+    assert_eq!(phone.home().await.unwrap().account, None);
+
+    let account = phone
+        .register_alipay(&person, &person, "Licence2026")
+        .await
+        .unwrap();
+    assert_eq!(account.kind, "online_registered");
+    assert_eq!(account.name, person.name);
+    assert_eq!(phone.home().await.unwrap().step, JourneyStep::Apply);
+}

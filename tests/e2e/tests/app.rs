@@ -90,6 +90,8 @@ impl World {
                 ("LICENCE_SERVER", format!("http://{}", self.server.address)),
                 ("LICENCE_APP_DATA", path(&self.dir.path().join(phone))),
                 ("LICENCE_CAMERA_PHOTOS", path(&self.photo("portrait.jpg"))),
+                // The Alipay app's stand-in is the sandbox.
+                ("LICENCE_ALIPAY_APP", self.sandbox.clone()),
             ],
         )
     }
@@ -237,7 +239,23 @@ fn online_registration_leaves_the_elicence_visibly_unavailable_with_the_way_to_u
 }
 
 #[test]
-fn a_seeded_driver_signs_in_and_a_wrong_password_is_told_plainly() {
+fn a_newcomer_registers_with_alipay() {
+    let world = World::start();
+    let (name, id_number, mobile) = world.newcomer(3_002);
+    let app = world.app("phone");
+    app.click("[data-test=go-sign-in]");
+    app.click("[data-test=go-register]");
+    app.click("[data-test=register-paths] .van-tab:nth-child(3)");
+    type_person(&app, &name, &id_number, &mobile);
+    app.type_into("[data-test=new-password] input", "Licence2026");
+    app.screenshot("app-25-register-alipay");
+    app.click("[data-test=alipay]");
+    app.wait_for_text("[data-test=greeting]", &name);
+    app.wait_for_text("[data-test=greeting]", "在线注册用户");
+}
+
+#[test]
+fn a_seeded_driver_signs_in_sees_the_licence_and_applies_with_the_camera() {
     let world = World::start();
     let app = world.app("phone");
     app.click("[data-test=go-sign-in]");
@@ -256,4 +274,23 @@ fn a_seeded_driver_signs_in_and_a_wrong_password_is_told_plainly() {
     app.wait_for_text("[data-test=licence-name]", expected.name.as_str());
     app.wait_for_text("[data-test=licence-status]", "正常");
     app.screenshot("app-31-my-licence");
+
+    // Apply from 我的驾驶证 with the camera: live preview in the framing guide, capture,
+    // the check on the device, then submission.
+    app.click("[data-test=licence-apply]");
+    app.find("[data-test=apply]");
+    app.click("[data-test=source-camera]");
+    app.click("[data-test=camera-open]");
+    app.find("[data-test=camera-preview]");
+    app.screenshot("app-32-apply-camera-preview");
+    app.click("[data-test=capture]");
+    app.wait_for_text("[data-test=photo-verdict]", "照片检查通过");
+    app.find("[data-test=photo-crop]");
+    app.screenshot("app-33-apply-camera-captured");
+    app.click("[data-test=submit-application]");
+    app.wait_for_any(
+        "[data-test=submitted]",
+        &["已提交 · 已提交", "已提交 · 审核中"],
+    );
+    app.screenshot("app-34-apply-camera-submitted");
 }
