@@ -28,6 +28,9 @@ pub fn handlers<R: tauri::Runtime>(
         face_sign,
         register_online,
         register_alipay,
+        upgrade_by_face,
+        id_card_review,
+        id_card_reviews,
         my_licence,
         applications,
         check_photo,
@@ -119,6 +122,33 @@ async fn register_alipay(
 }
 
 #[tauri::command]
+async fn upgrade_by_face(state: App<'_>, id_card_validity: String) -> Result<AccountView> {
+    let frames = state.camera.liveness()?;
+    state.camera.stop();
+    state.app.upgrade_by_face(&id_card_validity, frames).await
+}
+
+/// Both sides of the ID card, as picked (the files' bytes, base64).
+#[tauri::command]
+async fn id_card_review(
+    state: App<'_>,
+    id_card_validity: String,
+    front_base64: String,
+    back_base64: String,
+) -> Result<IdCardReviewView> {
+    let (front, back) = (decode_picked(&front_base64)?, decode_picked(&back_base64)?);
+    state
+        .app
+        .submit_id_card_review(&id_card_validity, &front, &back)
+        .await
+}
+
+#[tauri::command]
+async fn id_card_reviews(state: App<'_>) -> Result<Vec<IdCardReviewView>> {
+    state.app.id_card_reviews().await
+}
+
+#[tauri::command]
 async fn my_licence(state: App<'_>) -> Result<LicenceView> {
     state.app.my_licence().await
 }
@@ -135,20 +165,25 @@ async fn check_photo(
     source: PhotoSource,
     photo_base64: String,
 ) -> Result<PhotoCheckView> {
-    let photo = base64::engine::general_purpose::STANDARD
-        .decode(photo_base64.as_bytes())
+    let photo = decode_picked(&photo_base64)?;
+    let state = state.inner().clone();
+    // Face detection takes a moment: off the async threads.
+    tauri::async_runtime::spawn_blocking(move || state.app.check_photo(source, &photo))
+        .await
+        .map_err(|e| AppError::new("internal", "检查照片时出错，请重试", &e.to_string()))?
+}
+
+/// A picked file's bytes, sent by the window as base64.
+fn decode_picked(base64_text: &str) -> Result<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD
+        .decode(base64_text.as_bytes())
         .map_err(|_| {
             AppError::new(
                 "photo_unreadable",
                 "无法读取所选文件，请重新选择照片",
                 "The chosen file cannot be read; choose the photo again",
             )
-        })?;
-    let state = state.inner().clone();
-    // Face detection takes a moment: off the async threads.
-    tauri::async_runtime::spawn_blocking(move || state.app.check_photo(source, &photo))
-        .await
-        .map_err(|e| AppError::new("internal", "检查照片时出错，请重试", &e.to_string()))?
+        })
 }
 
 #[tauri::command]

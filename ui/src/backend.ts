@@ -9,6 +9,7 @@ import type {
   CodeSentView,
   Field,
   HomeView,
+  IdCardReviewView,
   InboxMessageView,
   LicenceView,
   OutboxView,
@@ -62,6 +63,10 @@ export const backend = {
     call<AccountView>('register_online', { challengeId, code, password }),
   registerAlipay: (person: Person, alipayAccount: Person, password: string) =>
     call<AccountView>('register_alipay', { person, alipayAccount, password }),
+  upgradeByFace: (idCardValidity: string) => call<AccountView>('upgrade_by_face', { idCardValidity }),
+  idCardReview: (idCardValidity: string, frontBase64: string, backBase64: string) =>
+    call<IdCardReviewView>('id_card_review', { idCardValidity, frontBase64, backBase64 }),
+  idCardReviews: () => call<IdCardReviewView[]>('id_card_reviews'),
   myLicence: () => call<LicenceView>('my_licence'),
   applications: () => call<ApplicationView[]>('applications'),
   checkPhoto: (source: PhotoSource, photoBase64: string) =>

@@ -11,6 +11,7 @@ import Services from './views/Services.vue'
 import Apply from './views/Apply.vue'
 import Messages from './views/Messages.vue'
 import Me from './views/Me.vue'
+import Verify from './views/Verify.vue'
 
 const router = createRouter({
   history: createWebHashHistory(),
@@ -23,6 +24,7 @@ const router = createRouter({
     { path: '/register', component: Register },
     { path: '/licence', component: Licence },
     { path: '/apply', component: Apply },
+    { path: '/verify', component: Verify },
   ],
 })
 

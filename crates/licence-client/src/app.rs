@@ -363,6 +363,81 @@ impl DriverApp {
         self.signed_in(session).await
     }
 
+    /// 实人认证 (R2.5) for an online-registered driver: the ID card's validity period and
+    /// liveness frames; success makes the account face-signed at once. After repeated face
+    /// failures the error's `next` is `id_card_review` (R2.6).
+    pub async fn upgrade_by_face(
+        &self,
+        id_card_validity: &str,
+        frames: Vec<Vec<u8>>,
+    ) -> Result<AccountView, AppError> {
+        use base64::Engine;
+        let session = self.session()?;
+        check_field(Field::IdCardValidity, id_card_validity).map_or(Ok(()), Err)?;
+        let frames: Vec<String> = frames
+            .iter()
+            .map(|f| base64::engine::general_purpose::STANDARD.encode(f))
+            .collect();
+        let body =
+            serde_json::json!({"id_card_validity": id_card_validity.trim(), "frames": frames});
+        let answer = self
+            .api
+            .call(
+                "POST",
+                "/api/v1/me/face-sign",
+                Some(&session.token),
+                Some(body.to_string()),
+            )
+            .await
+            .map_err(|e| self.forget_if_unauthorised(e))?;
+        let account = account_view(answer)?;
+        self.store.put_cached(ACCOUNT, &json(&account)?, now())?;
+        Ok(account)
+    }
+
+    /// R2.6: both sides of the ID card (JPEG) for a reviewer, after the face check failed.
+    pub async fn submit_id_card_review(
+        &self,
+        id_card_validity: &str,
+        front: &[u8],
+        back: &[u8],
+    ) -> Result<IdCardReviewView, AppError> {
+        use base64::Engine;
+        let session = self.session()?;
+        check_field(Field::IdCardValidity, id_card_validity).map_or(Ok(()), Err)?;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let body = serde_json::json!({
+            "id_card_validity": id_card_validity.trim(), "front": b64(front), "back": b64(back),
+        });
+        let answer = self
+            .api
+            .call(
+                "POST",
+                "/api/v1/me/id-card-reviews",
+                Some(&session.token),
+                Some(body.to_string()),
+            )
+            .await
+            .map_err(|e| self.forget_if_unauthorised(e))?;
+        Ok(decode(answer)?)
+    }
+
+    /// The account's ID card reviews, newest first as the platform lists them.
+    pub async fn id_card_reviews(&self) -> Result<Vec<IdCardReviewView>, AppError> {
+        let session = self.session()?;
+        let answer = self
+            .api
+            .call(
+                "GET",
+                "/api/v1/me/id-card-reviews",
+                Some(&session.token),
+                None,
+            )
+            .await
+            .map_err(|e| self.forget_if_unauthorised(e))?;
+        Ok(decode(answer)?)
+    }
+
     /// 我的驾驶证: from the platform, or as last fetched without a network.
     pub async fn my_licence(&self) -> Result<LicenceView, AppError> {
         let session = self.session()?;
@@ -591,6 +666,8 @@ pub enum Field {
     Mobile,
     Password,
     Code,
+    /// 身份证有效期限, e.g. `2015-03-01至2035-03-01` or `2015-03-01至长期`.
+    IdCardValidity,
 }
 
 /// Checks one field as it is typed, with licence-core's rules (the ID number's check digit,
@@ -605,6 +682,9 @@ pub fn check_field(field: Field, value: &str) -> Option<AppError> {
             .parse::<MobileNumber>()
             .err()
             .and_then(|e| problem(&e)),
+        Field::IdCardValidity => licence_core::IdCardValidity::parse(value.trim(), today())
+            .err()
+            .and_then(|e| problem(&e)),
         Field::Password if value.chars().count() < 8 => Some(AppError::new(
             "password_too_short",
             "密码至少8位",
@@ -613,7 +693,7 @@ pub fn check_field(field: Field, value: &str) -> Option<AppError> {
         Field::Code if !(value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit())) => Some(
             AppError::new("code_malformed", "验证码为6位数字", "The code is 6 digits"),
         ),
-        _ => None,
+        Field::Password | Field::Code => None,
     }
 }
 
@@ -640,6 +720,11 @@ mod tests {
             Some("code_malformed".into())
         );
         assert_eq!(check_field(Field::Code, "123456"), None);
+        assert_eq!(check_field(Field::IdCardValidity, "2020-01-01至长期"), None);
+        assert_eq!(
+            check_field(Field::IdCardValidity, "2020-01-01到长期").map(|e| e.code),
+            Some("id_card_validity_malformed".into())
+        );
     }
 
     #[test]

@@ -370,6 +370,17 @@ pub struct PreviewFrame {
     pub height: u32,
 }
 
+/// An ID card review (R2.6) and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct IdCardReviewView {
+    pub id: i64,
+    /// pending / approved / rejected
+    pub state: String,
+    pub reason: Option<String>,
+    pub submitted_at: i64,
+    pub decided_at: Option<i64>,
+}
+
 /// Every declaration of this module, in one TypeScript file (numbers are JSON numbers).
 pub fn typescript_declarations() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
@@ -391,6 +402,7 @@ pub fn typescript_declarations() -> String {
         SubmitView::decl(&cfg),
         Progress::decl(&cfg),
         PreviewFrame::decl(&cfg),
+        IdCardReviewView::decl(&cfg),
         crate::app::RegistrationPath::decl(&cfg),
         crate::app::PhotoSource::decl(&cfg),
         crate::app::Field::decl(&cfg),

@@ -364,3 +364,64 @@ async fn registration_with_alipay_needs_the_same_person_on_the_alipay_account() 
     assert_eq!(account.name, person.name);
     assert_eq!(phone.home().await.unwrap().step, JourneyStep::Apply);
 }
+
+/// A newcomer registered online on a device of their own.
+async fn registered_online(p: &Platform, i: usize, phone: &str) -> DriverApp {
+    let app = app(p, phone);
+    let person = p.newcomer(i);
+    let sent = app
+        .registration_code(RegistrationPath::Online, &person)
+        .await
+        .unwrap();
+    let digits = p.last_code(&person.mobile).await;
+    app.register_online(&sent.challenge_id, &digits, "Licence2026")
+        .await
+        .unwrap();
+    app
+}
+
+#[tokio::test]
+async fn an_online_registered_driver_upgrades_by_face_or_else_by_id_card_review() {
+    let p = Platform::start(&[]);
+    let frames =
+        || DriverApp::liveness_frames(&mut PhotoPlayer::new(&[portrait()]).unwrap()).unwrap();
+
+    // 实人认证 works: face-signed at once, and the e-licence opens up.
+    let app = registered_online(&p, 2_200, "one").await;
+    let error = app
+        .upgrade_by_face("2020-01-01到长期", frames())
+        .await
+        .unwrap_err();
+    assert!(error.code.starts_with("id_card_validity"), "{error:?}");
+    let account = app
+        .upgrade_by_face("2020-01-01至长期", frames())
+        .await
+        .unwrap();
+    assert_eq!(account.kind, "face_signed");
+    assert!(account
+        .functions
+        .iter()
+        .any(|f| f.function == "electronic_licence" && f.allowed));
+    assert_eq!(app.account().await.unwrap().kind, "face_signed");
+
+    // The face check keeps failing: after the third failure the way on is the ID card review.
+    let app = registered_online(&p, 2_201, "two").await;
+    p.script("identity", "fail", 3).await;
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(
+            app.upgrade_by_face("2020-01-01至长期", frames())
+                .await
+                .unwrap_err(),
+        );
+    }
+    let last = last.unwrap();
+    assert_eq!(last.next.as_deref(), Some("id_card_review"), "{last:?}");
+    let review = app
+        .submit_id_card_review("2020-01-01至长期", &portrait(), &sample_photo())
+        .await
+        .unwrap();
+    assert_eq!(review.state, "pending");
+    assert_eq!(app.id_card_reviews().await.unwrap(), [review]);
+    assert_eq!(app.account().await.unwrap().kind, "online_registered");
+}

@@ -203,7 +203,7 @@ fn a_newcomer_registers_by_face_then_applies_with_a_checked_album_photo() {
 }
 
 #[test]
-fn online_registration_leaves_the_elicence_visibly_unavailable_with_the_way_to_unlock_it() {
+fn online_registration_leaves_the_elicence_unavailable_until_verification_in_person() {
     let world = World::start();
     let (name, id_number, mobile) = world.newcomer(3_001);
     let app = world.app("phone");
@@ -236,6 +236,22 @@ fn online_registration_leaves_the_elicence_visibly_unavailable_with_the_way_to_u
     app.click("[data-test=tab-me]");
     app.find("[data-test=upgrade-hint]");
     app.screenshot("app-22-me-online-registered");
+
+    // 实人认证 from 我的 (R2.5): the ID card's period, checked as typed, and the face check.
+    app.click("[data-test=go-verify]");
+    app.type_into("[data-test=id-card-validity] input", "2020-01-01到长期");
+    app.wait_for_text("[data-test=id-card-validity]", "不是身份证有效期限");
+    app.type_into("[data-test=id-card-validity] input", &"\u{E003}".repeat(20));
+    app.type_into("[data-test=id-card-validity] input", "2020-01-01至长期");
+    app.click("[data-test=camera-open]");
+    app.find("[data-test=camera-preview]");
+    app.screenshot("app-23-verify-face");
+    app.click("[data-test=verify-face]");
+    app.wait_for_text("[data-test=me-kind]", "面签用户");
+    app.click("[data-test=tab-services]");
+    app.find("[data-test=service-elicence]");
+    assert!(!app.present("[data-test=service-denied]"));
+    app.screenshot("app-24-services-after-verification");
 }
 
 #[test]

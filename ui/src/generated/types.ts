@@ -93,7 +93,7 @@ export type JourneyStep = "register" | "apply" | "waiting" | "show";
 
 export type HomeView = { account: AccountView | null, step: JourneyStep, latest: ApplicationView | null, 
 /**
- * Applications saved on the device and not yet accepted.
+ * Applications saved on the device and waiting to be sent.
  */
 pending: Array<OutboxView>, 
 /**
@@ -119,8 +119,14 @@ export type Progress = "checking" | "saved" | "sending" | "done";
 
 export type PreviewFrame = { jpeg_base64: string, width: number, height: number, };
 
+export type IdCardReviewView = { id: number, 
+/**
+ * pending / approved / rejected
+ */
+state: string, reason: string | null, submitted_at: number, decided_at: number | null, };
+
 export type RegistrationPath = "face_sign" | "online";
 
 export type PhotoSource = "on_file" | "album" | "camera";
 
-export type Field = "name" | "id_number" | "mobile" | "password" | "code";
+export type Field = "name" | "id_number" | "mobile" | "password" | "code" | "id_card_validity";
