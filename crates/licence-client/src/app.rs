@@ -17,6 +17,10 @@ use crate::ClientError;
 
 const ACCOUNT: &str = "account";
 const APPLICATIONS: &str = "applications";
+/// When this device's session began: messages from before are history, not news.
+const SIGNED_IN_AT: &str = "signed_in_at";
+/// The newest message already announced.
+const INBOX_SEEN: &str = "inbox_seen";
 /// Liveness frames sent with a face-sign (the platform takes 1-8).
 const LIVENESS_FRAMES: usize = 3;
 
@@ -241,6 +245,8 @@ impl DriverApp {
             self.store.clear_session()?;
         }
         self.store.save_session(&session)?;
+        self.store
+            .put_cached(SIGNED_IN_AT, &now().to_string(), now())?;
         self.fetch_account(&session).await
     }
 
@@ -571,6 +577,35 @@ impl DriverApp {
             .await
             .map_err(|e| self.forget_if_unauthorised(e))?;
         Ok(decode(body)?)
+    }
+
+    /// Messages not yet announced on this device, waiting up to `wait` seconds for one: what
+    /// the background listener shows as notifications. The first time after a sign-in,
+    /// messages from before it are history and are not announced; what arrived since is.
+    /// Remembered across restarts, so nothing is announced twice or missed while closed.
+    pub async fn new_messages(&self, wait: u64) -> Result<Vec<InboxMessageView>, AppError> {
+        let seen: Option<i64> = self.cached(INBOX_SEEN)?;
+        let fresh = match seen {
+            Some(after) => self.inbox(after, wait).await?,
+            None => {
+                let since: i64 = self.cached(SIGNED_IN_AT)?.unwrap_or(0);
+                let all = self.inbox(0, 0).await?;
+                let history = all
+                    .iter()
+                    .filter(|m| m.created_at < since)
+                    .map(|m| m.id)
+                    .max()
+                    .unwrap_or(0);
+                self.store
+                    .put_cached(INBOX_SEEN, &history.to_string(), now())?;
+                all.into_iter().filter(|m| m.id > history).collect()
+            }
+        };
+        if let Some(newest) = fresh.iter().map(|m| m.id).max() {
+            self.store
+                .put_cached(INBOX_SEEN, &newest.to_string(), now())?;
+        }
+        Ok(fresh)
     }
 
     pub async fn mark_read(&self, id: i64) -> Result<(), AppError> {

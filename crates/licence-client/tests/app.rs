@@ -425,3 +425,43 @@ async fn an_online_registered_driver_upgrades_by_face_or_else_by_id_card_review(
     assert_eq!(app.id_card_reviews().await.unwrap(), [review]);
     assert_eq!(app.account().await.unwrap().kind, "online_registered");
 }
+
+#[tokio::test]
+async fn a_review_result_is_announced_once_even_when_it_arrives_before_the_listener_looks() {
+    let p = Platform::start(&[]);
+    // Driver 1's photo on file has no face: the platform's check rejects at once (R3.5).
+    let mut entry = licence_loadgen::synthetic_person(1).unwrap();
+    entry.photo = Some(sample_photo());
+    let registry =
+        licence_server::store::SqliteStore::open(&p.dir.path().join("platform.sqlite")).unwrap();
+    licence_server::store::Store::put_registry_entry(&registry, &entry).unwrap();
+
+    let app = app(&p, "phone");
+    app.sign_in("13900000001", PASSWORD).await.unwrap();
+    app.submit(PhotoSource::OnFile, &no_progress).await.unwrap();
+    // Let the rejection arrive before the listener's first look.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.inbox(0, 1).await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no result message");
+    }
+    let news = app.new_messages(0).await.unwrap();
+    assert_eq!(news.len(), 1, "{news:?}");
+    assert!(news[0].body.contains("未通过"), "{}", news[0].body);
+    assert!(
+        app.new_messages(0).await.unwrap().is_empty(),
+        "announced once"
+    );
+    let latest = app.home().await.unwrap().latest.unwrap();
+    assert_eq!(latest.status, "rejected");
+    assert_eq!(latest.reasons[0].code, "photo_not_compliant");
+    assert_eq!(app.home().await.unwrap().step, JourneyStep::Apply);
+    drop(app);
+
+    // Restarted: still announced once. Signed in anew later: the old result is history.
+    let again = self::app(&p, "phone");
+    assert!(again.new_messages(0).await.unwrap().is_empty());
+    again.sign_out().await.unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    again.sign_in("13900000001", PASSWORD).await.unwrap();
+    assert!(again.new_messages(0).await.unwrap().is_empty());
+}

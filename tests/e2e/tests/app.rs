@@ -310,3 +310,35 @@ fn a_seeded_driver_signs_in_sees_the_licence_and_applies_with_the_camera() {
     );
     app.screenshot("app-34-apply-camera-submitted");
 }
+
+#[test]
+fn a_rejection_reaches_the_app_live_with_its_reasons_and_the_way_to_apply_again() {
+    let world = World::start();
+    // Seeded driver 1's photo on file has no face in it: the platform's own check rejects
+    // the application moments after it arrives, and says so by SMS and in the inbox.
+    let mut entry = licence_loadgen::synthetic_person(1).unwrap();
+    entry.photo = Some(sample_photo());
+    SqliteStore::open(&world.dir.path().join("platform.sqlite"))
+        .unwrap()
+        .put_registry_entry(&entry)
+        .unwrap();
+    let app = world.app("phone");
+    app.click("[data-test=go-sign-in]");
+    app.type_into("[data-test=login] input", "13900000001");
+    app.type_into("[data-test=password] input", "load-test-password-1");
+    app.click("[data-test=submit]");
+    app.click("[data-test=go-apply]");
+    // The photo on file is the default.
+    app.click("[data-test=submit-application]");
+    app.find("[data-test=submitted]");
+    app.click("[data-test=back-home]");
+    // Live: no reload, the inbox listener brings the result.
+    app.wait_for_text("[data-test=latest-application]", "审核未通过");
+    let latest = app.text("[data-test=latest-application]");
+    assert!(latest.contains("照片不符合要求"), "{latest}");
+    app.wait_for_text("[data-test=go-apply]", "重新申请");
+    app.screenshot("app-40-home-rejected");
+    app.click("[data-test=tab-messages]");
+    app.wait_for_text("[data-test=message]", "未通过");
+    app.screenshot("app-41-messages-result");
+}
