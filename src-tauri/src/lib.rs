@@ -58,17 +58,19 @@ pub fn run() {
                 Some(dir) => PathBuf::from(dir),
                 None => app.path().app_data_dir()?,
             };
+            let webview_data = data_dir.join("webview");
+            let state = shared(data_dir, &server_url(), camera::Camera::from_env())
+                .map_err(|e| format!("{} / {} ({})", e.message, e.message_en, e.code))?;
+            // Managed before the window exists, so that no command can arrive without it.
+            app.manage(state.clone());
             // The window's own storage (the UI's language choice) lives with the app's data,
             // so that two data folders are two devices.
             tauri::WebviewWindowBuilder::new(app, "main", tauri::WebviewUrl::default())
                 .title("电子驾驶证")
                 .inner_size(420.0, 860.0)
                 .min_inner_size(360.0, 600.0)
-                .data_directory(data_dir.join("webview"))
+                .data_directory(webview_data)
                 .build()?;
-            let state = shared(data_dir, &server_url(), camera::Camera::from_env())
-                .map_err(|e| format!("{} / {} ({})", e.message, e.message_en, e.code))?;
-            app.manage(state.clone());
             background(app.handle().clone(), state);
             Ok(())
         })

@@ -32,6 +32,8 @@ usage: cargo xtask <command>
   bench-server [ARGS]  load-test the platform's submission path on loopback (release
                        build; bounded in requests and time); ARGS go to licence-loadgen,
                        e.g. --seconds 5 --rate 1000 --overload 5 (see --help)
+  bench-app            measure the app's budgets on a release build: stripped size, cold
+                       start to the home screen under Xvfb, memory after applying
 ";
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("setup") => setup(),
         Some("bench-server") => bench_server(&args[1..]),
+        Some("bench-app") => bench_app(),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -205,6 +208,38 @@ fn bench_server(args: &[String]) -> Result<()> {
     let mut call: Vec<&str> = vec!["--server-bin", "target/release/licence-server"];
     call.extend(args.iter().map(String::as_str));
     sh(generator.to_str().context("a UTF-8 path")?, &call)
+}
+
+/// Builds the app optimised and measures its budgets with tests/e2e/examples/app_budgets.rs
+/// (which starts a debug server and the sandbox on loopback, and the app under Xvfb).
+fn bench_app() -> Result<()> {
+    needs::ensure(&[
+        needs::Need::Apt(suites::APP_BUILD_PACKAGES),
+        needs::Need::Node,
+    ])?;
+    needs::ensure(suites::APP_RUN_NEEDS)?;
+    step("building the UI and the app (release)");
+    suites::build_ui()?;
+    sh(
+        "cargo",
+        &["build", "--release", "--locked", "-p", "licence-app"],
+    )?;
+    sh("cargo", &["build", "--locked", "-p", "licence-server"])?;
+    step("measuring");
+    sh(
+        "cargo",
+        &[
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "licence-e2e",
+            "--example",
+            "app_budgets",
+            "--",
+            "target/release/licence-app",
+        ],
+    )
 }
 
 fn setup() -> Result<()> {

@@ -4,102 +4,12 @@
 //!
 //! Run by `cargo xtask test app`, which builds the UI and the app first.
 
-use std::path::{Path, PathBuf};
-
 use licence_e2e::webdriver::Browser;
-use licence_e2e::xvfb::Xvfb;
-use licence_loadgen::{sample_photo, seed, server_binary, sibling_binary, Server};
+use licence_loadgen::sample_photo;
 use licence_server::store::{SqliteStore, Store};
 
-/// The real platform, a display, and photographs to pick or to play as the camera.
-struct World {
-    server: Server,
-    sandbox: String,
-    dir: tempfile::TempDir,
-    xvfb: Xvfb,
-}
-
-impl World {
-    fn start() -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("platform.sqlite");
-        seed(&db, 2).unwrap();
-        let sandbox = licence_sandbox::start_in_background().unwrap();
-        let args: Vec<String> = ["--identity-url", "--sms-url", "--alipay-url"]
-            .iter()
-            .flat_map(|flag| [(*flag).to_owned(), sandbox.clone()])
-            .collect();
-        let server = Server::start(&server_binary(), &db, &args).unwrap();
-        std::fs::write(dir.path().join("no-face.jpg"), sample_photo()).unwrap();
-        let portrait = licence_photo::testdata::encode(
-            &licence_photo::testdata::portrait(2.0).0,
-            image::ImageFormat::Jpeg,
-        );
-        std::fs::write(dir.path().join("portrait.jpg"), portrait).unwrap();
-        World {
-            server,
-            sandbox,
-            dir,
-            xvfb: Xvfb::start().unwrap(),
-        }
-    }
-
-    fn photo(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Puts made-up person `i` (a licence, no account yet) into the registry.
-    fn newcomer(&self, i: usize) -> (String, String, String) {
-        let entry = licence_loadgen::synthetic_person(i).unwrap();
-        let registry = SqliteStore::open(&self.dir.path().join("platform.sqlite")).unwrap();
-        registry.put_registry_entry(&entry).unwrap();
-        (
-            entry.name.as_str().to_owned(),
-            entry.id_number.to_string(),
-            entry.reserved_mobile.as_str().to_owned(),
-        )
-    }
-
-    /// The six-digit code of the last text message to `mobile`.
-    fn last_code(&self, mobile: &str) -> String {
-        let list: serde_json::Value =
-            reqwest::blocking::get(format!("{}/sandbox/sms/messages?to={mobile}", self.sandbox))
-                .unwrap()
-                .json()
-                .unwrap();
-        let text = list.as_array().unwrap().last().expect("a message")["text"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        text.split(|c: char| !c.is_ascii_digit())
-            .find(|s| s.len() == 6)
-            .expect("a six-digit code")
-            .to_owned()
-    }
-
-    /// The app on a device of its own (`phone` names its data folder).
-    fn app(&self, phone: &str) -> Browser {
-        let app = sibling_binary("licence-app").expect(
-            "target/debug/licence-app is not built: run `cargo xtask test app`, which builds \
-             the UI and the app before these tests",
-        );
-        Browser::app(
-            &app,
-            &self.xvfb.display,
-            &[
-                ("LICENCE_SERVER", format!("http://{}", self.server.address)),
-                ("LICENCE_APP_DATA", path(&self.dir.path().join(phone))),
-                ("LICENCE_CAMERA_PHOTOS", path(&self.photo("portrait.jpg"))),
-                // The Alipay app's stand-in is the sandbox.
-                ("LICENCE_ALIPAY_APP", self.sandbox.clone()),
-            ],
-        )
-    }
-}
-
-fn path(p: &Path) -> String {
-    p.to_str().unwrap().to_owned()
-}
+mod world;
+use world::{path, World};
 
 /// Fills the registration form's person fields.
 fn type_person(app: &Browser, name: &str, id_number: &str, mobile: &str) {

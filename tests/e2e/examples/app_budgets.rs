@@ -1,0 +1,120 @@
+//! The app's budgets (issue 7), measured on the binary given as the first argument (a release
+//! build; `cargo xtask bench-app` builds it and runs this):
+//! - size: the binary stripped of symbols;
+//! - cold start: from asking tauri-driver for a session (which launches the app under Xvfb)
+//!   until the home screen shows its three steps, median of `RUNS` launches;
+//! - memory: resident set of the app's process and of all its WebKit processes after signing
+//!   in and applying with a checked album photo.
+//!
+//! Loopback only; bounded (a few launches, one apply flow).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[path = "../tests/world/mod.rs"]
+mod world;
+
+const RUNS: usize = 5;
+
+fn main() {
+    let app = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .expect("usage: app_budgets PATH-TO-licence-app"),
+    );
+    let world = world::World::start();
+    let dir = &world.dir;
+
+    let stripped = dir.path().join("licence-app.stripped");
+    std::fs::copy(&app, &stripped).unwrap();
+    let ok = Command::new("strip").arg(&stripped).status().unwrap();
+    assert!(ok.success(), "strip failed");
+    let size = std::fs::metadata(&stripped).unwrap().len();
+    let unstripped = std::fs::metadata(&app).unwrap().len();
+
+    // Cold starts: a fresh data folder each time, so nothing is warm but the OS's file cache.
+    let mut starts = Vec::new();
+    for run in 0..RUNS {
+        let began = Instant::now();
+        let browser = world.app_at(&app, &format!("cold-{run}"));
+        browser.wait_for_text("[data-test=steps]", "出示使用");
+        starts.push(began.elapsed());
+        drop(browser);
+    }
+    starts.sort();
+
+    // Memory after the apply flow.
+    let portrait = world.photo("portrait.jpg");
+    let browser = world.app_at(&app, "apply");
+    browser.click("[data-test=go-sign-in]");
+    browser.type_into("[data-test=login] input", "13900000000");
+    browser.type_into("[data-test=password] input", "load-test-password-1");
+    browser.click("[data-test=submit]");
+    browser.click("[data-test=go-apply]");
+    browser.click("[data-test=source-album]");
+    browser.type_into(
+        "[data-test=album] input[type=file]",
+        portrait.to_str().unwrap(),
+    );
+    browser.wait_for_text("[data-test=photo-verdict]", "照片检查通过");
+    browser.click("[data-test=submit-application]");
+    browser.find("[data-test=submitted]");
+    std::thread::sleep(Duration::from_secs(2));
+    let (app_rss, webkit_rss) = resident(&app);
+    drop(browser);
+
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    println!(
+        "binary            {:.1} MiB stripped ({:.1} MiB as built)",
+        mib(size),
+        mib(unstripped)
+    );
+    println!(
+        "cold start        median {:.0} ms of {RUNS} (min {:.0}, max {:.0}) to the home screen",
+        starts[RUNS / 2].as_secs_f64() * 1000.0,
+        starts[0].as_secs_f64() * 1000.0,
+        starts[RUNS - 1].as_secs_f64() * 1000.0
+    );
+    println!(
+        "resident memory   {:.0} MiB the app's process, {:.0} MiB with its WebKit processes, after the apply flow",
+        mib(app_rss),
+        mib(app_rss + webkit_rss)
+    );
+}
+
+/// Resident bytes of the process running `app`, and of the WebKit processes it started.
+fn resident(app: &Path) -> (u64, u64) {
+    let name = app.file_name().unwrap().to_string_lossy().into_owned();
+    let mut app_pid = None;
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |key: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .unwrap_or("0")
+                .to_owned()
+        };
+        let comm = field("Name:");
+        let rss = field("VmRSS:").parse::<u64>().unwrap_or(0) * 1024;
+        let ppid = field("PPid:").parse::<u32>().unwrap_or(0);
+        // The kernel keeps the first 15 bytes of a process name.
+        if comm == name.chars().take(15).collect::<String>() {
+            app_pid = Some((pid, rss));
+        }
+        all.push((pid, ppid, comm, rss));
+    }
+    let (pid, app_rss) = app_pid.expect("the app is running");
+    let webkit: u64 = all
+        .iter()
+        .filter(|(_, ppid, comm, _)| *ppid == pid && comm.starts_with("WebKit"))
+        .map(|(_, _, _, rss)| rss)
+        .sum();
+    (app_rss, webkit)
+}
