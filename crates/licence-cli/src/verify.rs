@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use licence_credential::{
-    qr, verify, StatusList, StatusReport, TrustList, VerdictCode, Verification, VerifyOptions,
+    qr, verify, Light, StatusList, StatusReport, TrustList, Verification, VerifyOptions,
 };
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
@@ -117,15 +117,12 @@ fn report(v: &Verification) -> serde_json::Value {
 }
 
 fn print_text(v: &Verification) {
-    let (mark, zh) = match v.verdict {
-        VerdictCode::Valid => ("✓", "有效"),
-        VerdictCode::StatusUnknown => ("?", "证件真实，但无法确认当前状态"),
-        VerdictCode::StatusAbnormal => ("✗", "驾驶证状态异常"),
-        VerdictCode::StatusInvalid => ("✗", "驾驶证已失效"),
-        VerdictCode::PresentationTooOld => ("✗", "二维码已过期（可能是截图）"),
-        VerdictCode::BadDeviceSignature => ("✗", "二维码不是由持证人的设备生成"),
-        _ => ("✗", "二维码无效"),
+    let mark = match v.verdict.light() {
+        Light::Green => "✓",
+        Light::Amber => "?",
+        Light::Red => "✗",
     };
+    let (zh, _) = v.verdict.describe();
     println!("{mark} {zh} [{}]", v.verdict.as_str());
     if let Some(c) = &v.credential {
         let r = c.licence.record();

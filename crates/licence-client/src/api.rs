@@ -81,6 +81,30 @@ impl Api {
         )
     }
 
+    /// A public document that is not JSON (the trust list, the status list): its bytes.
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        if (200..300).contains(&status) {
+            return Ok(bytes.to_vec());
+        }
+        success(Answer {
+            status,
+            retry_after: None,
+            body: serde_json::from_slice(&bytes).unwrap_or_default(),
+        })
+        .map(|_| Vec::new())
+    }
+
     /// One request whose answer must be a success; its JSON body.
     pub(crate) async fn call(
         &self,

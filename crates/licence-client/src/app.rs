@@ -3,12 +3,16 @@
 //! tested here without a window.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use licence_credential::DeviceKey;
 
 use serde::{Deserialize, Serialize};
 
 use crate::api::{decode, Api, Session};
 use crate::camera::{liveness_frames, FrameSource};
+use crate::device::{FileVault, KeyVault};
 use crate::outbox::{queue_application, send_due, Delivery};
 use crate::registration::{AlipayApp, CodeSent, Person};
 use crate::store::LocalStore;
@@ -21,6 +25,8 @@ const APPLICATIONS: &str = "applications";
 const SIGNED_IN_AT: &str = "signed_in_at";
 /// The newest message already announced.
 const INBOX_SEEN: &str = "inbox_seen";
+/// The fallback file for the device key, in the app's data folder.
+pub const DEVICE_KEY_FILE: &str = "device.key";
 /// Liveness frames sent with a face-sign (the platform takes 1-8).
 const LIVENESS_FRAMES: usize = 3;
 
@@ -57,13 +63,19 @@ impl PhotoSource {
 }
 
 pub struct DriverApp {
-    store: LocalStore,
-    api: Api,
+    pub(crate) store: LocalStore,
+    pub(crate) api: Api,
+    /// For the officer's online check: an answer within seconds or none, the offline
+    /// result stands on its own.
+    pub(crate) quick: Api,
     server: String,
     alipay: Option<AlipayApp>,
+    /// Where the device key rests (see [`crate::device`]).
+    pub(crate) vault: Box<dyn KeyVault>,
+    pub(crate) device: Mutex<Option<Arc<DeviceKey>>>,
 }
 
-fn not_signed_in() -> AppError {
+pub(crate) fn not_signed_in() -> AppError {
     AppError::new("not_signed_in", "请先登录", "Please sign in first")
 }
 
@@ -72,7 +84,7 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn today() -> time::Date {
+pub(crate) fn today() -> time::Date {
     time::OffsetDateTime::now_utc()
         .to_offset(licence_core::CHINA_OFFSET)
         .date()
@@ -91,9 +103,19 @@ impl DriverApp {
         Ok(DriverApp {
             store,
             api: Api::new(server, Duration::from_secs(15))?,
+            quick: Api::new(server, Duration::from_secs(5))?,
             server: server.trim_end_matches('/').to_owned(),
             alipay: None,
+            vault: Box::new(FileVault::new(&data_dir.join(DEVICE_KEY_FILE))),
+            device: Mutex::new(None),
         })
+    }
+
+    /// Keeps the device key in `vault` (the OS key store) instead of the fallback file.
+    pub fn with_key_vault(mut self, vault: Box<dyn KeyVault>) -> DriverApp {
+        self.vault = vault;
+        *self.device.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self
     }
 
     /// Where the Alipay app (or its development stand-in) answers; without it the Alipay
@@ -107,7 +129,7 @@ impl DriverApp {
         &self.store
     }
 
-    fn session(&self) -> Result<Session, AppError> {
+    pub(crate) fn session(&self) -> Result<Session, AppError> {
         match self.store.session()? {
             Some(s) if s.expires_at > now() => Ok(s),
             _ => Err(not_signed_in()),
@@ -173,7 +195,7 @@ impl DriverApp {
     }
 
     /// The session ended on the platform (expired, signed out elsewhere): forget it here.
-    fn forget_if_unauthorised(&self, e: ClientError) -> AppError {
+    pub(crate) fn forget_if_unauthorised(&self, e: ClientError) -> AppError {
         if matches!(e, ClientError::Server { status: 401, .. }) {
             if let Err(store) = self.store.clear_session() {
                 return store.into();

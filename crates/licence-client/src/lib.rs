@@ -5,7 +5,10 @@
 //! durable before anything is sent, resent with backoff, honouring the platform's
 //! `Retry-After`, and idempotent, so a resend after a lost answer is the same application.
 //!
-//! Registration ([`registration`]) and the camera as a [`camera::FrameSource`] live here too.
+//! Registration ([`registration`]) and the camera as a [`camera::FrameSource`] live here too,
+//! and so do the e-licence shown at the roadside ([`elicence`]: the credential bound to this
+//! device's key ([`device`]), a QR code signed afresh every 30 seconds) and the officer's
+//! verifier ([`officer`]), both working with no network.
 //! [`app::DriverApp`] is the app as one object, returning what the screens show
 //! ([`views`], from which the UI's TypeScript types are generated). The Tauri commands
 //! (`src-tauri`) are thin wrappers over it.
@@ -13,7 +16,10 @@
 pub mod api;
 pub mod app;
 pub mod camera;
+pub mod device;
+pub mod elicence;
 pub mod licence;
+pub mod officer;
 pub mod outbox;
 pub mod registration;
 pub mod store;

@@ -1,6 +1,6 @@
-//! The app's own SQLite database: the session and the outbox. Everything the driver has
-//! handed over is here before anything is sent, so closing the app or losing the network
-//! loses nothing.
+//! The app's own SQLite database: the session, the outbox, the e-licence credential and the
+//! data for verifying one offline. Everything the driver has handed over is here before
+//! anything is sent, so closing the app or losing the network loses nothing.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -42,6 +42,35 @@ const SCHEMA: &str = "
         value TEXT NOT NULL,
         saved_at INTEGER NOT NULL
     ) STRICT;
+    -- This device's registration with the platform, per account (kept across sign-outs, so
+    -- signing in again does not register the same phone twice).
+    CREATE TABLE IF NOT EXISTS device_registration (
+        account_id INTEGER PRIMARY KEY,
+        device_id INTEGER NOT NULL,
+        public_key BLOB NOT NULL
+    ) STRICT;
+    -- The e-licence credential as issued (COSE_Sign1), for showing with no network.
+    CREATE TABLE IF NOT EXISTS credential (
+        only INTEGER PRIMARY KEY CHECK (only = 1),
+        account_id INTEGER NOT NULL,
+        signed BLOB NOT NULL,
+        not_after INTEGER NOT NULL,
+        fetched_at INTEGER NOT NULL
+    ) STRICT;
+    -- Public data for verifying: the trust list and the signed status list, as fetched.
+    CREATE TABLE IF NOT EXISTS verifier_data (
+        kind TEXT PRIMARY KEY,
+        bytes BLOB NOT NULL,
+        fetched_at INTEGER NOT NULL
+    ) STRICT;
+    -- An officer signed in on this device (执勤民警), for the online check.
+    CREATE TABLE IF NOT EXISTS officer_session (
+        only INTEGER PRIMARY KEY CHECK (only = 1),
+        token TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        username TEXT NOT NULL
+    ) STRICT;
     -- A checked, compliant photo the driver has not confirmed yet (one at a time).
     CREATE TABLE IF NOT EXISTS draft_photo (
         only INTEGER PRIMARY KEY CHECK (only = 1),
@@ -78,6 +107,26 @@ pub struct OutboxItem {
     pub state: ItemState,
     /// The last failure's code and message, for the driver.
     pub last_error: Option<String>,
+}
+
+/// The e-licence credential as the platform issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCredential {
+    pub account_id: i64,
+    /// COSE_Sign1, exactly as issued.
+    pub signed: Vec<u8>,
+    /// Unix seconds; renewed well before.
+    pub not_after: i64,
+    pub fetched_at: i64,
+}
+
+/// An officer's session on this device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficerSession {
+    pub token: String,
+    pub expires_at: i64,
+    pub name: String,
+    pub username: String,
 }
 
 pub struct LocalStore {
@@ -135,12 +184,12 @@ impl LocalStore {
             .optional()?)
     }
 
-    /// Signing out: the session and everything shown from it go. Waiting outbox items stay
+    /// Signing out: the session and everything shown from it (the e-licence included) go. Waiting outbox items stay
     /// and are sent when the same account signs in again.
     pub fn clear_session(&self) -> Result<(), ClientError> {
         self.conn().execute_batch(
             "BEGIN; DELETE FROM session; DELETE FROM cache; DELETE FROM licence_cache;
-             DELETE FROM draft_photo; COMMIT;",
+             DELETE FROM draft_photo; DELETE FROM credential; COMMIT;",
         )?;
         Ok(())
     }
@@ -227,6 +276,133 @@ impl LocalStore {
 
     pub fn forget_licence(&self) -> Result<(), ClientError> {
         self.conn().execute("DELETE FROM licence_cache", [])?;
+        Ok(())
+    }
+
+    /// The platform's id for this device under `account`, and the key it was registered with.
+    pub fn device_registration(&self, account: i64) -> Result<Option<(i64, Vec<u8>)>, ClientError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT device_id, public_key FROM device_registration WHERE account_id = ?1",
+                [account],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    pub fn save_device_registration(
+        &self,
+        account: i64,
+        device_id: i64,
+        public_key: &[u8],
+    ) -> Result<(), ClientError> {
+        self.conn().execute(
+            "INSERT INTO device_registration (account_id, device_id, public_key)
+             VALUES (?1, ?2, ?3) ON CONFLICT (account_id) DO UPDATE SET
+               device_id = excluded.device_id, public_key = excluded.public_key",
+            params![account, device_id, public_key],
+        )?;
+        Ok(())
+    }
+
+    pub fn forget_device_registration(&self, account: i64) -> Result<(), ClientError> {
+        self.conn().execute(
+            "DELETE FROM device_registration WHERE account_id = ?1",
+            [account],
+        )?;
+        Ok(())
+    }
+
+    pub fn save_credential(&self, c: &StoredCredential) -> Result<(), ClientError> {
+        self.conn().execute(
+            "INSERT INTO credential (only, account_id, signed, not_after, fetched_at)
+             VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT (only) DO UPDATE SET
+               account_id = excluded.account_id, signed = excluded.signed,
+               not_after = excluded.not_after, fetched_at = excluded.fetched_at",
+            params![c.account_id, c.signed, c.not_after, c.fetched_at],
+        )?;
+        Ok(())
+    }
+
+    /// The credential kept for `account` (another account's is never returned).
+    pub fn credential(&self, account: i64) -> Result<Option<StoredCredential>, ClientError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT account_id, signed, not_after, fetched_at FROM credential
+                 WHERE account_id = ?1",
+                [account],
+                |r| {
+                    Ok(StoredCredential {
+                        account_id: r.get(0)?,
+                        signed: r.get(1)?,
+                        not_after: r.get(2)?,
+                        fetched_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn forget_credential(&self) -> Result<(), ClientError> {
+        self.conn().execute("DELETE FROM credential", [])?;
+        Ok(())
+    }
+
+    /// Keeps public verifier data (`trust_list`, `status_list`) as fetched.
+    pub fn put_verifier_data(&self, kind: &str, bytes: &[u8], now: i64) -> Result<(), ClientError> {
+        self.conn().execute(
+            "INSERT INTO verifier_data (kind, bytes, fetched_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (kind) DO UPDATE SET bytes = excluded.bytes,
+               fetched_at = excluded.fetched_at",
+            params![kind, bytes, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn verifier_data(&self, kind: &str) -> Result<Option<(Vec<u8>, i64)>, ClientError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT bytes, fetched_at FROM verifier_data WHERE kind = ?1",
+                [kind],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    pub fn save_officer_session(&self, s: &OfficerSession) -> Result<(), ClientError> {
+        self.conn().execute(
+            "INSERT INTO officer_session (only, token, expires_at, name, username)
+             VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT (only) DO UPDATE SET
+               token = excluded.token, expires_at = excluded.expires_at,
+               name = excluded.name, username = excluded.username",
+            params![s.token, s.expires_at, s.name, s.username],
+        )?;
+        Ok(())
+    }
+
+    pub fn officer_session(&self) -> Result<Option<OfficerSession>, ClientError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT token, expires_at, name, username FROM officer_session",
+                [],
+                |r| {
+                    Ok(OfficerSession {
+                        token: r.get(0)?,
+                        expires_at: r.get(1)?,
+                        name: r.get(2)?,
+                        username: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn clear_officer_session(&self) -> Result<(), ClientError> {
+        self.conn().execute("DELETE FROM officer_session", [])?;
         Ok(())
     }
 

@@ -196,6 +196,19 @@ pub(crate) enum IssuerCheck {
     BadSignature,
 }
 
+impl Credential {
+    /// Opens a credential as issued, as the holder's app does on receiving it: the issuer must
+    /// be on the trust list and its signature good.
+    pub fn open(signed: &[u8], trust: &TrustList) -> Result<Credential, CredentialError> {
+        let (_, payload) = open_signed(signed, trust).map_err(|e| match e {
+            IssuerCheck::Malformed => CredentialError::Malformed("not a signed credential"),
+            IssuerCheck::UnknownIssuer => CredentialError::UnknownIssuer,
+            IssuerCheck::BadSignature => CredentialError::BadSignature,
+        })?;
+        Credential::from_cbor(&payload)
+    }
+}
+
 /// Opens a COSE_Sign1 made by a trusted issuer: returns the kid and the payload once the
 /// algorithm is ES256, the kid is on the trust list and the signature verifies.
 pub(crate) fn open_signed<'t>(

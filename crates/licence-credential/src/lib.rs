@@ -51,7 +51,8 @@ pub use keys::{DeviceKey, IssuerKey, TrustList, TrustedIssuer};
 pub use presentation::{Presentation, MAX_INFLATED_BYTES, MAX_TEXT_CHARS, PREFIX};
 pub use status::StatusList;
 pub use verify::{
-    verify, StatusReport, VerdictCode, Verification, VerifyOptions, CLOCK_SKEW, DEFAULT_MAX_AGE,
+    verify, Light, StatusReport, VerdictCode, Verification, VerifyOptions, CLOCK_SKEW,
+    DEFAULT_MAX_AGE,
 };
 
 /// Largest portrait thumbnail a credential may carry (compacted), so the QR stays scannable.

@@ -395,3 +395,21 @@ fn status_list_bytes(w: &World) -> Vec<u8> {
     list.set(41, "F".parse().unwrap()).unwrap();
     list.sign(&w.issuer).unwrap()
 }
+
+#[test]
+fn every_verdict_has_its_own_words_and_a_light_and_its_code_reads_back() {
+    let mut seen = std::collections::HashSet::new();
+    for code in VerdictCode::ALL {
+        assert_eq!(VerdictCode::from_code(code.as_str()), Some(code));
+        let (zh, en) = code.describe();
+        assert!(!zh.is_empty() && !en.is_empty());
+        assert!(seen.insert(zh), "{code:?} says what another verdict says");
+        let expected = match code {
+            VerdictCode::Valid => Light::Green,
+            VerdictCode::StatusUnknown => Light::Amber,
+            _ => Light::Red,
+        };
+        assert_eq!(code.light(), expected);
+    }
+    assert_eq!(VerdictCode::from_code("revoked"), None);
+}

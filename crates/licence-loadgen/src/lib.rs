@@ -619,6 +619,25 @@ pub fn server_binary() -> PathBuf {
     sibling_binary("licence-server").expect("licence-server was just built")
 }
 
+/// The registry's own systems change made-up person `i`'s licence record in the platform's
+/// database at `db` (12 points, a revocation …), as tests of the status list need.
+pub fn update_licence(
+    db: &Path,
+    i: usize,
+    change: impl FnOnce(&mut LicenceRecord),
+) -> anyhow::Result<()> {
+    let mut entry = synthetic_person(i)?;
+    let mut record: LicenceRecord = entry
+        .licence
+        .take()
+        .context("a synthetic person holds a licence")?
+        .into();
+    change(&mut record);
+    entry.licence = Some(DrivingLicence::new(record)?);
+    SqliteStore::open(db)?.put_registry_entry(&entry)?;
+    Ok(())
+}
+
 /// Formats a duration in milliseconds with one decimal.
 pub fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)

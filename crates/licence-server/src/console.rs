@@ -20,6 +20,7 @@ use licence_core::{
 };
 use serde::Deserialize;
 
+use crate::error::ApiError;
 use crate::store::{
     AuditEntry, NewAccount, ReviewState, Staff, StaffRole, StaffSession, Store, StoreError,
     UnitPapers,
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/applications/{id}/{picture}", get(application_picture))
         .route("/audit", get(audit_page))
+        .route("/staff", get(staff_page).post(create_staff))
 }
 
 /// HTML-escapes text for element content and attribute values.
@@ -124,6 +126,7 @@ fn nav(role: StaffRole) -> String {
         links.push(("/console/reviews", "身份证人工审核"));
     }
     if role == StaffRole::Admin {
+        links.push(("/console/staff", "民警账号"));
         links.push(("/console/audit", "操作日志"));
     }
     let links: String = links
@@ -1196,6 +1199,111 @@ async fn audit_page(State(state): State<AppState>, console: Console) -> Response
     .into_response()
 }
 
+/// 民警账号: the administrator opens accounts for counter clerks, reviewers and the officers on
+/// duty who verify e-licences in the app (R4.3), and sees who has which role.
+async fn staff_page(State(state): State<AppState>, console: Console) -> Response {
+    staff_listing(&state, &console, None).await
+}
+
+async fn staff_listing(state: &AppState, console: &Console, notice: Option<String>) -> Response {
+    if let Err(r) = console.require(console.session.staff.role == StaffRole::Admin) {
+        return r;
+    }
+    let staff = match store(state, |s| s.staff_list()).await {
+        Ok(list) => list,
+        Err(r) => return r,
+    };
+    let rows: String = staff
+        .iter()
+        .map(|m| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&m.username),
+                esc(&m.name),
+                role_name(m.role)
+            )
+        })
+        .collect();
+    let options: String = [
+        StaffRole::Officer,
+        StaffRole::Reviewer,
+        StaffRole::Clerk,
+        StaffRole::Admin,
+    ]
+    .iter()
+    .map(|r| format!("<option value={}>{}</option>", r.as_str(), role_name(*r)))
+    .collect();
+    page(
+        "民警账号",
+        Some(&console.session),
+        &format!(
+            "{}<section><h3>开通账号</h3><form method=post action=/console/staff>             <input type=hidden name=csrf value=\"{}\">             <label for=username>账号（警号）</label><input type=text id=username name=username required>             <label for=name>姓名</label><input type=text id=name name=name required>             <label for=role>岗位</label><select id=role name=role>{options}</select>             <label for=password>初始密码（至少 8 位）</label><input type=password id=password name=password autocomplete=new-password required>             <br><button class=primary id=create-staff>开通</button></form>             <p>执勤民警用此账号登录电子驾驶证 App 的“执勤民警核验”，扫码核验电子驾驶证。</p></section>             <section><table id=staff><tr><th>账号</th><th>姓名</th><th>岗位</th></tr>{rows}</table></section>",
+            notice.unwrap_or_default(),
+            esc(&console.session.csrf),
+        ),
+    )
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct NewStaffForm {
+    csrf: String,
+    username: String,
+    name: String,
+    role: String,
+    password: String,
+}
+
+async fn create_staff(
+    State(state): State<AppState>,
+    console: Console,
+    Form(form): Form<NewStaffForm>,
+) -> Response {
+    if let Err(r) = console
+        .require(console.session.staff.role == StaffRole::Admin)
+        .and_then(|()| console.check_csrf(&form.csrf))
+    {
+        return r;
+    }
+    let Some(role) = StaffRole::parse(&form.role) else {
+        return error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(&console.session),
+            "请选择岗位",
+            "Choose a role",
+        );
+    };
+    let username = form.username.trim().to_owned();
+    let (new, name, password) = (username.clone(), form.name.clone(), form.password);
+    let added = tokio::task::spawn_blocking({
+        let store = state.store.clone();
+        move || add_staff(store.as_ref(), &new, &name, role, &password)
+    })
+    .await;
+    let notice = match added {
+        Ok(Ok(_)) => {
+            let detail = format!("{username} · {}", role.as_str());
+            if let Err(r) = audit(&state, &console.actor(), "add_staff", detail).await {
+                return r;
+            }
+            format!(
+                "<p class=ok id=result>已开通{} {}（{}）。</p>",
+                role_name(role),
+                esc(form.name.trim()),
+                esc(&username)
+            )
+        }
+        Ok(Err(NewStaffError::Store(e))) => return internal(e),
+        Ok(Err(e)) => format!(
+            "<p class=error id=error>{}<br><small>{}</small></p>",
+            esc(&e.message_zh()),
+            esc(&e.to_string())
+        ),
+        Err(e) => return internal(e),
+    };
+    staff_listing(&state, &console, Some(notice)).await
+}
+
 /// E-licence applications waiting for review, the nearest deadline first; overdue ones are
 /// flagged (R3.4).
 async fn application_queue(State(state): State<AppState>, console: Console) -> Response {
@@ -1594,25 +1702,58 @@ pub fn add_driver(
     Ok((account, entry.reserved_mobile.masked()))
 }
 
+/// Why a member of staff could not be added; shown in the console and by the CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum NewStaffError {
+    #[error("the username must be 1-32 letters, digits, '_' or '.'")]
+    BadUsername,
+    #[error("the name is empty")]
+    NoName,
+    #[error("{en}")]
+    WeakPassword { zh: String, en: String },
+    #[error("the username {0} is taken")]
+    Taken(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl NewStaffError {
+    pub fn message_zh(&self) -> String {
+        match self {
+            NewStaffError::BadUsername => "账号须为 1-32 位字母、数字、“_”或“.”".into(),
+            NewStaffError::NoName => "请填写姓名".into(),
+            NewStaffError::WeakPassword { zh, .. } => zh.clone(),
+            NewStaffError::Taken(u) => format!("账号 {u} 已被使用"),
+            NewStaffError::Store(_) => "系统繁忙，请稍后再试".into(),
+        }
+    }
+}
+
+/// Adds a member of staff (the CLI's `staff add`, and the administrator's page).
 pub fn add_staff(
     store: &dyn Store,
     username: &str,
     name: &str,
     role: StaffRole,
     password: &str,
-) -> anyhow::Result<i64> {
-    anyhow::ensure!(
-        !username.is_empty()
-            && username.len() <= 32
-            && username
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.'),
-        "the username must be 1-32 letters, digits, '_' or '.'"
-    );
-    anyhow::ensure!(!name.trim().is_empty(), "the name is empty");
-    security::check_password(password).map_err(|e| anyhow::anyhow!("{}", e.body.message_en))?;
-    let hash =
-        security::hash_password(password).map_err(|e| anyhow::anyhow!("{}", e.body.message_en))?;
+) -> Result<i64, NewStaffError> {
+    let username_ok = !username.is_empty()
+        && username.len() <= 32
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    if !username_ok {
+        return Err(NewStaffError::BadUsername);
+    }
+    if name.trim().is_empty() {
+        return Err(NewStaffError::NoName);
+    }
+    let weak = |e: ApiError| NewStaffError::WeakPassword {
+        zh: e.body.message.clone(),
+        en: e.body.message_en.clone(),
+    };
+    security::check_password(password).map_err(weak)?;
+    let hash = security::hash_password(password).map_err(weak)?;
     let staff = Staff {
         id: 0,
         username: username.into(),
@@ -1622,7 +1763,7 @@ pub fn add_staff(
     };
     match store.create_staff(&staff) {
         Ok(id) => Ok(id),
-        Err(StoreError::Duplicate(_)) => anyhow::bail!("the username {username} is taken"),
+        Err(StoreError::Duplicate(_)) => Err(NewStaffError::Taken(username.into())),
         Err(e) => Err(e.into()),
     }
 }

@@ -416,3 +416,76 @@ fn a_reviewer_rejects_with_a_reason_then_approves_and_the_person_is_told() {
         .page("/console/reviews")
         .contains("没有待审核的申请"));
 }
+
+#[test]
+fn an_administrator_opens_an_officer_account_that_signs_in_to_the_online_check() {
+    let p = Platform::start();
+    p.add_staff("admin01", "赵处长", "admin");
+    p.add_staff("review01", "李警官", "reviewer");
+    // Only administrators manage accounts.
+    let reviewer = sign_in_staff(&p, "review01", STAFF_PASSWORD).ok().unwrap();
+    assert_eq!(reviewer.get("/console/staff").status().as_u16(), 403);
+    assert!(!reviewer.page("/console").contains("/console/staff"));
+
+    let admin = sign_in_staff(&p, "admin01", STAFF_PASSWORD).ok().unwrap();
+    assert!(admin.page("/console").contains("民警账号"));
+    let csrf = admin.csrf();
+    let open = |username: &str, name: &str, password: &str, csrf: &str| {
+        admin
+            .post(
+                "/console/staff",
+                &[
+                    ("csrf", csrf),
+                    ("username", username),
+                    ("name", name),
+                    ("role", "officer"),
+                    ("password", password),
+                ],
+            )
+            .text()
+            .unwrap()
+    };
+    assert_eq!(
+        admin
+            .post(
+                "/console/staff",
+                &[
+                    ("csrf", "forged"),
+                    ("username", "police09"),
+                    ("name", "x"),
+                    ("role", "officer"),
+                    ("password", STAFF_PASSWORD)
+                ],
+            )
+            .status()
+            .as_u16(),
+        403
+    );
+    // Each mistake is named, in both languages, and nothing is created.
+    let bad = open("police 09", "周警官", STAFF_PASSWORD, &csrf);
+    assert!(
+        bad.contains("账号须为") && bad.contains("username must be"),
+        "{bad}"
+    );
+    let weak = open("police09", "周警官", "short", &csrf);
+    assert!(weak.contains("id=error"), "{weak}");
+    let taken = open("review01", "周警官", STAFF_PASSWORD, &csrf);
+    assert!(taken.contains("已被使用"), "{taken}");
+    assert!(!taken.contains("<td>police09</td>"));
+
+    let done = open("police09", "周警官", STAFF_PASSWORD, &csrf);
+    assert!(done.contains("已开通执勤民警 周警官"), "{done}");
+    assert!(
+        done.contains("<td>police09</td><td>周警官</td><td>执勤民警</td>"),
+        "{done}"
+    );
+    assert!(admin.page("/console/audit").contains("add_staff"));
+
+    // The new account works for the officer's online check.
+    let r = p.post(
+        "/api/v1/officer/sessions",
+        json!({"username": "police09", "password": STAFF_PASSWORD}),
+    );
+    assert_eq!(r.status().as_u16(), 201);
+    assert_eq!(r.json::<Value>().unwrap()["name"], "周警官");
+}

@@ -123,8 +123,24 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
         VerdictCode::BadDeviceSignature
     );
 
-    // The registry records 12 points: the next status list makes the same QR abnormal (red).
+    // The registry records 12 points but has not set B yet: the list says 超分 all the same.
     let (name, id, mobile) = demo_person(0);
+    p.import(
+        &format!("{id},{name},{mobile},中国,北京市朝阳区,2012-06-18,C1,2018-06-18至2028-06-18,12,A,北京市公安局公安交通管理局,110105100000,\n"),
+        &[],
+    );
+    let (status, _, _) = public_bytes(&p, "/api/v1/status-list");
+    let status = StatusList::verify(&status, &trust).unwrap();
+    let result = verify(&qr, &trust, Some(&status), now, VerifyOptions::default());
+    assert_eq!(result.verdict, VerdictCode::StatusAbnormal, "{result:?}");
+    assert_eq!(
+        result.status,
+        licence_credential::StatusReport::Abnormal {
+            codes: Some("B".into())
+        }
+    );
+
+    // The registry records 12 points and B: the same QR stays abnormal (red).
     p.import(
         &format!("{id},{name},{mobile},中国,北京市朝阳区,2012-06-18,C1,2018-06-18至2028-06-18,12,B,北京市公安局公安交通管理局,110105100000,\n"),
         &[],

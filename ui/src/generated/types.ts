@@ -125,6 +125,145 @@ export type IdCardReviewView = { id: number,
  */
 state: string, reason: string | null, submitted_at: number, decided_at: number | null, };
 
+export type HolderView = { 
+/**
+ * 证号 (= the ID number).
+ */
+number: string, name: string, sex: string, nationality: string, birth_date: string, address: string, first_issued: string, classes: string, validity: string, points: number, 
+/**
+ * The status codes at issuance, e.g. `A`; the live standing is told apart.
+ */
+status: string, issuing_authority: string, file_number: string, 
+/**
+ * The signed portrait (small greyscale JPEG, base64).
+ */
+portrait_jpeg_base64: string, };
+
+export type StandingView = { 
+/**
+ * `normal`, `abnormal` (a red QR), `invalid`, or `unknown`.
+ */
+standing: string, 
+/**
+ * The status codes, e.g. `B`.
+ */
+codes: string, 
+/**
+ * e.g. `正常`, `超分`.
+ */
+text: string, text_en: string, 
+/**
+ * Unix seconds: when the platform last said so.
+ */
+as_of: number, };
+
+export type ElicenceView = { holder: HolderView, standing: StandingView, 
+/**
+ * The QR code (PNG, one pixel per module with the quiet zone, base64), or none when
+ * the credential has expired and could not be renewed.
+ */
+qr_png_base64: string | null, 
+/**
+ * The QR image's width in modules, for drawing it at a whole number of pixels a module.
+ */
+qr_modules: number, 
+/**
+ * Red when the licence is not in normal standing (R4.2).
+ */
+qr_red: boolean, 
+/**
+ * Unix seconds: when this QR was made; it is remade every `refresh_seconds`.
+ */
+generated_at: number, refresh_seconds: number, 
+/**
+ * Unix seconds: the credential's end; the app renews it well before.
+ */
+valid_until: number, 
+/**
+ * When the status and credential were last refreshed from the platform.
+ */
+refreshed_at: number | null, 
+/**
+ * Something the driver must know: renewal failed, expired, key changed.
+ */
+notice: AppError | null, 
+/**
+ * Where the device key rests: `system_keyring` or `file`.
+ */
+key_storage: string, };
+
+export type RefreshView = { 
+/**
+ * Something shown changed (a new credential, a new status): show again.
+ */
+changed: boolean, 
+/**
+ * The credential was issued or renewed just now.
+ */
+issued: boolean, 
+/**
+ * Why part of it could not be done (no network, not approved yet …).
+ */
+problem: AppError | null, };
+
+export type OfficerView = { signed_in: boolean, name: string | null, username: string | null, session_expires_at: number | null, 
+/**
+ * When the trust list was fetched; none: verification cannot work yet.
+ */
+trust_list_at: number | null, 
+/**
+ * When the status list was issued by the platform.
+ */
+status_list_issued_at: number | null, 
+/**
+ * The status list may still be relied on (within its maximum age).
+ */
+status_list_fresh: boolean, };
+
+export type VerdictView = { light: string, 
+/**
+ * licence-credential's code, e.g. `valid`, `presentation_too_old`.
+ */
+verdict: string, text: string, text_en: string, };
+
+export type OnlineCheckView = { result: VerdictView, 
+/**
+ * The registry's status now, e.g. `B`, in words, and the points.
+ */
+live_status: string | null, live_status_text: string | null, live_points: number | null, };
+
+export type VerificationView = { 
+/**
+ * The result to act on: the online check's when there was one, else the offline one.
+ */
+result: VerdictView, 
+/**
+ * The verification on this device with the cached lists (works with no network).
+ */
+offline: VerdictView, online: OnlineCheckView | null, 
+/**
+ * Why there is no online check (no network, not signed in online).
+ */
+online_problem: AppError | null, 
+/**
+ * Whose licence it is, when the issuer's signature is good (even if a later step fails).
+ */
+holder: HolderView | null, 
+/**
+ * The licence's standing in the status list, when it was looked up.
+ */
+status_codes: string | null, status_text: string | null, 
+/**
+ * When the QR code was made on the holder's phone.
+ */
+generated_at: number | null, 
+/**
+ * How fresh the offline status information is.
+ */
+status_list_issued_at: number | null, status_list_fresh: boolean, checked_at: number, };
+
+export type ScanOutcome = { verification: VerificationView | null, error: AppError | null, };
+
 export type RegistrationPath = "face_sign" | "online";
 
 export type PhotoSource = "on_file" | "album" | "camera";

@@ -10,6 +10,8 @@ use licence_client::store::LocalStore;
 use licence_loadgen::{seed, server_binary, Driver, Server};
 
 pub const PASSWORD: &str = "load-test-password-1";
+/// The console staff's password in these tests.
+pub const STAFF_PASSWORD: &str = "Station2026";
 
 pub struct Platform {
     pub server: Server,
@@ -82,6 +84,70 @@ impl Platform {
             .await
             .unwrap();
         assert!(r.status().is_success());
+    }
+
+    /// A member of the console's staff, made as an operator does.
+    pub fn add_staff(&self, username: &str, name: &str, role: &str) {
+        licence_e2e::add_staff(
+            &server_binary(),
+            &self.dir.path().join("platform.sqlite"),
+            username,
+            name,
+            role,
+            STAFF_PASSWORD,
+        )
+        .unwrap();
+    }
+
+    /// Reviewer `username` approves application `id` (under review) in the console.
+    pub async fn approve(&self, username: &str, id: i64) {
+        let base = format!("http://{}", self.server.address);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = http
+            .post(format!("{base}/console/sign-in"))
+            .form(&[("username", username), ("password", STAFF_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303, "console sign-in");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let page = http
+            .get(format!("{base}/console"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let marker = "name=csrf value=\"";
+        let start = page.find(marker).unwrap() + marker.len();
+        let csrf = page[start..].split('"').next().unwrap().to_owned();
+        let answer = http
+            .post(format!("{base}/console/applications/{id}"))
+            .header("cookie", &cookie)
+            .form(&[("csrf", csrf.as_str()), ("decision", "approve")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(answer.contains("短信通知"), "{answer}");
+    }
+
+    /// Changes the registry's record of person `i`'s licence, as the registry's own systems do.
+    pub fn update_licence(
+        &self,
+        i: usize,
+        change: impl FnOnce(&mut licence_core::licence::LicenceRecord),
+    ) {
+        licence_loadgen::update_licence(&self.dir.path().join("platform.sqlite"), i, change)
+            .unwrap();
     }
 
     pub fn api(&self) -> Api {

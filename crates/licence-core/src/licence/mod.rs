@@ -231,13 +231,29 @@ impl DrivingLicence {
     /// and also 12 points reached or validity ended even before the registry has set B or M,
     /// so an officer never sees a black QR on a licence that is not in order.
     pub fn standing_on(&self, date: Date) -> Standing {
-        let mut standing = self.0.status.standing();
-        if standing == Standing::Normal
-            && (self.0.points.reached_limit() || !self.0.validity.covers(date))
-        {
-            standing = Standing::Abnormal;
+        self.status_on(date).standing()
+    }
+
+    /// The status as a verifier should see it on `date`: the registry's codes, with B (超分)
+    /// added when 12 points are reached and M (逾期未换证) when the validity has ended but the
+    /// registry still says A. The status list is built from this, so the platform's list and
+    /// the app's own screen agree.
+    pub fn status_on(&self, date: Date) -> LicenceStatus {
+        let status = self.0.status;
+        if !status.is_normal() {
+            return status;
         }
-        standing
+        let mut codes = Vec::new();
+        if self.0.points.reached_limit() {
+            codes.push(StatusCode::B);
+        }
+        if !self.0.validity.covers(date) {
+            codes.push(StatusCode::M);
+        }
+        if codes.is_empty() {
+            return status;
+        }
+        LicenceStatus::from_codes(&codes).expect("distinct codes other than A")
     }
 
     pub fn is_normal_on(&self, date: Date) -> bool {
@@ -298,12 +314,16 @@ mod tests {
         })
         .unwrap();
         assert_eq!(twelve.standing_on(today), Standing::Abnormal);
+        // What the status list carries for it: 超分, though the registry still says A.
+        assert_eq!(twelve.status_on(today).to_string(), "B");
 
         let expired = DrivingLicence::new(record()).unwrap();
         assert_eq!(
             expired.standing_on(date!(2028 - 06 - 19)),
             Standing::Abnormal
         );
+        assert_eq!(expired.status_on(date!(2028 - 06 - 19)).to_string(), "M");
+        assert_eq!(expired.status_on(today), LicenceStatus::NORMAL);
 
         let hi = DrivingLicence::new(LicenceRecord {
             status: "HI".parse().unwrap(),
@@ -319,6 +339,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(revoked.standing_on(today), Standing::Invalid);
+        assert_eq!(revoked.status_on(today).to_string(), "F");
     }
 
     #[test]

@@ -159,12 +159,7 @@ pub async fn issue(
 #[utoipa::path(get, path = "/api/v1/trust-list",
     responses((status = 200, content_type = "application/cbor", description = "the trust list")))]
 pub async fn trust_list(State(state): State<AppState>) -> Response {
-    let list = licence_credential::TrustList {
-        // Valid for credentials this key signs from a year back to ten years on.
-        issuers: vec![state
-            .issuer
-            .trusted(now() - 365 * 86_400, now() + 3653 * 86_400)],
-    };
+    let list = current_trust_list(&state);
     (
         [
             (header::CONTENT_TYPE, "application/cbor"),
@@ -187,7 +182,8 @@ pub fn current_trust_list(state: &AppState) -> licence_credential::TrustList {
 
 /// The status list as of now, from the registry.
 pub async fn current_status_list(state: &AppState) -> Result<StatusList, ApiError> {
-    let entries = with_store(state, |s| s.status_entries()).await?;
+    let today = crate::today();
+    let entries = with_store(state, move |s| s.status_entries(today)).await?;
     let needed = entries.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
     let len = needed.max(MIN_STATUS_LIST).next_power_of_two();
     let mut list = StatusList::new(len, now(), STATUS_MAX_AGE);

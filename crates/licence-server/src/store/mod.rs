@@ -368,6 +368,8 @@ pub trait Store: Send + Sync + 'static {
     // Staff and the console.
     fn create_staff(&self, staff: &Staff) -> Result<i64, StoreError>;
     fn staff_by_username(&self, username: &str) -> Result<Option<Staff>, StoreError>;
+    /// Every member of staff, by username.
+    fn staff_list(&self) -> Result<Vec<Staff>, StoreError>;
     fn put_staff_session(
         &self,
         token_hash: &[u8],
@@ -419,9 +421,12 @@ pub trait Store: Send + Sync + 'static {
     // Status list positions (one per account whose credential was issued).
     /// The account's index in the status list, allocated on first use and never reused.
     fn status_index(&self, account: AccountId) -> Result<u32, StoreError>;
-    /// Every allocated index with the account's licence status now (None: no licence held).
-    fn status_entries(&self)
-        -> Result<Vec<(u32, Option<licence_core::LicenceStatus>)>, StoreError>;
+    /// Every allocated index with the account's licence status as a verifier should see it on
+    /// `today` (None: no licence held).
+    fn status_entries(
+        &self,
+        today: time::Date,
+    ) -> Result<Vec<(u32, Option<licence_core::LicenceStatus>)>, StoreError>;
 
     // E-licence applications (R3).
     /// Stores a new application, durably, unless the key was seen (replay) or another is open.

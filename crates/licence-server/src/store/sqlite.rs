@@ -956,6 +956,15 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    fn staff_list(&self) -> Result<Vec<Staff>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT id, username, name, role, password_hash FROM staff ORDER BY username")
+            .map_err(db)?;
+        let rows = stmt.query_map([], staff_from_row).map_err(db)?;
+        rows.map(|r| r.map_err(db)?).collect()
+    }
+
     fn put_staff_session(
         &self,
         token_hash: &[u8],
@@ -1364,6 +1373,7 @@ impl Store for SqliteStore {
 
     fn status_entries(
         &self,
+        today: time::Date,
     ) -> Result<Vec<(u32, Option<licence_core::LicenceStatus>)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
@@ -1383,7 +1393,7 @@ impl Store for SqliteStore {
         for row in rows {
             let (idx, record) = row.map_err(db)?;
             let status = record
-                .map(|r| serde_json::from_str::<DrivingLicence>(&r).map(|l| l.record().status))
+                .map(|r| serde_json::from_str::<DrivingLicence>(&r).map(|l| l.status_on(today)))
                 .transpose()
                 .map_err(|e| corrupt("registry_licence", e))?;
             entries.push((

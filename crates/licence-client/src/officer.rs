@@ -1,0 +1,356 @@
+//! 执勤民警核验 (R4.3): the officer's verifier in the same app.
+//!
+//! An officer signs in once (accounts are made by an administrator in the console), which
+//! also fetches the trust list and the signed status list. From then on a QR code — read
+//! from a camera frame or a picture file — is verified **on the device**: the issuer's
+//! signature, the holder device's signature and the code's age, and the licence's standing
+//! in the cached status list. When there is a network the platform's online check of the same
+//! code is asked too, with the registry's live status; it decides the light when it answers.
+
+use base64::Engine;
+use image::GrayImage;
+use licence_credential::{qr, StatusList, StatusReport, TrustList, VerdictCode, Verification};
+use serde::Deserialize;
+
+use crate::api::decode;
+use crate::app::{now, DriverApp};
+use crate::camera::Frame;
+use crate::store::OfficerSession;
+use crate::views::{
+    AppError, HolderView, OfficerView, OnlineCheckView, VerdictView, VerificationView,
+};
+use crate::ClientError;
+
+/// Pictures larger than this are refused before decoding (a phone photo is a few MB).
+pub const MAX_PICTURE_BYTES: usize = 25 * 1024 * 1024;
+/// Decoded pictures are limited to this many pixels a side.
+const MAX_PICTURE_SIDE: u32 = 10_000;
+
+/// The answer when no officer is signed in on this device.
+pub fn officer_required() -> AppError {
+    AppError::new(
+        "officer_sign_in_required",
+        "请先以执勤民警身份登录（需联网一次）",
+        "Sign in as an officer first (needs a network once)",
+    )
+}
+
+fn no_qr_found() -> AppError {
+    AppError::new(
+        "no_qr_found",
+        "图片中未找到二维码：请让二维码完整、清晰地出现在画面中",
+        "No QR code found in the picture: get the whole code sharp in the picture",
+    )
+}
+
+/// The QR text in a camera frame, if there is one: an e-licence code (`DL1:`) first.
+pub fn read_frame(frame: &Frame) -> Option<String> {
+    let grey = grey_of(frame)?;
+    pick(qr::decode(&grey))
+}
+
+fn grey_of(frame: &Frame) -> Option<GrayImage> {
+    let rgb = image::RgbImage::from_raw(frame.width, frame.height, frame.rgb.clone())?;
+    Some(image::DynamicImage::ImageRgb8(rgb).into_luma8())
+}
+
+fn pick(texts: Vec<String>) -> Option<String> {
+    let e_licence = texts
+        .iter()
+        .position(|t| t.starts_with(licence_credential::PREFIX));
+    match e_licence {
+        Some(i) => texts.into_iter().nth(i),
+        None => texts.into_iter().next(),
+    }
+}
+
+/// The QR text in a picture file (JPEG or PNG, e.g. a screenshot sent to the officer).
+pub fn read_picture(bytes: &[u8]) -> Result<String, AppError> {
+    if bytes.len() > MAX_PICTURE_BYTES {
+        return Err(AppError::new(
+            "picture_too_large",
+            "图片过大（超过 25 MB），请换一张",
+            "The picture is over 25 MB; choose another",
+        ));
+    }
+    let unreadable = || {
+        AppError::new(
+            "picture_unreadable",
+            "无法读取这张图片：请选择 JPEG 或 PNG 图片",
+            "This picture cannot be read: choose a JPEG or PNG picture",
+        )
+    };
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| unreadable())?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_PICTURE_SIDE);
+    limits.max_image_height = Some(MAX_PICTURE_SIDE);
+    reader.limits(limits);
+    let picture = reader.decode().map_err(|_| unreadable())?.into_luma8();
+    pick(qr::decode(&picture)).ok_or_else(no_qr_found)
+}
+
+/// Offline verification: what the officer's device says with its cached lists at `now`.
+pub fn verify_offline(
+    text: &str,
+    trust: &TrustList,
+    status: Option<&StatusList>,
+    now: i64,
+) -> Verification {
+    licence_credential::verify(
+        text,
+        trust,
+        status,
+        now,
+        licence_credential::VerifyOptions::default(),
+    )
+}
+
+/// A status, e.g. `B`, in words: `超分`.
+fn status_words(codes: &str) -> Option<String> {
+    codes
+        .parse::<licence_core::LicenceStatus>()
+        .ok()
+        .map(|s| s.names_zh())
+}
+
+#[derive(Deserialize)]
+struct SignedIn {
+    token: String,
+    expires_at: i64,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct OnlineCheck {
+    verdict: String,
+    live_status: Option<String>,
+    live_points: Option<u32>,
+}
+
+impl DriverApp {
+    /// Signs an officer in on this device, then fetches the lists for offline checks.
+    pub async fn officer_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<OfficerView, AppError> {
+        let username = username.trim();
+        if username.is_empty() || password.is_empty() {
+            return Err(AppError::new(
+                "missing_credentials",
+                "请输入警号（账号）和密码",
+                "Enter the officer account and the password",
+            ));
+        }
+        let body = serde_json::json!({"username": username, "password": password});
+        let signed_in: SignedIn = decode(
+            self.api
+                .call(
+                    "POST",
+                    "/api/v1/officer/sessions",
+                    None,
+                    Some(body.to_string()),
+                )
+                .await?,
+        )?;
+        self.store.save_officer_session(&OfficerSession {
+            token: signed_in.token,
+            expires_at: signed_in.expires_at,
+            name: signed_in.name,
+            username: username.to_owned(),
+        })?;
+        self.refresh_verifier_data().await?;
+        self.officer()
+    }
+
+    /// Signs the officer out of this device (the lists stay: they are public).
+    pub fn officer_sign_out(&self) -> Result<(), AppError> {
+        Ok(self.store.clear_officer_session()?)
+    }
+
+    /// Who is signed in as an officer here, and how fresh the verifier's data is.
+    pub fn officer(&self) -> Result<OfficerView, AppError> {
+        let session = self
+            .store
+            .officer_session()?
+            .filter(|s| s.expires_at > now());
+        let trust = self.cached_trust_list()?;
+        let list = match &trust {
+            Some((t, _)) => self.cached_status_list(t)?,
+            None => None,
+        };
+        Ok(OfficerView {
+            signed_in: session.is_some(),
+            name: session.as_ref().map(|s| s.name.clone()),
+            username: session.as_ref().map(|s| s.username.clone()),
+            session_expires_at: session.as_ref().map(|s| s.expires_at),
+            trust_list_at: trust.map(|(_, at)| at),
+            status_list_issued_at: list.as_ref().map(|l| l.issued_at),
+            status_list_fresh: list.is_some_and(|l| l.is_fresh(now())),
+        })
+    }
+
+    /// Verifies QR text: offline on this device, and online too when the platform answers.
+    pub async fn verify_qr_text(&self, text: &str) -> Result<VerificationView, AppError> {
+        let session = self.on_duty()?;
+        let (trust, _) = self.cached_trust_list()?.ok_or_else(|| {
+            AppError::new(
+                "no_trust_list",
+                "本机还没有信任列表：请联网后重新登录",
+                "No trust list on this device yet: sign in again with a network",
+            )
+        })?;
+        let status = self.cached_status_list(&trust)?;
+        let checked_at = now();
+        let text = text.trim();
+        let verification = verify_offline(text, &trust, status.as_ref(), checked_at);
+        let (online, online_problem) = match self.online_check(&session, text).await {
+            Ok(online) => (Some(online), None),
+            Err(e) => (None, Some(e)),
+        };
+        let offline = VerdictView::of(verification.verdict);
+        let (status_codes, status_text) = match &verification.status {
+            StatusReport::Normal => (Some("A".to_owned()), Some("正常".to_owned())),
+            StatusReport::Abnormal { codes } | StatusReport::Invalid { codes } => {
+                (codes.clone(), codes.as_deref().and_then(status_words))
+            }
+            _ => (None, None),
+        };
+        Ok(VerificationView {
+            result: online
+                .as_ref()
+                .map_or_else(|| offline.clone(), |o| o.result.clone()),
+            offline,
+            online,
+            online_problem,
+            holder: verification.credential.as_ref().map(HolderView::of),
+            status_codes,
+            status_text,
+            generated_at: verification.generated_at,
+            status_list_issued_at: status.as_ref().map(|l| l.issued_at),
+            status_list_fresh: status.is_some_and(|l| l.is_fresh(checked_at)),
+            checked_at,
+        })
+    }
+
+    /// The officer signed in on this device, whose session has not ended.
+    fn on_duty(&self) -> Result<OfficerSession, AppError> {
+        self.store
+            .officer_session()?
+            .filter(|s| s.expires_at > now())
+            .ok_or_else(officer_required)
+    }
+
+    /// Verifies the QR code in a picture file.
+    pub async fn verify_picture(&self, bytes: &[u8]) -> Result<VerificationView, AppError> {
+        self.on_duty()?;
+        let text = read_picture(bytes)?;
+        self.verify_qr_text(&text).await
+    }
+
+    /// The same picture's base64 form, as the window sends a file.
+    pub async fn verify_picture_base64(&self, picture: &str) -> Result<VerificationView, AppError> {
+        self.on_duty()?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(picture.trim())
+            .map_err(|_| {
+                AppError::new(
+                    "picture_unreadable",
+                    "无法读取这张图片：请选择 JPEG 或 PNG 图片",
+                    "This picture cannot be read: choose a JPEG or PNG picture",
+                )
+            })?;
+        self.verify_picture(&bytes).await
+    }
+
+    async fn online_check(
+        &self,
+        session: &OfficerSession,
+        text: &str,
+    ) -> Result<OnlineCheckView, AppError> {
+        let body = serde_json::json!({ "qr_text": text }).to_string();
+        let answer = self
+            .quick
+            .call(
+                "POST",
+                "/api/v1/officer/checks",
+                Some(&session.token),
+                Some(body),
+            )
+            .await;
+        let check: OnlineCheck = match answer {
+            Ok(body) => decode(body)?,
+            Err(ClientError::Server { status: 401, .. }) => {
+                return Err(AppError::new(
+                    "officer_session_lapsed",
+                    "联网核验需要重新登录；离线核验结果仍然有效",
+                    "Sign in again for online checks; the offline result stands",
+                ))
+            }
+            Err(ClientError::Network(_)) => {
+                return Err(AppError::new(
+                    "offline",
+                    "无网络：以上为离线核验结果",
+                    "No network: the result above is the offline check",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let code = VerdictCode::from_code(&check.verdict).ok_or_else(|| {
+            ClientError::Unexpected(format!("an unknown verdict {}", check.verdict))
+        })?;
+        Ok(OnlineCheckView {
+            result: VerdictView::of(code),
+            live_status_text: check.live_status.as_deref().and_then(status_words),
+            live_status: check.live_status,
+            live_points: check.live_points,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pictures_that_are_not_pictures_or_hold_no_code_say_so() {
+        assert_eq!(
+            read_picture(b"not a picture").unwrap_err().code,
+            "picture_unreadable"
+        );
+        let mut blank = Vec::new();
+        image::GrayImage::from_pixel(64, 64, image::Luma([255]))
+            .write_to(
+                &mut std::io::Cursor::new(&mut blank),
+                image::ImageFormat::Png,
+            )
+            .unwrap();
+        assert_eq!(read_picture(&blank).unwrap_err().code, "no_qr_found");
+        let huge = vec![0u8; MAX_PICTURE_BYTES + 1];
+        assert_eq!(read_picture(&huge).unwrap_err().code, "picture_too_large");
+    }
+
+    #[test]
+    fn a_code_is_read_from_a_frame_and_an_e_licence_code_comes_first() {
+        let text = "DL1:HELLO";
+        let img = qr::render(text, qr::QrColour::Red, 4).unwrap();
+        let frame = Frame {
+            width: img.width(),
+            height: img.height(),
+            rgb: img.into_raw(),
+        };
+        assert_eq!(read_frame(&frame).as_deref(), Some(text));
+        assert_eq!(
+            pick(vec!["https://x".into(), "DL1:A".into()]).as_deref(),
+            Some("DL1:A")
+        );
+        let broken = Frame {
+            width: 10,
+            height: 10,
+            rgb: vec![0; 3],
+        };
+        assert_eq!(read_frame(&broken), None);
+    }
+}
