@@ -1,5 +1,5 @@
-//! The camera: a live preview sent to the window, a capture for the application photo, and
-//! the liveness frames of a face-sign. The frames come from a
+//! The camera: a live preview sent to the window, a capture for the application photo, the
+//! liveness frames of a face-sign, and the officer's scan of a QR code. The frames come from a
 //! [`licence_client::camera::FrameSource`]: photographs played in a loop when
 //! `LICENCE_CAMERA_PHOTOS` names them (machines without a camera, the end-to-end tests),
 //! otherwise the device's camera.
@@ -88,6 +88,24 @@ impl Camera {
         &self,
         on_frame: impl Fn(PreviewFrame) -> bool + Send + 'static,
     ) -> Result<(), AppError> {
+        self.preview(on_frame, None)
+    }
+
+    /// The officer's scan: the live preview, and every frame searched for a QR code; the
+    /// first code read goes to `on_code` and the camera stops.
+    pub fn scan(
+        &self,
+        on_frame: impl Fn(PreviewFrame) -> bool + Send + 'static,
+        on_code: impl FnOnce(String) + Send + 'static,
+    ) -> Result<(), AppError> {
+        self.preview(on_frame, Some(Box::new(on_code)))
+    }
+
+    fn preview(
+        &self,
+        on_frame: impl Fn(PreviewFrame) -> bool + Send + 'static,
+        mut on_code: Option<Box<dyn FnOnce(String) + Send>>,
+    ) -> Result<(), AppError> {
         self.stop();
         // Open now, so that "no camera" is the answer to start, not a silent preview.
         self.with_source(|_| Ok(()))?;
@@ -101,13 +119,23 @@ impl Camera {
                     _ => break,
                 };
                 let preview = preview_of(&frame);
-                *lock(&latest) = Some(frame);
                 // The window is gone (or the channel closed): stop.
                 if let Some(p) = preview {
                     if !on_frame(p) {
                         break;
                     }
                 }
+                if on_code.is_some() {
+                    if let Some(text) = licence_client::officer::read_frame(&frame) {
+                        running.store(false, Ordering::SeqCst);
+                        *lock(&source) = None;
+                        if let Some(found) = on_code.take() {
+                            found(text);
+                        }
+                        break;
+                    }
+                }
+                *lock(&latest) = Some(frame);
                 std::thread::sleep(PREVIEW_INTERVAL);
             }
         });
@@ -202,6 +230,44 @@ mod tests {
         assert_eq!((captured.width(), captured.height()), (1280, 960));
         camera.stop();
         assert_eq!(camera.liveness().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_scan_hands_over_the_first_code_it_reads_and_lets_the_camera_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let blank = photo(dir.path(), "blank.png", 640, 480);
+        let code = dir.path().join("code.png");
+        licence_credential_qr("DL1:TEST").save(&code).unwrap();
+        // A frame without a code first, as a camera pointed away would give.
+        let camera = Camera::playing(&format!("{blank}:{}", code.display()));
+        let (frames_tx, frames) = std::sync::mpsc::channel();
+        let (codes_tx, codes) = std::sync::mpsc::channel();
+        camera
+            .scan(
+                move |f| frames_tx.send(f).is_ok(),
+                move |text| codes_tx.send(text).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            codes.recv_timeout(Duration::from_secs(10)).unwrap(),
+            "DL1:TEST"
+        );
+        assert!(frames.try_iter().count() >= 2, "the preview ran meanwhile");
+        assert!(lock(&camera.source).is_none(), "the camera is let go");
+    }
+
+    fn licence_credential_qr(text: &str) -> image::RgbImage {
+        licence_client::elicence::qr_png(text, false)
+            .map(|(png, _)| image::load_from_memory(&png).unwrap().to_rgb8())
+            .map(|img| {
+                image::imageops::resize(
+                    &img,
+                    img.width() * 4,
+                    img.height() * 4,
+                    image::imageops::FilterType::Nearest,
+                )
+            })
+            .unwrap()
     }
 
     #[test]

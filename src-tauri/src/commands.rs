@@ -41,6 +41,13 @@ pub fn handlers<R: tauri::Runtime>(
         camera_start,
         camera_capture,
         camera_stop,
+        elicence,
+        refresh_elicence,
+        officer,
+        officer_sign_in,
+        officer_sign_out,
+        verify_picture,
+        scan_start,
     ]
 }
 
@@ -236,4 +243,74 @@ async fn camera_capture(state: App<'_>) -> Result<PhotoCheckView> {
 #[tauri::command]
 fn camera_stop(state: App<'_>) {
     state.camera.stop();
+}
+
+/// 出示使用: the e-licence with a QR code signed on the device just now (no network needed).
+#[tauri::command]
+async fn elicence(state: App<'_>) -> Result<ElicenceView> {
+    state.app.elicence()
+}
+
+/// Fetches the lists, the live record and (after approval, or to renew) the credential.
+#[tauri::command]
+async fn refresh_elicence(state: App<'_>) -> Result<RefreshView> {
+    state.app.refresh_elicence().await
+}
+
+#[tauri::command]
+async fn officer(state: App<'_>) -> Result<OfficerView> {
+    state.app.officer()
+}
+
+#[tauri::command]
+async fn officer_sign_in(
+    state: App<'_>,
+    username: String,
+    password: String,
+) -> Result<OfficerView> {
+    state.app.officer_sign_in(&username, &password).await
+}
+
+#[tauri::command]
+async fn officer_sign_out(state: App<'_>) -> Result<()> {
+    state.camera.stop();
+    state.app.officer_sign_out()
+}
+
+/// Verifies the QR code in a picture the officer chose (the file's bytes, base64).
+#[tauri::command]
+async fn verify_picture(state: App<'_>, picture_base64: String) -> Result<VerificationView> {
+    state.app.verify_picture_base64(&picture_base64).await
+}
+
+/// The officer's camera: preview frames to `on_frame`; the first QR code read is verified and
+/// its result (or why it could not be) goes to `on_result`.
+#[tauri::command]
+fn scan_start(
+    state: App<'_>,
+    on_frame: Channel<PreviewFrame>,
+    on_result: Channel<ScanOutcome>,
+) -> Result<()> {
+    if !state.app.officer()?.signed_in {
+        return Err(licence_client::officer::officer_required());
+    }
+    let shared = state.inner().clone();
+    state.camera.scan(
+        move |frame| on_frame.send(frame).is_ok(),
+        move |text| {
+            tauri::async_runtime::spawn(async move {
+                let outcome = match shared.app.verify_qr_text(&text).await {
+                    Ok(view) => ScanOutcome {
+                        verification: Some(view),
+                        error: None,
+                    },
+                    Err(e) => ScanOutcome {
+                        verification: None,
+                        error: Some(e),
+                    },
+                };
+                let _ = on_result.send(outcome);
+            });
+        },
+    )
 }

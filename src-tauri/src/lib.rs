@@ -1,7 +1,8 @@
 //! The driver's app (电子驾驶证): the window, thin commands over
-//! [`licence_client::app::DriverApp`], the camera, and two background loops — one sends the
-//! outbox when it is due, one long-polls the inbox and shows a desktop notification when a
-//! review result arrives.
+//! [`licence_client::app::DriverApp`], the camera, the device key's place in the OS key store,
+//! and three background loops — one sends the outbox when it is due, one long-polls the inbox
+//! and shows a desktop notification when a review result arrives, one keeps the e-licence and
+//! the verifier's lists fresh while there is a network.
 //!
 //! Configuration, from the environment:
 //! - `LICENCE_SERVER`: the platform's address (default `http://127.0.0.1:8080`, which
@@ -10,11 +11,14 @@
 //! - `LICENCE_ALIPAY_APP`: where the Alipay app's development stand-in answers (the
 //!   sandbox); without it the Alipay path says Alipay is not available on this device;
 //! - `LICENCE_CAMERA_PHOTOS`: photographs (paths separated by `:`) to play as the camera, for
-//!   machines without one and for the end-to-end tests.
+//!   machines without one and for the end-to-end tests;
+//! - `LICENCE_KEY_STORE=file`: keep the device key in the app's data folder even where the
+//!   OS has a key store (see [`keystore`]).
 
 pub mod camera;
 mod camera_device;
 mod commands;
+pub mod keystore;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,7 +47,8 @@ pub fn shared(
     server: &str,
     camera: camera::Camera,
 ) -> Result<Arc<Shared>, licence_client::views::AppError> {
-    let mut app = DriverApp::open(&data_dir, server)?;
+    let mut app = DriverApp::open(&data_dir, server)?
+        .with_key_vault(Box::new(keystore::DeviceVault::new(&data_dir)));
     if let Ok(alipay) = std::env::var("LICENCE_ALIPAY_APP") {
         app = app.with_alipay_app(&alipay)?;
     }
@@ -99,6 +104,14 @@ fn background<R: Runtime>(handle: tauri::AppHandle<R>, state: Arc<Shared>) {
             tokio::time::sleep(Duration::from_secs(3)).await;
         }
     });
+    let lists = state.clone();
+    let elicence_window = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            refresh_elicence(&elicence_window, &lists).await;
+            tokio::time::sleep(ELICENCE_REFRESH).await;
+        }
+    });
     tauri::async_runtime::spawn(async move {
         loop {
             // Under the API client's 15 s timeout, so that a quiet inbox is not an error.
@@ -108,12 +121,36 @@ fn background<R: Runtime>(handle: tauri::AppHandle<R>, state: Arc<Shared>) {
                         let _ = handle.emit("inbox-message", message);
                         notify(&handle, &message.title, &message.body);
                     }
+                    // An approval: fetch the e-licence now, not at the next round.
+                    if !new.is_empty() {
+                        refresh_elicence(&handle, &state).await;
+                    }
                 }
                 // Signed out, or no network: look again shortly.
                 Err(_) => tokio::time::sleep(Duration::from_secs(3)).await,
             }
         }
     });
+}
+
+/// How often the e-licence's status and credential (and an officer's lists) are refreshed
+/// while there is a network: a change of standing reaches the QR within this.
+const ELICENCE_REFRESH: Duration = Duration::from_secs(20);
+
+/// Refreshes the e-licence for a signed-in driver, or the lists for an officer; tells the
+/// window when what it shows changed.
+async fn refresh_elicence<R: Runtime>(handle: &tauri::AppHandle<R>, state: &Shared) {
+    let driver = state.app.store().session().ok().flatten().is_some();
+    let changed = if driver {
+        state.app.refresh_elicence().await.is_ok_and(|r| r.changed)
+    } else if state.app.officer().is_ok_and(|o| o.signed_in) {
+        state.app.refresh_verifier_data().await.is_ok_and(|c| c)
+    } else {
+        false
+    };
+    if changed {
+        let _ = handle.emit("elicence-changed", ());
+    }
 }
 
 /// A desktop notification; where the desktop has no notification service, the in-app

@@ -136,3 +136,41 @@ fn a_camera_that_cannot_be_opened_says_so() {
     assert_eq!(error["code"], "camera_unavailable");
     assert!(!error["message"].as_str().unwrap().is_empty());
 }
+
+#[test]
+fn the_elicence_and_the_officer_commands_answer_without_the_platform() {
+    let w = app("");
+    // Signed out: nothing to show, and the refresh has nothing to do.
+    assert_eq!(
+        invoke(&w, "elicence", json!({})).unwrap_err()["code"],
+        "not_signed_in"
+    );
+    let refresh = invoke(&w, "refresh_elicence", json!({})).unwrap();
+    assert_eq!(
+        refresh,
+        json!({"changed": false, "issued": false, "problem": null})
+    );
+
+    // No officer signed in on this device: verifying is refused with the way in.
+    let officer = invoke(&w, "officer", json!({})).unwrap();
+    assert_eq!(officer["signed_in"], false);
+    assert_eq!(officer["trust_list_at"], Value::Null);
+    let error = invoke(&w, "verify_picture", json!({"pictureBase64": "R0lGODlh"})).unwrap_err();
+    assert_eq!(error["code"], "officer_sign_in_required");
+    assert!(error["message"].as_str().unwrap().contains("执勤民警"));
+    let error = invoke(
+        &w,
+        "officer_sign_in",
+        json!({"username": "", "password": ""}),
+    )
+    .unwrap_err();
+    assert_eq!(error["code"], "missing_credentials");
+    let error = invoke(
+        &w,
+        "officer_sign_in",
+        json!({"username": "police01", "password": "whatever-1"}),
+    )
+    .unwrap_err();
+    assert_eq!(error["code"], "network");
+    assert!(!error["message_en"].as_str().unwrap().is_empty());
+}

@@ -7,18 +7,23 @@ import type {
   AppError,
   ApplicationView,
   CodeSentView,
+  ElicenceView,
   Field,
   HomeView,
   IdCardReviewView,
   InboxMessageView,
   LicenceView,
+  OfficerView,
   OutboxView,
   PhotoCheckView,
   PhotoSource,
   PreviewFrame,
   Progress,
+  RefreshView,
   RegistrationPath,
+  ScanOutcome,
   SubmitView,
+  VerificationView,
 } from './generated/types'
 
 export type * from './generated/types'
@@ -86,6 +91,24 @@ export const backend = {
   },
   cameraCapture: () => call<PhotoCheckView>('camera_capture'),
   cameraStop: () => call<void>('camera_stop'),
+  /** 出示使用: the e-licence with a QR code signed on the device just now. */
+  elicence: () => call<ElicenceView>('elicence'),
+  refreshElicence: () => call<RefreshView>('refresh_elicence'),
+  officer: () => call<OfficerView>('officer'),
+  officerSignIn: (username: string, password: string) =>
+    call<OfficerView>('officer_sign_in', { username, password }),
+  officerSignOut: () => call<void>('officer_sign_out'),
+  verifyPicture: (pictureBase64: string) => call<VerificationView>('verify_picture', { pictureBase64 }),
+  /** The officer's camera: preview frames, then the verification of the first code read. */
+  scanStart: (onFrame: (f: PreviewFrame) => void, onResult: (o: ScanOutcome) => void) => {
+    const frames = new Channel<PreviewFrame>()
+    frames.onmessage = onFrame
+    const results = new Channel<ScanOutcome>()
+    results.onmessage = onResult
+    return call<void>('scan_start', { onFrame: frames, onResult: results })
+  },
+  /** The e-licence's status or credential changed in the background. */
+  onElicenceChanged: (f: () => void): Promise<UnlistenFn> => listen('elicence-changed', () => f()),
   /** A review result arrived (the background inbox listener). */
   onInboxMessage: (f: (m: InboxMessageView) => void): Promise<UnlistenFn> =>
     listen<InboxMessageView>('inbox-message', (e) => f(e.payload)),

@@ -16,6 +16,13 @@ export function dateTime(unixSeconds: number): string {
   return `${date} ${time}`
 }
 
+/** The live clock on the e-licence, `2026-11-25 14:05:09` in China time (from milliseconds). */
+export function clock(unixMillis: number): string {
+  const seconds = Math.floor(unixMillis / 1000)
+  const { date, time } = parts(seconds)
+  return `${date} ${time}:${String(seconds % 60).padStart(2, '0')}`
+}
+
 /** `2026-11-25` in China time. */
 export function date(unixSeconds: number): string {
   return parts(unixSeconds).date

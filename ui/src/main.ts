@@ -12,6 +12,8 @@ import Apply from './views/Apply.vue'
 import Messages from './views/Messages.vue'
 import Me from './views/Me.vue'
 import Verify from './views/Verify.vue'
+import Elicence from './views/Elicence.vue'
+import Officer from './views/Officer.vue'
 
 const router = createRouter({
   history: createWebHashHistory(),
@@ -25,6 +27,8 @@ const router = createRouter({
     { path: '/licence', component: Licence },
     { path: '/apply', component: Apply },
     { path: '/verify', component: Verify },
+    { path: '/elicence', component: Elicence },
+    { path: '/officer', component: Officer },
   ],
 })
 

@@ -13,11 +13,13 @@ use crate::{needs, root, step, suites};
 
 const SERVER: &str = "127.0.0.1:8080";
 const SANDBOX: &str = "127.0.0.1:8090";
-/// Console accounts made for development: (username, name, role).
-const STAFF: [(&str, &str, &str); 3] = [
+/// Staff accounts made for development: (username, name, role). The officer signs in to the
+/// app's 执勤民警核验, the others to the console.
+const STAFF: [(&str, &str, &str); 4] = [
     ("clerk", "王警官（演示）", "clerk"),
     ("reviewer", "李警官（演示）", "reviewer"),
     ("admin", "赵主任（演示）", "admin"),
+    ("officer", "张警官（演示）", "officer"),
 ];
 
 /// Kills the children when `run` ends for any reason.
@@ -89,7 +91,8 @@ pub fn run() -> Result<()> {
         let mut lines = String::new();
         for (username, name, role) in STAFF {
             let password = random_password()?;
-            add_staff(&server, db_arg, username, name, role, &password)?;
+            licence_e2e::add_staff(&server, &db, username, name, role, &password)
+                .map_err(anyhow::Error::msg)?;
             lines.push_str(&format!("{username} {password} {role}\n"));
         }
         let (mobile, password) = add_demo_driver(&server, db_arg)?;
@@ -139,10 +142,23 @@ pub fn run() -> Result<()> {
     println!("    Sandbox    {sandbox_url}   (SMS sent: {sandbox_url}/sandbox/sms/messages)");
     println!("    Database   {}", db.display());
     println!(
-        "    Console staff (username password role), also in {}:",
+        "    Staff (username password role; the officer signs in to the app's 执勤民警核验), also in {}:",
         credentials.display()
     );
     let mut saved = std::fs::read_to_string(&credentials)?;
+    // A database from before an account was added to the demo staff: add it now.
+    for (username, name, role) in STAFF {
+        if !saved
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(username))
+        {
+            let password = random_password()?;
+            licence_e2e::add_staff(&server, &db, username, name, role, &password)
+                .map_err(anyhow::Error::msg)?;
+            saved.push_str(&format!("{username} {password} {role}\n"));
+            write_private(&credentials, &saved)?;
+        }
+    }
     if !saved.lines().any(|l| l.starts_with(DRIVER)) {
         // A database from before the app existed: give it its demo driver now.
         let (mobile, password) = add_demo_driver(&server, db_arg)?;
@@ -245,30 +261,6 @@ fn wait_for_line(child: &mut Child, marker: &str) -> Result<()> {
         }
     }
     bail!("the process stopped before it was ready (is port {SERVER} or {SANDBOX} in use?)")
-}
-
-fn add_staff(
-    server: &Path,
-    db: &str,
-    username: &str,
-    name: &str,
-    role: &str,
-    password: &str,
-) -> Result<()> {
-    use std::io::Write;
-    let mut child = Command::new(server)
-        .args([
-            "--db", db, "staff", "add", username, "--name", name, "--role", role,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    writeln!(child.stdin.take().context("no stdin")?, "{password}")?;
-    let status = child.wait()?;
-    if !status.success() {
-        bail!("adding staff {username} failed ({status})");
-    }
-    Ok(())
 }
 
 /// 12 random letters and digits, always with both (the console's password rule).

@@ -29,9 +29,14 @@ pub const APP_BUILD_PACKAGES: &[&str] = &[
     "libssl-dev",
     "librsvg2-dev",
     "libclang-dev",
+    // The device key in the Secret Service (keyring's D-Bus client).
+    "libdbus-1-dev",
 ];
 /// What the app's end-to-end tests need: WebKitWebDriver, a virtual display, CJK fonts.
 const APP_E2E_PACKAGES: &[&str] = &["webkit2gtk-driver", "xvfb", "fonts-noto-cjk"];
+/// A private D-Bus session with GNOME Keyring, for the test of the device key in the
+/// Secret Service.
+const KEYRING_PACKAGES: &[&str] = &["dbus", "gnome-keyring"];
 /// What `cargo xtask run` needs to show the app without a display.
 pub const APP_RUN_NEEDS: &[Need] = &[Need::Apt(APP_E2E_PACKAGES), TAURI_DRIVER];
 const TAURI_DRIVER: Need = Need::CargoTool {
@@ -116,10 +121,13 @@ pub const ALL: &[Suite] = &[
     },
     Suite {
         name: "app",
-        about: "the Tauri app: its command tests, then end to end through tauri-driver + WebKitWebDriver under Xvfb against the real server (screenshots in target/e2e-screenshots)",
+        about: "the Tauri app: its command tests (the device key in GNOME Keyring too), then end to end through tauri-driver + WebKitWebDriver under Xvfb against the real server, the console in headless Chromium (screenshots in target/e2e-screenshots)",
         needs: &[
             Need::Apt(APP_BUILD_PACKAGES),
             Need::Apt(APP_E2E_PACKAGES),
+            Need::Apt(KEYRING_PACKAGES),
+            // The journey's console steps run in headless Chromium.
+            Need::Apt(BROWSER_PACKAGES),
             Need::Node,
             TAURI_DRIVER,
         ],

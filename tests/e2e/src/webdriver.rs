@@ -216,6 +216,19 @@ impl Browser {
         answer["value"][ELEMENT].as_str().map(str::to_owned)
     }
 
+    /// Waits up to `patience` for the element, for what takes longer than a screen change
+    /// (a background refresh, a clock running out).
+    pub fn wait_present(&self, css: &str, patience: Duration) {
+        let deadline = Instant::now() + patience;
+        while !self.present(css) {
+            assert!(
+                Instant::now() < deadline,
+                "no element {css} within {patience:?}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     /// Whether the element is on the page now (no waiting).
     pub fn present(&self, css: &str) -> bool {
         self.try_find(css).is_some()

@@ -9,7 +9,7 @@ use licence_loadgen::sample_photo;
 use licence_server::store::{SqliteStore, Store};
 
 mod world;
-use world::{path, World};
+use world::{finish_face_sign, path, World};
 
 /// Fills the registration form's person fields.
 fn type_person(app: &Browser, name: &str, id_number: &str, mobile: &str) {
@@ -47,20 +47,8 @@ fn a_newcomer_registers_by_face_then_applies_with_a_checked_album_photo() {
     app.type_into(input, &id_number);
     assert!(!app.text("[data-test=id-number]").contains("校验"));
 
-    app.click("[data-test=send-code]");
-    app.wait_for_text("[data-test=code-sent]", "验证码已发送");
-    let code = world.last_code(&mobile);
-    app.type_into("[data-test=code] input", &code);
-    app.type_into("[data-test=new-password] input", "Licence2026");
-    // The camera: here photographs played as frames, previewed within the framing guide.
-    app.click("[data-test=camera-open]");
-    app.find("[data-test=camera-preview]");
-    app.click("[data-test=consent]");
-    app.screenshot("app-04-register-face-sign");
-    app.click("[data-test=finish]");
-
+    finish_face_sign(&world, &app, &name, &mobile);
     // Registered and signed in: the home page greets them, next step 线上申请.
-    app.wait_for_text("[data-test=greeting]", &name);
     app.wait_for_text("[data-test=greeting]", "面签用户");
     app.screenshot("app-05-home-signed-in");
 

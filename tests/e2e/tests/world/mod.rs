@@ -78,27 +78,87 @@ impl World {
 
     /// The app on a device of its own (`phone` names its data folder).
     pub fn app(&self, phone: &str) -> Browser {
-        let app = sibling_binary("licence-app").expect(
-            "target/debug/licence-app is not built: run `cargo xtask test app`, which builds \
-             the UI and the app before these tests",
-        );
-        self.app_at(&app, phone)
+        self.app_at(&debug_app(), phone)
     }
 
     /// The app binary `app` on a device of its own.
     pub fn app_at(&self, app: &Path, phone: &str) -> Browser {
+        self.app_with_camera(app, phone, &self.photo("portrait.jpg"))
+    }
+
+    /// The app on a device of its own whose camera sees the picture at `view` (read each
+    /// time the camera opens, so a test can change what it sees).
+    pub fn app_with_camera(&self, app: &Path, phone: &str, view: &Path) -> Browser {
         Browser::app(
             app,
             &self.xvfb.display,
             &[
                 ("LICENCE_SERVER", format!("http://{}", self.server.address)),
                 ("LICENCE_APP_DATA", path(&self.dir.path().join(phone))),
-                ("LICENCE_CAMERA_PHOTOS", path(&self.photo("portrait.jpg"))),
+                ("LICENCE_CAMERA_PHOTOS", path(view)),
                 // The Alipay app's stand-in is the sandbox.
                 ("LICENCE_ALIPAY_APP", self.sandbox.clone()),
+                // Under Xvfb there is no key store: the documented fallback file.
+                ("LICENCE_KEY_STORE", "file".into()),
             ],
         )
     }
+
+    /// The platform's address, for a browser on the console.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.server.address)
+    }
+
+    /// A member of the console's staff, made as an operator does; password [`STAFF_PASSWORD`].
+    pub fn add_staff(&self, username: &str, name: &str, role: &str) {
+        licence_e2e::add_staff(
+            &server_binary(),
+            &self.dir.path().join("platform.sqlite"),
+            username,
+            name,
+            role,
+            STAFF_PASSWORD,
+        )
+        .unwrap();
+    }
+
+    /// The registry's systems change made-up person `i`'s licence record.
+    pub fn update_licence(
+        &self,
+        i: usize,
+        change: impl FnOnce(&mut licence_core::licence::LicenceRecord),
+    ) {
+        licence_loadgen::update_licence(&self.dir.path().join("platform.sqlite"), i, change)
+            .unwrap();
+    }
+}
+
+/// The console staff's password in these tests.
+pub const STAFF_PASSWORD: &str = "Station2026";
+
+/// The debug build of the app, which `cargo xtask test app` makes before these tests.
+pub fn debug_app() -> PathBuf {
+    sibling_binary("licence-app").expect(
+        "target/debug/licence-app is not built: run `cargo xtask test app`, which builds \
+         the UI and the app before these tests",
+    )
+}
+
+/// On the registration form with the person typed in: the SMS code, a password, the camera
+/// for the liveness check, consent, and registration; then the greeting.
+pub fn finish_face_sign(world: &World, app: &Browser, name: &str, mobile: &str) {
+    app.click("[data-test=send-code]");
+    app.wait_for_text("[data-test=code-sent]", "验证码已发送");
+    let code = world.last_code(mobile);
+    app.type_into("[data-test=code] input", &code);
+    app.type_into("[data-test=new-password] input", "Licence2026");
+    // The camera: here photographs played as frames, previewed within the framing guide.
+    app.click("[data-test=camera-open]");
+    app.find("[data-test=camera-preview]");
+    app.click("[data-test=consent]");
+    app.screenshot("app-04-register-face-sign");
+    app.click("[data-test=finish]");
+    app.wait_for_text("[data-test=greeting]", name);
 }
 
 pub fn path(p: &Path) -> String {

@@ -1,0 +1,152 @@
+//! The whole journey through the real programs: a newcomer registers by face and applies in
+//! the app; an administrator opens an officer's account and a reviewer approves in the
+//! console (headless Chromium); the app shows the e-licence; an officer's app, whose camera
+//! sees the driver's screen, says valid; the registry records 12 points, the driver's QR turns
+//! red and the officer's app says abnormal; a minute on, the first screenshot is refused as
+//! stale. Screenshots of every screen under `target/e2e-screenshots/journey-*.png`.
+//!
+//! Run by `cargo xtask test app`, which builds the UI and the app first.
+
+use std::time::{Duration, Instant};
+
+use licence_e2e::webdriver::Browser;
+
+mod world;
+use world::{debug_app, finish_face_sign, path, World, STAFF_PASSWORD};
+
+/// What the officer's camera sees: the driver's screen, saved by the test.
+const OFFICER_VIEW: &str = "officer-view.png";
+
+#[test]
+fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
+    let world = World::start();
+    world.add_staff("admin01", "赵处长", "admin");
+    world.add_staff("review01", "李警官", "reviewer");
+    let person = 3_100;
+    let (name, id_number, mobile) = world.newcomer(person);
+
+    // 注册 and 线上申请 in the driver's app.
+    let driver = world.app("phone");
+    driver.click("[data-test=go-sign-in]");
+    driver.click("[data-test=go-register]");
+    driver.type_into("[data-test=name] input", &name);
+    driver.type_into("[data-test=id-number] input", &id_number);
+    driver.type_into("[data-test=mobile] input", &mobile);
+    finish_face_sign(&world, &driver, &name, &mobile);
+    driver.click("[data-test=go-apply]");
+    driver.click("[data-test=source-album]");
+    driver.type_into(
+        "[data-test=album] input[type=file]",
+        &path(&world.photo("portrait.jpg")),
+    );
+    driver.wait_for_text("[data-test=photo-verdict]", "照片检查通过");
+    driver.click("[data-test=submit-application]");
+    driver.find("[data-test=submitted]");
+    driver.click("[data-test=back-home]");
+    driver.wait_for_any("[data-test=latest-application]", &["已提交", "审核中"]);
+
+    // The console: the administrator opens an officer's account, then approves.
+    let console = Browser::chromium();
+    console.open(&format!("{}/console/sign-in", world.base()));
+    console.type_into("#username", "admin01");
+    console.type_into("#password", STAFF_PASSWORD);
+    console.click("#submit");
+    console.find("#sign-out");
+    console.open(&format!("{}/console/staff", world.base()));
+    console.type_into("#username", "police01");
+    console.type_into("#name", "王警官");
+    console.type_into("#password", STAFF_PASSWORD);
+    console.screenshot("journey-01-console-new-officer");
+    console.click("#create-staff");
+    assert!(console.text("#result").contains("已开通执勤民警 王警官"));
+    console.screenshot("journey-02-console-officer-opened");
+    // In the queue once the platform's own photo check has moved it on to review.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        console.open(&format!("{}/console/applications", world.base()));
+        if console.present(".open-application") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the application never reached review"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    console.click(".open-application");
+    console.screenshot("journey-03-console-application");
+    console.click("#approve");
+    assert!(console.text("#result").contains("审核通过"));
+    console.screenshot("journey-04-console-approved");
+    drop(console);
+
+    // 出示使用: the approval arrives live; the e-licence is fetched and shown.
+    // Approved, and at once 已发放 once the app has fetched the credential.
+    driver.wait_for_any("[data-test=latest-application]", &["审核通过", "已发放"]);
+    driver.click("[data-test=go-show]");
+    driver.find("[data-test=elicence]");
+    driver.wait_present("[data-test=qr][data-red=false]", Duration::from_secs(30));
+    driver.wait_for_text("[data-test=elicence-name]", &name);
+    driver.wait_for_text("[data-test=elicence-standing]", "正常");
+    driver.find("[data-test=countdown]");
+    assert!(driver.text("[data-test=elicence-number]").ends_with(&id_number));
+    let first_screen = driver.screenshot("journey-05-elicence");
+    let shown_at = Instant::now();
+
+    // The officer's phone, its camera pointed at the driver's screen.
+    let view = world.photo(OFFICER_VIEW);
+    std::fs::copy(&first_screen, &view).unwrap();
+    let officer = world.app_with_camera(&debug_app(), "officer-phone", &view);
+    officer.click("[data-test=tab-me]");
+    officer.click("[data-test=go-officer]");
+    officer.type_into("[data-test=officer-username] input", "police01");
+    officer.type_into("[data-test=officer-password] input", STAFF_PASSWORD);
+    officer.screenshot("journey-06-officer-sign-in");
+    officer.click("[data-test=officer-sign-in]");
+    officer.wait_for_text("[data-test=officer-name]", "王警官");
+    officer.wait_for_any("[data-test=officer-freshness]", &["有效"]);
+    officer.click("[data-test=scan]");
+    officer.wait_present(
+        "[data-test=verdict][data-light=green]",
+        Duration::from_secs(30),
+    );
+    assert!(officer.text("[data-test=verdict]").contains("核验通过"));
+    officer.wait_for_text("[data-test=holder-name]", &name);
+    officer.wait_for_text("[data-test=live-status]", "正常");
+    officer.screenshot("journey-07-officer-valid");
+
+    // The registry records 12 points: the driver's QR turns red within a refresh, with why.
+    world.update_licence(person, |r| {
+        r.points = licence_core::licence::Points::new(12).unwrap();
+        r.status = "B".parse().unwrap();
+    });
+    driver.wait_present("[data-test=qr][data-red=true]", Duration::from_secs(70));
+    driver.wait_for_text("[data-test=red-reason]", "超分");
+    let red_screen = driver.screenshot("journey-08-elicence-red");
+    std::fs::copy(&red_screen, &view).unwrap();
+    officer.click("[data-test=scan]");
+    officer.wait_present(
+        "[data-test=verdict][data-verdict=status_abnormal]",
+        Duration::from_secs(30),
+    );
+    assert!(officer.text("[data-test=verdict]").contains("状态异常"));
+    officer.wait_for_text("[data-test=live-status]", "超分");
+    officer.screenshot("journey-09-officer-abnormal");
+
+    // A minute after it was made, the first QR (a screenshot now) is refused as stale: here
+    // sent to the officer as a picture.
+    let stale_after = Duration::from_secs(62);
+    if let Some(wait) = stale_after.checked_sub(shown_at.elapsed()) {
+        std::thread::sleep(wait);
+    }
+    officer.type_into(
+        "[data-test=scan-picture] input[type=file]",
+        &path(&first_screen),
+    );
+    officer.wait_present(
+        "[data-test=verdict][data-verdict=presentation_too_old]",
+        Duration::from_secs(20),
+    );
+    assert!(officer.text("[data-test=verdict]").contains("截图"));
+    officer.screenshot("journey-10-officer-stale-screenshot");
+}
