@@ -79,5 +79,11 @@ fn screens(app: &Browser, mobile: &str, password: &str) -> Vec<PathBuf> {
     app.click("[data-test=service-elicence]");
     app.find("[data-test=apply]");
     shots.push(app.screenshot("run-08-apply"));
+    // The officer's entry (sign in with the demo officer printed above).
+    app.click(".van-nav-bar__left");
+    app.click("[data-test=tab-me]");
+    app.click("[data-test=go-officer]");
+    app.find("[data-test=officer]");
+    shots.push(app.screenshot("run-09-officer"));
     shots
 }

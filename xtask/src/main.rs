@@ -32,8 +32,9 @@ usage: cargo xtask <command>
   bench-server [ARGS]  load-test the platform's submission path on loopback (release
                        build; bounded in requests and time); ARGS go to licence-loadgen,
                        e.g. --seconds 5 --rate 1000 --overload 5 (see --help)
-  bench-app            measure the app's budgets on a release build: stripped size, cold
-                       start to the home screen under Xvfb, memory after applying
+  bench-app            measure the app's budgets on its shipping build (profile app-release):
+                       stripped size, cold start to the home screen under Xvfb, memory after
+                       applying
 ";
 
 fn main() -> ExitCode {
@@ -210,7 +211,7 @@ fn bench_server(args: &[String]) -> Result<()> {
     sh(generator.to_str().context("a UTF-8 path")?, &call)
 }
 
-/// Builds the app optimised and measures its budgets with tests/e2e/examples/app_budgets.rs
+/// Builds the app as shipped and measures its budgets with tests/e2e/examples/app_budgets.rs
 /// (which starts a debug server and the sandbox on loopback, and the app under Xvfb).
 fn bench_app() -> Result<()> {
     needs::ensure(&[
@@ -218,11 +219,18 @@ fn bench_app() -> Result<()> {
         needs::Need::Node,
     ])?;
     needs::ensure(suites::APP_RUN_NEEDS)?;
-    step("building the UI and the app (release)");
+    step("building the UI and the app (profile app-release, as shipped)");
     suites::build_ui()?;
     sh(
         "cargo",
-        &["build", "--release", "--locked", "-p", "licence-app"],
+        &[
+            "build",
+            "--profile",
+            "app-release",
+            "--locked",
+            "-p",
+            "licence-app",
+        ],
     )?;
     sh("cargo", &["build", "--locked", "-p", "licence-server"])?;
     step("measuring");
@@ -237,7 +245,7 @@ fn bench_app() -> Result<()> {
             "--example",
             "app_budgets",
             "--",
-            "target/release/licence-app",
+            "target/app-release/licence-app",
         ],
     )
 }

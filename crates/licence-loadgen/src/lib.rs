@@ -597,7 +597,8 @@ pub fn verify(db: &Path, drivers: &[Driver], ledger: &Ledger) -> anyhow::Result<
 pub fn sibling_binary(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let mut dir = exe.parent()?;
-    if dir.ends_with("deps") {
+    // Test executables live in deps/, examples in examples/.
+    if dir.ends_with("deps") || dir.ends_with("examples") {
         dir = dir.parent()?;
     }
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));

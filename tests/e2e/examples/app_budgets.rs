@@ -1,10 +1,10 @@
-//! The app's budgets (issue 7), measured on the binary given as the first argument (a release
-//! build; `cargo xtask bench-app` builds it and runs this):
-//! - size: the binary stripped of symbols;
+//! The app's budgets (issue 7), measured on the binary given as the first argument (the
+//! shipping build, profile app-release; `cargo xtask bench-app` builds it and runs this):
+//! - size: the binary stripped of symbols, in MB (10^6 bytes) and MiB;
 //! - cold start: from asking tauri-driver for a session (which launches the app under Xvfb)
 //!   until the home screen shows its three steps, median of `RUNS` launches;
-//! - memory: resident set of the app's process and of all its WebKit processes after signing
-//!   in and applying with a checked album photo.
+//! - memory: resident and proportional set of the app's process and of its WebKit processes,
+//!   after signing in and applying with a checked album photo.
 //!
 //! Loopback only; bounded (a few launches, one apply flow).
 
@@ -61,12 +61,13 @@ fn main() {
     browser.click("[data-test=submit-application]");
     browser.find("[data-test=submitted]");
     std::thread::sleep(Duration::from_secs(2));
-    let (app_rss, webkit_rss) = resident(&app);
+    let (app_memory, webkit) = resident(&app);
     drop(browser);
 
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!(
-        "binary            {:.1} MiB stripped ({:.1} MiB as built)",
+        "binary            {:.1} MB = {:.1} MiB stripped ({:.1} MiB as built)",
+        size as f64 / 1e6,
         mib(size),
         mib(unstripped)
     );
@@ -76,15 +77,48 @@ fn main() {
         starts[0].as_secs_f64() * 1000.0,
         starts[RUNS - 1].as_secs_f64() * 1000.0
     );
+    let all = app_memory + webkit;
     println!(
-        "resident memory   {:.0} MiB the app's process, {:.0} MiB with its WebKit processes, after the apply flow",
-        mib(app_rss),
-        mib(app_rss + webkit_rss)
+        "memory after the apply flow, the app's process: {:.0} MiB resident, {:.0} MiB proportional",
+        mib(app_memory.rss),
+        mib(app_memory.pss)
+    );
+    println!(
+        "memory after the apply flow, with its WebKit processes: {:.0} MiB resident (shared libraries counted in each), {:.0} MiB proportional",
+        mib(all.rss),
+        mib(all.pss)
     );
 }
 
-/// Resident bytes of the process running `app`, and of the WebKit processes it started.
-fn resident(app: &Path) -> (u64, u64) {
+/// Memory of one process: resident (shared libraries counted whole) and proportional (each
+/// shared page divided among the processes that map it, so a sum over processes is honest).
+#[derive(Default, Clone, Copy)]
+struct Memory {
+    rss: u64,
+    pss: u64,
+}
+
+impl std::ops::Add for Memory {
+    type Output = Memory;
+    fn add(self, o: Memory) -> Memory {
+        Memory {
+            rss: self.rss + o.rss,
+            pss: self.pss + o.pss,
+        }
+    }
+}
+
+/// The number after `key` in a /proc text (`VmRSS:  1234 kB` gives 1234).
+fn number(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+/// The memory of the process running `app`, and of the WebKit processes it started.
+fn resident(app: &Path) -> (Memory, Memory) {
     let name = app.file_name().unwrap().to_string_lossy().into_owned();
     let mut app_pid = None;
     let mut all = Vec::new();
@@ -93,28 +127,29 @@ fn resident(app: &Path) -> (u64, u64) {
             continue;
         };
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let field = |key: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .unwrap_or("0")
-                .to_owned()
+        let rollup =
+            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        let comm = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Name:"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let memory = Memory {
+            rss: number(&status, "VmRSS:") * 1024,
+            pss: number(&rollup, "Pss:") * 1024,
         };
-        let comm = field("Name:");
-        let rss = field("VmRSS:").parse::<u64>().unwrap_or(0) * 1024;
-        let ppid = field("PPid:").parse::<u32>().unwrap_or(0);
+        let ppid = number(&status, "PPid:");
         // The kernel keeps the first 15 bytes of a process name.
         if comm == name.chars().take(15).collect::<String>() {
-            app_pid = Some((pid, rss));
+            app_pid = Some((pid, memory));
         }
-        all.push((pid, ppid, comm, rss));
+        all.push((pid, ppid, comm, memory));
     }
-    let (pid, app_rss) = app_pid.expect("the app is running");
-    let webkit: u64 = all
+    let (pid, app_memory) = app_pid.expect("the app is running");
+    let webkit = all
         .iter()
-        .filter(|(_, ppid, comm, _)| *ppid == pid && comm.starts_with("WebKit"))
-        .map(|(_, _, _, rss)| rss)
-        .sum();
-    (app_rss, webkit)
+        .filter(|(_, ppid, comm, _)| *ppid == u64::from(pid) && comm.starts_with("WebKit"))
+        .fold(Memory::default(), |sum, (_, _, _, m)| sum + *m);
+    (app_memory, webkit)
 }

@@ -89,7 +89,9 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     driver.wait_for_text("[data-test=elicence-name]", &name);
     driver.wait_for_text("[data-test=elicence-standing]", "正常");
     driver.find("[data-test=countdown]");
-    assert!(driver.text("[data-test=elicence-number]").ends_with(&id_number));
+    assert!(driver
+        .text("[data-test=elicence-number]")
+        .ends_with(&id_number));
     let first_screen = driver.screenshot("journey-05-elicence");
     let shown_at = Instant::now();
 
