@@ -89,7 +89,7 @@ pub fn show(path: &Path) -> anyhow::Result<()> {
             "issuer key (secret not shown)\n  kid        {}\n  authority  {}\n  public key {}",
             key.kid(),
             key.authority(),
-            hex(&public)
+            licence_credential::hex::encode(&public)
         );
         return Ok(());
     }
@@ -117,14 +117,10 @@ pub fn show(path: &Path) -> anyhow::Result<()> {
             i.authority,
             when(i.valid_from),
             when(i.valid_until),
-            hex(&i.public_key)
+            licence_credential::hex::encode(&i.public_key)
         );
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

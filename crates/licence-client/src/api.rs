@@ -83,26 +83,15 @@ impl Api {
 
     /// A public document that is not JSON (the trust list, the status list): its bytes.
     pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .map_err(|e| ClientError::Network(e.to_string()))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let (status, retry_after, bytes) = self.send("GET", path, None, None).await?;
         if (200..300).contains(&status) {
-            return Ok(bytes.to_vec());
+            return Ok(bytes);
         }
-        success(Answer {
+        Err(refusal(&Answer {
             status,
-            retry_after: None,
+            retry_after,
             body: serde_json::from_slice(&bytes).unwrap_or_default(),
-        })
-        .map(|_| Vec::new())
+        }))
     }
 
     /// One request whose answer must be a success; its JSON body.
@@ -124,6 +113,29 @@ impl Api {
         token: Option<&str>,
         json_body: Option<String>,
     ) -> Result<Answer, ClientError> {
+        let (status, retry_after, bytes) = self.send(method, path, token, json_body).await?;
+        let body = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| {
+                ClientError::Unexpected(format!("HTTP {status} with a body that is not JSON: {e}"))
+            })?
+        };
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
+    /// Sends one request: the status, `Retry-After` in seconds, and the body's bytes.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        json_body: Option<String>,
+    ) -> Result<(u16, Option<u64>, Vec<u8>), ClientError> {
         let url = format!("{}{path}", self.base);
         let mut request = match method {
             "GET" => self.http.get(url),
@@ -152,18 +164,7 @@ impl Api {
             .bytes()
             .await
             .map_err(|e| ClientError::Network(e.to_string()))?;
-        let body = if bytes.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_slice(&bytes).map_err(|e| {
-                ClientError::Unexpected(format!("HTTP {status} with a body that is not JSON: {e}"))
-            })?
-        };
-        Ok(Answer {
-            status,
-            retry_after,
-            body,
-        })
+        Ok((status, retry_after, bytes.to_vec()))
     }
 }
 
@@ -172,8 +173,13 @@ pub(crate) fn success(answer: Answer) -> Result<serde_json::Value, ClientError> 
     if (200..300).contains(&answer.status) {
         return Ok(answer.body);
     }
+    Err(refusal(&answer))
+}
+
+/// The platform's error in an answer that is not a success.
+fn refusal(answer: &Answer) -> ClientError {
     let text = |key: &str| answer.body[key].as_str().unwrap_or_default().to_owned();
-    Err(ClientError::Server {
+    ClientError::Server {
         status: answer.status,
         code: match text("code") {
             code if code.is_empty() => format!("http_{}", answer.status),
@@ -183,7 +189,7 @@ pub(crate) fn success(answer: Answer) -> Result<serde_json::Value, ClientError> 
         message_en: text("message_en"),
         retry_after: answer.retry_after,
         next: answer.body["next"].as_str().map(str::to_owned),
-    })
+    }
 }
 
 /// An answer's body as the type the app expects.

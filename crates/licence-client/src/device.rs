@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use licence_credential::DeviceKey;
+use licence_credential::{hex, DeviceKey};
 
 use crate::ClientError;
 
@@ -48,7 +48,8 @@ impl KeyVault for FileVault {
 
     fn load(&self) -> Result<Option<Vec<u8>>, ClientError> {
         match std::fs::read_to_string(&self.path) {
-            Ok(text) => hex_decode(text.trim())
+            Ok(text) => hex::decode(text.trim())
+                .filter(|secret| secret.len() == 32)
                 .map(Some)
                 .ok_or_else(|| vault_error("file", "not 64 hex digits")),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -67,25 +68,11 @@ impl KeyVault for FileVault {
             options.mode(0o600);
         }
         let mut file = options.open(&partial).map_err(|e| vault_error("file", e))?;
-        file.write_all(hex_encode(secret).as_bytes())
+        file.write_all(hex::encode(secret).as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(|e| vault_error("file", e))?;
         std::fs::rename(&partial, &self.path).map_err(|e| vault_error("file", e))
     }
-}
-
-pub(crate) fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
 }
 
 /// This device's key: the one kept in `vault`, or a new one, saved there first.
@@ -164,12 +151,5 @@ mod tests {
         assert_eq!(device_key(&store).unwrap().public_key(), key.public_key());
         assert_eq!(file.load().unwrap(), None, "the weaker copy is gone");
         assert!(!adopt(&file, &store).unwrap(), "nothing left to move");
-    }
-
-    #[test]
-    fn hex_round_trips() {
-        let bytes: Vec<u8> = (0..32).collect();
-        assert_eq!(hex_decode(&hex_encode(&bytes)).unwrap(), bytes);
-        assert_eq!(hex_decode("zz"), None);
     }
 }

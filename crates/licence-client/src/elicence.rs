@@ -100,17 +100,12 @@ pub fn standing(
     let from_record = live
         .filter(|(l, _)| l.number() == credential.licence.number())
         .map(|(l, at)| (l.status_on(day), at));
-    let (status, as_of) = match (from_list, from_record) {
-        (Some(a), Some(b)) => {
-            if b.1 > a.1 {
-                b
-            } else {
-                a
-            }
-        }
-        (Some(a), None) | (None, Some(a)) => a,
-        (None, None) => (credential.licence.status_on(day), issued_at),
-    };
+    // The newer word wins; on a tie, the signed list (the last of equal maxima is taken).
+    let (status, as_of) = [from_record, from_list]
+        .into_iter()
+        .flatten()
+        .max_by_key(|(_, at)| *at)
+        .unwrap_or_else(|| (credential.licence.status_on(day), issued_at));
     if now - as_of > STANDING_MAX_AGE {
         return StandingView {
             standing: "unknown".into(),

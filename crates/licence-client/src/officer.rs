@@ -43,6 +43,14 @@ fn no_qr_found() -> AppError {
     )
 }
 
+fn picture_unreadable() -> AppError {
+    AppError::new(
+        "picture_unreadable",
+        "无法读取这张图片：请选择 JPEG 或 PNG 图片",
+        "This picture cannot be read: choose a JPEG or PNG picture",
+    )
+}
+
 /// The QR text in a camera frame, if there is one: an e-licence code (`DL1:`) first.
 pub fn read_frame(frame: &Frame) -> Option<String> {
     let grey = grey_of(frame)?;
@@ -73,21 +81,17 @@ pub fn read_picture(bytes: &[u8]) -> Result<String, AppError> {
             "The picture is over 25 MB; choose another",
         ));
     }
-    let unreadable = || {
-        AppError::new(
-            "picture_unreadable",
-            "无法读取这张图片：请选择 JPEG 或 PNG 图片",
-            "This picture cannot be read: choose a JPEG or PNG picture",
-        )
-    };
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|_| unreadable())?;
+        .map_err(|_| picture_unreadable())?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_PICTURE_SIDE);
     limits.max_image_height = Some(MAX_PICTURE_SIDE);
     reader.limits(limits);
-    let picture = reader.decode().map_err(|_| unreadable())?.into_luma8();
+    let picture = reader
+        .decode()
+        .map_err(|_| picture_unreadable())?
+        .into_luma8();
     pick(qr::decode(&picture)).ok_or_else(no_qr_found)
 }
 
@@ -255,13 +259,7 @@ impl DriverApp {
         self.on_duty()?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(picture.trim())
-            .map_err(|_| {
-                AppError::new(
-                    "picture_unreadable",
-                    "无法读取这张图片：请选择 JPEG 或 PNG 图片",
-                    "This picture cannot be read: choose a JPEG or PNG picture",
-                )
-            })?;
+            .map_err(|_| picture_unreadable())?;
         self.verify_picture(&bytes).await
     }
 

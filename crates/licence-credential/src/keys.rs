@@ -63,11 +63,7 @@ impl IssuerKey {
     /// The key as a text file for whoever keeps it (the platform, `licence keys`):
     /// `kid`, `authority` and the secret scalar in hex, one `name = value` a line.
     pub fn to_key_file(&self) -> String {
-        let secret: String = self
-            .secret_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let secret = crate::hex::encode(&self.secret_bytes());
         format!(
             "# 电子驾驶证签发密钥 e-licence issuer key. SECRET: keep it out of version control.\n\
              kid = {}\nauthority = {}\nsecret = {secret}\n",
@@ -105,14 +101,7 @@ impl IssuerKey {
                 "empty or overlong kid or authority",
             ));
         }
-        let bytes = (0..secret.len())
-            .step_by(2)
-            .map(|i| {
-                secret
-                    .get(i..i + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
+        let bytes = crate::hex::decode(&secret)
             .filter(|b| b.len() == 32)
             .ok_or(CredentialError::Malformed(
                 "the secret is not 64 hex digits",

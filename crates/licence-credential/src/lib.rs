@@ -39,6 +39,7 @@
 
 pub mod base45;
 mod credential;
+pub mod hex;
 mod keys;
 pub mod portrait;
 mod presentation;

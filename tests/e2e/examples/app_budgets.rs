@@ -45,21 +45,12 @@ fn main() {
     starts.sort();
 
     // Memory after the apply flow.
-    let portrait = world.photo("portrait.jpg");
     let browser = world.app_at(&app, "apply");
     browser.click("[data-test=go-sign-in]");
     browser.type_into("[data-test=login] input", "13900000000");
     browser.type_into("[data-test=password] input", "load-test-password-1");
     browser.click("[data-test=submit]");
-    browser.click("[data-test=go-apply]");
-    browser.click("[data-test=source-album]");
-    browser.type_into(
-        "[data-test=album] input[type=file]",
-        portrait.to_str().unwrap(),
-    );
-    browser.wait_for_text("[data-test=photo-verdict]", "照片检查通过");
-    browser.click("[data-test=submit-application]");
-    browser.find("[data-test=submitted]");
+    world.apply_with_album_portrait(&browser);
     std::thread::sleep(Duration::from_secs(2));
     let (app_memory, webkit) = resident(&app);
     drop(browser);

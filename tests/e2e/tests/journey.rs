@@ -33,15 +33,7 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     driver.type_into("[data-test=id-number] input", &id_number);
     driver.type_into("[data-test=mobile] input", &mobile);
     finish_face_sign(&world, &driver, &name, &mobile);
-    driver.click("[data-test=go-apply]");
-    driver.click("[data-test=source-album]");
-    driver.type_into(
-        "[data-test=album] input[type=file]",
-        &path(&world.photo("portrait.jpg")),
-    );
-    driver.wait_for_text("[data-test=photo-verdict]", "照片检查通过");
-    driver.click("[data-test=submit-application]");
-    driver.find("[data-test=submitted]");
+    world.apply_with_album_portrait(&driver);
     driver.click("[data-test=back-home]");
     driver.wait_for_any("[data-test=latest-application]", &["已提交", "审核中"]);
 

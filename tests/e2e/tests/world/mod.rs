@@ -104,6 +104,20 @@ impl World {
         )
     }
 
+    /// From a signed-in driver's home page: applies with the portrait from the album, checked
+    /// on the device, and waits until the submission is confirmed.
+    pub fn apply_with_album_portrait(&self, app: &Browser) {
+        app.click("[data-test=go-apply]");
+        app.click("[data-test=source-album]");
+        app.type_into(
+            "[data-test=album] input[type=file]",
+            &path(&self.photo("portrait.jpg")),
+        );
+        app.wait_for_text("[data-test=photo-verdict]", "照片检查通过");
+        app.click("[data-test=submit-application]");
+        app.find("[data-test=submitted]");
+    }
+
     /// The platform's address, for a browser on the console.
     pub fn base(&self) -> String {
         format!("http://{}", self.server.address)
