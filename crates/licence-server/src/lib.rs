@@ -9,6 +9,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod connection;
 pub mod console;
 pub mod error;
 pub mod providers;

@@ -116,3 +116,72 @@ fn an_app_waiting_on_its_inbox_holds_no_work_slot() {
         assert_eq!(r.status().as_u16(), 200);
     });
 }
+
+/// Sends `head` and `body` on `stream` and reads the answer's head (status line and headers,
+/// lower-cased).
+fn exchange_head(stream: &mut std::net::TcpStream, head: &str, body: &[u8]) -> String {
+    use std::io::{Read, Write};
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the answer ended early");
+        answer.push(byte[0]);
+    }
+    String::from_utf8(answer).unwrap().to_lowercase()
+}
+
+#[test]
+fn an_upload_refused_before_its_body_is_read_closes_the_connection_so_the_next_request_is_not_lost()
+{
+    use std::io::Read;
+    let p = Platform::start();
+    let address = p.base.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // A request whose body is read keeps its connection for the next one.
+    let body = br#"{"login":"13800000000","password":"wrong-password"}"#;
+    let head = format!(
+        "POST /api/v1/sessions HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let answer = exchange_head(&mut stream, &head, body);
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(!answer.contains("connection: close"), "{answer}");
+    // Skip that answer's body, then upload a photo with no session: refused before the body
+    // is read, so the answer says the connection ends...
+    let length: usize = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut skipped = vec![0u8; length];
+    stream.read_exact(&mut skipped).unwrap();
+    let head = format!(
+        "POST /api/v1/applications HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: 500000\r\n\r\n"
+    );
+    let answer = exchange_head(&mut stream, &head, &[b' '; 4096]);
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    // ...and it does.
+    let mut rest = Vec::new();
+    match stream.read_to_end(&mut rest) {
+        Ok(_) => {}
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+
+    // A pooling client (as the app's is) loses nothing after such refusals.
+    let token = face_signed(&p, 0);
+    for _ in 0..20 {
+        let r = p.post("/api/v1/applications", json!({"photo": b64(&good_photo())}));
+        expect_error(r, 401, "not_signed_in");
+        assert_eq!(p.get_as(&token, "/api/v1/me").status().as_u16(), 200);
+    }
+}

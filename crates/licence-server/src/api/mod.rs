@@ -140,6 +140,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/console", crate::console::router())
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(
+            crate::connection::close_if_body_unread,
+        ))
         .with_state(state)
 }
 
