@@ -6,5 +6,6 @@ export default defineConfig({
   plugins: [vue()],
   base: './',
   build: { outDir: 'dist', emptyOutDir: true, target: 'safari15', chunkSizeWarningLimit: 1200 },
-  test: { environment: 'node' },
+  // Vant's own modules import their styles: let Vite, not Node, load them in tests.
+  test: { environment: 'node', server: { deps: { inline: ['vant'] } } },
 })

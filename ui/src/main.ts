@@ -1,7 +1,6 @@
 import { createApp } from 'vue'
 import { createRouter, createWebHashHistory } from 'vue-router'
-import Vant from 'vant'
-import 'vant/lib/index.css'
+import { vant } from './vant'
 import App from './App.vue'
 import Home from './views/Home.vue'
 import SignIn from './views/SignIn.vue'
@@ -32,4 +31,4 @@ const router = createRouter({
   ],
 })
 
-createApp(App).use(router).use(Vant).mount('#app')
+createApp(App).use(router).use(vant).mount('#app')

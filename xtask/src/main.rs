@@ -212,14 +212,15 @@ fn bench_server(args: &[String]) -> Result<()> {
 }
 
 /// Builds the app as shipped and measures its budgets with tests/e2e/examples/app_budgets.rs
-/// (which starts a debug server and the sandbox on loopback, and the app under Xvfb).
+/// (which starts a debug server and the sandbox on loopback, and the app under Xvfb), with a
+/// blank Tauri window of the same build as the memory baseline.
 fn bench_app() -> Result<()> {
     needs::ensure(&[
         needs::Need::Apt(suites::APP_BUILD_PACKAGES),
         needs::Need::Node,
     ])?;
     needs::ensure(suites::APP_RUN_NEEDS)?;
-    step("building the UI and the app (profile app-release, as shipped)");
+    step("building the UI, the app and the blank window (profile app-release, as shipped)");
     suites::build_ui()?;
     sh(
         "cargo",
@@ -230,6 +231,10 @@ fn bench_app() -> Result<()> {
             "--locked",
             "-p",
             "licence-app",
+            "--bin",
+            "licence-app",
+            "--example",
+            "blank_window",
         ],
     )?;
     sh("cargo", &["build", "--locked", "-p", "licence-server"])?;
@@ -246,6 +251,7 @@ fn bench_app() -> Result<()> {
             "app_budgets",
             "--",
             "target/app-release/licence-app",
+            "target/app-release/examples/blank_window",
         ],
     )
 }

@@ -4,12 +4,15 @@
 //! - cold start: from asking tauri-driver for a session (which launches the app under Xvfb)
 //!   until the home screen shows its three steps, median of `RUNS` launches;
 //! - memory: resident and proportional set of the app's process and of its WebKit processes,
-//!   after signing in and applying with a checked album photo.
+//!   after signing in and applying with a checked album photo, with each process's largest
+//!   mappings (what the memory is); and, given the path of `blank_window` (src-tauri's
+//!   example, same profile) as the second argument, the same for a Tauri window showing one
+//!   line of text: the floor any Tauri app on this platform starts from.
 //!
 //! Loopback only; bounded (a few launches, one apply flow).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "../tests/world/mod.rs"]
@@ -52,8 +55,11 @@ fn main() {
     browser.click("[data-test=submit]");
     world.apply_with_album_portrait(&browser);
     std::thread::sleep(Duration::from_secs(2));
-    let (app_memory, webkit) = resident(&app);
+    let processes = app_processes(&app);
     drop(browser);
+    let floor = std::env::args()
+        .nth(2)
+        .map(|blank| blank_window(&world, Path::new(&blank)));
 
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!(
@@ -68,7 +74,10 @@ fn main() {
         starts[0].as_secs_f64() * 1000.0,
         starts[RUNS - 1].as_secs_f64() * 1000.0
     );
-    let all = app_memory + webkit;
+    let app_memory = processes[0].memory;
+    let all = processes
+        .iter()
+        .fold(Memory::default(), |sum, p| sum + p.memory);
     println!(
         "memory after the apply flow, the app's process: {:.0} MiB resident, {:.0} MiB proportional",
         mib(app_memory.rss),
@@ -79,6 +88,50 @@ fn main() {
         mib(all.rss),
         mib(all.pss)
     );
+    if let Some(floor) = &floor {
+        let total = floor
+            .iter()
+            .fold(Memory::default(), |sum, p| sum + p.memory);
+        println!(
+            "baseline, a blank Tauri window (same run): {:.0} MiB resident, {:.0} MiB proportional with its WebKit processes; the app / baseline = {:.2} (proportional)",
+            mib(total.rss),
+            mib(total.pss),
+            all.pss as f64 / total.pss as f64
+        );
+    }
+    for p in processes.iter().chain(floor.iter().flatten()) {
+        println!(
+            "  {}: {:.0} MiB resident, {:.0} MiB proportional; largest (proportional):",
+            p.name,
+            mib(p.memory.rss),
+            mib(p.memory.pss)
+        );
+        for (mapping, bytes) in &p.largest {
+            println!("    {:>6.1} MiB  {mapping}", mib(*bytes));
+        }
+    }
+}
+
+/// The `n` mappings of process `pid` with the largest proportional sets, each file's mappings
+/// summed (anonymous memory as `[anon]`).
+fn largest_mappings(pid: u32, n: usize) -> Vec<(String, u64)> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by_name = std::collections::HashMap::<String, u64>::new();
+    let mut current = String::from("[anon]");
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        if first == "Pss:" {
+            *by_name.entry(current.clone()).or_default() += number(line, "Pss:") * 1024;
+        } else if !first.ends_with(':') && first.contains('-') {
+            // A mapping's header: address range, permissions, offset, device, inode, name.
+            current = fields.nth(4).unwrap_or("[anon]").to_owned();
+        }
+    }
+    let mut largest: Vec<_> = by_name.into_iter().collect();
+    largest.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
+    largest.truncate(n);
+    largest
 }
 
 /// Memory of one process: resident (shared libraries counted whole) and proportional (each
@@ -108,10 +161,41 @@ fn number(text: &str, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The memory of the process running `app`, and of the WebKit processes it started.
-fn resident(app: &Path) -> (Memory, Memory) {
+/// Starts the blank window at `path` straight under the world's Xvfb, with the WebKit
+/// environment tauri-driver gives the app, and measures it once its page has settled.
+fn blank_window(world: &world::World, path: &Path) -> Vec<Process> {
+    let mut child = Command::new(path)
+        .env("DISPLAY", &world.xvfb.display)
+        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    let processes = app_processes(path);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        processes
+            .iter()
+            .any(|p| p.name.starts_with("WebKitWebProces")),
+        "the blank window has no web process"
+    );
+    processes
+}
+
+/// One of the app's processes.
+struct Process {
+    name: String,
+    memory: Memory,
+    /// Its largest mappings by proportional set.
+    largest: Vec<(String, u64)>,
+}
+
+/// The process running `app` (first), then the WebKit processes it started.
+fn app_processes(app: &Path) -> Vec<Process> {
     let name = app.file_name().unwrap().to_string_lossy().into_owned();
-    let mut app_pid = None;
     let mut all = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -130,17 +214,25 @@ fn resident(app: &Path) -> (Memory, Memory) {
             rss: number(&status, "VmRSS:") * 1024,
             pss: number(&rollup, "Pss:") * 1024,
         };
-        let ppid = number(&status, "PPid:");
-        // The kernel keeps the first 15 bytes of a process name.
-        if comm == name.chars().take(15).collect::<String>() {
-            app_pid = Some((pid, memory));
-        }
-        all.push((pid, ppid, comm, memory));
+        all.push((pid, number(&status, "PPid:"), comm, memory));
     }
-    let (pid, app_memory) = app_pid.expect("the app is running");
-    let webkit = all
+    // The kernel keeps the first 15 bytes of a process name.
+    let short: String = name.chars().take(15).collect();
+    let (pid, _, _, memory) = all
         .iter()
-        .filter(|(_, ppid, comm, _)| *ppid == u64::from(pid) && comm.starts_with("WebKit"))
-        .fold(Memory::default(), |sum, (_, _, _, m)| sum + *m);
-    (app_memory, webkit)
+        .find(|(_, _, comm, _)| *comm == short)
+        .cloned()
+        .expect("the app is running");
+    let process = |pid: u32, name: String, memory: Memory| Process {
+        name,
+        memory,
+        largest: largest_mappings(pid, 6),
+    };
+    let mut processes = vec![process(pid, name, memory)];
+    processes.extend(
+        all.into_iter()
+            .filter(|(_, ppid, comm, _)| *ppid == u64::from(pid) && comm.starts_with("WebKit"))
+            .map(|(pid, _, comm, memory)| process(pid, comm, memory)),
+    );
+    processes
 }
