@@ -75,9 +75,7 @@ fn main() {
         starts[RUNS - 1].as_secs_f64() * 1000.0
     );
     let app_memory = processes[0].memory;
-    let all = processes
-        .iter()
-        .fold(Memory::default(), |sum, p| sum + p.memory);
+    let all = total(&processes);
     println!(
         "memory after the apply flow, the app's process: {:.0} MiB resident, {:.0} MiB proportional",
         mib(app_memory.rss),
@@ -89,14 +87,12 @@ fn main() {
         mib(all.pss)
     );
     if let Some(floor) = &floor {
-        let total = floor
-            .iter()
-            .fold(Memory::default(), |sum, p| sum + p.memory);
+        let floor = total(floor);
         println!(
             "baseline, a blank Tauri window (same run): {:.0} MiB resident, {:.0} MiB proportional with its WebKit processes; the app / baseline = {:.2} (proportional)",
-            mib(total.rss),
-            mib(total.pss),
-            all.pss as f64 / total.pss as f64
+            mib(floor.rss),
+            mib(floor.pss),
+            all.pss as f64 / floor.pss as f64
         );
     }
     for p in processes.iter().chain(floor.iter().flatten()) {
@@ -183,6 +179,13 @@ fn blank_window(world: &world::World, path: &Path) -> Vec<Process> {
         "the blank window has no web process"
     );
     processes
+}
+
+/// The memory of `processes` together.
+fn total(processes: &[Process]) -> Memory {
+    processes
+        .iter()
+        .fold(Memory::default(), |sum, p| sum + p.memory)
 }
 
 /// One of the app's processes.
