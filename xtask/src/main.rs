@@ -8,6 +8,7 @@
 //! fails the suite loudly, it is never skipped.
 
 mod app_walk;
+mod contract;
 mod needs;
 mod platform;
 mod suites;

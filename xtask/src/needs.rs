@@ -24,6 +24,11 @@ pub enum Need {
         krate: &'static str,
         version: &'static str,
     },
+    /// Python packages from PyPI, pinned, in a virtual environment `target/venv-<venv>`.
+    PyPi {
+        venv: &'static str,
+        packages: &'static [&'static str],
+    },
 }
 
 pub fn describe(needs: &[Need]) -> String {
@@ -35,6 +40,9 @@ pub fn describe(needs: &[Need]) -> String {
             Need::CargoTool { krate, version, .. } => format!("cargo install {krate}@{version}"),
             Need::TestData => "test photos (tests/data/sources.txt)".into(),
             Need::Node => "node 18+ and npm".into(),
+            Need::PyPi { venv, packages } => {
+                format!("pip: {} (in target/venv-{venv})", packages.join(" "))
+            }
         })
         .collect();
     if parts.is_empty() {
@@ -56,6 +64,7 @@ pub fn ensure(needs: &[Need]) -> Result<()> {
             } => ensure_cargo_tool(bin, krate, version)?,
             Need::TestData => fetch_test_data()?,
             Need::Node => ensure_node()?,
+            Need::PyPi { venv, packages } => ensure_venv(venv, packages)?,
         }
     }
     Ok(())
@@ -203,6 +212,46 @@ fn ensure_pip() -> Result<()> {
     if !quiet("python3", &["-m", "pip", "--version"]) {
         bail!("python3 -m pip does not work even after installing python3-pip");
     }
+    Ok(())
+}
+
+/// The virtual environment of a [`Need::PyPi`].
+pub fn venv_dir(name: &str) -> std::path::PathBuf {
+    crate::root().join("target").join(format!("venv-{name}"))
+}
+
+/// Creates the environment if needed and installs the pinned packages once (a marker file
+/// records what was installed, so a changed pin installs again).
+fn ensure_venv(name: &str, packages: &[&str]) -> Result<()> {
+    let dir = venv_dir(name);
+    let marker = dir.join("installed.txt");
+    let wanted = packages.join("\n");
+    if std::fs::read_to_string(&marker).is_ok_and(|had| had == wanted) {
+        return Ok(());
+    }
+    let path = dir.to_str().context("the target path is not UTF-8")?;
+    if !dir.join("bin/python").exists() && !quiet("python3", &["-m", "venv", path]) {
+        // Debian splits venv out of python3.
+        ensure_apt(&["python3-venv"])?;
+        if !quiet("python3", &["-m", "venv", path]) {
+            bail!("python3 -m venv {path} failed even with python3-venv installed");
+        }
+    }
+    println!(
+        "    installing into target/venv-{name}: {}",
+        packages.join(" ")
+    );
+    let pip = dir.join("bin/pip");
+    let mut args = vec!["install", "--quiet", "--disable-pip-version-check"];
+    args.extend_from_slice(packages);
+    let status = Command::new(&pip)
+        .args(&args)
+        .status()
+        .with_context(|| format!("could not start {}", pip.display()))?;
+    if !status.success() {
+        bail!("pip install {} failed ({status})", packages.join(" "));
+    }
+    std::fs::write(&marker, wanted)?;
     Ok(())
 }
 

@@ -22,8 +22,8 @@ const STAFF: [(&str, &str, &str); 4] = [
     ("officer", "张警官（演示）", "officer"),
 ];
 
-/// Kills the children when `run` ends for any reason.
-struct Running(Vec<Child>);
+/// Kills the children when `run` (or a suite that starts the platform) ends for any reason.
+pub(crate) struct Running(pub(crate) Vec<Child>);
 
 /// Process ids of the children, for the signal handler: SIGINT reaches a terminal's whole
 /// process group, but a SIGTERM or SIGHUP to xtask alone would leave them running.
@@ -211,7 +211,7 @@ pub fn run() -> Result<()> {
 
 /// Makes the first demo person with a normal licence a face-signed driver with a random
 /// password; returns their reserved mobile number (the sign-in) and the password.
-fn add_demo_driver(server: &Path, db: &str) -> Result<(String, String)> {
+pub(crate) fn add_demo_driver(server: &Path, db: &str) -> Result<(String, String)> {
     use std::io::Write;
     let listing = Command::new(server).args(["--db", db, "demo"]).output()?;
     let table = String::from_utf8_lossy(&listing.stdout);

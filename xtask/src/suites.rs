@@ -75,7 +75,7 @@ pub const ALL: &[Suite] = &[
     },
     Suite {
         name: "ui",
-        about: "the app's UI: npm ci, type check (vue-tsc), unit tests (vitest), build (vite)",
+        about: "the app's UI: npm ci, type check (vue-tsc), unit tests and the catalogue lint (vitest: no Chinese outside i18n.ts), build (vite)",
         needs: &[Need::Node],
         run: || {
             build_ui()?;
@@ -118,6 +118,18 @@ pub const ALL: &[Suite] = &[
             Need::TestData,
         ],
         run: || sh("cargo", &["test", "--locked"]),
+    },
+    Suite {
+        name: "contract",
+        about: "the OpenAPI document: openapi-spec-validator, then schemathesis with all its checks against the real server and sandbox, signed in as a driver (bounded examples and time)",
+        needs: &[
+            Need::Apt(BUILD_PACKAGES),
+            Need::PyPi {
+                venv: crate::contract::VENV,
+                packages: crate::contract::PYTHON_PACKAGES,
+            },
+        ],
+        run: crate::contract::run,
     },
     Suite {
         name: "app",

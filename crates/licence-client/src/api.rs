@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use licence_api::endpoint::{self, Endpoint};
+use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::ClientError;
@@ -15,19 +17,8 @@ pub struct Session {
     pub account_id: i64,
 }
 
-/// An application as the platform reports it (the fields the app shows).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApplicationSummary {
-    pub id: i64,
-    /// submitted / under_review / approved / rejected / issued / withdrawn
-    pub status: String,
-    /// 已提交 / 审核中 / …
-    pub status_name: String,
-    pub photo_source: String,
-    pub submitted_at: i64,
-    pub due_at: i64,
-    pub overdue: bool,
-}
+/// An application as the platform reports it (licence-api's body).
+pub use licence_api::ApplicationView as ApplicationSummary;
 
 /// What an HTTP exchange came to, before it is judged.
 pub(crate) struct Answer {
@@ -57,33 +48,55 @@ impl Api {
 
     /// Signs in with an ID or mobile number and the password.
     pub async fn sign_in(&self, login: &str, password: &str) -> Result<Session, ClientError> {
-        let body = serde_json::json!({"login": login, "password": password}).to_string();
-        session_from(
-            &self
-                .call("POST", "/api/v1/sessions", None, Some(body))
-                .await?,
-        )
+        let request = licence_api::SignInRequest {
+            login: login.to_owned(),
+            password: password.to_owned(),
+        };
+        Ok(Session::from(&self.request(&request, None).await?))
     }
 
     /// The account's applications, newest first.
     pub async fn applications(&self, token: &str) -> Result<Vec<ApplicationSummary>, ClientError> {
-        decode(
-            self.call("GET", "/api/v1/applications", Some(token), None)
-                .await?,
-        )
+        self.request(&endpoint::Applications, Some(token)).await
     }
 
     /// 驾驶证电子版: the holder's licence from the registry, re-validated on arrival.
     pub async fn licence(&self, token: &str) -> Result<licence_core::DrivingLicence, ClientError> {
-        decode(
-            self.call("GET", "/api/v1/me/licence", Some(token), None)
-                .await?,
-        )
+        self.request(&endpoint::MyLicence, Some(token)).await
+    }
+
+    /// One operation of the API, as licence-api names it: its method, path and body go out,
+    /// and a success is read as its answer's type.
+    pub async fn request<E: Endpoint>(
+        &self,
+        endpoint: &E,
+        token: Option<&str>,
+    ) -> Result<E::Answer, ClientError> {
+        decode(success(self.exchange_with(endpoint, token).await?)?)
+    }
+
+    /// One operation; the answer as it came, whatever its status (`Err` only when none came).
+    pub(crate) async fn exchange_with<E: Endpoint>(
+        &self,
+        endpoint: &E,
+        token: Option<&str>,
+    ) -> Result<Answer, ClientError> {
+        let body = endpoint
+            .body()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| ClientError::Unexpected(e.to_string()))?;
+        let method = match E::METHOD {
+            licence_api::Method::Get => Method::GET,
+            licence_api::Method::Post => Method::POST,
+            licence_api::Method::Delete => Method::DELETE,
+        };
+        self.exchange(method, &endpoint.path(), token, body).await
     }
 
     /// A public document that is not JSON (the trust list, the status list): its bytes.
     pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
-        let (status, retry_after, bytes) = self.send("GET", path, None, None).await?;
+        let (status, retry_after, bytes) = self.send(Method::GET, path, None, None).await?;
         if (200..300).contains(&status) {
             return Ok(bytes);
         }
@@ -94,21 +107,10 @@ impl Api {
         }))
     }
 
-    /// One request whose answer must be a success; its JSON body.
-    pub(crate) async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        json_body: Option<String>,
-    ) -> Result<serde_json::Value, ClientError> {
-        success(self.exchange(method, path, token, json_body).await?)
-    }
-
     /// One request; `Err` only when no answer came.
-    pub(crate) async fn exchange(
+    async fn exchange(
         &self,
-        method: &str,
+        method: Method,
         path: &str,
         token: Option<&str>,
         json_body: Option<String>,
@@ -131,17 +133,13 @@ impl Api {
     /// Sends one request: the status, `Retry-After` in seconds, and the body's bytes.
     async fn send(
         &self,
-        method: &str,
+        method: Method,
         path: &str,
         token: Option<&str>,
         json_body: Option<String>,
     ) -> Result<(u16, Option<u64>, Vec<u8>), ClientError> {
         let url = format!("{}{path}", self.base);
-        let mut request = match method {
-            "GET" => self.http.get(url),
-            "DELETE" => self.http.delete(url),
-            _ => self.http.post(url),
-        };
+        let mut request = self.http.request(method, url);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -199,21 +197,12 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     serde_json::from_value(body).map_err(|e| ClientError::Unexpected(e.to_string()))
 }
 
-/// The session in a sign-in or registration answer.
-pub(crate) fn session_from(body: &serde_json::Value) -> Result<Session, ClientError> {
-    Ok(Session {
-        token: field(body, "token", serde_json::Value::as_str)?.to_owned(),
-        expires_at: field(body, "expires_at", serde_json::Value::as_i64)?,
-        account_id: body["account"]["id"]
-            .as_i64()
-            .ok_or_else(|| ClientError::Unexpected("no account id".into()))?,
-    })
-}
-
-fn field<'a, T>(
-    body: &'a serde_json::Value,
-    key: &str,
-    get: impl Fn(&'a serde_json::Value) -> Option<T>,
-) -> Result<T, ClientError> {
-    get(&body[key]).ok_or_else(|| ClientError::Unexpected(format!("no {key} in the answer")))
+impl From<&licence_api::SignedIn> for Session {
+    fn from(signed_in: &licence_api::SignedIn) -> Session {
+        Session {
+            token: signed_in.token.clone(),
+            expires_at: signed_in.expires_at,
+            account_id: signed_in.account.id,
+        }
+    }
 }

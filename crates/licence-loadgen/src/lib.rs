@@ -27,7 +27,9 @@ use hyper_util::rt::TokioIo;
 use licence_core::{
     DrivingLicence, FaceSignChannel, IdNumber, LicenceRecord, PersonName, Points, UserKind,
 };
-use licence_server::store::{NewAccount, RegistryEntry, Session, SqliteStore, Store};
+use licence_server::store::{
+    AccessStore, ApplicationStore, NewAccount, RegistryEntry, RegistryStore, Session, SqliteStore,
+};
 
 /// A seeded driver: their account and a session token for it.
 #[derive(Debug, Clone)]

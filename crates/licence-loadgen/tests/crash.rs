@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use licence_loadgen::{
     run_phase, sample_photo, seed, verify, Ledger, Pace, Phase, Server, Submission,
 };
-use licence_server::store::{SqliteStore, Store};
+use licence_server::store::{ApplicationStore, SqliteStore};
 
 #[test]
 fn every_acknowledged_application_survives_a_kill_and_the_checks_resume() {

@@ -3,27 +3,9 @@
 use axum::extract::rejection::JsonRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+pub use licence_api::ErrorBody;
 use licence_core::Problem;
 use serde::Serialize;
-use utoipa::ToSchema;
-
-/// What a client gets when a request fails: a stable machine `code`, a message in Chinese
-/// for the person and one in English, and, where there is one, the path the client should
-/// take next (e.g. `online_registration` after repeated face failures, R2.2).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// Stable, lower_snake_case.
-    pub code: String,
-    /// 中文提示
-    pub message: String,
-    pub message_en: String,
-    /// The next step the client should offer, when the failure has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<String>,
-    /// Attempts left, when the failure counts against a limit.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attempts_left: Option<u32>,
-}
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -193,5 +175,46 @@ pub struct ApiJson<T>(pub T);
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// A path parameter, with our error shape when it is not what the route needs (e.g. an id
+/// that is not a 64-bit number): 400, never axum's plain-text answer.
+#[derive(Debug, Clone, Copy, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            format!("请求地址有误：{}", rejection.body_text()),
+            format!("The address is wrong: {}", rejection.body_text()),
+        )
+    }
+}
+
+/// Query parameters, with our error shape when they do not parse: 400.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        let detail = rejection.body_text();
+        ApiError::invalid_query(&detail, &detail)
+    }
+}
+
+impl ApiError {
+    /// 400 `invalid_query`: a query parameter that does not parse or is out of its bounds.
+    pub fn invalid_query(zh: &str, en: &str) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("查询参数有误：{zh}"),
+            format!("A query parameter is wrong: {en}"),
+        )
     }
 }

@@ -46,6 +46,9 @@ pub struct Policy {
     pub outbox_retry: Duration,
     /// Admission control for surges (R5.1).
     pub limits: admission::Limits,
+    /// The longest an inbox long-poll is held before it answers with nothing new: below the
+    /// idle timeout of any proxy in front of the platform.
+    pub longest_poll: Duration,
 }
 
 impl Default for Policy {
@@ -61,6 +64,7 @@ impl Default for Policy {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             outbox_retry: Duration::from_secs(5),
             limits: admission::Limits::default(),
+            longest_poll: Duration::from_secs(30),
         }
     }
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use licence_server::admission::Limits;
 use licence_server::providers::{ProviderConfig, Providers};
-use licence_server::store::{SqliteStore, Store};
+use licence_server::store::{RegistryStore, SqliteStore, Store};
 use licence_server::{registry, AppState, Policy};
 
 /// The traffic-police platform of the e-licence system.
@@ -84,6 +84,9 @@ enum Command {
         /// Requests one signed-in account may make in a burst.
         #[arg(long, env = "LICENCE_ACCOUNT_BURST", default_value_t = Limits::default().account_burst)]
         account_burst: f64,
+        /// Seconds an inbox long-poll is held at most (clients ask for up to 30).
+        #[arg(long, env = "LICENCE_LONGEST_POLL", default_value_t = 30)]
+        longest_poll: u64,
     },
     /// Load the licence registry from a CSV file (see docs/server.md for the columns).
     Import { file: PathBuf },
@@ -271,6 +274,7 @@ fn main() -> anyhow::Result<()> {
             address_burst,
             account_rate,
             account_burst,
+            longest_poll,
         } => {
             anyhow::ensure!(
                 provider_timeout > 0.0 && provider_timeout <= 120.0,
@@ -318,6 +322,7 @@ fn main() -> anyhow::Result<()> {
                         account_rate,
                         account_burst,
                     },
+                    longest_poll: Duration::from_secs(longest_poll.min(30)),
                     ..Policy::default()
                 },
                 issuer,

@@ -439,7 +439,7 @@ pub fn demo_entries() -> Vec<RegistryEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SqliteStore;
+    use crate::store::{RegistryStore, SqliteStore};
     use time::macros::date;
 
     const TODAY: Date = date!(2026 - 11 - 24);

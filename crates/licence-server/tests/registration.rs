@@ -21,7 +21,7 @@ fn face_sign_registration_makes_a_face_signed_user_who_sees_their_licence() {
     });
     let e = expect_error(
         p.post("/api/v1/registrations/face-sign", wrong),
-        422,
+        401,
         "wrong_code",
     );
     assert_eq!(e["attempts_left"], 4);
@@ -153,7 +153,7 @@ fn face_sign_input_is_checked_before_anything_is_asked_of_the_platform() {
         "/api/v1/registrations/face-sign/codes",
         json!({"name": name, "id_number": other_id, "mobile": "13312345678"}),
     );
-    expect_error(r, 422, "identity_not_found");
+    expect_error(r, 404, "identity_not_found");
     assert!(p.messages_to("13312345678").is_empty());
     // Nothing so far was a face failure: the real attempt still passes.
     assert_eq!(
@@ -188,7 +188,7 @@ fn online_registration_by_code_to_the_reserved_number() {
         )
     };
     assert_eq!(
-        expect_error(finish(wrong), 422, "wrong_code")["attempts_left"],
+        expect_error(finish(wrong), 401, "wrong_code")["attempts_left"],
         4
     );
     let r = finish(&code);
@@ -265,7 +265,7 @@ fn codes_expire_limit_attempts_and_resends() {
     };
     for left in (1..=4).rev() {
         assert_eq!(
-            expect_error(finish(wrong), 422, "wrong_code")["attempts_left"],
+            expect_error(finish(wrong), 401, "wrong_code")["attempts_left"],
             left
         );
     }

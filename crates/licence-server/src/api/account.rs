@@ -3,36 +3,29 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
+use licence_api::{DeviceView, NewDevice, SignInCodeRequest, SignInRequest, SignInSmsRequest};
 use licence_core::{
     BusinessFunction, DrivingLicence, IdNumber, MobileNumber, OrganisationCode,
     UnifiedSocialCreditCode,
 };
 use p256::elliptic_curve::sec1::ToEncodedPoint;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use super::registration::{redeem_code, send_code, CodeSent};
+use super::registration::{redeem_code, send_code};
 use super::{
-    cpu, mobile, open_session, require, with_store, AccountView, SignedIn, SignedInAccount,
+    account_view, cpu, mobile, open_session, require, with_store, AccountView, SignedIn,
+    SignedInAccount,
 };
 use crate::error::{ApiError, ApiJson};
 use crate::store::{Account, CodePurpose, Device, StoreError};
 use crate::{now, security, AppState};
+use licence_api::CodeSent;
 
 const SIGN_IN_FAILURE: &str = "sign_in_failure";
 /// Devices one account may register (a phone and a tablet, with room to replace them).
 const MAX_DEVICES: usize = 5;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignInRequest {
-    /// ID number or mobile number.
-    pub login: String,
-    pub password: String,
-}
-
 /// Sign in with a password. Wrong password and unknown account get the same answer.
-#[utoipa::path(post, path = "/api/v1/sessions", request_body = SignInRequest,
+#[utoipa::path(post, path = "/sessions", request_body = SignInRequest,
     responses((status = 201, body = SignedIn), (status = 401, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody)))]
 pub async fn sign_in(
@@ -130,14 +123,8 @@ pub async fn sign_in(
     ))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignInCodeRequest {
-    pub mobile: String,
-}
-
 /// Send a sign-in code to the account's mobile number.
-#[utoipa::path(post, path = "/api/v1/sessions/codes", request_body = SignInCodeRequest,
+#[utoipa::path(post, path = "/sessions/codes", request_body = SignInCodeRequest,
     responses((status = 201, body = CodeSent), (status = 404, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn sign_in_code(
@@ -171,16 +158,9 @@ pub async fn sign_in_code(
     Ok((StatusCode::CREATED, ApiJson(sent)))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignInSmsRequest {
-    pub challenge_id: String,
-    pub code: String,
-}
-
 /// Sign in with the code.
-#[utoipa::path(post, path = "/api/v1/sessions/sms", request_body = SignInSmsRequest,
-    responses((status = 201, body = SignedIn), (status = 410, body = crate::error::ErrorBody),
+#[utoipa::path(post, path = "/sessions/sms", request_body = SignInSmsRequest,
+    responses((status = 404, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 201, body = SignedIn), (status = 410, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn sign_in_sms(
     State(state): State<AppState>,
@@ -201,7 +181,7 @@ pub async fn sign_in_sms(
 }
 
 /// End this session.
-#[utoipa::path(delete, path = "/api/v1/sessions/current", security(("session" = [])),
+#[utoipa::path(delete, path = "/sessions/current", security(("session" = [])),
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn sign_out(
     State(state): State<AppState>,
@@ -213,43 +193,23 @@ pub async fn sign_out(
 }
 
 /// The signed-in account and what it may do.
-#[utoipa::path(get, path = "/api/v1/me", security(("session" = [])),
+#[utoipa::path(get, path = "/me", security(("session" = [])),
     responses((status = 200, body = AccountView), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn me(signed_in: SignedInAccount) -> ApiJson<AccountView> {
-    ApiJson(AccountView::of(&signed_in.account))
+    ApiJson(account_view(&signed_in.account))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewDevice {
-    /// The device's P-256 public key, SEC1 (uncompressed or compressed), base64.
-    pub public_key: String,
-    /// e.g. "张伟的 iPhone"
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeviceView {
-    pub id: i64,
-    pub name: String,
-    /// SEC1 compressed (33 bytes, as the credential carries it), base64.
-    pub public_key: String,
-    pub created_at: i64,
-}
-
-impl DeviceView {
-    fn of(d: &Device) -> DeviceView {
-        DeviceView {
-            id: d.id,
-            name: d.name.clone(),
-            public_key: base64::engine::general_purpose::STANDARD.encode(&d.public_key),
-            created_at: d.created_at,
-        }
+fn device_view(d: &Device) -> DeviceView {
+    DeviceView {
+        id: d.id,
+        name: d.name.clone(),
+        public_key: base64::engine::general_purpose::STANDARD.encode(&d.public_key),
+        created_at: d.created_at,
     }
 }
 
 /// Register a device's public key; the e-licence credential is later bound to it.
-#[utoipa::path(post, path = "/api/v1/me/devices", request_body = NewDevice, security(("session" = [])),
+#[utoipa::path(post, path = "/me/devices", request_body = NewDevice, security(("session" = [])),
     responses((status = 201, body = DeviceView), (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn add_device(
@@ -297,7 +257,7 @@ pub async fn add_device(
     })
     .await?;
     match stored {
-        Ok(device) => Ok((StatusCode::CREATED, ApiJson(DeviceView::of(&device)))),
+        Ok(device) => Ok((StatusCode::CREATED, ApiJson(device_view(&device)))),
         Err("duplicate") => Err(ApiError::new(
             StatusCode::CONFLICT,
             "device_already_registered",
@@ -314,7 +274,7 @@ pub async fn add_device(
 }
 
 /// The account's registered devices.
-#[utoipa::path(get, path = "/api/v1/me/devices", security(("session" = [])),
+#[utoipa::path(get, operation_id = "list_devices", path = "/me/devices", security(("session" = [])),
     responses((status = 200, body = [DeviceView])))]
 pub async fn devices(
     State(state): State<AppState>,
@@ -322,12 +282,12 @@ pub async fn devices(
 ) -> Result<ApiJson<Vec<DeviceView>>, ApiError> {
     let id = signed_in.account.id;
     let devices = with_store(&state, move |s| s.devices(id)).await?;
-    Ok(ApiJson(devices.iter().map(DeviceView::of).collect()))
+    Ok(ApiJson(devices.iter().map(device_view).collect()))
 }
 
 /// 驾驶证电子版: the account holder's licence from the registry. Face-signed users only (R2.7):
 /// others get 403 with the way to upgrade.
-#[utoipa::path(get, path = "/api/v1/me/licence", security(("session" = [])),
+#[utoipa::path(get, operation_id = "my_licence", path = "/me/licence", security(("session" = [])),
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn licence(

@@ -3,94 +3,42 @@
 //! reply; the server re-checks the photo in the background (never trusting the app's check);
 //! the driver follows, withdraws, or resubmits after a rejection.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
-use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction, Rejection};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use licence_api::{ApplicationView, NewApplication, PhotoSource, Resubmission};
+use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction};
 
 use super::{require, with_store, SignedInAccount};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::store::{Account, Application, Resubmitted, Submitted};
 use crate::{now, AppState};
 
 /// Largest uploaded photo (before the checker's own 20 MB limit, the body limit applies).
 const MAX_PHOTO_BYTES: usize = 6 << 20;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewApplication {
-    /// Chosen by the app once per application and sent again on every retry (1-64 characters).
-    pub idempotency_key: String,
-    /// `on_file` (the photo the traffic police hold; the default), `album` or `camera`.
-    #[serde(default = "on_file")]
-    pub photo_source: String,
-    /// For `album` and `camera`: the photo (JPEG or PNG), base64.
-    #[serde(default)]
-    pub photo: Option<String>,
-}
-
-fn on_file() -> String {
-    "on_file".into()
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Resubmission {
-    #[serde(default = "on_file")]
-    pub photo_source: String,
-    #[serde(default)]
-    pub photo: Option<String>,
-}
-
-/// An application as its applicant sees it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApplicationView {
-    pub id: i64,
-    /// submitted / under_review / approved / rejected / issued / withdrawn
-    pub status: String,
-    /// 已提交 / 审核中 / …
-    pub status_name: String,
-    pub photo_source: String,
-    /// Unix seconds.
-    pub submitted_at: i64,
-    /// Review deadline (1 working day), Unix seconds.
-    pub due_at: i64,
-    /// The deadline has passed without a decision.
-    pub overdue: bool,
-    /// Why it was rejected, when it was.
-    #[schema(value_type = Vec<Object>)]
-    pub reasons: Vec<Rejection>,
-    /// The server's check of the photo, once done: `{compliant, problems, measurements}`.
-    #[schema(value_type = Option<Object>)]
-    pub photo_check: Option<serde_json::Value>,
-}
-
-impl ApplicationView {
-    pub fn of(a: &Application) -> ApplicationView {
-        let status = a.state.status();
-        let open = matches!(
-            a.state,
-            ApplicationState::Submitted | ApplicationState::UnderReview
-        );
-        ApplicationView {
-            id: a.id,
-            status: status.to_string(),
-            status_name: status.name_zh().into(),
-            photo_source: a.photo_source.clone(),
-            submitted_at: a.submitted_at,
-            due_at: a.due_at,
-            overdue: open && now() > a.due_at,
-            reasons: match &a.state {
-                ApplicationState::Rejected { reasons } => reasons.clone(),
-                _ => Vec::new(),
-            },
-            photo_check: a
-                .check
-                .as_deref()
-                .and_then(|c| serde_json::from_str(c).ok()),
-        }
+pub fn application_view(a: &Application) -> ApplicationView {
+    let status = a.state.status();
+    let open = matches!(
+        a.state,
+        ApplicationState::Submitted | ApplicationState::UnderReview
+    );
+    ApplicationView {
+        id: a.id,
+        status: status.to_string(),
+        status_name: status.name_zh().into(),
+        photo_source: a.photo_source.clone(),
+        submitted_at: a.submitted_at,
+        due_at: a.due_at,
+        overdue: open && now() > a.due_at,
+        reasons: match &a.state {
+            ApplicationState::Rejected { reasons } => reasons.clone(),
+            _ => Vec::new(),
+        },
+        photo_check: a
+            .check
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok()),
     }
 }
 
@@ -99,20 +47,22 @@ impl ApplicationView {
 async fn photo(
     state: &AppState,
     account: &Account,
-    source: &str,
+    source: PhotoSource,
     upload: Option<&str>,
 ) -> Result<Vec<u8>, ApiError> {
     let bad = |code: &str, zh: &str, en: &str| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, zh, en)
     };
     match (source, upload) {
-        ("on_file", None) => {
+        (PhotoSource::OnFile, None) => {
             let id = account
                 .id_number
                 .ok_or_else(|| ApiError::internal("a person's account without an ID number"))?;
             let entry = with_store(state, move |s| s.registry_entry(&id)).await?;
+            // The request is well formed; the driver's file is what stands in the way: 409.
             entry.and_then(|e| e.photo).ok_or_else(|| {
-                bad(
+                ApiError::new(
+                    StatusCode::CONFLICT,
                     "no_photo_on_file",
                     "公安交管部门没有您的档案照片，请从相册选择或现场拍摄一张照片",
                     "The traffic police hold no photo of you; choose one from the album or take one",
@@ -120,7 +70,7 @@ async fn photo(
                 .next("upload_photo")
             })
         }
-        ("album" | "camera", Some(b64)) => {
+        (PhotoSource::Album | PhotoSource::Camera, Some(b64)) => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64.trim())
                 .map_err(|_| {
@@ -148,20 +98,15 @@ async fn photo(
             }
             Ok(bytes)
         }
-        ("on_file", Some(_)) => Err(bad(
+        (PhotoSource::OnFile, Some(_)) => Err(bad(
             "bad_photo_source",
             "使用档案照片时不需要上传照片",
             "photo_source on_file takes no photo",
         )),
-        ("album" | "camera", None) => Err(bad(
+        (PhotoSource::Album | PhotoSource::Camera, None) => Err(bad(
             "bad_photo",
             "请选择或拍摄一张照片",
             "photo_source album or camera needs the photo",
-        )),
-        _ => Err(bad(
-            "bad_photo_source",
-            "照片来源须为档案照片、相册或拍摄",
-            "photo_source must be on_file, album or camera",
         )),
     }
 }
@@ -195,7 +140,7 @@ fn review_deadline(state: &AppState, submitted_at: i64) -> Result<i64, ApiError>
 
 /// Apply for the e-licence. The same `idempotency_key` again answers 200 with the first
 /// application; a second open application is refused.
-#[utoipa::path(post, path = "/api/v1/applications", request_body = NewApplication, security(("session" = [])),
+#[utoipa::path(post, operation_id = "submit_application", path = "/applications", request_body = NewApplication, security(("session" = [])),
     responses((status = 201, body = ApplicationView), (status = 200, body = ApplicationView, description = "a retry of the same submission"),
               (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
@@ -215,13 +160,13 @@ pub async fn submit(
             "idempotency_key must be 1 to 64 printable characters",
         ));
     }
-    let photo = photo(&state, &account, &req.photo_source, req.photo.as_deref()).await?;
+    let photo = photo(&state, &account, req.photo_source, req.photo.as_deref()).await?;
     let submitted_at = now();
     let application = Application {
         id: 0,
         account: account.id,
         idempotency_key: key,
-        photo_source: req.photo_source,
+        photo_source: req.photo_source.as_str().to_owned(),
         photo,
         cropped: None,
         check: None,
@@ -234,9 +179,9 @@ pub async fn submit(
     match outcome {
         Submitted::Created(a) => {
             state.photo_checks.notify_one();
-            Ok((StatusCode::CREATED, ApiJson(ApplicationView::of(&a))))
+            Ok((StatusCode::CREATED, ApiJson(application_view(&a))))
         }
-        Submitted::Replayed(a) => Ok((StatusCode::OK, ApiJson(ApplicationView::of(&a)))),
+        Submitted::Replayed(a) => Ok((StatusCode::OK, ApiJson(application_view(&a)))),
         Submitted::OpenExists(a) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "application_open",
@@ -266,7 +211,7 @@ async fn own(state: &AppState, account: &Account, id: i64) -> Result<Application
 }
 
 /// The account's applications, newest first.
-#[utoipa::path(get, path = "/api/v1/applications", security(("session" = [])),
+#[utoipa::path(get, operation_id = "list_applications", path = "/applications", security(("session" = [])),
     responses((status = 200, body = [ApplicationView])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -274,18 +219,19 @@ pub async fn list(
 ) -> Result<ApiJson<Vec<ApplicationView>>, ApiError> {
     let id = signed_in.account.id;
     let apps = with_store(&state, move |s| s.applications_of(id)).await?;
-    Ok(ApiJson(apps.iter().map(ApplicationView::of).collect()))
+    Ok(ApiJson(apps.iter().map(application_view).collect()))
 }
 
 /// One application and where it stands.
-#[utoipa::path(get, path = "/api/v1/applications/{id}", security(("session" = [])),
+#[utoipa::path(get, operation_id = "get_application", path = "/applications/{id}",
+    params(("id" = i64, Path, description = "The id, as the list gives it")), security(("session" = [])),
     responses((status = 200, body = ApplicationView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
     signed_in: SignedInAccount,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<ApiJson<ApplicationView>, ApiError> {
-    Ok(ApiJson(ApplicationView::of(
+    Ok(ApiJson(application_view(
         &own(&state, &signed_in.account, id).await?,
     )))
 }
@@ -326,38 +272,40 @@ async fn move_on(
 }
 
 /// Withdraw an application that has no final decision yet.
-#[utoipa::path(post, path = "/api/v1/applications/{id}/withdraw", security(("session" = [])),
+#[utoipa::path(post, operation_id = "withdraw_application", path = "/applications/{id}/withdraw",
+    params(("id" = i64, Path, description = "The id, as the list gives it")), security(("session" = [])),
     responses((status = 200, body = ApplicationView), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn withdraw(
     State(state): State<AppState>,
     signed_in: SignedInAccount,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<ApiJson<ApplicationView>, ApiError> {
     let app = own(&state, &signed_in.account, id).await?;
     let moved = move_on(&state, &app, ApplicationEvent::Withdraw, None).await?;
-    Ok(ApiJson(ApplicationView::of(&moved)))
+    Ok(ApiJson(application_view(&moved)))
 }
 
 /// Resubmit a rejected application, with a new photo or the one on file.
-#[utoipa::path(post, path = "/api/v1/applications/{id}/resubmit", request_body = Resubmission, security(("session" = [])),
-    responses((status = 200, body = ApplicationView), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, operation_id = "resubmit_application", path = "/applications/{id}/resubmit",
+    params(("id" = i64, Path, description = "The id, as the list gives it")), request_body = Resubmission, security(("session" = [])),
+    responses((status = 404, body = crate::error::ErrorBody), (status = 200, body = ApplicationView), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn resubmit(
     State(state): State<AppState>,
     signed_in: SignedInAccount,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Resubmission>,
 ) -> Result<ApiJson<ApplicationView>, ApiError> {
     let account = signed_in.account;
     eligible(&state, &account).await?;
     let app = own(&state, &account, id).await?;
-    let photo = photo(&state, &account, &req.photo_source, req.photo.as_deref()).await?;
+    let photo = photo(&state, &account, req.photo_source, req.photo.as_deref()).await?;
     let moved = move_on(
         &state,
         &app,
         ApplicationEvent::Submit,
-        Some((req.photo_source, photo)),
+        Some((req.photo_source.as_str().to_owned(), photo)),
     )
     .await?;
     state.photo_checks.notify_one();
-    Ok(ApiJson(ApplicationView::of(&moved)))
+    Ok(ApiJson(application_view(&moved)))
 }

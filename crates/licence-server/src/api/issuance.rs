@@ -6,10 +6,9 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use licence_api::{CredentialRequest, IssuedCredential};
 use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction};
 use licence_credential::{Credential, StatusList};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{require, with_store, SignedInAccount};
 use crate::error::{ApiError, ApiJson};
@@ -25,23 +24,6 @@ const STATUS_CACHE_SECONDS: u32 = 60;
 const MIN_STATUS_LIST: u32 = 1024;
 /// The portrait carried in the credential (fits a version-25 QR, docs/credential.md).
 const PORTRAIT: (u32, u32, u8) = (32, 46, 40);
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialRequest {
-    /// One of the account's registered devices (`POST /me/devices`).
-    pub device_id: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IssuedCredential {
-    /// The COSE_Sign1 credential, base64.
-    pub credential: String,
-    pub kid: String,
-    pub not_before: i64,
-    pub not_after: i64,
-    pub status_index: u32,
-}
 
 /// The small greyscale portrait the credential carries, from the approved 260×378 crop.
 fn thumbnail(photo: &[u8]) -> Result<Vec<u8>, ApiError> {
@@ -59,7 +41,7 @@ fn thumbnail(photo: &[u8]) -> Result<Vec<u8>, ApiError> {
 }
 
 /// Issue (or renew) the e-licence credential for an approved application, bound to a device.
-#[utoipa::path(post, path = "/api/v1/me/credential", request_body = CredentialRequest, security(("session" = [])),
+#[utoipa::path(post, operation_id = "issue_credential", path = "/me/credential", request_body = CredentialRequest, security(("session" = [])),
     responses((status = 201, body = IssuedCredential), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn issue(
@@ -156,7 +138,7 @@ pub async fn issue(
 }
 
 /// The issuers verifiers trust (CBOR, `licence verify --trust`). Public.
-#[utoipa::path(get, path = "/api/v1/trust-list",
+#[utoipa::path(get, path = "/trust-list",
     responses((status = 200, content_type = "application/cbor", description = "the trust list")))]
 pub async fn trust_list(State(state): State<AppState>) -> Response {
     let list = current_trust_list(&state);
@@ -197,7 +179,7 @@ pub async fn current_status_list(state: &AppState) -> Result<StatusList, ApiErro
 
 /// The signed status list (COSE_Sign1): each issued credential's standing now. Public, cached
 /// for a minute.
-#[utoipa::path(get, path = "/api/v1/status-list",
+#[utoipa::path(get, path = "/status-list",
     responses((status = 200, content_type = "application/cose", description = "the signed status list")))]
 pub async fn status_list(State(state): State<AppState>) -> Result<Response, ApiError> {
     let list = current_status_list(&state).await?;

@@ -3,6 +3,7 @@
 
 mod account;
 mod applications;
+mod contract;
 mod inbox;
 mod issuance;
 mod officer;
@@ -12,11 +13,13 @@ mod upgrade;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::get;
 use axum::{Json, Router};
-use licence_core::{BusinessFunction, Denial, IdNumber, MobileNumber, PersonName, UserKind};
-use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+pub(crate) use licence_api::{AccountView, FunctionView, SignedIn};
+use licence_core::{BusinessFunction, Denial, IdNumber, MobileNumber, PersonName};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::store::{Account, Session, Store, StoreError};
@@ -26,39 +29,9 @@ use crate::{now, security, AppState};
 #[openapi(
     info(
         title = "电子驾驶证 traffic-police platform",
-        description = "Registration, sign-in and accounts of the e-licence system. Every error is `{code, message, message_en}`."
+        description = "Registration, sign-in, accounts, applications for the e-licence, its issuance and the officer's check. Every error is `{code, message, message_en}`."
     ),
-    paths(
-        registration::face_sign_code,
-        registration::face_sign,
-        registration::online_code,
-        registration::online,
-        registration::alipay,
-        account::sign_in,
-        account::sign_in_code,
-        account::sign_in_sms,
-        account::sign_out,
-        account::me,
-        account::add_device,
-        account::devices,
-        account::licence,
-        upgrade::face_sign,
-        upgrade::submit_review,
-        upgrade::reviews,
-        applications::submit,
-        applications::list,
-        applications::get_one,
-        applications::withdraw,
-        applications::resubmit,
-        issuance::issue,
-        issuance::trust_list,
-        issuance::status_list,
-        inbox::list,
-        inbox::mark_read,
-        officer::sign_in,
-        officer::check,
-    ),
-    components(schemas(ErrorBody, SignedIn, AccountView, FunctionView)),
+    components(schemas(ErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -78,50 +51,50 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// The operations of `/api/v1` and their document, from one place: each handler's
+/// `#[utoipa::path]` gives both its route and its entry in the document.
+fn operations() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::new()
+        .routes(routes!(registration::face_sign_code))
+        .routes(routes!(registration::face_sign))
+        .routes(routes!(registration::online_code))
+        .routes(routes!(registration::online))
+        .routes(routes!(registration::alipay))
+        .routes(routes!(account::sign_in))
+        .routes(routes!(account::sign_in_code))
+        .routes(routes!(account::sign_in_sms))
+        .routes(routes!(account::sign_out))
+        .routes(routes!(account::me))
+        .routes(routes!(account::add_device, account::devices))
+        .routes(routes!(account::licence))
+        .routes(routes!(upgrade::face_sign))
+        .routes(routes!(upgrade::submit_review, upgrade::reviews))
+        .routes(routes!(applications::submit, applications::list))
+        .routes(routes!(applications::get_one))
+        .routes(routes!(applications::withdraw))
+        .routes(routes!(applications::resubmit))
+        .routes(routes!(issuance::issue))
+        .routes(routes!(officer::sign_in))
+        .routes(routes!(officer::check))
+        .routes(routes!(inbox::list))
+        .routes(routes!(inbox::mark_read))
+        .routes(routes!(issuance::trust_list))
+        .routes(routes!(issuance::status_list))
+        .split_for_parts()
+}
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    let (operations, paths) = operations();
+    let document = document(paths);
+    let api = operations
         .route(
-            "/registrations/face-sign/codes",
-            post(registration::face_sign_code),
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { Json(document) }
+            }),
         )
-        .route("/registrations/face-sign", post(registration::face_sign))
-        .route(
-            "/registrations/online/codes",
-            post(registration::online_code),
-        )
-        .route("/registrations/online", post(registration::online))
-        .route("/registrations/alipay", post(registration::alipay))
-        .route("/sessions", post(account::sign_in))
-        .route("/sessions/codes", post(account::sign_in_code))
-        .route("/sessions/sms", post(account::sign_in_sms))
-        .route("/sessions/current", delete(account::sign_out))
-        .route("/me", get(account::me))
-        .route(
-            "/me/devices",
-            post(account::add_device).get(account::devices),
-        )
-        .route("/me/licence", get(account::licence))
-        .route("/me/face-sign", post(upgrade::face_sign))
-        .route(
-            "/me/id-card-reviews",
-            post(upgrade::submit_review).get(upgrade::reviews),
-        )
-        .route(
-            "/applications",
-            post(applications::submit).get(applications::list),
-        )
-        .route("/applications/{id}", get(applications::get_one))
-        .route("/applications/{id}/withdraw", post(applications::withdraw))
-        .route("/applications/{id}/resubmit", post(applications::resubmit))
-        .route("/me/credential", post(issuance::issue))
-        .route("/officer/sessions", post(officer::sign_in))
-        .route("/officer/checks", post(officer::check))
-        .route("/me/inbox", get(inbox::list))
-        .route("/me/inbox/{id}/read", post(inbox::mark_read))
-        .route("/trust-list", get(issuance::trust_list))
-        .route("/status-list", get(issuance::status_list))
-        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -146,9 +119,17 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The OpenAPI document (also served at `/api/v1/openapi.json`).
+/// The OpenAPI document (also served at `/api/v1/openapi.json`), with the answers every
+/// operation of a kind can give (see [`contract::document_common_answers`]).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    document(operations().1)
+}
+
+/// The whole document around the operations' paths.
+fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi().nest("/api/v1", paths);
+    contract::document_common_answers(&mut document);
+    document
 }
 
 /// Runs a store operation on the blocking pool.
@@ -239,77 +220,37 @@ fn require(account: &Account, function: BusinessFunction) -> Result<(), ApiError
     }
 }
 
-/// A session, and what the client is told about it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SignedIn {
-    /// Bearer token for `Authorization: Bearer …`. Shown once; only its digest is stored.
-    pub token: String,
-    /// Unix seconds.
-    pub expires_at: i64,
-    pub account: AccountView,
-}
-
-/// An account as its owner sees it. ID and phone numbers are masked.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccountView {
-    pub id: i64,
-    /// `{"kind": "face_signed", "via": "online_liveness"}`, `{"kind": "online_registered"}`
-    /// or `{"kind": "unit"}`.
-    #[schema(value_type = Object)]
-    pub kind: UserKind,
-    /// 面签用户 / 在线注册用户 / 单位用户
-    pub kind_name: String,
-    pub name: String,
-    pub id_number_masked: Option<String>,
-    pub mobile_masked: String,
-    /// Every business and whether this account may use it (R2.7, R2.10).
-    pub functions: Vec<FunctionView>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FunctionView {
-    /// e.g. `electronic_licence`
-    pub function: String,
-    pub name: String,
-    pub name_en: String,
-    pub allowed: bool,
-    /// Why not, and how to change it.
-    pub denial: Option<ErrorBody>,
-}
-
-impl AccountView {
-    fn of(account: &Account) -> AccountView {
-        let functions = BusinessFunction::ALL
-            .iter()
-            .map(|&f| {
-                let denial = account.kind.denial(f).map(|d| ErrorBody {
-                    code: d.code().into(),
-                    message: d.message_zh().into(),
-                    message_en: d.message_en().into(),
-                    next: matches!(d, Denial::NeedsFaceSign).then(|| "face_sign".into()),
-                    attempts_left: None,
-                });
-                FunctionView {
-                    function: serde_json::to_value(f)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    name: f.name_zh().into(),
-                    name_en: f.name_en().into(),
-                    allowed: denial.is_none(),
-                    denial,
-                }
-            })
-            .collect();
-        AccountView {
-            id: account.id,
-            kind: account.kind,
-            kind_name: account.kind.name_zh().into(),
-            name: account.name.clone(),
-            id_number_masked: account.id_number.as_ref().map(IdNumber::masked),
-            mobile_masked: account.mobile.masked(),
-            functions,
-        }
+pub(crate) fn account_view(account: &Account) -> AccountView {
+    let functions = BusinessFunction::ALL
+        .iter()
+        .map(|&f| {
+            let denial = account.kind.denial(f).map(|d| ErrorBody {
+                code: d.code().into(),
+                message: d.message_zh().into(),
+                message_en: d.message_en().into(),
+                next: matches!(d, Denial::NeedsFaceSign).then(|| "face_sign".into()),
+                attempts_left: None,
+            });
+            FunctionView {
+                function: serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                name: f.name_zh().into(),
+                name_en: f.name_en().into(),
+                allowed: denial.is_none(),
+                denial,
+            }
+        })
+        .collect();
+    AccountView {
+        id: account.id,
+        kind: account.kind,
+        kind_name: account.kind.name_zh().into(),
+        name: account.name.clone(),
+        id_number_masked: account.id_number.as_ref().map(IdNumber::masked),
+        mobile_masked: account.mobile.masked(),
+        functions,
     }
 }
 
@@ -327,7 +268,7 @@ async fn open_session(state: &AppState, account: Account) -> Result<SignedIn, Ap
     Ok(SignedIn {
         token,
         expires_at,
-        account: AccountView::of(&account),
+        account: account_view(&account),
     })
 }
 

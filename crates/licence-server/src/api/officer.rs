@@ -6,8 +6,7 @@
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use licence_api::{CheckRequest, CheckResult, Holder, OfficerSession, OfficerSignIn};
 
 use super::issuance::{current_status_list, current_trust_list};
 use super::{bearer_digest, with_store};
@@ -19,22 +18,8 @@ use crate::{now, security, AppState};
 const SHIFT_SECONDS: i64 = 12 * 3600;
 const OFFICER_FAILURE: &str = "officer_sign_in_failure";
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OfficerSignIn {
-    pub username: String,
-    pub password: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OfficerSession {
-    pub token: String,
-    pub expires_at: i64,
-    pub name: String,
-}
-
 /// Sign in as an officer; the token authorises online checks.
-#[utoipa::path(post, path = "/api/v1/officer/sessions", request_body = OfficerSignIn,
+#[utoipa::path(post, operation_id = "officer_sign_in", path = "/officer/sessions", request_body = OfficerSignIn,
     responses((status = 201, body = OfficerSession), (status = 401, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody)))]
 pub async fn sign_in(
@@ -125,38 +110,8 @@ impl FromRequestParts<AppState> for Officer {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckRequest {
-    /// The text the QR code holds (`DL1:…`).
-    pub qr_text: String,
-}
-
-/// The holder as the credential shows them.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Holder {
-    pub name: String,
-    pub id_number: String,
-    pub classes: String,
-    pub validity: String,
-    pub file_number: String,
-    pub issuing_authority: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CheckResult {
-    pub valid: bool,
-    /// licence-credential's verdict code, e.g. `valid`, `presentation_too_old`.
-    pub verdict: String,
-    pub holder: Option<Holder>,
-    /// The licence's status in the registry now, e.g. `A` or `B`, and its points.
-    pub live_status: Option<String>,
-    pub live_points: Option<u32>,
-    pub generated_at: Option<i64>,
-}
-
 /// Verify a QR code online: the verdict, the holder, and the live status.
-#[utoipa::path(post, path = "/api/v1/officer/checks", request_body = CheckRequest, security(("session" = [])),
+#[utoipa::path(post, operation_id = "officer_check", path = "/officer/checks", request_body = CheckRequest, security(("session" = [])),
     responses((status = 200, body = CheckResult), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn check(
     State(state): State<AppState>,

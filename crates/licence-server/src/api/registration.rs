@@ -4,9 +4,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
+use licence_api::{
+    AlipayRegistration, CodeRequest, CodeSent, FaceSignRegistration, OnlineRegistration,
+};
 use licence_core::{FaceSignChannel, IdNumber, MobileNumber, PersonName, UserKind};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{cpu, mobile, open_session, person, with_store, SignedIn};
 use crate::error::{ApiError, ApiJson};
@@ -22,30 +23,10 @@ const CODE_SENT: &str = "code_sent";
 const MAX_FRAMES: usize = 8;
 const MAX_FRAME_BYTES: usize = 1 << 20;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FaceSignRegistration {
-    /// 姓名
-    pub name: String,
-    /// 18-digit resident ID number
-    pub id_number: String,
-    pub mobile: String,
-    /// From `POST /registrations/face-sign/codes`: proves the mobile number is the person's.
-    pub challenge_id: String,
-    /// The six digits sent to `mobile`.
-    pub code: String,
-    /// The person agreed to the face check and the user agreement.
-    pub consent: bool,
-    /// 8-32 characters, letters and digits.
-    pub password: String,
-    /// 1-8 JPEG camera frames of the liveness check, base64.
-    pub frames: Vec<String>,
-}
-
 /// R2.1: register as a face-signed user by liveness and face match. After
 /// `face_attempts` failures (3) the answer says `next: online_registration` (R2.2).
-#[utoipa::path(post, path = "/api/v1/registrations/face-sign", request_body = FaceSignRegistration,
-    responses((status = 201, body = SignedIn), (status = 409, body = crate::error::ErrorBody),
+#[utoipa::path(post, operation_id = "register_face_sign", path = "/registrations/face-sign", request_body = FaceSignRegistration,
+    responses((status = 410, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 201, body = SignedIn), (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn face_sign(
     State(state): State<AppState>,
@@ -130,8 +111,8 @@ pub async fn face_sign(
 }
 
 /// R2.1, first step: a code to the mobile number the person gives, to prove it is theirs.
-#[utoipa::path(post, path = "/api/v1/registrations/face-sign/codes", request_body = CodeRequest,
-    responses((status = 201, body = CodeSent), (status = 409, body = crate::error::ErrorBody),
+#[utoipa::path(post, operation_id = "send_face_sign_code", path = "/registrations/face-sign/codes", request_body = CodeRequest,
+    responses((status = 404, body = crate::error::ErrorBody), (status = 201, body = CodeSent), (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn face_sign_code(
     State(state): State<AppState>,
@@ -304,7 +285,7 @@ async fn in_registry(
     match entry {
         Some(entry) if entry.name == *name => Ok(entry),
         _ => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::NOT_FOUND,
             "identity_not_found",
             "姓名与身份证号码不一致，或未在公安交通管理信息系统中登记，请核对后重试",
             "The name and ID number do not match a person the traffic police hold; please check them",
@@ -325,31 +306,10 @@ async fn create_account(
     created.ok_or_else(already_registered)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CodeRequest {
-    pub name: String,
-    pub id_number: String,
-    /// Face-sign (R2.1): the number the person uses now. Online registration (R2.3): the
-    /// number the traffic police hold (预留手机号).
-    pub mobile: String,
-}
-
-/// A code is on its way.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CodeSent {
-    pub challenge_id: String,
-    /// Seconds the code stays valid.
-    pub expires_in: u64,
-    /// Seconds before another code may be asked for.
-    pub resend_after: u64,
-    pub mobile_masked: String,
-}
-
 /// R2.3: send a registration code to the reserved number. A different number gets
 /// `mobile_mismatch` with `next: alipay` (R2.4).
-#[utoipa::path(post, path = "/api/v1/registrations/online/codes", request_body = CodeRequest,
-    responses((status = 201, body = CodeSent), (status = 409, body = crate::error::ErrorBody),
+#[utoipa::path(post, operation_id = "send_online_registration_code", path = "/registrations/online/codes", request_body = CodeRequest,
+    responses((status = 404, body = crate::error::ErrorBody), (status = 201, body = CodeSent), (status = 409, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn online_code(
     State(state): State<AppState>,
@@ -551,8 +511,9 @@ async fn check_code(
         if left == 0 {
             return Err(too_many().attempts_left(0));
         }
+        // A wrong code is a failed proof of the number, like a wrong password: 401.
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::UNAUTHORIZED,
             "wrong_code",
             format!("验证码错误，还可尝试 {left} 次"),
             format!("Wrong code; {left} tries left"),
@@ -562,19 +523,10 @@ async fn check_code(
     Ok(challenge)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OnlineRegistration {
-    pub challenge_id: String,
-    /// The six digits received by SMS.
-    pub code: String,
-    pub password: String,
-}
-
 /// R2.3: finish online registration with the code; the account is online-registered
 /// (实名认证) and may upgrade later by 实人认证 (R2.5).
-#[utoipa::path(post, path = "/api/v1/registrations/online", request_body = OnlineRegistration,
-    responses((status = 201, body = SignedIn), (status = 410, body = crate::error::ErrorBody),
+#[utoipa::path(post, operation_id = "register_online", path = "/registrations/online", request_body = OnlineRegistration,
+    responses((status = 404, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 201, body = SignedIn), (status = 410, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn online(
     State(state): State<AppState>,
@@ -613,20 +565,10 @@ pub async fn online(
     ))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AlipayRegistration {
-    pub name: String,
-    pub id_number: String,
-    /// The one-time code the Alipay app returned when the person authorised.
-    pub auth_code: String,
-    pub password: String,
-}
-
 /// R2.4: register with the person and mobile number Alipay holds, accepted only when
 /// Alipay's person is the same person (ID number and name).
-#[utoipa::path(post, path = "/api/v1/registrations/alipay", request_body = AlipayRegistration,
-    responses((status = 201, body = SignedIn), (status = 422, body = crate::error::ErrorBody),
+#[utoipa::path(post, operation_id = "register_alipay", path = "/registrations/alipay", request_body = AlipayRegistration,
+    responses((status = 409, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 201, body = SignedIn), (status = 422, body = crate::error::ErrorBody),
               (status = 503, body = crate::error::ErrorBody)))]
 pub async fn alipay(
     State(state): State<AppState>,

@@ -5,12 +5,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
+use licence_api::{FaceSignUpgrade, IdCardReviewRequest, IdCardReviewView};
 use licence_core::{FaceSignChannel, IdCardValidity, UserKind};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::registration::{face_exhausted, face_failed, frames, provider_error};
-use super::{with_store, AccountView, SignedInAccount};
+use super::{account_view, with_store, AccountView, SignedInAccount};
 use crate::error::{ApiError, ApiJson};
 use crate::store::{Account, IdCardReview, ReviewState};
 use crate::{now, AppState};
@@ -19,15 +18,6 @@ use crate::{now, AppState};
 const UPGRADE_FAILURE: &str = "upgrade_face_failure";
 /// Largest ID card photograph.
 const MAX_CARD_PHOTO_BYTES: usize = 4 << 20;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FaceSignUpgrade {
-    /// The period on the back of the ID card: `2015-03-01至2035-03-01` or `2015-03-01至长期`.
-    pub id_card_validity: String,
-    /// 1-8 JPEG camera frames, base64.
-    pub frames: Vec<String>,
-}
 
 /// Only an online-registered person can upgrade.
 fn upgradable(account: &Account) -> Result<(), ApiError> {
@@ -50,7 +40,7 @@ fn card_validity(text: &str) -> Result<IdCardValidity, ApiError> {
 
 /// R2.5: 实人认证. Success makes the account face-signed at once. After `face_attempts`
 /// failures the answer says `next: id_card_review` (R2.6).
-#[utoipa::path(post, path = "/api/v1/me/face-sign", request_body = FaceSignUpgrade, security(("session" = [])),
+#[utoipa::path(post, operation_id = "upgrade_to_face_signed", path = "/me/face-sign", request_body = FaceSignUpgrade, security(("session" = [])),
     responses((status = 200, body = AccountView), (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn face_sign(
@@ -102,7 +92,7 @@ pub async fn face_sign(
     })
     .await?
     .ok_or_else(|| ApiError::internal("the upgraded account is gone"))?;
-    Ok(ApiJson(AccountView::of(&upgraded)))
+    Ok(ApiJson(account_view(&upgraded)))
 }
 
 fn upgrade_exhausted() -> ApiError {
@@ -116,35 +106,13 @@ fn upgrade_exhausted() -> ApiError {
     .next("id_card_review")
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IdCardReviewRequest {
-    pub id_card_validity: String,
-    /// Photograph of the front (portrait side), JPEG, base64, at most 4 MB.
-    pub front: String,
-    /// Photograph of the back (national emblem side), JPEG, base64, at most 4 MB.
-    pub back: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IdCardReviewView {
-    pub id: i64,
-    /// pending / approved / rejected
-    pub state: String,
-    pub reason: Option<String>,
-    pub submitted_at: i64,
-    pub decided_at: Option<i64>,
-}
-
-impl IdCardReviewView {
-    fn of(r: &IdCardReview) -> Self {
-        IdCardReviewView {
-            id: r.id,
-            state: r.state.as_str().into(),
-            reason: r.reason.clone(),
-            submitted_at: r.submitted_at,
-            decided_at: r.decided_at,
-        }
+fn review_view(r: &IdCardReview) -> IdCardReviewView {
+    IdCardReviewView {
+        id: r.id,
+        state: r.state.as_str().into(),
+        reason: r.reason.clone(),
+        submitted_at: r.submitted_at,
+        decided_at: r.decided_at,
     }
 }
 
@@ -183,7 +151,7 @@ fn card_photo(field: &str, side_zh: &str, b64: &str) -> Result<Vec<u8>, ApiError
 
 /// R2.6: submit both sides of the ID card for a manual review, once the face check has
 /// failed `face_attempts` times. The reviewer's decision arrives by SMS.
-#[utoipa::path(post, path = "/api/v1/me/id-card-reviews", request_body = IdCardReviewRequest, security(("session" = [])),
+#[utoipa::path(post, operation_id = "submit_id_card_review", path = "/me/id-card-reviews", request_body = IdCardReviewRequest, security(("session" = [])),
     responses((status = 201, body = IdCardReviewView), (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn submit_review(
@@ -226,7 +194,7 @@ pub async fn submit_review(
     })
     .await?;
     match outcome {
-        Ok(review) => Ok((StatusCode::CREATED, ApiJson(IdCardReviewView::of(&review)))),
+        Ok(review) => Ok((StatusCode::CREATED, ApiJson(review_view(&review)))),
         Err("face_first") => Err(ApiError::new(
             StatusCode::CONFLICT,
             "try_face_sign_first",
@@ -244,7 +212,7 @@ pub async fn submit_review(
 }
 
 /// The account's ID card reviews and where each stands.
-#[utoipa::path(get, path = "/api/v1/me/id-card-reviews", security(("session" = [])),
+#[utoipa::path(get, operation_id = "list_id_card_reviews", path = "/me/id-card-reviews", security(("session" = [])),
     responses((status = 200, body = [IdCardReviewView])))]
 pub async fn reviews(
     State(state): State<AppState>,
@@ -252,5 +220,5 @@ pub async fn reviews(
 ) -> Result<ApiJson<Vec<IdCardReviewView>>, ApiError> {
     let id = signed_in.account.id;
     let reviews = with_store(&state, move |s| s.reviews_of(id)).await?;
-    Ok(ApiJson(reviews.iter().map(IdCardReviewView::of).collect()))
+    Ok(ApiJson(reviews.iter().map(review_view).collect()))
 }

@@ -1,0 +1,28 @@
+//! Issuance of the device-bound credential behind the QR code.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /me/credential`: a credential bound to one of the account's devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialRequest {
+    /// One of the account's registered devices (`POST /me/devices`).
+    #[serde(deserialize_with = "crate::formats::whole_number")]
+    pub device_id: i64,
+}
+
+/// The issued credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IssuedCredential {
+    /// The COSE_Sign1 credential, base64.
+    pub credential: String,
+    /// The issuer key that signed it.
+    pub kid: String,
+    /// Unix seconds.
+    pub not_before: i64,
+    /// Unix seconds.
+    pub not_after: i64,
+    /// The licence's index in the status list.
+    pub status_index: u32,
+}

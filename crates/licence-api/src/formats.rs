@@ -1,0 +1,113 @@
+//! Field rules JSON Schema cannot state with its own keywords, named as string formats, and
+//! the few schemas written by hand because a derive cannot say them.
+//!
+//! | format | rule |
+//! |---|---|
+//! | `gb11643` | 18-character resident ID number: province code, real date of birth, right check character |
+//! | `cn-mobile` | 11-digit mainland mobile number with a prefix in use (13x-19x) |
+//! | `licence-password` | 8-32 characters, at least one letter and one digit, no control characters |
+//! | `licence-login` | an ID number (`gb11643`), a mobile number (`cn-mobile`) or a unit's credit code (GB 32100) |
+//! | `id-card-validity` | `起始日期至终止日期` or `起始日期至长期`, a 5/10/20-year term, in force today |
+//! | `jpeg-base64` | a JPEG image, base64 |
+//! | `image-base64` | a JPEG or PNG image, base64 |
+//! | `p256-public-key` | a P-256 public key, SEC1 (compressed or uncompressed), base64 |
+//!
+//! `tests/contract/hooks.py` teaches the contract tester (schemathesis) to draw values of each.
+
+use serde::{Deserialize, Deserializer};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
+
+/// One camera frame: a JPEG, base64, at most 1 MB.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = "jpeg-base64")]
+pub struct JpegFrame(#[allow(dead_code)] String);
+
+/// A boolean that must be `true` (a consent).
+pub fn must_be_true() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::Boolean))
+        .enum_values(Some([true]))
+}
+
+/// An integer, also when a client writes it as a float with nothing after the point
+/// (`7.0`): JSON Schema counts that an integer, so the server takes it as one.
+pub fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    // 2^63 is exactly representable as f64; every whole float in [-2^63, 2^63) fits an i64.
+    const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && (-TWO_TO_63..TWO_TO_63).contains(&f) => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!(
+            "{number} is not a whole number of 64 bits"
+        ))),
+    }
+}
+
+/// The photo of an application: `photo_source` `on_file` (or left out) with no `photo`, or
+/// `album`/`camera` with one. `extra` adds the other fields of the body.
+pub(crate) fn photo_choice(extra: &[(&str, RefOr<Schema>)], description: &str) -> RefOr<Schema> {
+    let source = |values: &[&str]| {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .enum_values(Some(values.iter().copied()))
+    };
+    let photo = ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .format(Some(utoipa::openapi::SchemaFormat::Custom(
+            "image-base64".into(),
+        )))
+        .description(Some("The photo (JPEG or PNG), base64, at most 6 MB."));
+    let mut on_file = ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::Object))
+        .description(Some("The photo the traffic police hold (档案照片)."))
+        .property("photo_source", source(&["on_file"]))
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ));
+    let mut upload = ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::Object))
+        .description(Some("A photo from the album or taken with the camera now."))
+        .property("photo_source", source(&["album", "camera"]))
+        .property("photo", photo)
+        .required("photo_source")
+        .required("photo")
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ));
+    for (name, schema) in extra {
+        on_file = on_file.property(*name, schema.clone()).required(*name);
+        upload = upload.property(*name, schema.clone()).required(*name);
+    }
+    OneOfBuilder::new()
+        .item(on_file)
+        .item(upload)
+        .description(Some(description))
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(deserialize_with = "whole_number")]
+        n: i64,
+    }
+
+    #[test]
+    fn whole_numbers_in_either_spelling() {
+        let n = |text: &str| serde_json::from_str::<Body>(text).map(|b| b.n);
+        assert_eq!(n(r#"{"n": 7}"#).unwrap(), 7);
+        assert_eq!(n(r#"{"n": -190.0}"#).unwrap(), -190);
+        assert_eq!(n(r#"{"n": -9223372036854775808}"#).unwrap(), i64::MIN);
+        assert!(n(r#"{"n": 1.5}"#).is_err());
+        assert!(n(r#"{"n": 9223372036854775808}"#).is_err());
+        assert!(n(r#"{"n": 1e300}"#).is_err());
+        assert!(n(r#"{"n": "7"}"#).is_err());
+    }
+}
