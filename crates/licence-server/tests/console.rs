@@ -34,6 +34,50 @@ fn online_registered(p: &Platform, index: usize) -> String {
         .to_owned()
 }
 
+/// The face check fails three times: the ID card review is next.
+fn face_sign_fails_three_times(p: &Platform, token: &str) {
+    p.script("identity", "fail", 3);
+    for _ in 0..3 {
+        p.post_as(
+            token,
+            "/api/v1/me/face-sign",
+            json!({"id_card_validity": "2015-03-01至2035-03-01", "frames": [frame()]}),
+        );
+    }
+}
+
+/// A unit registered at the counter as the clerk's browser sends it (multipart, with the scan
+/// of the power of attorney).
+fn register_unit(
+    clerk: &Staff,
+    csrf: &str,
+    unit_name: &str,
+    code: &str,
+    attorney: Vec<u8>,
+) -> reqwest::blocking::Response {
+    let (_, agent_id, _) = demo_person(10);
+    let form = multipart::Form::new()
+        .text("csrf", csrf.to_owned())
+        .text("unit_name", unit_name.to_owned())
+        .text("unit_code", code.to_owned())
+        .text("agent_name", "徐明")
+        .text("agent_id_number", agent_id)
+        .text("agent_mobile", "13971234567")
+        .text("password", "Unit2026ok")
+        .text("licence_checked", "yes")
+        .part(
+            "attorney",
+            multipart::Part::bytes(attorney).file_name("委托书.pdf"),
+        );
+    clerk
+        .http
+        .post(format!("{}/console/units", clerk.p.base))
+        .header("cookie", &clerk.cookie)
+        .multipart(form)
+        .send()
+        .unwrap()
+}
+
 #[test]
 fn an_online_user_upgrades_by_face_or_else_by_id_card_review() {
     let p = Platform::start();
@@ -252,28 +296,8 @@ fn a_unit_registers_at_the_counter_and_cannot_use_the_e_licence() {
     p.add_staff("clerk01", "王警官", "clerk");
     let clerk = sign_in_staff(&p, "clerk01", STAFF_PASSWORD).ok().unwrap();
     let csrf = clerk.csrf();
-    let (_, agent_id, _) = demo_person(10);
     let register = |attorney: Vec<u8>, code: &str| {
-        let form = multipart::Form::new()
-            .text("csrf", csrf.clone())
-            .text("unit_name", "武汉顺达物流有限公司")
-            .text("unit_code", code.to_owned())
-            .text("agent_name", "徐明")
-            .text("agent_id_number", agent_id.clone())
-            .text("agent_mobile", "13971234567")
-            .text("password", "Unit2026ok")
-            .text("licence_checked", "yes")
-            .part(
-                "attorney",
-                multipart::Part::bytes(attorney).file_name("委托书.pdf"),
-            );
-        clerk
-            .http
-            .post(format!("{}/console/units", p.base))
-            .header("cookie", &clerk.cookie)
-            .multipart(form)
-            .send()
-            .unwrap()
+        register_unit(&clerk, &csrf, "武汉顺达物流有限公司", code, attorney)
     };
     // Not a PDF or JPEG, and a wrong check character: both reported.
     let r = register(b"hello".to_vec(), "91350100M000100Y44");
@@ -325,14 +349,7 @@ fn a_reviewer_rejects_with_a_reason_then_approves_and_the_person_is_told() {
     p.add_staff("review01", "李警官", "reviewer");
     let token = online_registered(&p, 8);
     let (_, _, mobile) = demo_person(8);
-    p.script("identity", "fail", 3);
-    for _ in 0..3 {
-        p.post_as(
-            &token,
-            "/api/v1/me/face-sign",
-            json!({"id_card_validity": "2015-03-01至2035-03-01", "frames": [frame()]}),
-        );
-    }
+    face_sign_fails_three_times(&p, &token);
     let submit = || {
         p.post_as(
             &token,
@@ -488,4 +505,128 @@ fn an_administrator_opens_an_officer_account_that_signs_in_to_the_online_check()
     );
     assert_eq!(r.status().as_u16(), 201);
     assert_eq!(r.json::<Value>().unwrap()["name"], "周警官");
+}
+
+/// Markup typed by anyone (a clerk, an administrator, a reviewer's note) is shown as text on
+/// every console page that shows it: escaped, never as markup.
+#[test]
+fn markup_typed_into_the_console_is_shown_as_text_on_every_page() {
+    const SCRIPT: &str = "<script>alert(1)</script>";
+    const SCRIPT_SHOWN: &str = "&#60;script&#62;alert(1)&#60;/script&#62;";
+    const IMG: &str = "\"><img src=x onerror=alert(1)>";
+    const IMG_SHOWN: &str = "&#34;&#62;&#60;img src=x onerror=alert(1)&#62;";
+    // The page has the status, no markup that was typed, and each of `expected`.
+    let shown = |r: reqwest::blocking::Response, status: u16, expected: &[String]| {
+        assert_eq!(r.status().as_u16(), status);
+        let page = r.text().unwrap();
+        assert!(
+            !page.contains("<script>alert(1)") && !page.contains("<img src=x"),
+            "{page}"
+        );
+        for e in expected {
+            assert!(page.contains(e.as_str()), "{e} in {page}");
+        }
+    };
+    let p = Platform::start();
+    p.add_staff("admin01", "赵处长", "admin");
+    let admin = sign_in_staff(&p, "admin01", STAFF_PASSWORD).ok().unwrap();
+    let csrf = admin.csrf();
+
+    // A member of staff named with markup: the notice and the list of accounts, then that
+    // member's own header and home page.
+    let opened = admin.post(
+        "/console/staff",
+        &[
+            ("csrf", &csrf),
+            ("username", "clerk10"),
+            ("name", SCRIPT),
+            ("role", "clerk"),
+            ("password", STAFF_PASSWORD),
+        ],
+    );
+    shown(
+        opened,
+        200,
+        &[
+            format!("已开通窗口民警 {SCRIPT_SHOWN}（clerk10）"),
+            format!("<td>clerk10</td><td>{SCRIPT_SHOWN}</td>"),
+        ],
+    );
+    let clerk = sign_in_staff(&p, "clerk10", STAFF_PASSWORD).ok().unwrap();
+    shown(
+        clerk.get("/console"),
+        200,
+        &[
+            format!("<span>{SCRIPT_SHOWN} · 窗口民警</span>"),
+            format!("您好，{SCRIPT_SHOWN}。"),
+        ],
+    );
+    let csrf = clerk.csrf();
+
+    // A refused counter face-sign gives the typed values back inside their attributes.
+    let typed = [
+        ("csrf", csrf.as_str()),
+        ("name", IMG),
+        ("id_number", SCRIPT),
+        ("mobile", IMG),
+    ];
+    shown(
+        clerk.post("/console/persons", &typed),
+        422,
+        &[
+            format!("name=name value=\"{IMG_SHOWN}\""),
+            format!("name=id_number value=\"{SCRIPT_SHOWN}\""),
+        ],
+    );
+
+    // A unit named with markup: given back when refused, and in the notice once registered.
+    let register = |code: &str| register_unit(&clerk, &csrf, SCRIPT, code, b"%PDF-1.7\n".to_vec());
+    shown(
+        register(IMG),
+        422,
+        &[
+            format!("name=unit_name value=\"{SCRIPT_SHOWN}\""),
+            format!("name=unit_code value=\"{IMG_SHOWN}\""),
+        ],
+    );
+    shown(
+        register("91350100M000100Y43"),
+        200,
+        &[format!(
+            "{SCRIPT_SHOWN}（91350100M000100Y43）已注册为单位用户"
+        )],
+    );
+
+    // A reviewer's note with markup: on the decided review and in the audit log.
+    let token = online_registered(&p, 8);
+    face_sign_fails_three_times(&p, &token);
+    let review: Value = p
+        .post_as(
+            &token,
+            "/api/v1/me/id-card-reviews",
+            json!({"id_card_validity": "2015-03-01至2035-03-01", "front": card_photo(), "back": card_photo()}),
+        )
+        .json()
+        .unwrap();
+    let path = format!("/console/reviews/{}", review["id"]);
+    let csrf = admin.csrf();
+    let decision = [
+        ("csrf", csrf.as_str()),
+        ("decision", "reject"),
+        ("reason", "unclear"),
+        ("note", IMG),
+    ];
+    shown(admin.post(&path, &decision), 200, &[]);
+    shown(
+        admin.get(&path),
+        200,
+        &[format!(
+            "已处理：rejected（照片模糊或反光，无法辨认证件信息；{IMG_SHOWN}）"
+        )],
+    );
+    shown(
+        admin.get("/console/audit"),
+        200,
+        &[format!("(照片模糊或反光，无法辨认证件信息；{IMG_SHOWN})")],
+    );
 }

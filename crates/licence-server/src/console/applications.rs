@@ -1,0 +1,323 @@
+//! 电子驾驶证审核 (R3): applications under review, the nearest deadline first and overdue ones
+//! flagged (R3.4); each shows the server's crop beside the photo on file, the licence and the
+//! automatic check; the reviewer approves or returns it with reasons. The driver is told by
+//! SMS.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use licence_core::application::TransitionError;
+use licence_core::{ApplicationEvent, ApplicationState, Rejection, RejectionCode};
+
+use super::picture::Pictures;
+use super::queue::{open, Opened, Person, Queue, Row};
+use super::{
+    audit, china_time, render, store, Console, Decided, Decision, DecisionForm, Figure, Flash,
+    Layout, Page, Refusal, Reviewing, Submitted,
+};
+use crate::store::{Account, AccountId, Application, RegistryEntry, Store, StoreError};
+use crate::{now, AppState};
+
+const TITLE: &str = "电子驾驶证审核";
+
+/// The reasons a reviewer can return an application for, in the order offered.
+const RETURN_REASONS: [RejectionCode; 5] = [
+    RejectionCode::PhotoNotCompliant,
+    RejectionCode::PhotoNotThePerson,
+    RejectionCode::LicenceNotEligible,
+    RejectionCode::InformationMismatch,
+    RejectionCode::Other,
+];
+
+fn photo_source_name(source: &str) -> &'static str {
+    match source {
+        "on_file" => "档案照片",
+        "album" => "相册",
+        "camera" => "现场拍摄",
+        _ => "其他",
+    }
+}
+
+/// The wire code of a rejection reason (`photo_not_compliant` …).
+fn reason_code(code: RejectionCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The e-licence review desk: its queue (the nearest deadline first) and its pictures.
+pub(super) struct ApplicationDesk;
+
+impl Queue for ApplicationDesk {
+    type Item = Application;
+    const TITLE: &'static str = TITLE;
+    const TABLE_ID: &'static str = "applications";
+    const LINK_CLASS: &'static str = "open-application";
+    const HEADINGS: &'static [&'static str] = &["审核期限", "姓名", "提交时间", "照片来源"];
+    const MISSING: Refusal = Refusal::NoSuchApplication;
+
+    fn waiting(s: &dyn Store) -> Result<Vec<Application>, StoreError> {
+        s.review_queue()
+    }
+
+    fn find(s: &dyn Store, id: i64) -> Result<Option<Application>, StoreError> {
+        s.application(id)
+    }
+
+    fn account_of(app: &Application) -> AccountId {
+        app.account
+    }
+
+    /// Overdue ones are flagged (R3.4).
+    fn row(app: Application, account: Option<Account>) -> Row {
+        let overdue = app.due_at < now();
+        let late = if overdue { "（已超时）" } else { "" };
+        Row {
+            cells: vec![
+                format!("{}{late}", china_time(app.due_at)),
+                account.map(|a| a.name).unwrap_or_default(),
+                china_time(app.submitted_at),
+                photo_source_name(&app.photo_source).to_owned(),
+            ],
+            href: format!("/console/applications/{}", app.id),
+            overdue,
+        }
+    }
+}
+
+/// The automatic photo check as the reviewer reads it.
+struct Check {
+    compliant: bool,
+    /// `name=value`, joined.
+    measurements: String,
+    problems: Vec<String>,
+}
+
+impl Check {
+    /// From the check's JSON (compliant, problems, measurements); none yet: not compliant.
+    fn of(json: Option<&str>) -> Check {
+        let check: serde_json::Value = json
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_default();
+        let problems = check["problems"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| p["message"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let measurements = check["measurements"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        let value = v
+                            .as_f64()
+                            .map_or_else(|| v.to_string(), |f| format!("{f:.1}"));
+                        format!("{k}={value}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("，")
+            })
+            .unwrap_or_default();
+        Check {
+            compliant: check["compliant"] == true,
+            measurements,
+            problems,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/application.html")]
+struct ApplicationPage {
+    layout: Layout,
+    person: Person,
+    licence: String,
+    submitted: String,
+    due: String,
+    overdue: bool,
+    source: &'static str,
+    pictures: Vec<Figure>,
+    on_file: Option<Figure>,
+    check: Check,
+    /// The form while the application is under review; where it stands otherwise.
+    decision: Option<Decision>,
+    decided: String,
+}
+
+fn licence_of(entry: Option<&RegistryEntry>) -> String {
+    entry
+        .and_then(|e| e.licence.as_ref())
+        .map(|l| {
+            format!(
+                "准驾车型 {}，状态 {}，有效期限 {}",
+                l.record().classes,
+                l.record().status,
+                l.record().validity
+            )
+        })
+        .unwrap_or_else(|| "无驾驶证".into())
+}
+
+/// One application: the photo beside the photo on file, the automatic check's measurements
+/// and problems, and the decision form.
+pub(super) async fn page(
+    State(state): State<AppState>,
+    console: Console<Reviewing>,
+    Path(id): Path<i64>,
+) -> Page {
+    let Opened {
+        item: app,
+        person,
+        entry,
+    } = open::<ApplicationDesk>(&state, &console, id).await?;
+    let under_review = app.state == ApplicationState::UnderReview;
+    let on_file = entry.as_ref().is_some_and(|e| e.photo.is_some());
+    render(ApplicationPage {
+        layout: console.layout(TITLE),
+        person,
+        licence: licence_of(entry.as_ref()),
+        submitted: china_time(app.submitted_at),
+        due: china_time(app.due_at),
+        overdue: app.due_at < now(),
+        source: photo_source_name(&app.photo_source),
+        pictures: vec![Figure {
+            src: format!("/console/applications/{id}/photo"),
+            alt: "申请照片",
+            caption: "申请照片（自动裁剪）",
+        }],
+        on_file: on_file.then(|| Figure {
+            src: format!("/console/applications/{id}/on-file"),
+            alt: "档案照片",
+            caption: "档案照片",
+        }),
+        check: Check::of(app.check.as_deref()),
+        decision: under_review.then(|| Decision {
+            action: format!("/console/applications/{id}"),
+            reason_label: "退回原因",
+            note_label: "说明（选“其他”时必填）",
+            reject_label: "退回",
+            reasons: RETURN_REASONS
+                .iter()
+                .map(|c| (reason_code(*c), c.name_zh().to_owned()))
+                .collect(),
+        }),
+        decided: format!("当前状态：{}", app.state.status().name_zh()),
+    })
+}
+
+/// The pictures of an application: the `photo` (the server's crop once made) and the
+/// registry's `on-file` photo.
+impl Pictures for ApplicationDesk {
+    fn picture(s: &dyn Store, app: Application, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(match name {
+            "photo" => Some(app.cropped.unwrap_or(app.photo)),
+            "on-file" => super::picture::on_file(s, app.account)?,
+            _ => None,
+        })
+    }
+}
+
+/// What the reviewer decided, from the form.
+fn event_of(form: &DecisionForm) -> Result<ApplicationEvent, Refusal> {
+    match form.decision.as_str() {
+        "approve" => Ok(ApplicationEvent::Approve),
+        "reject" => {
+            let code = serde_json::from_value(serde_json::Value::String(form.reason.clone()))
+                .map_err(|_| Refusal::ReturnWithoutReason)?;
+            let note = form.note.trim();
+            Ok(ApplicationEvent::Reject {
+                reasons: vec![Rejection {
+                    code,
+                    note: (!note.is_empty()).then(|| note.to_owned()),
+                }],
+            })
+        }
+        _ => Err(Refusal::NoApplicationDecision),
+    }
+}
+
+/// Approve, or return with a reason from the list plus a note; the driver is told by SMS.
+pub(super) async fn decide(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Submitted { console, form }: Submitted<Reviewing, DecisionForm>,
+) -> Page {
+    let event = event_of(&form).map_err(|r| console.refuse(r))?;
+    let app = store(&state, move |s| s.application(id))
+        .await?
+        .ok_or_else(|| console.refuse(Refusal::NoSuchApplication))?;
+    let to = app
+        .state
+        .apply(&event)
+        .map_err(|e: TransitionError| console.refuse(Refusal::Transition(e)))?;
+    let actor = console.actor();
+    let (from, to_saved, by) = (app.state.clone(), to.clone(), actor.clone());
+    let moved = store(&state, move |s| {
+        if !s.transition(id, &from, &to_saved, &by, None, now())? {
+            return Ok(None);
+        }
+        s.account(app.account)
+    })
+    .await?
+    .ok_or_else(|| console.refuse(Refusal::ApplicationDecided))?;
+    // Told by SMS through the durable outbox: sent once, retried while the gateway fails.
+    state
+        .notify_application_result(moved.id, moved.mobile, id, &to)
+        .await?;
+    let detail = format!(
+        "application {id} of account {}: {}; sms queued",
+        moved.id,
+        to.status()
+    );
+    audit::record(&state, &actor, "application_review", detail).await?;
+    render(Decided {
+        layout: console.layout(TITLE).with_flash(Some(Flash::Done(format!(
+            "{} 的申请{}。申请人将收到短信通知。",
+            moved.name,
+            to.status().name_zh()
+        )))),
+        back: "/console/applications",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_return_names_a_reason_from_the_list() {
+        assert!(matches!(
+            event_of(&DecisionForm::of("approve", "", "")),
+            Ok(ApplicationEvent::Approve)
+        ));
+        let Ok(ApplicationEvent::Reject { reasons }) =
+            event_of(&DecisionForm::of("reject", "other", " 戴帽 "))
+        else {
+            panic!("a return")
+        };
+        assert_eq!(reasons[0].code, RejectionCode::Other);
+        assert_eq!(reasons[0].note.as_deref(), Some("戴帽"));
+        assert!(matches!(
+            event_of(&DecisionForm::of("reject", "nonsense", "")),
+            Err(Refusal::ReturnWithoutReason)
+        ));
+        assert!(matches!(
+            event_of(&DecisionForm::of("", "", "")),
+            Err(Refusal::NoApplicationDecision)
+        ));
+    }
+
+    #[test]
+    fn the_check_is_read_with_its_measurements_and_problems() {
+        let check = Check::of(Some(
+            r#"{"compliant":false,"problems":[{"message":"背景不是白色"}],"measurements":{"head_length_px":231,"ratio":0.31}}"#,
+        ));
+        assert!(!check.compliant);
+        assert_eq!(check.problems, ["背景不是白色"]);
+        assert_eq!(check.measurements, "head_length_px=231.0，ratio=0.3");
+        assert!(!Check::of(None).compliant);
+    }
+}
