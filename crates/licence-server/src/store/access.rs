@@ -1,0 +1,80 @@
+//! Who may get in: the events counted against limits, one-time SMS codes, the bearer sessions
+//! of accounts and the device keys bound to them.
+
+use licence_core::MobileNumber;
+
+use super::{AccountId, StoreError};
+
+stored_as_text! {
+    /// What a one-time SMS code is for. Stored as `registration`, `sign_in`, `mobile_check`.
+    pub enum CodePurpose {
+        /// R2.3: online registration with the reserved number.
+        Registration,
+        /// Sign-in by SMS code.
+        SignIn,
+        /// R2.1: the mobile number given at face-sign registration is the person's.
+        MobileCheck,
+    }
+}
+
+/// A one-time code sent by SMS. Only a salted hash of the code is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsChallenge {
+    pub id: String,
+    pub purpose: CodePurpose,
+    /// Whose registration or sign-in this is (the ID number for registration; for sign-in the
+    /// account's, when one exists).
+    pub subject: String,
+    pub name: String,
+    pub mobile: MobileNumber,
+    pub code_hash: Vec<u8>,
+    pub salt: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub attempts: u32,
+    pub consumed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub account: AccountId,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: i64,
+    pub account: AccountId,
+    /// SEC1 compressed P-256 public key (as the credential carries it).
+    pub public_key: Vec<u8>,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// Limits, one-time codes, sessions and devices.
+pub trait AccessStore: Send + Sync {
+    // Events counted against limits (face failures, sign-in failures, codes sent), by key.
+    fn record_event(&self, kind: &str, key: &str, at: i64) -> Result<(), StoreError>;
+    fn count_events(&self, kind: &str, key: &str, since: i64) -> Result<u32, StoreError>;
+    fn last_event(&self, kind: &str, key: &str) -> Result<Option<i64>, StoreError>;
+    fn clear_events(&self, kind: &str, key: &str) -> Result<(), StoreError>;
+
+    // One-time codes.
+    fn put_challenge(&self, challenge: &SmsChallenge) -> Result<(), StoreError>;
+    fn challenge(&self, id: &str) -> Result<Option<SmsChallenge>, StoreError>;
+    /// Counts a wrong attempt; returns the attempts made so far.
+    fn count_attempt(&self, id: &str) -> Result<u32, StoreError>;
+    /// Marks the code used; false if it already was (two requests racing).
+    fn consume_challenge(&self, id: &str) -> Result<bool, StoreError>;
+    fn delete_challenge(&self, id: &str) -> Result<(), StoreError>;
+
+    // Sessions, by the SHA-256 of the bearer token (the token itself is never stored).
+    fn put_session(&self, token_hash: &[u8], session: &Session) -> Result<(), StoreError>;
+    fn session(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError>;
+    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+
+    // Devices.
+    fn add_device(&self, device: &Device) -> Result<i64, StoreError>;
+    fn devices(&self, account: AccountId) -> Result<Vec<Device>, StoreError>;
+}

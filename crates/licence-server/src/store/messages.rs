@@ -1,0 +1,66 @@
+//! Messages to people: the durable SMS outbox (R3.5) and the in-app inbox (消息).
+
+use licence_core::MobileNumber;
+
+use super::{AccountId, StoreError};
+
+/// A text message waiting in the durable outbox, or sent from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: i64,
+    /// What it is about, e.g. `application:7:approved`: one message per event, ever.
+    pub event_key: String,
+    pub to: MobileNumber,
+    pub text: String,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// A message in a person's in-app inbox (消息).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxMessage {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+}
+
+/// The SMS outbox and the in-app inbox.
+pub trait MessageStore: Send + Sync {
+    // The SMS outbox (R3.5): durable, retried, one message per event.
+    /// Queues a message; false if one for this event was queued before (it is not queued again).
+    fn enqueue_sms(
+        &self,
+        event_key: &str,
+        to: &MobileNumber,
+        text: &str,
+        at: i64,
+    ) -> Result<bool, StoreError>;
+    /// Unsent messages whose next attempt is due, oldest first.
+    fn due_sms(&self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError>;
+    fn sms_sent(&self, id: i64, message_id: &str, at: i64) -> Result<(), StoreError>;
+    fn sms_failed(&self, id: i64, error: &str, next_attempt_at: i64) -> Result<(), StoreError>;
+    fn outbox_message(&self, event_key: &str) -> Result<Option<OutboxMessage>, StoreError>;
+
+    // The in-app inbox.
+    /// Adds a message for an event; false if this event's message is already there.
+    fn add_to_inbox(
+        &self,
+        account: AccountId,
+        event_key: &str,
+        title: &str,
+        body: &str,
+        at: i64,
+    ) -> Result<bool, StoreError>;
+    /// Messages after `after` (by id), oldest first, at most `limit`.
+    fn inbox(
+        &self,
+        account: AccountId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<InboxMessage>, StoreError>;
+    /// Marks the account's message read; false if there is no such message of theirs.
+    fn mark_read(&self, account: AccountId, id: i64, at: i64) -> Result<bool, StoreError>;
+}

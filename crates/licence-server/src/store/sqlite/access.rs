@@ -1,0 +1,288 @@
+//! [`AccessStore`] on SQLite: `limit_event`, `sms_challenge`, `session`, `device`.
+
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{corrupt, count, db, insert_error, SqliteStore};
+use crate::store::{
+    AccessStore, AccountId, CodePurpose, Device, Session, SmsChallenge, StoreError,
+};
+
+fn challenge_from_row(row: &Row<'_>) -> rusqlite::Result<Result<SmsChallenge, StoreError>> {
+    let purpose: String = row.get("purpose")?;
+    let mobile: String = row.get("mobile")?;
+    let attempts: i64 = row.get("attempts")?;
+    let consumed: i64 = row.get("consumed")?;
+    let parsed = (|| {
+        Ok(SmsChallenge {
+            id: row.get("id").map_err(db)?,
+            purpose: purpose
+                .parse::<CodePurpose>()
+                .map_err(|_| corrupt("sms_challenge", &purpose))?,
+            subject: row.get("subject").map_err(db)?,
+            name: row.get("name").map_err(db)?,
+            mobile: mobile.parse().map_err(|e| corrupt("sms_challenge", e))?,
+            code_hash: row.get("code_hash").map_err(db)?,
+            salt: row.get("salt").map_err(db)?,
+            created_at: row.get("created_at").map_err(db)?,
+            expires_at: row.get("expires_at").map_err(db)?,
+            attempts: count(attempts),
+            consumed: consumed != 0,
+        })
+    })();
+    Ok(parsed)
+}
+
+impl AccessStore for SqliteStore {
+    fn record_event(&self, kind: &str, key: &str, at: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO limit_event (kind, key, at) VALUES (?1, ?2, ?3)",
+                params![kind, key, at],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn count_events(&self, kind: &str, key: &str, since: i64) -> Result<u32, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT count(*) FROM limit_event WHERE kind = ?1 AND key = ?2 AND at >= ?3",
+                params![kind, key, since],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn last_event(&self, kind: &str, key: &str) -> Result<Option<i64>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT max(at) FROM limit_event WHERE kind = ?1 AND key = ?2",
+                params![kind, key],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn clear_events(&self, kind: &str, key: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "DELETE FROM limit_event WHERE kind = ?1 AND key = ?2",
+                params![kind, key],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn put_challenge(&self, c: &SmsChallenge) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO sms_challenge (id, purpose, subject, name, mobile, code_hash, salt,
+                   created_at, expires_at, attempts, consumed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    c.id,
+                    c.purpose.as_str(),
+                    c.subject,
+                    c.name,
+                    c.mobile.as_str(),
+                    c.code_hash,
+                    c.salt,
+                    c.created_at,
+                    c.expires_at,
+                    c.attempts,
+                    c.consumed
+                ],
+            )
+            .map_err(insert_error("challenge"))?;
+        Ok(())
+    }
+
+    fn challenge(&self, id: &str) -> Result<Option<SmsChallenge>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT * FROM sms_challenge WHERE id = ?1",
+                [id],
+                challenge_from_row,
+            )
+            .optional()
+            .map_err(db)?
+            .transpose()
+    }
+
+    fn count_attempt(&self, id: &str) -> Result<u32, StoreError> {
+        self.conn()
+            .query_row(
+                "UPDATE sms_challenge SET attempts = attempts + 1 WHERE id = ?1 RETURNING attempts",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn consume_challenge(&self, id: &str) -> Result<bool, StoreError> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE sms_challenge SET consumed = 1 WHERE id = ?1 AND consumed = 0",
+                [id],
+            )
+            .map_err(db)?;
+        Ok(changed == 1)
+    }
+
+    fn delete_challenge(&self, id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM sms_challenge WHERE id = ?1", [id])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn put_session(&self, token_hash: &[u8], s: &Session) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO session (token_hash, account_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, s.account, s.created_at, s.expires_at],
+            )
+            .map_err(insert_error("session"))?;
+        Ok(())
+    }
+
+    fn session(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError> {
+        self.reader()?
+            .prepare_cached(
+                "SELECT account_id, created_at, expires_at FROM session WHERE token_hash = ?1",
+            )
+            .map_err(db)?
+            .query_row([token_hash], |r| {
+                Ok(Session {
+                    account: r.get(0)?,
+                    created_at: r.get(1)?,
+                    expires_at: r.get(2)?,
+                })
+            })
+            .optional()
+            .map_err(db)
+    }
+
+    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM session WHERE token_hash = ?1", [token_hash])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn add_device(&self, d: &Device) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO device (account_id, public_key, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![d.account, d.public_key, d.name, d.created_at],
+        )
+        .map_err(insert_error("device"))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn devices(&self, account: AccountId) -> Result<Vec<Device>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, account_id, public_key, name, created_at FROM device
+                 WHERE account_id = ?1 ORDER BY id",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([account], |r| {
+                Ok(Device {
+                    id: r.get(0)?,
+                    account: r.get(1)?,
+                    public_key: r.get(2)?,
+                    name: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn challenge(purpose: CodePurpose) -> SmsChallenge {
+        SmsChallenge {
+            id: "c1".into(),
+            purpose,
+            subject: "s".into(),
+            name: "张伟".into(),
+            mobile: "13800138000".parse().unwrap(),
+            code_hash: vec![1; 32],
+            salt: vec![2; 16],
+            created_at: 0,
+            expires_at: 300,
+            attempts: 0,
+            consumed: false,
+        }
+    }
+
+    #[test]
+    fn a_code_is_consumed_once() {
+        let store = SqliteStore::in_memory().unwrap();
+        store
+            .put_challenge(&challenge(CodePurpose::Registration))
+            .unwrap();
+        assert_eq!(store.count_attempt("c1").unwrap(), 1);
+        assert!(store.consume_challenge("c1").unwrap());
+        assert!(!store.consume_challenge("c1").unwrap());
+        let back = store.challenge("c1").unwrap().unwrap();
+        assert_eq!((back.attempts, back.consumed), (1, true));
+    }
+
+    #[test]
+    fn a_code_keeps_its_purpose_in_the_stored_spelling() {
+        let store = SqliteStore::in_memory().unwrap();
+        store
+            .put_challenge(&challenge(CodePurpose::MobileCheck))
+            .unwrap();
+        let stored: String = store
+            .conn()
+            .query_row(
+                "SELECT purpose FROM sms_challenge WHERE id = 'c1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, "mobile_check");
+        assert_eq!(
+            store.challenge("c1").unwrap().unwrap().purpose,
+            CodePurpose::MobileCheck
+        );
+        // A spelling no program wrote is a corrupt row, not a guess.
+        store
+            .conn()
+            .execute("UPDATE sms_challenge SET purpose = 'MobileCheck'", [])
+            .unwrap();
+        assert!(matches!(
+            store.challenge("c1"),
+            Err(StoreError::Corrupt {
+                table: "sms_challenge",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn limit_events_are_counted_by_kind_and_key_and_cleared() {
+        let store = SqliteStore::in_memory().unwrap();
+        for at in [10, 20, 30] {
+            store.record_event("face", "a", at).unwrap();
+        }
+        store.record_event("face", "b", 40).unwrap();
+        assert_eq!(store.count_events("face", "a", 20).unwrap(), 2);
+        assert_eq!(store.last_event("face", "a").unwrap(), Some(30));
+        store.clear_events("face", "a").unwrap();
+        assert_eq!(store.count_events("face", "a", 0).unwrap(), 0);
+        assert_eq!(store.last_event("face", "a").unwrap(), None);
+        assert_eq!(store.count_events("face", "b", 0).unwrap(), 1);
+    }
+}

@@ -1,0 +1,455 @@
+//! [`ApplicationStore`] on SQLite: `application`, `application_event`, `status_index`;
+//! submissions are group-committed.
+
+use licence_core::{ApplicationState, ApplicationStatus, DrivingLicence, LicenceStatus};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{corrupt, db, lock, SqliteStore};
+use crate::store::{
+    AccountId, Application, ApplicationStore, PhotoCheckRecord, Resubmitted, StoreError, Submitted,
+};
+
+/// A submission handed to whichever thread commits next, and where its answer goes.
+pub(super) struct PendingSubmission {
+    application: Application,
+    reply: std::sync::mpsc::SyncSender<Result<Submitted, StoreError>>,
+}
+
+/// An application still in progress: a second may not be opened beside it.
+const OPEN: [ApplicationStatus; 3] = [
+    ApplicationStatus::Submitted,
+    ApplicationStatus::UnderReview,
+    ApplicationStatus::Approved,
+];
+
+fn application_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Application, StoreError>> {
+    let state: String = row.get("state")?;
+    let parsed = (|| {
+        Ok(Application {
+            id: row.get("id").map_err(db)?,
+            account: row.get("account_id").map_err(db)?,
+            idempotency_key: row.get("idempotency_key").map_err(db)?,
+            photo_source: row.get("photo_source").map_err(db)?,
+            photo: row.get("photo").map_err(db)?,
+            cropped: row.get("cropped").map_err(db)?,
+            check: row.get("check_result").map_err(db)?,
+            state: serde_json::from_str(&state).map_err(|e| corrupt("application", e))?,
+            submitted_at: row.get("submitted_at").map_err(db)?,
+            due_at: row.get("due_at").map_err(db)?,
+            updated_at: row.get("updated_at").map_err(db)?,
+        })
+    })();
+    Ok(parsed)
+}
+
+fn state_json(state: &ApplicationState) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|e| corrupt("application", e))
+}
+
+/// Stores a batch of submissions in one transaction (each in a savepoint, so one failing
+/// does not undo the others) and answers each once the commit is on disk.
+fn commit_submissions(conn: &mut Connection, batch: Vec<PendingSubmission>) {
+    let outcome = (|| -> Result<Vec<Result<Submitted, StoreError>>, StoreError> {
+        let mut tx = conn.transaction().map_err(db)?;
+        let mut results = Vec::with_capacity(batch.len());
+        for pending in &batch {
+            let mut one = tx.savepoint().map_err(db)?;
+            let result = submit_one(&one, &pending.application);
+            if result.is_ok() {
+                one.commit().map_err(db)?;
+            } else {
+                one.rollback().map_err(db)?;
+            }
+            results.push(result);
+        }
+        // Durable before the reply: with synchronous=FULL the commit is on disk here.
+        tx.commit().map_err(db)?;
+        Ok(results)
+    })();
+    match outcome {
+        Ok(results) => {
+            for (pending, result) in batch.into_iter().zip(results) {
+                let _ = pending.reply.send(result);
+            }
+        }
+        Err(e) => {
+            for pending in batch {
+                let _ = pending.reply.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
+fn submit_one(conn: &Connection, new: &Application) -> Result<Submitted, StoreError> {
+    let existing = conn
+        .prepare_cached("SELECT * FROM application WHERE account_id = ?1 AND idempotency_key = ?2")
+        .map_err(db)?
+        .query_row(
+            params![new.account, new.idempotency_key],
+            application_from_row,
+        )
+        .optional()
+        .map_err(db)?
+        .transpose()?;
+    if let Some(app) = existing {
+        return Ok(Submitted::Replayed(app));
+    }
+    let open = conn
+        .prepare_cached(
+            "SELECT * FROM application WHERE account_id = ?1 AND status IN (?2, ?3, ?4)
+             ORDER BY id DESC LIMIT 1",
+        )
+        .map_err(db)?
+        .query_row(
+            params![
+                new.account,
+                OPEN[0].to_string(),
+                OPEN[1].to_string(),
+                OPEN[2].to_string()
+            ],
+            application_from_row,
+        )
+        .optional()
+        .map_err(db)?
+        .transpose()?;
+    if let Some(app) = open {
+        return Ok(Submitted::OpenExists(app));
+    }
+    let state = state_json(&new.state)?;
+    conn.prepare_cached(
+        "INSERT INTO application (account_id, idempotency_key, photo_source, photo, cropped,
+           check_result, state, status, submitted_at, due_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5, ?6, ?7, ?8, ?7)",
+    )
+    .map_err(db)?
+    .execute(params![
+        new.account,
+        new.idempotency_key,
+        new.photo_source,
+        new.photo,
+        state,
+        new.state.status().to_string(),
+        new.submitted_at,
+        new.due_at
+    ])
+    .map_err(db)?;
+    let id = conn.last_insert_rowid();
+    conn.prepare_cached(
+        "INSERT INTO application_event (application_id, at, actor, state)
+         VALUES (?1, ?2, 'applicant', ?3)",
+    )
+    .map_err(db)?
+    .execute(params![id, new.submitted_at, state])
+    .map_err(db)?;
+    Ok(Submitted::Created(Application { id, ..new.clone() }))
+}
+
+impl SqliteStore {
+    fn applications_where<P: rusqlite::Params>(
+        &self,
+        condition: &str,
+        params: P,
+    ) -> Result<Vec<Application>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT * FROM application WHERE {condition}"))
+            .map_err(db)?;
+        let rows = stmt.query_map(params, application_from_row).map_err(db)?;
+        rows.map(|r| r.map_err(db)?).collect()
+    }
+}
+
+impl ApplicationStore for SqliteStore {
+    /// Group commit: the submission joins a queue; whichever submitting thread gets the
+    /// writer next stores everything queued in one transaction and one disk flush, then
+    /// answers each. Under a surge many submissions share a flush; alone, one waits for none.
+    fn submit_application(&self, new: Application) -> Result<Submitted, StoreError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        lock(&self.pending).push(PendingSubmission {
+            application: new,
+            reply,
+        });
+        let mut conn = self.conn();
+        // A committer answers before it lets the writer go: no answer yet means this
+        // submission is still queued, and this thread commits it with the rest.
+        if let Ok(result) = answer.try_recv() {
+            return result;
+        }
+        let batch = std::mem::take(&mut *lock(&self.pending));
+        commit_submissions(&mut conn, batch);
+        drop(conn);
+        answer
+            .try_recv()
+            .unwrap_or_else(|_| Err(StoreError::Database("a submission went unanswered".into())))
+    }
+
+    fn application(&self, id: i64) -> Result<Option<Application>, StoreError> {
+        Ok(self.applications_where("id = ?1", [id])?.pop())
+    }
+
+    fn applications_of(&self, account: AccountId) -> Result<Vec<Application>, StoreError> {
+        self.applications_where("account_id = ?1 ORDER BY id DESC", [account])
+    }
+
+    fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError> {
+        self.applications_where(
+            // Spelled as in the partial index of migration 7, so that the index is used.
+            "status = 'submitted' AND check_result IS NULL ORDER BY id LIMIT ?1",
+            [limit as i64],
+        )
+    }
+
+    fn review_queue(&self) -> Result<Vec<Application>, StoreError> {
+        self.applications_where(
+            "status = ?1 ORDER BY due_at, id",
+            [ApplicationStatus::UnderReview.to_string()],
+        )
+    }
+
+    fn record_checks(&self, checks: &[PhotoCheckRecord]) -> Result<Vec<bool>, StoreError> {
+        self.in_transaction(|tx| {
+            let mut applied = Vec::with_capacity(checks.len());
+            for c in checks {
+                let to = state_json(&c.to)?;
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE application SET check_result = ?1, cropped = ?2, state = ?3,
+                           status = ?4, updated_at = strftime('%s','now')
+                         WHERE id = ?5 AND state = ?6",
+                    )
+                    .map_err(db)?
+                    .execute(params![
+                        c.check,
+                        c.cropped,
+                        to,
+                        c.to.status().to_string(),
+                        c.id,
+                        state_json(&c.from)?
+                    ])
+                    .map_err(db)?;
+                if changed == 1 && c.to != c.from {
+                    tx.prepare_cached(
+                        "INSERT INTO application_event (application_id, at, actor, state)
+                         VALUES (?1, strftime('%s','now'), 'photo check', ?2)",
+                    )
+                    .map_err(db)?
+                    .execute(params![c.id, to])
+                    .map_err(db)?;
+                }
+                applied.push(changed == 1);
+            }
+            Ok(applied)
+        })
+    }
+
+    fn transition(
+        &self,
+        id: i64,
+        from: &ApplicationState,
+        to: &ApplicationState,
+        actor: &str,
+        resubmitted: Option<Resubmitted<'_>>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        self.in_transaction(|tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE application SET state = ?1, status = ?2, updated_at = ?3
+                     WHERE id = ?4 AND state = ?5",
+                    params![
+                        state_json(to)?,
+                        to.status().to_string(),
+                        at,
+                        id,
+                        state_json(from)?
+                    ],
+                )
+                .map_err(db)?;
+            if changed == 1 {
+                if let Some(r) = resubmitted {
+                    tx.execute(
+                        "UPDATE application SET photo_source = ?1, photo = ?2, cropped = NULL,
+                           check_result = NULL, submitted_at = ?3, due_at = ?4 WHERE id = ?5",
+                        params![r.photo_source, r.photo, at, r.due_at, id],
+                    )
+                    .map_err(db)?;
+                }
+                tx.execute(
+                    "INSERT INTO application_event (application_id, at, actor, state)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![id, at, actor, state_json(to)?],
+                )
+                .map_err(db)?;
+            }
+            Ok(changed == 1)
+        })
+    }
+
+    fn status_index(&self, account: AccountId) -> Result<u32, StoreError> {
+        let idx = self.in_transaction(|tx| {
+            let existing: Option<i64> = tx
+                .query_row(
+                    "SELECT idx FROM status_index WHERE account_id = ?1",
+                    [account],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            if let Some(idx) = existing {
+                return Ok(idx);
+            }
+            let next: i64 = tx
+                .query_row(
+                    "SELECT coalesce(max(idx) + 1, 0) FROM status_index",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            tx.execute(
+                "INSERT INTO status_index (account_id, idx) VALUES (?1, ?2)",
+                params![account, next],
+            )
+            .map_err(db)?;
+            Ok(next)
+        })?;
+        u32::try_from(idx).map_err(|e| corrupt("status_index", e))
+    }
+
+    fn status_entries(
+        &self,
+        today: time::Date,
+    ) -> Result<Vec<(u32, Option<LicenceStatus>)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT s.idx, l.record FROM status_index s
+                 JOIN account a ON a.id = s.account_id
+                 LEFT JOIN registry_licence l ON l.id_number = a.id_number
+                 ORDER BY s.idx",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .map_err(db)?;
+        let mut entries = Vec::new();
+        for row in rows {
+            let (idx, record) = row.map_err(db)?;
+            let status = record
+                .map(|r| serde_json::from_str::<DrivingLicence>(&r).map(|l| l.status_on(today)))
+                .transpose()
+                .map_err(|e| corrupt("registry_licence", e))?;
+            entries.push((
+                u32::try_from(idx).map_err(|e| corrupt("status_index", e))?,
+                status,
+            ));
+        }
+        Ok(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewAccount, RegistryStore};
+    use licence_core::UserKind;
+
+    fn unit(store: &SqliteStore, i: i64) -> AccountId {
+        store
+            .create_account(&NewAccount {
+                kind: UserKind::OnlineRegistered,
+                id_number: None,
+                unit_code: Some(format!("U{i}")),
+                name: "单位".into(),
+                mobile: "13800138000".parse().unwrap(),
+                password_hash: "x".into(),
+                created_at: 1,
+            })
+            .unwrap()
+    }
+
+    fn application(account: AccountId, key: &str) -> Application {
+        Application {
+            id: 0,
+            account,
+            idempotency_key: key.into(),
+            photo_source: "album".into(),
+            photo: vec![0xFF, 0xD8, account as u8],
+            cropped: None,
+            check: None,
+            state: ApplicationState::Submitted,
+            submitted_at: 10,
+            due_at: 20,
+            updated_at: 10,
+        }
+    }
+
+    #[test]
+    fn concurrent_submissions_are_group_committed_each_answered_right() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("p.sqlite")).unwrap());
+        let accounts: Vec<AccountId> = (0..24).map(|i| unit(&store, i)).collect();
+        // Every account submits three times at once from three threads: twice with one key
+        // (a retry) and once with another (a second application while one is open).
+        let outcomes: Vec<(AccountId, &str, Submitted)> = std::thread::scope(|s| {
+            let handles: Vec<_> = accounts
+                .iter()
+                .flat_map(|&a| [(a, "k1"), (a, "k1"), (a, "k2")])
+                .map(|(a, key)| {
+                    let (store, app) = (store.clone(), application(a, key));
+                    s.spawn(move || (a, key, store.submit_application(app).unwrap()))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for &account in &accounts {
+            let stored = store.applications_of(account).unwrap();
+            assert_eq!(stored.len(), 1, "one application per account");
+            let mine: Vec<&Submitted> = outcomes
+                .iter()
+                .filter(|(a, _, _)| *a == account)
+                .map(|(_, _, o)| o)
+                .collect();
+            let created = mine
+                .iter()
+                .filter(|o| matches!(o, Submitted::Created(_)))
+                .count();
+            assert_eq!(created, 1, "{mine:?}");
+            for (_, key, outcome) in outcomes.iter().filter(|(a, _, _)| *a == account) {
+                let app = match outcome {
+                    Submitted::Created(app)
+                    | Submitted::Replayed(app)
+                    | Submitted::OpenExists(app) => app,
+                };
+                assert_eq!(app.id, stored[0].id);
+                // A retry with the key that won replays it; the other key finds it open.
+                if *key == stored[0].idempotency_key {
+                    assert!(
+                        matches!(outcome, Submitted::Created(_) | Submitted::Replayed(_)),
+                        "{outcome:?}"
+                    );
+                } else {
+                    assert!(matches!(outcome, Submitted::OpenExists(_)), "{outcome:?}");
+                }
+            }
+        }
+        // A later submission alone is answered at once (no batch left half-done).
+        let later = store
+            .submit_application(application(accounts[0], "k3"))
+            .unwrap();
+        assert!(matches!(later, Submitted::OpenExists(_)));
+    }
+
+    #[test]
+    fn status_indexes_are_allocated_once_in_order() {
+        let store = SqliteStore::in_memory().unwrap();
+        let (a, b) = (unit(&store, 1), unit(&store, 2));
+        assert_eq!(store.status_index(b).unwrap(), 0);
+        assert_eq!(store.status_index(a).unwrap(), 1);
+        assert_eq!(store.status_index(b).unwrap(), 0);
+        let today = time::macros::date!(2026 - 12 - 1);
+        // Units hold no licence: their entries say so.
+        assert_eq!(store.status_entries(today).unwrap(), [(0, None), (1, None)]);
+    }
+}

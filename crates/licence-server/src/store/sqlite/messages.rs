@@ -1,0 +1,224 @@
+//! [`MessageStore`] on SQLite: `sms_outbox`, `inbox_message`.
+
+use licence_core::MobileNumber;
+use rusqlite::params;
+
+use super::{corrupt, count, db, SqliteStore};
+use crate::store::{AccountId, InboxMessage, MessageStore, OutboxMessage, StoreError};
+
+impl SqliteStore {
+    fn outbox_where<P: rusqlite::Params>(
+        &self,
+        condition: &str,
+        params: P,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT id, event_key, to_mobile, text, attempts, next_attempt_at, sent_at
+                 FROM sms_outbox WHERE {condition}"
+            ))
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                ))
+            })
+            .map_err(db)?;
+        rows.map(|row| {
+            let (id, event_key, to, text, attempts, next_attempt_at, sent_at) = row.map_err(db)?;
+            Ok(OutboxMessage {
+                id,
+                event_key,
+                to: to.parse().map_err(|e| corrupt("sms_outbox", e))?,
+                text,
+                attempts: count(attempts),
+                next_attempt_at,
+                sent_at,
+            })
+        })
+        .collect()
+    }
+}
+
+impl MessageStore for SqliteStore {
+    fn enqueue_sms(
+        &self,
+        event_key: &str,
+        to: &MobileNumber,
+        text: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let added = self
+            .conn()
+            .execute(
+                "INSERT OR IGNORE INTO sms_outbox (event_key, to_mobile, text, created_at,
+                   next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![event_key, to.as_str(), text, at],
+            )
+            .map_err(db)?;
+        Ok(added == 1)
+    }
+
+    fn due_sms(&self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.outbox_where(
+            "sent_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+            params![now, limit as i64],
+        )
+    }
+
+    fn sms_sent(&self, id: i64, message_id: &str, at: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE sms_outbox SET sent_at = ?1, message_id = ?2, attempts = attempts + 1,
+                   last_error = NULL WHERE id = ?3",
+                params![at, message_id, id],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn sms_failed(&self, id: i64, error: &str, next_attempt_at: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE sms_outbox SET attempts = attempts + 1, last_error = ?1,
+                   next_attempt_at = ?2
+                 WHERE id = ?3",
+                params![error, next_attempt_at, id],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn outbox_message(&self, event_key: &str) -> Result<Option<OutboxMessage>, StoreError> {
+        Ok(self.outbox_where("event_key = ?1", [event_key])?.pop())
+    }
+
+    fn add_to_inbox(
+        &self,
+        account: AccountId,
+        event_key: &str,
+        title: &str,
+        body: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let added = self
+            .conn()
+            .execute(
+                "INSERT OR IGNORE INTO inbox_message (account_id, event_key, title, body,
+                   created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![account, event_key, title, body, at],
+            )
+            .map_err(db)?;
+        Ok(added == 1)
+    }
+
+    fn inbox(
+        &self,
+        account: AccountId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<InboxMessage>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, title, body, created_at, read_at FROM inbox_message
+                 WHERE account_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![account, after, limit as i64], |r| {
+                Ok(InboxMessage {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    body: r.get(2)?,
+                    created_at: r.get(3)?,
+                    read_at: r.get(4)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    fn mark_read(&self, account: AccountId, id: i64, at: i64) -> Result<bool, StoreError> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE inbox_message SET read_at = coalesce(read_at, ?1)
+                 WHERE id = ?2 AND account_id = ?3",
+                params![at, id, account],
+            )
+            .map_err(db)?;
+        Ok(changed == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_texted_once_and_retried_until_sent() {
+        let store = SqliteStore::in_memory().unwrap();
+        let to: MobileNumber = "13800138000".parse().unwrap();
+        assert!(store.enqueue_sms("e1", &to, "text", 10).unwrap());
+        assert!(!store.enqueue_sms("e1", &to, "again", 11).unwrap());
+        assert!(store.due_sms(9, 10).unwrap().is_empty());
+        let due = store.due_sms(10, 10).unwrap();
+        assert_eq!((due.len(), due[0].text.as_str()), (1, "text"));
+        store.sms_failed(due[0].id, "gateway down", 50).unwrap();
+        assert!(store.due_sms(49, 10).unwrap().is_empty());
+        store.sms_sent(due[0].id, "m1", 50).unwrap();
+        assert!(store.due_sms(100, 10).unwrap().is_empty());
+        let sent = store.outbox_message("e1").unwrap().unwrap();
+        assert_eq!((sent.attempts, sent.sent_at), (2, Some(50)));
+    }
+
+    #[test]
+    fn the_inbox_pages_by_id_and_marks_only_the_owners_message_read() {
+        use crate::store::{NewAccount, RegistryStore};
+        let store = SqliteStore::in_memory().unwrap();
+        let account = |code: &str| {
+            store
+                .create_account(&NewAccount {
+                    kind: licence_core::UserKind::Unit,
+                    id_number: None,
+                    unit_code: Some(code.into()),
+                    name: "单位".into(),
+                    mobile: "13800138000".parse().unwrap(),
+                    password_hash: "x".into(),
+                    created_at: 1,
+                })
+                .unwrap()
+        };
+        let (a, b) = (account("U1"), account("U2"));
+        for i in 1..=3 {
+            assert!(store
+                .add_to_inbox(a, &format!("e{i}"), "标题", "正文", i)
+                .unwrap());
+        }
+        assert!(!store.add_to_inbox(a, "e1", "again", "again", 9).unwrap());
+        let first = store.inbox(a, 0, 2).unwrap();
+        assert_eq!(
+            first.iter().map(|m| m.created_at).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let rest = store.inbox(a, first[1].id, 10).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert!(!store.mark_read(b, first[0].id, 5).unwrap());
+        assert!(store.mark_read(a, first[0].id, 5).unwrap());
+        // Read once, the first time stands.
+        assert!(store.mark_read(a, first[0].id, 7).unwrap());
+        assert_eq!(store.inbox(a, 0, 1).unwrap()[0].read_at, Some(5));
+        assert!(store.inbox(b, 0, 10).unwrap().is_empty());
+    }
+}
