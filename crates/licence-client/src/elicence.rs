@@ -7,35 +7,27 @@
 //! is there, [`DriverApp::refresh_elicence`] fetches the trust list and the signed status list,
 //! the live licence record, and renews the credential well before it ends or when the
 //! registry's record of the licence has changed.
-
-use std::sync::Arc;
+//!
+//! The credential itself (the device key, the device's registration, issuing and renewing)
+//! is `elicence/credential.rs`'s; the lists it is checked with are [`crate::verifier_data`]'s.
 
 use base64::Engine;
 use image::ImageEncoder;
 use licence_core::{DrivingLicence, LicenceStatus, Standing};
-use licence_credential::{qr, Credential, DeviceKey, Presentation, StatusList, TrustList};
-use serde::Deserialize;
+use licence_credential::{qr, Credential, Presentation, StatusList};
 
-use crate::api::decode;
-use crate::app::{now, today, DriverApp};
-use crate::store::StoredCredential;
-use crate::views::{AppError, ElicenceView, HolderView, RefreshView, StandingView};
+use crate::app::{now, today, Cached, DriverApp};
+use crate::views::{wire_name, AppError, ElicenceView, HolderView, RefreshView, StandingView};
 use crate::ClientError;
 
-pub(crate) const TRUST_LIST: &str = "trust_list";
-pub(crate) const STATUS_LIST: &str = "status_list";
+mod credential;
+
 /// A new QR code this often, on the device (two periods are what a verifier accepts).
 pub const QR_REFRESH_SECONDS: u32 = 30;
 /// The credential is renewed when less than this remains of it (it is issued for 7 days).
 pub const RENEW_BEFORE: i64 = 3 * 86_400;
-/// The trust list changes rarely; it is fetched again after this long.
-const TRUST_LIST_REFRESH: i64 = 3600;
-/// A credential whose licence record differs from the registry's is renewed, but not more
-/// often than this.
-const RENEW_ON_CHANGE_AFTER: i64 = 60;
 /// Status information older than this cannot be relied on (the platform's maximum age).
 const STANDING_MAX_AGE: i64 = 24 * 3600;
-const REFRESHED_AT: &str = "elicence_refreshed_at";
 
 fn no_elicence() -> AppError {
     AppError {
@@ -116,12 +108,7 @@ pub fn standing(
         };
     }
     StandingView {
-        standing: match status.standing() {
-            Standing::Normal => "normal",
-            Standing::Abnormal => "abnormal",
-            Standing::Invalid => "invalid",
-        }
-        .into(),
+        standing: wire_name(&status.standing()),
         codes: status.to_string(),
         text: status.names_zh(),
         text_en: status.names_en(),
@@ -129,81 +116,7 @@ pub fn standing(
     }
 }
 
-#[derive(Deserialize)]
-struct Issued {
-    credential: String,
-    not_after: i64,
-}
-
-#[derive(Deserialize)]
-struct RegisteredDevice {
-    id: i64,
-    public_key: String,
-}
-
 impl DriverApp {
-    /// This device's key, from the vault (made and saved there on first use); kept in memory
-    /// afterwards, so that a QR refresh never waits for the key store.
-    pub(crate) fn device_key(&self) -> Result<Arc<DeviceKey>, AppError> {
-        let mut cached = self.device.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(key) = cached.as_ref() {
-            return Ok(key.clone());
-        }
-        let key = Arc::new(crate::device::device_key(self.vault.as_ref())?);
-        *cached = Some(key.clone());
-        Ok(key)
-    }
-
-    /// The trust list as last fetched, and when.
-    pub(crate) fn cached_trust_list(&self) -> Result<Option<(TrustList, i64)>, AppError> {
-        Ok(self
-            .store
-            .verifier_data(TRUST_LIST)?
-            .and_then(|(bytes, at)| TrustList::from_cbor(&bytes).ok().map(|t| (t, at))))
-    }
-
-    /// The status list as last fetched, its signature checked again against `trust`.
-    pub(crate) fn cached_status_list(
-        &self,
-        trust: &TrustList,
-    ) -> Result<Option<StatusList>, AppError> {
-        Ok(self
-            .store
-            .verifier_data(STATUS_LIST)?
-            .and_then(|(bytes, _)| StatusList::verify(&bytes, trust).ok()))
-    }
-
-    /// Fetches the trust list (when older than an hour) and the signed status list, and keeps
-    /// them once they check out. Public data: no sign-in needed. Whether anything changed.
-    pub async fn refresh_verifier_data(&self) -> Result<bool, AppError> {
-        let now = now();
-        let mut changed = false;
-        let trust = match self.cached_trust_list()? {
-            Some((trust, at)) if now - at < TRUST_LIST_REFRESH => trust,
-            old => {
-                let bytes = self.api.get_bytes("/api/v1/trust-list").await?;
-                let trust = TrustList::from_cbor(&bytes).map_err(|e| {
-                    ClientError::Unexpected(format!("the platform's trust list: {e}"))
-                })?;
-                changed |= old.map(|(t, _)| t) != Some(trust.clone());
-                self.store.put_verifier_data(TRUST_LIST, &bytes, now)?;
-                trust
-            }
-        };
-        let bytes = self.api.get_bytes("/api/v1/status-list").await?;
-        let list = StatusList::verify(&bytes, &trust).map_err(|e| {
-            ClientError::Unexpected(format!("the platform's status list does not verify: {e}"))
-        })?;
-        // A new list every fetch: changed only when what it says changed.
-        let before = self.cached_status_list(&trust)?.map(|mut b| {
-            b.issued_at = list.issued_at;
-            b
-        });
-        changed |= before.as_ref() != Some(&list);
-        self.store.put_verifier_data(STATUS_LIST, &bytes, now)?;
-        Ok(changed)
-    }
-
     /// Brings the e-licence up to date when there is a network: the lists, the live record,
     /// and the credential (fetched after approval, renewed before it ends, when the registry's
     /// record changed, or when this device's key is not the one it is bound to). The app's
@@ -249,7 +162,7 @@ impl DriverApp {
             }
         }
         if problem.is_none() {
-            self.store.put_cached(REFRESHED_AT, &now.to_string(), now)?;
+            self.keep(Cached::ElicenceRefreshedAt, &now)?;
         }
         Ok(RefreshView {
             changed,
@@ -264,120 +177,6 @@ impl DriverApp {
             list.iter()
                 .any(|a| matches!(a.status.as_str(), "approved" | "issued"))
         })
-    }
-
-    fn needs_renewal(
-        &self,
-        stored: &StoredCredential,
-        trust: &TrustList,
-        key: &DeviceKey,
-        now: i64,
-    ) -> Result<bool, AppError> {
-        let Ok(credential) = Credential::open(&stored.signed, trust) else {
-            return Ok(true);
-        };
-        if credential.device_key != key.public_key() || stored.not_after - now < RENEW_BEFORE {
-            return Ok(true);
-        }
-        let changed = self
-            .store
-            .cached_licence()?
-            .is_some_and(|(live, _)| live.record() != credential.licence.record());
-        Ok(changed && now - stored.fetched_at > RENEW_ON_CHANGE_AFTER)
-    }
-
-    /// This device's id on the platform for `account`, registering its public key if needed.
-    async fn device_id(&self, account: i64, key: &DeviceKey, token: &str) -> Result<i64, AppError> {
-        let public = key.public_key();
-        if let Some((id, registered)) = self.store.device_registration(account)? {
-            if registered == public {
-                return Ok(id);
-            }
-        }
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&public);
-        let body = serde_json::json!({"public_key": encoded, "name": device_name()});
-        let id = match self
-            .api
-            .call(
-                "POST",
-                "/api/v1/me/devices",
-                Some(token),
-                Some(body.to_string()),
-            )
-            .await
-        {
-            Ok(answer) => decode::<RegisteredDevice>(answer)?.id,
-            // Registered before, but this device forgot the id (its data was restored).
-            Err(e) if e.code() == "device_already_registered" => {
-                let list: Vec<RegisteredDevice> = decode(
-                    self.api
-                        .call("GET", "/api/v1/me/devices", Some(token), None)
-                        .await?,
-                )?;
-                list.into_iter()
-                    .find(|d| d.public_key == encoded)
-                    .map(|d| d.id)
-                    .ok_or_else(|| ClientError::Unexpected("the device is not listed".into()))?
-            }
-            Err(e) => return Err(self.forget_if_unauthorised(e)),
-        };
-        self.store.save_device_registration(account, id, &public)?;
-        Ok(id)
-    }
-
-    async fn issue_credential(
-        &self,
-        account: i64,
-        key: &DeviceKey,
-        now: i64,
-    ) -> Result<(), AppError> {
-        let session = self.session()?;
-        let trust = self
-            .cached_trust_list()?
-            .map(|(t, _)| t)
-            .ok_or_else(|| ClientError::Network("the trust list is not here yet".into()))?;
-        let mut retried = false;
-        let answer = loop {
-            let device = self.device_id(account, key, &session.token).await?;
-            let body = serde_json::json!({ "device_id": device }).to_string();
-            match self
-                .api
-                .call(
-                    "POST",
-                    "/api/v1/me/credential",
-                    Some(&session.token),
-                    Some(body),
-                )
-                .await
-            {
-                // Removed on the platform: register this device again, once.
-                Err(e) if e.code() == "device_not_found" && !retried => {
-                    self.store.forget_device_registration(account)?;
-                    retried = true;
-                }
-                other => break other.map_err(|e| self.forget_if_unauthorised(e))?,
-            }
-        };
-        let issued: Issued = decode(answer)?;
-        let signed = base64::engine::general_purpose::STANDARD
-            .decode(issued.credential.as_bytes())
-            .map_err(|e| ClientError::Unexpected(format!("the credential is not base64: {e}")))?;
-        // Checked before it is kept: the issuer on the trust list, bound to this device.
-        let credential = Credential::open(&signed, &trust)
-            .map_err(|e| ClientError::Unexpected(format!("the credential does not verify: {e}")))?;
-        if credential.device_key != key.public_key() {
-            return Err(ClientError::Unexpected(
-                "the credential is bound to another device".into(),
-            )
-            .into());
-        }
-        self.store.save_credential(&StoredCredential {
-            account_id: account,
-            signed,
-            not_after: issued.not_after,
-            fetched_at: now,
-        })?;
-        Ok(())
     }
 
     /// The e-licence page now: see [`DriverApp::elicence_at`].
@@ -407,10 +206,7 @@ impl DriverApp {
             live.as_ref().map(|(l, at)| (l, *at)),
             now,
         );
-        let refreshed_at = self
-            .store
-            .cached(REFRESHED_AT)?
-            .and_then(|(v, _)| v.parse().ok());
+        let refreshed_at = self.cached(Cached::ElicenceRefreshedAt)?;
         let red = matches!(standing.standing.as_str(), "abnormal" | "invalid");
         let mut notice = None;
         let usable = if credential.device_key != key.public_key() {
@@ -466,12 +262,4 @@ impl DriverApp {
             key_storage: self.vault.kind().into(),
         })
     }
-}
-
-/// The name this device is registered under (shown in the account's device list).
-fn device_name() -> String {
-    std::env::var("LICENCE_DEVICE_NAME")
-        .ok()
-        .filter(|n| !n.trim().is_empty() && n.chars().count() <= 64)
-        .unwrap_or_else(|| "电子驾驶证 App".into())
 }

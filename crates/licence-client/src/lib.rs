@@ -1,17 +1,24 @@
-//! Everything of the driver's app that is not UI, with no Tauri in it: the platform's API
-//! client ([`api`]), the app's local SQLite store ([`store`]) for the session, the cached
-//! licence ([`licence`], shown without a network) and the outbox, and the outbox itself
-//! ([`outbox`]), which sends applications through surges and outages:
-//! durable before anything is sent, resent with backoff, honouring the platform's
-//! `Retry-After`, and idempotent, so a resend after a lost answer is the same application.
+//! Everything of the driver's app that is not UI, with no Tauri in it. [`app::DriverApp`] is
+//! the app as one object, returning what the screens show ([`views`], from which the UI's
+//! TypeScript types are generated); the Tauri commands (`src-tauri`) are thin wrappers over
+//! it. `DriverApp` is a façade over shared state; its methods live with their concern:
 //!
-//! Registration ([`registration`]) and the camera as a [`camera::FrameSource`] live here too,
-//! and so do the e-licence shown at the roadside ([`elicence`]: the credential bound to this
-//! device's key ([`device`]), a QR code signed afresh every 30 seconds) and the officer's
-//! verifier ([`officer`]), both working with no network.
-//! [`app::DriverApp`] is the app as one object, returning what the screens show
-//! ([`views`], from which the UI's TypeScript types are generated). The Tauri commands
-//! (`src-tauri`) are thin wrappers over it.
+//! | concern | where |
+//! |---|---|
+//! | the façade: shared state, the cache keys | [`app`] |
+//! | session: sign in and out, the account (我的) | [`app::session`] |
+//! | registration: codes, 面签, 在线注册, 支付宝, 实人认证, the ID card review | [`app::registration`] (screens), [`registration`] (requests, the Alipay app) |
+//! | applications: the home page, the photo check, submit, the outbox | [`app::applications`] (screens), [`outbox`] (saved first, sent with backoff, `Retry-After`, idempotent) |
+//! | 消息: the inbox, what is announced | [`app::inbox`] |
+//! | 我的驾驶证 (the registry's record, shown offline as last fetched) | [`licence`] |
+//! | the e-licence: the QR signed every 30 s, the standing, the credential | [`elicence`], with the device key in [`device`] |
+//! | the trust list and status list kept for offline checks | [`verifier_data`] |
+//! | the officer's verifier (执勤民警核验) | [`officer`] |
+//! | the camera as a frame source | [`camera`] |
+//! | HTTP to the platform, typed on the method | [`api`] |
+//! | the local SQLite store, with versioned migrations | [`store`] |
+//!
+//! The same map, with the reasons, is in `docs/client.md`.
 
 pub mod api;
 pub mod app;
@@ -23,6 +30,7 @@ pub mod officer;
 pub mod outbox;
 pub mod registration;
 pub mod store;
+pub mod verifier_data;
 pub mod views;
 
 /// What can go wrong, with a stable machine `code()` for the UI.

@@ -3,7 +3,9 @@
 use licence_core::DrivingLicence;
 
 use crate::api::Api;
+use crate::app::{now, today, DriverApp};
 use crate::store::LocalStore;
+use crate::views::{AppError, LicenceView};
 use crate::ClientError;
 
 /// The licence to show, and how fresh it is.
@@ -48,5 +50,21 @@ pub async fn my_licence(
             }
             Err(error)
         }
+    }
+}
+
+impl DriverApp {
+    /// 我的驾驶证: from the platform, or as last fetched without a network.
+    pub async fn my_licence(&self) -> Result<LicenceView, AppError> {
+        let session = self.session()?;
+        let shown = my_licence(&self.store, &self.api, &session.token, now())
+            .await
+            .map_err(|e| self.forget_if_unauthorised(e))?;
+        Ok(LicenceView::of(
+            &shown.licence,
+            today(),
+            shown.fetched_at,
+            shown.offline,
+        ))
     }
 }

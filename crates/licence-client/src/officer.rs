@@ -6,25 +6,22 @@
 //! signature, the holder device's signature and the code's age, and the licence's standing
 //! in the cached status list. When there is a network the platform's online check of the same
 //! code is asked too, with the registry's live status; it decides the light when it answers.
+//! Finding the code in a frame or a picture is `officer/reading.rs`'s.
 
 use base64::Engine;
-use image::GrayImage;
-use licence_credential::{qr, StatusList, StatusReport, TrustList, VerdictCode, Verification};
-use serde::Deserialize;
+use licence_credential::{StatusList, StatusReport, TrustList, VerdictCode, Verification};
 
-use crate::api::decode;
 use crate::app::{now, DriverApp};
-use crate::camera::Frame;
 use crate::store::OfficerSession;
 use crate::views::{
     AppError, HolderView, OfficerView, OnlineCheckView, VerdictView, VerificationView,
 };
 use crate::ClientError;
 
-/// Pictures larger than this are refused before decoding (a phone photo is a few MB).
-pub const MAX_PICTURE_BYTES: usize = 25 * 1024 * 1024;
-/// Decoded pictures are limited to this many pixels a side.
-const MAX_PICTURE_SIDE: u32 = 10_000;
+mod reading;
+
+use reading::picture_unreadable;
+pub use reading::{read_frame, read_picture, MAX_PICTURE_BYTES};
 
 /// The answer when no officer is signed in on this device.
 pub fn officer_required() -> AppError {
@@ -33,66 +30,6 @@ pub fn officer_required() -> AppError {
         "请先以执勤民警身份登录（需联网一次）",
         "Sign in as an officer first (needs a network once)",
     )
-}
-
-fn no_qr_found() -> AppError {
-    AppError::new(
-        "no_qr_found",
-        "图片中未找到二维码：请让二维码完整、清晰地出现在画面中",
-        "No QR code found in the picture: get the whole code sharp in the picture",
-    )
-}
-
-fn picture_unreadable() -> AppError {
-    AppError::new(
-        "picture_unreadable",
-        "无法读取这张图片：请选择 JPEG 或 PNG 图片",
-        "This picture cannot be read: choose a JPEG or PNG picture",
-    )
-}
-
-/// The QR text in a camera frame, if there is one: an e-licence code (`DL1:`) first.
-pub fn read_frame(frame: &Frame) -> Option<String> {
-    let grey = grey_of(frame)?;
-    pick(qr::decode(&grey))
-}
-
-fn grey_of(frame: &Frame) -> Option<GrayImage> {
-    let rgb = image::RgbImage::from_raw(frame.width, frame.height, frame.rgb.clone())?;
-    Some(image::DynamicImage::ImageRgb8(rgb).into_luma8())
-}
-
-fn pick(texts: Vec<String>) -> Option<String> {
-    let e_licence = texts
-        .iter()
-        .position(|t| t.starts_with(licence_credential::PREFIX));
-    match e_licence {
-        Some(i) => texts.into_iter().nth(i),
-        None => texts.into_iter().next(),
-    }
-}
-
-/// The QR text in a picture file (JPEG or PNG, e.g. a screenshot sent to the officer).
-pub fn read_picture(bytes: &[u8]) -> Result<String, AppError> {
-    if bytes.len() > MAX_PICTURE_BYTES {
-        return Err(AppError::new(
-            "picture_too_large",
-            "图片过大（超过 25 MB），请换一张",
-            "The picture is over 25 MB; choose another",
-        ));
-    }
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|_| picture_unreadable())?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_PICTURE_SIDE);
-    limits.max_image_height = Some(MAX_PICTURE_SIDE);
-    reader.limits(limits);
-    let picture = reader
-        .decode()
-        .map_err(|_| picture_unreadable())?
-        .into_luma8();
-    pick(qr::decode(&picture)).ok_or_else(no_qr_found)
 }
 
 /// Offline verification: what the officer's device says with its cached lists at `now`.
@@ -119,20 +56,6 @@ fn status_words(codes: &str) -> Option<String> {
         .map(|s| s.names_zh())
 }
 
-#[derive(Deserialize)]
-struct SignedIn {
-    token: String,
-    expires_at: i64,
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct OnlineCheck {
-    verdict: String,
-    live_status: Option<String>,
-    live_points: Option<u32>,
-}
-
 impl DriverApp {
     /// Signs an officer in on this device, then fetches the lists for offline checks.
     pub async fn officer_sign_in(
@@ -148,17 +71,11 @@ impl DriverApp {
                 "Enter the officer account and the password",
             ));
         }
-        let body = serde_json::json!({"username": username, "password": password});
-        let signed_in: SignedIn = decode(
-            self.api
-                .call(
-                    "POST",
-                    "/api/v1/officer/sessions",
-                    None,
-                    Some(body.to_string()),
-                )
-                .await?,
-        )?;
+        let request = licence_api::OfficerSignIn {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        let signed_in = self.api.request(&request, None).await?;
         self.store.save_officer_session(&OfficerSession {
             token: signed_in.token,
             expires_at: signed_in.expires_at,
@@ -268,18 +185,12 @@ impl DriverApp {
         session: &OfficerSession,
         text: &str,
     ) -> Result<OnlineCheckView, AppError> {
-        let body = serde_json::json!({ "qr_text": text }).to_string();
-        let answer = self
-            .quick
-            .call(
-                "POST",
-                "/api/v1/officer/checks",
-                Some(&session.token),
-                Some(body),
-            )
-            .await;
-        let check: OnlineCheck = match answer {
-            Ok(body) => decode(body)?,
+        let request = licence_api::CheckRequest {
+            qr_text: text.to_owned(),
+        };
+        let answer = self.quick.request(&request, Some(&session.token)).await;
+        let check = match answer {
+            Ok(check) => check,
             Err(ClientError::Server { status: 401, .. }) => {
                 return Err(AppError::new(
                     "officer_session_lapsed",
@@ -305,50 +216,5 @@ impl DriverApp {
             live_status: check.live_status,
             live_points: check.live_points,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pictures_that_are_not_pictures_or_hold_no_code_say_so() {
-        assert_eq!(
-            read_picture(b"not a picture").unwrap_err().code,
-            "picture_unreadable"
-        );
-        let mut blank = Vec::new();
-        image::GrayImage::from_pixel(64, 64, image::Luma([255]))
-            .write_to(
-                &mut std::io::Cursor::new(&mut blank),
-                image::ImageFormat::Png,
-            )
-            .unwrap();
-        assert_eq!(read_picture(&blank).unwrap_err().code, "no_qr_found");
-        let huge = vec![0u8; MAX_PICTURE_BYTES + 1];
-        assert_eq!(read_picture(&huge).unwrap_err().code, "picture_too_large");
-    }
-
-    #[test]
-    fn a_code_is_read_from_a_frame_and_an_e_licence_code_comes_first() {
-        let text = "DL1:HELLO";
-        let img = qr::render(text, qr::QrColour::Red, 4).unwrap();
-        let frame = Frame {
-            width: img.width(),
-            height: img.height(),
-            rgb: img.into_raw(),
-        };
-        assert_eq!(read_frame(&frame).as_deref(), Some(text));
-        assert_eq!(
-            pick(vec!["https://x".into(), "DL1:A".into()]).as_deref(),
-            Some("DL1:A")
-        );
-        let broken = Frame {
-            width: 10,
-            height: 10,
-            rgb: vec![0; 3],
-        };
-        assert_eq!(read_frame(&broken), None);
     }
 }

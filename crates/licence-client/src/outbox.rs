@@ -12,6 +12,8 @@
 use base64::Engine;
 use rand::Rng;
 
+use licence_api::{NewApplication, PhotoSource};
+
 use crate::api::{success, Api};
 use crate::store::LocalStore;
 use crate::ClientError;
@@ -46,21 +48,18 @@ pub enum Delivery {
 /// (`album` / `camera`). Returns the outbox item.
 pub fn queue_application(
     store: &LocalStore,
-    photo_source: &str,
+    photo_source: PhotoSource,
     photo: Option<&[u8]>,
     now: i64,
 ) -> Result<i64, ClientError> {
-    let key: String = {
-        let bytes: [u8; 16] = rand::thread_rng().gen();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let key = licence_credential::hex::encode(&rand::thread_rng().gen::<[u8; 16]>());
+    let body = NewApplication {
+        idempotency_key: key.clone(),
+        photo_source,
+        photo: photo.map(|p| base64::engine::general_purpose::STANDARD.encode(p)),
     };
-    let mut body = serde_json::json!({"idempotency_key": key, "photo_source": photo_source});
-    if let Some(photo) = photo {
-        body["photo"] = base64::engine::general_purpose::STANDARD
-            .encode(photo)
-            .into();
-    }
-    store.enqueue(APPLICATION, &key, &body.to_string(), now)
+    let body = serde_json::to_string(&body).map_err(|e| ClientError::Unexpected(e.to_string()))?;
+    store.enqueue(APPLICATION, &key, &body, now)
 }
 
 /// A photo from the album or the camera, after the check on the device.
@@ -81,7 +80,7 @@ pub enum CheckedPhoto {
 /// once instead of a day later, and the upload is the ~20 KB crop, not the original.
 pub fn queue_checked_photo(
     store: &LocalStore,
-    photo_source: &str,
+    photo_source: PhotoSource,
     photo: &[u8],
     today: time::Date,
     now: i64,
@@ -105,14 +104,16 @@ pub async fn send_due(
 ) -> Result<Vec<Delivery>, ClientError> {
     let mut deliveries = Vec::new();
     for item in store.due(now)? {
-        let answer = api
-            .exchange(
-                "POST",
-                "/api/v1/applications",
-                Some(token),
-                Some(item.body.clone()),
-            )
-            .await;
+        // Saved by this app as a NewApplication; anything else is a failed item, not a retry.
+        let answer = match serde_json::from_str::<NewApplication>(&item.body) {
+            Ok(application) => api
+                .exchange_with(&application, Some(token))
+                .await
+                .map(success),
+            Err(e) => Ok(Err(ClientError::Unexpected(format!(
+                "the saved application does not read back: {e}"
+            )))),
+        };
         let backoff = now + (FIRST_PAUSE << item.attempts.min(8)).min(LONGEST_PAUSE);
         let defer = |until: i64, error: ClientError| -> Result<Delivery, ClientError> {
             store.defer(item.id, until, &error.to_string())?;
@@ -122,7 +123,7 @@ pub async fn send_due(
                 error,
             })
         };
-        let delivery = match answer.map(success) {
+        let delivery = match answer {
             Ok(Ok(body)) => match body["id"].as_i64() {
                 Some(application_id) => {
                     store.mark_sent(item.id, application_id)?;

@@ -3,48 +3,28 @@
 //! driver to the other path (`next` in [`ClientError::Server`]).
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use licence_api::endpoint;
 
-use crate::api::{decode, session_from, Api, Session};
+use crate::api::{Api, Session};
 use crate::ClientError;
 
-/// Who is registering, as typed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Person {
-    pub name: String,
-    pub id_number: String,
-    /// Face-sign: the number in use now. Online registration: the reserved number (预留手机号).
-    pub mobile: String,
-}
+/// Who is registering, as typed: the body of a code request.
+pub type Person = licence_api::CodeRequest;
 
 /// A code is on its way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CodeSent {
-    pub challenge_id: String,
-    /// Seconds the code stays valid.
-    pub expires_in: u64,
-    /// Seconds before another code may be asked for.
-    pub resend_after: u64,
-    pub mobile_masked: String,
-}
+pub use licence_api::CodeSent;
 
 impl Api {
     /// R2.1: a code to the mobile number given for face-sign.
     pub async fn face_sign_code(&self, person: &Person) -> Result<CodeSent, ClientError> {
-        self.code("/api/v1/registrations/face-sign/codes", person)
+        self.request(&endpoint::FaceSignCode(person.clone()), None)
             .await
     }
 
     /// R2.3: a code to the number the traffic police hold for the person.
     pub async fn online_code(&self, person: &Person) -> Result<CodeSent, ClientError> {
-        self.code("/api/v1/registrations/online/codes", person)
+        self.request(&endpoint::OnlineCode(person.clone()), None)
             .await
-    }
-
-    async fn code(&self, path: &str, person: &Person) -> Result<CodeSent, ClientError> {
-        let body =
-            serde_json::to_string(person).map_err(|e| ClientError::Unexpected(e.to_string()))?;
-        decode(self.call("POST", path, None, Some(body)).await?)
     }
 
     /// R2.1: registers as a face-signed user with the code and the liveness frames (JPEG,
@@ -59,21 +39,20 @@ impl Api {
         consent: bool,
         frames: &[Vec<u8>],
     ) -> Result<Session, ClientError> {
-        let frames: Vec<String> = frames
-            .iter()
-            .map(|f| base64::engine::general_purpose::STANDARD.encode(f))
-            .collect();
-        let body = serde_json::json!({
-            "name": person.name, "id_number": person.id_number, "mobile": person.mobile,
-            "challenge_id": code.challenge_id, "code": digits, "consent": consent,
-            "password": password, "frames": frames,
-        });
-        let path = "/api/v1/registrations/face-sign";
-        session_from(
-            &self
-                .call("POST", path, None, Some(body.to_string()))
-                .await?,
-        )
+        let request = licence_api::FaceSignRegistration {
+            name: person.name.clone(),
+            id_number: person.id_number.clone(),
+            mobile: person.mobile.clone(),
+            challenge_id: code.challenge_id.clone(),
+            code: digits.to_owned(),
+            consent,
+            password: password.to_owned(),
+            frames: frames
+                .iter()
+                .map(|f| base64::engine::general_purpose::STANDARD.encode(f))
+                .collect(),
+        };
+        Ok(Session::from(&self.request(&request, None).await?))
     }
 
     /// R2.3: finishes online registration (实名认证) with the code.
@@ -83,19 +62,14 @@ impl Api {
         digits: &str,
         password: &str,
     ) -> Result<Session, ClientError> {
-        let body = serde_json::json!({
-            "challenge_id": code.challenge_id, "code": digits, "password": password,
-        });
-        let path = "/api/v1/registrations/online";
-        session_from(
-            &self
-                .call("POST", path, None, Some(body.to_string()))
-                .await?,
-        )
+        let request = licence_api::OnlineRegistration {
+            challenge_id: code.challenge_id.clone(),
+            code: digits.to_owned(),
+            password: password.to_owned(),
+        };
+        Ok(Session::from(&self.request(&request, None).await?))
     }
-}
 
-impl Api {
     /// R2.4: registers with Alipay's real-name record, by the one-time code the Alipay app
     /// handed over when the person authorised.
     pub async fn register_alipay(
@@ -105,19 +79,13 @@ impl Api {
         auth_code: &str,
         password: &str,
     ) -> Result<Session, ClientError> {
-        let body = serde_json::json!({
-            "name": name, "id_number": id_number, "auth_code": auth_code, "password": password,
-        });
-        session_from(
-            &self
-                .call(
-                    "POST",
-                    "/api/v1/registrations/alipay",
-                    None,
-                    Some(body.to_string()),
-                )
-                .await?,
-        )
+        let request = licence_api::AlipayRegistration {
+            name: name.to_owned(),
+            id_number: id_number.to_owned(),
+            auth_code: auth_code.to_owned(),
+            password: password.to_owned(),
+        };
+        Ok(Session::from(&self.request(&request, None).await?))
     }
 }
 

@@ -434,7 +434,7 @@ async fn a_review_result_is_announced_once_even_when_it_arrives_before_the_liste
     entry.photo = Some(sample_photo());
     let registry =
         licence_server::store::SqliteStore::open(&p.dir.path().join("platform.sqlite")).unwrap();
-    licence_server::store::Store::put_registry_entry(&registry, &entry).unwrap();
+    licence_server::store::RegistryStore::put_registry_entry(&registry, &entry).unwrap();
 
     let app = app(&p, "phone");
     app.sign_in("13900000001", PASSWORD).await.unwrap();

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use licence_client::api::Api;
+use licence_client::app::PhotoSource;
 use licence_client::camera::{liveness_frames, PhotoPlayer};
 use licence_client::outbox::{queue_application, send_due, Delivery};
 use licence_client::store::{ItemState, LocalStore};
@@ -25,7 +26,7 @@ async fn an_application_is_kept_across_a_restart_and_an_outage_then_sent_once() 
     let item = {
         let store = p.app_store();
         store.save_session(&session).unwrap();
-        queue_application(&store, "album", Some(&sample_photo()), t0).unwrap()
+        queue_application(&store, PhotoSource::Album, Some(&sample_photo()), t0).unwrap()
         // The app is closed here.
     };
     let store = p.app_store();
@@ -94,7 +95,7 @@ async fn a_surge_refusal_is_honoured_to_the_second_retry_after_says() {
     let session = sign_in(&api, 1).await;
     let store = LocalStore::in_memory().unwrap();
     let t0 = now();
-    let item = queue_application(&store, "on_file", None, t0).unwrap();
+    let item = queue_application(&store, PhotoSource::OnFile, None, t0).unwrap();
     // The driver's one request this second is spent looking at the list.
     api.applications(&session.token).await.unwrap();
     let round = send_due(&store, &api, &session.token, t0).await.unwrap();
@@ -142,8 +143,8 @@ async fn a_second_open_application_fails_with_the_platforms_message_and_a_lapsed
     let session = sign_in(&api, 2).await;
     let store = LocalStore::in_memory().unwrap();
     let t0 = now();
-    let first = queue_application(&store, "camera", Some(&sample_photo()), t0).unwrap();
-    let second = queue_application(&store, "album", Some(&sample_photo()), t0).unwrap();
+    let first = queue_application(&store, PhotoSource::Camera, Some(&sample_photo()), t0).unwrap();
+    let second = queue_application(&store, PhotoSource::Album, Some(&sample_photo()), t0).unwrap();
 
     // A session the platform no longer knows: both wait for the driver to sign in again.
     let round = send_due(&store, &api, "not-a-session", t0).await.unwrap();
@@ -181,7 +182,7 @@ async fn without_a_network_the_pause_doubles_up_to_ten_minutes() {
     let store = LocalStore::in_memory().unwrap();
     let offline = Api::new("http://127.0.0.1:9", Duration::from_secs(2)).unwrap();
     let mut t = 1_000;
-    let item = queue_application(&store, "on_file", None, t).unwrap();
+    let item = queue_application(&store, PhotoSource::OnFile, None, t).unwrap();
     let mut pauses = Vec::new();
     for _ in 0..9 {
         let round = send_due(&store, &offline, "token", t).await.unwrap();
@@ -235,7 +236,7 @@ async fn the_licence_is_shown_from_the_platform_and_offline_as_last_fetched() {
         licence_server::store::SqliteStore::open(&p.dir.path().join("platform.sqlite")).unwrap();
     let mut entry = licence_loadgen::synthetic_person(3).unwrap();
     entry.licence = None;
-    licence_server::store::Store::put_registry_entry(&registry, &entry).unwrap();
+    licence_server::store::RegistryStore::put_registry_entry(&registry, &entry).unwrap();
     let error = my_licence(&store, &api, &session.token, 7_000)
         .await
         .unwrap_err();
@@ -276,7 +277,7 @@ async fn a_newcomer_registers_by_face_with_the_camera_and_may_then_apply() {
         .unwrap();
     // Face-signed: the application goes through.
     let store = LocalStore::in_memory().unwrap();
-    queue_application(&store, "camera", Some(&sample_photo()), now()).unwrap();
+    queue_application(&store, PhotoSource::Camera, Some(&sample_photo()), now()).unwrap();
     let round = send_due(&store, &api, &session.token, now()).await.unwrap();
     assert!(
         matches!(round.as_slice(), [Delivery::Sent { .. }]),
@@ -332,7 +333,7 @@ async fn after_three_face_failures_the_app_is_sent_to_online_registration_which_
         .unwrap();
     // Online-registered: the e-licence needs 实人认证 first, and the platform says how (R2.7).
     let store = LocalStore::in_memory().unwrap();
-    let item = queue_application(&store, "on_file", None, now()).unwrap();
+    let item = queue_application(&store, PhotoSource::OnFile, None, now()).unwrap();
     let round = send_due(&store, &api, &session.token, now()).await.unwrap();
     let [Delivery::Failed { error, .. }] = round.as_slice() else {
         panic!("{round:?}");
@@ -362,7 +363,7 @@ async fn a_photo_is_checked_on_the_device_and_only_its_compliant_crop_is_sent() 
 
     // No face in it: nothing is saved, and the driver is told what to fix.
     let CheckedPhoto::NeedsFixing(verdict) =
-        queue_checked_photo(&store, "album", &sample_photo(), today, now()).unwrap()
+        queue_checked_photo(&store, PhotoSource::Album, &sample_photo(), today, now()).unwrap()
     else {
         panic!("a photo without a face was accepted");
     };
@@ -373,7 +374,7 @@ async fn a_photo_is_checked_on_the_device_and_only_its_compliant_crop_is_sent() 
     // A real portrait: its crop goes into the outbox, and the platform takes it.
     let portrait = testdata::encode(&testdata::portrait(2.0).0, image::ImageFormat::Jpeg);
     let CheckedPhoto::Queued { item, verdict } =
-        queue_checked_photo(&store, "camera", &portrait, today, now()).unwrap()
+        queue_checked_photo(&store, PhotoSource::Camera, &portrait, today, now()).unwrap()
     else {
         panic!("the portrait was refused");
     };

@@ -48,7 +48,7 @@ impl Platform {
         let registry =
             licence_server::store::SqliteStore::open(&self.dir.path().join("platform.sqlite"))
                 .unwrap();
-        licence_server::store::Store::put_registry_entry(&registry, &entry).unwrap();
+        licence_server::store::RegistryStore::put_registry_entry(&registry, &entry).unwrap();
         Person {
             name: entry.name.as_str().to_owned(),
             id_number: entry.id_number.to_string(),

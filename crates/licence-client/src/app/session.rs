@@ -1,0 +1,143 @@
+//! The driver's session: signing in and out, and the account (我的) it is for.
+
+use licence_api::endpoint;
+
+use crate::api::Session;
+use crate::app::{not_signed_in, now, Cached, DriverApp};
+use crate::views::{AccountView, AppError, Denial, FunctionView};
+use crate::ClientError;
+
+impl DriverApp {
+    /// The session, while it has not ended; else "please sign in".
+    pub(crate) fn session(&self) -> Result<Session, AppError> {
+        match self.store.session()? {
+            Some(s) if s.expires_at > now() => Ok(s),
+            _ => Err(not_signed_in()),
+        }
+    }
+
+    /// The session ended on the platform (expired, signed out elsewhere): forget it here.
+    pub(crate) fn forget_if_unauthorised(&self, e: ClientError) -> AppError {
+        if matches!(e, ClientError::Server { status: 401, .. }) {
+            if let Err(store) = self.store.clear_session() {
+                return store.into();
+            }
+            return not_signed_in();
+        }
+        e.into()
+    }
+
+    /// Signs in with an ID or mobile number and the password.
+    pub async fn sign_in(&self, login: &str, password: &str) -> Result<AccountView, AppError> {
+        if login.trim().is_empty() || password.is_empty() {
+            return Err(AppError::new(
+                "missing_credentials",
+                "请输入证件号码或手机号，以及密码",
+                "Enter your ID or mobile number and your password",
+            ));
+        }
+        let session = self.api.sign_in(login.trim(), password).await?;
+        self.signed_in(session).await
+    }
+
+    /// Keeps a new session (from a sign-in or a registration) and fetches its account.
+    pub(crate) async fn signed_in(&self, session: Session) -> Result<AccountView, AppError> {
+        if self.store.session()?.map(|s| s.account_id) != Some(session.account_id) {
+            // Another person's data must not show under this account.
+            self.store.clear_session()?;
+        }
+        self.store.save_session(&session)?;
+        self.keep(Cached::SignedInAt, &now())?;
+        self.fetch_account(&session).await
+    }
+
+    /// Signs out here and on the platform (best effort: without a network, only here).
+    pub async fn sign_out(&self) -> Result<(), AppError> {
+        if let Some(session) = self.store.session()? {
+            let _ = self
+                .api
+                .exchange_with(&endpoint::SignOut, Some(&session.token))
+                .await;
+        }
+        Ok(self.store.clear_session()?)
+    }
+
+    /// 我的: the account, from the platform (or as last fetched without a network).
+    pub async fn account(&self) -> Result<AccountView, AppError> {
+        let session = self.session()?;
+        match self.fetch_account(&session).await {
+            Err(e) if e.code == "network" => self.cached(Cached::Account)?.ok_or(e),
+            other => other,
+        }
+    }
+
+    pub(crate) async fn fetch_account(&self, session: &Session) -> Result<AccountView, AppError> {
+        let account = self
+            .api
+            .request(&endpoint::Me, Some(&session.token))
+            .await
+            .map_err(|e| self.forget_if_unauthorised(e))?;
+        self.keep_account(&account)
+    }
+
+    /// The platform's account answer, kept for showing without a network.
+    pub(crate) fn keep_account(
+        &self,
+        account: &licence_api::AccountView,
+    ) -> Result<AccountView, AppError> {
+        let account = account_view(account);
+        self.keep(Cached::Account, &account)?;
+        Ok(account)
+    }
+}
+
+/// The platform's account answer as the app shows it: the kind by its name (it is an object
+/// on the wire, `{"kind": "face_signed", "via": …}`).
+fn account_view(account: &licence_api::AccountView) -> AccountView {
+    AccountView {
+        id: account.id,
+        // The kind's tag, as serde names it.
+        kind: serde_json::to_value(account.kind)
+            .ok()
+            .and_then(|v| v["kind"].as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        kind_name: account.kind_name.clone(),
+        name: account.name.clone(),
+        id_number_masked: account.id_number_masked.clone(),
+        mobile_masked: account.mobile_masked.clone(),
+        functions: account
+            .functions
+            .iter()
+            .map(|f| FunctionView {
+                function: f.function.clone(),
+                name: f.name.clone(),
+                name_en: f.name_en.clone(),
+                allowed: f.allowed,
+                denial: f.denial.as_ref().map(|d| Denial {
+                    code: d.code.clone(),
+                    message: d.message.clone(),
+                    message_en: d.message_en.clone(),
+                }),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_platform_account_answer_becomes_the_view() {
+        let body = serde_json::json!({
+            "id": 7, "kind": {"kind": "face_signed", "via": "online_liveness"},
+            "kind_name": "面签用户", "name": "张伟", "id_number_masked": "1101**********002X",
+            "mobile_masked": "138****8000",
+            "functions": [{"function": "electronic_licence", "name": "驾驶证电子版",
+                           "name_en": "E-licence", "allowed": true, "denial": null}]
+        });
+        let view = account_view(&serde_json::from_value(body).unwrap());
+        assert_eq!(view.kind, "face_signed");
+        assert!(view.functions[0].allowed);
+    }
+}

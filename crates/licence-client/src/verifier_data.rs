@@ -1,0 +1,66 @@
+//! The public data for verifying an e-licence offline, kept on the device: the trust list
+//! (fetched again after an hour) and the signed status list (checked against the trust list
+//! every time it is read). The driver's e-licence page and the officer's verifier both use it.
+
+use licence_credential::{StatusList, TrustList};
+
+use crate::app::{now, DriverApp};
+use crate::views::AppError;
+use crate::ClientError;
+
+pub(crate) const TRUST_LIST: &str = "trust_list";
+pub(crate) const STATUS_LIST: &str = "status_list";
+/// The trust list changes rarely; it is fetched again after this long.
+const TRUST_LIST_REFRESH: i64 = 3600;
+
+impl DriverApp {
+    /// The trust list as last fetched, and when.
+    pub(crate) fn cached_trust_list(&self) -> Result<Option<(TrustList, i64)>, AppError> {
+        Ok(self
+            .store
+            .verifier_data(TRUST_LIST)?
+            .and_then(|(bytes, at)| TrustList::from_cbor(&bytes).ok().map(|t| (t, at))))
+    }
+
+    /// The status list as last fetched, its signature checked again against `trust`.
+    pub(crate) fn cached_status_list(
+        &self,
+        trust: &TrustList,
+    ) -> Result<Option<StatusList>, AppError> {
+        Ok(self
+            .store
+            .verifier_data(STATUS_LIST)?
+            .and_then(|(bytes, _)| StatusList::verify(&bytes, trust).ok()))
+    }
+
+    /// Fetches the trust list (when older than an hour) and the signed status list, and keeps
+    /// them once they check out. Public data: no sign-in needed. Whether anything changed.
+    pub async fn refresh_verifier_data(&self) -> Result<bool, AppError> {
+        let now = now();
+        let mut changed = false;
+        let trust = match self.cached_trust_list()? {
+            Some((trust, at)) if now - at < TRUST_LIST_REFRESH => trust,
+            old => {
+                let bytes = self.api.get_bytes("/api/v1/trust-list").await?;
+                let trust = TrustList::from_cbor(&bytes).map_err(|e| {
+                    ClientError::Unexpected(format!("the platform's trust list: {e}"))
+                })?;
+                changed |= old.map(|(t, _)| t) != Some(trust.clone());
+                self.store.put_verifier_data(TRUST_LIST, &bytes, now)?;
+                trust
+            }
+        };
+        let bytes = self.api.get_bytes("/api/v1/status-list").await?;
+        let list = StatusList::verify(&bytes, &trust).map_err(|e| {
+            ClientError::Unexpected(format!("the platform's status list does not verify: {e}"))
+        })?;
+        // A new list every fetch: changed only when what it says changed.
+        let before = self.cached_status_list(&trust)?.map(|mut b| {
+            b.issued_at = list.issued_at;
+            b
+        });
+        changed |= before.as_ref() != Some(&list);
+        self.store.put_verifier_data(STATUS_LIST, &bytes, now)?;
+        Ok(changed)
+    }
+}
