@@ -1,5 +1,9 @@
 //! The commands the window may call: each takes the state, calls licence-client, and returns
 //! its view or its `AppError` (`{code, message, message_en, retry_after, next}`).
+//!
+//! Every command that does I/O is `async`, so that none runs on the main thread; the ones
+//! whose work blocks (the camera, SQLite, face detection, signing) hand it to
+//! [`blocking`], tauri's blocking pool, so that the async threads stay free for the network.
 
 use std::sync::Arc;
 
@@ -14,6 +18,23 @@ use crate::Shared;
 
 type Result<T> = std::result::Result<T, AppError>;
 type App<'a> = State<'a, Arc<Shared>>;
+
+/// Runs `work` on the blocking pool with the app's state.
+async fn blocking<T: Send + 'static>(
+    state: &App<'_>,
+    work: impl FnOnce(&Arc<Shared>) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let shared = state.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || work(&shared))
+        .await
+        .map_err(|e| {
+            AppError::new(
+                "internal",
+                "应用内部错误，请重试",
+                &format!("Internal error in the app; try again ({e})"),
+            )
+        })?
+}
 
 /// Every command, for `invoke_handler`.
 pub fn handlers<R: tauri::Runtime>(
@@ -94,8 +115,7 @@ async fn face_sign(
     password: String,
     consent: bool,
 ) -> Result<AccountView> {
-    let frames = state.camera.liveness()?;
-    state.camera.stop();
+    let frames = blocking(&state, liveness).await?;
     state
         .app
         .face_sign(&person, &challenge_id, &code, &password, consent, frames)
@@ -130,9 +150,15 @@ async fn register_alipay(
 
 #[tauri::command]
 async fn upgrade_by_face(state: App<'_>, id_card_validity: String) -> Result<AccountView> {
-    let frames = state.camera.liveness()?;
-    state.camera.stop();
+    let frames = blocking(&state, liveness).await?;
     state.app.upgrade_by_face(&id_card_validity, frames).await
+}
+
+/// The liveness frames of a face-sign from the camera, which is then let go.
+fn liveness(shared: &Arc<Shared>) -> Result<Vec<Vec<u8>>> {
+    let frames = shared.camera.liveness();
+    shared.camera.stop();
+    frames
 }
 
 /// Both sides of the ID card, as picked (the files' bytes, base64).
@@ -173,11 +199,8 @@ async fn check_photo(
     photo_base64: String,
 ) -> Result<PhotoCheckView> {
     let photo = decode_picked(&photo_base64)?;
-    let state = state.inner().clone();
-    // Face detection takes a moment: off the async threads.
-    tauri::async_runtime::spawn_blocking(move || state.app.check_photo(source, &photo))
-        .await
-        .map_err(|e| AppError::new("internal", "检查照片时出错，请重试", &e.to_string()))?
+    // Face detection takes a moment.
+    blocking(&state, move |s| s.app.check_photo(source, &photo)).await
 }
 
 /// A picked file's bytes, sent by the window as base64.
@@ -206,8 +229,8 @@ async fn submit(
 }
 
 #[tauri::command]
-fn outbox(state: App<'_>) -> Result<Vec<OutboxView>> {
-    state.app.outbox()
+async fn outbox(state: App<'_>) -> Result<Vec<OutboxView>> {
+    blocking(&state, |s| s.app.outbox()).await
 }
 
 #[tauri::command]
@@ -220,35 +243,40 @@ async fn mark_read(state: App<'_>, id: i64) -> Result<()> {
     state.app.mark_read(id).await
 }
 
+/// Opening a camera can take seconds (nokhwa waits up to 10 s for the first answer).
 #[tauri::command]
-fn camera_start(state: App<'_>, on_frame: Channel<PreviewFrame>) -> Result<()> {
-    state
-        .camera
-        .start(move |frame| on_frame.send(frame).is_ok())
+async fn camera_start(state: App<'_>, on_frame: Channel<PreviewFrame>) -> Result<()> {
+    blocking(&state, move |s| {
+        s.camera.start(move |frame| on_frame.send(frame).is_ok())
+    })
+    .await
 }
 
 /// Takes the picture on the preview and checks it as the application photo.
 #[tauri::command]
 async fn camera_capture(state: App<'_>) -> Result<PhotoCheckView> {
-    let state = state.inner().clone();
-    tauri::async_runtime::spawn_blocking(move || {
-        let jpeg = state.camera.capture()?;
-        state.camera.stop();
-        state.app.check_photo(PhotoSource::Camera, &jpeg)
+    blocking(&state, |s| {
+        let jpeg = s.camera.capture()?;
+        s.camera.stop();
+        s.app.check_photo(PhotoSource::Camera, &jpeg)
     })
     .await
-    .map_err(|e| AppError::new("internal", "拍照时出错，请重试", &e.to_string()))?
 }
 
+/// Waits for the preview thread to let go of the device (it may be inside a frame read).
 #[tauri::command]
-fn camera_stop(state: App<'_>) {
-    state.camera.stop();
+async fn camera_stop(state: App<'_>) -> Result<()> {
+    blocking(&state, |s| {
+        s.camera.stop();
+        Ok(())
+    })
+    .await
 }
 
 /// 出示使用: the e-licence with a QR code signed on the device just now (no network needed).
 #[tauri::command]
 async fn elicence(state: App<'_>) -> Result<ElicenceView> {
-    state.app.elicence()
+    blocking(&state, |s| s.app.elicence()).await
 }
 
 /// Fetches the lists, the live record and (after approval, or to renew) the credential.
@@ -259,7 +287,7 @@ async fn refresh_elicence(state: App<'_>) -> Result<RefreshView> {
 
 #[tauri::command]
 async fn officer(state: App<'_>) -> Result<OfficerView> {
-    state.app.officer()
+    blocking(&state, |s| s.app.officer()).await
 }
 
 #[tauri::command]
@@ -273,8 +301,11 @@ async fn officer_sign_in(
 
 #[tauri::command]
 async fn officer_sign_out(state: App<'_>) -> Result<()> {
-    state.camera.stop();
-    state.app.officer_sign_out()
+    blocking(&state, |s| {
+        s.camera.stop();
+        s.app.officer_sign_out()
+    })
+    .await
 }
 
 /// Verifies the QR code in a picture the officer chose (the file's bytes, base64).
@@ -286,15 +317,23 @@ async fn verify_picture(state: App<'_>, picture_base64: String) -> Result<Verifi
 /// The officer's camera: preview frames to `on_frame`; the first QR code read is verified and
 /// its result (or why it could not be) goes to `on_result`.
 #[tauri::command]
-fn scan_start(
+async fn scan_start(
     state: App<'_>,
+    on_frame: Channel<PreviewFrame>,
+    on_result: Channel<ScanOutcome>,
+) -> Result<()> {
+    blocking(&state, |s| scan(s, on_frame, on_result)).await
+}
+
+fn scan(
+    state: &Arc<Shared>,
     on_frame: Channel<PreviewFrame>,
     on_result: Channel<ScanOutcome>,
 ) -> Result<()> {
     if !state.app.officer()?.signed_in {
         return Err(licence_client::officer::officer_required());
     }
-    let shared = state.inner().clone();
+    let shared = state.clone();
     state.camera.scan(
         move |frame| on_frame.send(frame).is_ok(),
         move |text| {

@@ -7,6 +7,10 @@
 //! key store can take a moment (or time out when none answers), and the window should not
 //! wait for it. A key found in the fallback file is moved into the key store once there is one.
 //! `LICENCE_KEY_STORE=file` forces the file (for machines whose key store must not be used).
+//!
+//! On Android and iOS the platform key store (Android Keystore, the iOS Keychain) is not in
+//! this build yet: [`PlatformKeyStore`] says so, and the key rests in the file in the app's
+//! own sandboxed data folder, as on a desktop without a key store (docs/app.md).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -15,17 +19,21 @@ use licence_client::device::{FileVault, KeyVault};
 use licence_client::ClientError;
 
 /// The key store's service name; one entry per data folder, so two folders are two devices.
+#[cfg(desktop)]
 const SERVICE: &str = "cn.example.elicence";
 
 /// The device key in the OS key store.
+#[cfg(desktop)]
 pub struct KeyringVault {
     entry: keyring::Entry,
 }
 
+#[cfg(desktop)]
 fn keyring_error(e: keyring::Error) -> ClientError {
     ClientError::Store(format!("system key store: {e}"))
 }
 
+#[cfg(desktop)]
 impl KeyringVault {
     /// The entry for the app whose data lives in `data_dir`, if a key store answers.
     pub fn open(data_dir: &Path) -> Result<KeyringVault, ClientError> {
@@ -39,6 +47,7 @@ impl KeyringVault {
 
 /// The key store's account name for a data folder: a digest of its path (the path itself
 /// may contain the user's name).
+#[cfg_attr(mobile, allow(dead_code))]
 fn account_for(data_dir: &Path) -> String {
     let path = data_dir
         .canonicalize()
@@ -51,6 +60,7 @@ fn account_for(data_dir: &Path) -> String {
     format!("device-key-{hash:016x}")
 }
 
+#[cfg(desktop)]
 impl KeyVault for KeyringVault {
     fn kind(&self) -> &'static str {
         "system_keyring"
@@ -67,6 +77,53 @@ impl KeyVault for KeyringVault {
     fn save(&self, secret: &[u8]) -> Result<(), ClientError> {
         self.entry.set_secret(secret).map_err(keyring_error)
     }
+}
+
+/// The platform's key store on a phone: not in this build yet, and it says so (the caller
+/// then keeps the key in the app's sandboxed data folder).
+#[cfg(any(mobile, test))]
+pub struct PlatformKeyStore;
+
+#[cfg(any(mobile, test))]
+impl PlatformKeyStore {
+    pub fn open(_data_dir: &Path) -> Result<PlatformKeyStore, ClientError> {
+        Err(ClientError::Store(
+            "the platform key store (Android Keystore, iOS Keychain) is not available on this \
+             platform yet"
+                .into(),
+        ))
+    }
+}
+
+#[cfg(any(mobile, test))]
+impl KeyVault for PlatformKeyStore {
+    fn kind(&self) -> &'static str {
+        "platform_key_store"
+    }
+
+    fn load(&self) -> Result<Option<Vec<u8>>, ClientError> {
+        Err(not_opened())
+    }
+
+    fn save(&self, _secret: &[u8]) -> Result<(), ClientError> {
+        Err(not_opened())
+    }
+}
+
+#[cfg(any(mobile, test))]
+fn not_opened() -> ClientError {
+    ClientError::Store("the platform key store was not opened".into())
+}
+
+/// The OS key store, if one answers.
+#[cfg(desktop)]
+fn system_store(data_dir: &Path) -> Result<Box<dyn KeyVault>, ClientError> {
+    Ok(Box::new(KeyringVault::open(data_dir)?))
+}
+
+#[cfg(mobile)]
+fn system_store(data_dir: &Path) -> Result<Box<dyn KeyVault>, ClientError> {
+    Ok(Box::new(PlatformKeyStore::open(data_dir)?))
 }
 
 /// The key store if one answers (taking over a key left in the fallback file), else the
@@ -96,9 +153,9 @@ fn choose(data_dir: &Path, preference: Option<String>) -> Box<dyn KeyVault> {
     if preference.as_deref() == Some("file") {
         return Box::new(file);
     }
-    match KeyringVault::open(data_dir) {
-        Ok(keyring) => match licence_client::device::adopt(&file, &keyring) {
-            Ok(_) => Box::new(keyring),
+    match system_store(data_dir) {
+        Ok(store) => match licence_client::device::adopt(&file, store.as_ref()) {
+            Ok(_) => store,
             // The key store would not take the key: keep using the file it is in.
             Err(_) => Box::new(file),
         },
@@ -130,6 +187,18 @@ mod tests {
         assert_eq!(a, account_for(Path::new("/home/zhangwei/app")));
         assert_ne!(a, account_for(Path::new("/home/zhangwei/app2")));
         assert!(!a.contains("zhangwei"));
+    }
+
+    #[test]
+    fn the_phone_key_store_says_it_is_not_there_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let Err(ClientError::Store(why)) = PlatformKeyStore::open(dir.path()) else {
+            panic!("no platform key store on a phone build yet");
+        };
+        assert!(why.contains("not available on this platform yet"), "{why}");
+        // Never a pretend success, even if it were used.
+        assert!(PlatformKeyStore.load().is_err());
+        assert!(PlatformKeyStore.save(b"secret").is_err());
     }
 
     #[test]

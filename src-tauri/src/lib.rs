@@ -14,10 +14,21 @@
 //!   machines without one and for the end-to-end tests;
 //! - `LICENCE_KEY_STORE=file`: keep the device key in the app's data folder even where the
 //!   OS has a key store (see [`keystore`]).
+//!
+//! Desktop and mobile: tauri's build script sets the `desktop` or the `mobile` cfg. The
+//! device camera (nokhwa) and the OS key store (keyring) are desktop parts; on Android and
+//! iOS their counterparts say plainly that they are not in this build yet (docs/app.md names
+//! what they will be), and the rest of the app is the same.
 
 pub mod camera;
+#[cfg(desktop)]
 mod camera_device;
+#[cfg(any(mobile, test))]
+mod camera_mobile;
+#[cfg(mobile)]
+use camera_mobile as camera_device;
 mod commands;
+pub mod events;
 pub mod keystore;
 
 use std::path::PathBuf;
@@ -26,7 +37,9 @@ use std::time::Duration;
 
 use licence_client::app::DriverApp;
 use licence_client::outbox::Delivery;
-use tauri::{Emitter, Manager, Runtime};
+use tauri::{Manager, Runtime};
+
+use events::{emit, ElicenceChanged, InboxMessage, OutboxChanged};
 
 pub use commands::handlers;
 
@@ -55,6 +68,7 @@ pub fn shared(
     Ok(Arc::new(Shared { app, camera }))
 }
 
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
@@ -69,7 +83,7 @@ pub fn run() {
             // Managed before the window exists, so that no command can arrive without it.
             app.manage(state.clone());
             // The window's own storage (the UI's language choice) lives with the app's data,
-            // so that two data folders are two devices.
+            // so that two data folders are two devices. (Size and title mean nothing on a phone.)
             tauri::WebviewWindowBuilder::new(app, "main", tauri::WebviewUrl::default())
                 .title("电子驾驶证")
                 .inner_size(420.0, 860.0)
@@ -98,7 +112,7 @@ fn background<R: Runtime>(handle: tauri::AppHandle<R>, state: Arc<Shared>) {
                     .iter()
                     .any(|d| matches!(d, Delivery::Sent { .. } | Delivery::Failed { .. }))
                 {
-                    let _ = to_window.emit("outbox-changed", ());
+                    emit(&to_window, OutboxChanged);
                 }
             }
             tokio::time::sleep(Duration::from_secs(3)).await;
@@ -118,7 +132,7 @@ fn background<R: Runtime>(handle: tauri::AppHandle<R>, state: Arc<Shared>) {
             match state.app.new_messages(10).await {
                 Ok(new) => {
                     for message in &new {
-                        let _ = handle.emit("inbox-message", message);
+                        emit(&handle, InboxMessage(message.clone()));
                         notify(&handle, &message.title, &message.body);
                     }
                     // An approval: fetch the e-licence now, not at the next round.
@@ -149,7 +163,7 @@ async fn refresh_elicence<R: Runtime>(handle: &tauri::AppHandle<R>, state: &Shar
         false
     };
     if changed {
-        let _ = handle.emit("elicence-changed", ());
+        emit(handle, ElicenceChanged);
     }
 }
 

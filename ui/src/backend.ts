@@ -1,5 +1,7 @@
 // The one seam between the UI and Rust: every call to the app's commands and every event
-// it sends goes through here. The types are generated from Rust (generated/types.ts).
+// it sends goes through here. The types are generated from Rust: the views
+// (generated/types.ts, from licence-client) and the events' names and payloads
+// (generated/events.ts, from src-tauri/src/events.rs).
 import { Channel, invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
 import type {
@@ -25,6 +27,8 @@ import type {
   SubmitView,
   VerificationView,
 } from './generated/types'
+import { EVENTS, type EventPayloads } from './generated/events'
+import { bothLanguages } from './i18n'
 
 export type * from './generated/types'
 
@@ -37,10 +41,11 @@ export interface Person {
 /** A command's failure, always in the shape of AppError (an IPC failure included). */
 export function asAppError(e: unknown): AppError {
   if (e && typeof e === 'object' && 'code' in e && 'message' in e) return e as AppError
+  const text = bothLanguages('internalError')
   return {
     code: 'internal',
-    message: '应用内部错误，请重试',
-    message_en: `Internal error in the app; try again (${String(e)})`,
+    message: text.zh,
+    message_en: `${text.en} (${String(e)})`,
     retry_after: null,
     next: null,
   }
@@ -52,6 +57,11 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   } catch (e) {
     throw asAppError(e)
   }
+}
+
+/** Listens to one of the app's events, with the payload type Rust declares for it. */
+function on<E extends keyof EventPayloads>(event: E, f: (payload: EventPayloads[E]) => void): Promise<UnlistenFn> {
+  return listen<EventPayloads[E]>(event, (e) => f(e.payload))
 }
 
 export const backend = {
@@ -91,7 +101,7 @@ export const backend = {
   },
   cameraCapture: () => call<PhotoCheckView>('camera_capture'),
   cameraStop: () => call<void>('camera_stop'),
-  /** 出示使用: the e-licence with a QR code signed on the device just now. */
+  /** The e-licence (出示使用) with a QR code signed on the device just now. */
   elicence: () => call<ElicenceView>('elicence'),
   refreshElicence: () => call<RefreshView>('refresh_elicence'),
   officer: () => call<OfficerView>('officer'),
@@ -108,10 +118,9 @@ export const backend = {
     return call<void>('scan_start', { onFrame: frames, onResult: results })
   },
   /** The e-licence's status or credential changed in the background. */
-  onElicenceChanged: (f: () => void): Promise<UnlistenFn> => listen('elicence-changed', () => f()),
+  onElicenceChanged: (f: () => void) => on(EVENTS.ElicenceChanged, () => f()),
   /** A review result arrived (the background inbox listener). */
-  onInboxMessage: (f: (m: InboxMessageView) => void): Promise<UnlistenFn> =>
-    listen<InboxMessageView>('inbox-message', (e) => f(e.payload)),
+  onInboxMessage: (f: (m: InboxMessageView) => void) => on(EVENTS.InboxMessage, f),
   /** The outbox sent or gave up on an application in the background. */
-  onOutboxChanged: (f: () => void): Promise<UnlistenFn> => listen('outbox-changed', () => f()),
+  onOutboxChanged: (f: () => void) => on(EVENTS.OutboxChanged, () => f()),
 }

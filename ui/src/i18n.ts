@@ -1,142 +1,272 @@
-// zh-CN first, with an English switch. Messages from Rust carry both languages already.
+// zh-CN first, with an English switch: every word the screens show is here, under a key, in
+// both languages (a lint, i18n.test.ts, fails on Chinese text anywhere else in ui/src).
+// Messages from Rust carry both languages already.
 import { ref } from 'vue'
-import type { AppError } from './backend'
+import type { AppError } from './generated/types'
 
 export type Locale = 'zh' | 'en'
-export const locale = ref<Locale>((localStorage.getItem('locale') as Locale) || 'zh')
+// (No localStorage outside a window, e.g. in the unit tests: zh-CN.)
+export const locale = ref<Locale>((globalThis.localStorage?.getItem('locale') as Locale) || 'zh')
 
 export function setLocale(l: Locale) {
   locale.value = l
   localStorage.setItem('locale', l)
 }
 
-const en: Record<string, string> = {
-  电子驾驶证: 'E-Driving Licence',
-  首页: 'Home',
-  业务中心: 'Services',
-  消息: 'Messages',
-  我的: 'Me',
-  注册: 'Register',
-  线上申请: 'Apply online',
-  出示使用: 'Show',
-  登录: 'Sign in',
-  '登录 / 注册': 'Sign in / Register',
-  退出登录: 'Sign out',
-  我的驾驶证: 'My licence',
-  驾驶证电子版: 'E-licence',
-  申请电子驾驶证: 'Apply for the e-licence',
-  证件号码或手机号: 'ID or mobile number',
-  密码: 'Password',
-  姓名: 'Name',
-  身份证号码: 'ID number',
-  手机号码: 'Mobile number',
-  预留手机号: 'Reserved mobile number',
-  验证码: 'Code',
-  获取验证码: 'Send code',
-  设置密码: 'Set a password',
-  面签注册: 'Face-sign',
-  在线注册: 'Online',
-  支付宝: 'Alipay',
-  实人认证: 'Verify in person (face)',
-  身份证有效期限: 'ID card validity',
-  开始实人认证: 'Check my face',
-  身份证人像面: 'ID card, photo side',
-  身份证国徽面: 'ID card, emblem side',
-  提交人工审核: 'Send for review',
-  人工审核: 'Manual review',
-  支付宝绑定手机号: 'Mobile on Alipay',
-  支付宝授权并注册: 'Authorise with Alipay and register',
-  同意人脸识别授权: 'I agree to the face check',
-  '人脸识别并注册': 'Check my face and register',
-  完成注册: 'Register',
-  照片来源: 'Photo',
-  档案照片: 'Photo on file',
-  相册: 'Album',
-  拍照: 'Camera',
-  选择照片: 'Choose a photo',
-  提交申请: 'Submit',
-  重新申请: 'Apply again',
-  申请记录: 'Applications',
-  审核期限: 'Review deadline',
-  已超期: 'Overdue',
-  驳回原因: 'Reasons',
-  待发送: 'Saved, waiting to send',
-  发送失败: 'Refused',
-  没有消息: 'No messages',
-  离线: 'Offline',
-  最后更新: 'Last updated',
-  不可办理: 'Not available',
-  语言: 'Language',
-  账户类型: 'Account type',
-  照片检查通过: 'The photo passes the check',
-  照片需要修改: 'The photo needs fixing',
-  正在检查照片: 'Checking the photo',
-  正在保存: 'Saving',
-  正在发送: 'Sending',
-  已提交: 'Submitted',
-  系统繁忙: 'The system is busy',
-  已保存将自动发送: 'Your application is saved on this phone and will be sent automatically.',
-  请将面部置于框内: 'Put your face inside the frame',
-  请将二维码置于框内: 'Put the QR code inside the square',
-  打开摄像头: 'Open the camera',
-  准驾车型: 'Classes',
-  有效期限: 'Valid',
-  初次领证日期: 'First issued',
-  状态: 'Status',
-  记分: 'Points',
-  发证机关: 'Issued by',
-  档案编号: 'File number',
-  证号: 'Number',
-  性别: 'Sex',
-  出生日期: 'Born',
-  国籍: 'Nationality',
-  住址: 'Address',
-  返回: 'Back',
-  下一步: 'Next',
-  没有驾驶证信息: 'No licence on record',
-  您的申请: 'Your application',
-  暂无申请: 'No application yet',
-  去申请: 'Apply',
-  查看: 'View',
-  审核结果会通过短信和消息通知您: 'The result reaches you by SMS and in Messages.',
-  出示电子驾驶证: 'Show the e-licence',
-  '申领、查看驾驶证电子版': 'Apply for and show the e-licence',
-  暂无二维码: 'No QR code',
-  秒后刷新二维码: 's until a new QR code',
-  驾驶证状态异常: 'Licence not in order',
-  累积记分: 'Points',
-  状态信息更新于: 'Status as of',
-  最后联网: 'Last online',
-  电子驾驶证有效至: 'E-licence valid until',
-  设备密钥保存在系统密钥库: 'device key in the system key store',
-  设备密钥保存在本机文件: 'device key in a file on this device',
-  执勤民警: 'Officers',
-  执勤民警核验: 'Officer check',
-  '民警扫码核验电子驾驶证（可离线）': 'Officers scan and check an e-licence (works offline)',
-  '民警账号由管理员在管理后台开通；登录需联网一次，之后可离线核验。':
-    'Officer accounts are opened by an administrator in the console. Sign in once with a network; checks then work offline.',
-  警号: 'Officer ID',
-  状态信息: 'Status data',
-  无: 'None',
-  有效: 'current',
-  '已过期，请联网': 'out of date, go online',
-  扫码核验: 'Scan a QR code',
-  停止扫码: 'Stop scanning',
-  从图片识别: 'Read from a picture',
-  核验通过: 'Valid',
-  无法确认状态: 'Status unconfirmed',
-  核验不通过: 'Not valid',
-  离线核验: 'Offline check',
-  联网核验: 'Online check',
-  实时状态: 'Live status',
-  二维码生成时间: 'QR made at',
-  '持证人（签名数据）': 'Holder (signed data)',
+/** Each language's name in itself, for the switch (the same in every locale). */
+export const LANGUAGE_NAMES: Record<Locale, string> = { zh: '中文', en: 'English' }
+
+const messages = {
+  appTitle: { zh: '电子驾驶证', en: 'E-Driving Licence' },
+  home: { zh: '首页', en: 'Home' },
+  services: { zh: '业务中心', en: 'Services' },
+  messages: { zh: '消息', en: 'Messages' },
+  me: { zh: '我的', en: 'Me' },
+  register: { zh: '注册', en: 'Register' },
+  applyOnline: { zh: '线上申请', en: 'Apply online' },
+  show: { zh: '出示使用', en: 'Show' },
+  signIn: { zh: '登录', en: 'Sign in' },
+  signInRegister: { zh: '登录 / 注册', en: 'Sign in / Register' },
+  signOut: { zh: '退出登录', en: 'Sign out' },
+  myLicence: { zh: '我的驾驶证', en: 'My licence' },
+  eLicence: { zh: '驾驶证电子版', en: 'E-licence' },
+  applyForElicence: { zh: '申请电子驾驶证', en: 'Apply for the e-licence' },
+  idOrMobile: { zh: '证件号码或手机号', en: 'ID or mobile number' },
+  password: { zh: '密码', en: 'Password' },
+  name: { zh: '姓名', en: 'Name' },
+  idNumber: { zh: '身份证号码', en: 'ID number' },
+  mobileNumber: { zh: '手机号码', en: 'Mobile number' },
+  reservedMobileNumber: { zh: '预留手机号', en: 'Reserved mobile number' },
+  code: { zh: '验证码', en: 'Code' },
+  sendCode: { zh: '获取验证码', en: 'Send code' },
+  setAPassword: { zh: '设置密码', en: 'Set a password' },
+  registerFaceSign: { zh: '面签注册', en: 'Face-sign' },
+  registerOnline: { zh: '在线注册', en: 'Online' },
+  alipay: { zh: '支付宝', en: 'Alipay' },
+  verifyInPersonFace: { zh: '实人认证', en: 'Verify in person (face)' },
+  idCardValidity: { zh: '身份证有效期限', en: 'ID card validity' },
+  checkMyFace: { zh: '开始实人认证', en: 'Check my face' },
+  idCardFront: { zh: '身份证人像面', en: 'ID card, photo side' },
+  idCardBack: { zh: '身份证国徽面', en: 'ID card, emblem side' },
+  sendForReview: { zh: '提交人工审核', en: 'Send for review' },
+  manualReview: { zh: '人工审核', en: 'Manual review' },
+  mobileOnAlipay: { zh: '支付宝绑定手机号', en: 'Mobile on Alipay' },
+  alipayAuthoriseRegister: { zh: '支付宝授权并注册', en: 'Authorise with Alipay and register' },
+  consentFaceCheck: { zh: '同意人脸识别授权', en: 'I agree to the face check' },
+  faceCheckAndRegister: { zh: '人脸识别并注册', en: 'Check my face and register' },
+  finishRegistration: { zh: '完成注册', en: 'Register' },
+  photoSource: { zh: '照片来源', en: 'Photo' },
+  photoOnFile: { zh: '档案照片', en: 'Photo on file' },
+  album: { zh: '相册', en: 'Album' },
+  takePhoto: { zh: '拍照', en: 'Camera' },
+  chooseAPhoto: { zh: '选择照片', en: 'Choose a photo' },
+  submitApplication: { zh: '提交申请', en: 'Submit' },
+  applyAgain: { zh: '重新申请', en: 'Apply again' },
+  applications: { zh: '申请记录', en: 'Applications' },
+  reviewDeadline: { zh: '审核期限', en: 'Review deadline' },
+  overdue: { zh: '已超期', en: 'Overdue' },
+  reasons: { zh: '驳回原因', en: 'Reasons' },
+  waitingToSend: { zh: '待发送', en: 'Saved, waiting to send' },
+  sendFailed: { zh: '发送失败', en: 'Refused' },
+  noMessages: { zh: '没有消息', en: 'No messages' },
+  offline: { zh: '离线', en: 'Offline' },
+  lastUpdated: { zh: '最后更新', en: 'Last updated' },
+  notAvailable: { zh: '不可办理', en: 'Not available' },
+  language: { zh: '语言', en: 'Language' },
+  accountType: { zh: '账户类型', en: 'Account type' },
+  photoPasses: { zh: '照片检查通过', en: 'The photo passes the check' },
+  photoNeedsFixing: { zh: '照片需要修改', en: 'The photo needs fixing' },
+  checkingThePhoto: { zh: '正在检查照片', en: 'Checking the photo' },
+  saving: { zh: '正在保存', en: 'Saving' },
+  sending: { zh: '正在发送', en: 'Sending' },
+  submitted: { zh: '已提交', en: 'Submitted' },
+  systemBusy: { zh: '系统繁忙', en: 'The system is busy' },
+  savedWillSend: { zh: '已保存将自动发送', en: 'Your application is saved on this phone and will be sent automatically.' },
+  putFaceInFrame: { zh: '请将面部置于框内', en: 'Put your face inside the frame' },
+  putQrInSquare: { zh: '请将二维码置于框内', en: 'Put the QR code inside the square' },
+  openTheCamera: { zh: '打开摄像头', en: 'Open the camera' },
+  classes: { zh: '准驾车型', en: 'Classes' },
+  validity: { zh: '有效期限', en: 'Valid' },
+  firstIssued: { zh: '初次领证日期', en: 'First issued' },
+  status: { zh: '状态', en: 'Status' },
+  points: { zh: '记分', en: 'Points' },
+  issuedBy: { zh: '发证机关', en: 'Issued by' },
+  fileNumber: { zh: '档案编号', en: 'File number' },
+  number: { zh: '证号', en: 'Number' },
+  sex: { zh: '性别', en: 'Sex' },
+  born: { zh: '出生日期', en: 'Born' },
+  nationality: { zh: '国籍', en: 'Nationality' },
+  address: { zh: '住址', en: 'Address' },
+  back: { zh: '返回', en: 'Back' },
+  next: { zh: '下一步', en: 'Next' },
+  noLicenceOnRecord: { zh: '没有驾驶证信息', en: 'No licence on record' },
+  yourApplication: { zh: '您的申请', en: 'Your application' },
+  noApplicationYet: { zh: '暂无申请', en: 'No application yet' },
+  goApply: { zh: '去申请', en: 'Apply' },
+  view: { zh: '查看', en: 'View' },
+  resultBySms: { zh: '审核结果会通过短信和消息通知您', en: 'The result reaches you by SMS and in Messages.' },
+  showElicence: { zh: '出示电子驾驶证', en: 'Show the e-licence' },
+  applyForAndShowElicence: { zh: '申领、查看驾驶证电子版', en: 'Apply for and show the e-licence' },
+  noQrCode: { zh: '暂无二维码', en: 'No QR code' },
+  secondsUntilNewQr: { zh: '秒后刷新二维码', en: 's until a new QR code' },
+  licenceNotInOrder: { zh: '驾驶证状态异常', en: 'Licence not in order' },
+  totalPoints: { zh: '累积记分', en: 'Points' },
+  statusAsOf: { zh: '状态信息更新于', en: 'Status as of' },
+  lastOnline: { zh: '最后联网', en: 'Last online' },
+  eLicenceValidUntil: { zh: '电子驾驶证有效至', en: 'E-licence valid until' },
+  keyInSystemStore: { zh: '设备密钥保存在系统密钥库', en: 'device key in the system key store' },
+  keyInFile: { zh: '设备密钥保存在本机文件', en: 'device key in a file on this device' },
+  officers: { zh: '执勤民警', en: 'Officers' },
+  officerCheck: { zh: '执勤民警核验', en: 'Officer check' },
+  officersScanOffline: { zh: '民警扫码核验电子驾驶证（可离线）', en: 'Officers scan and check an e-licence (works offline)' },
+  officerAccountsHint: { zh: '民警账号由管理员在管理后台开通；登录需联网一次，之后可离线核验。', en: 'Officer accounts are opened by an administrator in the console. Sign in once with a network; checks then work offline.' },
+  officerId: { zh: '警号', en: 'Officer ID' },
+  statusData: { zh: '状态信息', en: 'Status data' },
+  none: { zh: '无', en: 'None' },
+  fresh: { zh: '有效', en: 'current' },
+  outOfDateGoOnline: { zh: '已过期，请联网', en: 'out of date, go online' },
+  scanQrCode: { zh: '扫码核验', en: 'Scan a QR code' },
+  stopScanning: { zh: '停止扫码', en: 'Stop scanning' },
+  readFromAPicture: { zh: '从图片识别', en: 'Read from a picture' },
+  verdictValid: { zh: '核验通过', en: 'Valid' },
+  statusUnconfirmed: { zh: '无法确认状态', en: 'Status unconfirmed' },
+  notValid: { zh: '核验不通过', en: 'Not valid' },
+  offlineCheck: { zh: '离线核验', en: 'Offline check' },
+  onlineCheck: { zh: '联网核验', en: 'Online check' },
+  liveStatus: { zh: '实时状态', en: 'Live status' },
+  qrMadeAt: { zh: '二维码生成时间', en: 'QR made at' },
+  holderSignedData: { zh: '持证人（签名数据）', en: 'Holder (signed data)' },
+  // Text that used to be written into the screens themselves.
+  onFileHint: { zh: '使用公安交管部门存档的驾驶证照片，无需上传。', en: 'The licence photo the traffic police keep on file is used; nothing to upload.' },
+  albumHint: { zh: '白色背景、正面免冠、露出双耳和眉毛的近期彩色照片。', en: 'A recent colour photo: white background, facing the camera, no hat, ears and eyebrows showing.' },
+  licenceCardTitle: { zh: '中华人民共和国机动车驾驶证', en: "Motor Vehicle Driving Licence of the People's Republic of China" },
+  upgradeHint: {
+    zh: '在线注册用户可办理的业务有限。到车管所面签或完成实人认证后，可办理全部业务（含驾驶证电子版）。',
+    en: 'An online-registered account can use only some services. Face-sign at a vehicle office or verify in person to use them all (the e-licence included).',
+  },
+  formIncomplete: { zh: '请完整、正确填写姓名、身份证号码和手机号码', en: 'Fill in the name, ID number and mobile number correctly' },
+  faceSignHint: {
+    zh: '已在车管所面签的驾驶人：填写本人信息，获取验证码，并完成人脸识别。',
+    en: 'Drivers who face-signed at a vehicle office: fill in your details, get a code and complete the face check.',
+  },
+  onlineHint: {
+    zh: '在线注册：验证码发送至您在公安交管部门登记的预留手机号。',
+    en: 'Online registration: the code is sent to the mobile number you reserved with the traffic police.',
+  },
+  alipayHint: {
+    zh: '支付宝注册：授权后使用支付宝的实名信息和绑定手机号注册，姓名和身份证号码须与支付宝实名一致。注册后为在线注册用户。',
+    en: "Alipay: once you authorise it, your verified Alipay identity and its mobile number register you; the name and ID number must match Alipay's. You become an online-registered user.",
+  },
+  noEndDate: { zh: '长期', en: 'no end date' },
+  comma: { zh: '，', en: ', ' },
+  codeSentTo: { zh: '验证码已发送至', en: 'Code sent to' },
+  codeValidFor: { zh: '分钟内有效', en: 'min to use it' },
+  passwordHint: { zh: '至少8位', en: 'At least 8 characters' },
+  faceCheck: { zh: '人脸识别', en: 'Face check' },
+  licenceServices: { zh: '驾驶证业务', en: 'Licence services' },
+  verifyHint: {
+    zh: '完成实人认证后成为面签用户，可办理驾驶证电子版等全部业务。',
+    en: 'Once verified in person you are a face-signed user and can use every service, the e-licence included.',
+  },
+  idCardValidityExample: { zh: '2015-03-01至2035-03-01', en: '2015-03-01 to 2035-03-01' },
+  idCardReviewHint: {
+    zh: '请上传身份证正反面照片，审核结果将以短信通知您。',
+    en: 'Upload photos of both sides of your ID card; the result reaches you by SMS.',
+  },
+  reviewPending: { zh: '审核中', en: 'Under review' },
+  reviewApproved: { zh: '已通过', en: 'Approved' },
+  reviewRejected: { zh: '未通过', en: 'Rejected' },
+  internalError: { zh: '应用内部错误，请重试', en: 'Internal error in the app; try again' },
+} satisfies Record<string, Record<Locale, string>>
+
+export type MessageKey = keyof typeof messages
+
+/** Every entry, for the tests. */
+export const catalogue: Readonly<Record<MessageKey, Record<Locale, string>>> = messages
+
+export function t(key: MessageKey): string {
+  return messages[key][locale.value]
 }
 
-export function t(zh: string): string {
-  return locale.value === 'en' ? en[zh] ?? zh : zh
+/** A message in both languages (for an AppError made on this side). */
+export function bothLanguages(key: MessageKey): Record<Locale, string> {
+  return messages[key]
 }
 
 export function errorText(e: AppError): string {
   return locale.value === 'en' ? e.message_en || e.message : e.message
+}
+
+// Names that the views give in Chinese only, by their stable code: the English is here until
+// licence-client's views carry it (as they do for statuses and verdicts: `status_en`, `text_en`).
+const englishByCode = {
+  /** AccountView.kind */
+  kind: { face_signed: 'Face-signed user', online_registered: 'Online-registered user', unit: 'Unit user' },
+  /** ApplicationView.status */
+  application: {
+    draft: 'Draft',
+    submitted: 'Submitted',
+    under_review: 'Under review',
+    approved: 'Approved',
+    rejected: 'Rejected',
+    issued: 'Issued',
+    withdrawn: 'Withdrawn',
+  },
+  /** ReasonView.code: why an application was rejected */
+  rejection: {
+    photo_not_compliant: 'The photo does not meet the requirements',
+    photo_not_the_person: 'The photo is not of the applicant',
+    licence_not_eligible: 'The licence status does not allow an e-licence',
+    information_mismatch: 'The details do not match the records',
+    other: 'Other',
+  },
+  /** Licence status letters (GA/T 16.23), as in the status lists and the live record */
+  licenceStatus: {
+    A: 'normal',
+    B: '12-point limit reached',
+    C: 'transferred out',
+    D: 'temporarily withheld',
+    E: 'annulled',
+    F: 'revoked',
+    G: 'cancelled',
+    H: 'unresolved traffic violation',
+    I: 'unresolved accident',
+    J: 'suspended from use',
+    K: 'seized',
+    L: 'locked',
+    M: 'overdue for renewal',
+    N: 'renewal deferred',
+    P: 'medical check deferred',
+    R: 'cancelled (recoverable)',
+    S: 'overdue for periodic review',
+    T: 'periodic review deferred',
+    U: 'detained',
+    Z: 'other',
+  },
+  /** The registry's words for sex and nationality, as printed on the licence */
+  recordWord: { 男: 'Male', 女: 'Female', 中国: 'China' },
+} satisfies Record<string, Record<string, string>>
+
+export type CodeTable = keyof typeof englishByCode
+
+/** What Rust named `code` (in Chinese), in the chosen language; an unknown code keeps Rust's words. */
+export function named(table: CodeTable, code: string | null | undefined, chinese: string): string {
+  if (locale.value === 'zh' || code == null) return chinese
+  return (englishByCode[table] as Record<string, string>)[code] ?? chinese
+}
+
+/** Status letters such as `BM` in words, in the chosen language (Rust's words in Chinese). */
+export function statusWords(codes: string | null | undefined, chinese: string | null | undefined): string {
+  if (locale.value === 'zh' || !codes) return chinese ?? ''
+  const table = englishByCode.licenceStatus as Record<string, string>
+  const words = [...codes].map((c) => table[c])
+  return words.every(Boolean) ? words.join(', ') : (chinese ?? '')
+}
+
+/** A validity period as the registry writes it (`2020-01-01至2026-01-01`, `2020-01-01至长期`). */
+export function period(validity: string): string {
+  if (locale.value === 'zh') return validity
+  const [from, to] = validity.split('至')
+  if (to === undefined) return validity
+  return `${from} – ${to === '长期' ? t('noEndDate') : to}`
 }

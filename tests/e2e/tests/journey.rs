@@ -3,7 +3,8 @@
 //! console (headless Chromium); the app shows the e-licence; an officer's app, whose camera
 //! sees the driver's screen, says valid; the registry records 12 points, the driver's QR turns
 //! red and the officer's app says abnormal; a minute on, the first screenshot is refused as
-//! stale. Screenshots of every screen under `target/e2e-screenshots/journey-*.png`.
+//! stale. Screenshots of every screen under `target/e2e-screenshots/journey-*.png`; at the
+//! end both phones in English (`en-*.png`), with no Chinese outside names and addresses.
 //!
 //! Run by `cargo xtask test app`, which builds the UI and the app first.
 
@@ -12,7 +13,9 @@ use std::time::{Duration, Instant};
 use licence_e2e::webdriver::Browser;
 
 mod world;
-use world::{debug_app, finish_face_sign, path, World, STAFF_PASSWORD};
+use world::{
+    debug_app, english_screen, finish_face_sign, go, path, to_english, World, STAFF_PASSWORD,
+};
 
 /// What the officer's camera sees: the driver's screen, saved by the test.
 const OFFICER_VIEW: &str = "officer-view.png";
@@ -143,4 +146,31 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     );
     assert!(officer.text("[data-test=verdict]").contains("截图"));
     officer.screenshot("journey-10-officer-stale-screenshot");
+
+    // Both phones in English: the red e-licence, the officer on duty, the stale code refused.
+    let entry = licence_loadgen::synthetic_person(person).unwrap();
+    let record = entry.licence.as_ref().unwrap().record();
+    let allowed = [
+        entry.name.as_str(),
+        record.address.as_str(),
+        record.issuing_authority.as_str(),
+        "王警官",
+    ];
+    to_english(&driver);
+    go(&driver, "/elicence");
+    driver.wait_present("[data-test=qr][data-red=true]", Duration::from_secs(30));
+    english_screen(&driver, "elicence-red", &allowed);
+    to_english(&officer);
+    go(&officer, "/officer");
+    officer.wait_for_text("[data-test=officer-name]", "王警官");
+    english_screen(&officer, "officer-on-duty", &allowed);
+    officer.type_into(
+        "[data-test=scan-picture] input[type=file]",
+        &path(&first_screen),
+    );
+    officer.wait_present(
+        "[data-test=verdict][data-verdict=presentation_too_old]",
+        Duration::from_secs(20),
+    );
+    english_screen(&officer, "officer-stale-screenshot", &allowed);
 }

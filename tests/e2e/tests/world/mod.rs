@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use licence_e2e::webdriver::Browser;
 use licence_e2e::xvfb::Xvfb;
 use licence_loadgen::{sample_photo, seed, server_binary, sibling_binary, Server};
-use licence_server::store::{SqliteStore, Store};
+use licence_server::store::{RegistryStore, SqliteStore};
 
 /// The real platform, a display, and photographs to pick or to play as the camera.
 pub struct World {
@@ -175,6 +175,78 @@ pub fn finish_face_sign(world: &World, app: &Browser, name: &str, mobile: &str) 
     app.wait_for_text("[data-test=greeting]", name);
 }
 
+/// The language switch names each language in itself: 中文 stays Chinese in English.
+pub const LANGUAGE_ENDONYM: &str = "中文";
+
+/// A Han character (CJK unified ideographs, their extensions and compatibility forms).
+fn is_han(c: char) -> bool {
+    matches!(u32::from(c),
+        0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F)
+}
+
+/// The lines of `text` that still have Han characters once every `allowed` string (the
+/// person's name and address, the issuing authority: data, not the app's words) is taken out.
+pub fn han_outside(text: &str, allowed: &[&str]) -> Vec<String> {
+    let mut rest = text.to_owned();
+    // Longest first, so that a name inside an address does not break the address up.
+    let mut allowed = allowed.to_vec();
+    allowed.sort_by_key(|a| std::cmp::Reverse(a.chars().count()));
+    for a in allowed.iter().filter(|a| !a.is_empty()) {
+        rest = rest.replace(a, "");
+    }
+    rest.lines()
+        .filter(|line| line.chars().any(is_han))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The screen in English: saved as `target/e2e-screenshots/en-SCREEN.png`, and its visible
+/// text (the whole page, banners included) has no Chinese outside `allowed` and the language
+/// switch's own name.
+pub fn english_screen(app: &Browser, screen: &str, allowed: &[&str]) {
+    // Let the screen's data arrive and the page settle before reading it.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let shot = app.screenshot(&format!("en-{screen}"));
+    let text = app.text("body");
+    let mut allowed = allowed.to_vec();
+    allowed.push(LANGUAGE_ENDONYM);
+    let chinese = han_outside(&text, &allowed);
+    assert!(
+        chinese.is_empty(),
+        "{screen} in English still shows Chinese ({}): {chinese:?}",
+        shot.display()
+    );
+}
+
+/// Goes to a route of the app (`/licence`), as the router does.
+pub fn go(app: &Browser, route: &str) {
+    app.execute(&format!("location.hash = '#{route}'"));
+}
+
+/// Switches the app to English from 我的, wherever it is.
+pub fn to_english(app: &Browser) {
+    go(app, "/me");
+    app.click("[data-test=lang-en]");
+    app.wait_for_text("[data-test=tab-home]", "Home");
+}
+
 pub fn path(p: &Path) -> String {
     p.to_str().unwrap().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn han_is_found_outside_what_is_allowed() {
+        let page = "Name 王小明\nAddress 北京市朝阳区压测路1号\nStatus 正常\n中文 English";
+        assert_eq!(
+            han_outside(page, &["王小明", "北京市朝阳区压测路1号", LANGUAGE_ENDONYM]),
+            vec!["Status 正常".to_owned()]
+        );
+        // Punctuation is not Han; names inside addresses come out whole.
+        assert!(han_outside("Points：0（A）", &[]).is_empty());
+        assert!(han_outside("王小明 · 北京市王小明路", &["王小明", "北京市王小明路"]).is_empty());
+    }
 }
