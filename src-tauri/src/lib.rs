@@ -30,6 +30,8 @@ use camera_mobile as camera_device;
 mod commands;
 pub mod events;
 pub mod keystore;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub mod memory;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,6 +72,8 @@ pub fn shared(
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    interpreted_javascript();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
@@ -98,6 +102,19 @@ pub fn run() {
     if let Err(e) = result {
         eprintln!("电子驾驶证 could not start: {e}");
         std::process::exit(1);
+    }
+}
+
+/// WebKitGTK's JavaScriptCore runs the UI's script in its interpreter, without its JIT
+/// compilers: the UI is forms and lists, which the interpreter serves well within a frame,
+/// while the JIT's code and profiles cost the web process about 10 MiB after the apply flow
+/// (docs/performance.md). Set before the window exists: the web process WebKit starts for it
+/// inherits the environment. A value already in the environment is kept (`JSC_useJIT=true`
+/// brings the JIT back). The phones' system webviews manage their own.
+#[cfg(target_os = "linux")]
+fn interpreted_javascript() {
+    if std::env::var_os("JSC_useJIT").is_none() {
+        std::env::set_var("JSC_useJIT", "false");
     }
 }
 
