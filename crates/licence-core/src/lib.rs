@@ -99,3 +99,54 @@ pub trait Problem: std::error::Error {
 /// The mainland's civil time zone (China Standard Time, UTC+8), in which working days,
 /// birth dates and deadlines are reckoned.
 pub const CHINA_OFFSET: time::UtcOffset = time::macros::offset!(+8);
+
+#[cfg(test)]
+mod wire_names {
+    //! strum gives the names in code (`as_str`, `Display`, `FromStr`, `VARIANTS`), serde
+    //! on the wire: they must be the same, variant by variant.
+
+    use super::*;
+
+    fn check<T>()
+    where
+        T: strum::VariantArray + serde::Serialize + Copy + Into<&'static str>,
+        T: std::str::FromStr + std::fmt::Debug + PartialEq,
+    {
+        let names = T::VARIANTS
+            .iter()
+            .map(|v| (*v).into())
+            .collect::<Vec<&str>>();
+        for (v, name) in T::VARIANTS.iter().zip(&names) {
+            assert_eq!(serde_json::to_value(v).unwrap(), *name, "{v:?}");
+            assert!(name.parse::<T>().is_ok_and(|back| back == *v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn strum_names_are_serde_names() {
+        check::<ApplicationStatus>();
+        check::<RejectionCode>();
+        check::<Standing>();
+        check::<BusinessFunction>();
+        check::<FaceSignChannel>();
+        assert_eq!(ApplicationStatus::UnderReview.to_string(), "under_review");
+    }
+
+    #[test]
+    fn user_kind_names_are_serde_tags() {
+        let kinds = [
+            UserKind::FaceSigned {
+                via: FaceSignChannel::Counter,
+            },
+            UserKind::OnlineRegistered,
+            UserKind::Unit,
+        ];
+        for kind in kinds {
+            assert_eq!(serde_json::to_value(kind).unwrap()["kind"], kind.as_str());
+        }
+        assert_eq!(
+            <UserKind as strum::VariantNames>::VARIANTS,
+            kinds.map(UserKind::as_str)
+        );
+    }
+}

@@ -16,8 +16,21 @@ pub const CLOCK_SKEW: i64 = 10;
 pub const DEFAULT_MAX_AGE: i64 = 60;
 
 /// The verdict, a stable code for each outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum VerdictCode {
     /// Genuine, fresh, from the holder's device, and the licence's status is normal.
     Valid,
@@ -43,53 +56,36 @@ pub enum VerdictCode {
 }
 
 impl VerdictCode {
-    pub const ALL: [VerdictCode; 13] = {
-        use VerdictCode::*;
-        [
-            Valid,
-            Malformed,
-            UnknownIssuer,
-            IssuerKeyOutOfPeriod,
-            BadIssuerSignature,
-            NotYetValid,
-            Expired,
-            BadDeviceSignature,
-            PresentationTooOld,
-            PresentationFromFuture,
-            StatusAbnormal,
-            StatusInvalid,
-            StatusUnknown,
-        ]
-    };
+    /// Every verdict, in declaration order.
+    pub const ALL: &'static [VerdictCode] = <Self as strum::VariantArray>::VARIANTS;
 
     /// The verdict with this code (as an online check reports it).
     pub fn from_code(code: &str) -> Option<VerdictCode> {
-        Self::ALL.into_iter().find(|v| v.as_str() == code)
+        code.parse().ok()
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            VerdictCode::Valid => "valid",
-            VerdictCode::Malformed => "malformed",
-            VerdictCode::UnknownIssuer => "unknown_issuer",
-            VerdictCode::IssuerKeyOutOfPeriod => "issuer_key_out_of_period",
-            VerdictCode::BadIssuerSignature => "bad_issuer_signature",
-            VerdictCode::NotYetValid => "not_yet_valid",
-            VerdictCode::Expired => "expired",
-            VerdictCode::BadDeviceSignature => "bad_device_signature",
-            VerdictCode::PresentationTooOld => "presentation_too_old",
-            VerdictCode::PresentationFromFuture => "presentation_from_future",
-            VerdictCode::StatusAbnormal => "status_abnormal",
-            VerdictCode::StatusInvalid => "status_invalid",
-            VerdictCode::StatusUnknown => "status_unknown",
-        }
+        self.into()
     }
 }
 
 /// What an officer's screen shows at a glance: green (trust it), red (do not), amber (the
 /// credential is genuine and fresh, but its status cannot be confirmed offline).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Light {
     Green,
     Amber,
@@ -98,11 +94,7 @@ pub enum Light {
 
 impl Light {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Light::Green => "green",
-            Light::Amber => "amber",
-            Light::Red => "red",
-        }
+        self.into()
     }
 }
 
@@ -299,4 +291,32 @@ pub fn verify(
     };
     result.verdict = verdict;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// strum's name is serde's name for every variant: `as_str`, `from_code` and the JSON
+    /// never drift apart.
+    #[test]
+    fn strum_and_serde_agree() {
+        fn check<T>()
+        where
+            T: strum::VariantArray + Serialize + Copy + Into<&'static str> + std::str::FromStr,
+            T: std::fmt::Debug + PartialEq,
+        {
+            for v in T::VARIANTS {
+                let name: &'static str = (*v).into();
+                assert_eq!(serde_json::to_value(v).unwrap(), name, "{v:?}");
+                assert!(name.parse::<T>().is_ok_and(|back| back == *v), "{v:?}");
+            }
+        }
+        check::<VerdictCode>();
+        check::<Light>();
+        assert_eq!(
+            VerdictCode::IssuerKeyOutOfPeriod.as_str(),
+            "issuer_key_out_of_period"
+        );
+    }
 }
