@@ -67,6 +67,7 @@ pub mod phone;
 #[cfg(feature = "testdata")]
 pub mod testdata;
 mod text;
+pub mod verdict;
 
 pub use account::{BusinessFunction, Denial, FaceSignChannel, UserKind};
 pub use application::{
@@ -74,7 +75,7 @@ pub use application::{
 };
 pub use calendar::{CalendarError, WorkingCalendar};
 pub use credit_code::{OrganisationCode, UnifiedSocialCreditCode};
-pub use id_card::{IdCardValidity, IdCardValidityError};
+pub use id_card::{IdCardReviewState, IdCardValidity, IdCardValidityError};
 pub use id_number::{IdNumber, IdNumberError, Province, Sex};
 pub use licence::{
     DrivingLicence, FileNumber, LicenceRecord, LicenceStatus, Points, ScoringCycle, Standing,
@@ -129,6 +130,9 @@ mod wire_names {
         check::<Standing>();
         check::<BusinessFunction>();
         check::<FaceSignChannel>();
+        check::<IdCardReviewState>();
+        check::<verdict::VerdictCode>();
+        check::<verdict::Light>();
         assert_eq!(ApplicationStatus::UnderReview.to_string(), "under_review");
     }
 
