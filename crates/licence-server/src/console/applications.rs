@@ -219,7 +219,9 @@ fn event_of(form: &DecisionForm) -> Result<ApplicationEvent, Refusal> {
     match form.decision.as_str() {
         "approve" => Ok(ApplicationEvent::Approve),
         "reject" => {
-            let code = serde_json::from_value(serde_json::Value::String(form.reason.clone()))
+            let code = form
+                .reason
+                .parse::<RejectionCode>()
                 .map_err(|_| Refusal::ReturnWithoutReason)?;
             let note = form.note.trim();
             Ok(ApplicationEvent::Reject {
