@@ -68,6 +68,7 @@ pub struct AccountView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FunctionView {
     /// e.g. `electronic_licence`
+    #[schema(schema_with = crate::formats::names_of::<licence_core::BusinessFunction>)]
     pub function: String,
     pub name: String,
     pub name_en: String,

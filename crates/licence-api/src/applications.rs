@@ -1,10 +1,12 @@
 //! 线上申请驾驶证电子版 (R3): applying for the e-licence, following, withdrawing, resubmitting.
 
-use licence_core::Rejection;
+use licence_core::{ApplicationStatus, Rejection};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
+
+use crate::formats::names_of;
 
 /// Where the application's photo comes from.
 #[derive(
@@ -19,6 +21,8 @@ use utoipa::{PartialSchema, ToSchema};
     ToSchema,
     strum::IntoStaticStr,
     strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
 )]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
@@ -99,10 +103,12 @@ impl ToSchema for Resubmission {}
 pub struct ApplicationView {
     pub id: i64,
     /// submitted / under_review / approved / rejected / issued / withdrawn
+    #[schema(schema_with = names_of::<ApplicationStatus>)]
     pub status: String,
     /// 已提交 / 审核中 / …
     pub status_name: String,
     /// `on_file`, `album` or `camera`.
+    #[schema(schema_with = names_of::<PhotoSource>)]
     pub photo_source: String,
     /// Unix seconds.
     pub submitted_at: i64,

@@ -18,10 +18,23 @@ use serde::{Deserialize, Deserializer};
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 
+use crate::PhotoSource;
+
 /// One camera frame: a JPEG, base64, at most 1 MB.
 #[derive(utoipa::ToSchema)]
 #[schema(value_type = String, format = "jpeg-base64")]
 pub struct JpegFrame(#[allow(dead_code)] String);
+
+/// A string that is one of an enum's names, as strum (and serde, which agrees) spells them:
+/// for a response field kept as `String` whose values are a Rust enum's, so the document lists
+/// the enum itself rather than a copy. Used as `#[schema(schema_with = names_of::<E>)]`; the
+/// field's doc comment is then not its description (utoipa takes the schema whole), which
+/// costs nothing where the comment only listed the names.
+pub fn names_of<E: strum::VariantNames>() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .enum_values(Some(E::VARIANTS.iter().copied()))
+}
 
 /// A boolean that must be `true` (a consent).
 pub fn must_be_true() -> ObjectBuilder {
@@ -50,10 +63,10 @@ pub fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D
 /// The photo of an application: `photo_source` `on_file` (or left out) with no `photo`, or
 /// `album`/`camera` with one. `extra` adds the other fields of the body.
 pub(crate) fn photo_choice(extra: &[(&str, RefOr<Schema>)], description: &str) -> RefOr<Schema> {
-    let source = |values: &[&str]| {
+    let source = |values: &[PhotoSource]| {
         ObjectBuilder::new()
             .schema_type(SchemaType::new(Type::String))
-            .enum_values(Some(values.iter().copied()))
+            .enum_values(Some(values.iter().map(|v| v.as_str())))
     };
     let photo = ObjectBuilder::new()
         .schema_type(SchemaType::new(Type::String))
@@ -64,14 +77,17 @@ pub(crate) fn photo_choice(extra: &[(&str, RefOr<Schema>)], description: &str) -
     let mut on_file = ObjectBuilder::new()
         .schema_type(SchemaType::new(Type::Object))
         .description(Some("The photo the traffic police hold (档案照片)."))
-        .property("photo_source", source(&["on_file"]))
+        .property("photo_source", source(&[PhotoSource::OnFile]))
         .additional_properties(Some(
             utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
         ));
     let mut upload = ObjectBuilder::new()
         .schema_type(SchemaType::new(Type::Object))
         .description(Some("A photo from the album or taken with the camera now."))
-        .property("photo_source", source(&["album", "camera"]))
+        .property(
+            "photo_source",
+            source(&[PhotoSource::Album, PhotoSource::Camera]),
+        )
         .property("photo", photo)
         .required("photo_source")
         .required("photo")
@@ -92,11 +108,43 @@ pub(crate) fn photo_choice(extra: &[(&str, RefOr<Schema>)], description: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[derive(Deserialize)]
     struct Body {
         #[serde(deserialize_with = "whole_number")]
         n: i64,
+    }
+
+    /// Response fields that hold an enum's name list exactly that enum's names.
+    #[test]
+    fn enum_names_come_from_the_enums() {
+        use strum::VariantNames;
+        use utoipa::PartialSchema;
+        let property = |schema: RefOr<Schema>, field: &str| {
+            serde_json::to_value(schema).unwrap()["properties"][field].clone()
+        };
+        let names = |v: &serde_json::Value| v["enum"].clone();
+        let status = property(crate::ApplicationView::schema(), "status");
+        assert_eq!(
+            names(&status),
+            json!(licence_core::ApplicationStatus::VARIANTS)
+        );
+        assert_eq!(status["type"], "string");
+        let source = property(crate::ApplicationView::schema(), "photo_source");
+        assert_eq!(names(&source), json!(["on_file", "album", "camera"]));
+        let state = property(crate::IdCardReviewView::schema(), "state");
+        assert_eq!(names(&state), json!(["pending", "approved", "rejected"]));
+        let verdict = property(crate::CheckResult::schema(), "verdict");
+        assert_eq!(
+            names(&verdict),
+            json!(licence_core::verdict::VerdictCode::VARIANTS)
+        );
+        let function = property(crate::FunctionView::schema(), "function");
+        assert_eq!(
+            names(&function),
+            json!(licence_core::BusinessFunction::VARIANTS)
+        );
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub struct Holder {
 pub struct CheckResult {
     pub valid: bool,
     /// licence-credential's verdict code, e.g. `valid`, `presentation_too_old`.
+    #[schema(schema_with = crate::formats::names_of::<licence_core::verdict::VerdictCode>)]
     pub verdict: String,
     pub holder: Option<Holder>,
     /// The licence's status in the registry now, e.g. `A` or `B`, and its points.

@@ -126,6 +126,7 @@ pub struct IdCardReviewRequest {
 pub struct IdCardReviewView {
     pub id: i64,
     /// pending / approved / rejected
+    #[schema(schema_with = crate::formats::names_of::<licence_core::IdCardReviewState>)]
     pub state: String,
     pub reason: Option<String>,
     pub submitted_at: i64,

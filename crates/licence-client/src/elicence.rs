@@ -17,7 +17,7 @@ use licence_core::{DrivingLicence, LicenceStatus, Standing};
 use licence_credential::{qr, Credential, Presentation, StatusList};
 
 use crate::app::{now, today, Cached, DriverApp};
-use crate::views::{wire_name, AppError, ElicenceView, HolderView, RefreshView, StandingView};
+use crate::views::{AppError, ElicenceView, HolderView, RefreshView, StandingView};
 use crate::ClientError;
 
 mod credential;
@@ -108,7 +108,7 @@ pub fn standing(
         };
     }
     StandingView {
-        standing: wire_name(&status.standing()),
+        standing: status.standing().as_str().into(),
         codes: status.to_string(),
         text: status.names_zh(),
         text_en: status.names_en(),
@@ -207,7 +207,10 @@ impl DriverApp {
             now,
         );
         let refreshed_at = self.cached(Cached::ElicenceRefreshedAt)?;
-        let red = matches!(standing.standing.as_str(), "abnormal" | "invalid");
+        let red = matches!(
+            standing.standing.parse(),
+            Ok(Standing::Abnormal | Standing::Invalid)
+        );
         let mut notice = None;
         let usable = if credential.device_key != key.public_key() {
             notice = Some(AppError::new(

@@ -46,15 +46,6 @@ impl AppError {
     }
 }
 
-/// The name a domain enum has on the wire (its serde name, e.g. `Standing::Abnormal` is
-/// `abnormal`): the views show the names each crate defines once, not a table of their own.
-pub(crate) fn wire_name<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => String::new(),
-    }
-}
-
 impl From<ClientError> for AppError {
     fn from(e: ClientError) -> AppError {
         match e {
@@ -167,21 +158,6 @@ mod tests {
             "ui/src/generated/types.ts is out of date: run \
              `UPDATE_TS=1 cargo test -p licence-client --lib views`"
         );
-    }
-
-    #[test]
-    fn domain_enums_are_shown_by_their_wire_names() {
-        assert_eq!(wire_name(&licence_core::Standing::Normal), "normal");
-        assert_eq!(wire_name(&licence_core::Standing::Abnormal), "abnormal");
-        assert_eq!(wire_name(&licence_core::Standing::Invalid), "invalid");
-        assert_eq!(wire_name(&licence_photo::Severity::Warning), "warning");
-        assert_eq!(wire_name(&licence_photo::Severity::Error), "error");
-        assert_eq!(
-            wire_name(&licence_core::RejectionCode::PhotoNotCompliant),
-            "photo_not_compliant"
-        );
-        // Not a name: nothing, rather than a panic.
-        assert_eq!(wire_name(&3), "");
     }
 
     #[test]

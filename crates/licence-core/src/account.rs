@@ -5,8 +5,23 @@ use serde::{Deserialize, Serialize};
 use crate::Problem;
 
 /// How a person was face-signed (面签).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum FaceSignChannel {
     /// 窗口面签: at a police counter with the original ID (R2.8).
     Counter,
@@ -17,8 +32,21 @@ pub enum FaceSignChannel {
 }
 
 /// The kind of account. Changes only through the transitions below, never by setting a flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Its strum name is serde's `kind` tag (`face_signed` …).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum UserKind {
     /// 面签用户: a person whose identity was checked face to face or by face recognition.
     FaceSigned { via: FaceSignChannel },
@@ -29,8 +57,23 @@ pub enum UserKind {
 }
 
 /// The businesses of the 12123 app that the requirements name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum BusinessFunction {
     /// 电子监控违法处理
     ElectronicViolationHandling,
@@ -98,6 +141,11 @@ impl BusinessFunction {
         }
         all
     };
+
+    /// The stable name (`pay_fine` …).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 
     pub fn name_zh(self) -> &'static str {
         use BusinessFunction::*;
@@ -200,6 +248,11 @@ impl Problem for AccountError {
 }
 
 impl UserKind {
+    /// The kind's name, serde's `kind` tag (`face_signed`, `online_registered`, `unit`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
     fn audience(self) -> Audience {
         match self {
             UserKind::FaceSigned { .. } => Audience::FaceSigned,

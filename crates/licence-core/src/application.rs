@@ -16,8 +16,24 @@ use serde::{Deserialize, Serialize};
 use crate::Problem;
 
 /// Where an application stands: the state without its data, for storage and queries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// serde and strum spell it alike (`under_review`); a test keeps them so.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ApplicationStatus {
     Draft,
     Submitted,
@@ -41,6 +57,11 @@ impl ApplicationStatus {
         }
     }
 
+    /// The stable name (`under_review` …).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
     pub fn is_final(self) -> bool {
         matches!(
             self,
@@ -49,23 +70,24 @@ impl ApplicationStatus {
     }
 }
 
-impl fmt::Display for ApplicationStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ApplicationStatus::Draft => "draft",
-            ApplicationStatus::Submitted => "submitted",
-            ApplicationStatus::UnderReview => "under_review",
-            ApplicationStatus::Approved => "approved",
-            ApplicationStatus::Rejected => "rejected",
-            ApplicationStatus::Issued => "issued",
-            ApplicationStatus::Withdrawn => "withdrawn",
-        })
-    }
-}
-
 /// The reviewer's reasons to choose from (plus free text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RejectionCode {
     /// 照片不符合要求
     PhotoNotCompliant,
@@ -80,6 +102,11 @@ pub enum RejectionCode {
 }
 
 impl RejectionCode {
+    /// The stable code (`photo_not_compliant` …).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
     pub fn name_zh(self) -> &'static str {
         match self {
             RejectionCode::PhotoNotCompliant => "照片不符合要求",

@@ -153,6 +153,39 @@ impl FromStr for IdCardValidity {
 
 crate::text_conversions!(IdCardValidity, IdCardValidityError);
 
+/// Where a manual ID-card review (人工审核身份证) stands (R2.6). Stored and sent as
+/// `pending`, `approved`, `rejected`: never rename a variant.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum IdCardReviewState {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl IdCardReviewState {
+    /// The stable spelling.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,6 +67,7 @@ pub mod phone;
 #[cfg(feature = "testdata")]
 pub mod testdata;
 mod text;
+pub mod verdict;
 
 pub use account::{BusinessFunction, Denial, FaceSignChannel, UserKind};
 pub use application::{
@@ -74,7 +75,7 @@ pub use application::{
 };
 pub use calendar::{CalendarError, WorkingCalendar};
 pub use credit_code::{OrganisationCode, UnifiedSocialCreditCode};
-pub use id_card::{IdCardValidity, IdCardValidityError};
+pub use id_card::{IdCardReviewState, IdCardValidity, IdCardValidityError};
 pub use id_number::{IdNumber, IdNumberError, Province, Sex};
 pub use licence::{
     DrivingLicence, FileNumber, LicenceRecord, LicenceStatus, Points, ScoringCycle, Standing,
@@ -99,3 +100,57 @@ pub trait Problem: std::error::Error {
 /// The mainland's civil time zone (China Standard Time, UTC+8), in which working days,
 /// birth dates and deadlines are reckoned.
 pub const CHINA_OFFSET: time::UtcOffset = time::macros::offset!(+8);
+
+#[cfg(test)]
+mod wire_names {
+    //! strum gives the names in code (`as_str`, `Display`, `FromStr`, `VARIANTS`), serde
+    //! on the wire: they must be the same, variant by variant.
+
+    use super::*;
+
+    fn check<T>()
+    where
+        T: strum::VariantArray + serde::Serialize + Copy + Into<&'static str>,
+        T: std::str::FromStr + std::fmt::Debug + PartialEq,
+    {
+        let names = T::VARIANTS
+            .iter()
+            .map(|v| (*v).into())
+            .collect::<Vec<&str>>();
+        for (v, name) in T::VARIANTS.iter().zip(&names) {
+            assert_eq!(serde_json::to_value(v).unwrap(), *name, "{v:?}");
+            assert!(name.parse::<T>().is_ok_and(|back| back == *v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn strum_names_are_serde_names() {
+        check::<ApplicationStatus>();
+        check::<RejectionCode>();
+        check::<Standing>();
+        check::<BusinessFunction>();
+        check::<FaceSignChannel>();
+        check::<IdCardReviewState>();
+        check::<verdict::VerdictCode>();
+        check::<verdict::Light>();
+        assert_eq!(ApplicationStatus::UnderReview.to_string(), "under_review");
+    }
+
+    #[test]
+    fn user_kind_names_are_serde_tags() {
+        let kinds = [
+            UserKind::FaceSigned {
+                via: FaceSignChannel::Counter,
+            },
+            UserKind::OnlineRegistered,
+            UserKind::Unit,
+        ];
+        for kind in kinds {
+            assert_eq!(serde_json::to_value(kind).unwrap()["kind"], kind.as_str());
+        }
+        assert_eq!(
+            <UserKind as strum::VariantNames>::VARIANTS,
+            kinds.map(UserKind::as_str)
+        );
+    }
+}

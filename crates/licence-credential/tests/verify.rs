@@ -399,7 +399,7 @@ fn status_list_bytes(w: &World) -> Vec<u8> {
 #[test]
 fn every_verdict_has_its_own_words_and_a_light_and_its_code_reads_back() {
     let mut seen = std::collections::HashSet::new();
-    for code in VerdictCode::ALL {
+    for &code in VerdictCode::ALL {
         assert_eq!(VerdictCode::from_code(code.as_str()), Some(code));
         let (zh, en) = code.describe();
         assert!(!zh.is_empty() && !en.is_empty());

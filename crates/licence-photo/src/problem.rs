@@ -3,8 +3,25 @@
 use serde::Serialize;
 
 /// Stable codes of design.md's `licence photo check` contract (plus a few of our own).
-/// Serialised as [`ProblemCode::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// serde and strum spell them alike (a test checks): never rename one.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ProblemCode {
     Unreadable,
     UnsupportedFormat,
@@ -27,17 +44,27 @@ pub enum ProblemCode {
     TooDark,
     TooBright,
     Blurry,
+    // snake_case alone would glue the digit to the word before it ("than6").
+    #[serde(rename = "older_than_6_months")]
+    #[strum(serialize = "older_than_6_months")]
     OlderThan6Months,
 }
 
-impl Serialize for ProblemCode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Severity {
     /// The photo cannot be used.
     Error,
@@ -56,29 +83,7 @@ pub struct PhotoProblem {
 
 impl ProblemCode {
     pub fn as_str(self) -> &'static str {
-        use ProblemCode::*;
-        match self {
-            Unreadable => "unreadable",
-            UnsupportedFormat => "unsupported_format",
-            TooLarge => "too_large",
-            ImageTooSmall => "image_too_small",
-            NoFace => "no_face",
-            MultipleFaces => "multiple_faces",
-            NotColour => "not_colour",
-            BackgroundNotWhite => "background_not_white",
-            BackgroundUneven => "background_uneven",
-            HeadTooSmall => "head_too_small",
-            HeadTooLarge => "head_too_large",
-            HeadTooHigh => "head_too_high",
-            HeadTooLow => "head_too_low",
-            HeadOffCentre => "head_off_centre",
-            NotEnoughMargin => "not_enough_margin",
-            Tilted => "tilted",
-            TooDark => "too_dark",
-            TooBright => "too_bright",
-            Blurry => "blurry",
-            OlderThan6Months => "older_than_6_months",
-        }
+        self.into()
     }
 
     pub fn severity(self) -> Severity {
@@ -154,6 +159,28 @@ mod tests {
         assert_eq!(p.severity, Severity::Warning);
         assert!(
             ProblemCode::TooLarge.is_unusable_input() && !ProblemCode::NoFace.is_unusable_input()
+        );
+    }
+
+    /// strum's name is serde's name for every variant, so `as_str` and the JSON never drift.
+    #[test]
+    fn strum_and_serde_agree() {
+        fn check<T>()
+        where
+            T: strum::VariantArray + Serialize + Copy + Into<&'static str> + std::str::FromStr,
+            T: std::fmt::Debug + PartialEq,
+        {
+            for v in T::VARIANTS {
+                let name: &'static str = (*v).into();
+                assert_eq!(serde_json::to_value(v).unwrap(), name, "{v:?}");
+                assert!(name.parse::<T>().is_ok_and(|back| back == *v), "{v:?}");
+            }
+        }
+        check::<ProblemCode>();
+        check::<Severity>();
+        assert_eq!(
+            <ProblemCode as strum::VariantNames>::VARIANTS.len(),
+            <ProblemCode as strum::VariantArray>::VARIANTS.len()
         );
     }
 }

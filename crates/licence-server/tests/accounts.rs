@@ -245,4 +245,36 @@ fn the_openapi_document_lists_every_endpoint() {
         }
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    // Response fields that carry an enum's name list the enum's names (strum's, not a copy).
+    let schemas = &doc["components"]["schemas"];
+    let names = |schema: &str, field: &str| schemas[schema]["properties"][field]["enum"].clone();
+    use strum::VariantNames;
+    assert_eq!(
+        names("ApplicationView", "status"),
+        json!(licence_core::ApplicationStatus::VARIANTS)
+    );
+    assert_eq!(
+        names("ApplicationView", "status"),
+        json!([
+            "draft",
+            "submitted",
+            "under_review",
+            "approved",
+            "rejected",
+            "issued",
+            "withdrawn"
+        ])
+    );
+    assert_eq!(
+        names("ApplicationView", "photo_source"),
+        json!(["on_file", "album", "camera"])
+    );
+    assert_eq!(
+        names("IdCardReviewView", "state"),
+        json!(["pending", "approved", "rejected"])
+    );
+    assert_eq!(
+        names("CheckResult", "verdict"),
+        json!(licence_core::verdict::VerdictCode::VARIANTS)
+    );
 }

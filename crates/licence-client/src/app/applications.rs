@@ -7,10 +7,11 @@ use crate::app::{not_signed_in, now, today, Cached, DriverApp};
 use crate::outbox::{queue_application, send_due, Delivery};
 use crate::store::{state_name, ItemStateName};
 use crate::views::{
-    wire_name, AccountView, AppError, ApplicationView, Denial, HomeView, JourneyStep, OutboxView,
+    AccountView, AppError, ApplicationView, Denial, HomeView, JourneyStep, OutboxView,
     PhotoCheckView, Progress, ReasonView, SubmitView,
 };
 use crate::ClientError;
+use licence_core::ApplicationStatus;
 
 /// Where an application's photo comes from (licence-api's, sent as it is).
 pub use licence_api::PhotoSource;
@@ -52,10 +53,13 @@ impl DriverApp {
             Err(e) => return Err(e),
         };
         let latest = applications.into_iter().next();
-        let step = match latest.as_ref().map(|a| a.status.as_str()) {
+        let status = latest.as_ref().and_then(|a| a.status.parse().ok());
+        let step = match status {
             _ if !pending.is_empty() => JourneyStep::Waiting,
-            Some("submitted" | "under_review") => JourneyStep::Waiting,
-            Some("approved" | "issued") => JourneyStep::Show,
+            Some(ApplicationStatus::Submitted | ApplicationStatus::UnderReview) => {
+                JourneyStep::Waiting
+            }
+            Some(ApplicationStatus::Approved | ApplicationStatus::Issued) => JourneyStep::Show,
             _ => JourneyStep::Apply,
         };
         Ok(HomeView {
@@ -220,7 +224,7 @@ fn applications_view(list: Vec<ApplicationSummary>) -> Vec<ApplicationView> {
                 .reasons
                 .into_iter()
                 .map(|reason| ReasonView {
-                    code: wire_name(&reason.code),
+                    code: reason.code.as_str().into(),
                     text: reason.code.name_zh().into(),
                     note: reason.note,
                 })

@@ -96,11 +96,7 @@ impl DriverApp {
 fn account_view(account: &licence_api::AccountView) -> AccountView {
     AccountView {
         id: account.id,
-        // The kind's tag, as serde names it.
-        kind: serde_json::to_value(account.kind)
-            .ok()
-            .and_then(|v| v["kind"].as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        kind: account.kind.as_str().into(),
         kind_name: account.kind_name.clone(),
         name: account.name.clone(),
         id_number_masked: account.id_number_masked.clone(),

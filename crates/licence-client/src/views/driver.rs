@@ -5,7 +5,7 @@ use licence_core::{DrivingLicence, Sex, Standing};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{wire_name, AppError};
+use super::AppError;
 use crate::store::{state_name, ItemState, OutboxItem};
 
 /// Why a business is not open to the account, and how to change that (R2.7).
@@ -167,7 +167,7 @@ impl PhotoCheckView {
                 .iter()
                 .map(|p| PhotoProblemView {
                     code: p.code.as_str().into(),
-                    severity: wire_name(&p.severity),
+                    severity: p.severity.to_string(),
                     message: p.message.clone(),
                     message_en: p.message_en.clone(),
                 })

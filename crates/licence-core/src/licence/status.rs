@@ -33,8 +33,25 @@ pub enum StatusCode {
 }
 
 /// How a verifier should treat a licence: the QR is black only for `Normal`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Standing {
     /// 正常: may drive.
     Normal,
@@ -42,6 +59,13 @@ pub enum Standing {
     Abnormal,
     /// Annulled, revoked or cancelled: the licence no longer exists as such.
     Invalid,
+}
+
+impl Standing {
+    /// The stable name (`normal`, `abnormal`, `invalid`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 impl StatusCode {

@@ -232,10 +232,7 @@ pub(crate) fn account_view(account: &Account) -> AccountView {
                 attempts_left: None,
             });
             FunctionView {
-                function: serde_json::to_value(f)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                function: f.as_str().into(),
                 name: f.name_zh().into(),
                 name_en: f.name_en().into(),
                 allowed: denial.is_none(),

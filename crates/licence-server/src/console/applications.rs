@@ -5,6 +5,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
+use licence_api::PhotoSource;
 use licence_core::application::TransitionError;
 use licence_core::{ApplicationEvent, ApplicationState, Rejection, RejectionCode};
 
@@ -28,21 +29,14 @@ const RETURN_REASONS: [RejectionCode; 5] = [
     RejectionCode::Other,
 ];
 
+/// The stored photo source in words; a spelling no `PhotoSource` has is shown as 其他.
 fn photo_source_name(source: &str) -> &'static str {
-    match source {
-        "on_file" => "档案照片",
-        "album" => "相册",
-        "camera" => "现场拍摄",
-        _ => "其他",
+    match source.parse() {
+        Ok(PhotoSource::OnFile) => "档案照片",
+        Ok(PhotoSource::Album) => "相册",
+        Ok(PhotoSource::Camera) => "现场拍摄",
+        Err(_) => "其他",
     }
-}
-
-/// The wire code of a rejection reason (`photo_not_compliant` …).
-fn reason_code(code: RejectionCode) -> String {
-    serde_json::to_value(code)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// The e-licence review desk: its queue (the nearest deadline first) and its pictures.
@@ -201,7 +195,7 @@ pub(super) async fn page(
             reject_label: "退回",
             reasons: RETURN_REASONS
                 .iter()
-                .map(|c| (reason_code(*c), c.name_zh().to_owned()))
+                .map(|c| (c.as_str().to_owned(), c.name_zh().to_owned()))
                 .collect(),
         }),
         decided: format!("当前状态：{}", app.state.status().name_zh()),
@@ -225,7 +219,9 @@ fn event_of(form: &DecisionForm) -> Result<ApplicationEvent, Refusal> {
     match form.decision.as_str() {
         "approve" => Ok(ApplicationEvent::Approve),
         "reject" => {
-            let code = serde_json::from_value(serde_json::Value::String(form.reason.clone()))
+            let code = form
+                .reason
+                .parse::<RejectionCode>()
                 .map_err(|_| Refusal::ReturnWithoutReason)?;
             let note = form.note.trim();
             Ok(ApplicationEvent::Reject {

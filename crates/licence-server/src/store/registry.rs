@@ -55,14 +55,8 @@ pub struct UnitPapers {
     pub attorney_type: String,
 }
 
-stored_as_text! {
-    /// Where a manual ID-card review stands (R2.6). Stored as `pending`, `approved`, `rejected`.
-    pub enum ReviewState {
-        Pending,
-        Approved,
-        Rejected,
-    }
-}
+/// Where a manual ID-card review stands: licence-core's, as the API also sends it.
+pub use licence_core::IdCardReviewState as ReviewState;
 
 /// Photographs of both sides of an ID card, waiting for or given a reviewer's decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
