@@ -10,10 +10,10 @@ use licence_core::application::TransitionError;
 use licence_core::{ApplicationEvent, ApplicationState, Rejection, RejectionCode};
 
 use super::picture::Pictures;
-use super::queue::{open, Opened, Person, Queue, Row};
+use super::queue::{after_decision, figure, open, Opened, Person, Queue, Row};
 use super::{
-    audit, china_time, render, store, Console, Decided, Decision, DecisionForm, Figure, Flash,
-    Layout, Page, Refusal, Reviewing, Submitted,
+    audit, china_time, render, store, Console, Decision, DecisionForm, Figure, Layout, Page,
+    Refusal, Reviewing, Submitted,
 };
 use crate::store::{Account, AccountId, Application, RegistryEntry, Store, StoreError};
 use crate::{now, AppState};
@@ -45,6 +45,7 @@ pub(super) struct ApplicationDesk;
 impl Queue for ApplicationDesk {
     type Item = Application;
     const TITLE: &'static str = TITLE;
+    const PATH: &'static str = "/console/applications";
     const TABLE_ID: &'static str = "applications";
     const LINK_CLASS: &'static str = "open-application";
     const HEADINGS: &'static [&'static str] = &["审核期限", "姓名", "提交时间", "照片来源"];
@@ -73,7 +74,7 @@ impl Queue for ApplicationDesk {
                 china_time(app.submitted_at),
                 photo_source_name(&app.photo_source).to_owned(),
             ],
-            href: format!("/console/applications/{}", app.id),
+            href: format!("{}/{}", Self::PATH, app.id),
             overdue,
         }
     }
@@ -177,19 +178,16 @@ pub(super) async fn page(
         due: china_time(app.due_at),
         overdue: app.due_at < now(),
         source: photo_source_name(&app.photo_source),
-        pictures: vec![Figure {
-            src: format!("/console/applications/{id}/photo"),
-            alt: "申请照片",
-            caption: "申请照片（自动裁剪）",
-        }],
-        on_file: on_file.then(|| Figure {
-            src: format!("/console/applications/{id}/on-file"),
-            alt: "档案照片",
-            caption: "档案照片",
-        }),
+        pictures: vec![figure::<ApplicationDesk>(
+            id,
+            "photo",
+            "申请照片",
+            "申请照片（自动裁剪）",
+        )],
+        on_file: on_file.then(|| figure::<ApplicationDesk>(id, "on-file", "档案照片", "档案照片")),
         check: Check::of(app.check.as_deref()),
         decision: under_review.then(|| Decision {
-            action: format!("/console/applications/{id}"),
+            action: format!("{}/{id}", ApplicationDesk::PATH),
             reason_label: "退回原因",
             note_label: "说明（选“其他”时必填）",
             reject_label: "退回",
@@ -269,14 +267,7 @@ pub(super) async fn decide(
         to.status()
     );
     audit::record(&state, &actor, "application_review", detail).await?;
-    render(Decided {
-        layout: console.layout(TITLE).with_flash(Some(Flash::Done(format!(
-            "{} 的申请{}。申请人将收到短信通知。",
-            moved.name,
-            to.status().name_zh()
-        )))),
-        back: "/console/applications",
-    })
+    after_decision::<ApplicationDesk>(&console, &moved.name, to.status().name_zh())
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use askama::Template;
 use axum::extract::State;
 
 use super::{
-    registry_entry_of, render, store, Console, ConsoleError, Layout, Page, Refusal, Reviewing,
+    registry_entry_of, render, store, Console, ConsoleError, Decided, Figure, Flash, Layout, Page,
+    Refusal, Reviewing,
 };
 use crate::store::{Account, AccountId, RegistryEntry, Store, StoreError};
 use crate::AppState;
@@ -15,6 +16,8 @@ use crate::AppState;
 pub(super) trait Queue: 'static {
     type Item: Send + 'static;
     const TITLE: &'static str;
+    /// Where the queue is; item `id` is at `{PATH}/{id}`, its pictures below that.
+    const PATH: &'static str;
     /// The table's `id` and the class of its links (what the browser tests look for).
     const TABLE_ID: &'static str;
     const LINK_CLASS: &'static str;
@@ -114,5 +117,36 @@ pub(super) async fn serve<Q: Queue>(
         link_class: Q::LINK_CLASS,
         headings: Q::HEADINGS,
         rows,
+    })
+}
+
+/// Picture `name` of item `id` of queue `Q`, as its page shows it.
+pub(super) fn figure<Q: Queue>(
+    id: i64,
+    name: &str,
+    alt: &'static str,
+    caption: &'static str,
+) -> Figure {
+    Figure {
+        src: format!("{}/{id}/{name}", Q::PATH),
+        alt,
+        caption,
+    }
+}
+
+/// The page after a decision on queue `Q`: whose application, what became of it, and the
+/// way back to the queue.
+pub(super) fn after_decision<Q: Queue>(
+    console: &Console<Reviewing>,
+    name: &str,
+    outcome: &str,
+) -> Page {
+    render(Decided {
+        layout: console
+            .layout(Q::TITLE)
+            .with_flash(Some(Flash::Done(format!(
+                "{name} 的申请{outcome}。申请人将收到短信通知。"
+            )))),
+        back: Q::PATH,
     })
 }

@@ -7,10 +7,10 @@ use axum::extract::{Path, State};
 use licence_core::FaceSignChannel;
 
 use super::picture::Pictures;
-use super::queue::{open, Opened, Person, Queue, Row};
+use super::queue::{after_decision, figure, open, Opened, Person, Queue, Row};
 use super::{
-    audit, china_time, render, store, Console, Decided, Decision, DecisionForm, Figure, Flash,
-    Layout, Page, Refusal, Reviewing, Submitted,
+    audit, china_time, render, store, Console, Decision, DecisionForm, Figure, Layout, Page,
+    Refusal, Reviewing, Submitted,
 };
 use crate::store::{Account, AccountId, IdCardReview, ReviewState, Store, StoreError};
 use crate::{now, AppState};
@@ -32,6 +32,7 @@ pub(super) struct IdCardDesk;
 impl Queue for IdCardDesk {
     type Item = IdCardReview;
     const TITLE: &'static str = TITLE;
+    const PATH: &'static str = "/console/reviews";
     const TABLE_ID: &'static str = "queue";
     const LINK_CLASS: &'static str = "open-review";
     const HEADINGS: &'static [&'static str] = &["提交时间", "姓名", "身份证号"];
@@ -59,7 +60,7 @@ impl Queue for IdCardDesk {
                 account.map(|a| a.name).unwrap_or_default(),
                 id_number.unwrap_or_default(),
             ],
-            href: format!("/console/reviews/{}", review.id),
+            href: format!("{}/{}", Self::PATH, review.id),
             overdue: false,
         }
     }
@@ -91,11 +92,7 @@ pub(super) async fn page(
     } = open::<IdCardDesk>(&state, &console, id).await?;
     let on_file = entry.is_some_and(|e| e.photo.is_some());
     let pending = review.state == ReviewState::Pending;
-    let figure = |picture: &str, caption| Figure {
-        src: format!("/console/reviews/{id}/{picture}"),
-        alt: caption,
-        caption,
-    };
+    let figure = |picture: &str, caption| figure::<IdCardDesk>(id, picture, caption, caption);
     render(ReviewPage {
         layout: console.layout(TITLE),
         person,
@@ -104,7 +101,7 @@ pub(super) async fn page(
         pictures: vec![figure("front", "人像面"), figure("back", "国徽面")],
         on_file: on_file.then(|| figure("on-file", "档案照片")),
         decision: pending.then(|| Decision {
-            action: format!("/console/reviews/{id}"),
+            action: format!("{}/{id}", IdCardDesk::PATH),
             reason_label: "不通过原因",
             note_label: "补充说明",
             reject_label: "不予通过",
@@ -220,13 +217,7 @@ pub(super) async fn decide(
     } else {
         "未予通过"
     };
-    render(Decided {
-        layout: console.layout(TITLE).with_flash(Some(Flash::Done(format!(
-            "{} 的申请{outcome}。申请人将收到短信通知。",
-            account.name
-        )))),
-        back: "/console/reviews",
-    })
+    after_decision::<IdCardDesk>(&console, &account.name, outcome)
 }
 
 #[cfg(test)]
