@@ -8,9 +8,8 @@
 //! every other request would only hide the operations behind it (the limits have tests of
 //! their own).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
@@ -67,7 +66,11 @@ pub fn run() -> Result<()> {
         .spawn()
         .context("starting licence-sandbox")?;
     platform.0.push(sandbox);
-    let sandbox_url = listening(platform.0.last_mut().expect("pushed"), "licence-sandbox")?;
+    let sandbox_url = crate::platform::listening(
+        platform.0.last_mut().expect("pushed"),
+        "licence-sandbox",
+        false,
+    )?;
     let generous = "100000";
     let server_child = Command::new(&server)
         .args(["--db", db_arg, "serve", "--listen", "127.0.0.1:0"])
@@ -81,7 +84,11 @@ pub fn run() -> Result<()> {
         .spawn()
         .context("starting licence-server")?;
     platform.0.push(server_child);
-    let origin = listening(platform.0.last_mut().expect("pushed"), "licence-server")?;
+    let origin = crate::platform::listening(
+        platform.0.last_mut().expect("pushed"),
+        "licence-server",
+        false,
+    )?;
     let base = format!("{origin}/api/v1");
     let document = format!("{base}/openapi.json");
 
@@ -148,22 +155,6 @@ pub fn run() -> Result<()> {
     )?;
     drop(platform);
     Ok(())
-}
-
-/// Waits for `<name> listening on http://ADDR` and returns the URL; keeps the output flowing.
-fn listening(child: &mut Child, name: &str) -> Result<String> {
-    let stdout = child.stdout.take().context("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let marker = format!("{name} listening on ");
-    for line in lines.by_ref() {
-        let line = line?;
-        if let Some(rest) = line.strip_prefix(&marker) {
-            let url = rest.split(' ').next().unwrap_or_default().to_owned();
-            std::thread::spawn(move || for _ in lines {});
-            return Ok(url);
-        }
-    }
-    bail!("{name} stopped before it listened")
 }
 
 /// Runs a tool of the environment in `target/contract`, where schemathesis keeps its cache.

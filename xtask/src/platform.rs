@@ -109,10 +109,12 @@ pub fn run() -> Result<()> {
         .context("starting licence-sandbox")?;
     track(&sandbox);
     running.0.push(sandbox);
-    wait_for_line(
+    listening(
         running.0.last_mut().expect("just pushed"),
-        "licence-sandbox listening",
-    )?;
+        "licence-sandbox",
+        true,
+    )
+    .with_context(|| format!("is port {SERVER} or {SANDBOX} in use?"))?;
     let sandbox_url = format!("http://{SANDBOX}");
     let server_child = Command::new(&server)
         .args(["--db", db_arg, "serve", "--listen", SERVER])
@@ -129,10 +131,12 @@ pub fn run() -> Result<()> {
         .context("starting licence-server")?;
     track(&server_child);
     running.0.push(server_child);
-    wait_for_line(
+    listening(
         running.0.last_mut().expect("just pushed"),
-        "licence-server listening",
-    )?;
+        "licence-server",
+        true,
+    )
+    .with_context(|| format!("is port {SERVER} or {SANDBOX} in use?"))?;
 
     step("The platform is running (Ctrl-C stops it)");
     println!(
@@ -243,24 +247,30 @@ fn track(child: &Child) {
     }
 }
 
-/// Waits until the child prints the line it prints once listening, then keeps its output
-/// flowing to ours.
-fn wait_for_line(child: &mut Child, marker: &str) -> Result<()> {
+/// Waits until the child prints `<name> listening on URL …` and returns the URL; then keeps
+/// its output flowing, to ours when `echo` (else it is read and dropped, so the child never
+/// blocks on a full pipe).
+pub(crate) fn listening(child: &mut Child, name: &str, echo: bool) -> Result<String> {
     let stdout = child.stdout.take().context("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
+    let marker = format!("{name} listening on ");
     for line in lines.by_ref() {
         let line = line?;
-        println!("    {line}");
-        if line.contains(marker) {
+        if echo {
+            println!("    {line}");
+        }
+        if let Some(rest) = line.strip_prefix(&marker) {
             std::thread::spawn(move || {
                 for line in lines.map_while(Result::ok) {
-                    println!("    {line}");
+                    if echo {
+                        println!("    {line}");
+                    }
                 }
             });
-            return Ok(());
+            return Ok(rest.split(' ').next().unwrap_or_default().to_owned());
         }
     }
-    bail!("the process stopped before it was ready (is port {SERVER} or {SANDBOX} in use?)")
+    bail!("{name} stopped before it listened")
 }
 
 /// 12 random letters and digits, always with both (the console's password rule).

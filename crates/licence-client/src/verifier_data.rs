@@ -2,6 +2,7 @@
 //! (fetched again after an hour) and the signed status list (checked against the trust list
 //! every time it is read). The driver's e-licence page and the officer's verifier both use it.
 
+use licence_api::endpoint;
 use licence_credential::{StatusList, TrustList};
 
 use crate::app::{now, DriverApp};
@@ -41,7 +42,7 @@ impl DriverApp {
         let trust = match self.cached_trust_list()? {
             Some((trust, at)) if now - at < TRUST_LIST_REFRESH => trust,
             old => {
-                let bytes = self.api.get_bytes("/api/v1/trust-list").await?;
+                let bytes = self.api.get_bytes(endpoint::TRUST_LIST_PATH).await?;
                 let trust = TrustList::from_cbor(&bytes).map_err(|e| {
                     ClientError::Unexpected(format!("the platform's trust list: {e}"))
                 })?;
@@ -50,7 +51,7 @@ impl DriverApp {
                 trust
             }
         };
-        let bytes = self.api.get_bytes("/api/v1/status-list").await?;
+        let bytes = self.api.get_bytes(endpoint::STATUS_LIST_PATH).await?;
         let list = StatusList::verify(&bytes, &trust).map_err(|e| {
             ClientError::Unexpected(format!("the platform's status list does not verify: {e}"))
         })?;

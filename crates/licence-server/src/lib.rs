@@ -64,7 +64,7 @@ impl Default for Policy {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             outbox_retry: Duration::from_secs(5),
             limits: admission::Limits::default(),
-            longest_poll: Duration::from_secs(30),
+            longest_poll: Duration::from_secs(licence_api::InboxQuery::LONGEST_WAIT),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use licence_api::InboxQuery;
 use licence_server::admission::Limits;
 use licence_server::providers::{ProviderConfig, Providers};
 use licence_server::store::{RegistryStore, SqliteStore, Store};
@@ -85,7 +86,7 @@ enum Command {
         #[arg(long, env = "LICENCE_ACCOUNT_BURST", default_value_t = Limits::default().account_burst)]
         account_burst: f64,
         /// Seconds an inbox long-poll is held at most (clients ask for up to 30).
-        #[arg(long, env = "LICENCE_LONGEST_POLL", default_value_t = 30)]
+        #[arg(long, env = "LICENCE_LONGEST_POLL", default_value_t = InboxQuery::LONGEST_WAIT)]
         longest_poll: u64,
     },
     /// Load the licence registry from a CSV file (see docs/server.md for the columns).
@@ -322,7 +323,7 @@ fn main() -> anyhow::Result<()> {
                         account_rate,
                         account_burst,
                     },
-                    longest_poll: Duration::from_secs(longest_poll.min(30)),
+                    longest_poll: Duration::from_secs(longest_poll.min(InboxQuery::LONGEST_WAIT)),
                     ..Policy::default()
                 },
                 issuer,

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::ConsoleError;
+use super::{Administration, ConsoleError, Counter, Desk, Reviewing};
 use crate::store::{StaffRole, StaffSession};
 
 /// What the base layout shows around every page.
@@ -53,19 +53,19 @@ impl Viewer {
     pub(super) fn of(session: &StaffSession) -> Viewer {
         let role = session.staff.role;
         let mut nav = vec![("/console", "首页")];
-        if role.can_register() {
+        if Counter::open_to(role) {
             nav.extend([
                 ("/console/persons", "窗口面签"),
                 ("/console/units", "单位注册"),
             ]);
         }
-        if role.can_review() {
+        if Reviewing::open_to(role) {
             nav.extend([
                 ("/console/applications", "电子驾驶证审核"),
                 ("/console/reviews", "身份证人工审核"),
             ]);
         }
-        if role == StaffRole::Admin {
+        if Administration::open_to(role) {
             nav.extend([
                 ("/console/staff", "民警账号"),
                 ("/console/audit", "操作日志"),

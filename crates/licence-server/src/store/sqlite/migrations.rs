@@ -3,7 +3,7 @@
 //! Each migration runs once, in order; `PRAGMA user_version` records how many have run (the
 //! numbering of the migrations that were once inline here, so every existing database
 //! carries on from where it is). Never edit a published migration: add the next file and
-//! its line below.
+//! its line to `STEPS`.
 
 use rusqlite::Connection;
 use rusqlite_migration::{MigrationDefinitionError, Migrations, M};
@@ -12,26 +12,22 @@ use super::db;
 use crate::store::StoreError;
 
 /// The migrations, oldest first: migration `n` brings a database from version `n - 1` to `n`.
+const STEPS: [&str; 7] = [
+    include_str!("migrations/0001_registry_accounts_limits_codes_sessions_devices.sql"),
+    include_str!("migrations/0002_id_cards_units_staff_audit.sql"),
+    include_str!("migrations/0003_applications.sql"),
+    include_str!("migrations/0004_status_index.sql"),
+    include_str!("migrations/0005_sms_outbox.sql"),
+    include_str!("migrations/0006_inbox.sql"),
+    include_str!("migrations/0007_application_unchecked_index.sql"),
+];
+
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!(
-            "migrations/0001_registry_accounts_limits_codes_sessions_devices.sql"
-        )),
-        M::up(include_str!(
-            "migrations/0002_id_cards_units_staff_audit.sql"
-        )),
-        M::up(include_str!("migrations/0003_applications.sql")),
-        M::up(include_str!("migrations/0004_status_index.sql")),
-        M::up(include_str!("migrations/0005_sms_outbox.sql")),
-        M::up(include_str!("migrations/0006_inbox.sql")),
-        M::up(include_str!(
-            "migrations/0007_application_unchecked_index.sql"
-        )),
-    ])
+    Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
 /// How many migrations this program knows: the version of a database it brought up to date.
-pub(super) const LATEST: usize = 7;
+pub(super) const LATEST: usize = STEPS.len();
 
 /// The database's schema version.
 pub(super) fn version(conn: &Connection) -> Result<usize, StoreError> {
