@@ -60,6 +60,17 @@ pub fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D
     }
 }
 
+/// What the platform takes as a photo, as far as a pattern can say it: canonical standard
+/// base64 (padded, no stray bits) whose bytes begin as a JPEG (`FF D8`) or a PNG (its
+/// 8-byte signature) does: the first characters pin those bytes, the rest are whole groups
+/// of four with a canonical end. The format `image-base64` says the rest (a real picture).
+pub const IMAGE_BASE64: &str = concat!(
+    "^(?:/9(?:g=|[g-j][A-Za-z0-9+/]",
+    "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?)",
+    "|iVBORw0KGg(?:o=|[o-r][A-Za-z0-9+/]",
+    "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?))$"
+);
+
 /// The photo of an application: `photo_source` `on_file` (or left out) with no `photo`, or
 /// `album`/`camera` with one. `extra` adds the other fields of the body.
 pub(crate) fn photo_choice(extra: &[(&str, RefOr<Schema>)], description: &str) -> RefOr<Schema> {
@@ -73,6 +84,7 @@ pub(crate) fn photo_choice(extra: &[(&str, RefOr<Schema>)], description: &str) -
         .format(Some(utoipa::openapi::SchemaFormat::Custom(
             "image-base64".into(),
         )))
+        .pattern(Some(IMAGE_BASE64))
         .description(Some("The photo (JPEG or PNG), base64, at most 6 MB."));
     let mut on_file = ObjectBuilder::new()
         .schema_type(SchemaType::new(Type::Object))
@@ -145,6 +157,33 @@ mod tests {
             names(&function),
             json!(licence_core::BusinessFunction::VARIANTS)
         );
+    }
+
+    /// The pattern takes exactly what the server's sniff takes: canonical base64 of bytes
+    /// that begin as a JPEG or a PNG.
+    #[test]
+    fn the_photo_pattern_is_the_servers_rule() {
+        let pattern = regex::Regex::new(IMAGE_BASE64).unwrap();
+        for taken in [
+            "/9g=",                     // FF D8
+            "/9j/4AAQ",                 // FF D8 FF E0 00 10: a JFIF header begins
+            "/9j/4A==",                 // FF D8 FF E0
+            "iVBORw0KGgo=",             // the PNG signature alone
+            "iVBORw0KGgoAAAANSUhEUg==", // and an IHDR chunk begins
+        ] {
+            assert!(pattern.is_match(taken), "{taken}");
+        }
+        for refused in [
+            "",
+            "A",
+            "/9g",          // not padded
+            "/9h=",         // stray bits after FF D8
+            "iVBORw0KGgp=", // stray bits after the signature
+            "abcd",         // neither JPEG nor PNG
+            "/9j/4AAQ\n",   // not base64
+        ] {
+            assert!(!pattern.is_match(refused), "{refused}");
+        }
     }
 
     #[test]
