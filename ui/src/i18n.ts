@@ -200,7 +200,7 @@ export function errorText(e: AppError): string {
 // Names that the views give in Chinese only, by their stable code: the English is here until
 // licence-client's views carry it (as they do for statuses and verdicts: `status_en`, `text_en`).
 const englishByCode = {
-  /** AccountView.kind */
+  /** AccountView.kind.kind */
   kind: { face_signed: 'Face-signed user', online_registered: 'Online-registered user', unit: 'Unit user' },
   /** ApplicationView.status */
   application: {
@@ -212,36 +212,13 @@ const englishByCode = {
     issued: 'Issued',
     withdrawn: 'Withdrawn',
   },
-  /** ReasonView.code: why an application was rejected */
+  /** RejectionView.code: why an application was rejected */
   rejection: {
     photo_not_compliant: 'The photo does not meet the requirements',
     photo_not_the_person: 'The photo is not of the applicant',
     licence_not_eligible: 'The licence status does not allow an e-licence',
     information_mismatch: 'The details do not match the records',
     other: 'Other',
-  },
-  /** Licence status letters (GA/T 16.23), as in the status lists and the live record */
-  licenceStatus: {
-    A: 'normal',
-    B: '12-point limit reached',
-    C: 'transferred out',
-    D: 'temporarily withheld',
-    E: 'annulled',
-    F: 'revoked',
-    G: 'cancelled',
-    H: 'unresolved traffic violation',
-    I: 'unresolved accident',
-    J: 'suspended from use',
-    K: 'seized',
-    L: 'locked',
-    M: 'overdue for renewal',
-    N: 'renewal deferred',
-    P: 'medical check deferred',
-    R: 'cancelled (recoverable)',
-    S: 'overdue for periodic review',
-    T: 'periodic review deferred',
-    U: 'detained',
-    Z: 'other',
   },
   /** The registry's words for sex and nationality, as printed on the licence */
   recordWord: { 男: 'Male', 女: 'Female', 中国: 'China' },
@@ -253,14 +230,6 @@ export type CodeTable = keyof typeof englishByCode
 export function named(table: CodeTable, code: string | null | undefined, chinese: string): string {
   if (locale.value === 'zh' || code == null) return chinese
   return (englishByCode[table] as Record<string, string>)[code] ?? chinese
-}
-
-/** Status letters such as `BM` in words, in the chosen language (Rust's words in Chinese). */
-export function statusWords(codes: string | null | undefined, chinese: string | null | undefined): string {
-  if (locale.value === 'zh' || !codes) return chinese ?? ''
-  const table = englishByCode.licenceStatus as Record<string, string>
-  const words = [...codes].map((c) => table[c])
-  return words.every(Boolean) ? words.join(', ') : (chinese ?? '')
 }
 
 /** A validity period as the registry writes it (`2020-01-01至2026-01-01`, `2020-01-01至长期`). */

@@ -49,11 +49,18 @@ pub struct SignedIn {
 
 /// An account as its owner sees it. ID and phone numbers are masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AccountView {
     pub id: i64,
     /// `{"kind": "face_signed", "via": "online_liveness"}`, `{"kind": "online_registered"}`
     /// or `{"kind": "unit"}`.
     #[schema(value_type = Object)]
+    #[cfg_attr(
+        feature = "ts",
+        ts(
+            type = "{ kind: \"face_signed\", via: string } | { kind: \"online_registered\" } | { kind: \"unit\" }"
+        )
+    )]
     pub kind: UserKind,
     /// 面签用户 / 在线注册用户 / 单位用户
     pub kind_name: String,
@@ -66,6 +73,7 @@ pub struct AccountView {
 
 /// One business (业务) and whether the account may use it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FunctionView {
     /// e.g. `electronic_licence`
     #[schema(schema_with = crate::formats::names_of::<licence_core::BusinessFunction>)]

@@ -1,6 +1,6 @@
 //! 线上申请驾驶证电子版 (R3): applying for the e-licence, following, withdrawing, resubmitting.
 
-use licence_core::{ApplicationStatus, Rejection};
+use licence_core::{ApplicationStatus, Rejection, RejectionCode};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
@@ -98,8 +98,32 @@ impl PartialSchema for Resubmission {
 
 impl ToSchema for Resubmission {}
 
-/// An application as its applicant sees it.
+/// A reviewer's reason for returning an application, with its words (as `status_name` gives
+/// the status's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RejectionView {
+    #[schema(schema_with = names_of::<RejectionCode>)]
+    pub code: String,
+    /// 照片不符合要求 / …
+    pub text: String,
+    /// The reviewer's note, when there is one.
+    pub note: Option<String>,
+}
+
+impl From<&Rejection> for RejectionView {
+    fn from(r: &Rejection) -> Self {
+        RejectionView {
+            code: r.code.as_str().into(),
+            text: r.code.name_zh().into(),
+            note: r.note.clone(),
+        }
+    }
+}
+
+/// An application as its applicant sees it (and as the app shows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApplicationView {
     pub id: i64,
     /// submitted / under_review / approved / rejected / issued / withdrawn
@@ -118,10 +142,11 @@ pub struct ApplicationView {
     pub overdue: bool,
     /// Why it was rejected, when it was.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
-    pub reasons: Vec<Rejection>,
+    pub reasons: Vec<RejectionView>,
+    /// (Not shown by the app, which checks the photo itself before sending it.)
     /// The server's check of the photo, once done: `{compliant, problems, measurements}`.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub photo_check: Option<serde_json::Value>,
 }

@@ -22,7 +22,7 @@ pub use account::{
     AccountView, DeviceView, FunctionView, NewDevice, SignInCodeRequest, SignInRequest,
     SignInSmsRequest, SignedIn,
 };
-pub use applications::{ApplicationView, NewApplication, PhotoSource, Resubmission};
+pub use applications::{ApplicationView, NewApplication, PhotoSource, RejectionView, Resubmission};
 pub use credential::{CredentialRequest, IssuedCredential};
 pub use endpoint::{Endpoint, Method};
 pub use error::ErrorBody;

@@ -17,9 +17,6 @@ pub struct Session {
     pub account_id: i64,
 }
 
-/// An application as the platform reports it (licence-api's body).
-pub use licence_api::ApplicationView as ApplicationSummary;
-
 /// What an HTTP exchange came to, before it is judged.
 pub(crate) struct Answer {
     pub status: u16,
@@ -56,7 +53,10 @@ impl Api {
     }
 
     /// The account's applications, newest first.
-    pub async fn applications(&self, token: &str) -> Result<Vec<ApplicationSummary>, ClientError> {
+    pub async fn applications(
+        &self,
+        token: &str,
+    ) -> Result<Vec<licence_api::ApplicationView>, ClientError> {
         self.request(&endpoint::Applications, Some(token)).await
     }
 

@@ -48,12 +48,12 @@ pub fn verify_offline(
     )
 }
 
-/// A status, e.g. `B`, in words: `超分`.
-fn status_words(codes: &str) -> Option<String> {
+/// A status, e.g. `B`, in words, Chinese and English: `超分`, `12-point limit reached`.
+fn status_words(codes: &str) -> Option<(String, String)> {
     codes
         .parse::<licence_core::LicenceStatus>()
         .ok()
-        .map(|s| s.names_zh())
+        .map(|s| (s.names_zh(), s.names_en()))
 }
 
 impl DriverApp {
@@ -132,13 +132,17 @@ impl DriverApp {
             Err(e) => (None, Some(e)),
         };
         let offline = VerdictView::of(verification.verdict);
-        let (status_codes, status_text) = match &verification.status {
-            StatusReport::Normal => (Some("A".to_owned()), Some("正常".to_owned())),
+        let (status_codes, words) = match &verification.status {
+            StatusReport::Normal => (
+                Some("A".to_owned()),
+                Some(("正常".to_owned(), "normal".to_owned())),
+            ),
             StatusReport::Abnormal { codes } | StatusReport::Invalid { codes } => {
                 (codes.clone(), codes.as_deref().and_then(status_words))
             }
             _ => (None, None),
         };
+        let (status_text, status_text_en) = words.unzip();
         Ok(VerificationView {
             result: online
                 .as_ref()
@@ -149,6 +153,7 @@ impl DriverApp {
             holder: verification.credential.as_ref().map(HolderView::of),
             status_codes,
             status_text,
+            status_text_en,
             generated_at: verification.generated_at,
             status_list_issued_at: status.as_ref().map(|l| l.issued_at),
             status_list_fresh: status.is_some_and(|l| l.is_fresh(checked_at)),
@@ -210,9 +215,12 @@ impl DriverApp {
         let code = VerdictCode::from_code(&check.verdict).ok_or_else(|| {
             ClientError::Unexpected(format!("an unknown verdict {}", check.verdict))
         })?;
+        let (live_status_text, live_status_text_en) =
+            check.live_status.as_deref().and_then(status_words).unzip();
         Ok(OnlineCheckView {
             result: VerdictView::of(code),
-            live_status_text: check.live_status.as_deref().and_then(status_words),
+            live_status_text,
+            live_status_text_en,
             live_status: check.live_status,
             live_points: check.live_points,
         })

@@ -96,10 +96,10 @@ pub fn typescript_declarations() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
     let decls = [
         AppError::decl(&cfg),
-        Denial::decl(&cfg),
+        ErrorBody::decl(&cfg),
         FunctionView::decl(&cfg),
         AccountView::decl(&cfg),
-        ReasonView::decl(&cfg),
+        RejectionView::decl(&cfg),
         ApplicationView::decl(&cfg),
         LicenceView::decl(&cfg),
         PhotoProblemView::decl(&cfg),

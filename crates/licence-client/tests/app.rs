@@ -46,7 +46,7 @@ async fn a_seeded_driver_signs_in_applies_with_a_checked_photo_and_sees_it_under
     assert_eq!(error.code, "missing_credentials");
 
     let account = app.sign_in("13900000000", PASSWORD).await.unwrap();
-    assert_eq!(account.kind, "face_signed");
+    assert_eq!(account.kind.as_str(), "face_signed");
     assert!(account
         .functions
         .iter()
@@ -294,7 +294,7 @@ async fn registration_by_face_and_online_through_the_app() {
         )
         .await
         .unwrap();
-    assert_eq!(account.kind, "face_signed");
+    assert_eq!(account.kind.as_str(), "face_signed");
     assert_eq!(app.home().await.unwrap().step, JourneyStep::Apply);
 
     // Someone else on the same device, registered online: the first person's data is gone,
@@ -311,7 +311,7 @@ async fn registration_by_face_and_online_through_the_app() {
         .register_online(&sent.challenge_id, &digits, "Licence2026")
         .await
         .unwrap();
-    assert_eq!(account.kind, "online_registered");
+    assert_eq!(account.kind.as_str(), "online_registered");
     let elicence = account
         .functions
         .iter()
@@ -360,7 +360,7 @@ async fn registration_with_alipay_needs_the_same_person_on_the_alipay_account() 
         .register_alipay(&person, &person, "Licence2026")
         .await
         .unwrap();
-    assert_eq!(account.kind, "online_registered");
+    assert_eq!(account.kind.as_str(), "online_registered");
     assert_eq!(account.name, person.name);
     assert_eq!(phone.home().await.unwrap().step, JourneyStep::Apply);
 }
@@ -397,12 +397,12 @@ async fn an_online_registered_driver_upgrades_by_face_or_else_by_id_card_review(
         .upgrade_by_face("2020-01-01至长期", frames())
         .await
         .unwrap();
-    assert_eq!(account.kind, "face_signed");
+    assert_eq!(account.kind.as_str(), "face_signed");
     assert!(account
         .functions
         .iter()
         .any(|f| f.function == "electronic_licence" && f.allowed));
-    assert_eq!(app.account().await.unwrap().kind, "face_signed");
+    assert_eq!(app.account().await.unwrap().kind.as_str(), "face_signed");
 
     // The face check keeps failing: after the third failure the way on is the ID card review.
     let app = registered_online(&p, 2_201, "two").await;
@@ -423,7 +423,10 @@ async fn an_online_registered_driver_upgrades_by_face_or_else_by_id_card_review(
         .unwrap();
     assert_eq!(review.state, "pending");
     assert_eq!(app.id_card_reviews().await.unwrap(), [review]);
-    assert_eq!(app.account().await.unwrap().kind, "online_registered");
+    assert_eq!(
+        app.account().await.unwrap().kind.as_str(),
+        "online_registered"
+    );
 }
 
 #[tokio::test]

@@ -231,6 +231,10 @@ async fn the_approved_driver_shows_a_qr_the_officer_trusts_and_each_fault_has_it
         ("status_abnormal", "red")
     );
     assert_eq!(twelve.status_text.as_deref(), Some("超分"));
+    assert_eq!(
+        twelve.status_text_en.as_deref(),
+        Some("12-point limit reached")
+    );
     assert_eq!(twelve.online.unwrap().live_points, Some(12));
     verdicts.push(twelve.result.verdict);
 

@@ -88,6 +88,7 @@ fn a_photo_that_fails_the_check_is_rejected_with_the_problems_and_can_be_resubmi
     let app = checked(&p, &token, &id);
     assert_eq!(app["status"], "rejected", "{app}");
     assert_eq!(app["reasons"][0]["code"], "photo_not_compliant");
+    assert_eq!(app["reasons"][0]["text"], "照片不符合要求");
     assert!(
         app["reasons"][0]["note"].as_str().unwrap().contains("背景"),
         "{app}"
@@ -282,6 +283,7 @@ fn a_reviewer_approves_or_returns_applications_by_deadline_and_the_driver_is_tol
         .json()
         .unwrap();
     assert_eq!(app["reasons"][0]["code"], "photo_not_the_person");
+    assert_eq!(app["reasons"][0]["text"], "照片与本人不符");
     let (_, _, mobile) = demo_person(2);
     let told = p.wait_for_message(&mobile, "未通过审核");
     assert!(

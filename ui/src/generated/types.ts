@@ -11,31 +11,88 @@ retry_after: number | null,
  */
 next: string | null, };
 
-export type Denial = { code: string, message: string, message_en: string, };
+export type ErrorBody = { 
+/**
+ * Stable, lower_snake_case.
+ */
+code: string, 
+/**
+ * 中文提示
+ */
+message: string, message_en: string, 
+/**
+ * The next step the client should offer, when the failure has one.
+ */
+next?: string, 
+/**
+ * Attempts left, when the failure counts against a limit.
+ */
+attempts_left?: number, };
 
 export type FunctionView = { 
 /**
  * e.g. `electronic_licence`
  */
-function: string, name: string, name_en: string, allowed: boolean, denial: Denial | null, };
+function: string, name: string, name_en: string, allowed: boolean, 
+/**
+ * Why not, and how to change it.
+ */
+denial: ErrorBody | null, };
 
 export type AccountView = { id: number, 
 /**
- * `face_signed` (面签用户), `online_registered` (在线注册用户) or `unit` (单位用户).
+ * `{"kind": "face_signed", "via": "online_liveness"}`, `{"kind": "online_registered"}`
+ * or `{"kind": "unit"}`.
  */
-kind: string, kind_name: string, name: string, id_number_masked: string | null, mobile_masked: string, functions: Array<FunctionView>, };
+kind: { kind: "face_signed", via: string } | { kind: "online_registered" } | { kind: "unit" }, 
+/**
+ * 面签用户 / 在线注册用户 / 单位用户
+ */
+kind_name: string, name: string, id_number_masked: string | null, mobile_masked: string, 
+/**
+ * Every business and whether this account may use it (R2.7, R2.10).
+ */
+functions: Array<FunctionView>, };
 
-export type ReasonView = { code: string, text: string, note: string | null, };
+export type RejectionView = { code: string, 
+/**
+ * 照片不符合要求 / …
+ */
+text: string, 
+/**
+ * The reviewer's note, when there is one.
+ */
+note: string | null, };
 
 export type ApplicationView = { id: number, 
 /**
  * submitted / under_review / approved / rejected / issued / withdrawn
  */
-status: string, status_name: string, photo_source: string, submitted_at: number, 
+status: string, 
 /**
- * The review deadline (1 working day), Unix seconds.
+ * 已提交 / 审核中 / …
  */
-due_at: number, overdue: boolean, reasons: Array<ReasonView>, };
+status_name: string, 
+/**
+ * `on_file`, `album` or `camera`.
+ */
+photo_source: string, 
+/**
+ * Unix seconds.
+ */
+submitted_at: number, 
+/**
+ * Review deadline (1 working day), Unix seconds.
+ */
+due_at: number, 
+/**
+ * The deadline has passed without a decision.
+ */
+overdue: boolean, 
+/**
+ * Why it was rejected, when it was.
+ */
+reasons: Array<RejectionView>, };
 
 export type LicenceView = { name: string, 
 /**
@@ -230,7 +287,7 @@ export type OnlineCheckView = { result: VerdictView,
 /**
  * The registry's status now, e.g. `B`, in words, and the points.
  */
-live_status: string | null, live_status_text: string | null, live_points: number | null, };
+live_status: string | null, live_status_text: string | null, live_status_text_en: string | null, live_points: number | null, };
 
 export type VerificationView = { 
 /**
@@ -252,7 +309,7 @@ holder: HolderView | null,
 /**
  * The licence's standing in the status list, when it was looked up.
  */
-status_codes: string | null, status_text: string | null, 
+status_codes: string | null, status_text: string | null, status_text_en: string | null, 
 /**
  * When the QR code was made on the holder's phone.
  */

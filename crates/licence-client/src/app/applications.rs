@@ -2,13 +2,13 @@
 //! outbox and sent (see [`crate::outbox`]), and the account's applications as the platform
 //! lists them (or as last fetched without a network).
 
-use crate::api::{ApplicationSummary, Session};
+use crate::api::Session;
 use crate::app::{not_signed_in, now, today, Cached, DriverApp};
 use crate::outbox::{queue_application, send_due, Delivery};
-use crate::store::{state_name, ItemStateName};
+use crate::store::ItemState;
 use crate::views::{
-    AccountView, AppError, ApplicationView, Denial, HomeView, JourneyStep, OutboxView,
-    PhotoCheckView, Progress, ReasonView, SubmitView,
+    AccountView, AppError, ApplicationView, ErrorBody, HomeView, JourneyStep, OutboxView,
+    PhotoCheckView, Progress, SubmitView,
 };
 use crate::ClientError;
 use licence_core::ApplicationStatus;
@@ -20,13 +20,12 @@ impl DriverApp {
     /// The home page: who is signed in and where they stand in the three steps. Without a
     /// network, as last fetched.
     pub async fn home(&self) -> Result<HomeView, AppError> {
-        let waiting = state_name(ItemStateName::Waiting);
         let pending: Vec<OutboxView> = self
             .store
             .items()?
             .iter()
+            .filter(|item| item.state == ItemState::Waiting)
             .map(OutboxView::of)
-            .filter(|o| o.state == waiting)
             .collect();
         let Ok(session) = self.session() else {
             return Ok(HomeView {
@@ -90,9 +89,8 @@ impl DriverApp {
             .applications(&session.token)
             .await
             .map_err(|e| self.forget_if_unauthorised(e))?;
-        let list = applications_view(answer);
-        self.keep(Cached::Applications, &list)?;
-        Ok(list)
+        self.keep(Cached::Applications, &answer)?;
+        Ok(answer)
     }
 
     /// Checks a photo from the album or the camera on the device. A compliant photo's crop is
@@ -131,10 +129,12 @@ impl DriverApp {
             .iter()
             .find(|f| f.function == "electronic_licence" && !f.allowed)
         {
-            let d = f.denial.clone().unwrap_or(Denial {
+            let d = f.denial.clone().unwrap_or(ErrorBody {
                 code: "function_not_allowed".into(),
                 message: "当前账户不能办理此业务".into(),
                 message_en: "This account may not use this business".into(),
+                next: None,
+                attempts_left: None,
             });
             return Err(AppError::new(&d.code, &d.message, &d.message_en));
         }
@@ -210,29 +210,6 @@ fn delivery_item(d: &Delivery) -> i64 {
     }
 }
 
-fn applications_view(list: Vec<ApplicationSummary>) -> Vec<ApplicationView> {
-    list.into_iter()
-        .map(|r| ApplicationView {
-            id: r.id,
-            status: r.status,
-            status_name: r.status_name,
-            photo_source: r.photo_source,
-            submitted_at: r.submitted_at,
-            due_at: r.due_at,
-            overdue: r.overdue,
-            reasons: r
-                .reasons
-                .into_iter()
-                .map(|reason| ReasonView {
-                    code: reason.code.as_str().into(),
-                    text: reason.code.name_zh().into(),
-                    note: reason.note,
-                })
-                .collect(),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,18 +223,5 @@ mod tests {
         }
         assert_eq!(PhotoSource::OnFile.as_str(), "on_file");
         assert!("on-file".parse::<PhotoSource>().is_err());
-    }
-
-    #[test]
-    fn the_platform_list_becomes_the_view_with_reasons_in_words() {
-        let body = serde_json::json!([{
-            "id": 3, "status": "rejected", "status_name": "已退回", "photo_source": "album",
-            "submitted_at": 10, "due_at": 20, "overdue": false,
-            "reasons": [{"code": "photo_not_compliant", "note": "背景"}]
-        }]);
-        let list = applications_view(serde_json::from_value(body).unwrap());
-        assert_eq!(list[0].id, 3);
-        assert_eq!(list[0].reasons[0].code, "photo_not_compliant");
-        assert!(!list[0].reasons[0].text.is_empty());
     }
 }

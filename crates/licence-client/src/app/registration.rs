@@ -205,7 +205,7 @@ impl DriverApp {
             .request(&request, Some(&session.token))
             .await
             .map_err(|e| self.forget_if_unauthorised(e))?;
-        self.keep_account(&account)
+        self.keep_account(account)
     }
 
     /// R2.6: both sides of the ID card (JPEG) for a reviewer, after the face check failed.

@@ -4,7 +4,7 @@ use licence_api::endpoint;
 
 use crate::api::Session;
 use crate::app::{not_signed_in, now, Cached, DriverApp};
-use crate::views::{AccountView, AppError, Denial, FunctionView};
+use crate::views::{AccountView, AppError};
 use crate::ClientError;
 
 impl DriverApp {
@@ -77,63 +77,12 @@ impl DriverApp {
             .request(&endpoint::Me, Some(&session.token))
             .await
             .map_err(|e| self.forget_if_unauthorised(e))?;
-        self.keep_account(&account)
+        self.keep_account(account)
     }
 
     /// The platform's account answer, kept for showing without a network.
-    pub(crate) fn keep_account(
-        &self,
-        account: &licence_api::AccountView,
-    ) -> Result<AccountView, AppError> {
-        let account = account_view(account);
+    pub(crate) fn keep_account(&self, account: AccountView) -> Result<AccountView, AppError> {
         self.keep(Cached::Account, &account)?;
         Ok(account)
-    }
-}
-
-/// The platform's account answer as the app shows it: the kind by its name (it is an object
-/// on the wire, `{"kind": "face_signed", "via": …}`).
-fn account_view(account: &licence_api::AccountView) -> AccountView {
-    AccountView {
-        id: account.id,
-        kind: account.kind.as_str().into(),
-        kind_name: account.kind_name.clone(),
-        name: account.name.clone(),
-        id_number_masked: account.id_number_masked.clone(),
-        mobile_masked: account.mobile_masked.clone(),
-        functions: account
-            .functions
-            .iter()
-            .map(|f| FunctionView {
-                function: f.function.clone(),
-                name: f.name.clone(),
-                name_en: f.name_en.clone(),
-                allowed: f.allowed,
-                denial: f.denial.as_ref().map(|d| Denial {
-                    code: d.code.clone(),
-                    message: d.message.clone(),
-                    message_en: d.message_en.clone(),
-                }),
-            })
-            .collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_platform_account_answer_becomes_the_view() {
-        let body = serde_json::json!({
-            "id": 7, "kind": {"kind": "face_signed", "via": "online_liveness"},
-            "kind_name": "面签用户", "name": "张伟", "id_number_masked": "1101**********002X",
-            "mobile_masked": "138****8000",
-            "functions": [{"function": "electronic_licence", "name": "驾驶证电子版",
-                           "name_en": "E-licence", "allowed": true, "denial": null}]
-        });
-        let view = account_view(&serde_json::from_value(body).unwrap());
-        assert_eq!(view.kind, "face_signed");
-        assert!(view.functions[0].allowed);
     }
 }

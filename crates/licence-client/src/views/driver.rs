@@ -7,61 +7,7 @@ use ts_rs::TS;
 
 use super::AppError;
 use crate::store::{state_name, ItemState, OutboxItem};
-
-/// Why a business is not open to the account, and how to change that (R2.7).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Denial {
-    pub code: String,
-    pub message: String,
-    pub message_en: String,
-}
-
-/// One business and whether this account may use it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct FunctionView {
-    /// e.g. `electronic_licence`
-    pub function: String,
-    pub name: String,
-    pub name_en: String,
-    pub allowed: bool,
-    pub denial: Option<Denial>,
-}
-
-/// The signed-in account (我的).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct AccountView {
-    pub id: i64,
-    /// `face_signed` (面签用户), `online_registered` (在线注册用户) or `unit` (单位用户).
-    pub kind: String,
-    pub kind_name: String,
-    pub name: String,
-    pub id_number_masked: Option<String>,
-    pub mobile_masked: String,
-    pub functions: Vec<FunctionView>,
-}
-
-/// A reviewer's reason for a rejection, in words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ReasonView {
-    pub code: String,
-    pub text: String,
-    pub note: Option<String>,
-}
-
-/// An application and where it stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ApplicationView {
-    pub id: i64,
-    /// submitted / under_review / approved / rejected / issued / withdrawn
-    pub status: String,
-    pub status_name: String,
-    pub photo_source: String,
-    pub submitted_at: i64,
-    /// The review deadline (1 working day), Unix seconds.
-    pub due_at: i64,
-    pub overdue: bool,
-    pub reasons: Vec<ReasonView>,
-}
+pub use licence_api::{AccountView, ApplicationView, ErrorBody, FunctionView, RejectionView};
 
 /// 驾驶证: the fields of the licence, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -147,6 +147,7 @@ pub struct OnlineCheckView {
     /// The registry's status now, e.g. `B`, in words, and the points.
     pub live_status: Option<String>,
     pub live_status_text: Option<String>,
+    pub live_status_text_en: Option<String>,
     pub live_points: Option<u32>,
 }
 
@@ -165,6 +166,7 @@ pub struct VerificationView {
     /// The licence's standing in the status list, when it was looked up.
     pub status_codes: Option<String>,
     pub status_text: Option<String>,
+    pub status_text_en: Option<String>,
     /// When the QR code was made on the holder's phone.
     pub generated_at: Option<i64>,
     /// How fresh the offline status information is.

@@ -32,7 +32,7 @@ pub fn application_view(a: &Application) -> ApplicationView {
         due_at: a.due_at,
         overdue: open && now() > a.due_at,
         reasons: match &a.state {
-            ApplicationState::Rejected { reasons } => reasons.clone(),
+            ApplicationState::Rejected { reasons } => reasons.iter().map(Into::into).collect(),
             _ => Vec::new(),
         },
         photo_check: a
