@@ -99,16 +99,12 @@ mod tests {
     fn the_ui_events_are_generated_from_these() {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/generated/events.ts");
-        let expected = typescript_declarations();
-        if std::env::var_os("UPDATE_TS").is_some() {
-            std::fs::write(&path, &expected).unwrap();
-        }
-        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            on_disk == expected,
-            "ui/src/generated/events.ts is out of date: run \
-             `UPDATE_TS=1 cargo test -p licence-app --lib events`"
-        );
+        licence_client::views::generated_file_is_current(
+            &path,
+            &typescript_declarations(),
+            "UPDATE_TS=1 cargo test -p licence-app --lib events",
+        )
+        .unwrap();
     }
 
     #[test]

@@ -91,6 +91,29 @@ impl From<ClientError> for AppError {
     }
 }
 
+/// Whether the UI's generated file at `path` is `expected`: the check behind the tests that
+/// keep `ui/src/generated/` true to the Rust types (here and in the app's events). With
+/// `UPDATE_TS` set it writes the file first; `how` is the command that does so.
+pub fn generated_file_is_current(
+    path: &std::path::Path,
+    expected: &str,
+    how: &str,
+) -> Result<(), String> {
+    if std::env::var_os("UPDATE_TS").is_some() {
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, expected));
+        written.map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    if on_disk == expected {
+        Ok(())
+    } else {
+        Err(format!("{} is out of date: run `{how}`", path.display()))
+    }
+}
+
 /// Every declaration of this module, in one TypeScript file (numbers are JSON numbers).
 pub fn typescript_declarations() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
@@ -147,17 +170,12 @@ mod tests {
     fn the_ui_types_are_generated_from_these() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../ui/src/generated/types.ts");
-        let expected = typescript_declarations();
-        if std::env::var_os("UPDATE_TS").is_some() {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &expected).unwrap();
-        }
-        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            on_disk == expected,
-            "ui/src/generated/types.ts is out of date: run \
-             `UPDATE_TS=1 cargo test -p licence-client --lib views`"
-        );
+        generated_file_is_current(
+            &path,
+            &typescript_declarations(),
+            "UPDATE_TS=1 cargo test -p licence-client --lib views",
+        )
+        .unwrap();
     }
 
     #[test]
