@@ -4,19 +4,20 @@
 //! SMS.
 
 use askama::Template;
-use axum::extract::{Path, State};
 use licence_api::PhotoSource;
 use licence_core::application::TransitionError;
 use licence_core::{ApplicationEvent, ApplicationState, Rejection, RejectionCode};
 
 use super::picture::Pictures;
-use super::queue::{after_decision, figure, open, Opened, Person, Queue, Row};
+use super::queue::{
+    after_decision, decision_form, figure, review_queue, Opened, Person, Posted, Queue, Row,
+};
 use super::{
     audit, china_time, render, store, Console, Decision, DecisionForm, Figure, Layout, Page,
-    Refusal, Reviewing, Submitted,
+    Refusal, Reviewing,
 };
-use crate::store::{Account, AccountId, Application, RegistryEntry, Store, StoreError};
-use crate::{now, AppState};
+use crate::now;
+use crate::store::{Account, Application, RegistryEntry, Store, StoreError};
 
 const TITLE: &str = "电子驾驶证审核";
 
@@ -42,41 +43,24 @@ fn photo_source_name(source: &str) -> &'static str {
 /// The e-licence review desk: its queue (the nearest deadline first) and its pictures.
 pub(super) struct ApplicationDesk;
 
-impl Queue for ApplicationDesk {
-    type Item = Application;
-    const TITLE: &'static str = TITLE;
-    const PATH: &'static str = "/console/applications";
-    const TABLE_ID: &'static str = "applications";
-    const LINK_CLASS: &'static str = "open-application";
-    const HEADINGS: &'static [&'static str] = &["审核期限", "姓名", "提交时间", "照片来源"];
-    const MISSING: Refusal = Refusal::NoSuchApplication;
+review_queue!(ApplicationDesk: Application at "/console/applications", titled TITLE,
+    links "open-application", columns ["审核期限", "姓名", "提交时间", "照片来源"],
+    unknown NoSuchApplication, waiting review_queue, one application, row queue_row,
+    page show, decide decide);
 
-    fn waiting(s: &dyn Store) -> Result<Vec<Application>, StoreError> {
-        s.review_queue()
-    }
-
-    fn find(s: &dyn Store, id: i64) -> Result<Option<Application>, StoreError> {
-        s.application(id)
-    }
-
-    fn account_of(app: &Application) -> AccountId {
-        app.account
-    }
-
-    /// Overdue ones are flagged (R3.4).
-    fn row(app: Application, account: Option<Account>) -> Row {
-        let overdue = app.due_at < now();
-        let late = if overdue { "（已超时）" } else { "" };
-        Row {
-            cells: vec![
-                format!("{}{late}", china_time(app.due_at)),
-                account.map(|a| a.name).unwrap_or_default(),
-                china_time(app.submitted_at),
-                photo_source_name(&app.photo_source).to_owned(),
-            ],
-            href: format!("{}/{}", Self::PATH, app.id),
-            overdue,
-        }
+/// An application as its desk's queue shows it; overdue ones are flagged (R3.4).
+fn queue_row(app: Application, account: Option<Account>) -> Row {
+    let overdue = app.due_at < now();
+    let late = if overdue { "（已超时）" } else { "" };
+    Row {
+        cells: vec![
+            format!("{}{late}", china_time(app.due_at)),
+            account.map(|a| a.name).unwrap_or_default(),
+            china_time(app.submitted_at),
+            photo_source_name(&app.photo_source).to_owned(),
+        ],
+        href: format!("{}/{}", ApplicationDesk::PATH, app.id),
+        overdue,
     }
 }
 
@@ -158,21 +142,13 @@ fn licence_of(entry: Option<&RegistryEntry>) -> String {
 
 /// One application: the photo beside the photo on file, the automatic check's measurements
 /// and problems, and the decision form.
-pub(super) async fn page(
-    State(state): State<AppState>,
-    console: Console<Reviewing>,
-    Path(id): Path<i64>,
-) -> Page {
-    let Opened {
-        item: app,
-        person,
-        entry,
-    } = open::<ApplicationDesk>(&state, &console, id).await?;
+fn show(opened: Opened<Application>, console: &Console<Reviewing>, id: i64) -> Page {
+    let (app, entry) = (opened.item, opened.entry);
     let under_review = app.state == ApplicationState::UnderReview;
     let on_file = entry.as_ref().is_some_and(|e| e.photo.is_some());
     render(ApplicationPage {
         layout: console.layout(TITLE),
-        person,
+        person: opened.person,
         licence: licence_of(entry.as_ref()),
         submitted: china_time(app.submitted_at),
         due: china_time(app.due_at),
@@ -186,15 +162,10 @@ pub(super) async fn page(
         )],
         on_file: on_file.then(|| figure::<ApplicationDesk>(id, "on-file", "档案照片", "档案照片")),
         check: Check::of(app.check.as_deref()),
-        decision: under_review.then(|| Decision {
-            action: format!("{}/{id}", ApplicationDesk::PATH),
-            reason_label: "退回原因",
-            note_label: "说明（选“其他”时必填）",
-            reject_label: "退回",
-            reasons: RETURN_REASONS
-                .iter()
-                .map(|c| (c.as_str().to_owned(), c.name_zh().to_owned()))
-                .collect(),
+        decision: under_review.then(|| {
+            let reasons = RETURN_REASONS.map(|c| (c.as_str().to_owned(), c.name_zh().to_owned()));
+            let words = ["退回原因", "说明（选“其他”时必填）", "退回"];
+            decision_form::<ApplicationDesk>(id, words, reasons.into())
         }),
         decided: format!("当前状态：{}", app.state.status().name_zh()),
     })
@@ -234,13 +205,10 @@ fn event_of(form: &DecisionForm) -> Result<ApplicationEvent, Refusal> {
 }
 
 /// Approve, or return with a reason from the list plus a note; the driver is told by SMS.
-pub(super) async fn decide(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Submitted { console, form }: Submitted<Reviewing, DecisionForm>,
-) -> Page {
-    let event = event_of(&form).map_err(|r| console.refuse(r))?;
-    let app = store(&state, move |s| s.application(id))
+async fn decide(posted: Posted) -> Page {
+    let (state, console, id) = (&posted.state, &posted.console, posted.id);
+    let event = event_of(&posted.form).map_err(|r| console.refuse(r))?;
+    let app = store(state, move |s| s.application(id))
         .await?
         .ok_or_else(|| console.refuse(Refusal::NoSuchApplication))?;
     let to = app
@@ -249,7 +217,7 @@ pub(super) async fn decide(
         .map_err(|e: TransitionError| console.refuse(Refusal::Transition(e)))?;
     let actor = console.actor();
     let (from, to_saved, by) = (app.state.clone(), to.clone(), actor.clone());
-    let moved = store(&state, move |s| {
+    let moved = store(state, move |s| {
         if !s.transition(id, &from, &to_saved, &by, None, now())? {
             return Ok(None);
         }
@@ -266,8 +234,8 @@ pub(super) async fn decide(
         moved.id,
         to.status()
     );
-    audit::record(&state, &actor, "application_review", detail).await?;
-    after_decision::<ApplicationDesk>(&console, &moved.name, to.status().name_zh())
+    audit::record(state, &actor, "application_review", detail).await?;
+    after_decision::<ApplicationDesk>(console, &moved.name, to.status().name_zh())
 }
 
 #[cfg(test)]

@@ -65,12 +65,15 @@ pub fn router() -> Router<AppState> {
         .route("/persons", get(persons::page).post(persons::register))
         .route("/units", get(units::page).post(units::register))
         .route("/reviews", get(queue::serve::<IdCardDesk>))
-        .route("/reviews/{id}", get(reviews::page).post(reviews::decide))
+        .route(
+            "/reviews/{id}",
+            get(queue::page::<IdCardDesk>).post(queue::decide::<IdCardDesk>),
+        )
         .route("/reviews/{id}/{picture}", get(picture::serve::<IdCardDesk>))
         .route("/applications", get(queue::serve::<ApplicationDesk>))
         .route(
             "/applications/{id}",
-            get(applications::page).post(applications::decide),
+            get(queue::page::<ApplicationDesk>).post(queue::decide::<ApplicationDesk>),
         )
         .route(
             "/applications/{id}/{picture}",

@@ -3,23 +3,22 @@
 //! shows them as a table with a link to each, overdue rows flagged.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 
 use super::{
-    registry_entry_of, render, store, Console, ConsoleError, Decided, Figure, Flash, Layout, Page,
-    Refusal, Reviewing,
+    registry_entry_of, render, store, Console, ConsoleError, Decided, Decision, DecisionForm,
+    Figure, Flash, Layout, Page, Refusal, Reviewing, Submitted,
 };
 use crate::store::{Account, AccountId, RegistryEntry, Store, StoreError};
 use crate::AppState;
 
-/// A review desk's queue.
+/// A review desk's queue. Declared with [`review_queue!`], which says each desk in a few lines.
 pub(super) trait Queue: 'static {
     type Item: Send + 'static;
     const TITLE: &'static str;
     /// Where the queue is; item `id` is at `{PATH}/{id}`, its pictures below that.
     const PATH: &'static str;
-    /// The table's `id` and the class of its links (what the browser tests look for).
-    const TABLE_ID: &'static str;
+    /// The class of the links that open an item (what the browser tests look for).
     const LINK_CLASS: &'static str;
     /// The column headings, the link's column aside.
     const HEADINGS: &'static [&'static str];
@@ -33,7 +32,77 @@ pub(super) trait Queue: 'static {
     fn find(s: &dyn Store, id: i64) -> Result<Option<Self::Item>, StoreError>;
     fn account_of(item: &Self::Item) -> AccountId;
     fn row(item: Self::Item, account: Option<Account>) -> Row;
+    /// The page of item `id`, once opened.
+    fn show(opened: Opened<Self::Item>, console: &Console<Reviewing>, id: i64) -> Page;
+    /// Records a reviewer's decision, tells the person, and says what became of it.
+    fn decide(posted: Posted) -> impl std::future::Future<Output = Page> + Send;
 }
+
+/// A decision posted on an item of a desk's queue.
+pub(super) struct Posted {
+    pub state: AppState,
+    pub console: Console<Reviewing>,
+    pub id: i64,
+    pub form: DecisionForm,
+}
+
+/// `review_queue!(Desk: Item at PATH, titled TITLE, links CLASS, columns [..],
+/// unknown REFUSAL, waiting STORE_CALL, one STORE_CALL, row FN, page FN, decide FN)`: desk
+/// `Desk`'s queue of `Item`s (each has an `account`), the store's calls for what waits and for
+/// item `id`, how a waiting item reads as a row, its page, and how a decision is taken.
+macro_rules! review_queue {
+    ($desk:ident: $item:ident at $path:literal, titled $title:expr, links $link:literal,
+     columns $headings:expr, unknown $missing:ident, waiting $waiting:ident, one $find:ident,
+     row $row:path, page $show:path, decide $decide:path) => {
+        impl $crate::console::queue::Queue for $desk {
+            type Item = $item;
+            const TITLE: &'static str = $title;
+            const PATH: &'static str = $path;
+            const LINK_CLASS: &'static str = $link;
+            const HEADINGS: &'static [&'static str] = &$headings;
+            const MISSING: $crate::console::Refusal = $crate::console::Refusal::$missing;
+
+            fn waiting(
+                s: &dyn $crate::store::Store,
+            ) -> Result<Vec<$item>, $crate::store::StoreError> {
+                s.$waiting()
+            }
+
+            fn find(
+                s: &dyn $crate::store::Store,
+                id: i64,
+            ) -> Result<Option<$item>, $crate::store::StoreError> {
+                s.$find(id)
+            }
+
+            fn account_of(item: &$item) -> $crate::store::AccountId {
+                item.account
+            }
+
+            fn row(
+                item: $item,
+                account: Option<$crate::store::Account>,
+            ) -> $crate::console::queue::Row {
+                $row(item, account)
+            }
+
+            fn show(
+                opened: $crate::console::queue::Opened<$item>,
+                console: &$crate::console::Console<$crate::console::Reviewing>,
+                id: i64,
+            ) -> $crate::console::Page {
+                $show(opened, console, id)
+            }
+
+            fn decide(
+                posted: $crate::console::queue::Posted,
+            ) -> impl std::future::Future<Output = $crate::console::Page> + Send {
+                $decide(posted)
+            }
+        }
+    };
+}
+pub(super) use review_queue;
 
 /// One waiting item as the queue shows it.
 pub(super) struct Row {
@@ -57,8 +126,34 @@ pub(super) struct Opened<T> {
     pub entry: Option<RegistryEntry>,
 }
 
+/// The page of item `id` of desk `Q`: opened (refused when it, or its account, is not
+/// there), then shown as the desk shows it.
+pub(super) async fn page<Q: Queue>(
+    State(state): State<AppState>,
+    console: Console<Reviewing>,
+    Path(id): Path<i64>,
+) -> Page {
+    let opened = open::<Q>(&state, &console, id).await?;
+    Q::show(opened, &console, id)
+}
+
+/// A decision on item `id` of desk `Q`, posted with the session's form token.
+pub(super) async fn decide<Q: Queue>(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Submitted { console, form }: Submitted<Reviewing, DecisionForm>,
+) -> Page {
+    Q::decide(Posted {
+        state,
+        console,
+        id,
+        form,
+    })
+    .await
+}
+
 /// Opens item `id` of queue `Q` (refused when it, or its account, is not there).
-pub(super) async fn open<Q: Queue>(
+async fn open<Q: Queue>(
     state: &AppState,
     console: &Console<Reviewing>,
     id: i64,
@@ -91,7 +186,6 @@ pub(super) async fn open<Q: Queue>(
 #[template(path = "console/queue.html")]
 struct QueuePage {
     layout: Layout,
-    table_id: &'static str,
     link_class: &'static str,
     headings: &'static [&'static str],
     rows: Vec<Row>,
@@ -113,7 +207,6 @@ pub(super) async fn serve<Q: Queue>(
     .await?;
     render(QueuePage {
         layout: console.layout(Q::TITLE),
-        table_id: Q::TABLE_ID,
         link_class: Q::LINK_CLASS,
         headings: Q::HEADINGS,
         rows,
@@ -131,6 +224,22 @@ pub(super) fn figure<Q: Queue>(
         src: format!("{}/{id}/{name}", Q::PATH),
         alt,
         caption,
+    }
+}
+
+/// The decision form of item `id` of desk `Q`: its labels (the reason, the note, the reject
+/// button) and the reasons offered, (code, words) each.
+pub(super) fn decision_form<Q: Queue>(
+    id: i64,
+    [reason_label, note_label, reject_label]: [&'static str; 3],
+    reasons: Vec<(String, String)>,
+) -> Decision {
+    Decision {
+        action: format!("{}/{id}", Q::PATH),
+        reason_label,
+        note_label,
+        reject_label,
+        reasons,
     }
 }
 

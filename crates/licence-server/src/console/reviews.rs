@@ -3,17 +3,18 @@
 //! face-signed by manual review) or rejects with a reason. The person is told by SMS.
 
 use askama::Template;
-use axum::extract::{Path, State};
 use licence_core::FaceSignChannel;
 
 use super::picture::Pictures;
-use super::queue::{after_decision, figure, open, Opened, Person, Queue, Row};
+use super::queue::{
+    after_decision, decision_form, figure, review_queue, Opened, Person, Posted, Queue, Row,
+};
 use super::{
     audit, china_time, render, store, Console, Decision, DecisionForm, Figure, Layout, Page,
-    Refusal, Reviewing, Submitted,
+    Refusal, Reviewing,
 };
-use crate::store::{Account, AccountId, IdCardReview, ReviewState, Store, StoreError};
-use crate::{now, AppState};
+use crate::now;
+use crate::store::{Account, IdCardReview, ReviewState, Store, StoreError};
 
 const TITLE: &str = "身份证人工审核";
 
@@ -29,40 +30,24 @@ const REJECT_REASONS: [(&str, &str); 5] = [
 /// The ID-card review desk: its queue and its pictures.
 pub(super) struct IdCardDesk;
 
-impl Queue for IdCardDesk {
-    type Item = IdCardReview;
-    const TITLE: &'static str = TITLE;
-    const PATH: &'static str = "/console/reviews";
-    const TABLE_ID: &'static str = "queue";
-    const LINK_CLASS: &'static str = "open-review";
-    const HEADINGS: &'static [&'static str] = &["提交时间", "姓名", "身份证号"];
-    const MISSING: Refusal = Refusal::NoSuchReview;
+review_queue!(IdCardDesk: IdCardReview at "/console/reviews", titled TITLE,
+    links "open-review", columns ["提交时间", "姓名", "身份证号"],
+    unknown NoSuchReview, waiting pending_reviews, one review, row queue_row, page show,
+    decide decide);
 
-    fn waiting(s: &dyn Store) -> Result<Vec<IdCardReview>, StoreError> {
-        s.pending_reviews()
-    }
-
-    fn find(s: &dyn Store, id: i64) -> Result<Option<IdCardReview>, StoreError> {
-        s.review(id)
-    }
-
-    fn account_of(review: &IdCardReview) -> AccountId {
-        review.account
-    }
-
-    fn row(review: IdCardReview, account: Option<Account>) -> Row {
-        let id_number = account
-            .as_ref()
-            .and_then(|a| a.id_number.map(|id| id.masked()));
-        Row {
-            cells: vec![
-                china_time(review.submitted_at),
-                account.map(|a| a.name).unwrap_or_default(),
-                id_number.unwrap_or_default(),
-            ],
-            href: format!("{}/{}", Self::PATH, review.id),
-            overdue: false,
-        }
+/// An ID-card review as its desk's queue shows it (the ID number masked).
+fn queue_row(review: IdCardReview, account: Option<Account>) -> Row {
+    let id_number = account
+        .as_ref()
+        .and_then(|a| a.id_number.map(|id| id.masked()));
+    Row {
+        cells: vec![
+            china_time(review.submitted_at),
+            account.map(|a| a.name).unwrap_or_default(),
+            id_number.unwrap_or_default(),
+        ],
+        href: format!("{}/{}", IdCardDesk::PATH, review.id),
+        overdue: false,
     }
 }
 
@@ -80,35 +65,28 @@ struct ReviewPage {
     decided: String,
 }
 
-pub(super) async fn page(
-    State(state): State<AppState>,
-    console: Console<Reviewing>,
-    Path(id): Path<i64>,
-) -> Page {
-    let Opened {
-        item: review,
-        person,
-        entry,
-    } = open::<IdCardDesk>(&state, &console, id).await?;
-    let on_file = entry.is_some_and(|e| e.photo.is_some());
+/// One ID-card review: both sides of the card beside the photo on file, and the decision form.
+fn show(opened: Opened<IdCardReview>, console: &Console<Reviewing>, id: i64) -> Page {
+    let review = opened.item;
+    let on_file = opened.entry.is_some_and(|e| e.photo.is_some());
     let pending = review.state == ReviewState::Pending;
     let figure = |picture: &str, caption| figure::<IdCardDesk>(id, picture, caption, caption);
     render(ReviewPage {
         layout: console.layout(TITLE),
-        person,
+        person: opened.person,
         validity: review.validity.to_string(),
         submitted: china_time(review.submitted_at),
         pictures: vec![figure("front", "人像面"), figure("back", "国徽面")],
         on_file: on_file.then(|| figure("on-file", "档案照片")),
-        decision: pending.then(|| Decision {
-            action: format!("{}/{id}", IdCardDesk::PATH),
-            reason_label: "不通过原因",
-            note_label: "补充说明",
-            reject_label: "不予通过",
-            reasons: REJECT_REASONS
-                .iter()
-                .map(|(code, text)| ((*code).to_owned(), (*text).to_owned()))
-                .collect(),
+        decision: pending.then(|| {
+            decision_form::<IdCardDesk>(
+                id,
+                ["不通过原因", "补充说明", "不予通过"],
+                REJECT_REASONS
+                    .iter()
+                    .map(|(code, text)| ((*code).to_owned(), (*text).to_owned()))
+                    .collect(),
+            )
         }),
         decided: format!(
             "已处理：{}{}",
@@ -161,12 +139,10 @@ fn decision_of(form: &DecisionForm) -> Result<(ReviewState, Option<String>), Ref
 
 /// Approve (the account becomes face-signed) or reject with a reason; the person is told
 /// by SMS either way.
-pub(super) async fn decide(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Submitted { console, form }: Submitted<Reviewing, DecisionForm>,
-) -> Page {
-    let (state_after, reason) = decision_of(&form).map_err(|r| console.refuse(r))?;
+async fn decide(posted: Posted) -> Page {
+    let decision = decision_of(&posted.form);
+    let (state, console, id) = (posted.state, posted.console, posted.id);
+    let (state_after, reason) = decision.map_err(|r| console.refuse(r))?;
     let actor = console.actor();
     let (by, why) = (actor.clone(), reason.clone());
     let decided = store(&state, move |s| {
@@ -234,13 +210,18 @@ mod tests {
             decision_of(&DecisionForm::of("reject", "unclear", " 反光 ")).unwrap();
         assert_eq!(state, ReviewState::Rejected);
         assert_eq!(reason.unwrap(), "照片模糊或反光，无法辨认证件信息；反光");
-        assert!(matches!(
-            decision_of(&DecisionForm::of("reject", "", "")),
-            Err(Refusal::RejectWithoutReason)
-        ));
-        assert!(matches!(
-            decision_of(&DecisionForm::of("maybe", "", "")),
-            Err(Refusal::NoReviewDecision)
-        ));
+        // A rejection without a reason, and no decision at all.
+        let refused = [("reject", ""), ("maybe", "")]
+            .map(|(decision, reason)| decision_of(&DecisionForm::of(decision, reason, "")));
+        assert!(
+            matches!(
+                refused,
+                [
+                    Err(Refusal::RejectWithoutReason),
+                    Err(Refusal::NoReviewDecision)
+                ]
+            ),
+            "{refused:?}"
+        );
     }
 }
