@@ -74,8 +74,10 @@ pub fn shared(
 pub fn run() {
     #[cfg(target_os = "linux")]
     interpreted_javascript();
-    let result = tauri::Builder::default()
-        .plugin(tauri_plugin_notification::init())
+    let builder = tauri::Builder::default();
+    #[cfg(mobile)]
+    let builder = builder.plugin(tauri_plugin_notification::init());
+    let result = builder
         .setup(|app| {
             let data_dir = match std::env::var_os("LICENCE_APP_DATA") {
                 Some(dir) => PathBuf::from(dir),
@@ -184,8 +186,9 @@ async fn refresh_elicence<R: Runtime>(handle: &tauri::AppHandle<R>, state: &Shar
     }
 }
 
-/// A desktop notification; where the desktop has no notification service, the in-app
+/// A notification of the system's; where there is no notification service, the in-app
 /// message list still has it.
+#[cfg(mobile)]
 fn notify<R: Runtime>(handle: &tauri::AppHandle<R>, title: &str, body: &str) {
     use tauri_plugin_notification::NotificationExt;
     let _ = handle
@@ -194,4 +197,18 @@ fn notify<R: Runtime>(handle: &tauri::AppHandle<R>, title: &str, body: &str) {
         .title(title)
         .body(body)
         .show();
+}
+
+/// A desktop notification (org.freedesktop.Notifications on Linux), sent off the async
+/// runtime: the D-Bus call blocks until the notification service answers or times out.
+#[cfg(desktop)]
+fn notify<R: Runtime>(_handle: &tauri::AppHandle<R>, title: &str, body: &str) {
+    let (title, body) = (title.to_owned(), body.to_owned());
+    tauri::async_runtime::spawn_blocking(move || {
+        let _ = notify_rust::Notification::new()
+            .appname("电子驾驶证")
+            .summary(&title)
+            .body(&body)
+            .show();
+    });
 }
