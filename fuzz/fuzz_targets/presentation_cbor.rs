@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = verify(
         &text,
         &TrustList::default(),
-        None,
+        &[],
         1_795_485_600,
         VerifyOptions::default(),
     );

@@ -8,5 +8,5 @@ use licence_credential::{verify, TrustList, VerifyOptions};
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let trust = TrustList::default();
-    let _ = verify(&text, &trust, None, 1_795_485_600, VerifyOptions::default());
+    let _ = verify(&text, &trust, &[], 1_795_485_600, VerifyOptions::default());
 });

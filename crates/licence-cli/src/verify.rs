@@ -66,7 +66,7 @@ pub fn run(
     let v = verify(
         &text,
         &trust,
-        status.as_ref(),
+        status.as_slice(),
         now.unix_timestamp(),
         VerifyOptions::default(),
     );

@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
     );
     let trust = TrustList {
         issuers: vec![issuer.trusted(now - 86_400, now + 86_400)],
+        ..Default::default()
     };
     // A 32×46 greyscale portrait, compacted, as the platform issues it.
     let (img, _) = licence_photo::testdata::portrait(2.0);

@@ -42,7 +42,7 @@ pub fn verify_offline(
     licence_credential::verify(
         text,
         trust,
-        status,
+        status.map(std::slice::from_ref).unwrap_or_default(),
         now,
         licence_credential::VerifyOptions::default(),
     )

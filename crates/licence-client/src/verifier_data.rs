@@ -1,6 +1,8 @@
 //! The public data for verifying an e-licence offline, kept on the device: the trust list
 //! (fetched again after an hour) and the signed status list (checked against the trust list
 //! every time it is read). The driver's e-licence page and the officer's verifier both use it.
+//! A status list older than the one kept never replaces it: a replayed list must not make a
+//! licence revoked since look normal again.
 
 use licence_api::endpoint;
 use licence_credential::{StatusList, TrustList};
@@ -55,8 +57,15 @@ impl DriverApp {
         let list = StatusList::verify(&bytes, &trust).map_err(|e| {
             ClientError::Unexpected(format!("the platform's status list does not verify: {e}"))
         })?;
+        let kept = self.cached_status_list(&trust)?;
+        if let Some(kept) = &kept {
+            // An older list (a replay, or an instance that lags): keep the newer one.
+            if list.may_replace(kept).is_err() {
+                return Ok(changed);
+            }
+        }
         // A new list every fetch: changed only when what it says changed.
-        let before = self.cached_status_list(&trust)?.map(|mut b| {
+        let before = kept.map(|mut b| {
             b.issued_at = list.issued_at;
             b
         });

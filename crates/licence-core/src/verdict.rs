@@ -24,6 +24,12 @@ pub enum VerdictCode {
     /// Genuine, fresh, from the holder's device, and the licence's status is normal.
     Valid,
     Malformed,
+    /// Decodable, but not in the one encoding the format allows (deterministic CBOR: a map key
+    /// twice, an indefinite length, a long-form integer, bytes after the end …).
+    NonCanonicalEncoding,
+    /// A signature in its high-S form: the twin of a valid one, never what an issuer or a
+    /// holder's app makes.
+    NonCanonicalSignature,
     UnknownIssuer,
     /// The issuer's key was not valid when the credential was issued.
     IssuerKeyOutOfPeriod,
@@ -104,6 +110,10 @@ impl VerdictCode {
                 "Valid: genuine, generated just now on the holder's phone, licence in normal standing"),
             VerdictCode::Malformed => ("无法识别：不是电子驾驶证二维码，或内容被改动",
                 "Not an e-licence QR code, or its content was altered"),
+            VerdictCode::NonCanonicalEncoding => ("无法识别：二维码内容的编码不合规范（可能被改动过）",
+                "Not in the e-licence's one encoding: the code was re-encoded or altered"),
+            VerdictCode::NonCanonicalSignature => ("签名格式不合规范：二维码可能被改动过",
+                "A signature not in its canonical form: the code may have been altered"),
             VerdictCode::UnknownIssuer => ("签发机关不在信任列表中：请更新信任列表或核对证件",
                 "Issued by an authority not on the trust list: update the list or check the licence"),
             VerdictCode::IssuerKeyOutOfPeriod => ("签发密钥不在有效期内",

@@ -18,6 +18,7 @@ fn bench(c: &mut Criterion) {
     let device = DeviceKey::generate(&mut OsRng);
     let trust = TrustList {
         issuers: vec![issuer.trusted(NOW - 86_400, NOW + 86_400)],
+        ..Default::default()
     };
     let licence = DrivingLicence::new(LicenceRecord {
         name: "欧阳娜娜".parse().unwrap(),
@@ -51,7 +52,14 @@ fn bench(c: &mut Criterion) {
     let list = StatusList::verify(&list.sign(&issuer).unwrap(), &trust).unwrap();
     let text = Presentation::generate(&signed, &device, NOW).to_text();
     assert_eq!(
-        verify(&text, &trust, Some(&list), NOW, VerifyOptions::default()).verdict,
+        verify(
+            &text,
+            &trust,
+            std::slice::from_ref(&list),
+            NOW,
+            VerifyOptions::default()
+        )
+        .verdict,
         VerdictCode::Valid
     );
     eprintln!(
@@ -102,7 +110,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| Presentation::generate(&signed, &device, NOW).to_text())
     });
     g.bench_function("verify_from_text", |b| {
-        b.iter(|| verify(&text, &trust, Some(&list), NOW, VerifyOptions::default()))
+        b.iter(|| {
+            verify(
+                &text,
+                &trust,
+                std::slice::from_ref(&list),
+                NOW,
+                VerifyOptions::default(),
+            )
+        })
     });
     g.sample_size(20);
     g.bench_function("decode_qr_1280x720", |b| b.iter(|| decode(&frame)));

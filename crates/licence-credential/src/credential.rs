@@ -7,7 +7,7 @@ use coset::{iana, CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder};
 use licence_core::licence::LicenceRecord;
 use licence_core::DrivingLicence;
 use p256::ecdsa::signature::{Signer, Verifier};
-use p256::ecdsa::Signature;
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 
 use crate::keys::{IssuerKey, TrustList};
 use crate::{CredentialError, MAX_PORTRAIT_BYTES};
@@ -85,13 +85,12 @@ impl Credential {
             int(key::NOT_AFTER, self.not_after),
             int(key::STATUS_INDEX, i64::from(self.status_index)),
         ]);
-        let mut out = Vec::new();
-        ciborium::into_writer(&map, &mut out).expect("writing to memory");
-        out
+        crate::cbor::encode(map)
     }
 
     pub fn from_cbor(data: &[u8]) -> Result<Credential, CredentialError> {
         let bad = |what: &'static str| CredentialError::Malformed(what);
+        crate::cbor::check_deterministic(data)?;
         let value: Value =
             ciborium::from_reader(data).map_err(|_| bad("credential is not CBOR"))?;
         let map = value
@@ -168,71 +167,108 @@ impl Credential {
     }
 }
 
+/// Signs a payload as a COSE_Sign1 (untagged) with ES256, the signer's kid in the protected
+/// header, the signature in its low-S form.
 pub(crate) fn sign_payload(
     payload: Vec<u8>,
     issuer: &IssuerKey,
 ) -> Result<Vec<u8>, CredentialError> {
+    sign_with(payload, issuer.kid(), issuer.signing())
+}
+
+pub(crate) fn sign_with(
+    payload: Vec<u8>,
+    kid: &str,
+    key: &SigningKey,
+) -> Result<Vec<u8>, CredentialError> {
     let protected = HeaderBuilder::new()
         .algorithm(iana::Algorithm::ES256)
-        .key_id(issuer.kid().as_bytes().to_vec())
+        .key_id(kid.as_bytes().to_vec())
         .build();
     CoseSign1Builder::new()
         .protected(protected)
         .payload(payload)
-        .create_signature(&[], |tbs| {
-            let sig: Signature = issuer.signing().sign(tbs);
-            sig.to_bytes().to_vec()
-        })
+        .create_signature(&[], |tbs| low_s_signature(key, tbs).to_bytes().to_vec())
         .build()
         .to_vec()
         .map_err(|_| CredentialError::Malformed("COSE encoding failed"))
 }
 
-/// Why an issuer signature could not be accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IssuerCheck {
-    Malformed,
-    UnknownIssuer,
-    BadSignature,
+/// An ES256 signature in its low-S form, the only form a verifier here accepts (p256 does not
+/// normalise by itself).
+pub(crate) fn low_s_signature(key: &SigningKey, message: &[u8]) -> Signature {
+    let signature: Signature = key.sign(message);
+    signature.normalize_s().unwrap_or(signature)
+}
+
+/// Checks an ES256 signature (r‖s) over `message`, refusing the high-S twin of a valid one.
+pub(crate) fn check_signature(
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), CredentialError> {
+    let signature = Signature::from_slice(signature).map_err(|_| CredentialError::BadSignature)?;
+    if signature.normalize_s().is_some() {
+        return Err(CredentialError::HighS);
+    }
+    key.verify(message, &signature)
+        .map_err(|_| CredentialError::BadSignature)
 }
 
 impl Credential {
     /// Opens a credential as issued, as the holder's app does on receiving it: the issuer must
     /// be on the trust list and its signature good.
     pub fn open(signed: &[u8], trust: &TrustList) -> Result<Credential, CredentialError> {
-        let (_, payload) = open_signed(signed, trust).map_err(|e| match e {
-            IssuerCheck::Malformed => CredentialError::Malformed("not a signed credential"),
-            IssuerCheck::UnknownIssuer => CredentialError::UnknownIssuer,
-            IssuerCheck::BadSignature => CredentialError::BadSignature,
-        })?;
+        let (_, payload) = open_signed(signed, trust)?;
         Credential::from_cbor(&payload)
     }
 }
 
-/// Opens a COSE_Sign1 made by a trusted issuer: returns the kid and the payload once the
-/// algorithm is ES256, the kid is on the trust list and the signature verifies.
+/// Opens a COSE_Sign1 made by a trusted issuer: returns the issuer and the payload once every
+/// layer is deterministic CBOR, the algorithm is ES256, the kid is on the trust list and the
+/// signature verifies.
 pub(crate) fn open_signed<'t>(
     bytes: &[u8],
     trust: &'t TrustList,
-) -> Result<(&'t crate::keys::TrustedIssuer, Vec<u8>), IssuerCheck> {
-    let sign1 = CoseSign1::from_slice(bytes).map_err(|_| IssuerCheck::Malformed)?;
-    let alg_ok = sign1.protected.header.alg
-        == Some(coset::RegisteredLabelWithPrivate::Assigned(
-            iana::Algorithm::ES256,
-        ));
-    if !alg_ok {
-        return Err(IssuerCheck::Malformed);
-    }
-    let kid =
-        std::str::from_utf8(&sign1.protected.header.key_id).map_err(|_| IssuerCheck::Malformed)?;
-    let issuer = trust.find(kid).ok_or(IssuerCheck::UnknownIssuer)?;
-    let key = issuer.verifying_key().ok_or(IssuerCheck::UnknownIssuer)?;
-    sign1
-        .verify_signature(&[], |sig, data| {
-            let sig = Signature::from_slice(sig).map_err(|_| ())?;
-            key.verify(data, &sig).map_err(|_| ())
-        })
-        .map_err(|_| IssuerCheck::BadSignature)?;
-    let payload = sign1.payload.ok_or(IssuerCheck::Malformed)?;
+) -> Result<(&'t crate::keys::TrustedIssuer, Vec<u8>), CredentialError> {
+    let (kid, payload) = open_cose(bytes, |kid| {
+        let issuer = trust.find(kid).ok_or(CredentialError::UnknownIssuer)?;
+        let key = issuer
+            .verifying_key()
+            .ok_or(CredentialError::UnknownIssuer)?;
+        Ok(key)
+    })?;
+    let issuer = trust.find(&kid).ok_or(CredentialError::UnknownIssuer)?;
     Ok((issuer, payload))
+}
+
+/// Opens a COSE_Sign1 whose key `key_of` finds by kid; returns the kid and the payload.
+pub(crate) fn open_cose(
+    bytes: &[u8],
+    key_of: impl FnOnce(&str) -> Result<VerifyingKey, CredentialError>,
+) -> Result<(String, Vec<u8>), CredentialError> {
+    let malformed = CredentialError::Malformed("not a COSE_Sign1 with ES256 and a kid");
+    crate::cbor::check_deterministic(bytes)?;
+    let sign1 = CoseSign1::from_slice(bytes).map_err(|_| malformed.clone())?;
+    if let Some(protected) = &sign1.protected.original_data {
+        crate::cbor::check_deterministic(protected)?;
+    }
+    let kid = std::str::from_utf8(&sign1.protected.header.key_id)
+        .map_err(|_| malformed.clone())?
+        .to_owned();
+    // Exactly what sign_payload writes: nothing unsigned beside it, no other parameter.
+    let expected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::ES256)
+        .key_id(kid.as_bytes().to_vec())
+        .build();
+    if kid.is_empty() || sign1.protected.header != expected || !sign1.unprotected.is_empty() {
+        return Err(malformed);
+    }
+    let key = key_of(&kid)?;
+    sign1.verify_signature(&[], |signature, data| {
+        check_signature(&key, data, signature)
+    })?;
+    let payload = sign1.payload.ok_or(malformed)?;
+    crate::cbor::check_deterministic(&payload)?;
+    Ok((kid, payload))
 }

@@ -6,7 +6,8 @@
 //! with its own key and stamped with the time, and shows it as QR text (`DL1:` + base45 of the
 //! deflated CBOR). An officer's verifier checks it with no network: issuer signature against a
 //! [`TrustList`], the credential's validity, the device signature, the presentation's age, and
-//! the licence's standing in a cached, signed [`StatusList`]; every outcome has its own
+//! the licence's standing in its issuer's cached, signed [`StatusList`] and in its own record;
+//! everything in the one deterministic encoding (see [`cbor`]); every outcome has its own
 //! [`VerdictCode`]. The exact schema is in docs/credential.md.
 //!
 //! No I/O: keys come in as values, time as Unix seconds, randomness as a parameter.
@@ -18,7 +19,7 @@
 //! let now = 1_795_485_600; // Unix seconds
 //! // The police: a key, its trust-list entry, a signed credential bound to the device.
 //! let issuer = IssuerKey::from_secret("bj-2026", "北京市公安局公安交通管理局", &[7; 32]).unwrap();
-//! let trust = TrustList { issuers: vec![issuer.trusted(now - 86_400, now + 86_400)] };
+//! let trust = TrustList { issuers: vec![issuer.trusted(now - 86_400, now + 86_400)], ..Default::default() };
 //! let device = DeviceKey::from_secret(&[9; 32]).unwrap();
 //! let credential = Credential {
 //!     licence, portrait_jpeg: Vec::new(), device_key: device.public_key(),
@@ -27,17 +28,19 @@
 //! let signed = credential.sign(&issuer).unwrap();
 //! // The holder's phone, every 30 s: the QR text.
 //! let text = Presentation::generate(&signed, &device, now).to_text();
-//! // The officer, offline, with a cached status list.
+//! // The police sign the status list; the officer caches it and verifies offline.
 //! let mut list = StatusList::new(16, now, 86_400);
 //! list.set(0, LicenceStatus::NORMAL).unwrap();
-//! let v = verify(&text, &trust, Some(&list), now + 5, VerifyOptions::default());
+//! let lists = [StatusList::verify(&list.sign(&issuer).unwrap(), &trust).unwrap()];
+//! let v = verify(&text, &trust, &lists, now + 5, VerifyOptions::default());
 //! assert_eq!(v.verdict, VerdictCode::Valid);
 //! // The same QR a minute and a half later is a screenshot.
-//! let v = verify(&text, &trust, Some(&list), now + 90, VerifyOptions::default());
+//! let v = verify(&text, &trust, &lists, now + 90, VerifyOptions::default());
 //! assert_eq!(v.verdict, VerdictCode::PresentationTooOld);
 //! ```
 
 pub mod base45;
+pub mod cbor;
 mod credential;
 pub mod hex;
 mod keys;
@@ -48,7 +51,7 @@ mod status;
 mod verify;
 
 pub use credential::Credential;
-pub use keys::{DeviceKey, IssuerKey, TrustList, TrustedIssuer};
+pub use keys::{DeviceKey, IssuerKey, TrustList, TrustRoot, TrustRootKey, TrustedIssuer};
 pub use presentation::{Presentation, MAX_INFLATED_BYTES, MAX_TEXT_CHARS, PREFIX};
 pub use status::StatusList;
 pub use verify::{
@@ -70,4 +73,15 @@ pub enum CredentialError {
     UnknownIssuer,
     #[error("the issuer's signature does not verify")]
     BadSignature,
+    /// An ECDSA signature whose `s` is in the upper half: a second encoding of a valid one.
+    #[error("the signature is not in its low-S form")]
+    HighS,
+    #[error("not deterministic CBOR: {0}")]
+    NotDeterministic(#[from] cbor::EncodingError),
+    /// Signed outside the window its key may sign in.
+    #[error("signed outside its key's window")]
+    KeyOutOfPeriod,
+    /// Older than the list already held (a replay).
+    #[error("older than the list already held")]
+    Older,
 }

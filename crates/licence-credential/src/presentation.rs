@@ -3,10 +3,9 @@
 //! the QR alphanumeric alphabet.
 
 use ciborium::Value;
-use p256::ecdsa::signature::Signer;
-use p256::ecdsa::Signature;
 use sha2::{Digest, Sha256};
 
+use crate::credential::low_s_signature;
 use crate::keys::DeviceKey;
 use crate::{base45, CredentialError};
 
@@ -42,7 +41,7 @@ pub(crate) fn signed_digest(credential: &[u8], generated_at: i64) -> [u8; 32] {
 impl Presentation {
     /// Makes a fresh presentation of a signed credential, on the holder's device.
     pub fn generate(credential: &[u8], device: &DeviceKey, now: i64) -> Presentation {
-        let sig: Signature = device.signing().sign(&signed_digest(credential, now));
+        let sig = low_s_signature(device.signing(), &signed_digest(credential, now));
         Presentation {
             credential: credential.to_vec(),
             generated_at: now,
@@ -58,8 +57,7 @@ impl Presentation {
             Value::Integer(self.generated_at.into()),
             Value::Bytes(self.device_signature.clone()),
         ]);
-        let mut cbor = Vec::new();
-        ciborium::into_writer(&value, &mut cbor).expect("writing to memory");
+        let cbor = crate::cbor::encode(value);
         format!(
             "{PREFIX}{}",
             base45::encode(&miniz_oxide::deflate::compress_to_vec(&cbor, 9))
@@ -80,6 +78,7 @@ impl Presentation {
         let cbor =
             miniz_oxide::inflate::decompress_to_vec_with_limit(&deflated, MAX_INFLATED_BYTES)
                 .map_err(|_| bad("compressed data invalid or too large"))?;
+        crate::cbor::check_deterministic(&cbor)?;
         let value: Value = ciborium::from_reader(cbor.as_slice()).map_err(|_| bad("not CBOR"))?;
         let items = value.into_array().map_err(|_| bad("not an array"))?;
         let [version, credential, generated_at, signature]: [Value; 4] =

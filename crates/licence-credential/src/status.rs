@@ -1,13 +1,15 @@
 //! The status list (状态列表), in the style of the IETF Token Status List: two bits per
 //! credential index (normal / abnormal / invalid), the status codes of the entries that are not
-//! normal, its own issue time and maximum age, signed by the issuer as a COSE_Sign1.
+//! normal, its own issue time and maximum age, signed by the issuer as a COSE_Sign1. A list
+//! opened from its signed form knows its issuer's kid, and speaks only for that issuer's
+//! credentials: index spaces of two issuers are unrelated.
 
 use std::collections::BTreeMap;
 
 use ciborium::Value;
 use licence_core::{LicenceStatus, Standing};
 
-use crate::credential::{open_signed, sign_payload, IssuerCheck};
+use crate::credential::{open_signed, sign_payload};
 use crate::keys::{IssuerKey, TrustList};
 use crate::CredentialError;
 
@@ -24,6 +26,8 @@ pub struct StatusList {
     bits: Vec<u8>,
     /// Status codes of the entries that are not normal (e.g. "HI").
     codes: BTreeMap<u32, String>,
+    /// The kid of the key that signed it; `None` for a list made here and not signed.
+    issuer: Option<String>,
 }
 
 fn standing_bits(s: Standing) -> u8 {
@@ -41,7 +45,20 @@ impl StatusList {
             max_age,
             bits: vec![0; (len as usize).div_ceil(4)],
             codes: BTreeMap::new(),
+            issuer: None,
         }
+    }
+
+    /// The list as its issuer holds it before signing: it speaks for `kid`'s credentials.
+    pub fn with_issuer(mut self, kid: &str) -> StatusList {
+        self.issuer = Some(kid.to_owned());
+        self
+    }
+
+    /// The kid of the issuer key the list speaks for: its signer's, once opened with
+    /// [`StatusList::verify`].
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
     }
 
     pub fn len(&self) -> u32 {
@@ -82,11 +99,35 @@ impl StatusList {
         ))
     }
 
+    /// Whether this list may take the place of `held` on a device: not older (the same list
+    /// again is no change; another made in the same second replaces it, as lists are stamped
+    /// in whole seconds). An older list is refused, so a licence revoked since cannot be made
+    /// to look normal by replaying yesterday's list.
+    pub fn may_replace(&self, held: &StatusList) -> Result<bool, CredentialError> {
+        if self.issuer != held.issuer {
+            return Ok(true);
+        }
+        match self.issued_at.cmp(&held.issued_at) {
+            std::cmp::Ordering::Less => Err(CredentialError::Older),
+            std::cmp::Ordering::Equal => Ok(self != held),
+            std::cmp::Ordering::Greater => Ok(true),
+        }
+    }
+
     pub fn is_fresh(&self, now: i64) -> bool {
         now >= self.issued_at - crate::verify::CLOCK_SKEW && now <= self.issued_at + self.max_age
     }
 
     pub fn sign(&self, issuer: &IssuerKey) -> Result<Vec<u8>, CredentialError> {
+        if self
+            .issuer
+            .as_deref()
+            .is_some_and(|kid| kid != issuer.kid())
+        {
+            return Err(CredentialError::Malformed(
+                "a status list signed by another issuer",
+            ));
+        }
         let map = Value::Map(vec![
             (
                 Value::Integer(1.into()),
@@ -110,19 +151,14 @@ impl StatusList {
                 ),
             ),
         ]);
-        let mut out = Vec::new();
-        ciborium::into_writer(&map, &mut out).expect("writing to memory");
-        sign_payload(out, issuer)
+        sign_payload(crate::cbor::encode(map), issuer)
     }
 
-    /// Opens a signed list from a trusted issuer.
+    /// Opens a signed list from a trusted issuer: deterministic CBOR, signed by a key on the
+    /// trust list, and issued within that key's window.
     pub fn verify(signed: &[u8], trust: &TrustList) -> Result<StatusList, CredentialError> {
         let bad = CredentialError::Malformed;
-        let (_, payload) = open_signed(signed, trust).map_err(|e| match e {
-            IssuerCheck::Malformed => bad("status list is not a COSE_Sign1"),
-            IssuerCheck::UnknownIssuer => CredentialError::UnknownIssuer,
-            IssuerCheck::BadSignature => CredentialError::BadSignature,
-        })?;
+        let (issuer, payload) = open_signed(signed, trust)?;
         let value: Value = ciborium::from_reader(payload.as_slice())
             .map_err(|_| bad("status list is not CBOR"))?;
         let map = value
@@ -154,11 +190,16 @@ impl StatusList {
                 k.zip(v).ok_or(bad("status list code"))
             })
             .collect::<Result<BTreeMap<u32, String>, _>>()?;
+        let issued_at = int(1)?;
+        if issued_at < issuer.valid_from || issued_at > issuer.valid_until {
+            return Err(CredentialError::KeyOutOfPeriod);
+        }
         Ok(StatusList {
-            issued_at: int(1)?,
+            issued_at,
             max_age: int(2)?,
             bits,
             codes,
+            issuer: Some(issuer.kid.clone()),
         })
     }
 }

@@ -2,14 +2,14 @@
 
 pub use licence_core::verdict::{Light, VerdictCode};
 use licence_core::{LicenceStatus, Standing};
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{Signature, VerifyingKey};
+use p256::ecdsa::VerifyingKey;
 use serde::Serialize;
 
-use crate::credential::{open_signed, Credential, IssuerCheck};
+use crate::credential::{check_signature, open_signed, Credential};
 use crate::keys::TrustList;
 use crate::presentation::{signed_digest, Presentation};
 use crate::status::StatusList;
+use crate::CredentialError;
 
 /// How far a device's clock may run ahead of the verifier's, in seconds.
 pub const CLOCK_SKEW: i64 = 10;
@@ -77,27 +77,25 @@ impl Default for VerifyOptions {
     }
 }
 
-/// Verifies QR text at `now` (Unix seconds) against a trust list and, if there is one, the
-/// cached status list (already opened with [`StatusList::verify`]). Never reports "invalid"
-/// or "abnormal" unless the status list says so: without a fresh list the answer is
-/// `status_unknown`.
+/// Verifies QR text at `now` (Unix seconds) against a trust list and the cached status lists
+/// (already opened with [`StatusList::verify`]; only a list of the credential's own issuer
+/// speaks for it). Never reports "invalid" or "abnormal" unless the status list or the
+/// credential's own record says so: without a fresh list of its issuer the answer is
+/// `status_unknown`. The order of the checks, and so which verdict wins, is docs/credential.md's.
 pub fn verify(
     text: &str,
     trust: &TrustList,
-    status: Option<&StatusList>,
+    lists: &[StatusList],
     now: i64,
     options: VerifyOptions,
 ) -> Verification {
-    let Ok(presentation) = Presentation::from_text(text) else {
-        return Verification::fail(VerdictCode::Malformed);
+    let presentation = match Presentation::from_text(text) {
+        Ok(presentation) => presentation,
+        Err(e) => return Verification::fail(refusal(&e)),
     };
     let (issuer, payload) = match open_signed(&presentation.credential, trust) {
         Ok(opened) => opened,
-        Err(IssuerCheck::Malformed) => return Verification::fail(VerdictCode::Malformed),
-        Err(IssuerCheck::UnknownIssuer) => return Verification::fail(VerdictCode::UnknownIssuer),
-        Err(IssuerCheck::BadSignature) => {
-            return Verification::fail(VerdictCode::BadIssuerSignature)
-        }
+        Err(e) => return Verification::fail(refusal(&e)),
     };
     let Ok(credential) = Credential::from_cbor(&payload) else {
         return Verification::fail(VerdictCode::Malformed);
@@ -110,7 +108,9 @@ pub fn verify(
         generated_at: Some(presentation.generated_at),
     };
     let verdict = 'checks: {
-        if credential.not_before < issuer.valid_from || credential.not_before > issuer.valid_until {
+        // The whole validity lies within the key's window: a retired key cannot sign for
+        // years to come.
+        if credential.not_before < issuer.valid_from || credential.not_after > issuer.valid_until {
             break 'checks VerdictCode::IssuerKeyOutOfPeriod;
         }
         if now < credential.not_before - CLOCK_SKEW {
@@ -119,18 +119,12 @@ pub fn verify(
         if now > credential.not_after {
             break 'checks VerdictCode::Expired;
         }
-        let device_ok = VerifyingKey::from_sec1_bytes(&credential.device_key)
-            .ok()
-            .zip(Signature::from_slice(&presentation.device_signature).ok())
-            .is_some_and(|(key, sig)| {
-                key.verify(
-                    &signed_digest(&presentation.credential, presentation.generated_at),
-                    &sig,
-                )
-                .is_ok()
-            });
-        if !device_ok {
-            break 'checks VerdictCode::BadDeviceSignature;
+        let device = VerifyingKey::from_sec1_bytes(&credential.device_key);
+        let digest = signed_digest(&presentation.credential, presentation.generated_at);
+        match device.map(|key| check_signature(&key, &digest, &presentation.device_signature)) {
+            Ok(Ok(())) => {}
+            Ok(Err(CredentialError::HighS)) => break 'checks VerdictCode::NonCanonicalSignature,
+            _ => break 'checks VerdictCode::BadDeviceSignature,
         }
         if presentation.generated_at > now + CLOCK_SKEW {
             break 'checks VerdictCode::PresentationFromFuture;
@@ -138,26 +132,8 @@ pub fn verify(
         if now - presentation.generated_at > options.max_age {
             break 'checks VerdictCode::PresentationTooOld;
         }
-        result.status = match status {
-            None => StatusReport::Unknown {
-                reason: "no status list",
-            },
-            Some(list) if !list.is_fresh(now) => StatusReport::Unknown {
-                reason: "status list older than its maximum age",
-            },
-            Some(list) => match list.get(credential.status_index) {
-                None => StatusReport::Unknown {
-                    reason: "index outside the status list",
-                },
-                Some((Standing::Normal, _)) => StatusReport::Normal,
-                Some((Standing::Abnormal, codes)) => StatusReport::Abnormal {
-                    codes: codes.map(|c: LicenceStatus| c.to_string()),
-                },
-                Some((Standing::Invalid, codes)) => StatusReport::Invalid {
-                    codes: codes.map(|c| c.to_string()),
-                },
-            },
-        };
+        let from_list = list_report(&credential, &issuer.kid, lists, now);
+        result.status = worse(own_report(&credential, now), from_list);
         match result.status {
             StatusReport::Normal => VerdictCode::Valid,
             StatusReport::Abnormal { .. } => VerdictCode::StatusAbnormal,
@@ -167,4 +143,80 @@ pub fn verify(
     };
     result.verdict = verdict;
     result
+}
+
+/// The verdict for a presentation or credential that could not be opened.
+fn refusal(error: &CredentialError) -> VerdictCode {
+    match error {
+        CredentialError::NotDeterministic(_) => VerdictCode::NonCanonicalEncoding,
+        CredentialError::HighS => VerdictCode::NonCanonicalSignature,
+        CredentialError::UnknownIssuer | CredentialError::BadKey => VerdictCode::UnknownIssuer,
+        CredentialError::BadSignature => VerdictCode::BadIssuerSignature,
+        CredentialError::KeyOutOfPeriod => VerdictCode::IssuerKeyOutOfPeriod,
+        CredentialError::Malformed(_) | CredentialError::Older => VerdictCode::Malformed,
+    }
+}
+
+/// What the status list of the credential's issuer says at `now`.
+fn list_report(credential: &Credential, kid: &str, lists: &[StatusList], now: i64) -> StatusReport {
+    let Some(list) = lists
+        .iter()
+        .filter(|list| list.issuer() == Some(kid))
+        .max_by_key(|list| list.issued_at)
+    else {
+        return StatusReport::Unknown {
+            reason: if lists.is_empty() {
+                "no status list"
+            } else {
+                "no status list of this credential's issuer"
+            },
+        };
+    };
+    if !list.is_fresh(now) {
+        return StatusReport::Unknown {
+            reason: "status list older than its maximum age",
+        };
+    }
+    match list.get(credential.status_index) {
+        None => StatusReport::Unknown {
+            reason: "index outside the status list",
+        },
+        Some((standing, codes)) => report(standing, codes),
+    }
+}
+
+/// What the credential's own record says on the day of `now` in China: 12 points or a
+/// validity that has ended are not normal whatever the list says.
+fn own_report(credential: &Credential, now: i64) -> StatusReport {
+    let date = time::OffsetDateTime::from_unix_timestamp(now)
+        .map(|t| t.to_offset(licence_core::CHINA_OFFSET).date())
+        .unwrap_or(time::Date::MAX);
+    let status = credential.licence.status_on(date);
+    let codes = (!status.is_normal()).then_some(status);
+    report(status.standing(), codes)
+}
+
+fn report(standing: Standing, codes: Option<LicenceStatus>) -> StatusReport {
+    let codes = codes.map(|c| c.to_string());
+    match standing {
+        Standing::Normal => StatusReport::Normal,
+        Standing::Abnormal => StatusReport::Abnormal { codes },
+        Standing::Invalid => StatusReport::Invalid { codes },
+    }
+}
+
+/// The worse of two reports: invalid, then abnormal, then unknown, then normal; on a tie the
+/// list's (the fresher word).
+fn worse(own: StatusReport, list: StatusReport) -> StatusReport {
+    let rank = |r: &StatusReport| match r {
+        StatusReport::Normal | StatusReport::NotChecked => 0,
+        StatusReport::Unknown { .. } => 1,
+        StatusReport::Abnormal { .. } => 2,
+        StatusReport::Invalid { .. } => 3,
+    };
+    if rank(&own) > rank(&list) {
+        own
+    } else {
+        list
+    }
 }

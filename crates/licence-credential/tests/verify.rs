@@ -33,6 +33,7 @@ fn world() -> World {
     let device = DeviceKey::generate(&mut OsRng);
     let trust = TrustList {
         issuers: vec![issuer.trusted(NOW - 365 * DAY, NOW + 365 * DAY)],
+        ..Default::default()
     };
     let credential = Credential {
         licence: licence(),
@@ -64,7 +65,8 @@ fn qr(w: &World, at: i64) -> String {
 }
 
 fn verdict(text: &str, w: &World, status: Option<&StatusList>) -> VerdictCode {
-    verify(text, &w.trust, status, NOW, VerifyOptions::default()).verdict
+    let lists: Vec<StatusList> = status.into_iter().cloned().collect();
+    verify(text, &w.trust, &lists, NOW, VerifyOptions::default()).verdict
 }
 
 #[test]
@@ -78,7 +80,13 @@ fn a_fresh_presentation_of_a_normal_licence_is_valid_and_shows_the_holder() {
             .all(|c| "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(c)),
         "alphanumeric QR mode"
     );
-    let v = verify(&text, &w.trust, Some(&list), NOW, VerifyOptions::default());
+    let v = verify(
+        &text,
+        &w.trust,
+        std::slice::from_ref(&list),
+        NOW,
+        VerifyOptions::default(),
+    );
     assert_eq!(v.verdict, VerdictCode::Valid);
     assert!(v.valid());
     assert_eq!(v.credential.as_ref().unwrap(), &w.credential);
@@ -122,7 +130,7 @@ fn the_status_list_decides_normal_abnormal_and_invalid() {
     let v = verify(
         &text,
         &w.trust,
-        Some(&status_list(&w, "B")),
+        &[status_list(&w, "B")],
         NOW,
         VerifyOptions::default(),
     );
@@ -142,7 +150,7 @@ fn the_status_list_decides_normal_abnormal_and_invalid() {
     let v = verify(
         &text,
         &w.trust,
-        Some(&status_list(&w, "F")),
+        &[status_list(&w, "F")],
         NOW,
         VerifyOptions::default(),
     );
@@ -161,7 +169,7 @@ fn the_status_list_decides_normal_abnormal_and_invalid() {
 fn without_a_fresh_status_list_the_status_is_unknown_never_revoked() {
     let w = world();
     let text = qr(&w, NOW);
-    let v = verify(&text, &w.trust, None, NOW, VerifyOptions::default());
+    let v = verify(&text, &w.trust, &[], NOW, VerifyOptions::default());
     assert_eq!(v.verdict, VerdictCode::StatusUnknown);
     assert!(
         v.credential.is_some(),
@@ -239,7 +247,7 @@ fn issuers_must_be_trusted_and_signatures_genuine() {
     let text = qr(&w, NOW);
     let empty = TrustList::default();
     assert_eq!(
-        verify(&text, &empty, None, NOW, VerifyOptions::default()).verdict,
+        verify(&text, &empty, &[], NOW, VerifyOptions::default()).verdict,
         VerdictCode::UnknownIssuer
     );
     // An impostor key under the same kid.
@@ -250,8 +258,9 @@ fn issuers_must_be_trusted_and_signatures_genuine() {
     // A genuine key outside its signing period.
     let trust = TrustList {
         issuers: vec![w.issuer.trusted(NOW, NOW + DAY)],
+        ..Default::default()
     };
-    let v = verify(&qr(&w, NOW), &trust, None, NOW, VerifyOptions::default());
+    let v = verify(&qr(&w, NOW), &trust, &[], NOW, VerifyOptions::default());
     assert_eq!(v.verdict, VerdictCode::IssuerKeyOutOfPeriod);
 }
 
@@ -259,23 +268,23 @@ fn issuers_must_be_trusted_and_signatures_genuine() {
 fn rotating_the_issuer_key_keeps_old_credentials_valid() {
     let w = world();
     let next = IssuerKey::generate("bj-2027", "北京市公安局公安交通管理局", &mut OsRng);
-    // The old key signed until today; the new one signs from today.
+    // The new key signs from today; the old one's window ends when the last credential it
+    // signed does (a credential lies wholly within its key's window).
     let trust = TrustList {
         issuers: vec![
-            w.issuer.trusted(NOW - 365 * DAY, NOW),
+            w.issuer.trusted(NOW - 365 * DAY, w.credential.not_after),
             next.trusted(NOW, NOW + 365 * DAY),
         ],
+        ..Default::default()
     };
+    // Each key signs the list for its own credentials while its window lasts.
     let mut list = StatusList::new(1000, NOW, DAY);
     list.set(41, LicenceStatus::NORMAL).unwrap();
-    let list = StatusList::verify(&list.sign(&next).unwrap(), &trust).unwrap();
-    let old = verify(
-        &qr(&w, NOW),
-        &trust,
-        Some(&list),
-        NOW,
-        VerifyOptions::default(),
-    );
+    let lists = [
+        StatusList::verify(&list.sign(&w.issuer).unwrap(), &trust).unwrap(),
+        StatusList::verify(&list.sign(&next).unwrap(), &trust).unwrap(),
+    ];
+    let old = verify(&qr(&w, NOW), &trust, &lists, NOW, VerifyOptions::default());
     assert_eq!(
         old.verdict,
         VerdictCode::Valid,
@@ -289,8 +298,20 @@ fn rotating_the_issuer_key_keeps_old_credentials_valid() {
     .unwrap();
     let new = Presentation::generate(&renewed, &w.device, NOW).to_text();
     assert_eq!(
-        verify(&new, &trust, Some(&list), NOW, VerifyOptions::default()).verdict,
+        verify(&new, &trust, &lists, NOW, VerifyOptions::default()).verdict,
         VerdictCode::Valid
+    );
+    // The new key's list does not speak for the old key's credentials.
+    assert_eq!(
+        verify(
+            &qr(&w, NOW),
+            &trust,
+            &lists[1..],
+            NOW,
+            VerifyOptions::default()
+        )
+        .verdict,
+        VerdictCode::StatusUnknown
     );
 }
 

@@ -182,7 +182,9 @@ pub fn today() -> time::Date {
 }
 
 /// The development issuer key, created on first start beside the database (the key file
-/// format of `licence keys`). Never committed; a deployment provides its own.
+/// format of `licence keys`) with a fixed window: from a day before it is made to ten years
+/// on. Never committed; a deployment provides its own. A key file without a window is refused:
+/// the window bounds every credential the key signs.
 pub fn load_or_create_issuer_key(
     path: &std::path::Path,
 ) -> anyhow::Result<(licence_credential::IssuerKey, bool)> {
@@ -194,9 +196,17 @@ pub fn load_or_create_issuer_key(
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let key = licence_credential::IssuerKey::from_key_file(&text)
             .map_err(|e| anyhow::anyhow!("{} is not an issuer key file: {e}", path.display()))?;
+        anyhow::ensure!(
+            key.window().is_some(),
+            "{} has no valid_from and valid_until: give the key its window (RFC 3339 times), \
+             or move the file away to have a new development key made",
+            path.display()
+        );
         return Ok((key, false));
     }
-    let key = licence_credential::IssuerKey::generate(KID, AUTHORITY, &mut rand::rngs::OsRng);
+    let made = now();
+    let key = licence_credential::IssuerKey::generate(KID, AUTHORITY, &mut rand::rngs::OsRng)
+        .with_window(made - 86_400, made + 3653 * 86_400);
     write_secret(path, key.to_key_file().as_bytes())?;
     Ok((key, true))
 }

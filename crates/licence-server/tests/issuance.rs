@@ -103,7 +103,13 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
         .unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let qr = Presentation::generate(&signed, &device, now).to_text();
-    let result = verify(&qr, &trust, Some(&status), now, VerifyOptions::default());
+    let result = verify(
+        &qr,
+        &trust,
+        std::slice::from_ref(&status),
+        now,
+        VerifyOptions::default(),
+    );
     assert_eq!(result.verdict, VerdictCode::Valid, "{result:?}");
     let holder = result.credential.unwrap();
     assert_eq!(holder.licence.record().name.as_str(), demo_person(0).0);
@@ -115,7 +121,7 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
         verify(
             &stolen,
             &trust,
-            Some(&status),
+            std::slice::from_ref(&status),
             now,
             VerifyOptions::default()
         )
@@ -131,7 +137,13 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
     );
     let (status, _, _) = public_bytes(&p, "/api/v1/status-list");
     let status = StatusList::verify(&status, &trust).unwrap();
-    let result = verify(&qr, &trust, Some(&status), now, VerifyOptions::default());
+    let result = verify(
+        &qr,
+        &trust,
+        std::slice::from_ref(&status),
+        now,
+        VerifyOptions::default(),
+    );
     assert_eq!(result.verdict, VerdictCode::StatusAbnormal, "{result:?}");
     assert_eq!(
         result.status,
@@ -147,7 +159,13 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
     );
     let (status, _, _) = public_bytes(&p, "/api/v1/status-list");
     let status = StatusList::verify(&status, &trust).unwrap();
-    let result = verify(&qr, &trust, Some(&status), now, VerifyOptions::default());
+    let result = verify(
+        &qr,
+        &trust,
+        std::slice::from_ref(&status),
+        now,
+        VerifyOptions::default(),
+    );
     assert_eq!(result.verdict, VerdictCode::StatusAbnormal, "{result:?}");
 
     // The officer's online check says the same, with the holder and the live standing.

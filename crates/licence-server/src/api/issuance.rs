@@ -43,7 +43,8 @@ fn thumbnail(photo: &[u8]) -> Result<Vec<u8>, ApiError> {
 /// Issue (or renew) the e-licence credential for an approved application, bound to a device.
 #[utoipa::path(post, operation_id = "issue_credential", path = "/me/credential", request_body = CredentialRequest, security(("session" = [])),
     responses((status = 201, body = IssuedCredential), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 503, description = "the issuing key is outside its window", body = crate::error::ErrorBody)))]
 pub async fn issue(
     State(state): State<AppState>,
     signed_in: SignedInAccount,
@@ -103,13 +104,24 @@ pub async fn issue(
         .map_err(ApiError::internal)??;
     let status_index = with_store(&state, move |s| s.status_index(account_id)).await?;
     let issued_at = now();
+    // A minute of slack for the verifier's clock; never past the key's window.
+    let (from, until) = issuer_window(&state);
+    let not_before = (issued_at - 60).max(from);
+    let not_after = (issued_at + CREDENTIAL_DAYS * 86_400).min(until);
+    if issued_at < from || not_after - issued_at < 86_400 {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "issuer_key_out_of_window",
+            "签发密钥不在有效期内，暂时无法签发电子驾驶证，请稍后再试",
+            "The issuing key is outside its window; the e-licence cannot be issued now, try again later",
+        ));
+    }
     let credential = Credential {
         licence,
         portrait_jpeg,
         device_key: device.public_key,
-        // A minute of slack for the verifier's clock.
-        not_before: issued_at - 60,
-        not_after: issued_at + CREDENTIAL_DAYS * 86_400,
+        not_before,
+        not_after,
         status_index,
     };
     let signed = credential.sign(&state.issuer).map_err(ApiError::internal)?;
@@ -152,14 +164,21 @@ pub async fn trust_list(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The trust list of this platform's issuer key.
+/// The trust list of this platform's issuer key, in the key's fixed window.
 pub fn current_trust_list(state: &AppState) -> licence_credential::TrustList {
+    let (from, until) = issuer_window(state);
     licence_credential::TrustList {
-        // Valid for credentials this key signs from a year back to ten years on.
-        issuers: vec![state
-            .issuer
-            .trusted(now() - 365 * 86_400, now() + 3653 * 86_400)],
+        issuers: vec![state.issuer.trusted(from, until)],
+        ..Default::default()
     }
+}
+
+/// The issuer key's window (the server loads only keys that have one).
+fn issuer_window(state: &AppState) -> (i64, i64) {
+    state
+        .issuer
+        .window()
+        .expect("load_or_create_issuer_key refuses a key without a window")
 }
 
 /// The status list as of now, from the registry.
@@ -168,7 +187,7 @@ pub async fn current_status_list(state: &AppState) -> Result<StatusList, ApiErro
     let entries = with_store(state, move |s| s.status_entries(today)).await?;
     let needed = entries.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
     let len = needed.max(MIN_STATUS_LIST).next_power_of_two();
-    let mut list = StatusList::new(len, now(), STATUS_MAX_AGE);
+    let mut list = StatusList::new(len, now(), STATUS_MAX_AGE).with_issuer(state.issuer.kid());
     for (index, status) in entries {
         // A licence no longer held counts as invalid: the credential must not pass.
         let status = status.unwrap_or_else(|| "G".parse().expect("G is a status code"));

@@ -123,7 +123,7 @@ pub async fn check(
     let result = licence_credential::verify(
         &req.qr_text,
         &trust,
-        Some(&status),
+        std::slice::from_ref(&status),
         now(),
         licence_credential::VerifyOptions::default(),
     );
