@@ -3,7 +3,11 @@
 //! Starts the sandbox and licence-server on loopback with a fresh database (the demo registry
 //! and a face-signed demo driver), checks the document with openapi-spec-validator, then runs
 //! schemathesis with all its checks, signed in as the driver (tests/contract/hooks.py), for a
-//! bounded number of examples per operation and a bounded time. Any failure fails the suite.
+//! bounded number of examples per operation and a bounded time. Then the e-licence format's
+//! contract: a second implementation written from docs/credential.md alone
+//! (tests/contract/second_implementation.py, cbor2 + cryptography) mints presentations and
+//! forgeries, and `licence verify` must give each the documented verdict. Any failure fails
+//! the suite.
 //! The admission limits are raised for the run: this suite tests the contract, and a 429 on
 //! every other request would only hide the operations behind it (the limits have tests of
 //! their own).
@@ -21,6 +25,7 @@ pub const PYTHON_PACKAGES: &[&str] = &[
     "openapi-spec-validator==0.9.0",
     "pillow==11.3.0",
     "cryptography==45.0.7",
+    "cbor2==6.2.1",
 ];
 pub const VENV: &str = "contract";
 /// Test cases per operation and phase, and the time budget of the whole run (seconds).
@@ -39,6 +44,8 @@ pub fn run() -> Result<()> {
             "licence-server",
             "-p",
             "licence-sandbox",
+            "-p",
+            "licence-cli",
         ],
     )?;
     let bin = root().join("target/debug");
@@ -154,6 +161,21 @@ pub fn run() -> Result<()> {
         ],
     )?;
     drop(platform);
+
+    step("Contract: a second implementation of the e-licence from docs/credential.md (Python)");
+    let script = root().join("tests/contract/second_implementation.py");
+    run_tool(
+        &venv.join("bin/python"),
+        &[
+            script
+                .to_str()
+                .context("the repository path is not UTF-8")?,
+            bin.join("licence")
+                .to_str()
+                .context("the target path is not UTF-8")?,
+        ],
+        &[],
+    )?;
     Ok(())
 }
 

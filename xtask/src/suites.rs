@@ -121,7 +121,7 @@ pub const ALL: &[Suite] = &[
     },
     Suite {
         name: "contract",
-        about: "the OpenAPI document: openapi-spec-validator, then schemathesis with all its checks against the real server and sandbox, signed in as a driver (bounded examples and time)",
+        about: "the contracts: the OpenAPI document (openapi-spec-validator, then schemathesis with all its checks against the real server and sandbox, signed in as a driver; bounded examples and time), and the e-licence format (a second implementation in Python from docs/credential.md, checked by licence verify)",
         needs: &[
             Need::Apt(BUILD_PACKAGES),
             Need::PyPi {
@@ -157,7 +157,7 @@ pub const ALL: &[Suite] = &[
     },
     Suite {
         name: "fuzz",
-        about: "the verifier's input under libFuzzer, 30 s per target (fuzz/)",
+        about: "the verifier's input, the signed lists and the key files under libFuzzer, 30 s per target (fuzz/)",
         needs: &[
             Need::Apt(BUILD_PACKAGES),
             Need::CargoTool {
@@ -195,7 +195,12 @@ pub const ALL: &[Suite] = &[
 ];
 
 /// The fuzz targets in fuzz/fuzz_targets.
-const FUZZ_TARGETS: &[&str] = &["verify_qr_text", "presentation_cbor", "decode_qr_image"];
+const FUZZ_TARGETS: &[&str] = &[
+    "verify_qr_text",
+    "presentation_cbor",
+    "signed_lists",
+    "decode_qr_image",
+];
 
 #[cfg(test)]
 mod tests {

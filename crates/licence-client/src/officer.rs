@@ -5,7 +5,8 @@
 //! from a camera frame or a picture file — is verified **on the device**: the issuer's
 //! signature, the holder device's signature and the code's age, and the licence's standing
 //! in the cached status list. When there is a network the platform's online check of the same
-//! code is asked too, with the registry's live status; it decides the light when it answers.
+//! code is asked too, with the registry's live status; the officer is shown the worse of the
+//! two ([`shown_verdict`]): a network answer never turns a local red green.
 //! Finding the code in a frame or a picture is `officer/reading.rs`'s.
 
 use base64::Engine;
@@ -46,6 +47,24 @@ pub fn verify_offline(
         now,
         licence_credential::VerifyOptions::default(),
     )
+}
+
+/// What the officer is shown: the worse light of the offline and the online verdict, the
+/// offline one on a tie, so a network answer (forged, or from a lagging server) never turns a
+/// red code green or amber. The one exception is an amber offline verdict (genuine, status
+/// unknown for want of a fresh list): its own words say "check online", and the online answer,
+/// with the registry's live status, settles it either way.
+pub fn shown_verdict(offline: VerdictCode, online: Option<VerdictCode>) -> VerdictCode {
+    let rank = |v: VerdictCode| match v.light() {
+        licence_credential::Light::Green => 0,
+        licence_credential::Light::Amber => 1,
+        licence_credential::Light::Red => 2,
+    };
+    match online {
+        Some(online) if offline == VerdictCode::StatusUnknown => online,
+        Some(online) if rank(online) > rank(offline) => online,
+        _ => offline,
+    }
 }
 
 /// A status, e.g. `B`, in words, Chinese and English: `超分`, `12-point limit reached`.
@@ -143,10 +162,14 @@ impl DriverApp {
             _ => (None, None),
         };
         let (status_text, status_text_en) = words.unzip();
-        Ok(VerificationView {
-            result: online
+        let shown = shown_verdict(
+            verification.verdict,
+            online
                 .as_ref()
-                .map_or_else(|| offline.clone(), |o| o.result.clone()),
+                .and_then(|o| VerdictCode::from_code(&o.result.verdict)),
+        );
+        Ok(VerificationView {
+            result: VerdictView::of(shown),
             offline,
             online,
             online_problem,
@@ -224,5 +247,38 @@ impl DriverApp {
             live_status: check.live_status,
             live_points: check.live_points,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_officer_sees_the_worse_of_the_two_checks() {
+        use VerdictCode::*;
+        for (offline, online, shown) in [
+            // A forged or stale "valid" from the network cannot turn a local red green.
+            (BadDeviceSignature, Some(Valid), BadDeviceSignature),
+            (StatusAbnormal, Some(Valid), StatusAbnormal),
+            (PresentationTooOld, Some(StatusUnknown), PresentationTooOld),
+            // A revocation the device's list has not heard of yet turns green red.
+            (Valid, Some(StatusInvalid), StatusInvalid),
+            (Valid, Some(StatusUnknown), StatusUnknown),
+            (Valid, Some(Valid), Valid),
+            // On a tie of reds, the device's own finding.
+            (StatusAbnormal, Some(StatusInvalid), StatusAbnormal),
+            // Amber offline means "check online": the online answer settles it.
+            (StatusUnknown, Some(Valid), Valid),
+            (StatusUnknown, Some(StatusInvalid), StatusInvalid),
+            (StatusUnknown, None, StatusUnknown),
+            (Valid, None, Valid),
+        ] {
+            assert_eq!(
+                shown_verdict(offline, online),
+                shown,
+                "{offline} + {online:?}"
+            );
+        }
     }
 }

@@ -113,7 +113,7 @@ pub fn verify(
         if credential.not_before < issuer.valid_from || credential.not_after > issuer.valid_until {
             break 'checks VerdictCode::IssuerKeyOutOfPeriod;
         }
-        if now < credential.not_before - CLOCK_SKEW {
+        if now < credential.not_before.saturating_sub(CLOCK_SKEW) {
             break 'checks VerdictCode::NotYetValid;
         }
         if now > credential.not_after {
@@ -126,10 +126,10 @@ pub fn verify(
             Ok(Err(CredentialError::HighS)) => break 'checks VerdictCode::NonCanonicalSignature,
             _ => break 'checks VerdictCode::BadDeviceSignature,
         }
-        if presentation.generated_at > now + CLOCK_SKEW {
+        if presentation.generated_at > now.saturating_add(CLOCK_SKEW) {
             break 'checks VerdictCode::PresentationFromFuture;
         }
-        if now - presentation.generated_at > options.max_age {
+        if now.saturating_sub(presentation.generated_at) > options.max_age {
             break 'checks VerdictCode::PresentationTooOld;
         }
         let from_list = list_report(&credential, &issuer.kid, lists, now);

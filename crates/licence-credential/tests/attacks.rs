@@ -488,3 +488,19 @@ fn only_a_trust_list_signed_by_the_root_and_not_older_is_taken() {
     assert_eq!(again.root(), root.root());
     assert!(TrustRoot::from_text("kid = x\n").is_err());
 }
+
+#[test]
+fn extreme_times_are_verdicts_not_panics() {
+    let w = world();
+    let signed = w.credential.sign(&w.issuer).unwrap();
+    for (at, verdict) in [
+        (i64::MIN, VerdictCode::PresentationTooOld),
+        (i64::MAX, VerdictCode::PresentationFromFuture),
+    ] {
+        let text = Presentation::generate(&signed, &w.device, at).to_text();
+        assert_eq!(check(&w, &text, &[]).verdict, verdict);
+    }
+    let list = StatusList::new(8, i64::MIN, i64::MAX);
+    assert!(!list.is_fresh(i64::MAX));
+    assert!(StatusList::new(8, i64::MAX, i64::MAX).is_fresh(i64::MAX));
+}
