@@ -5,7 +5,7 @@
 //! the verifier's lists fresh while there is a network.
 //!
 //! Configuration, from the environment:
-//! - `LICENCE_SERVER`: the platform's address (default `http://127.0.0.1:8080`, which
+//! - `LICENCE_SERVER`: the platform's address (default `https://127.0.0.1:8080`, which
 //!   `cargo xtask run` serves);
 //! - `LICENCE_APP_DATA`: where the app keeps its database (default: the OS's app-data folder);
 //! - `LICENCE_ALIPAY_APP`: where the Alipay app's development stand-in answers (the
@@ -53,7 +53,7 @@ pub struct Shared {
 
 /// The platform's address.
 pub fn server_url() -> String {
-    std::env::var("LICENCE_SERVER").unwrap_or_else(|_| "http://127.0.0.1:8080".into())
+    std::env::var("LICENCE_SERVER").unwrap_or_else(|_| "https://127.0.0.1:8080".into())
 }
 
 /// Opens the app's state in `data_dir`, talking to `server`, with `camera`.

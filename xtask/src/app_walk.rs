@@ -13,6 +13,7 @@ use crate::{needs, suites};
 pub fn walk(
     app: &Path,
     server_url: &str,
+    ca_cert: &str,
     app_data: &Path,
     mobile: &str,
     password: &str,
@@ -21,6 +22,7 @@ pub fn walk(
     let xvfb = Xvfb::start().map_err(anyhow::Error::msg)?;
     let env = [
         ("LICENCE_SERVER", server_url.to_owned()),
+        ("LICENCE_CA_CERT", ca_cert.to_owned()),
         (
             "LICENCE_APP_DATA",
             app_data.to_str().context("a UTF-8 path")?.to_owned(),

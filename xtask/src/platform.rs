@@ -100,10 +100,21 @@ pub fn run() -> Result<()> {
         write_private(&credentials, &lines)?;
     }
 
-    step("Starting the sandbox (identity platform, SMS gateway, Alipay) and the server");
+    step("The development CA and certificate (target/dev-pki, made once, never committed)");
+    let pki = licence_tls::DevPki::ensure(&root().join("target/dev-pki"))?;
+    let (ca, cert, key) = (
+        path_arg(&pki.ca_cert)?,
+        path_arg(&pki.cert)?,
+        path_arg(&pki.key)?,
+    );
+    println!("    CA {ca} (trust it in a browser to open the console without a warning)");
+
+    step(
+        "Starting the sandbox (identity platform, SMS gateway, Alipay) and the server, over HTTPS",
+    );
     let mut running = Running(Vec::new());
     let sandbox = Command::new(bin.join("licence-sandbox"))
-        .args(["--listen", SANDBOX])
+        .args(["--listen", SANDBOX, "--tls-cert", cert, "--tls-key", key])
         .stdout(Stdio::piped())
         .spawn()
         .context("starting licence-sandbox")?;
@@ -115,9 +126,10 @@ pub fn run() -> Result<()> {
         true,
     )
     .with_context(|| format!("is port {SERVER} or {SANDBOX} in use?"))?;
-    let sandbox_url = format!("http://{SANDBOX}");
+    let sandbox_url = format!("https://{SANDBOX}");
     let server_child = Command::new(&server)
         .args(["--db", db_arg, "serve", "--listen", SERVER])
+        .args(["--tls-cert", cert, "--tls-key", key, "--provider-ca", ca])
         .args([
             "--identity-url",
             &sandbox_url,
@@ -140,9 +152,9 @@ pub fn run() -> Result<()> {
 
     step("The platform is running (Ctrl-C stops it)");
     println!(
-        "    API        http://{SERVER}/api/v1   (OpenAPI: http://{SERVER}/api/v1/openapi.json)"
+        "    API        https://{SERVER}/api/v1   (OpenAPI: https://{SERVER}/api/v1/openapi.json)"
     );
-    println!("    Console    http://{SERVER}/console");
+    println!("    Console    https://{SERVER}/console");
     println!("    Sandbox    {sandbox_url}   (SMS sent: {sandbox_url}/sandbox/sms/messages)");
     println!("    Database   {}", db.display());
     println!(
@@ -184,11 +196,12 @@ pub fn run() -> Result<()> {
         db.display()
     );
     let app_data = root().join("target/dev-app");
-    let server_url = format!("http://{SERVER}");
+    let server_url = format!("https://{SERVER}");
     if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
         step("Starting the driver's app (close it or press Ctrl-C to stop everything)");
         let app = Command::new(bin.join("licence-app"))
             .env("LICENCE_SERVER", &server_url)
+            .env(APP_CA_ENV, ca)
             .env("LICENCE_APP_DATA", &app_data)
             .env("LICENCE_ALIPAY_APP", &sandbox_url)
             .spawn()
@@ -202,6 +215,7 @@ pub fn run() -> Result<()> {
     crate::app_walk::walk(
         &bin.join("licence-app"),
         &server_url,
+        ca,
         &app_data,
         &mobile,
         &password,
@@ -211,6 +225,14 @@ pub fn run() -> Result<()> {
         let _ = child.wait();
     }
     Ok(())
+}
+
+/// The app's run-time CA variable (licence-tls's `CA_CERT_ENV`; xtask builds licence-tls
+/// without its client side).
+const APP_CA_ENV: &str = "LICENCE_CA_CERT";
+
+fn path_arg(path: &Path) -> Result<&str> {
+    path.to_str().context("the target path is not UTF-8")
 }
 
 /// Makes the first demo person with a normal licence a face-signed driver with a random

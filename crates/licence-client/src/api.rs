@@ -32,11 +32,11 @@ pub struct Api {
 }
 
 impl Api {
+    /// A client of the platform at `base`: HTTPS trusting the configured CA
+    /// ([`licence_tls::configured_ca`]), or plain HTTP to loopback only.
     pub fn new(base: &str, timeout: Duration) -> Result<Api, ClientError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let builder = reqwest::Client::builder().timeout(timeout);
+        let http = licence_tls::https_client(builder, &[base], &licence_tls::configured_ca()?)?;
         Ok(Api {
             http,
             base: base.trim_end_matches('/').to_owned(),

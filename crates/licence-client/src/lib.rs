@@ -59,12 +59,17 @@ pub enum ClientError {
     /// An answer that does not have the expected shape (a different server version?).
     #[error("unexpected answer: {0}")]
     Unexpected(String),
+    /// The platform's address or CA cannot give a safe connection (plain HTTP to another
+    /// machine, an unreadable CA file).
+    #[error("insecure connection refused: {0}")]
+    Insecure(#[from] licence_tls::TlsError),
 }
 
 impl ClientError {
     pub fn code(&self) -> &str {
         match self {
             ClientError::Network(_) => "network",
+            ClientError::Insecure(_) => "insecure_connection",
             ClientError::Server { code, .. } => code,
             ClientError::Store(_) => "local_store",
             ClientError::Unexpected(_) => "unexpected_answer",

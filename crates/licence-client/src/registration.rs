@@ -100,11 +100,9 @@ pub struct AlipayApp {
 
 impl AlipayApp {
     pub fn new(url: &str) -> Result<AlipayApp, ClientError> {
+        let builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15));
         Ok(AlipayApp {
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(15))
-                .build()
-                .map_err(|e| ClientError::Network(e.to_string()))?,
+            http: licence_tls::https_client(builder, &[url], &licence_tls::configured_ca()?)?,
             url: url.trim_end_matches('/').to_owned(),
         })
     }

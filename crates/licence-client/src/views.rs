@@ -77,6 +77,11 @@ impl From<ClientError> for AppError {
                 retry_after,
                 next,
             },
+            ClientError::Insecure(detail) => AppError::new(
+                "insecure_connection",
+                "无法安全连接交管平台：平台地址须以 https:// 开头（本机开发地址除外），或证书配置有误",
+                &format!("No safe connection to the platform: its address must start with https:// (but on this machine), or the certificate setup is wrong ({detail})"),
+            ),
             ClientError::Store(detail) => AppError::new(
                 "local_store",
                 "本机数据保存失败，请检查存储空间后重试",

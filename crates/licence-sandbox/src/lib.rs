@@ -117,17 +117,33 @@ pub fn router() -> Router {
         .with_state(state)
 }
 
-/// Serves the sandbox on `listener` until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router()).await
+/// Serves the sandbox on `listener` until the process ends: HTTPS with `tls`, else plain HTTP.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    tls: Option<std::sync::Arc<licence_tls::ServerConfig>>,
+) -> std::io::Result<()> {
+    match tls {
+        Some(config) => {
+            axum_server::from_tcp_rustls(
+                listener,
+                axum_server::tls_rustls::RustlsConfig::from_config(config),
+            )?
+            .serve(router().into_make_service())
+            .await
+        }
+        None => axum::serve(tokio::net::TcpListener::from_std(listener)?, router()).await,
+    }
 }
 
 /// Starts the sandbox on a loopback port, on a thread and runtime of its own, for as long as
-/// the process lives (tests embed it this way); returns its base URL.
-pub fn start_in_background() -> std::io::Result<String> {
+/// the process lives (tests embed it this way); returns its base URL (`https://` with `tls`).
+pub fn start_in_background_with(
+    tls: Option<std::sync::Arc<licence_tls::ServerConfig>>,
+) -> std::io::Result<String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -135,17 +151,17 @@ pub fn start_in_background() -> std::io::Result<String> {
         .name("licence-sandbox".into())
         .spawn(move || {
             runtime.block_on(async move {
-                match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => {
-                        if let Err(e) = serve(listener).await {
-                            eprintln!("licence-sandbox: {e}");
-                        }
-                    }
-                    Err(e) => eprintln!("licence-sandbox: {e}"),
+                if let Err(e) = serve(listener, tls).await {
+                    eprintln!("licence-sandbox: {e}");
                 }
             })
         })?;
-    Ok(format!("http://{address}"))
+    Ok(format!("{scheme}://{address}"))
+}
+
+/// [`start_in_background_with`] over plain HTTP.
+pub fn start_in_background() -> std::io::Result<String> {
+    start_in_background_with(None)
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

@@ -35,6 +35,16 @@ enum Command {
     Serve {
         #[arg(long, env = "LICENCE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// The certificate chain (PEM) to serve HTTPS with; without it and its key the
+        /// platform serves plain HTTP, and only on a loopback address.
+        #[arg(long, env = "LICENCE_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "LICENCE_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// CA certificates (PEM) to check the outside services' certificates against.
+        #[arg(long, env = "LICENCE_PROVIDER_CA")]
+        provider_ca: Option<PathBuf>,
         /// Identity platform (liveness + face match) base URL.
         #[arg(
             long,
@@ -127,9 +137,12 @@ enum StaffCommand {
 }
 
 /// Settings a config file may give, as the environment variables the flags read.
-const CONFIG_KEYS: [&str; 16] = [
+const CONFIG_KEYS: &[&str] = &[
     "LICENCE_DB",
     "LICENCE_LISTEN",
+    "LICENCE_TLS_CERT",
+    "LICENCE_TLS_KEY",
+    "LICENCE_PROVIDER_CA",
     "LICENCE_IDENTITY_URL",
     "LICENCE_SMS_URL",
     "LICENCE_ALIPAY_URL",
@@ -144,6 +157,7 @@ const CONFIG_KEYS: [&str; 16] = [
     "LICENCE_ADDRESS_BURST",
     "LICENCE_ACCOUNT_RATE",
     "LICENCE_ACCOUNT_BURST",
+    "LICENCE_LONGEST_POLL",
 ];
 
 /// Reads `LICENCE_CONFIG` (a file of `KEY=value` lines, `#` comments) into the environment.
@@ -261,6 +275,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Serve {
             listen,
+            tls_cert,
+            tls_key,
+            provider_ca,
             identity_url,
             sms_url,
             alipay_url,
@@ -296,6 +313,22 @@ fn main() -> anyhow::Result<()> {
                     "{flag} must be a number above 0"
                 );
             }
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(licence_tls::server_config(&cert, &key)?),
+                _ => {
+                    anyhow::ensure!(
+                        listen.ip().is_loopback(),
+                        "plain HTTP is served on loopback only: give --tls-cert and --tls-key \
+                         to listen on {listen}"
+                    );
+                    None
+                }
+            };
+            let ca_pem = match &provider_ca {
+                Some(path) => std::fs::read(path)
+                    .with_context(|| format!("reading --provider-ca {}", path.display()))?,
+                None => Vec::new(),
+            };
             let key_path = cli.db.with_extension("issuer.key");
             let (issuer, created) = licence_server::load_or_create_issuer_key(&key_path)?;
             if created {
@@ -307,9 +340,10 @@ fn main() -> anyhow::Result<()> {
                     identity_url,
                     sms_url,
                     alipay_url,
+                    ca_pem,
                     timeout: Duration::from_secs_f64(provider_timeout),
                     retries: 2,
-                }),
+                })?,
                 Policy {
                     face_attempts,
                     code_ttl: Duration::from_secs(code_ttl),
@@ -328,20 +362,26 @@ fn main() -> anyhow::Result<()> {
                 },
                 issuer,
             )?;
-            serve(listen, state, &cli.db)?;
+            serve(listen, tls, state, &cli.db)?;
         }
     }
     Ok(())
 }
 
 #[tokio::main]
-async fn serve(listen: SocketAddr, state: AppState, db: &std::path::Path) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
-    // Tests and `cargo xtask run` read this line to learn the port.
+async fn serve(
+    listen: SocketAddr,
+    tls: Option<Arc<licence_tls::ServerConfig>>,
+    state: AppState,
+    db: &std::path::Path,
+) -> anyhow::Result<()> {
+    let listener =
+        std::net::TcpListener::bind(listen).with_context(|| format!("listening on {listen}"))?;
+    listener.set_nonblocking(true)?;
+    // Tests and `cargo xtask run` read this line to learn the address.
     println!(
-        "licence-server listening on http://{} (database {})",
+        "licence-server listening on {}://{} (database {})",
+        if tls.is_some() { "https" } else { "http" },
         listener.local_addr()?,
         db.display()
     );
@@ -349,10 +389,30 @@ async fn serve(listen: SocketAddr, state: AppState, db: &std::path::Path) -> any
     licence_server::worker::spawn_outbox(state.clone());
     // With the peer's address, for the per-address limit.
     let app = licence_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    match tls {
+        // HTTPS: HTTP/2 or HTTP/1.1 as the client chooses by ALPN.
+        Some(config) => {
+            let handle = axum_server::Handle::new();
+            let stopping = handle.clone();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                stopping.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(
+                listener,
+                axum_server::tls_rustls::RustlsConfig::from_config(config),
+            )?
+            .handle(handle)
+            .serve(app)
+            .await?;
+        }
+        None => {
+            axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+    }
     Ok(())
 }

@@ -54,6 +54,9 @@ pub struct ProviderConfig {
     pub identity_url: String,
     pub sms_url: String,
     pub alipay_url: String,
+    /// CA certificates (PEM) the outside services' certificates are checked against; empty:
+    /// the services are plain HTTP on loopback (the sandbox in development).
+    pub ca_pem: Vec<u8>,
     /// Per attempt.
     pub timeout: Duration,
     /// Extra attempts after a 5xx or a refused connection (never after a timeout).
@@ -113,13 +116,19 @@ struct TokenAnswer {
 }
 
 impl Providers {
-    pub fn new(config: ProviderConfig) -> Providers {
-        let http = reqwest::Client::builder()
+    /// The clients of the three services: HTTPS trusting `ca_pem`, or plain HTTP to
+    /// loopback only (refused for any other address).
+    pub fn new(config: ProviderConfig) -> Result<Providers, licence_tls::TlsError> {
+        let builder = reqwest::Client::builder()
             .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .build()
-            .expect("a client with only timeouts set always builds");
-        Providers { http, config }
+            .connect_timeout(config.timeout);
+        let urls = [
+            config.identity_url.as_str(),
+            config.sms_url.as_str(),
+            config.alipay_url.as_str(),
+        ];
+        let http = licence_tls::https_client(builder, &urls, &config.ca_pem)?;
+        Ok(Providers { http, config })
     }
 
     /// Liveness and face match of camera frames (JPEG) against the reference photo.

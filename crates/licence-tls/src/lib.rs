@@ -1,0 +1,56 @@
+//! TLS at the platform's edges (issue 15): every connection is HTTPS, but for plain HTTP to a
+//! loopback address (development and the test suites on one machine).
+//!
+//! - `server` (feature): the rustls configuration the platform and the sandbox serve with
+//!   (TLS 1.2 and 1.3, HTTP/2 or HTTP/1.1 by ALPN), read from PEM files, and the development
+//!   CA [`DevPki`]: a CA and a certificate for the loopback names, made at first run and
+//!   never committed.
+//! - `client` (feature): [`https_client`], a reqwest client over rustls that trusts the
+//!   configured CA and nothing else, refuses `http://` but to loopback, and never follows a
+//!   redirect from HTTPS to HTTP; [`platform_ca`] is the CA the build names.
+//!
+//! ring is rustls's cryptography here: it builds with a C compiler alone, where aws-lc-rs
+//! would want cmake and a longer build on every fresh machine.
+
+#[cfg(feature = "client")]
+mod client;
+#[cfg(feature = "server")]
+mod server;
+
+#[cfg(feature = "client")]
+pub use client::{checked_url, configured_ca, https_client, platform_ca, CA_CERT_ENV};
+#[cfg(feature = "server")]
+pub use rustls::ServerConfig;
+#[cfg(feature = "server")]
+pub use server::{server_config, DevPki};
+
+/// What went wrong setting TLS up; each with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsError {
+    #[error("{0} is not a usable address: {1}")]
+    BadUrl(String, &'static str),
+    #[error("plain http:// only to a loopback address (127.0.0.1, ::1, localhost); use https:// for {0}")]
+    PlainHttp(String),
+    #[error("cannot read {0}: {1}")]
+    Read(String, String),
+    #[error("{0} holds no usable PEM {1}")]
+    Pem(String, &'static str),
+    #[error("the TLS configuration is refused: {0}")]
+    Config(String),
+    #[error("cannot write {0}: {1}")]
+    Write(String, String),
+}
+
+impl TlsError {
+    /// A stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TlsError::BadUrl(..) => "bad_url",
+            TlsError::PlainHttp(_) => "plain_http_refused",
+            TlsError::Read(..) => "unreadable",
+            TlsError::Pem(..) => "bad_pem",
+            TlsError::Config(_) => "bad_tls_config",
+            TlsError::Write(..) => "unwritable",
+        }
+    }
+}
