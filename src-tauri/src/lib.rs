@@ -7,6 +7,9 @@
 //! Configuration, from the environment:
 //! - `LICENCE_SERVER`: the platform's address (default `https://127.0.0.1:8080`, which
 //!   `cargo xtask run` serves);
+//! - `LICENCE_CA_CERT`: a PEM file of CA certificates to trust besides the one the build names;
+//! - `LICENCE_TRUST_ROOT`: the trust root's public key file, besides the one the build names
+//!   (the trust list is taken only when that root signed it);
 //! - `LICENCE_APP_DATA`: where the app keeps its database (default: the OS's app-data folder);
 //! - `LICENCE_ALIPAY_APP`: where the Alipay app's development stand-in answers (the
 //!   sandbox); without it the Alipay path says Alipay is not available on this device;

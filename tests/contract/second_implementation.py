@@ -143,6 +143,7 @@ class World:
         self.other = ec.generate_private_key(ec.SECP256R1())
         self.retired = ec.generate_private_key(ec.SECP256R1())
         self.device = ec.generate_private_key(ec.SECP256R1())
+        self.root = ec.generate_private_key(ec.SECP256R1())
         entry = lambda kid, key, start, end: {
             "kid": kid,
             "authority": "北京市公安局公安交通管理局",
@@ -160,7 +161,13 @@ class World:
             "sequence": 1,
             "issued_at": NOW - DAY,
         }
-        self.trust = self.write("trust.cbor", dumps(trust))
+        # Signed by the trust root, whose public key the verifier is given as a text file.
+        self.trust_payload = dumps(trust)
+        self.trust = self.write("trust.cose", cose_sign1(self.trust_payload, "py-root", self.root))
+        self.root_pub = self.write(
+            "root.pub",
+            f"kid = py-root\nroot_public_key = {compressed(self.root).hex()}\n".encode(),
+        )
         self.normal = self.write("normal.cose", status_list("py-1", self.issuer, 0, {}))
         self.others_normal = self.write("other.cose", status_list("py-2", self.other, 0, {}))
 
@@ -170,12 +177,15 @@ class World:
             f.write(data)
         return path
 
-    def verify(self, text, status):
-        run = subprocess.run(
-            [LICENCE, "verify", "-", "--trust", self.trust, "--status", status,
-             "--now", NOW_TEXT, "--json"],
+    def run(self, text, status, trust=None):
+        return subprocess.run(
+            [LICENCE, "verify", "-", "--trust", trust or self.trust, "--root", self.root_pub,
+             "--status", status, "--now", NOW_TEXT, "--json"],
             input=text.encode(), capture_output=True, timeout=60,
         )
+
+    def verify(self, text, status):
+        run = self.run(text, status)
         if run.returncode not in (0, 1):
             raise AssertionError(f"licence verify exited {run.returncode}: {run.stderr.decode()}")
         report = json.loads(run.stdout)
@@ -244,6 +254,19 @@ def main():
         case("revoked", qr_text(genuine), revoked, "status_invalid")
 
         failures = []
+        # Trust lists the verifier must refuse outright (exit 2): unsigned, or signed by a key
+        # that is not the root.
+        stranger = ec.generate_private_key(ec.SECP256R1())
+        for name, trust in [
+            ("unsigned trust list", w.write("unsigned.cbor", w.trust_payload)),
+            ("trust list signed by another key",
+             w.write("forged.cose", cose_sign1(w.trust_payload, "py-root", stranger))),
+        ]:
+            run = w.run(qr_text(genuine), w.normal, trust)
+            mark = "ok" if run.returncode == 2 else "FAILED"
+            print(f"    {mark:6} {name}: exit {run.returncode} (expected 2, refused)")
+            if run.returncode != 2:
+                failures.append(name)
         for name, text, status, expected in cases:
             report = w.verify(text, status)
             mark = "ok" if report["verdict"] == expected else "FAILED"

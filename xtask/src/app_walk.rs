@@ -14,6 +14,7 @@ pub fn walk(
     app: &Path,
     server_url: &str,
     ca_cert: &str,
+    trust_root: &str,
     app_data: &Path,
     mobile: &str,
     password: &str,
@@ -23,6 +24,7 @@ pub fn walk(
     let env = [
         ("LICENCE_SERVER", server_url.to_owned()),
         ("LICENCE_CA_CERT", ca_cert.to_owned()),
+        ("LICENCE_TRUST_ROOT", trust_root.to_owned()),
         (
             "LICENCE_APP_DATA",
             app_data.to_str().context("a UTF-8 path")?.to_owned(),

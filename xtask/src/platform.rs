@@ -196,12 +196,16 @@ pub fn run() -> Result<()> {
         db.display()
     );
     let app_data = root().join("target/dev-app");
+    // The development trust root the platform made beside its database: the app checks the
+    // trust list against it.
+    let trust_root = db.with_extension("trust-root.pub");
     let server_url = format!("https://{SERVER}");
     if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
         step("Starting the driver's app (close it or press Ctrl-C to stop everything)");
         let app = Command::new(bin.join("licence-app"))
             .env("LICENCE_SERVER", &server_url)
             .env(APP_CA_ENV, ca)
+            .env("LICENCE_TRUST_ROOT", &trust_root)
             .env("LICENCE_APP_DATA", &app_data)
             .env("LICENCE_ALIPAY_APP", &sandbox_url)
             .spawn()
@@ -216,6 +220,7 @@ pub fn run() -> Result<()> {
         &bin.join("licence-app"),
         &server_url,
         ca,
+        path_arg(&trust_root)?,
         &app_data,
         &mobile,
         &password,

@@ -1,10 +1,11 @@
-//! `licence keys`: issuer keys and the trust lists verifiers load. A key file holds a secret
-//! and is written readable by its owner only; a trust list holds only public keys.
+//! `licence keys`: issuer keys, the trust root, and the trust lists verifiers load, signed by
+//! the root. A key file holds a secret and is written readable by its owner only; a trust list
+//! and the root's public file hold only public keys.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use licence_credential::{IssuerKey, TrustList};
+use licence_credential::{IssuerKey, TrustList, TrustRoot, TrustRootKey};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -40,24 +41,55 @@ fn time_arg(text: Option<&str>, default: OffsetDateTime, name: &str) -> anyhow::
     })
 }
 
-/// A trust list of the public halves of `keys`, each trusted for signatures made between
-/// `valid_from` (default now) and `valid_until` (default ten years on).
+/// A new trust root key in a key file that must not exist yet, and its public half in
+/// `public` (what verifiers build in or are given with `--root`).
+pub fn new_root(kid: &str, out: &Path, public: &Path) -> anyhow::Result<()> {
+    let key = TrustRootKey::generate(kid, &mut rand_core::OsRng);
+    TrustRootKey::from_key_file(&key.to_key_file())
+        .map_err(|e| anyhow::anyhow!("kid not usable: {e}"))?;
+    write_private(out, key.to_key_file().as_bytes())?;
+    std::fs::write(public, key.root().to_text())
+        .with_context(|| format!("writing {}", public.display()))?;
+    println!(
+        "trust root {kid}: secret key written to {} (keep it offline), public key to {}",
+        out.display(),
+        public.display()
+    );
+    Ok(())
+}
+
+fn read_root_key(path: &Path) -> anyhow::Result<TrustRootKey> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    TrustRootKey::from_key_file(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not a trust root key file: {e}", path.display()))
+}
+
+/// A trust list of the public halves of `keys`, each trusted in its own window (from its key
+/// file) or else between `valid_from` (default now) and `valid_until` (default ten years on),
+/// signed by the trust root with `sequence` (default: now in Unix seconds, so it grows).
 pub fn trust_list(
     keys: &[PathBuf],
-    valid_from: Option<&str>,
-    valid_until: Option<&str>,
+    window: (Option<&str>, Option<&str>),
+    root: &Path,
+    sequence: Option<u64>,
     out: &Path,
 ) -> anyhow::Result<()> {
     if keys.is_empty() {
         bail!("name at least one issuer key file");
     }
     let now = OffsetDateTime::now_utc();
-    let from = time_arg(valid_from, now, "valid-from")?;
-    let until = time_arg(valid_until, now + time::Duration::days(3653), "valid-until")?;
+    let from = time_arg(window.0, now, "valid-from")?;
+    let until = time_arg(window.1, now + time::Duration::days(3653), "valid-until")?;
     if until <= from {
         bail!("--valid-until must be after --valid-from");
     }
-    let mut list = TrustList::default();
+    let root = read_root_key(root)?;
+    let mut list = TrustList {
+        issued_at: now.unix_timestamp(),
+        sequence: sequence.unwrap_or(now.unix_timestamp().unsigned_abs()),
+        ..TrustList::default()
+    };
     for path in keys {
         let key = read_key(path)?;
         if list.find(key.kid()).is_some() {
@@ -66,24 +98,69 @@ pub fn trust_list(
                 key.kid()
             );
         }
+        let (from, until) = key.window().unwrap_or((from, until));
         list.issuers.push(key.trusted(from, until));
     }
-    std::fs::write(out, list.to_cbor()).with_context(|| format!("writing {}", out.display()))?;
+    let signed = list
+        .sign(&root)
+        .map_err(|e| anyhow::anyhow!("signing the trust list: {e}"))?;
+    std::fs::write(out, signed).with_context(|| format!("writing {}", out.display()))?;
     println!(
-        "trust list with {} issuer(s) written to {}",
+        "trust list no. {} with {} issuer(s), signed by trust root {}, written to {}",
+        list.sequence,
         list.issuers.len(),
+        root.kid(),
         out.display()
     );
     Ok(())
 }
 
-/// What a key file or trust list holds, never the secret.
+/// Reads a trust list signed by the root (`root`: its public file, else the one this build
+/// names); an unsigned list, or one another key signed, is refused.
+pub fn read_trust_list(path: &Path, root: Option<&Path>) -> anyhow::Result<TrustList> {
+    let root = trust_root(root)?;
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read the trust list {} (无法读取文件)",
+            path.display()
+        )
+    })?;
+    TrustList::open(&bytes, &root).map_err(|e| {
+        anyhow::anyhow!(
+            "the trust list {} is not signed by the trust root {} ({e}); 信任列表未经信任根签名。 \
+             Make one with `licence keys trust-list KEY… --root ROOT.key --out FILE`",
+            path.display(),
+            root.kid
+        )
+    })
+}
+
+fn trust_root(path: Option<&Path>) -> anyhow::Result<TrustRoot> {
+    let (text, from) = match path {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the trust root {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => (
+            licence_tls::built_in_trust_root()
+                .context(
+                    "this build names no trust root: give its public key file with --root \
+                     (`licence keys root` writes it) 未指定信任根",
+                )?
+                .to_owned(),
+            "the built-in trust root".to_owned(),
+        ),
+    };
+    TrustRoot::from_text(&text)
+        .map_err(|e| anyhow::anyhow!("{from} is not a trust root public key file: {e}"))
+}
+
+/// What a key file, the root's public file or a trust list holds, never a secret.
 pub fn show(path: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    if let Ok(key) = std::str::from_utf8(&bytes)
-        .map_err(|_| ())
-        .and_then(|t| IssuerKey::from_key_file(t).map_err(|_| ()))
-    {
+    let text = std::str::from_utf8(&bytes).ok();
+    if let Some(key) = text.and_then(|t| IssuerKey::from_key_file(t).ok()) {
         let public = key.trusted(0, 0).public_key;
         println!(
             "issuer key (secret not shown)\n  kid        {}\n  authority  {}\n  public key {}",
@@ -91,26 +168,38 @@ pub fn show(path: &Path) -> anyhow::Result<()> {
             key.authority(),
             licence_credential::hex::encode(&public)
         );
+        if let Some((from, until)) = key.window() {
+            println!("  window     {} to {}", when(from), when(until));
+        }
         return Ok(());
     }
-    let list = TrustList::from_cbor(&bytes).map_err(|_| {
-        anyhow::anyhow!(
-            "{} is neither an issuer key file nor a trust list",
-            path.display()
-        )
+    if let Some(key) = text.and_then(|t| TrustRootKey::from_key_file(t).ok()) {
+        let root = key.root();
+        println!(
+            "trust root key (secret not shown)\n  kid        {}\n  public key {}",
+            root.kid,
+            licence_credential::hex::encode(&root.public_key)
+        );
+        return Ok(());
+    }
+    if let Some(root) = text.and_then(|t| TrustRoot::from_text(t).ok()) {
+        println!(
+            "trust root (public)\n  kid        {}\n  public key {}",
+            root.kid,
+            licence_credential::hex::encode(&root.public_key)
+        );
+        return Ok(());
+    }
+    let list = TrustList::contents_unchecked(&bytes).map_err(|_| {
+        anyhow::anyhow!("{} is neither a key file nor a trust list", path.display())
     })?;
-    println!("trust list, {} issuer(s)", list.issuers.len());
+    println!(
+        "trust list no. {}, signed {} (the signature is checked by `licence verify`), {} issuer(s)",
+        list.sequence,
+        when(list.issued_at),
+        list.issuers.len()
+    );
     for i in &list.issuers {
-        let when = |t: i64| {
-            OffsetDateTime::from_unix_timestamp(t)
-                .ok()
-                .and_then(|d| {
-                    d.to_offset(licence_core::CHINA_OFFSET)
-                        .format(&Rfc3339)
-                        .ok()
-                })
-                .unwrap_or_else(|| t.to_string())
-        };
         println!(
             "  {}  {}\n    valid {} to {}\n    public key {}",
             i.kid,
@@ -121,6 +210,17 @@ pub fn show(path: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn when(t: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.to_offset(licence_core::CHINA_OFFSET)
+                .format(&Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

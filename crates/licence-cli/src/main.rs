@@ -69,9 +69,13 @@ enum Command {
     Verify {
         /// An image containing the QR code, or `-` for the QR text on standard input.
         input: String,
-        /// The trust list (CBOR) of issuer keys.
+        /// The trust list of issuer keys, signed by the trust root (`licence keys trust-list`).
         #[arg(long)]
         trust: PathBuf,
+        /// The trust root's public key file (`licence keys root` writes it); default: the
+        /// root this build names (`LICENCE_TRUST_ROOT` at build time).
+        #[arg(long, env = "LICENCE_TRUST_ROOT")]
+        root: Option<PathBuf>,
         /// The signed status list (COSE_Sign1); without it the status is unknown.
         #[arg(long)]
         status: Option<PathBuf>,
@@ -100,13 +104,33 @@ enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Build a trust list (CBOR) from issuer key files, for `licence verify --trust`.
+    /// Create the trust root's key (P-256) in a new key file, readable by you only, and its
+    /// public key file for verifiers.
+    Root {
+        /// Key id of the root, e.g. root-2026.
+        #[arg(long)]
+        kid: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Where the public key goes; default: OUT with the extension .pub.
+        #[arg(long)]
+        public: Option<PathBuf>,
+    },
+    /// Build a trust list from issuer key files, signed by the trust root, for
+    /// `licence verify --trust`.
     TrustList {
         keys: Vec<PathBuf>,
-        /// RFC 3339; default now.
+        /// The trust root's key file.
+        #[arg(long)]
+        root: PathBuf,
+        /// The list's number; a verifier never takes a lower one than it holds. Default: now in
+        /// Unix seconds.
+        #[arg(long)]
+        sequence: Option<u64>,
+        /// RFC 3339, for keys whose file has no window; default now.
         #[arg(long)]
         valid_from: Option<String>,
-        /// RFC 3339; default ten years from now.
+        /// RFC 3339, for keys whose file has no window; default ten years from now.
         #[arg(long)]
         valid_until: Option<String>,
         #[arg(long)]
@@ -133,11 +157,17 @@ fn main() -> ExitCode {
     if let Command::Verify {
         input,
         trust,
+        root,
         status,
         now,
     } = &cli.command
     {
-        return match verify::run(input, trust, status.as_deref(), now.as_deref(), cli.json) {
+        let lists = verify::Lists {
+            trust,
+            root: root.as_deref(),
+            status: status.as_deref(),
+        };
+        return match verify::run(input, &lists, now.as_deref(), cli.json) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
@@ -153,12 +183,25 @@ fn main() -> ExitCode {
                 authority,
                 out,
             } => keys::new_issuer(kid, authority, out),
+            KeysCommand::Root { kid, out, public } => keys::new_root(
+                kid,
+                out,
+                &public.clone().unwrap_or(out.with_extension("pub")),
+            ),
             KeysCommand::TrustList {
                 keys: files,
+                root,
+                sequence,
                 valid_from,
                 valid_until,
                 out,
-            } => keys::trust_list(files, valid_from.as_deref(), valid_until.as_deref(), out),
+            } => keys::trust_list(
+                files,
+                (valid_from.as_deref(), valid_until.as_deref()),
+                root,
+                *sequence,
+                out,
+            ),
             KeysCommand::Show { file } => keys::show(file),
         };
         return match result {

@@ -1,12 +1,13 @@
-//! `licence verify INPUT --trust TRUST [--status STATUS] [--now RFC3339] [--json]`, as
-//! design.md's contract fixes it: exit 0 valid, 1 invalid, 2 unusable input.
+//! `licence verify INPUT --trust TRUST [--root ROOT] [--status STATUS] [--now RFC3339]
+//! [--json]`, as design.md's contract fixes it: exit 0 valid, 1 invalid, 2 unusable input. The
+//! trust list must be signed by the trust root (`--root`, else the one the build names).
 
 use std::io::Read;
 use std::path::Path;
 
 use anyhow::{bail, Context};
 use licence_credential::{
-    qr, verify, Light, StatusList, StatusReport, TrustList, Verification, VerifyOptions,
+    qr, verify, Light, StatusList, StatusReport, Verification, VerifyOptions,
 };
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
@@ -41,16 +42,16 @@ fn qr_text(input: &str) -> anyhow::Result<String> {
     }
 }
 
-pub fn run(
-    input: &str,
-    trust: &Path,
-    status: Option<&Path>,
-    now: Option<&str>,
-    json_out: bool,
-) -> anyhow::Result<bool> {
-    let trust = TrustList::from_cbor(&read(trust, "trust list")?)
-        .context("the trust list cannot be used")?;
-    let status = match status {
+/// The lists a verification uses, as named on the command line.
+pub struct Lists<'a> {
+    pub trust: &'a Path,
+    pub root: Option<&'a Path>,
+    pub status: Option<&'a Path>,
+}
+
+pub fn run(input: &str, lists: &Lists, now: Option<&str>, json_out: bool) -> anyhow::Result<bool> {
+    let trust = crate::keys::read_trust_list(lists.trust, lists.root)?;
+    let status = match lists.status {
         Some(path) => Some(
             StatusList::verify(&read(path, "status list")?, &trust)
                 .context("the status list cannot be used")?,

@@ -1,5 +1,5 @@
-//! `licence keys`: an issuer key file, a trust list made from it, and a QR code signed with
-//! that key verifying against that list.
+//! `licence keys`: an issuer key file, a trust root, a trust list made from the key and signed
+//! by the root, and a QR code signed with that key verifying against that list.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -33,8 +33,17 @@ fn text(bytes: &[u8]) -> String {
 fn a_key_file_makes_a_trust_list_that_verifies_what_the_key_signs() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("bj.key");
-    let trust = dir.path().join("trust.cbor");
+    let trust = dir.path().join("trust.cose");
+    let root = dir.path().join("root.key");
     let p = |path: &std::path::Path| path.to_str().unwrap().to_owned();
+    let out = licence(
+        &["keys", "root", "--kid", "root-2026", "--out", &p(&root)],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let root_pub = root.with_extension("pub");
+    let shown_root = text(&licence(&["keys", "show", &p(&root_pub)], "").stdout);
+    assert!(shown_root.contains("trust root (public)") && shown_root.contains("root-2026"));
     let out = licence(
         &[
             "keys",
@@ -79,6 +88,10 @@ fn a_key_file_makes_a_trust_list_that_verifies_what_the_key_signs() {
             "keys",
             "trust-list",
             &p(&key),
+            "--root",
+            &p(&root),
+            "--sequence",
+            "7",
             "--valid-from",
             "2026-01-01T00:00:00+08:00",
             "--out",
@@ -91,7 +104,8 @@ fn a_key_file_makes_a_trust_list_that_verifies_what_the_key_signs() {
     assert!(
         shown.contains("bj-2026")
             && shown.contains("北京市公安局公安交通管理局")
-            && shown.contains("2026-01-01"),
+            && shown.contains("2026-01-01")
+            && shown.contains("trust list no. 7"),
         "{shown}"
     );
     let shown_key = text(&licence(&["keys", "show", &p(&key)], "").stdout);
@@ -120,13 +134,24 @@ fn a_key_file_makes_a_trust_list_that_verifies_what_the_key_signs() {
         status_index: 3,
     };
     let qr = Presentation::generate(&credential.sign(&issuer).unwrap(), &device, now).to_text();
-    let verified = licence(&["verify", "-", "--trust", &p(&trust), "--json"], &qr);
+    let verified = licence(
+        &[
+            "verify",
+            "-",
+            "--trust",
+            &p(&trust),
+            "--root",
+            &p(&root_pub),
+            "--json",
+        ],
+        &qr,
+    );
     let report: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
     // Signature and freshness pass; with no status list the status is unknown, not revoked.
     assert_eq!(report["verdict"], "status_unknown", "{report}");
     // A list made from another key does not.
     let other = dir.path().join("other.key");
-    let other_trust = dir.path().join("other.cbor");
+    let other_trust = dir.path().join("other.cose");
     licence(
         &[
             "keys",
@@ -141,10 +166,29 @@ fn a_key_file_makes_a_trust_list_that_verifies_what_the_key_signs() {
         "",
     );
     licence(
-        &["keys", "trust-list", &p(&other), "--out", &p(&other_trust)],
+        &[
+            "keys",
+            "trust-list",
+            &p(&other),
+            "--root",
+            &p(&root),
+            "--out",
+            &p(&other_trust),
+        ],
         "",
     );
-    let refused = licence(&["verify", "-", "--trust", &p(&other_trust), "--json"], &qr);
+    let refused = licence(
+        &[
+            "verify",
+            "-",
+            "--trust",
+            &p(&other_trust),
+            "--root",
+            &p(&root_pub),
+            "--json",
+        ],
+        &qr,
+    );
     assert_eq!(refused.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
     assert_eq!(report["verdict"], "bad_issuer_signature", "{report}");
@@ -155,11 +199,25 @@ fn bad_key_files_and_arguments_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.key");
     std::fs::write(&bad, "kid = a\nsecret = 1234\n").unwrap();
+    let root = dir.path().join("root.key");
+    licence(
+        &[
+            "keys",
+            "root",
+            "--kid",
+            "r",
+            "--out",
+            root.to_str().unwrap(),
+        ],
+        "",
+    );
     let out = licence(
         &[
             "keys",
             "trust-list",
             bad.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
             "--out",
             dir.path().join("t").to_str().unwrap(),
         ],
@@ -172,7 +230,7 @@ fn bad_key_files_and_arguments_are_refused_clearly() {
         text(&out.stderr)
     );
     let out = licence(&["keys", "show", bad.to_str().unwrap()], "");
-    assert!(text(&out.stderr).contains("neither an issuer key file nor a trust list"));
+    assert!(text(&out.stderr).contains("neither a key file nor a trust list"));
     let key = dir.path().join("k.key");
     licence(
         &[
@@ -192,6 +250,8 @@ fn bad_key_files_and_arguments_are_refused_clearly() {
             "keys",
             "trust-list",
             key.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
             "--valid-from",
             "tomorrow",
             "--out",
@@ -210,6 +270,8 @@ fn bad_key_files_and_arguments_are_refused_clearly() {
             "trust-list",
             key.to_str().unwrap(),
             key.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
             "--out",
             dir.path().join("t").to_str().unwrap(),
         ],

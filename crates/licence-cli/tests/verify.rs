@@ -22,6 +22,21 @@ struct Files {
     text: String,
 }
 
+/// The trust root of this test binary: made once, its public file named to every `licence`
+/// run through `LICENCE_TRUST_ROOT`.
+fn root() -> &'static (TrustRootKey, PathBuf) {
+    static ROOT: std::sync::OnceLock<(TrustRootKey, PathBuf)> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let key = TrustRootKey::generate("root-test", &mut OsRng);
+        let path = std::env::temp_dir().join(format!(
+            "licence-verify-cli-root-{}.pub",
+            std::process::id()
+        ));
+        std::fs::write(&path, key.root().to_text()).unwrap();
+        (key, path)
+    })
+}
+
 fn files(status: &str) -> Files {
     // Each call its own folder: tests run in parallel and each makes its own keys.
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -60,12 +75,12 @@ fn files(status: &str) -> Files {
         QrColour::Red
     };
     let f = Files {
-        trust: dir.join("trust.cbor"),
+        trust: dir.join("trust.cose"),
         status: dir.join("status.cose"),
         qr_png: dir.join("qr.png"),
         text: text.clone(),
     };
-    std::fs::write(&f.trust, trust.to_cbor()).unwrap();
+    std::fs::write(&f.trust, trust.sign(&root().0).unwrap()).unwrap();
     std::fs::write(&f.status, list.sign(&issuer).unwrap()).unwrap();
     render(&text, colour, 4).unwrap().save(&f.qr_png).unwrap();
     f
@@ -74,6 +89,7 @@ fn files(status: &str) -> Files {
 fn licence(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_licence"))
         .args(args)
+        .env("LICENCE_TRUST_ROOT", &root().1)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -240,6 +256,26 @@ fn unusable_input_exits_2() {
             Some(2),
             "{args:?}: {}",
             String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // A trust list that is not signed by the root, or signed by another, is unusable.
+    let unsigned = f.qr_png.with_file_name("unsigned.cbor");
+    let list = licence_credential::TrustList::contents_unchecked(&std::fs::read(&f.trust).unwrap())
+        .unwrap();
+    std::fs::write(&unsigned, list.to_cbor()).unwrap();
+    let stranger = TrustRootKey::generate("root-test", &mut OsRng);
+    let other = f.qr_png.with_file_name("other-root.cose");
+    std::fs::write(&other, list.sign(&stranger).unwrap()).unwrap();
+    for list in [&unsigned, &other] {
+        let o = licence(
+            &["verify", "-", "--trust", list.to_str().unwrap()],
+            Some(&f.text),
+        );
+        let said = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains("not signed by the trust root root-test"),
+            "{said}"
         );
     }
     // Text that is not an e-licence QR is an invalid presentation, not unusable input.

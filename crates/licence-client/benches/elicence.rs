@@ -31,7 +31,10 @@ fn now() -> i64 {
 fn bench(c: &mut Criterion) {
     let now = now();
     let dir = tempfile::tempdir().unwrap();
-    let app = DriverApp::open(dir.path(), "http://127.0.0.1:9").unwrap();
+    let root = TrustRootKey::generate("root-1", &mut rand::rngs::OsRng);
+    let app = DriverApp::open(dir.path(), "http://127.0.0.1:9")
+        .unwrap()
+        .with_trust_root(root.root());
     let device = device_key(&FileVault::new(&dir.path().join("device.key"))).unwrap();
     let issuer = IssuerKey::generate(
         "dev-1",
@@ -73,7 +76,7 @@ fn bench(c: &mut Criterion) {
         })
         .unwrap();
     store
-        .put_verifier_data("trust_list", &trust.to_cbor(), now)
+        .put_verifier_data("trust_list", &trust.sign(&root).unwrap(), now)
         .unwrap();
     store
         .put_verifier_data("status_list", &signed_list, now)

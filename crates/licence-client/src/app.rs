@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use licence_credential::DeviceKey;
+use licence_credential::{DeviceKey, TrustRoot};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::api::Api;
@@ -59,6 +59,41 @@ pub struct DriverApp {
     /// Where the device key rests (see [`crate::device`]).
     pub(crate) vault: Box<dyn KeyVault>,
     pub(crate) device: Mutex<Option<Arc<DeviceKey>>>,
+    /// The trust root the trust list must be signed by: the build's, or the one named at run
+    /// time; none, and no trust list is taken.
+    pub(crate) trust_root: Option<TrustRoot>,
+}
+
+/// The environment variable naming the trust root's public key file at run time (a
+/// development root; a release build names its root when it is built, see licence-tls).
+pub const TRUST_ROOT_ENV: &str = "LICENCE_TRUST_ROOT";
+
+/// The trust root this app checks the trust list against: the file `LICENCE_TRUST_ROOT`
+/// names, else the one the build names.
+pub fn configured_trust_root() -> Result<Option<TrustRoot>, AppError> {
+    let text = match std::env::var_os(TRUST_ROOT_ENV) {
+        Some(path) => std::fs::read_to_string(&path).map_err(|e| {
+            AppError::new(
+                "trust_root_unreadable",
+                "无法读取信任根公钥文件",
+                &format!(
+                    "Cannot read the trust root file {TRUST_ROOT_ENV}={} ({e})",
+                    path.to_string_lossy()
+                ),
+            )
+        })?,
+        None => match licence_tls::built_in_trust_root() {
+            Some(text) => text.to_owned(),
+            None => return Ok(None),
+        },
+    };
+    TrustRoot::from_text(&text).map(Some).map_err(|e| {
+        AppError::new(
+            "trust_root_unreadable",
+            "信任根公钥文件格式不正确",
+            &format!("The trust root file is not a trust root public key ({e})"),
+        )
+    })
 }
 
 pub(crate) fn not_signed_in() -> AppError {
@@ -90,7 +125,14 @@ impl DriverApp {
             alipay: None,
             vault: Box::new(FileVault::new(&data_dir.join(DEVICE_KEY_FILE))),
             device: Mutex::new(None),
+            trust_root: configured_trust_root()?,
         })
+    }
+
+    /// Checks the trust list against `root` instead of the configured one.
+    pub fn with_trust_root(mut self, root: TrustRoot) -> DriverApp {
+        self.trust_root = Some(root);
+        self
     }
 
     /// Keeps the device key in `vault` (the OS key store) instead of the fallback file.

@@ -16,6 +16,7 @@ fn app(p: &Platform, name: &str) -> DriverApp {
         &format!("http://{}", p.server.address),
     )
     .unwrap()
+    .with_trust_root(p.trust_root())
 }
 
 fn portrait() -> Vec<u8> {
@@ -144,7 +145,9 @@ async fn without_a_network_the_app_shows_what_it_last_fetched_and_keeps_the_appl
     drop(online);
 
     // Same device, the platform unreachable.
-    let offline = DriverApp::open(&p.dir.path().join("phone"), "http://127.0.0.1:9").unwrap();
+    let offline = DriverApp::open(&p.dir.path().join("phone"), "http://127.0.0.1:9")
+        .unwrap()
+        .with_trust_root(p.trust_root());
     let home = offline.home().await.unwrap();
     assert!(home.offline);
     assert_eq!(home.account, before.account);
@@ -198,7 +201,9 @@ async fn a_waiting_application_is_sent_only_for_the_account_that_made_it() {
     first.sign_in("13900000002", PASSWORD).await.unwrap();
     drop(first);
     // Offline: the eligibility is the account as last fetched, and the application waits.
-    let offline = DriverApp::open(&p.dir.path().join("phone"), "http://127.0.0.1:9").unwrap();
+    let offline = DriverApp::open(&p.dir.path().join("phone"), "http://127.0.0.1:9")
+        .unwrap()
+        .with_trust_root(p.trust_root());
     offline
         .check_photo(PhotoSource::Camera, &portrait())
         .unwrap();

@@ -21,6 +21,7 @@ fn app(p: &Platform, name: &str) -> DriverApp {
         &format!("http://{}", p.server.address),
     )
     .unwrap()
+    .with_trust_root(p.trust_root())
 }
 
 fn no_progress(_: Progress) {}
@@ -115,7 +116,9 @@ async fn the_approved_driver_shows_a_qr_the_officer_trusts_and_each_fault_has_it
     assert!(!driver.refresh_elicence().await.unwrap().issued);
 
     // With no network at all the page still works: a new code every time, same licence.
-    let offline = DriverApp::open(&p.dir.path().join("phone"), "http://127.0.0.1:9").unwrap();
+    let offline = DriverApp::open(&p.dir.path().join("phone"), "http://127.0.0.1:9")
+        .unwrap()
+        .with_trust_root(p.trust_root());
     let first = offline.elicence().unwrap();
     let refresh = offline.refresh_elicence().await.unwrap();
     assert_eq!(refresh.problem.map(|e| e.code), Some("network".into()));
@@ -159,8 +162,9 @@ async fn the_approved_driver_shows_a_qr_the_officer_trusts_and_each_fault_has_it
     assert!(seen.status_list_fresh);
 
     // The officer with no network: the same verdict from the device alone.
-    let roadside =
-        DriverApp::open(&p.dir.path().join("officer-phone"), "http://127.0.0.1:9").unwrap();
+    let roadside = DriverApp::open(&p.dir.path().join("officer-phone"), "http://127.0.0.1:9")
+        .unwrap()
+        .with_trust_root(p.trust_root());
     let alone = roadside.verify_qr_text(&qr_text(&live)).await.unwrap();
     assert_eq!(alone.result.verdict, "valid");
     assert_eq!(alone.online_problem.map(|e| e.code), Some("offline".into()));
@@ -310,6 +314,7 @@ async fn the_device_key_binds_the_credential_and_an_expired_one_shows_no_code() 
         &format!("http://{}", p.server.address),
     )
     .unwrap()
+    .with_trust_root(p.trust_root())
     .with_key_vault(Box::new(FileVault::new(&p.dir.path().join("vault.key"))));
     assert_eq!(
         other.elicence().unwrap().notice.map(|n| n.code),

@@ -225,6 +225,19 @@ impl TrustList {
         TrustList::from_cbor(&payload)
     }
 
+    /// What a signed list says, its signature **not** checked: for showing a file to a person
+    /// (`licence keys show`), never for trusting it ([`TrustList::open`] is for that).
+    pub fn contents_unchecked(signed: &[u8]) -> Result<TrustList, CredentialError> {
+        use coset::CborSerializable;
+        crate::cbor::check_deterministic(signed)?;
+        let sign1 = coset::CoseSign1::from_slice(signed)
+            .map_err(|_| CredentialError::Malformed("not a signed trust list"))?;
+        let payload = sign1
+            .payload
+            .ok_or(CredentialError::Malformed("not a signed trust list"))?;
+        TrustList::from_cbor(&payload)
+    }
+
     /// Whether this list may take the place of `held`: a higher sequence number only (the
     /// same list again is no change), so an older list cannot be replayed.
     pub fn may_replace(&self, held: &TrustList) -> Result<bool, CredentialError> {

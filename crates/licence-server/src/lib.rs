@@ -81,6 +81,8 @@ pub struct AppState {
     pub photo_checks: Arc<tokio::sync::Notify>,
     /// Signs credentials and the status list.
     pub issuer: Arc<licence_credential::IssuerKey>,
+    /// The trust list verifiers fetch, signed by the trust root.
+    pub trust: Arc<ServedTrustList>,
     /// Wakes the SMS outbox worker when a message is queued.
     pub outbox: Arc<tokio::sync::Notify>,
     /// Bumped whenever an inbox message is added: long-polling apps wake and look.
@@ -95,6 +97,7 @@ impl AppState {
         providers: Providers,
         policy: Policy,
         issuer: licence_credential::IssuerKey,
+        trust: ServedTrustList,
     ) -> anyhow::Result<AppState> {
         Ok(AppState {
             admission: Arc::new(admission::Admission::new(policy.limits)),
@@ -104,6 +107,7 @@ impl AppState {
             calendar: Arc::new(licence_core::WorkingCalendar::mainland_china()?),
             photo_checks: Arc::new(tokio::sync::Notify::new()),
             issuer: Arc::new(issuer),
+            trust: Arc::new(trust),
             outbox: Arc::new(tokio::sync::Notify::new()),
             inbox: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
@@ -208,6 +212,75 @@ pub fn load_or_create_issuer_key(
     let key = licence_credential::IssuerKey::generate(KID, AUTHORITY, &mut rand::rngs::OsRng)
         .with_window(made - 86_400, made + 3653 * 86_400);
     write_secret(path, key.to_key_file().as_bytes())?;
+    Ok((key, true))
+}
+
+/// The trust list the platform serves (`GET /api/v1/trust-list`), signed by the trust root,
+/// and what it says.
+#[derive(Debug, Clone)]
+pub struct ServedTrustList {
+    pub signed: Vec<u8>,
+    pub list: licence_credential::TrustList,
+}
+
+impl ServedTrustList {
+    /// A list signed offline by the trust root (a deployment's `--trust-list`): it must carry
+    /// this platform's issuer key, with the key's own window.
+    pub fn given(
+        signed: Vec<u8>,
+        issuer: &licence_credential::IssuerKey,
+    ) -> anyhow::Result<ServedTrustList> {
+        let list = licence_credential::TrustList::contents_unchecked(&signed)
+            .map_err(|e| anyhow::anyhow!("the trust list is not a signed trust list: {e}"))?;
+        let (from, until) = issuer.window().unwrap_or_default();
+        anyhow::ensure!(
+            list.find(issuer.kid()) == Some(&issuer.trusted(from, until)),
+            "the trust list does not carry this platform's issuer key {} with its window",
+            issuer.kid()
+        );
+        Ok(ServedTrustList { signed, list })
+    }
+
+    /// The development list: this platform's issuer key in its window, signed at start by the
+    /// development trust root, numbered by the time so that each start's list is newer.
+    pub fn development(
+        issuer: &licence_credential::IssuerKey,
+        root: &licence_credential::TrustRootKey,
+    ) -> anyhow::Result<ServedTrustList> {
+        let (from, until) = issuer.window().unwrap_or_default();
+        let list = licence_credential::TrustList {
+            issuers: vec![issuer.trusted(from, until)],
+            issued_at: now(),
+            sequence: now().unsigned_abs(),
+        };
+        let signed = list
+            .sign(root)
+            .map_err(|e| anyhow::anyhow!("signing the trust list: {e}"))?;
+        Ok(ServedTrustList { signed, list })
+    }
+}
+
+/// The development trust root, created on first start beside the database (`<db>.trust-root.key`,
+/// and its public half `<db>.trust-root.pub` for the app and `licence verify --root`). A
+/// deployment keeps its root offline and gives the signed list instead.
+pub fn load_or_create_trust_root(
+    path: &std::path::Path,
+) -> anyhow::Result<(licence_credential::TrustRootKey, bool)> {
+    use anyhow::Context;
+    let public = path.with_extension("pub");
+    if path.exists() {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let key = licence_credential::TrustRootKey::from_key_file(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not a trust root key file: {e}", path.display()))?;
+        std::fs::write(&public, key.root().to_text())
+            .with_context(|| format!("writing {}", public.display()))?;
+        return Ok((key, false));
+    }
+    let key = licence_credential::TrustRootKey::generate("dev-root", &mut rand::rngs::OsRng);
+    write_secret(path, key.to_key_file().as_bytes())?;
+    std::fs::write(&public, key.root().to_text())
+        .with_context(|| format!("writing {}", public.display()))?;
     Ok((key, true))
 }
 

@@ -29,6 +29,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of `Serve` next to the other commands costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.
@@ -45,6 +47,15 @@ enum Command {
         /// CA certificates (PEM) to check the outside services' certificates against.
         #[arg(long, env = "LICENCE_PROVIDER_CA")]
         provider_ca: Option<PathBuf>,
+        /// The trust list to serve, signed offline by the trust root (`licence keys
+        /// trust-list`). Without it the platform signs a list of its own key at start with
+        /// the development trust root (`--trust-root-key`).
+        #[arg(long, env = "LICENCE_TRUST_LIST", conflicts_with = "trust_root_key")]
+        trust_list: Option<PathBuf>,
+        /// The development trust root's key file; default `<db>.trust-root.key`, made on
+        /// first start with its public half beside it (`.pub`).
+        #[arg(long, env = "LICENCE_TRUST_ROOT_KEY")]
+        trust_root_key: Option<PathBuf>,
         /// Identity platform (liveness + face match) base URL.
         #[arg(
             long,
@@ -143,6 +154,8 @@ const CONFIG_KEYS: &[&str] = &[
     "LICENCE_TLS_CERT",
     "LICENCE_TLS_KEY",
     "LICENCE_PROVIDER_CA",
+    "LICENCE_TRUST_LIST",
+    "LICENCE_TRUST_ROOT_KEY",
     "LICENCE_IDENTITY_URL",
     "LICENCE_SMS_URL",
     "LICENCE_ALIPAY_URL",
@@ -278,6 +291,8 @@ fn main() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             provider_ca,
+            trust_list,
+            trust_root_key,
             identity_url,
             sms_url,
             alipay_url,
@@ -334,6 +349,26 @@ fn main() -> anyhow::Result<()> {
             if created {
                 println!("created a development issuer key: {}", key_path.display());
             }
+            let trust = match trust_list {
+                Some(path) => licence_server::ServedTrustList::given(
+                    std::fs::read(&path)
+                        .with_context(|| format!("reading --trust-list {}", path.display()))?,
+                    &issuer,
+                )?,
+                None => {
+                    let path =
+                        trust_root_key.unwrap_or_else(|| cli.db.with_extension("trust-root.key"));
+                    let (root, created) = licence_server::load_or_create_trust_root(&path)?;
+                    if created {
+                        println!(
+                            "created a development trust root: {} (public: {})",
+                            path.display(),
+                            path.with_extension("pub").display()
+                        );
+                    }
+                    licence_server::ServedTrustList::development(&issuer, &root)?
+                }
+            };
             let state = AppState::new(
                 Arc::new(store) as Arc<dyn Store>,
                 Providers::new(ProviderConfig {
@@ -361,6 +396,7 @@ fn main() -> anyhow::Result<()> {
                     ..Policy::default()
                 },
                 issuer,
+                trust,
             )?;
             serve(listen, tls, state, &cli.db)?;
         }

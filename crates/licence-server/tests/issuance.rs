@@ -87,9 +87,21 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
     let (trust, kind, cache) = public_bytes(&p, "/api/v1/trust-list");
     assert_eq!(
         (kind.as_str(), cache.as_str()),
-        ("application/cbor", "public, max-age=3600")
+        ("application/cose", "public, max-age=3600")
     );
-    let trust = TrustList::from_cbor(&trust).unwrap();
+    // Signed by the development trust root made beside the database; unsigned it is refused.
+    let trust = TrustList::open(&trust, &p.trust_root()).unwrap();
+    assert_eq!(
+        TrustList::open(&trust.to_cbor(), &p.trust_root()),
+        Err(licence_credential::CredentialError::Malformed(
+            "not a COSE_Sign1 with ES256 and a kid"
+        ))
+    );
+    let (from, until) = (trust.issuers[0].valid_from, trust.issuers[0].valid_until);
+    assert!(
+        until - from > 3600 * 86_400 && trust.sequence > 0,
+        "a fixed ten-year window: {trust:?}"
+    );
     let (status, kind, cache) = public_bytes(&p, "/api/v1/status-list");
     assert_eq!(
         (kind.as_str(), cache.as_str()),
@@ -240,6 +252,7 @@ fn the_status_list_is_public_and_never_smaller_than_1024() {
     let p = Platform::start();
     let (status, _, _) = public_bytes(&p, "/api/v1/status-list");
     let (trust, _, _) = public_bytes(&p, "/api/v1/trust-list");
-    let list = StatusList::verify(&status, &TrustList::from_cbor(&trust).unwrap()).unwrap();
+    let list =
+        StatusList::verify(&status, &TrustList::open(&trust, &p.trust_root()).unwrap()).unwrap();
     assert_eq!(list.len(), 1024);
 }

@@ -1,5 +1,6 @@
 //! TLS at the platform's edges (issue 15): every connection is HTTPS, but for plain HTTP to a
-//! loopback address (development and the test suites on one machine).
+//! loopback address (development and the test suites on one machine); and the trust anchors a
+//! build names ([`built_in_trust_root`], the platform's CA).
 //!
 //! - `server` (feature): the rustls configuration the platform and the sandbox serve with
 //!   (TLS 1.2 and 1.3, HTTP/2 or HTTP/1.1 by ALPN), read from PEM files, and the development
@@ -23,6 +24,14 @@ pub use client::{checked_url, configured_ca, https_client, platform_ca, CA_CERT_
 pub use rustls::ServerConfig;
 #[cfg(feature = "server")]
 pub use server::{server_config, DevPki};
+
+/// The e-licence trust root's public key as this build was made with it
+/// (`LICENCE_TRUST_ROOT` at build time: the text `licence keys root` writes); `None` when the
+/// build named none, and the root must be given at run time.
+pub fn built_in_trust_root() -> Option<&'static str> {
+    let text = include_str!(concat!(env!("OUT_DIR"), "/trust-root.txt"));
+    (!text.trim().is_empty()).then_some(text)
+}
 
 /// What went wrong setting TLS up; each with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

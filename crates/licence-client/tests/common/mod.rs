@@ -41,6 +41,12 @@ impl Platform {
         }
     }
 
+    /// The development trust root the server made beside its database.
+    pub fn trust_root(&self) -> licence_credential::TrustRoot {
+        let path = self.dir.path().join("platform.trust-root.pub");
+        licence_credential::TrustRoot::from_text(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
     /// Adds made-up person `i` (a licence, no account) to the registry; returns them as the
     /// app would have them typed in, with the reserved number.
     pub fn newcomer(&self, i: usize) -> Person {

@@ -149,28 +149,24 @@ pub async fn issue(
     ))
 }
 
-/// The issuers verifiers trust (CBOR, `licence verify --trust`). Public.
+/// The issuers verifiers trust, signed by the trust root (COSE_Sign1, `licence verify
+/// --trust`). Public.
 #[utoipa::path(get, path = "/trust-list",
-    responses((status = 200, content_type = "application/cbor", description = "the trust list")))]
+    responses((status = 200, content_type = "application/cose", description = "the trust list, signed by the trust root")))]
 pub async fn trust_list(State(state): State<AppState>) -> Response {
-    let list = current_trust_list(&state);
     (
         [
-            (header::CONTENT_TYPE, "application/cbor"),
+            (header::CONTENT_TYPE, "application/cose"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        list.to_cbor(),
+        state.trust.signed.clone(),
     )
         .into_response()
 }
 
-/// The trust list of this platform's issuer key, in the key's fixed window.
+/// The trust list the platform serves, as it reads.
 pub fn current_trust_list(state: &AppState) -> licence_credential::TrustList {
-    let (from, until) = issuer_window(state);
-    licence_credential::TrustList {
-        issuers: vec![state.issuer.trusted(from, until)],
-        ..Default::default()
-    }
+    state.trust.list.clone()
 }
 
 /// The issuer key's window (the server loads only keys that have one).

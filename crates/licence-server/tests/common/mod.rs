@@ -54,6 +54,12 @@ fn spawn_server(args: &[String]) -> (Child, String) {
 }
 
 impl Platform {
+    /// The development trust root the server made beside its database.
+    pub fn trust_root(&self) -> licence_credential::TrustRoot {
+        let text = std::fs::read_to_string(self.db.with_extension("trust-root.pub")).unwrap();
+        licence_credential::TrustRoot::from_text(&text).unwrap()
+    }
+
     /// With the product's rules, except short code timings so that expiry can be tested.
     pub fn start() -> Platform {
         Self::start_with(&[])

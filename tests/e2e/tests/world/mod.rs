@@ -95,6 +95,11 @@ impl World {
             &[
                 ("LICENCE_SERVER", format!("http://{}", self.server.address)),
                 ("LICENCE_APP_DATA", path(&self.dir.path().join(phone))),
+                // The development trust root the platform made beside its database.
+                (
+                    "LICENCE_TRUST_ROOT",
+                    path(&self.dir.path().join("platform.trust-root.pub")),
+                ),
                 ("LICENCE_CAMERA_PHOTOS", path(view)),
                 // The Alipay app's stand-in is the sandbox.
                 ("LICENCE_ALIPAY_APP", self.sandbox.clone()),
