@@ -23,11 +23,19 @@ pub fn new_issuer(kid: &str, authority: &str, out: &Path) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn read_key(path: &Path) -> anyhow::Result<IssuerKey> {
+/// A key file of the kind `parse` reads (`what` names it in the error).
+fn read_key_file<K>(
+    path: &Path,
+    what: &str,
+    parse: impl Fn(&str) -> Result<K, licence_credential::CredentialError>,
+) -> anyhow::Result<K> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    IssuerKey::from_key_file(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not an issuer key file: {e}", path.display()))
+    parse(&text).map_err(|e| anyhow::anyhow!("{} is not {what}: {e}", path.display()))
+}
+
+fn read_key(path: &Path) -> anyhow::Result<IssuerKey> {
+    read_key_file(path, "an issuer key file", IssuerKey::from_key_file)
 }
 
 fn time_arg(text: Option<&str>, default: OffsetDateTime, name: &str) -> anyhow::Result<i64> {
@@ -59,10 +67,7 @@ pub fn new_root(kid: &str, out: &Path, public: &Path) -> anyhow::Result<()> {
 }
 
 fn read_root_key(path: &Path) -> anyhow::Result<TrustRootKey> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    TrustRootKey::from_key_file(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not a trust root key file: {e}", path.display()))
+    read_key_file(path, "a trust root key file", TrustRootKey::from_key_file)
 }
 
 /// A trust list of the public halves of `keys`, each trusted in its own window (from its key
@@ -213,14 +218,7 @@ pub fn show(path: &Path) -> anyhow::Result<()> {
 }
 
 fn when(t: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.to_offset(licence_core::CHINA_OFFSET)
-                .format(&Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| t.to_string())
+    licence_core::china_rfc3339(t).unwrap_or_else(|| t.to_string())
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -79,14 +79,6 @@ pub fn run(input: &str, lists: &Lists, now: Option<&str>, json_out: bool) -> any
     Ok(v.valid())
 }
 
-fn rfc3339(unix: i64) -> Option<String> {
-    OffsetDateTime::from_unix_timestamp(unix)
-        .ok()?
-        .to_offset(licence_core::CHINA_OFFSET)
-        .format(&Rfc3339)
-        .ok()
-}
-
 fn report(v: &Verification) -> serde_json::Value {
     let holder = v.credential.as_ref().map(|c| {
         let r = c.licence.record();
@@ -113,7 +105,7 @@ fn report(v: &Verification) -> serde_json::Value {
         "verdict": v.verdict.as_str(),
         "holder": holder,
         "status": v.status,
-        "generated_at": v.generated_at.and_then(rfc3339),
+        "generated_at": v.generated_at.and_then(licence_core::china_rfc3339),
     })
 }
 

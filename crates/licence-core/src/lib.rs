@@ -101,6 +101,16 @@ pub trait Problem: std::error::Error {
 /// birth dates and deadlines are reckoned.
 pub const CHINA_OFFSET: time::UtcOffset = time::macros::offset!(+8);
 
+/// Unix seconds as an RFC 3339 time in China (`2026-11-24T10:00:00+08:00`); `None` outside
+/// the years the `time` crate represents.
+pub fn china_rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()?
+        .to_offset(CHINA_OFFSET)
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
 #[cfg(test)]
 mod wire_names {
     //! strum gives the names in code (`as_str`, `Display`, `FromStr`, `VARIANTS`), serde

@@ -389,15 +389,7 @@ fn named_values<const N: usize>(
 }
 
 fn rfc3339(unix: i64) -> String {
-    use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.to_offset(licence_core::CHINA_OFFSET)
-                .format(&Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
+    licence_core::china_rfc3339(unix).unwrap_or_else(|| unix.to_string())
 }
 
 fn unix(text: &str) -> Result<i64, CredentialError> {

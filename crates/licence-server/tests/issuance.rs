@@ -114,14 +114,17 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
         .decode(issued["credential"].as_str().unwrap())
         .unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let offline = |qr: &str, status: &StatusList| {
+        verify(
+            qr,
+            &trust,
+            std::slice::from_ref(status),
+            now,
+            VerifyOptions::default(),
+        )
+    };
     let qr = Presentation::generate(&signed, &device, now).to_text();
-    let result = verify(
-        &qr,
-        &trust,
-        std::slice::from_ref(&status),
-        now,
-        VerifyOptions::default(),
-    );
+    let result = offline(&qr, &status);
     assert_eq!(result.verdict, VerdictCode::Valid, "{result:?}");
     let holder = result.credential.unwrap();
     assert_eq!(holder.licence.record().name.as_str(), demo_person(0).0);
@@ -130,14 +133,7 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
     let thief = DeviceKey::generate(&mut rand_core::OsRng);
     let stolen = Presentation::generate(&signed, &thief, now).to_text();
     assert_eq!(
-        verify(
-            &stolen,
-            &trust,
-            std::slice::from_ref(&status),
-            now,
-            VerifyOptions::default()
-        )
-        .verdict,
+        offline(&stolen, &status).verdict,
         VerdictCode::BadDeviceSignature
     );
 
@@ -149,13 +145,7 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
     );
     let (status, _, _) = public_bytes(&p, "/api/v1/status-list");
     let status = StatusList::verify(&status, &trust).unwrap();
-    let result = verify(
-        &qr,
-        &trust,
-        std::slice::from_ref(&status),
-        now,
-        VerifyOptions::default(),
-    );
+    let result = offline(&qr, &status);
     assert_eq!(result.verdict, VerdictCode::StatusAbnormal, "{result:?}");
     assert_eq!(
         result.status,
@@ -171,13 +161,7 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
     );
     let (status, _, _) = public_bytes(&p, "/api/v1/status-list");
     let status = StatusList::verify(&status, &trust).unwrap();
-    let result = verify(
-        &qr,
-        &trust,
-        std::slice::from_ref(&status),
-        now,
-        VerifyOptions::default(),
-    );
+    let result = offline(&qr, &status);
     assert_eq!(result.verdict, VerdictCode::StatusAbnormal, "{result:?}");
 
     // The officer's online check says the same, with the holder and the live standing.
