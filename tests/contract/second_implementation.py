@@ -212,12 +212,13 @@ def main():
         duplicated = entries[:2] + [(2, "李四")] + entries[2:]
         forged = cose_sign1(raw_map(duplicated), "py-1", w.issuer)
         case("duplicate key", qr_text(presentation(forged, w.device)), w.normal,
-             "non_canonical_encoding")
+             "non_canonical_encoding (duplicate_key)")
 
         # The presentation as an indefinite-length array, and with a byte after it.
         case("indefinite length", qr_text(b"\x9f" + genuine[1:] + b"\xff"), w.normal,
-             "non_canonical_encoding")
-        case("trailing bytes", qr_text(genuine + b"\x00"), w.normal, "non_canonical_encoding")
+             "non_canonical_encoding (indefinite_length)")
+        case("trailing bytes", qr_text(genuine + b"\x00"), w.normal,
+             "non_canonical_encoding (trailing_bytes)")
 
         # The device's signature in its high-S form.
         case("high S", qr_text(presentation(genuine_credential, w.device, high_s=True)),
@@ -269,9 +270,10 @@ def main():
                 failures.append(name)
         for name, text, status, expected in cases:
             report = w.verify(text, status)
-            mark = "ok" if report["verdict"] == expected else "FAILED"
-            print(f"    {mark:6} {name}: {report['verdict']} (expected {expected})")
-            if report["verdict"] != expected:
+            got = report["verdict"] + (f" ({report['detail']})" if report.get("detail") else "")
+            mark = "ok" if got == expected else "FAILED"
+            print(f"    {mark:6} {name}: {got} (expected {expected})")
+            if got != expected:
                 failures.append(name)
         if failures:
             sys.exit(f"the second implementation and licence verify disagree: {failures}")

@@ -106,6 +106,7 @@ fn report(v: &Verification) -> serde_json::Value {
         "holder": holder,
         "status": v.status,
         "generated_at": v.generated_at.and_then(licence_core::china_rfc3339),
+        "detail": v.detail,
     })
 }
 
@@ -116,7 +117,10 @@ fn print_text(v: &Verification) {
         Light::Red => "✗",
     };
     let (zh, _) = v.verdict.describe();
-    println!("{mark} {zh} [{}]", v.verdict.as_str());
+    match v.detail {
+        Some(rule) => println!("{mark} {zh} [{}: {rule}]", v.verdict.as_str()),
+        None => println!("{mark} {zh} [{}]", v.verdict.as_str()),
+    }
     if let Some(c) = &v.credential {
         let r = c.licence.record();
         println!(

@@ -45,6 +45,9 @@ pub struct Verification {
     pub issuer_authority: Option<String>,
     pub status: StatusReport,
     pub generated_at: Option<i64>,
+    /// For `non_canonical_encoding`: the rule the bytes break (`cbor::EncodingError::code`,
+    /// e.g. `duplicate_key`, `indefinite_length`, `trailing_bytes`).
+    pub detail: Option<&'static str>,
 }
 
 impl Verification {
@@ -59,6 +62,18 @@ impl Verification {
             issuer_authority: None,
             status: StatusReport::NotChecked,
             generated_at: None,
+            detail: None,
+        }
+    }
+
+    /// Refused for `error`, with the rule broken when it is one of the encoding's.
+    fn refused(error: &CredentialError) -> Verification {
+        Verification {
+            detail: match error {
+                CredentialError::NotDeterministic(rule) => Some(rule.code()),
+                _ => None,
+            },
+            ..Verification::fail(refusal(error))
         }
     }
 }
@@ -91,11 +106,11 @@ pub fn verify(
 ) -> Verification {
     let presentation = match Presentation::from_text(text) {
         Ok(presentation) => presentation,
-        Err(e) => return Verification::fail(refusal(&e)),
+        Err(e) => return Verification::refused(&e),
     };
     let (issuer, payload) = match open_signed(&presentation.credential, trust) {
         Ok(opened) => opened,
-        Err(e) => return Verification::fail(refusal(&e)),
+        Err(e) => return Verification::refused(&e),
     };
     let Ok(credential) = Credential::from_cbor(&payload) else {
         return Verification::fail(VerdictCode::Malformed);
@@ -106,6 +121,7 @@ pub fn verify(
         issuer_authority: Some(issuer.authority.clone()),
         status: StatusReport::NotChecked,
         generated_at: Some(presentation.generated_at),
+        detail: None,
     };
     let verdict = 'checks: {
         // The whole validity lies within the key's window: a retired key cannot sign for

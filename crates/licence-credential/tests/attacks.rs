@@ -284,7 +284,10 @@ fn a_signed_credential_with_a_map_key_twice_is_refused() {
     );
     let text = presentation_of_payload(&w, &payload);
     let v = check(&w, &text, &[]);
-    assert_eq!(v.verdict, VerdictCode::NonCanonicalEncoding);
+    assert_eq!(
+        (v.verdict, v.detail),
+        (VerdictCode::NonCanonicalEncoding, Some("duplicate_key"))
+    );
     assert!(v.credential.is_none());
     // Keys out of order are the same fault in another dress.
     let payload = payload_with(&w, |entries| entries.swap(0, 1));
@@ -329,9 +332,10 @@ fn indefinite_lengths_long_integers_and_trailing_bytes_are_refused() {
         (trailing, EncodingError::TrailingBytes),
     ] {
         assert_eq!(check_deterministic(&cbor), Err(rule));
+        let v = check(&w, &qr_text(&cbor), &[]);
         assert_eq!(
-            check(&w, &qr_text(&cbor), &[]).verdict,
-            VerdictCode::NonCanonicalEncoding,
+            (v.verdict, v.detail),
+            (VerdictCode::NonCanonicalEncoding, Some(rule.code())),
             "{rule:?}"
         );
     }
