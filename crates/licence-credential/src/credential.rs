@@ -159,9 +159,16 @@ impl Credential {
     }
 
     /// Signs the credential: COSE_Sign1 with ES256 and the issuer's kid in the protected header.
+    /// A key with a fixed window refuses to sign a credential that does not lie wholly in it
+    /// (a verifier would refuse it as `issuer_key_out_of_period`).
     pub fn sign(&self, issuer: &IssuerKey) -> Result<Vec<u8>, CredentialError> {
         if self.portrait_jpeg.len() > MAX_PORTRAIT_BYTES {
             return Err(CredentialError::Malformed("portrait too large"));
+        }
+        if let Some((from, until)) = issuer.window() {
+            if self.not_before < from || self.not_after > until {
+                return Err(CredentialError::KeyOutOfPeriod);
+            }
         }
         sign_payload(self.to_cbor(), issuer)
     }

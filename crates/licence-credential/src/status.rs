@@ -130,6 +130,12 @@ impl StatusList {
                 "a status list signed by another issuer",
             ));
         }
+        // A key with a fixed window signs only within it (a verifier refuses it otherwise).
+        if let Some((from, until)) = issuer.window() {
+            if self.issued_at < from || self.issued_at > until {
+                return Err(CredentialError::KeyOutOfPeriod);
+            }
+        }
         let map = Value::Map(vec![
             (
                 Value::Integer(1.into()),

@@ -247,6 +247,20 @@ fn a_retired_key_cannot_sign_past_its_window() {
     );
     let last = StatusList::new(1024, until, DAY).sign(&w.issuer).unwrap();
     assert!(StatusList::verify(&last, &w.trust).is_ok());
+    // A key that knows its window refuses to sign past it at all.
+    let dated = IssuerKey::from_secret(
+        "bj-2020",
+        "北京市公安局公安交通管理局",
+        &w.issuer.secret_bytes(),
+    )
+    .unwrap()
+    .with_window(from, until);
+    assert_eq!(ten_years.sign(&dated), Err(CredentialError::KeyOutOfPeriod));
+    assert!(within.sign(&dated).is_ok());
+    assert_eq!(
+        StatusList::new(8, until + 1, DAY).sign(&dated),
+        Err(CredentialError::KeyOutOfPeriod)
+    );
 }
 
 #[test]
