@@ -102,17 +102,13 @@ pub fn run() -> Result<()> {
     let venv = needs::venv_dir(VENV);
     step("Contract: the document is valid OpenAPI (openapi-spec-validator)");
     let saved = dir.join("openapi.json");
-    let script = root().join("tests/contract/validate.py");
-    run_tool(
-        &venv.join("bin/python"),
+    run_script(
+        &venv,
+        "validate.py",
         &[
-            script
-                .to_str()
-                .context("the repository path is not UTF-8")?,
             &document,
             saved.to_str().context("the target path is not UTF-8")?,
         ],
-        &[],
     )?;
 
     step("Contract: schemathesis against the running platform, signed in as the demo driver");
@@ -163,20 +159,22 @@ pub fn run() -> Result<()> {
     drop(platform);
 
     step("Contract: a second implementation of the e-licence from docs/credential.md (Python)");
-    let script = root().join("tests/contract/second_implementation.py");
-    run_tool(
-        &venv.join("bin/python"),
-        &[
-            script
-                .to_str()
-                .context("the repository path is not UTF-8")?,
-            bin.join("licence")
-                .to_str()
-                .context("the target path is not UTF-8")?,
-        ],
-        &[],
+    let licence = bin.join("licence");
+    run_script(
+        &venv,
+        "second_implementation.py",
+        &[licence.to_str().context("the target path is not UTF-8")?],
     )?;
     Ok(())
+}
+
+/// Runs tests/contract's Python script `name` with `args`, in the suite's environment.
+fn run_script(venv: &Path, name: &str, args: &[&str]) -> Result<()> {
+    let script = root().join("tests/contract").join(name);
+    let script = script
+        .to_str()
+        .context("the repository path is not UTF-8")?;
+    run_tool(&venv.join("bin/python"), &[&[script], args].concat(), &[])
 }
 
 /// Runs a tool of the environment in `target/contract`, where schemathesis keeps its cache.

@@ -8,9 +8,8 @@ use licence_core::{DrivingLicence, LicenceStatus};
 use licence_credential::*;
 use rand_core::OsRng;
 
-/// 2026-11-24 10:00:00 +08:00.
-const NOW: i64 = 1_795_485_600;
-const DAY: i64 = 86_400;
+mod common;
+use common::{DAY, NOW};
 
 struct World {
     issuer: IssuerKey,
