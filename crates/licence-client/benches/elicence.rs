@@ -79,7 +79,7 @@ fn bench(c: &mut Criterion) {
         .put_verifier_data("trust_list", &trust.sign(&root).unwrap(), now)
         .unwrap();
     store
-        .put_verifier_data("status_list", &signed_list, now)
+        .put_verifier_data("status_list:dev-1", &signed_list, now)
         .unwrap();
     store
         .save_credential(&StoredCredential {
@@ -119,7 +119,7 @@ fn bench(c: &mut Criterion) {
     };
     let parsed = StatusList::verify(&signed_list, &trust).unwrap();
     assert_eq!(read_frame(&frame).as_deref(), Some(text.as_str()));
-    let verdict = |t: &str| verify_offline(t, &trust, Some(&parsed), now).verdict;
+    let verdict = |t: &str| verify_offline(t, &trust, std::slice::from_ref(&parsed), now).verdict;
     assert_eq!(verdict(&text), VerdictCode::Valid);
     g.sample_size(30);
     g.bench_function("verify_offline_from_camera_frame", |b| {

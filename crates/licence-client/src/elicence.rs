@@ -195,9 +195,14 @@ impl DriverApp {
             .account_id;
         let stored = self.store.credential(account)?.ok_or_else(no_elicence)?;
         let (trust, _) = self.cached_trust_list()?.ok_or_else(no_elicence)?;
-        let credential = Credential::open(&stored.signed, &trust).map_err(|_| no_elicence())?;
+        let (credential, kid) =
+            Credential::open_with_kid(&stored.signed, &trust).map_err(|_| no_elicence())?;
         let key = self.device_key()?;
-        let list = self.cached_status_list(&trust)?;
+        // Only the list of the key that signed this credential speaks for it.
+        let list = self
+            .cached_status_lists(&trust)?
+            .into_iter()
+            .find(|l| l.issuer() == Some(kid.as_str()));
         let live = self.store.cached_licence()?;
         let standing = standing(
             &credential,

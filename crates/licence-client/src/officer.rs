@@ -33,17 +33,18 @@ pub fn officer_required() -> AppError {
     )
 }
 
-/// Offline verification: what the officer's device says with its cached lists at `now`.
+/// Offline verification: what the officer's device says with its cached lists at `now` (the
+/// status list of each issuer key; each speaks for its own key's credentials).
 pub fn verify_offline(
     text: &str,
     trust: &TrustList,
-    status: Option<&StatusList>,
+    lists: &[StatusList],
     now: i64,
 ) -> Verification {
     licence_credential::verify(
         text,
         trust,
-        status.map(std::slice::from_ref).unwrap_or_default(),
+        lists,
         now,
         licence_credential::VerifyOptions::default(),
     )
@@ -65,6 +66,11 @@ pub fn shown_verdict(offline: VerdictCode, online: Option<VerdictCode>) -> Verdi
         Some(online) if rank(online) > rank(offline) => online,
         _ => offline,
     }
+}
+
+/// The newest of the status lists held: how fresh the device's word on standing is.
+fn newest(lists: &[StatusList]) -> Option<&StatusList> {
+    lists.iter().max_by_key(|l| l.issued_at)
 }
 
 /// A status, e.g. `B`, in words, Chinese and English: `超分`, `12-point limit reached`.
@@ -117,10 +123,11 @@ impl DriverApp {
             .officer_session()?
             .filter(|s| s.expires_at > now());
         let trust = self.cached_trust_list()?;
-        let list = match &trust {
-            Some((t, _)) => self.cached_status_list(t)?,
-            None => None,
+        let lists = match &trust {
+            Some((t, _)) => self.cached_status_lists(t)?,
+            None => Vec::new(),
         };
+        let list = newest(&lists);
         Ok(OfficerView {
             signed_in: session.is_some(),
             name: session.as_ref().map(|s| s.name.clone()),
@@ -142,10 +149,11 @@ impl DriverApp {
                 "No trust list on this device yet: sign in again with a network",
             )
         })?;
-        let status = self.cached_status_list(&trust)?;
+        let lists = self.cached_status_lists(&trust)?;
+        let status = newest(&lists);
         let checked_at = now();
         let text = text.trim();
-        let verification = verify_offline(text, &trust, status.as_ref(), checked_at);
+        let verification = verify_offline(text, &trust, &lists, checked_at);
         let (online, online_problem) = match self.online_check(&session, text).await {
             Ok(online) => (Some(online), None),
             Err(e) => (None, Some(e)),

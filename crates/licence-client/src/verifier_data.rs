@@ -14,7 +14,19 @@ use crate::views::AppError;
 use crate::ClientError;
 
 pub(crate) const TRUST_LIST: &str = "trust_list";
-pub(crate) const STATUS_LIST: &str = "status_list";
+/// Where the status list of issuer key `kid` is kept.
+fn status_list_kind(kid: &str) -> String {
+    format!("status_list:{kid}")
+}
+
+/// A kid that goes into a query string as it is (the platform's are letters, digits, `-`,
+/// `_` and `.`); another is not asked for.
+fn plain_kid(kid: &str) -> bool {
+    !kid.is_empty()
+        && kid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
 /// The trust list changes rarely; it is fetched again after this long.
 const TRUST_LIST_REFRESH: i64 = 3600;
 
@@ -41,15 +53,19 @@ impl DriverApp {
         })
     }
 
-    /// The status list as last fetched, its signature checked again against `trust`.
-    pub(crate) fn cached_status_list(
+    /// The status lists as last fetched, one for each key on the trust list, each signature
+    /// checked again against `trust`.
+    pub(crate) fn cached_status_lists(
         &self,
         trust: &TrustList,
-    ) -> Result<Option<StatusList>, AppError> {
-        Ok(self
-            .store
-            .verifier_data(STATUS_LIST)?
-            .and_then(|(bytes, _)| StatusList::verify(&bytes, trust).ok()))
+    ) -> Result<Vec<StatusList>, AppError> {
+        let mut lists = Vec::new();
+        for issuer in &trust.issuers {
+            if let Some((bytes, _)) = self.store.verifier_data(&status_list_kind(&issuer.kid))? {
+                lists.extend(StatusList::verify(&bytes, trust).ok());
+            }
+        }
+        Ok(lists)
     }
 
     /// Fetches the trust list (when older than an hour) and the signed status list, and keeps
@@ -77,24 +93,43 @@ impl DriverApp {
                 }
             }
         };
-        let bytes = self.api.get_bytes(endpoint::STATUS_LIST_PATH).await?;
-        let list = StatusList::verify(&bytes, &trust).map_err(|e| {
-            ClientError::Unexpected(format!("the platform's status list does not verify: {e}"))
-        })?;
-        let kept = self.cached_status_list(&trust)?;
-        if let Some(kept) = &kept {
-            // An older list (a replay, or an instance that lags): keep the newer one.
-            if list.may_replace(kept).is_err() {
-                return Ok(changed);
+        // The list of every key whose window is open: each speaks for its own credentials.
+        let held = self.cached_status_lists(&trust)?;
+        for issuer in &trust.issuers {
+            if now < issuer.valid_from || now > issuer.valid_until || !plain_kid(&issuer.kid) {
+                continue;
             }
+            let path = format!("{}?kid={}", endpoint::STATUS_LIST_PATH, issuer.kid);
+            let bytes = match self.api.get_bytes(&path).await {
+                Ok(bytes) => bytes,
+                // A key the platform no longer signs with (its window just closed).
+                Err(ClientError::Server { status: 404, .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let list = StatusList::verify(&bytes, &trust).map_err(|e| {
+                ClientError::Unexpected(format!("the platform's status list does not verify: {e}"))
+            })?;
+            if list.issuer() != Some(issuer.kid.as_str()) {
+                return Err(ClientError::Unexpected(format!(
+                    "asked for the status list of {}, the platform sent another",
+                    issuer.kid
+                ))
+                .into());
+            }
+            let kept = held.iter().find(|l| l.issuer() == list.issuer());
+            // An older list (a replay, or an instance that lags): keep the newer one.
+            if kept.is_some_and(|kept| list.may_replace(kept).is_err()) {
+                continue;
+            }
+            // A new list every fetch: changed only when what it says changed.
+            let before = kept.cloned().map(|mut b| {
+                b.issued_at = list.issued_at;
+                b
+            });
+            changed |= before.as_ref() != Some(&list);
+            self.store
+                .put_verifier_data(&status_list_kind(&issuer.kid), &bytes, now)?;
         }
-        // A new list every fetch: changed only when what it says changed.
-        let before = kept.map(|mut b| {
-            b.issued_at = list.issued_at;
-            b
-        });
-        changed |= before.as_ref() != Some(&list);
-        self.store.put_verifier_data(STATUS_LIST, &bytes, now)?;
         Ok(changed)
     }
 }

@@ -226,8 +226,17 @@ impl Credential {
     /// Opens a credential as issued, as the holder's app does on receiving it: the issuer must
     /// be on the trust list and its signature good.
     pub fn open(signed: &[u8], trust: &TrustList) -> Result<Credential, CredentialError> {
-        let (_, payload) = open_signed(signed, trust)?;
-        Credential::from_cbor(&payload)
+        Credential::open_with_kid(signed, trust).map(|(credential, _)| credential)
+    }
+
+    /// [`Credential::open`], with the kid of the key that signed it (whose status list speaks
+    /// for it).
+    pub fn open_with_kid(
+        signed: &[u8],
+        trust: &TrustList,
+    ) -> Result<(Credential, String), CredentialError> {
+        let (issuer, payload) = open_signed(signed, trust)?;
+        Ok((Credential::from_cbor(&payload)?, issuer.kid.clone()))
     }
 }
 

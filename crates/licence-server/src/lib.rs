@@ -81,6 +81,9 @@ pub struct AppState {
     pub photo_checks: Arc<tokio::sync::Notify>,
     /// Signs credentials and the status list.
     pub issuer: Arc<licence_credential::IssuerKey>,
+    /// Earlier issuer keys: they sign nothing new but their own credentials' status lists,
+    /// while their windows last (a key rotation).
+    pub retired_issuers: Arc<Vec<licence_credential::IssuerKey>>,
     /// The trust list verifiers fetch, signed by the trust root.
     pub trust: Arc<ServedTrustList>,
     /// Wakes the SMS outbox worker when a message is queued.
@@ -96,7 +99,7 @@ impl AppState {
         store: Arc<dyn Store>,
         providers: Providers,
         policy: Policy,
-        issuer: licence_credential::IssuerKey,
+        issuers: IssuerKeys,
         trust: ServedTrustList,
     ) -> anyhow::Result<AppState> {
         Ok(AppState {
@@ -106,7 +109,8 @@ impl AppState {
             policy: Arc::new(policy),
             calendar: Arc::new(licence_core::WorkingCalendar::mainland_china()?),
             photo_checks: Arc::new(tokio::sync::Notify::new()),
-            issuer: Arc::new(issuer),
+            issuer: Arc::new(issuers.signing),
+            retired_issuers: Arc::new(issuers.retired),
             trust: Arc::new(trust),
             outbox: Arc::new(tokio::sync::Notify::new()),
             inbox: Arc::new(tokio::sync::watch::Sender::new(0)),
@@ -115,6 +119,11 @@ impl AppState {
 }
 
 impl AppState {
+    /// Every issuer key of the platform: the signing one first, then the retired ones.
+    pub fn issuers(&self) -> impl Iterator<Item = &licence_credential::IssuerKey> {
+        std::iter::once(self.issuer.as_ref()).chain(self.retired_issuers.iter())
+    }
+
     /// Tells a person about an event (R3.5): a text message through the durable outbox, and
     /// the same in the app's inbox, where an open app hears it at once. Once per event key.
     pub async fn notify(
@@ -192,27 +201,39 @@ pub fn today() -> time::Date {
 pub fn load_or_create_issuer_key(
     path: &std::path::Path,
 ) -> anyhow::Result<(licence_credential::IssuerKey, bool)> {
-    use anyhow::Context;
-    const KID: &str = "dev-1";
     const AUTHORITY: &str = "开发环境公安交通管理局（Development issuer）";
     if path.exists() {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let key = licence_credential::IssuerKey::from_key_file(&text)
-            .map_err(|e| anyhow::anyhow!("{} is not an issuer key file: {e}", path.display()))?;
-        anyhow::ensure!(
-            key.window().is_some(),
-            "{} has no valid_from and valid_until: give the key its window (RFC 3339 times), \
-             or move the file away to have a new development key made",
-            path.display()
-        );
-        return Ok((key, false));
+        return Ok((load_issuer_key(path)?, false));
     }
     let made = now();
-    let key = licence_credential::IssuerKey::generate(KID, AUTHORITY, &mut rand::rngs::OsRng)
+    // Named by when it was made, so that a key made later for a rotation has a kid of its own.
+    let kid = format!("dev-{made}");
+    let key = licence_credential::IssuerKey::generate(&kid, AUTHORITY, &mut rand::rngs::OsRng)
         .with_window(made - 86_400, made + 3653 * 86_400);
     write_secret(path, key.to_key_file().as_bytes())?;
     Ok((key, true))
+}
+
+/// The platform's issuer keys: the one that signs credentials now, and earlier ones kept for
+/// their own credentials' status lists.
+pub struct IssuerKeys {
+    pub signing: licence_credential::IssuerKey,
+    pub retired: Vec<licence_credential::IssuerKey>,
+}
+
+impl IssuerKeys {
+    fn all(&self) -> impl Iterator<Item = &licence_credential::IssuerKey> {
+        std::iter::once(&self.signing).chain(&self.retired)
+    }
+
+    fn entries(&self) -> Vec<licence_credential::TrustedIssuer> {
+        self.all()
+            .map(|key| {
+                let (from, until) = key.window().unwrap_or_default();
+                key.trusted(from, until)
+            })
+            .collect()
+    }
 }
 
 /// The trust list the platform serves (`GET /api/v1/trust-list`), signed by the trust root,
@@ -225,31 +246,28 @@ pub struct ServedTrustList {
 
 impl ServedTrustList {
     /// A list signed offline by the trust root (a deployment's `--trust-list`): it must carry
-    /// this platform's issuer key, with the key's own window.
-    pub fn given(
-        signed: Vec<u8>,
-        issuer: &licence_credential::IssuerKey,
-    ) -> anyhow::Result<ServedTrustList> {
+    /// each of this platform's issuer keys, with the key's own window.
+    pub fn given(signed: Vec<u8>, issuers: &IssuerKeys) -> anyhow::Result<ServedTrustList> {
         let list = licence_credential::TrustList::contents_unchecked(&signed)
             .map_err(|e| anyhow::anyhow!("the trust list is not a signed trust list: {e}"))?;
-        let (from, until) = issuer.window().unwrap_or_default();
-        anyhow::ensure!(
-            list.find(issuer.kid()) == Some(&issuer.trusted(from, until)),
-            "the trust list does not carry this platform's issuer key {} with its window",
-            issuer.kid()
-        );
+        for entry in issuers.entries() {
+            anyhow::ensure!(
+                list.find(&entry.kid) == Some(&entry),
+                "the trust list does not carry this platform's issuer key {} with its window",
+                entry.kid
+            );
+        }
         Ok(ServedTrustList { signed, list })
     }
 
     /// The development list: this platform's issuer key in its window, signed at start by the
     /// development trust root, numbered by the time so that each start's list is newer.
     pub fn development(
-        issuer: &licence_credential::IssuerKey,
+        issuers: &IssuerKeys,
         root: &licence_credential::TrustRootKey,
     ) -> anyhow::Result<ServedTrustList> {
-        let (from, until) = issuer.window().unwrap_or_default();
         let list = licence_credential::TrustList {
-            issuers: vec![issuer.trusted(from, until)],
+            issuers: issuers.entries(),
             issued_at: now(),
             sequence: now().unsigned_abs(),
         };
@@ -282,6 +300,22 @@ pub fn load_or_create_trust_root(
     std::fs::write(&public, key.root().to_text())
         .with_context(|| format!("writing {}", public.display()))?;
     Ok((key, true))
+}
+
+/// An issuer key file, which must give the key's window.
+pub fn load_issuer_key(path: &std::path::Path) -> anyhow::Result<licence_credential::IssuerKey> {
+    use anyhow::Context;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let key = licence_credential::IssuerKey::from_key_file(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not an issuer key file: {e}", path.display()))?;
+    anyhow::ensure!(
+        key.window().is_some(),
+        "{} has no valid_from and valid_until: give the key its window (RFC 3339 times), \
+         or move the file away to have a new development key made",
+        path.display()
+    );
+    Ok(key)
 }
 
 /// Writes a secret readable by the owner only.

@@ -47,6 +47,14 @@ enum Command {
         /// CA certificates (PEM) to check the outside services' certificates against.
         #[arg(long, env = "LICENCE_PROVIDER_CA")]
         provider_ca: Option<PathBuf>,
+        /// The issuer key file that signs credentials; default `<db>.issuer.key`. Made on first
+        /// start when missing (a development key with a ten-year window).
+        #[arg(long, env = "LICENCE_ISSUER_KEY")]
+        issuer_key: Option<PathBuf>,
+        /// An earlier issuer key (repeatable): it signs nothing new, only the status list of
+        /// its own credentials while its window lasts; the trust list carries it (a rotation).
+        #[arg(long = "retired-issuer-key", value_name = "FILE")]
+        retired_issuer_keys: Vec<PathBuf>,
         /// The trust list to serve, signed offline by the trust root (`licence keys
         /// trust-list`). Without it the platform signs a list of its own key at start with
         /// the development trust root (`--trust-root-key`).
@@ -154,6 +162,7 @@ const CONFIG_KEYS: &[&str] = &[
     "LICENCE_TLS_CERT",
     "LICENCE_TLS_KEY",
     "LICENCE_PROVIDER_CA",
+    "LICENCE_ISSUER_KEY",
     "LICENCE_TRUST_LIST",
     "LICENCE_TRUST_ROOT_KEY",
     "LICENCE_IDENTITY_URL",
@@ -291,6 +300,8 @@ fn main() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             provider_ca,
+            issuer_key,
+            retired_issuer_keys,
             trust_list,
             trust_root_key,
             identity_url,
@@ -344,16 +355,28 @@ fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("reading --provider-ca {}", path.display()))?,
                 None => Vec::new(),
             };
-            let key_path = cli.db.with_extension("issuer.key");
-            let (issuer, created) = licence_server::load_or_create_issuer_key(&key_path)?;
+            let key_path = issuer_key.unwrap_or_else(|| cli.db.with_extension("issuer.key"));
+            let (signing, created) = licence_server::load_or_create_issuer_key(&key_path)?;
             if created {
                 println!("created a development issuer key: {}", key_path.display());
             }
+            let retired = retired_issuer_keys
+                .iter()
+                .map(|path| licence_server::load_issuer_key(path))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let mut kids: Vec<&str> = retired.iter().map(|k| k.kid()).collect();
+            kids.push(signing.kid());
+            kids.sort_unstable();
+            anyhow::ensure!(
+                kids.windows(2).all(|w| w[0] != w[1]),
+                "two issuer keys share a kid: a verifier could not tell them apart"
+            );
+            let issuers = licence_server::IssuerKeys { signing, retired };
             let trust = match trust_list {
                 Some(path) => licence_server::ServedTrustList::given(
                     std::fs::read(&path)
                         .with_context(|| format!("reading --trust-list {}", path.display()))?,
-                    &issuer,
+                    &issuers,
                 )?,
                 None => {
                     let path =
@@ -366,7 +389,7 @@ fn main() -> anyhow::Result<()> {
                             path.with_extension("pub").display()
                         );
                     }
-                    licence_server::ServedTrustList::development(&issuer, &root)?
+                    licence_server::ServedTrustList::development(&issuers, &root)?
                 }
             };
             let state = AppState::new(
@@ -395,7 +418,7 @@ fn main() -> anyhow::Result<()> {
                     longest_poll: Duration::from_secs(longest_poll.min(InboxQuery::LONGEST_WAIT)),
                     ..Policy::default()
                 },
-                issuer,
+                issuers,
                 trust,
             )?;
             serve(listen, tls, state, &cli.db)?;

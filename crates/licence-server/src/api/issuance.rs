@@ -177,8 +177,22 @@ fn issuer_window(state: &AppState) -> (i64, i64) {
         .expect("load_or_create_issuer_key refuses a key without a window")
 }
 
-/// The status list as of now, from the registry.
-pub async fn current_status_list(state: &AppState) -> Result<StatusList, ApiError> {
+/// The status lists as of now, from the registry: one for each issuer key whose window is
+/// open (the signing key's first), each speaking for that key's credentials.
+pub async fn current_status_lists(state: &AppState) -> Result<Vec<StatusList>, ApiError> {
+    let list = current_status_list(state).await?;
+    Ok(state
+        .issuers()
+        .filter(|key| {
+            key.window()
+                .is_some_and(|(from, until)| (from..=until).contains(&now()))
+        })
+        .map(|key| list.clone().with_issuer(key.kid()))
+        .collect())
+}
+
+/// The status list as of now, from the registry, as the signing key's.
+async fn current_status_list(state: &AppState) -> Result<StatusList, ApiError> {
     let today = crate::today();
     let entries = with_store(state, move |s| s.status_entries(today)).await?;
     let needed = entries.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
@@ -192,13 +206,44 @@ pub async fn current_status_list(state: &AppState) -> Result<StatusList, ApiErro
     Ok(list)
 }
 
-/// The signed status list (COSE_Sign1): each issued credential's standing now. Public, cached
-/// for a minute.
-#[utoipa::path(get, path = "/status-list",
-    responses((status = 200, content_type = "application/cose", description = "the signed status list")))]
-pub async fn status_list(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let list = current_status_list(&state).await?;
-    let signed = list.sign(&state.issuer).map_err(ApiError::internal)?;
+/// Which issuer key's status list.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatusListQuery {
+    /// The issuer key (kid) whose credentials the list speaks for; default: the key that signs
+    /// credentials now. During a key rotation the previous key's list is served too.
+    #[param(max_length = 64)]
+    pub kid: Option<String>,
+}
+
+/// The signed status list (COSE_Sign1) of one issuer key: each issued credential's standing
+/// now. Public, cached for a minute.
+#[utoipa::path(get, path = "/status-list", params(StatusListQuery),
+    responses((status = 200, content_type = "application/cose", description = "the signed status list"),
+              (status = 400, body = crate::error::ErrorBody),
+              (status = 404, description = "no issuer key of this platform with this kid signs now", body = crate::error::ErrorBody)))]
+pub async fn status_list(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<StatusListQuery>,
+) -> Result<Response, ApiError> {
+    let kid = query.kid.unwrap_or_else(|| state.issuer.kid().to_owned());
+    let key = state
+        .issuers()
+        .find(|key| key.kid() == kid)
+        .filter(|key| {
+            key.window()
+                .is_some_and(|(from, until)| (from..=until).contains(&now()))
+        })
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_issuer_key",
+                "本平台没有此签发密钥，或其有效期已过",
+                "No issuer key of this platform with this kid signs now",
+            )
+        })?;
+    let list = current_status_list(&state).await?.with_issuer(key.kid());
+    let signed = list.sign(key).map_err(ApiError::internal)?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/cose".to_owned()),

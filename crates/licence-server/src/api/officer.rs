@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use licence_api::{CheckRequest, CheckResult, Holder, OfficerSession, OfficerSignIn};
 
-use super::issuance::{current_status_list, current_trust_list};
+use super::issuance::{current_status_lists, current_trust_list};
 use super::{bearer_digest, with_store};
 use crate::error::{ApiError, ApiJson};
 use crate::store::{Staff, StaffRole};
@@ -119,11 +119,11 @@ pub async fn check(
     ApiJson(req): ApiJson<CheckRequest>,
 ) -> Result<ApiJson<CheckResult>, ApiError> {
     let trust = current_trust_list(&state);
-    let status = current_status_list(&state).await?;
+    let lists = current_status_lists(&state).await?;
     let result = licence_credential::verify(
         &req.qr_text,
         &trust,
-        std::slice::from_ref(&status),
+        &lists,
         now(),
         licence_credential::VerifyOptions::default(),
     );

@@ -121,8 +121,16 @@ impl Platform {
     /// Stops the server abruptly (SIGKILL, as a crash) and starts it again on the same
     /// database; the base URL changes.
     pub fn restart(&mut self) {
+        self.restart_with(&[]);
+    }
+
+    /// [`Platform::restart`] with `extra` arguments added to `serve`'s (kept for later
+    /// restarts too).
+    pub fn restart_with(&mut self, extra: &[&str]) {
         let _ = self.server.kill();
         let _ = self.server.wait();
+        self.server_args
+            .extend(extra.iter().map(|s| (*s).to_owned()));
         let (server, base) = spawn_server(&self.server_args);
         self.server = server;
         self.base = base;
