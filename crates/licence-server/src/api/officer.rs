@@ -11,7 +11,7 @@ use licence_api::{CheckRequest, CheckResult, Holder, OfficerSession, OfficerSign
 use super::issuance::{current_status_lists, current_trust_list};
 use super::{bearer_digest, with_store};
 use crate::error::{ApiError, ApiJson};
-use crate::store::{Staff, StaffRole};
+use crate::store::{Staff, StaffRole, StaffSessionKind};
 use crate::{now, security, AppState};
 
 /// An officer's session lasts a shift.
@@ -71,7 +71,7 @@ pub async fn sign_in(
     let expires_at = now() + SHIFT_SECONDS;
     let (id, csrf) = (officer.id, security::new_id());
     with_store(&state, move |s| {
-        s.put_staff_session(&digest, id, &csrf, expires_at)
+        s.put_staff_session(&digest, StaffSessionKind::Officer, id, &csrf, expires_at)
     })
     .await?;
     Ok((
@@ -92,7 +92,10 @@ impl FromRequestParts<AppState> for Officer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let digest = bearer_digest(parts)?;
-        let session = with_store(state, move |s| s.staff_session(&digest)).await?;
+        let session = with_store(state, move |s| {
+            s.staff_session(&digest, StaffSessionKind::Officer)
+        })
+        .await?;
         match session {
             Some(s)
                 if s.expires_at > now()

@@ -43,7 +43,9 @@ use licence_core::Problem;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::store::{Account, RegistryEntry, StaffRole, StaffSession, Store, StoreError};
+use crate::store::{
+    Account, RegistryEntry, StaffRole, StaffSession, StaffSessionKind, Store, StoreError,
+};
 
 use crate::{now, security, AppState};
 
@@ -241,10 +243,12 @@ impl<D: Desk> FromRequestParts<AppState> for Console<D> {
         let token = cookie_token(&parts.headers).ok_or(ConsoleError::SignInFirst)?;
         let token_hash = security::token_digest(&token);
         let lookup = token_hash.clone();
-        let session = store(state, move |s| s.staff_session(&lookup))
-            .await?
-            .filter(|s| s.expires_at > now())
-            .ok_or(ConsoleError::SignInFirst)?;
+        let session = store(state, move |s| {
+            s.staff_session(&lookup, StaffSessionKind::Console)
+        })
+        .await?
+        .filter(|s| s.expires_at > now())
+        .ok_or(ConsoleError::SignInFirst)?;
         let console = Console {
             session,
             token_hash,

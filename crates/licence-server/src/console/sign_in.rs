@@ -9,6 +9,7 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::{audit, render, store, Anyone, ConsoleError, Flash, Layout, Submitted};
+use crate::store::StaffSessionKind;
 use crate::{now, security, AppState};
 
 /// A console session lasts one working day.
@@ -90,7 +91,13 @@ pub(super) async fn sign_in(
     let staff_id = staff.id;
     store(&state, move |s| {
         s.clear_events(STAFF_FAILURE, &username)?;
-        s.put_staff_session(&digest, staff_id, &csrf, now() + SESSION_SECONDS)
+        s.put_staff_session(
+            &digest,
+            StaffSessionKind::Console,
+            staff_id,
+            &csrf,
+            now() + SESSION_SECONDS,
+        )
     })
     .await?;
     audit::record(&state, &staff.username, "sign_in", "console".into()).await?;

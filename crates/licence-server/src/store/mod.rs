@@ -61,7 +61,7 @@ pub use registry::{
     UnitPapers,
 };
 pub use sqlite::SqliteStore;
-pub use staff::{AuditEntry, Staff, StaffRole, StaffSession, StaffStore};
+pub use staff::{AuditEntry, Staff, StaffRole, StaffSession, StaffSessionKind, StaffStore};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {

@@ -42,7 +42,24 @@ pub struct Staff {
     pub password_hash: String,
 }
 
-/// A console session: who, the form token that proves a POST came from our pages, expiry.
+/// What a staff session opens: the console (a cookie) or the officer's API (a bearer token).
+/// Each door takes only its own kind, so an officer's token, kept on a phone, never opens the
+/// console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum StaffSessionKind {
+    Console,
+    Officer,
+}
+
+impl StaffSessionKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A staff session: who, the form token that proves a console POST came from our pages,
+/// expiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffSession {
     pub staff: Staff,
@@ -65,15 +82,21 @@ pub trait StaffStore: Send + Sync {
     /// Every member of staff, by username.
     fn staff_list(&self) -> Result<Vec<Staff>, StoreError>;
 
-    // Console sessions, by the SHA-256 of the cookie's token.
+    // Staff sessions of a kind, by the SHA-256 of the token.
     fn put_staff_session(
         &self,
         token_hash: &[u8],
+        kind: StaffSessionKind,
         staff: i64,
         csrf: &str,
         expires_at: i64,
     ) -> Result<(), StoreError>;
-    fn staff_session(&self, token_hash: &[u8]) -> Result<Option<StaffSession>, StoreError>;
+    /// The session of this kind with this token; one of another kind is not found.
+    fn staff_session(
+        &self,
+        token_hash: &[u8],
+        kind: StaffSessionKind,
+    ) -> Result<Option<StaffSession>, StoreError>;
     fn delete_staff_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
 
     // The audit log.

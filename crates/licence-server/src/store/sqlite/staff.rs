@@ -3,7 +3,9 @@
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{corrupt, db, insert_error, SqliteStore};
-use crate::store::{AuditEntry, Staff, StaffRole, StaffSession, StaffStore, StoreError};
+use crate::store::{
+    AuditEntry, Staff, StaffRole, StaffSession, StaffSessionKind, StaffStore, StoreError,
+};
 
 /// The columns [`staff_from_row`] reads, in its order.
 const STAFF_COLUMNS: &str = "s.id, s.username, s.name, s.role, s.password_hash";
@@ -59,30 +61,35 @@ impl StaffStore for SqliteStore {
     fn put_staff_session(
         &self,
         token_hash: &[u8],
+        kind: StaffSessionKind,
         staff: i64,
         csrf: &str,
         expires_at: i64,
     ) -> Result<(), StoreError> {
         self.conn()
             .execute(
-                "INSERT INTO staff_session (token_hash, staff_id, csrf, expires_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![token_hash, staff, csrf, expires_at],
+                "INSERT INTO staff_session (token_hash, kind, staff_id, csrf, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token_hash, kind.as_str(), staff, csrf, expires_at],
             )
             .map_err(insert_error("staff session"))?;
         Ok(())
     }
 
-    fn staff_session(&self, token_hash: &[u8]) -> Result<Option<StaffSession>, StoreError> {
+    fn staff_session(
+        &self,
+        token_hash: &[u8],
+        kind: StaffSessionKind,
+    ) -> Result<Option<StaffSession>, StoreError> {
         let conn = self.conn();
         let row = conn
             .query_row(
                 &format!(
                     "SELECT {STAFF_COLUMNS}, ss.csrf, ss.expires_at
                      FROM staff_session ss JOIN staff s ON s.id = ss.staff_id
-                     WHERE ss.token_hash = ?1"
+                     WHERE ss.token_hash = ?1 AND ss.kind = ?2"
                 ),
-                [token_hash],
+                params![token_hash, kind.as_str()],
                 |r| {
                     Ok((
                         staff_from_row(r)?,
@@ -186,14 +193,29 @@ mod tests {
             .unwrap();
         assert_eq!(role, "officer");
 
-        store.put_staff_session(b"t", id, "csrf", 99).unwrap();
-        let session = store.staff_session(b"t").unwrap().unwrap();
+        store
+            .put_staff_session(b"t", StaffSessionKind::Console, id, "csrf", 99)
+            .unwrap();
+        let session = store
+            .staff_session(b"t", StaffSessionKind::Console)
+            .unwrap()
+            .unwrap();
+        // The same token is no officer's session.
+        assert!(store
+            .staff_session(b"t", StaffSessionKind::Officer)
+            .unwrap()
+            .is_none());
         assert_eq!(
             (session.staff, session.csrf.as_str(), session.expires_at),
             (stored, "csrf", 99)
         );
         store.delete_staff_session(b"t").unwrap();
-        assert_eq!(store.staff_session(b"t").unwrap(), None);
+        assert_eq!(
+            store
+                .staff_session(b"t", StaffSessionKind::Console)
+                .unwrap(),
+            None
+        );
     }
 
     #[test]
