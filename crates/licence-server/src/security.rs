@@ -38,6 +38,21 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 }
 
 /// CPU-heavy: call on the blocking pool.
+/// A hash no password matches in practice, checked against for an account that does not
+/// exist: a sign-in then takes as long for an unknown account as for a known one, so the time
+/// does not say who is registered.
+pub fn dummy_password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        let secret: [u8; 32] = rand::random();
+        Argon2::default()
+            .hash_password(&secret, &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
 pub fn password_matches(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| {

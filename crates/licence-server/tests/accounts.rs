@@ -117,6 +117,54 @@ fn repeated_wrong_passwords_lock_sign_in_for_a_while() {
 }
 
 #[test]
+fn wrong_passwords_released_together_by_id_and_by_mobile_are_checked_five_times_at_most() {
+    let p = Platform::start();
+    face_signed(&p, 0);
+    let (_, id, mobile) = demo_person(0);
+    // 40 wrong passwords, half by ID number and half by mobile number, released together.
+    let start = std::sync::Barrier::new(40);
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..40)
+            .map(|i| {
+                let login = if i % 2 == 0 {
+                    id.clone()
+                } else {
+                    mobile.clone()
+                };
+                let password = format!("Wrong2026x{i}");
+                let start = &start;
+                let p = &p;
+                s.spawn(move || {
+                    start.wait();
+                    p.post(
+                        "/api/v1/sessions",
+                        json!({"login": login, "password": password}),
+                    )
+                    .status()
+                    .as_u16()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let checked = answers.iter().filter(|s| **s != 429).count();
+    assert!(
+        checked <= 5,
+        "{checked} passwords were checked: {answers:?}"
+    );
+    assert_eq!(answers.iter().filter(|s| **s == 429).count(), 40 - checked);
+    // The account is locked now, by either name, even for the right password: a right one
+    // inside a burst over the limit is refused like the rest.
+    for login in [&id, &mobile] {
+        let r = p.post(
+            "/api/v1/sessions",
+            json!({"login": login, "password": PASSWORD}),
+        );
+        expect_error(r, 429, "too_many_sign_in_failures");
+    }
+}
+
+#[test]
 fn a_device_key_is_registered_once_and_must_be_a_p256_key() {
     let p = Platform::start();
     let token = face_signed(&p, 0);

@@ -61,23 +61,28 @@ pub async fn sign_in(
         .unwrap_or_default();
     let window = state.policy.sign_in_window.as_secs() as i64;
     let limit = state.policy.sign_in_failures;
-    let (account, failures) = {
-        let key = key.clone();
+    let account = with_store(&state, move |s| match (&by_id, &by_mobile, &by_unit) {
+        (Some(id), _, _) => s.account_by_id_number(id),
+        (None, Some(m), _) => s.account_by_mobile(m),
+        (None, None, Some(code)) => s.account_by_unit_code(code),
+        (None, None, None) => Ok(None),
+    })
+    .await?;
+    // Failures count against the account, however it was named (ID number, mobile number),
+    // and against what was typed when there is no such account.
+    let limit_key = account
+        .as_ref()
+        .map_or_else(|| format!("login:{key}"), |a| format!("account:{}", a.id));
+    // This attempt is reserved before the password is checked: requests released together
+    // cannot all pass the limit, and a right password in a burst over it is refused too.
+    let reserved = {
+        let limit_key = limit_key.clone();
         with_store(&state, move |s| {
-            let account = match (&by_id, &by_mobile, &by_unit) {
-                (Some(id), _, _) => s.account_by_id_number(id)?,
-                (None, Some(m), _) => s.account_by_mobile(m)?,
-                (None, None, Some(code)) => s.account_by_unit_code(code)?,
-                (None, None, None) => None,
-            };
-            Ok((
-                account,
-                s.count_events(SIGN_IN_FAILURE, &key, now() - window)?,
-            ))
+            s.reserve_event(SIGN_IN_FAILURE, &limit_key, now() - window, limit, now())
         })
         .await?
     };
-    if failures >= limit {
+    let Some(attempt) = reserved else {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_sign_in_failures",
@@ -86,37 +91,24 @@ pub async fn sign_in(
         )
         .next("sign_in_sms")
         .retry_after(window as u64));
-    }
-    let password = req.password;
-    let checked = account.map(|a| {
-        let hash = a.password_hash.clone();
-        (a, hash)
-    });
-    let matched = match checked {
-        Some((account, hash)) => {
-            if cpu(move || security::password_matches(&password, &hash)).await? {
-                Some(account)
-            } else {
-                None
-            }
-        }
-        None => None,
     };
-    let Some(account) = matched else {
-        let failures = with_store(&state, move |s| {
-            s.record_event(SIGN_IN_FAILURE, &key, now())?;
-            s.count_events(SIGN_IN_FAILURE, &key, now() - window)
-        })
-        .await?;
+    // An unknown account is checked against a dummy hash: the same time either way.
+    let password = req.password;
+    let hash = account.as_ref().map_or_else(
+        || security::dummy_password_hash().to_owned(),
+        |a| a.password_hash.clone(),
+    );
+    let matches = cpu(move || security::password_matches(&password, &hash)).await?;
+    let (Some(account), true) = (account, matches) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong_credentials",
             "账号或密码错误",
             "The account or the password is wrong",
         )
-        .attempts_left(limit.saturating_sub(failures)));
+        .attempts_left(limit.saturating_sub(attempt)));
     };
-    with_store(&state, move |s| s.clear_events(SIGN_IN_FAILURE, &key)).await?;
+    with_store(&state, move |s| s.clear_events(SIGN_IN_FAILURE, &limit_key)).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(open_session(&state, account).await?),

@@ -27,16 +27,18 @@ pub async fn sign_in(
     ApiJson(req): ApiJson<OfficerSignIn>,
 ) -> Result<(StatusCode, ApiJson<OfficerSession>), ApiError> {
     let username = req.username.trim().to_owned();
-    let key = username.clone();
     let window = state.policy.sign_in_window.as_secs() as i64;
-    let (staff, failures) = with_store(&state, move |s| {
+    let limit = state.policy.sign_in_failures;
+    let key = username.clone();
+    // The attempt is reserved before the password is checked (see the driver's sign-in).
+    let (staff, reserved) = with_store(&state, move |s| {
         Ok((
             s.staff_by_username(&key)?,
-            s.count_events(OFFICER_FAILURE, &key, now() - window)?,
+            s.reserve_event(OFFICER_FAILURE, &key, now() - window, limit, now())?,
         ))
     })
     .await?;
-    if failures >= state.policy.sign_in_failures {
+    if reserved.is_none() {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_sign_in_failures",
@@ -45,21 +47,15 @@ pub async fn sign_in(
         )
         .retry_after(window as u64));
     }
+    // Someone who is not an officer is checked against a dummy hash: the same time.
+    let staff = staff.filter(|s| matches!(s.role, StaffRole::Officer | StaffRole::Admin));
+    let hash = staff.as_ref().map_or_else(
+        || security::dummy_password_hash().to_owned(),
+        |s| s.password_hash.clone(),
+    );
     let password = req.password;
-    let officer: Option<Staff> =
-        match staff.filter(|s| matches!(s.role, StaffRole::Officer | StaffRole::Admin)) {
-            Some(staff) => {
-                let hash = staff.password_hash.clone();
-                let ok = super::cpu(move || security::password_matches(&password, &hash)).await?;
-                ok.then_some(staff)
-            }
-            None => None,
-        };
-    let Some(officer) = officer else {
-        with_store(&state, move |s| {
-            s.record_event(OFFICER_FAILURE, &username, now())
-        })
-        .await?;
+    let matches = super::cpu(move || security::password_matches(&password, &hash)).await?;
+    let (Some(officer), true) = (staff, matches) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong_credentials",
@@ -67,6 +63,7 @@ pub async fn sign_in(
             "The officer account or the password is wrong",
         ));
     };
+    with_store(&state, move |s| s.clear_events(OFFICER_FAILURE, &username)).await?;
     let (token, digest) = security::new_token();
     let expires_at = now() + SHIFT_SECONDS;
     let (id, csrf) = (officer.id, security::new_id());

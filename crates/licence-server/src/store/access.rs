@@ -59,6 +59,18 @@ pub trait AccessStore: Send + Sync {
     fn count_events(&self, kind: &str, key: &str, since: i64) -> Result<u32, StoreError>;
     fn last_event(&self, kind: &str, key: &str) -> Result<Option<i64>, StoreError>;
     fn clear_events(&self, kind: &str, key: &str) -> Result<(), StoreError>;
+    /// Reserves an attempt against a limit in one step: when fewer than `limit` events of
+    /// `kind` for `key` happened since `since`, records one at `at` and returns how many there
+    /// are now; otherwise records nothing and returns `None`. Requests released together cannot
+    /// all read "under the limit" before any of them is counted.
+    fn reserve_event(
+        &self,
+        kind: &str,
+        key: &str,
+        since: i64,
+        limit: u32,
+        at: i64,
+    ) -> Result<Option<u32>, StoreError>;
 
     // One-time codes.
     fn put_challenge(&self, challenge: &SmsChallenge) -> Result<(), StoreError>;

@@ -63,6 +63,34 @@ impl AccessStore for SqliteStore {
             .map_err(db)
     }
 
+    fn reserve_event(
+        &self,
+        kind: &str,
+        key: &str,
+        since: i64,
+        limit: u32,
+        at: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        self.in_transaction(|tx| {
+            let made: u32 = tx
+                .query_row(
+                    "SELECT count(*) FROM limit_event WHERE kind = ?1 AND key = ?2 AND at >= ?3",
+                    params![kind, key, since],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            if made >= limit {
+                return Ok(None);
+            }
+            tx.execute(
+                "INSERT INTO limit_event (kind, key, at) VALUES (?1, ?2, ?3)",
+                params![kind, key, at],
+            )
+            .map_err(db)?;
+            Ok(Some(made + 1))
+        })
+    }
+
     fn clear_events(&self, kind: &str, key: &str) -> Result<(), StoreError> {
         self.conn()
             .execute(
@@ -284,5 +312,12 @@ mod tests {
         assert_eq!(store.count_events("face", "a", 0).unwrap(), 0);
         assert_eq!(store.last_event("face", "a").unwrap(), None);
         assert_eq!(store.count_events("face", "b", 0).unwrap(), 1);
+        // Reserving counts up to the limit and then refuses, recording nothing more.
+        assert_eq!(store.reserve_event("pw", "k", 0, 2, 50).unwrap(), Some(1));
+        assert_eq!(store.reserve_event("pw", "k", 0, 2, 51).unwrap(), Some(2));
+        assert_eq!(store.reserve_event("pw", "k", 0, 2, 52).unwrap(), None);
+        assert_eq!(store.count_events("pw", "k", 0).unwrap(), 2);
+        // Events before `since` do not count.
+        assert_eq!(store.reserve_event("pw", "k", 51, 2, 53).unwrap(), Some(2));
     }
 }
