@@ -122,31 +122,13 @@ fn wrong_passwords_released_together_by_id_and_by_mobile_are_checked_five_times_
     face_signed(&p, 0);
     let (_, id, mobile) = demo_person(0);
     // 40 wrong passwords, half by ID number and half by mobile number, released together.
-    let start = std::sync::Barrier::new(40);
-    let answers: Vec<u16> = std::thread::scope(|s| {
-        let runs: Vec<_> = (0..40)
-            .map(|i| {
-                let login = if i % 2 == 0 {
-                    id.clone()
-                } else {
-                    mobile.clone()
-                };
-                let password = format!("Wrong2026x{i}");
-                let start = &start;
-                let p = &p;
-                s.spawn(move || {
-                    start.wait();
-                    p.post(
-                        "/api/v1/sessions",
-                        json!({"login": login, "password": password}),
-                    )
-                    .status()
-                    .as_u16()
-                })
-            })
-            .collect();
-        runs.into_iter().map(|r| r.join().unwrap()).collect()
-    });
+    let guesses: Vec<Value> = (0..40)
+        .map(|i| {
+            let login = if i % 2 == 0 { &id } else { &mobile };
+            json!({"login": login, "password": format!("Wrong2026x{i}")})
+        })
+        .collect();
+    let answers = released_together(&p, "/api/v1/sessions", &guesses);
     let checked = answers.iter().filter(|s| **s != 429).count();
     assert!(
         checked <= 5,

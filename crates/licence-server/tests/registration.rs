@@ -376,3 +376,41 @@ fn a_slow_or_failing_provider_is_a_clear_503_and_loses_nothing() {
     );
     expect_error(r, 503, "alipay_unavailable");
 }
+
+#[test]
+fn wrong_codes_released_together_are_compared_five_times_at_most() {
+    let p = Platform::start();
+    let (name, id, mobile) = demo_person(3);
+    let sent: Value = p
+        .post(
+            "/api/v1/registrations/online/codes",
+            json!({"name": name, "id_number": id, "mobile": mobile}),
+        )
+        .json()
+        .unwrap();
+    let challenge = sent["challenge_id"].clone();
+    let right = p.last_code(&mobile);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    // 30 wrong codes, each held back at its last byte and released together.
+    let guess = json!({"challenge_id": challenge, "code": wrong, "password": PASSWORD});
+    let answers = released_together(&p, "/api/v1/registrations/online", &vec![guess; 30]);
+    let compared = answers.iter().filter(|s| **s == 401).count();
+    assert!(compared <= 5, "{compared} codes were compared: {answers:?}");
+    assert!(
+        answers.iter().all(|s| *s == 401 || *s == 429),
+        "{answers:?}"
+    );
+    // The right code now comes too late.
+    expect_error(
+        p.post(
+            "/api/v1/registrations/online",
+            json!({"challenge_id": challenge, "code": right, "password": PASSWORD}),
+        ),
+        429,
+        "too_many_attempts",
+    );
+}

@@ -496,17 +496,18 @@ async fn check_code(
             "Too many wrong codes; please ask for a new one",
         )
     };
-    if challenge.attempts >= limit {
+    // The attempt is reserved before the code is compared: guesses released together cannot
+    // all pass the limit, and a right code among guesses over it is refused like the rest.
+    let id = challenge.id.clone();
+    let Some(attempts) = with_store(state, move |s| s.reserve_attempt(&id, limit)).await? else {
         return Err(too_many());
-    }
+    };
     let right = code.len() == 6
         && security::same_digest(
             &security::code_digest(code, &challenge.salt),
             &challenge.code_hash,
         );
     if !right {
-        let id = challenge.id.clone();
-        let attempts = with_store(state, move |s| s.count_attempt(&id)).await?;
         let left = limit.saturating_sub(attempts);
         if left == 0 {
             return Err(too_many().attempts_left(0));

@@ -75,8 +75,10 @@ pub trait AccessStore: Send + Sync {
     // One-time codes.
     fn put_challenge(&self, challenge: &SmsChallenge) -> Result<(), StoreError>;
     fn challenge(&self, id: &str) -> Result<Option<SmsChallenge>, StoreError>;
-    /// Counts a wrong attempt; returns the attempts made so far.
-    fn count_attempt(&self, id: &str) -> Result<u32, StoreError>;
+    /// Reserves an attempt at the code in one step, before it is compared: when fewer than
+    /// `limit` were made, counts this one and returns how many there are now; otherwise
+    /// `None`. Guesses released together cannot all read "under the limit".
+    fn reserve_attempt(&self, id: &str, limit: u32) -> Result<Option<u32>, StoreError>;
     /// Marks the code used; false if it already was (two requests racing).
     fn consume_challenge(&self, id: &str) -> Result<bool, StoreError>;
     fn delete_challenge(&self, id: &str) -> Result<(), StoreError>;

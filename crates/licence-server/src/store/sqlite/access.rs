@@ -137,13 +137,15 @@ impl AccessStore for SqliteStore {
             .transpose()
     }
 
-    fn count_attempt(&self, id: &str) -> Result<u32, StoreError> {
+    fn reserve_attempt(&self, id: &str, limit: u32) -> Result<Option<u32>, StoreError> {
         self.conn()
             .query_row(
-                "UPDATE sms_challenge SET attempts = attempts + 1 WHERE id = ?1 RETURNING attempts",
-                [id],
+                "UPDATE sms_challenge SET attempts = attempts + 1
+                 WHERE id = ?1 AND attempts < ?2 RETURNING attempts",
+                params![id, limit],
                 |r| r.get(0),
             )
+            .optional()
             .map_err(db)
     }
 
@@ -259,7 +261,9 @@ mod tests {
         store
             .put_challenge(&challenge(CodePurpose::Registration))
             .unwrap();
-        assert_eq!(store.count_attempt("c1").unwrap(), 1);
+        assert_eq!(store.reserve_attempt("c1", 2).unwrap(), Some(1));
+        assert_eq!(store.reserve_attempt("c1", 2).unwrap(), Some(2));
+        assert_eq!(store.reserve_attempt("c1", 2).unwrap(), None);
         assert!(store.consume_challenge("c1").unwrap());
         assert!(!store.consume_challenge("c1").unwrap());
         let back = store.challenge("c1").unwrap().unwrap();
