@@ -267,7 +267,7 @@ mod tests {
         assert!(store.consume_challenge("c1").unwrap());
         assert!(!store.consume_challenge("c1").unwrap());
         let back = store.challenge("c1").unwrap().unwrap();
-        assert_eq!((back.attempts, back.consumed), (1, true));
+        assert_eq!((back.attempts, back.consumed), (2, true));
     }
 
     #[test]
