@@ -28,7 +28,23 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
+    /// Opens (or makes) the app's database; a new file is readable by its owner only (the
+    /// session, the outbox's photos and the credential are in it).
     pub fn open(path: &Path) -> Result<LocalStore, ClientError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let made = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path);
+            if let Err(e) = made.as_ref().map(|_| ()) {
+                if e.kind() != std::io::ErrorKind::AlreadyExists {
+                    return Err(ClientError::Store(format!("{}: {e}", path.display())));
+                }
+            }
+        }
         Self::setup(Connection::open(path)?)
     }
 

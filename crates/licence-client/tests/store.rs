@@ -154,6 +154,23 @@ fn assert_upgraded_and_usable(path: &std::path::Path) {
     assert_eq!(user_version(path), SCHEMA_VERSION);
 }
 
+#[cfg(unix)]
+#[test]
+fn a_new_app_database_is_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.sqlite");
+    let store = LocalStore::open(&path).unwrap();
+    store.put_verifier_data("trust_list", b"x", 1).unwrap();
+    for file in ["app.sqlite", "app.sqlite-wal"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file}: {mode:o}");
+    }
+}
+
 #[test]
 fn a_database_of_the_oldest_schema_is_upgraded_with_its_rows_kept_and_usable() {
     let dir = tempfile::tempdir().unwrap();

@@ -151,6 +151,32 @@ fn a_face_signed_user_cannot_upgrade_again() {
 }
 
 #[test]
+fn every_console_answer_carries_the_browser_rules() {
+    let p = Platform::start();
+    p.add_staff("clerk01", "王警官", "clerk");
+    let anonymous = no_redirects()
+        .get(format!("{}/console/sign-in", p.base))
+        .send()
+        .unwrap();
+    let clerk = sign_in_staff(&p, "clerk01", STAFF_PASSWORD).ok().unwrap();
+    for r in [
+        anonymous,
+        clerk.get("/console"),
+        clerk.get("/console/staff"),
+    ] {
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+    }
+}
+
+#[test]
 fn staff_sign_in_sessions_csrf_and_roles() {
     let p = Platform::start();
     p.add_staff("clerk01", "王警官", "clerk");

@@ -105,9 +105,32 @@ fn count(n: i64) -> u32 {
     n.clamp(0, i64::from(u32::MAX)) as u32
 }
 
+/// A new database file is made readable by its owner only before SQLite opens it (its -wal
+/// and -shm files take the same mode): it holds ID numbers, phone numbers and faces.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let made = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match made {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        create_private(path)
+            .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
         Self::setup(Connection::open(path).map_err(db)?, Some(path), "FULL")
     }
 
@@ -116,6 +139,8 @@ impl SqliteStore {
     /// program loses nothing, but a power loss before `flush` may leave the file corrupt, so
     /// load into a new file, never into the platform's live database.
     pub fn open_for_bulk_load(path: &Path) -> Result<SqliteStore, StoreError> {
+        create_private(path)
+            .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
         Self::setup(Connection::open(path).map_err(db)?, Some(path), "OFF")
     }
 
@@ -236,6 +261,23 @@ impl SqliteStore {
 mod tests {
     use crate::store::RegistryEntry;
     use licence_core::testdata::sample_licence;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_database_and_its_journal_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("platform.sqlite");
+        let store = super::SqliteStore::open(&path).unwrap();
+        crate::store::RegistryStore::put_registry_entry(&store, &entry()).unwrap();
+        for file in ["platform.sqlite", "platform.sqlite-wal"] {
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{file}: {mode:o}");
+        }
+    }
 
     /// A person of the registry with a licence and a photo.
     pub(super) fn entry() -> RegistryEntry {
