@@ -37,24 +37,25 @@ pub fn spawn_photo_checks(state: AppState) {
                 eprintln!("photo check worker: could not lower its priority ({e:?})");
             }
             let mut checker = PhotoChecker::new();
+            let mut panics = Panics::default();
             loop {
-                // A panic must not end the checks for good, as it would end this thread.
-                let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    check_batch(state.store.as_ref(), &mut checker)
-                }));
+                let round = check_batch(state.store.as_ref(), &mut panics, |app| {
+                    check_one(&mut checker, app)
+                });
+                if panics.fresh_checker_needed {
+                    // A panic may have left the checker half-way: a new one for the next.
+                    checker = PhotoChecker::new();
+                    panics.fresh_checker_needed = false;
+                }
                 match round {
-                    Ok(Ok(checked)) => {
+                    Ok(checked) => {
                         tell_rejected(&state, &runtime, &checked.rejected);
                         // More may be waiting: go on at once.
                         if checked.taken == BATCH {
                             continue;
                         }
                     }
-                    Ok(Err(e)) => eprintln!("photo check worker: {e}"),
-                    Err(_) => {
-                        eprintln!("photo check worker: a check panicked; starting afresh");
-                        checker = PhotoChecker::new();
-                    }
+                    Err(e) => eprintln!("photo check worker: {e}"),
                 }
                 runtime.block_on(async {
                     let _ = tokio::time::timeout(POLL, state.photo_checks.notified()).await;
@@ -74,13 +75,50 @@ pub struct Checked {
     pub rejected: Vec<(AccountId, i64, ApplicationState)>,
 }
 
-/// Checks up to [`BATCH`] waiting applications.
-pub fn check_batch(store: &dyn Store, checker: &mut PhotoChecker) -> anyhow::Result<Checked> {
+/// How often a photo's check panicked, by application, across rounds.
+#[derive(Debug, Default)]
+pub struct Panics {
+    by_application: std::collections::HashMap<i64, u32>,
+    /// A check panicked this round: the checker may be half-way through and is made anew.
+    pub fresh_checker_needed: bool,
+}
+
+/// Panics of one photo's check before it is set aside for a person.
+const PANICS_BEFORE_SET_ASIDE: u32 = 2;
+
+/// Checks up to [`BATCH`] waiting applications with `check`, each on its own: a check that
+/// panics leaves the application for the next round, and one that panics
+/// [`PANICS_BEFORE_SET_ASIDE`] times is set aside for a person (under review, its check saying
+/// so), so that one poison photo never stops the queue.
+pub fn check_batch(
+    store: &dyn Store,
+    panics: &mut Panics,
+    mut check: impl FnMut(&Application) -> anyhow::Result<PhotoCheckRecord>,
+) -> anyhow::Result<Checked> {
     let waiting = store.unchecked_applications(BATCH)?;
-    let checks: Vec<PhotoCheckRecord> = waiting
-        .iter()
-        .map(|app| check_one(checker, app))
-        .collect::<anyhow::Result<_>>()?;
+    let mut checks = Vec::new();
+    let mut checked_apps = Vec::new();
+    for app in &waiting {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(app))) {
+            Ok(record) => checks.push(record?),
+            Err(_) => {
+                panics.fresh_checker_needed = true;
+                let count = panics.by_application.entry(app.id).or_insert(0);
+                *count += 1;
+                eprintln!(
+                    "photo check worker: the check of application {} panicked",
+                    app.id
+                );
+                if *count < PANICS_BEFORE_SET_ASIDE {
+                    continue;
+                }
+                panics.by_application.remove(&app.id);
+                checks.push(set_aside(app)?);
+            }
+        }
+        checked_apps.push(app);
+    }
+    let waiting = checked_apps;
     // One commit for the batch: the writer is shared with submissions.
     let applied = store.record_checks(&checks)?;
     let rejected = waiting
@@ -95,6 +133,28 @@ pub fn check_batch(store: &dyn Store, checker: &mut PhotoChecker) -> anyhow::Res
     Ok(Checked {
         taken: waiting.len(),
         rejected,
+    })
+}
+
+/// An application whose automatic check cannot finish goes to a reviewer, with a check that
+/// says why (the reviewer's page shows its problems).
+fn set_aside(app: &Application) -> anyhow::Result<PhotoCheckRecord> {
+    let check = serde_json::json!({
+        "compliant": false,
+        "set_aside": true,
+        "problems": [{"code": "check_failed",
+                      "message": "自动检测无法完成此照片，请人工审核 (the automatic check could not finish)"}],
+        "measurements": {},
+    });
+    Ok(PhotoCheckRecord {
+        id: app.id,
+        check: check.to_string(),
+        cropped: None,
+        from: app.state.clone(),
+        to: app
+            .state
+            .apply(&ApplicationEvent::StartReview)
+            .unwrap_or_else(|_| app.state.clone()),
     })
 }
 
@@ -212,4 +272,75 @@ pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
         .await??;
     }
     Ok(due.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ApplicationStore, NewAccount, RegistryStore, SqliteStore, Submitted};
+    use licence_core::UserKind;
+
+    fn submitted(store: &SqliteStore, i: i64) -> Application {
+        let account = store
+            .create_account(&NewAccount {
+                kind: UserKind::OnlineRegistered,
+                id_number: None,
+                unit_code: Some(format!("U{i}")),
+                name: "单位".into(),
+                mobile: "13800138000".parse().unwrap(),
+                password_hash: "x".into(),
+                created_at: 1,
+            })
+            .unwrap();
+        let new = Application {
+            id: 0,
+            account,
+            idempotency_key: format!("k{i}"),
+            photo_source: "album".into(),
+            photo: vec![0xFF, 0xD8, i as u8],
+            cropped: None,
+            check: None,
+            state: ApplicationState::Submitted,
+            submitted_at: 10,
+            due_at: 20,
+            updated_at: 10,
+        };
+        match store.submit_application(new).unwrap() {
+            Submitted::Created(app) => app,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_photo_whose_check_panics_twice_is_set_aside_and_the_queue_goes_on() {
+        let store = SqliteStore::in_memory().unwrap();
+        let poison = submitted(&store, 1);
+        let good = submitted(&store, 2);
+        let check = |app: &Application| {
+            assert!(app.id != poison.id, "a photo that brings the checker down");
+            Ok(PhotoCheckRecord {
+                id: app.id,
+                check: r#"{"compliant":true}"#.into(),
+                cropped: None,
+                from: app.state.clone(),
+                to: ApplicationState::UnderReview,
+            })
+        };
+        let mut panics = Panics::default();
+        // First round: the good photo is checked, the poison one waits for another try.
+        let first = check_batch(&store, &mut panics, check).unwrap();
+        assert_eq!(first.taken, 1);
+        assert!(panics.fresh_checker_needed);
+        let state = |id| store.application(id).unwrap().unwrap();
+        assert_eq!(state(good.id).state, ApplicationState::UnderReview);
+        assert_eq!(state(poison.id).state, ApplicationState::Submitted);
+        // Second round: it panics again and goes to a person, its check saying why.
+        let second = check_batch(&store, &mut panics, check).unwrap();
+        assert_eq!(second.taken, 1);
+        let set_aside = state(poison.id);
+        assert_eq!(set_aside.state, ApplicationState::UnderReview);
+        assert!(set_aside.check.unwrap().contains("\"set_aside\":true"));
+        // Nothing is left waiting.
+        assert_eq!(check_batch(&store, &mut panics, check).unwrap().taken, 0);
+    }
 }
