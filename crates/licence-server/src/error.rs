@@ -121,17 +121,20 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonDataError(e) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_field",
-                format!("请求内容有误：{}", e.body_text()),
+                format!("请求内容有误：{}", without_values(&e.body_text())),
                 format!(
                     "The request has a wrong or missing field: {}",
-                    e.body_text()
+                    without_values(&e.body_text())
                 ),
             ),
             JsonRejection::JsonSyntaxError(e) => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
-                format!("请求不是有效的 JSON：{}", e.body_text()),
-                format!("The request is not valid JSON: {}", e.body_text()),
+                format!("请求不是有效的 JSON：{}", without_values(&e.body_text())),
+                format!(
+                    "The request is not valid JSON: {}",
+                    without_values(&e.body_text())
+                ),
             ),
             JsonRejection::MissingJsonContentType(_) => ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -150,6 +153,40 @@ impl From<JsonRejection> for ApiError {
             ),
         }
     }
+}
+
+/// serde's words about a field without the value that was sent (it may be a whole mobile or
+/// ID number): "invalid type: integer `13800138000`, expected a string" becomes "invalid type:
+/// (not repeated), expected a string"; any other run of six digits or more is masked too.
+fn without_values(text: &str) -> String {
+    let mut out = text.to_owned();
+    for marker in ["invalid type: ", "invalid value: ", "invalid length "] {
+        if let Some(start) = out.find(marker) {
+            let from = start + marker.len();
+            let end = out[from..]
+                .find(", expected")
+                .map_or(out.len(), |i| from + i);
+            out.replace_range(from..end, "(not repeated)");
+        }
+    }
+    let mut masked = String::with_capacity(out.len());
+    let mut digits = String::new();
+    for c in out.chars().map(Some).chain([None]) {
+        if let Some(d) = c.filter(char::is_ascii_digit) {
+            digits.push(d);
+            continue;
+        }
+        if digits.len() >= 6 {
+            masked.push_str(&digits[..3]);
+            masked.push_str(&"*".repeat(digits.len() - 5));
+            masked.push_str(&digits[digits.len() - 2..]);
+        } else {
+            masked.push_str(&digits);
+        }
+        digits.clear();
+        masked.extend(c);
+    }
+    masked
 }
 
 pub fn too_large() -> ApiError {
@@ -216,5 +253,27 @@ impl ApiError {
             format!("查询参数有误：{zh}"),
             format!("A query parameter is wrong: {en}"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn a_field_error_never_repeats_the_value_sent() {
+        assert_eq!(
+            without_values(
+                "Failed to deserialize the JSON body into the target type: mobile: invalid type: \
+                 integer `13800138000`, expected a string at line 1 column 22"
+            ),
+            "Failed to deserialize the JSON body into the target type: mobile: invalid type: \
+             (not repeated), expected a string at line 1 column 22"
+        );
+        assert_eq!(
+            without_values("unknown field `110105199003071234`, expected one of `login`"),
+            "unknown field `110*************34`, expected one of `login`"
+        );
+        assert_eq!(without_values("line 12 column 345"), "line 12 column 345");
     }
 }

@@ -308,3 +308,16 @@ fn the_openapi_document_lists_every_endpoint() {
         json!(licence_core::verdict::VerdictCode::VARIANTS)
     );
 }
+
+#[test]
+fn a_field_of_the_wrong_type_is_refused_without_repeating_it() {
+    let p = Platform::start();
+    let r = p.post(
+        "/api/v1/sessions",
+        json!({"login": 13_800_138_000_u64, "password": "Licence2026"}),
+    );
+    let body = expect_error(r, 422, "invalid_field");
+    let text = body.to_string();
+    assert!(!text.contains("13800138000"), "{text}");
+    assert!(text.contains("login"), "it still names the field: {text}");
+}
