@@ -119,6 +119,40 @@ fn a_photo_that_fails_the_check_is_rejected_with_the_problems_and_can_be_resubmi
 }
 
 #[test]
+fn a_rejected_application_is_not_reopened_beside_another_open_one() {
+    let p = Platform::start();
+    let token = face_signed(&p, 4);
+    let submit = |key: &str, photo: &[u8]| {
+        let r = p.post_as(
+            &token,
+            "/api/v1/applications",
+            json!({"idempotency_key": key, "photo_source": "album", "photo": b64(photo)}),
+        );
+        assert_eq!(r.status().as_u16(), 201);
+        r.json::<Value>().unwrap()["id"].clone()
+    };
+    let rejected = submit("a", &blue_background_photo());
+    assert_eq!(checked(&p, &token, &rejected)["status"], "rejected");
+    // A new application is open now; the rejected one may not be opened beside it.
+    let open = submit("b", &good_photo());
+    let r = p.post_as(
+        &token,
+        &format!("/api/v1/applications/{rejected}/resubmit"),
+        json!({"photo_source": "camera", "photo": b64(&good_photo())}),
+    );
+    expect_error(r, 409, "application_open");
+    let mine: Vec<Value> = p.get_as(&token, "/api/v1/applications").json().unwrap();
+    let open_ones = mine
+        .iter()
+        .filter(|a| {
+            ["submitted", "under_review", "approved"].contains(&a["status"].as_str().unwrap())
+        })
+        .count();
+    assert_eq!(open_ones, 1, "{mine:?}");
+    assert!(mine.iter().any(|a| a["id"] == open));
+}
+
+#[test]
 fn the_photo_on_file_is_the_default_and_is_checked_too() {
     let p = Platform::start();
     let token = face_signed(&p, 6);

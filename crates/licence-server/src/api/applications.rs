@@ -255,12 +255,23 @@ async fn move_on(
             photo,
             due_at,
         });
-        if !s.transition(id, &from, &to, "applicant", resubmitted, at)? {
-            return Ok(None);
+        match s.transition(id, &from, &to, "applicant", resubmitted, at) {
+            Ok(true) => s.application(id).map(Ok),
+            Ok(false) => Ok(Ok(None)),
+            Err(crate::store::StoreError::Duplicate("open application")) => Ok(Err(())),
+            Err(e) => Err(e),
         }
-        s.application(id)
     })
-    .await?;
+    .await?
+    .map_err(|()| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "application_open",
+            "您已有另一份申请在办理中，请等待其结果后再重新提交",
+            "Another application of yours is still open; wait for its result before resubmitting this one",
+        )
+        .next("view_application")
+    })?;
     moved.ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,

@@ -252,6 +252,27 @@ impl ApplicationStore for SqliteStore {
         at: i64,
     ) -> Result<bool, StoreError> {
         self.in_transaction(|tx| {
+            // A resubmission opens the application again: not beside another open one (the
+            // rule a new submission keeps), checked in the same transaction as the move.
+            if resubmitted.is_some() {
+                let other_open: bool = tx
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM application o
+                           WHERE o.account_id = (SELECT account_id FROM application WHERE id = ?1)
+                             AND o.id != ?1 AND o.status IN (?2, ?3, ?4))",
+                        params![
+                            id,
+                            OPEN[0].to_string(),
+                            OPEN[1].to_string(),
+                            OPEN[2].to_string()
+                        ],
+                        |r| r.get(0),
+                    )
+                    .map_err(db)?;
+                if other_open {
+                    return Err(StoreError::Duplicate("open application"));
+                }
+            }
             let changed = tx
                 .execute(
                     "UPDATE application SET state = ?1, status = ?2, updated_at = ?3
