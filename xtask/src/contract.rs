@@ -87,6 +87,9 @@ pub fn run() -> Result<()> {
         .args(["--account-rate", generous, "--account-burst", generous])
         // Long-polls answer within 2 s here, not 30: the time goes to more cases instead.
         .args(["--longest-poll", "2"])
+        // Generated sign-ins with the demo driver's login and wrong passwords would lock the
+        // account the run signs in with.
+        .args(["--sign-in-failures", generous])
         .stdout(Stdio::piped())
         .spawn()
         .context("starting licence-server")?;

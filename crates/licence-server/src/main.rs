@@ -117,6 +117,9 @@ enum Command {
         /// Seconds an inbox long-poll is held at most (clients ask for up to 30).
         #[arg(long, env = "LICENCE_LONGEST_POLL", default_value_t = InboxQuery::LONGEST_WAIT)]
         longest_poll: u64,
+        /// Wrong passwords an account may have in 15 minutes before sign-in waits.
+        #[arg(long, env = "LICENCE_SIGN_IN_FAILURES", default_value_t = Policy::default().sign_in_failures)]
+        sign_in_failures: u32,
     },
     /// Load the licence registry from a CSV file (see docs/server.md for the columns).
     Import { file: PathBuf },
@@ -180,6 +183,7 @@ const CONFIG_KEYS: &[&str] = &[
     "LICENCE_ACCOUNT_RATE",
     "LICENCE_ACCOUNT_BURST",
     "LICENCE_LONGEST_POLL",
+    "LICENCE_SIGN_IN_FAILURES",
 ];
 
 /// Reads `LICENCE_CONFIG` (a file of `KEY=value` lines, `#` comments) into the environment.
@@ -319,6 +323,7 @@ fn main() -> anyhow::Result<()> {
             account_rate,
             account_burst,
             longest_poll,
+            sign_in_failures,
         } => {
             anyhow::ensure!(
                 provider_timeout > 0.0 && provider_timeout <= 120.0,
@@ -416,6 +421,7 @@ fn main() -> anyhow::Result<()> {
                         account_burst,
                     },
                     longest_poll: Duration::from_secs(longest_poll.min(InboxQuery::LONGEST_WAIT)),
+                    sign_in_failures: sign_in_failures.max(1),
                     ..Policy::default()
                 },
                 issuers,
