@@ -18,6 +18,24 @@ fn public_bytes(p: &Platform, path: &str) -> (Vec<u8>, String, String) {
     (r.bytes().unwrap().to_vec(), kind, cache)
 }
 
+/// A reviewer on duty, and face-signed demo driver 0 with a device of their own registered:
+/// the driver's token, the device's key and its id.
+fn driver_with_device(p: &Platform) -> (String, DeviceKey, Value) {
+    p.add_staff("review01", "李警官", "reviewer");
+    let token = face_signed(p, 0);
+    let device = DeviceKey::generate(&mut rand_core::OsRng);
+    let key = base64::engine::general_purpose::STANDARD.encode(device.public_key());
+    let added: Value = p
+        .post_as(
+            &token,
+            "/api/v1/me/devices",
+            json!({"public_key": key, "name": "张伟的手机"}),
+        )
+        .json()
+        .unwrap();
+    (token, device, added["id"].clone())
+}
+
 /// The driver applies with a good photo and a reviewer approves it; the application's id.
 fn approve_an_application(p: &Platform, token: &str) -> Value {
     let r = p.post_as(
@@ -54,20 +72,9 @@ fn issue(p: &Platform, token: &str, device_id: &Value) -> (String, Vec<u8>) {
 #[test]
 fn a_key_rotation_keeps_the_old_keys_credentials_verifying_with_their_own_list() {
     let mut p = Platform::start();
-    p.add_staff("review01", "李警官", "reviewer");
-    let token = face_signed(&p, 0);
-    let device = DeviceKey::generate(&mut rand_core::OsRng);
-    let key = base64::engine::general_purpose::STANDARD.encode(device.public_key());
-    let added: Value = p
-        .post_as(
-            &token,
-            "/api/v1/me/devices",
-            json!({"public_key": key, "name": "手机"}),
-        )
-        .json()
-        .unwrap();
+    let (token, device, device_id) = driver_with_device(&p);
     approve_an_application(&p, &token);
-    let (old_kid, old_credential) = issue(&p, &token, &added["id"]);
+    let (old_kid, old_credential) = issue(&p, &token, &device_id);
 
     // The new key signs from now; the old one stays for its own credentials' status.
     let old_key = p.db.with_extension("issuer.key");
@@ -88,7 +95,7 @@ fn a_key_rotation_keeps_the_old_keys_credentials_verifying_with_their_own_list()
     };
     let old_list = list_of(&old_kid);
     assert_eq!(old_list.issuer(), Some(old_kid.as_str()));
-    let (new_kid, new_credential) = issue(&p, &token, &added["id"]);
+    let (new_kid, new_credential) = issue(&p, &token, &device_id);
     assert_ne!(new_kid, old_kid);
     let (default, _, _) = public_bytes(&p, "/api/v1/status-list");
     let new_list = StatusList::verify(&default, &trust).unwrap();
@@ -118,19 +125,7 @@ fn a_key_rotation_keeps_the_old_keys_credentials_verifying_with_their_own_list()
 #[test]
 fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red() {
     let p = Platform::start();
-    p.add_staff("review01", "李警官", "reviewer");
-    let token = face_signed(&p, 0);
-    let device = DeviceKey::generate(&mut rand_core::OsRng);
-    let key = base64::engine::general_purpose::STANDARD.encode(device.public_key());
-    let added: Value = p
-        .post_as(
-            &token,
-            "/api/v1/me/devices",
-            json!({"public_key": key, "name": "张伟的手机"}),
-        )
-        .json()
-        .unwrap();
-    let device_id = added["id"].clone();
+    let (token, device, device_id) = driver_with_device(&p);
 
     // Not before approval.
     let early = p.post_as(
