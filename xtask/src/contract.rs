@@ -91,6 +91,8 @@ pub fn run() -> Result<()> {
         // account the run signs in with.
         .args(["--sign-in-failures", generous])
         .stdout(Stdio::piped())
+        // One log line a request: thousands here, kept beside the database, not in CI's log.
+        .stderr(std::fs::File::create(dir.join("server.log"))?)
         .spawn()
         .context("starting licence-server")?;
     platform.0.push(server_child);

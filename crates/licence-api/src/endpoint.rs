@@ -110,6 +110,12 @@ with_body! {
 plain! {
     /// `DELETE /sessions/current`: sign out.
     SignOut => Delete "/api/v1/sessions/current" -> ();
+    /// `DELETE /sessions`: sign out on every device.
+    SignOutEverywhere => Delete "/api/v1/sessions" -> ();
+    /// `DELETE /officer/sessions/current`: the officer signs out on this device.
+    OfficerSignOut => Delete "/api/v1/officer/sessions/current" -> ();
+    /// `DELETE /officer/sessions`: the officer signs out on every device.
+    OfficerSignOutEverywhere => Delete "/api/v1/officer/sessions" -> ();
     /// `GET /me`: the signed-in account.
     Me => Get "/api/v1/me" -> AccountView;
     /// `GET /me/devices`.
@@ -210,6 +216,12 @@ pub const ALL: &[(Method, &str)] = &[
     (OfficerSignIn::METHOD, OfficerSignIn::PATH),
     (CheckRequest::METHOD, CheckRequest::PATH),
     (SignOut::METHOD, SignOut::PATH),
+    (SignOutEverywhere::METHOD, SignOutEverywhere::PATH),
+    (OfficerSignOut::METHOD, OfficerSignOut::PATH),
+    (
+        OfficerSignOutEverywhere::METHOD,
+        OfficerSignOutEverywhere::PATH,
+    ),
     (Me::METHOD, Me::PATH),
     (Devices::METHOD, Devices::PATH),
     (MyLicence::METHOD, MyLicence::PATH),

@@ -22,4 +22,9 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub attempts_left: Option<u32>,
+    /// The request's id (also in `X-Request-Id`): quoted to support, it finds the request in
+    /// the platform's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub request_id: Option<String>,
 }

@@ -195,8 +195,9 @@ impl FromStr for UnifiedSocialCreditCode {
         if text.is_empty() {
             return Err(UnitCodeError::Empty);
         }
-        for (i, c) in text.char_indices() {
-            let pos = position(&text, i);
+        // Positions counted as the scan goes: linear however long the input.
+        for (n, c) in text.chars().enumerate() {
+            let pos = n + 1;
             let ok = if (3..=8).contains(&pos) {
                 c.is_ascii_digit()
             } else {
@@ -279,8 +280,8 @@ impl FromStr for OrganisationCode {
                 });
             }
         };
-        for (i, c) in compact.char_indices() {
-            let pos = position(&compact, i);
+        for (n, c) in compact.chars().enumerate() {
+            let pos = n + 1;
             let (ok, rule) = if pos <= 8 {
                 (
                     c.is_ascii_digit() || c.is_ascii_uppercase(),

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
-use crate::text::{fold, position};
+use crate::text::fold;
 use crate::Problem;
 
 /// A valid second-generation resident identity number. Personal data: its `Debug` output is
@@ -257,12 +257,14 @@ impl IdNumber {
         if len == 15 && text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(IdNumberError::FirstGeneration);
         }
-        if let Some((i, c)) = text.char_indices().find(|&(i, c)| {
-            let last = position(&text, i) == 18;
-            !(c.is_ascii_digit() || (last && c == 'X'))
-        }) {
+        // Positions counted as the scan goes: linear however long the input.
+        if let Some((n, c)) = text
+            .chars()
+            .enumerate()
+            .find(|&(n, c)| !(c.is_ascii_digit() || (n + 1 == 18 && c == 'X')))
+        {
             return Err(IdNumberError::InvalidCharacter {
-                position: position(&text, i),
+                position: n + 1,
                 found: c,
             });
         }

@@ -153,15 +153,23 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `bin serve` on `db` (any port) with `extra` flags; returns once it listens.
+    /// Starts `bin serve` on `db` (any port) with `extra` flags; returns once it listens. Its
+    /// log (one line a request) goes to the file beside `db` with the extension `log`.
     pub fn start(bin: &Path, db: &Path, extra: &[String]) -> anyhow::Result<Server> {
         use std::io::{BufRead, BufReader};
+        let log_path = db.with_extension("log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .with_context(|| format!("opening {}", log_path.display()))?;
         let mut child = Command::new(bin)
             .arg("--db")
             .arg(db)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
+            .stderr(log)
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("server stdout")?;

@@ -2,13 +2,16 @@
 //! refuses quickly and says when to come back, instead of queueing without bound until
 //! every request times out.
 //!
-//! Three limits, all in memory and checked before any work:
-//! - per client address (before the body is read): a token bucket;
+//! The limits, all in memory and checked before any work:
+//! - per client address (before the body is read, API and console alike): a token bucket;
+//! - the body must arrive within `body_timeout` (else 408), and bodies being received share
+//!   a byte budget (else 503): a client that sends half a body holds memory it has sent and
+//!   a connection, never a work slot;
 //! - per signed-in account (once the session is known): a token bucket;
-//! - work in flight: at most so many API requests being handled at once. Requests that wait
-//!   on an outside service (identity platform, SMS gateway, Alipay) have a pool of their own,
-//!   so that a slow provider cannot take every slot from applications, and the other way
-//!   round.
+//! - work in flight: at most so many API requests being handled at once, a slot taken only
+//!   once the body is in. Requests that wait on an outside service (identity platform, SMS
+//!   gateway, Alipay) have a pool of their own, so that a slow provider cannot take every
+//!   slot from applications, and the other way round.
 //!
 //! Refusals are 429 (`rate_limited`, you in particular are too fast) or 503 (`busy`, the
 //! platform is full), each with `Retry-After`. Long-polls of the inbox hold no work slot:
@@ -27,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
+use crate::request_log::note_admission;
 use crate::AppState;
 
 /// The limits a deployment may tune. Defaults are the product's.
@@ -44,6 +48,10 @@ pub struct Limits {
     /// Requests per second one signed-in account may make, sustained, and in a burst.
     pub account_rate: f64,
     pub account_burst: f64,
+    /// The longest a request body may take to arrive once its head is in.
+    pub body_timeout: Duration,
+    /// Bytes of bodies being received (not yet handled) at once, all clients together.
+    pub receiving_bytes: usize,
 }
 
 impl Default for Limits {
@@ -55,6 +63,9 @@ impl Default for Limits {
             address_burst: 100.0,
             account_rate: 2.0,
             account_burst: 20.0,
+            // An 8 MB photo over a poor mobile link.
+            body_timeout: Duration::from_secs(60),
+            receiving_bytes: 1 << 30,
         }
     }
 }
@@ -133,24 +144,34 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
 /// The platform's admission state.
 pub struct Admission {
+    body_timeout: Duration,
+    /// Permits are KiB of bodies being received.
+    receiving: Arc<Semaphore>,
     in_flight: Arc<Semaphore>,
     outside_in_flight: Arc<Semaphore>,
     by_address: RateLimiter<IpAddr>,
+    /// The console's own per-address limit: counter staff behind one office address are not
+    /// counted against the API, nor the other way round.
+    console_by_address: RateLimiter<IpAddr>,
     by_account: RateLimiter<i64>,
 }
 
 impl Admission {
     pub fn new(limits: Limits) -> Admission {
         Admission {
+            body_timeout: limits.body_timeout,
+            receiving: Arc::new(Semaphore::new((limits.receiving_bytes / 1024).max(1))),
             in_flight: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
             outside_in_flight: Arc::new(Semaphore::new(limits.max_outside_in_flight.max(1))),
             by_address: RateLimiter::new(limits.address_rate, limits.address_burst),
+            console_by_address: RateLimiter::new(limits.address_rate, limits.address_burst),
             by_account: RateLimiter::new(limits.account_rate, limits.account_burst),
         }
     }
 
     /// The per-account limit, checked once the session is known.
     pub fn admit_account(&self, account: i64) -> Result<(), ApiError> {
+        // (The request log notes this refusal by its 429 status and the account.)
         self.by_account
             .take(&account, Instant::now())
             .map_err(rate_limited)
@@ -183,30 +204,134 @@ fn busy() -> ApiError {
     .retry_after(1)
 }
 
-/// Middleware on the API: the address limit, then a work slot for the request's lifetime.
-pub async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+fn body_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "body_timeout",
+        "请求内容发送超时，请检查网络后重试",
+        "The request took too long to arrive; check your connection and try again",
+    )
+}
+
+/// Middleware on the whole router (API and console): the address limit, then the whole body
+/// within its deadline and the byte budget, before anything else looks at the request.
+pub async fn receive(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let admission = &state.admission;
     // Behind a reverse proxy the address would come from its header; served directly, the
     // peer is the client. In-process tests have no peer and skip this limit.
     if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-        if let Err(wait) = admission.by_address.take(&peer.ip(), Instant::now()) {
+        let limiter = if request.uri().path().starts_with("/console") {
+            &admission.console_by_address
+        } else {
+            &admission.by_address
+        };
+        if let Err(wait) = limiter.take(&peer.ip(), Instant::now()) {
+            note_admission(request.extensions(), "rate_limited_address");
             return rate_limited(wait).into_response();
         }
     }
+    if axum::body::HttpBody::is_end_stream(request.body()) {
+        return next.run(request).await;
+    }
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
+        note_admission(request.extensions(), "too_large");
+        return crate::error::too_large().into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let received = tokio::time::timeout(admission.body_timeout, admission.read_body(body)).await;
+    match received {
+        Ok(Ok((bytes, _budget))) => {
+            // The budget is held until the answer is made: the bytes live that long.
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Ok(Err(refusal)) => {
+            note_admission(&parts.extensions, "body_refused");
+            refusal.into_response()
+        }
+        Err(_) => {
+            note_admission(&parts.extensions, "body_timeout");
+            body_timeout().into_response()
+        }
+    }
+}
+
+impl Admission {
+    /// Reads a body to its end, taking its bytes from the budget as they arrive.
+    async fn read_body(
+        &self,
+        body: axum::body::Body,
+    ) -> Result<(axum::body::Bytes, Option<tokio::sync::OwnedSemaphorePermit>), ApiError> {
+        use http_body_util::BodyExt;
+        let mut body = body;
+        let mut bytes = Vec::new();
+        let mut budget: Option<tokio::sync::OwnedSemaphorePermit> = None;
+        let mut held_kib = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| unreadable())?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if bytes.len() + data.len() > crate::MAX_BODY_BYTES {
+                return Err(crate::error::too_large());
+            }
+            bytes.extend_from_slice(&data);
+            let needed = bytes.len().div_ceil(1024);
+            if needed > held_kib {
+                let more = self
+                    .receiving
+                    .clone()
+                    .try_acquire_many_owned((needed - held_kib) as u32)
+                    .map_err(|_| busy())?;
+                held_kib = needed;
+                match budget.as_mut() {
+                    Some(held) => held.merge(more),
+                    None => budget = Some(more),
+                }
+            }
+        }
+        Ok((bytes.into(), budget))
+    }
+}
+
+fn unreadable() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "unreadable_body",
+        "无法读取请求内容",
+        "The request body could not be read",
+    )
+}
+
+/// Middleware on the API: a work slot for the request's lifetime (the body is in already).
+pub async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let admission = &state.admission;
     // Nested under /api/v1, the router sees the path without that prefix.
     let path = request.uri().path();
     let path = path.strip_prefix("/api/v1").unwrap_or(path);
     if request.method() == Method::GET && path == "/me/inbox" {
+        note_admission(request.extensions(), "long_poll");
         return next.run(request).await;
     }
-    let pool = if calls_outside(path) {
-        &admission.outside_in_flight
+    let (pool, admitted, refused) = if calls_outside(path) {
+        (
+            &admission.outside_in_flight,
+            "admitted_outside",
+            "busy_outside",
+        )
     } else {
-        &admission.in_flight
+        (&admission.in_flight, "admitted", "busy")
     };
     let Ok(_slot) = pool.clone().try_acquire_owned() else {
+        note_admission(request.extensions(), refused);
         return busy().into_response();
     };
+    note_admission(request.extensions(), admitted);
     next.run(request).await
 }
 

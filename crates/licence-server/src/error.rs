@@ -31,6 +31,7 @@ impl ApiError {
                 message_en: en.into(),
                 next: None,
                 attempts_left: None,
+                request_id: None,
             }),
             retry_after: None,
         }
@@ -73,7 +74,7 @@ impl ApiError {
 
     /// Something on our side failed. The detail goes to the log, never to the client.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        eprintln!("internal error: {detail}");
+        tracing::error!(%detail, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -103,7 +104,9 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(*self.body)).into_response();
+        let mut body = *self.body;
+        body.request_id = crate::request_log::current_request_id();
+        let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

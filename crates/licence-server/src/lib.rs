@@ -14,7 +14,9 @@ pub mod console;
 pub mod error;
 pub mod providers;
 pub mod registry;
+pub mod request_log;
 pub mod security;
+pub mod serve;
 pub mod store;
 pub mod worker;
 
@@ -37,7 +39,15 @@ pub struct Policy {
     pub code_ttl: Duration,
     pub code_attempts: u32,
     pub code_resend_after: Duration,
+    /// Codes a day for one person (or number) asked from one address: a stranger elsewhere
+    /// cannot use up a driver's own.
     pub codes_per_day: u32,
+    /// Codes a day for one person from every address together: the most texts a person can
+    /// be sent on others' requests.
+    pub codes_per_person: u32,
+    /// Codes a day asked from one address, for anyone (carrier NAT puts many phones behind
+    /// one address, so this is generous).
+    pub codes_per_address: u32,
     /// Sign-in: failures allowed per account within `sign_in_window`.
     pub sign_in_failures: u32,
     pub sign_in_window: Duration,
@@ -59,6 +69,8 @@ impl Default for Policy {
             code_attempts: 5,
             code_resend_after: Duration::from_secs(60),
             codes_per_day: 10,
+            codes_per_person: 30,
+            codes_per_address: 200,
             sign_in_failures: 5,
             sign_in_window: Duration::from_secs(15 * 60),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -151,8 +163,8 @@ impl AppState {
 }
 
 impl AppState {
-    /// Tells an applicant how their e-licence application was decided (R3.5): approved, or
-    /// returned with the reasons, by a reviewer or by the server's own photo check.
+    /// Tells an applicant how their e-licence application was decided (R3.5), outside any
+    /// other change (the server's own photo check).
     pub async fn notify_application_result(
         &self,
         account: store::AccountId,
@@ -160,25 +172,48 @@ impl AppState {
         application: i64,
         state: &licence_core::ApplicationState,
     ) -> Result<(), store::StoreError> {
-        let text = match state {
-            licence_core::ApplicationState::Rejected { reasons } => format!(
-                "【交管12123】您的驾驶证电子版申请未通过审核：{}。请在交管12123中修改后重新提交。",
-                reasons
-                    .iter()
-                    .map(|r| match &r.note {
-                        Some(n) => format!("{}（{n}）", r.code.name_zh()),
-                        None => r.code.name_zh().to_owned(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("；")
-            ),
-            _ => "【交管12123】您的驾驶证电子版申请已审核通过，请在交管12123中查看和使用。"
-                .to_owned(),
-        };
-        // One message per decision: the time tells a second rejection from the first.
-        let event = format!("application:{application}:{}:{}", state.status(), now());
-        self.notify(account, to, event, "驾驶证电子版审核结果", text)
+        let n = application_result_notice(account, to, application, state);
+        self.notify(n.account, n.to, n.event_key, &n.title, n.text)
             .await
+    }
+
+    /// Wakes the outbox worker and long-polling apps after a change that queued a notice
+    /// has been committed.
+    pub fn announce(&self) {
+        self.outbox.notify_one();
+        self.inbox.send_modify(|generation| *generation += 1);
+    }
+}
+
+/// The message that tells an applicant how their e-licence application was decided (R3.5):
+/// approved, or returned with the reasons, by a reviewer or by the server's own photo check.
+pub fn application_result_notice(
+    account: store::AccountId,
+    to: licence_core::MobileNumber,
+    application: i64,
+    state: &licence_core::ApplicationState,
+) -> store::Notice {
+    let text = match state {
+        licence_core::ApplicationState::Rejected { reasons } => format!(
+            "【交管12123】您的驾驶证电子版申请未通过审核：{}。请在交管12123中修改后重新提交。",
+            reasons
+                .iter()
+                .map(|r| match &r.note {
+                    Some(n) => format!("{}（{n}）", r.code.name_zh()),
+                    None => r.code.name_zh().to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("；")
+        ),
+        _ => "【交管12123】您的驾驶证电子版申请已审核通过，请在交管12123中查看和使用。".to_owned(),
+    };
+    store::Notice {
+        account,
+        to,
+        // One message per decision: the time tells a second rejection from the first.
+        event_key: format!("application:{application}:{}:{}", state.status(), now()),
+        title: "驾驶证电子版审核结果".to_owned(),
+        text,
     }
 }
 

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use licence_api::InboxQuery;
 use licence_server::admission::Limits;
 use licence_server::providers::{ProviderConfig, Providers};
+use licence_server::serve::ConnectionLimits;
 use licence_server::store::{RegistryStore, SqliteStore, Store};
 use licence_server::{registry, AppState, Policy};
 
@@ -25,8 +26,27 @@ struct Cli {
         global = true
     )]
     db: PathBuf,
+    /// How log lines are written (to standard error): `text` for people, `json` (one object
+    /// a line) for a log collector. What is logged is chosen with LICENCE_LOG (default
+    /// `info`; e.g. `warn,request=info`).
+    #[arg(long, env = "LICENCE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The log: per-request lines (target `request`) and the platform's own events.
+fn start_logging(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("LICENCE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.with_ansi(false).init();
+    }
 }
 
 // Parsed once at start: the size of `Serve` next to the other commands costs nothing.
@@ -120,6 +140,15 @@ enum Command {
         /// Wrong passwords an account may have in 15 minutes before sign-in waits.
         #[arg(long, env = "LICENCE_SIGN_IN_FAILURES", default_value_t = Policy::default().sign_in_failures)]
         sign_in_failures: u32,
+        /// Seconds a client has to send a request's head (line and headers) before it is closed.
+        #[arg(long, env = "LICENCE_HEADER_TIMEOUT", default_value_t = ConnectionLimits::default().header_timeout.as_secs_f64())]
+        header_timeout: f64,
+        /// Seconds a client has to send a request's body once its head is in (else 408).
+        #[arg(long, env = "LICENCE_BODY_TIMEOUT", default_value_t = Limits::default().body_timeout.as_secs_f64())]
+        body_timeout: f64,
+        /// Connections one client address may hold open at once; more are closed at accept.
+        #[arg(long, env = "LICENCE_CONNECTIONS_PER_ADDRESS", default_value_t = ConnectionLimits::default().per_address)]
+        connections_per_address: usize,
     },
     /// Load the licence registry from a CSV file (see docs/server.md for the columns).
     Import { file: PathBuf },
@@ -220,6 +249,7 @@ fn load_config_file() -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     load_config_file()?;
     let cli = Cli::parse();
+    start_logging(&cli.log_format);
     let store = SqliteStore::open(&cli.db)
         .with_context(|| format!("opening the database {}", cli.db.display()))?;
     match cli.command {
@@ -324,6 +354,9 @@ fn main() -> anyhow::Result<()> {
             account_burst,
             longest_poll,
             sign_in_failures,
+            header_timeout,
+            body_timeout,
+            connections_per_address,
         } => {
             anyhow::ensure!(
                 provider_timeout > 0.0 && provider_timeout <= 120.0,
@@ -332,6 +365,19 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!(
                 max_in_flight >= 1 && max_outside_in_flight >= 1,
                 "--max-in-flight and --max-outside-in-flight must be at least 1"
+            );
+            for (flag, value) in [
+                ("--header-timeout", header_timeout),
+                ("--body-timeout", body_timeout),
+            ] {
+                anyhow::ensure!(
+                    value.is_finite() && value > 0.0 && value <= 3600.0,
+                    "{flag} must be between 0 and 3600 seconds"
+                );
+            }
+            anyhow::ensure!(
+                connections_per_address >= 1,
+                "--connections-per-address must be at least 1"
             );
             for (flag, value) in [
                 ("--address-rate", address_rate),
@@ -419,6 +465,8 @@ fn main() -> anyhow::Result<()> {
                         address_burst,
                         account_rate,
                         account_burst,
+                        body_timeout: Duration::from_secs_f64(body_timeout),
+                        ..Limits::default()
                     },
                     longest_poll: Duration::from_secs(longest_poll.min(InboxQuery::LONGEST_WAIT)),
                     sign_in_failures: sign_in_failures.max(1),
@@ -427,7 +475,12 @@ fn main() -> anyhow::Result<()> {
                 issuers,
                 trust,
             )?;
-            serve(listen, tls, state, &cli.db)?;
+            let connections = ConnectionLimits {
+                header_timeout: Duration::from_secs_f64(header_timeout),
+                per_address: connections_per_address,
+                ..ConnectionLimits::default()
+            };
+            serve(listen, tls, connections, state, &cli.db)?;
         }
     }
     Ok(())
@@ -437,6 +490,7 @@ fn main() -> anyhow::Result<()> {
 async fn serve(
     listen: SocketAddr,
     tls: Option<Arc<licence_tls::ServerConfig>>,
+    connections: ConnectionLimits,
     state: AppState,
     db: &std::path::Path,
 ) -> anyhow::Result<()> {
@@ -452,32 +506,17 @@ async fn serve(
     );
     licence_server::worker::spawn_photo_checks(state.clone());
     licence_server::worker::spawn_outbox(state.clone());
-    // With the peer's address, for the per-address limit.
-    let app = licence_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    match tls {
-        // HTTPS: HTTP/2 or HTTP/1.1 as the client chooses by ALPN.
-        Some(config) => {
-            let handle = axum_server::Handle::new();
-            let stopping = handle.clone();
-            tokio::spawn(async move {
-                let _ = tokio::signal::ctrl_c().await;
-                stopping.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            axum_server::from_tcp_rustls(
-                listener,
-                axum_server::tls_rustls::RustlsConfig::from_config(config),
-            )?
-            .handle(handle)
-            .serve(app)
-            .await?;
-        }
-        None => {
-            axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
-        }
-    }
+    licence_server::worker::spawn_purge(state.clone());
+    let app = licence_server::router(state);
+    licence_server::serve::serve(
+        tokio::net::TcpListener::from_std(listener)?,
+        tls,
+        app,
+        connections,
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+    )
+    .await;
     Ok(())
 }

@@ -3,6 +3,8 @@
 //! is a normal event: every call has a timeout, retries are bounded and only where repeating
 //! is safe, and the caller gets a [`ProviderError`] it can turn into a clear message.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -67,6 +69,42 @@ pub struct ProviderConfig {
 pub struct Providers {
     http: reqwest::Client,
     config: ProviderConfig,
+    /// How long a text message takes to send, as lately seen.
+    sms_time: Arc<TypicalTime>,
+}
+
+/// A running estimate of how long something takes (an exponentially weighted mean): what
+/// an answer that does *not* do it waits, so that the two take the same time and the time
+/// tells nothing (a code for an unknown number is not sent, yet answered as late).
+#[derive(Debug)]
+pub struct TypicalTime(AtomicU64, Duration);
+
+impl TypicalTime {
+    /// Says `initial` until something is measured.
+    pub fn new(initial: Duration) -> TypicalTime {
+        TypicalTime(AtomicU64::new(0), initial)
+    }
+
+    /// Takes a measurement in: the first as it is, later ones with an eighth of the weight.
+    pub fn record(&self, took: Duration) {
+        let took = (took.as_micros().min(u128::from(u32::MAX)) as u64).max(1);
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |mean| {
+                Some(if mean == 0 {
+                    took
+                } else {
+                    mean - mean / 8 + took / 8
+                })
+            });
+    }
+
+    pub fn typical(&self) -> Duration {
+        match self.0.load(Ordering::Relaxed) {
+            0 => self.1,
+            mean => Duration::from_micros(mean),
+        }
+    }
 }
 
 /// The identity platform's verdict on a liveness check.
@@ -128,7 +166,11 @@ impl Providers {
             config.alipay_url.as_str(),
         ];
         let http = licence_tls::https_client(builder, &urls, &config.ca_pem)?;
-        Ok(Providers { http, config })
+        Ok(Providers {
+            http,
+            config,
+            sms_time: Arc::new(TypicalTime::new(Duration::from_millis(20))),
+        })
     }
 
     /// Liveness and face match of camera frames (JPEG) against the reference photo.
@@ -176,10 +218,17 @@ impl Providers {
             Some(r) => serde_json::json!({"to": to, "text": text, "client_ref": r}),
             None => serde_json::json!({"to": to, "text": text}),
         };
+        let started = std::time::Instant::now();
         let sent: Sent = self
             .call(Service::Sms, || self.http.post(&url).json(&body))
             .await?;
+        self.sms_time.record(started.elapsed());
         Ok(sent.message_id)
+    }
+
+    /// How long a text message typically takes to send, as lately seen.
+    pub fn typical_sms_time(&self) -> Duration {
+        self.sms_time.typical()
     }
 
     /// Exchanges an Alipay authorisation code for the person Alipay holds (R2.4).
@@ -237,5 +286,21 @@ impl Providers {
                 detail: e.to_string(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_typical_time_starts_given_then_follows_what_is_measured() {
+        let t = TypicalTime::new(Duration::from_millis(20));
+        assert_eq!(t.typical(), Duration::from_millis(20));
+        t.record(Duration::from_millis(4));
+        assert_eq!(t.typical(), Duration::from_millis(4));
+        // One slow send moves it by an eighth of the difference.
+        t.record(Duration::from_millis(12));
+        assert_eq!(t.typical(), Duration::from_millis(5));
     }
 }

@@ -95,6 +95,18 @@ pub fn same_digest(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The longest staff username looked up; longer ones belong to no one.
+pub const MAX_USERNAME_CHARS: usize = 64;
+
+/// A short digest of something typed (16 hex digits): what is stored in its place when it
+/// names no account, so that storage stays small however much was sent.
+pub fn short_digest(text: &str) -> String {
+    Sha256::digest(text.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// An unguessable identifier for a challenge.
 pub fn new_id() -> String {
     let bytes: [u8; 16] = rand::thread_rng().gen();

@@ -34,7 +34,7 @@ pub fn spawn_photo_checks(state: AppState) {
                     CHECK_NICENESS.try_into().expect("in range"),
                 ),
             ) {
-                eprintln!("photo check worker: could not lower its priority ({e:?})");
+                tracing::warn!(error = ?e, "photo check worker: could not lower its priority");
             }
             let mut checker = PhotoChecker::new();
             let mut panics = Panics::default();
@@ -55,7 +55,7 @@ pub fn spawn_photo_checks(state: AppState) {
                             continue;
                         }
                     }
-                    Err(e) => eprintln!("photo check worker: {e}"),
+                    Err(e) => tracing::error!(error = %e, "photo check worker"),
                 }
                 runtime.block_on(async {
                     let _ = tokio::time::timeout(POLL, state.photo_checks.notified()).await;
@@ -63,7 +63,7 @@ pub fn spawn_photo_checks(state: AppState) {
             }
         });
     if let Err(e) = spawned {
-        eprintln!("photo check worker: could not start ({e})");
+        tracing::error!(error = %e, "photo check worker: could not start");
     }
 }
 
@@ -105,9 +105,10 @@ pub fn check_batch(
                 panics.fresh_checker_needed = true;
                 let count = panics.by_application.entry(app.id).or_insert(0);
                 *count += 1;
-                eprintln!(
-                    "photo check worker: the check of application {} panicked",
-                    app.id
+                tracing::error!(
+                    application = app.id,
+                    panics = *count,
+                    "photo check worker: the check panicked"
                 );
                 if *count < PANICS_BEFORE_SET_ASIDE {
                     continue;
@@ -182,7 +183,7 @@ fn tell_rejected(
                     .map_err(anyhow::Error::from)
             });
         if let Err(e) = told {
-            eprintln!("photo check worker: telling the applicant of {application}: {e}");
+            tracing::error!(application, error = %e, "photo check worker: telling the applicant");
         }
     }
 }
@@ -230,6 +231,38 @@ fn check_one(checker: &mut PhotoChecker, app: &Application) -> anyhow::Result<Ph
 /// Messages sent per round.
 const SMS_BATCH: usize = 16;
 
+/// How often what no limit, code or session needs any more is removed.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// Limit events are kept this long: the longest window any limit looks back (codes per day).
+const EVENTS_KEPT: i64 = 2 * 24 * 3600;
+
+/// Starts the purge worker: limit events older than any window, and codes and sessions
+/// (drivers' and staff's) expired, are removed every [`PURGE_EVERY`], so that the tables
+/// every failed sign-in and code request writes to do not grow for ever.
+pub fn spawn_purge(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_EVERY);
+        loop {
+            every.tick().await;
+            match purge(state.store.clone(), crate::now()).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "purge worker: old rows removed"),
+                Err(e) => tracing::error!(error = %e, "purge worker"),
+            }
+        }
+    });
+}
+
+/// One purge at `now`; how many rows went.
+pub async fn purge(store: std::sync::Arc<dyn Store>, now: i64) -> anyhow::Result<u64> {
+    Ok(tokio::task::spawn_blocking(move || {
+        Ok::<_, crate::store::StoreError>(
+            store.purge(now - EVENTS_KEPT, now)? + store.purge_staff_sessions(now)?,
+        )
+    })
+    .await??)
+}
+
 /// Starts the SMS outbox worker: every queued message is sent, retried with growing pauses
 /// while the gateway fails, and never sent twice (the gateway de-duplicates on the event key).
 pub fn spawn_outbox(state: AppState) {
@@ -238,7 +271,7 @@ pub fn spawn_outbox(state: AppState) {
             match send_due(&state).await {
                 Ok(n) if n == SMS_BATCH => continue,
                 Ok(_) => {}
-                Err(e) => eprintln!("sms outbox worker: {e}"),
+                Err(e) => tracing::error!(error = %e, "sms outbox worker"),
             }
             let _ =
                 tokio::time::timeout(POLL.min(state.policy.outbox_retry), state.outbox.notified())

@@ -135,6 +135,7 @@ impl DriverApp {
                 message_en: "This account may not use this business".into(),
                 next: None,
                 attempts_left: None,
+                request_id: None,
             });
             return Err(AppError::new(&d.code, &d.message, &d.message_en));
         }

@@ -10,9 +10,9 @@ use licence_core::{
 };
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 
-use super::registration::{redeem_code, send_code};
+use super::registration::{redeem_code, send_code, CodeFor, Delivery};
 use super::{
-    account_view, cpu, mobile, open_session, require, with_store, AccountView, SignedIn,
+    account_view, cpu, mobile, open_session, require, with_store, AccountView, Requester, SignedIn,
     SignedInAccount,
 };
 use crate::error::{ApiError, ApiJson};
@@ -23,6 +23,8 @@ use licence_api::CodeSent;
 const SIGN_IN_FAILURE: &str = "sign_in_failure";
 /// Devices one account may register (a phone and a tablet, with room to replace them).
 const MAX_DEVICES: usize = 5;
+/// Longer than any ID number, mobile number or credit code.
+const MAX_LOGIN_CHARS: usize = 32;
 
 /// Sign in with a password. Wrong password and unknown account get the same answer.
 #[utoipa::path(post, path = "/sessions", request_body = SignInRequest,
@@ -32,7 +34,14 @@ pub async fn sign_in(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> Result<(StatusCode, ApiJson<SignedIn>), ApiError> {
-    let login = req.login.trim().to_uppercase();
+    // Every way to sign in is a short code: anything long is none of them, and is not
+    // parsed (or stored) at all.
+    let login = req.login.trim();
+    let login = if login.chars().count() <= MAX_LOGIN_CHARS {
+        login.to_uppercase()
+    } else {
+        String::new()
+    };
     let by_id = IdNumber::parse(&login, crate::today()).ok();
     let by_mobile = login.parse::<MobileNumber>().ok();
     // Units sign in with their unified social credit code (or organisation code).
@@ -115,35 +124,38 @@ pub async fn sign_in(
     ))
 }
 
-/// Send a sign-in code to the account's mobile number.
+/// Send a sign-in code to the account's mobile number. A number no account uses gets the
+/// same answer, as late, and no text (so the answer does not tell who has an account); its
+/// code then simply never matches.
 #[utoipa::path(post, path = "/sessions/codes", request_body = SignInCodeRequest,
-    responses((status = 201, body = CodeSent), (status = 404, body = crate::error::ErrorBody),
+    responses((status = 201, body = CodeSent),
               (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn sign_in_code(
     State(state): State<AppState>,
+    requester: Requester,
     ApiJson(req): ApiJson<SignInCodeRequest>,
 ) -> Result<(StatusCode, ApiJson<CodeSent>), ApiError> {
     let mobile = mobile(&req.mobile)?;
     let lookup = mobile;
-    let account = with_store(&state, move |s| s.account_by_mobile(&lookup))
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "mobile_not_registered",
-                "该手机号尚未注册，请先注册",
-                "No account uses this mobile number; please register first",
-            )
-            .next("register")
-        })?;
+    let account = with_store(&state, move |s| s.account_by_mobile(&lookup)).await?;
     let text =
         |code: &str| format!("【交管12123】您的登录验证码为{code}，5分钟内有效，请勿告诉他人。");
+    // Limits count by the number, known or not, so that they too answer alike.
+    let (subject, name, delivery) = match &account {
+        Some(a) => (a.id.to_string(), a.name.clone(), Delivery::Send),
+        None => (String::new(), String::new(), Delivery::Withhold),
+    };
     let sent = send_code(
         &state,
-        CodePurpose::SignIn,
-        &account.id.to_string(),
-        &account.name,
-        &mobile,
+        &requester,
+        CodeFor {
+            purpose: CodePurpose::SignIn,
+            subject: &subject,
+            counted_as: mobile.as_str(),
+            name: &name,
+            mobile: &mobile,
+            delivery,
+        },
         text,
     )
     .await?;
@@ -181,6 +193,18 @@ pub async fn sign_out(
 ) -> Result<StatusCode, ApiError> {
     let digest = signed_in.token_hash;
     with_store(&state, move |s| s.delete_session(&digest)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End every session of the account: each of its devices must sign in again (a lost phone).
+#[utoipa::path(delete, operation_id = "sign_out_everywhere", path = "/sessions", security(("session" = [])),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+) -> Result<StatusCode, ApiError> {
+    let account = signed_in.account.id;
+    with_store(&state, move |s| s.delete_sessions(account)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,7 +11,7 @@ use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction};
 
 use super::{require, with_store, SignedInAccount};
 use crate::error::{ApiError, ApiJson, ApiPath};
-use crate::store::{Account, Application, Resubmitted, Submitted};
+use crate::store::{Account, Application, Effects, Resubmitted, Submitted};
 use crate::{now, AppState};
 
 /// Largest uploaded photo (before the checker's own 20 MB limit, the body limit applies).
@@ -255,7 +255,7 @@ async fn move_on(
             photo,
             due_at,
         });
-        match s.transition(id, &from, &to, "applicant", resubmitted, at) {
+        match s.transition(id, &from, &to, "applicant", resubmitted, &Effects::NONE, at) {
             Ok(true) => s.application(id).map(Ok),
             Ok(false) => Ok(Ok(None)),
             Err(crate::store::StoreError::Duplicate("open application")) => Ok(Err(())),

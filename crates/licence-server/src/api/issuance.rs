@@ -12,6 +12,7 @@ use licence_credential::{Credential, StatusList};
 
 use super::{require, with_store, SignedInAccount};
 use crate::error::{ApiError, ApiJson};
+use crate::store::Effects;
 use crate::{now, AppState};
 
 /// How long a credential is valid; the app renews it well before (issue 8).
@@ -133,7 +134,7 @@ pub async fn issue(
         let (id, from) = (application.id, application.state.clone());
         // A concurrent issuance may have moved it already; either way it is issued.
         with_store(&state, move |s| {
-            s.transition(id, &from, &to, "issuance", None, issued_at)
+            s.transition(id, &from, &to, "issuance", None, &Effects::NONE, issued_at)
         })
         .await?;
     }

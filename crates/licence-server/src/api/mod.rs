@@ -64,6 +64,7 @@ fn operations() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(account::sign_in_code))
         .routes(routes!(account::sign_in_sms))
         .routes(routes!(account::sign_out))
+        .routes(routes!(account::sign_out_everywhere))
         .routes(routes!(account::me))
         .routes(routes!(account::add_device, account::devices))
         .routes(routes!(account::licence))
@@ -76,6 +77,8 @@ fn operations() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(issuance::issue))
         .routes(routes!(officer::sign_in))
         .routes(routes!(officer::check))
+        .routes(routes!(officer::sign_out))
+        .routes(routes!(officer::sign_out_everywhere))
         .routes(routes!(inbox::list))
         .routes(routes!(inbox::mark_read))
         .routes(routes!(issuance::trust_list))
@@ -112,10 +115,15 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .nest("/console", crate::console::router())
         .fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::admission::receive,
+        ))
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(
             crate::connection::close_if_body_unread,
         ))
+        .layer(axum::middleware::from_fn(crate::request_log::log_requests))
         .with_state(state)
 }
 
@@ -149,6 +157,40 @@ async fn cpu<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Re
     tokio::task::spawn_blocking(work)
         .await
         .map_err(ApiError::internal)
+}
+
+/// The address a request came from, as the key of per-requester limits. IPv6 clients are
+/// keyed by their /64 (one subscriber's prefix: a client can change the rest at will).
+/// In-process tests have no peer and share one key.
+pub(crate) struct Requester(String);
+
+impl Requester {
+    pub(crate) fn key(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Requester {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        use std::net::{IpAddr, SocketAddr};
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(Requester(match peer {
+            Some(IpAddr::V4(v4)) => v4.to_string(),
+            Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+            None => "local".to_owned(),
+        }))
+    }
 }
 
 /// The digest of the request's bearer token (tokens are stored only as digests).
@@ -193,6 +235,7 @@ impl FromRequestParts<AppState> for SignedInAccount {
                 "Your session has ended; please sign in again",
             )
         })?;
+        crate::request_log::note_account(&parts.extensions, account.kind.as_str(), account.id);
         state.admission.admit_account(account.id)?;
         Ok(SignedInAccount {
             account,
@@ -230,6 +273,7 @@ pub(crate) fn account_view(account: &Account) -> AccountView {
                 message_en: d.message_en().into(),
                 next: matches!(d, Denial::NeedsFaceSign).then(|| "face_sign".into()),
                 attempts_left: None,
+                request_id: None,
             });
             FunctionView {
                 function: f.as_str().into(),

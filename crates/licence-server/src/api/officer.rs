@@ -29,13 +29,24 @@ pub async fn sign_in(
     let username = req.username.trim().to_owned();
     let window = state.policy.sign_in_window.as_secs() as i64;
     let limit = state.policy.sign_in_failures;
-    let key = username.clone();
+    // Failures count against the member of staff; for a name no one has, against a short
+    // digest of it, so that what is stored stays small however long the name sent.
+    let lookup = username.clone();
+    let staff = with_store(&state, move |s| {
+        if lookup.chars().count() > security::MAX_USERNAME_CHARS {
+            return Ok(None);
+        }
+        s.staff_by_username(&lookup)
+    })
+    .await?;
+    let limit_key = staff.as_ref().map_or_else(
+        || format!("unknown:{}", security::short_digest(&username)),
+        |s| format!("staff:{}", s.id),
+    );
     // The attempt is reserved before the password is checked (see the driver's sign-in).
-    let (staff, reserved) = with_store(&state, move |s| {
-        Ok((
-            s.staff_by_username(&key)?,
-            s.reserve_event(OFFICER_FAILURE, &key, now() - window, limit, now())?,
-        ))
+    let key = limit_key.clone();
+    let reserved = with_store(&state, move |s| {
+        s.reserve_event(OFFICER_FAILURE, &key, now() - window, limit, now())
     })
     .await?;
     if reserved.is_none() {
@@ -63,7 +74,7 @@ pub async fn sign_in(
             "The officer account or the password is wrong",
         ));
     };
-    with_store(&state, move |s| s.clear_events(OFFICER_FAILURE, &username)).await?;
+    with_store(&state, move |s| s.clear_events(OFFICER_FAILURE, &limit_key)).await?;
     let (token, digest) = security::new_token();
     let expires_at = now() + SHIFT_SECONDS;
     let (id, csrf) = (officer.id, security::new_id());
@@ -81,16 +92,17 @@ pub async fn sign_in(
     ))
 }
 
-/// A signed-in officer (or admin).
-pub struct Officer(pub Staff);
+/// A signed-in officer (or admin), and the digest of the session's token.
+pub struct Officer(pub Staff, Vec<u8>);
 
 impl FromRequestParts<AppState> for Officer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let digest = bearer_digest(parts)?;
+        let lookup = digest.clone();
         let session = with_store(state, move |s| {
-            s.staff_session(&digest, StaffSessionKind::Officer)
+            s.staff_session(&lookup, StaffSessionKind::Officer)
         })
         .await?;
         match session {
@@ -98,7 +110,8 @@ impl FromRequestParts<AppState> for Officer {
                 if s.expires_at > now()
                     && matches!(s.staff.role, StaffRole::Officer | StaffRole::Admin) =>
             {
-                Ok(Officer(s.staff))
+                crate::request_log::note_account(&parts.extensions, "officer", s.staff.id);
+                Ok(Officer(s.staff, digest))
             }
             _ => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -163,4 +176,32 @@ pub async fn check(
         live_points: live.map(|(_, p)| u32::from(p)),
         generated_at: result.generated_at,
     }))
+}
+
+/// The officer signs out on this device (the end of a shift).
+#[utoipa::path(delete, operation_id = "officer_sign_out", path = "/officer/sessions/current", security(("session" = [])),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    officer: Officer,
+) -> Result<StatusCode, ApiError> {
+    let Officer(_, digest) = officer;
+    with_store(&state, move |s| s.delete_staff_session(&digest)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The officer signs out on every device (a lost handset): each must sign in again. Console
+/// sessions of the same member of staff are not touched.
+#[utoipa::path(delete, operation_id = "officer_sign_out_everywhere", path = "/officer/sessions", security(("session" = [])),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    officer: Officer,
+) -> Result<StatusCode, ApiError> {
+    let id = officer.0.id;
+    with_store(&state, move |s| {
+        s.delete_staff_sessions(id, StaffSessionKind::Officer)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

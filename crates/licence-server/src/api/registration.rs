@@ -9,16 +9,18 @@ use licence_api::{
 };
 use licence_core::{FaceSignChannel, IdNumber, MobileNumber, PersonName, UserKind};
 
-use super::{cpu, mobile, open_session, person, with_store, SignedIn};
+use super::{cpu, mobile, open_session, person, with_store, Requester, SignedIn};
 use crate::error::{ApiError, ApiJson};
 use crate::providers::{ProviderError, Service};
-use crate::store::{CodePurpose, NewAccount, RegistryEntry, SmsChallenge, StoreError};
+use crate::store::{CodePurpose, Limit, NewAccount, RegistryEntry, SmsChallenge, StoreError};
 use crate::{now, security, AppState};
 
 /// Counted against the face-sign limit (R2.2), by ID number.
 pub(super) const FACE_FAILURE: &str = "face_failure";
 /// Codes sent, by the person or number they were sent for.
 const CODE_SENT: &str = "code_sent";
+/// Reserved-number comparisons at online registration, by person at one address.
+const NUMBER_CHECK: &str = "reserved_number_check";
 /// Most camera frames one liveness check sends, and the largest frame.
 const MAX_FRAMES: usize = 8;
 const MAX_FRAME_BYTES: usize = 1 << 20;
@@ -44,7 +46,8 @@ pub async fn face_sign(
     }
     security::check_password(&req.password)?;
     let frames = frames(&req.frames)?;
-    not_registered_yet(&state, &id).await?;
+    // An existing account is told of (409) only once the face check has passed: before it,
+    // the answer would tell anyone who has an account.
     // The code proves the number; it is used up only when the registration succeeds, so that
     // a failed face check can be tried again with it.
     let challenge = check_code(
@@ -116,21 +119,28 @@ pub async fn face_sign(
               (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn face_sign_code(
     State(state): State<AppState>,
+    requester: Requester,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<(StatusCode, ApiJson<CodeSent>), ApiError> {
     let (name, id) = person(&req.name, &req.id_number)?;
     let mobile = mobile(&req.mobile)?;
-    not_registered_yet(&state, &id).await?;
+    // Whether the person has an account already is told only after the face check has
+    // proved who is asking: here a code is sent either way.
     in_registry(&state, &id, &name).await?;
     let text = |code: &str| {
         format!("【交管12123】您正在进行实人认证注册，验证码{code}，5分钟内有效，请勿告诉他人。")
     };
     let sent = send_code(
         &state,
-        CodePurpose::MobileCheck,
-        id.as_str(),
-        name.as_str(),
-        &mobile,
+        &requester,
+        CodeFor {
+            purpose: CodePurpose::MobileCheck,
+            subject: id.as_str(),
+            counted_as: id.as_str(),
+            name: name.as_str(),
+            mobile: &mobile,
+            delivery: Delivery::Send,
+        },
         text,
     )
     .await?;
@@ -223,7 +233,7 @@ pub(super) fn provider_error(e: ProviderError) -> ApiError {
             service: Service::Identity,
             code,
         } => {
-            eprintln!("identity platform refused a request: {code}");
+            tracing::warn!(%code, "identity platform refused a request");
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "face_frames_unusable",
@@ -313,12 +323,29 @@ async fn create_account(
               (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn online_code(
     State(state): State<AppState>,
+    requester: Requester,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> Result<(StatusCode, ApiJson<CodeSent>), ApiError> {
     let (name, id) = person(&req.name, &req.id_number)?;
     let mobile = mobile(&req.mobile)?;
-    not_registered_yet(&state, &id).await?;
     let entry = in_registry(&state, &id, &name).await?;
+    // Whether this is the reserved number is told only against the code limits, so that the
+    // answer cannot be asked for freely (it says no more than a code sent or not would).
+    let key = format!("{}:{}@{}", NUMBER_CHECK, id.as_str(), requester.key());
+    let (limit, window) = (state.policy.codes_per_day, 86_400);
+    let reserved = with_store(&state, move |s| {
+        s.reserve_event(NUMBER_CHECK, &key, now() - window, limit, now())
+    })
+    .await?;
+    if reserved.is_none() {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_codes",
+            "今日获取验证码次数已达上限，请明天再试",
+            "Too many codes have been asked for today; please try again tomorrow",
+        )
+        .retry_after(3600));
+    }
     if entry.reserved_mobile != mobile {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -328,46 +355,108 @@ pub async fn online_code(
         )
         .next("alipay"));
     }
+    // Only the person (who holds the reserved number, and named themself) learns here that
+    // they have an account already.
+    not_registered_yet(&state, &id).await?;
     let text = |code: &str| {
         format!("【交管12123】您正在注册电子驾驶证账号，验证码{code}，5分钟内有效，请勿告诉他人。")
     };
     let sent = send_code(
         &state,
-        CodePurpose::Registration,
-        id.as_str(),
-        name.as_str(),
-        &mobile,
+        &requester,
+        CodeFor {
+            purpose: CodePurpose::Registration,
+            subject: id.as_str(),
+            counted_as: id.as_str(),
+            name: name.as_str(),
+            mobile: &mobile,
+            delivery: Delivery::Send,
+        },
         text,
     )
     .await?;
     Ok((StatusCode::CREATED, ApiJson(sent)))
 }
 
-/// Sends a one-time code within the resend pause and the daily limit, keyed by `subject`.
+/// Codes sent: by person at one address (pause and day), by person, by address.
+const CODE_PAUSE: &str = "code_pause";
+const CODE_SENT_PERSON: &str = "code_sent_person";
+const CODE_SENT_ADDRESS: &str = "code_sent_address";
+
+/// Whether a code request leads to a text message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Delivery {
+    Send,
+    /// For a number no account uses: the same limits and the same answer, as late as a real
+    /// send, but no text and a challenge that no code opens. The answer tells nothing.
+    Withhold,
+}
+
+/// A one-time code to send.
+pub(super) struct CodeFor<'a> {
+    pub purpose: CodePurpose,
+    /// Whose code it is, kept with the challenge: an ID number, or an account's id.
+    pub subject: &'a str,
+    /// What its limits count by: the ID number, or the mobile number signed in with.
+    pub counted_as: &'a str,
+    pub name: &'a str,
+    pub mobile: &'a MobileNumber,
+    pub delivery: Delivery,
+}
+
+/// Sends a one-time code within its limits, all reserved at once before anything is sent:
+/// the pause between codes and the daily count for this person from this address, the daily
+/// count for this person from everywhere, and the daily count from this address.
 pub(super) async fn send_code(
     state: &AppState,
-    purpose: CodePurpose,
-    subject: &str,
-    name: &str,
-    mobile: &MobileNumber,
+    requester: &Requester,
+    code_for: CodeFor<'_>,
     text: impl Fn(&str) -> String,
 ) -> Result<CodeSent, ApiError> {
-    let policy = state.policy.clone();
-    let key = format!("{}:{subject}", purpose.as_str());
-    let (last, today_count) = {
-        let key = key.clone();
-        with_store(state, move |s| {
-            Ok((
-                s.last_event(CODE_SENT, &key)?,
-                s.count_events(CODE_SENT, &key, now() - 86_400)?,
-            ))
-        })
-        .await?
-    };
-    let pause = policy.code_resend_after.as_secs() as i64;
-    if let Some(last) = last {
-        let wait = last + pause - now();
-        if wait > 0 {
+    let CodeFor {
+        purpose,
+        subject,
+        counted_as,
+        name,
+        mobile,
+        delivery,
+    } = code_for;
+    let policy = &state.policy;
+    let here = format!("{}:{counted_as}@{}", purpose.as_str(), requester.key());
+    let at = now();
+    let (pause, day) = (policy.code_resend_after.as_secs() as i64, at - 86_400);
+    let owned: Vec<OwnedLimit> = vec![
+        (CODE_PAUSE, here.clone(), at - pause + 1, 1),
+        (CODE_SENT, here, day, policy.codes_per_day),
+        (
+            CODE_SENT_PERSON,
+            format!("{}:{counted_as}", purpose.as_str()),
+            day,
+            policy.codes_per_person,
+        ),
+        (
+            CODE_SENT_ADDRESS,
+            requester.key().to_owned(),
+            day,
+            policy.codes_per_address,
+        ),
+    ];
+    let reserve = owned.clone();
+    let full = with_store(state, move |s| {
+        let limits: Vec<Limit<'_>> = reserve.iter().map(limit_of).collect();
+        let full = s.reserve_events(&limits, at)?;
+        // For the pause, how long until the next code may go.
+        let last = match full {
+            Some(0) => s.last_event(CODE_PAUSE, &reserve[0].1)?,
+            _ => None,
+        };
+        Ok(full.map(|i| (i, last)))
+    })
+    .await?;
+    match full {
+        None => {}
+        Some((0, last)) => {
+            let wait = (last.unwrap_or(at) + pause - at).max(1);
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "code_resend_too_soon",
@@ -376,49 +465,75 @@ pub(super) async fn send_code(
             )
             .retry_after(wait as u64));
         }
-    }
-    if today_count >= policy.codes_per_day {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_codes",
-            "今日获取验证码次数已达上限，请明天再试",
-            "You have asked for too many codes today; please try again tomorrow",
-        )
-        .retry_after(3600));
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_codes",
+                "今日获取验证码次数已达上限，请明天再试",
+                "Too many codes have been asked for today; please try again tomorrow",
+            )
+            .retry_after(3600));
+        }
     }
     let (code, salt, digest) = security::new_code();
-    let created_at = now();
+    let code_hash = match delivery {
+        Delivery::Send => digest,
+        // The digest of 256 random bits: no six-digit code has it.
+        Delivery::Withhold => security::new_token().1,
+    };
     let challenge = SmsChallenge {
         id: security::new_id(),
         purpose,
         subject: subject.to_owned(),
         name: name.to_owned(),
         mobile: *mobile,
-        code_hash: digest,
+        code_hash,
         salt,
-        created_at,
-        expires_at: created_at + policy.code_ttl.as_secs() as i64,
+        created_at: at,
+        expires_at: at + state.policy.code_ttl.as_secs() as i64,
         attempts: 0,
         consumed: false,
     };
     let id = challenge.id.clone();
     with_store(state, move |s| s.put_challenge(&challenge)).await?;
-    if let Err(e) = state
-        .providers
-        .send_sms(mobile.as_str(), &text(&code))
-        .await
-    {
-        // The code never reached the person: it must not count or linger.
-        with_store(state, move |s| s.delete_challenge(&id)).await?;
-        return Err(provider_error(e));
+    match delivery {
+        Delivery::Send => {
+            if let Err(e) = state
+                .providers
+                .send_sms(mobile.as_str(), &text(&code))
+                .await
+            {
+                // The code never reached the person: it must not count or linger.
+                let id = id.clone();
+                with_store(state, move |s| {
+                    s.delete_challenge(&id)?;
+                    let limits: Vec<Limit<'_>> = owned.iter().map(limit_of).collect();
+                    s.release_events(&limits, at)
+                })
+                .await?;
+                return Err(provider_error(e));
+            }
+        }
+        Delivery::Withhold => tokio::time::sleep(state.providers.typical_sms_time()).await,
     }
-    with_store(state, move |s| s.record_event(CODE_SENT, &key, now())).await?;
     Ok(CodeSent {
         challenge_id: id,
-        expires_in: policy.code_ttl.as_secs(),
-        resend_after: policy.code_resend_after.as_secs(),
+        expires_in: state.policy.code_ttl.as_secs(),
+        resend_after: state.policy.code_resend_after.as_secs(),
         mobile_masked: mobile.masked(),
     })
+}
+
+/// A limit that can travel to the blocking pool.
+type OwnedLimit = (&'static str, String, i64, u32);
+
+fn limit_of((kind, key, since, limit): &OwnedLimit) -> Limit<'_> {
+    Limit {
+        kind,
+        key,
+        since: *since,
+        limit: *limit,
+    }
 }
 
 /// Checks a code against its challenge and uses it up. Expired, used, unknown and
@@ -585,7 +700,6 @@ pub async fn alipay(
             "The Alipay authorisation code is missing or malformed; please authorise again",
         ));
     }
-    not_registered_yet(&state, &id).await?;
     in_registry(&state, &id, &name).await?;
     let alipay = state
         .providers
@@ -600,6 +714,8 @@ pub async fn alipay(
             "The person on the Alipay account is not the person entered here",
         ));
     }
+    // Alipay has vouched for the person: only now is an existing account told of.
+    not_registered_yet(&state, &id).await?;
     let mobile: MobileNumber = alipay.mobile.parse().map_err(|_| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

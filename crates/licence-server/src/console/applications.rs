@@ -13,11 +13,11 @@ use super::queue::{
     after_decision, decision_form, figure, review_queue, Opened, Person, Posted, Queue, Row,
 };
 use super::{
-    audit, china_time, render, store, Console, Decision, DecisionForm, Figure, Layout, Page,
-    Refusal, Reviewing,
+    china_time, render, store, Console, Decision, DecisionForm, Figure, Layout, Page, Refusal,
+    Reviewing,
 };
 use crate::now;
-use crate::store::{Account, Application, RegistryEntry, Store, StoreError};
+use crate::store::{Account, Application, AuditEntry, Effects, RegistryEntry, Store, StoreError};
 
 const TITLE: &str = "电子驾驶证审核";
 
@@ -216,26 +216,40 @@ async fn decide(posted: Posted) -> Page {
         .apply(&event)
         .map_err(|e: TransitionError| console.refuse(Refusal::Transition(e)))?;
     let actor = console.actor();
-    let (from, to_saved, by) = (app.state.clone(), to.clone(), actor.clone());
+    let account = store(state, move |s| s.account(app.account))
+        .await?
+        .ok_or_else(|| console.refuse(Refusal::NoSuchApplication))?;
+    // The move, the driver's message (SMS through the durable outbox, and the inbox) and the
+    // audit entry are one transaction: all stored or none.
+    let effects = Effects {
+        notice: Some(crate::application_result_notice(
+            account.id,
+            account.mobile,
+            id,
+            &to,
+        )),
+        audit: Some(AuditEntry {
+            at: now(),
+            actor: actor.clone(),
+            action: "application_review".to_owned(),
+            detail: format!(
+                "application {id} of account {}: {}; sms queued",
+                account.id,
+                to.status()
+            ),
+        }),
+    };
+    let from = app.state.clone();
+    let to_saved = to.clone();
     let moved = store(state, move |s| {
-        if !s.transition(id, &from, &to_saved, &by, None, now())? {
-            return Ok(None);
-        }
-        s.account(app.account)
+        s.transition(id, &from, &to_saved, &actor, None, &effects, now())
     })
-    .await?
-    .ok_or_else(|| console.refuse(Refusal::ApplicationDecided))?;
-    // Told by SMS through the durable outbox: sent once, retried while the gateway fails.
-    state
-        .notify_application_result(moved.id, moved.mobile, id, &to)
-        .await?;
-    let detail = format!(
-        "application {id} of account {}: {}; sms queued",
-        moved.id,
-        to.status()
-    );
-    audit::record(state, &actor, "application_review", detail).await?;
-    after_decision::<ApplicationDesk>(console, &moved.name, to.status().name_zh())
+    .await?;
+    if !moved {
+        return Err(console.refuse(Refusal::ApplicationDecided));
+    }
+    state.announce();
+    after_decision::<ApplicationDesk>(console, &account.name, to.status().name_zh())
 }
 
 #[cfg(test)]

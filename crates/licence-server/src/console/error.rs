@@ -134,7 +134,7 @@ fn error_page(status: StatusCode, viewer: Option<Viewer>, zh: String, en: String
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
-            eprintln!("console: the error page could not be rendered: {e}");
+            tracing::error!(error = %e, "console: the error page could not be rendered");
             status.into_response()
         }
     }
@@ -152,7 +152,7 @@ impl IntoResponse for ConsoleError {
                 refusal.to_string(),
             ),
             internal => {
-                eprintln!("console: internal error: {internal}");
+                tracing::error!(detail = %internal, "console: internal error");
                 error_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     None,

@@ -10,11 +10,13 @@ use super::queue::{
     after_decision, decision_form, figure, review_queue, Opened, Person, Posted, Queue, Row,
 };
 use super::{
-    audit, china_time, render, store, Console, Decision, DecisionForm, Figure, Layout, Page,
-    Refusal, Reviewing,
+    china_time, render, store, Console, Decision, DecisionForm, Figure, Layout, Page, Refusal,
+    Reviewing,
 };
 use crate::now;
-use crate::store::{Account, IdCardReview, ReviewState, Store, StoreError};
+use crate::store::{
+    Account, AuditEntry, Effects, IdCardReview, Notice, ReviewState, Store, StoreError,
+};
 
 const TITLE: &str = "身份证人工审核";
 
@@ -144,50 +146,69 @@ async fn decide(posted: Posted) -> Page {
     let (state, console, id) = (posted.state, posted.console, posted.id);
     let (state_after, reason) = decision.map_err(|r| console.refuse(r))?;
     let actor = console.actor();
-    let (by, why) = (actor.clone(), reason.clone());
-    let decided = store(&state, move |s| {
+    let found = store(&state, move |s| {
         let Some(review) = s.review(id)? else {
             return Ok(None);
         };
-        if !s.decide_review(id, state_after, why.as_deref(), &by, now())? {
-            return Ok(Some((review, None)));
-        }
         let account = s.account(review.account)?;
-        if state_after == ReviewState::Approved {
-            if let Some(a) = &account {
-                if let Ok(kind) = a.kind.face_sign(FaceSignChannel::ManualIdReview) {
-                    s.set_account_kind(a.id, kind, Some(review.validity))?;
-                }
-            }
-        }
         Ok(Some((review, account)))
     })
     .await?;
-    let (review, account) = match decided {
+    let (review, account) = match found {
         Some((review, Some(account))) => (review, account),
-        Some((_, None)) => return Err(console.refuse(Refusal::ReviewDecided)),
-        None => return Err(console.refuse(Refusal::NoSuchReview)),
+        Some((_, None)) | None => return Err(console.refuse(Refusal::NoSuchReview)),
     };
     let text = match &reason {
         None => "【交管12123】您提交的身份证照片已审核通过，您已成为面签用户，可办理驾驶证电子版等全部业务。".to_owned(),
         Some(r) => format!("【交管12123】您提交的身份证照片未通过审核：{r}。请重新拍摄后提交。"),
     };
-    // Told by SMS through the durable outbox: sent once, retried while the gateway fails.
-    let event = format!("id_card_review:{}:{}", review.id, state_after.as_str());
-    state
-        .notify(account.id, account.mobile, event, "实人认证审核结果", text)
-        .await?;
-    let detail = format!(
-        "review {} of account {}: {}{}; sms queued",
-        review.id,
-        account.id,
-        state_after.as_str(),
-        reason
-            .as_deref()
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default(),
-    );
-    audit::record(&state, &actor, "id_card_review", detail).await?;
+    // The approval makes the account face-signed (R2.4).
+    let upgrade = (state_after == ReviewState::Approved)
+        .then(|| account.kind.face_sign(FaceSignChannel::ManualIdReview).ok())
+        .flatten()
+        .map(|kind| (kind, review.validity));
+    // The decision, the upgrade, the person's message (SMS through the durable outbox, and
+    // the inbox) and the audit entry are one transaction: all stored or none.
+    let effects = Effects {
+        notice: Some(Notice {
+            account: account.id,
+            to: account.mobile,
+            event_key: format!("id_card_review:{}:{}", review.id, state_after.as_str()),
+            title: "实人认证审核结果".to_owned(),
+            text,
+        }),
+        audit: Some(AuditEntry {
+            at: now(),
+            actor: actor.clone(),
+            action: "id_card_review".to_owned(),
+            detail: format!(
+                "review {} of account {}: {}{}; sms queued",
+                review.id,
+                account.id,
+                state_after.as_str(),
+                reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+            ),
+        }),
+    };
+    let decided = store(&state, move |s| {
+        s.decide_review(
+            id,
+            state_after,
+            reason.as_deref(),
+            &actor,
+            upgrade,
+            &effects,
+            now(),
+        )
+    })
+    .await?;
+    if !decided {
+        return Err(console.refuse(Refusal::ReviewDecided));
+    }
+    state.announce();
     let outcome = if state_after == ReviewState::Approved {
         "已审核通过"
     } else {

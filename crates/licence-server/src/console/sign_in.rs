@@ -1,10 +1,15 @@
 //! The way in and out: the sign-in page (argon2, locked for a while after repeated failures)
 //! and signing out.
+//!
+//! The sign-in form carries its own CSRF token (a double-submit: the same random value in a
+//! `Strict` cookie and in the form), so that another site cannot sign a browser in to an
+//! account of its choosing. Cookies are `Secure`: the platform is served over HTTPS, and
+//! browsers treat plain HTTP on loopback (development only) as secure too.
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
@@ -15,82 +20,118 @@ use crate::{now, security, AppState};
 /// A console session lasts one working day.
 const SESSION_SECONDS: i64 = 10 * 3600;
 const STAFF_FAILURE: &str = "staff_sign_in_failure";
+/// The sign-in form's CSRF cookie.
+const SIGN_IN_COOKIE: &str = "console_sign_in";
 
 #[derive(Template)]
 #[template(path = "console/sign_in.html")]
 struct SignInPage {
     layout: Layout,
+    csrf: String,
 }
 
-fn sign_in_form(error: Option<&str>) -> Result<Html<String>, ConsoleError> {
+/// The sign-in page with a fresh form token, in the form and in its cookie.
+fn sign_in_form(status: StatusCode, error: Option<&str>) -> Result<Response, ConsoleError> {
     let flash = error.map(|e| Flash::Refused {
         zh: e.into(),
         en: None,
     });
-    render(SignInPage {
+    let csrf = security::new_id();
+    let page = render(SignInPage {
         layout: Layout::anonymous("工作人员登录").with_flash(flash),
-    })
+        csrf: csrf.clone(),
+    })?;
+    let mut response = (status, page).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie(SIGN_IN_COOKIE, &csrf, 3600)?);
+    Ok(response)
 }
 
-pub(super) async fn page() -> Result<Html<String>, ConsoleError> {
-    sign_in_form(None)
+pub(super) async fn page() -> Result<Response, ConsoleError> {
+    sign_in_form(StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
 pub(super) struct SignInForm {
+    #[serde(default)]
+    csrf: String,
     username: String,
     password: String,
 }
 
+fn cookie(name: &str, value: &str, max_age: i64) -> Result<HeaderValue, ConsoleError> {
+    format!("{name}={value}; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}")
+        .parse()
+        .map_err(|_| ConsoleError::Internal("a console cookie is not a header value"))
+}
+
 fn session_cookie(value: &str, max_age: i64) -> Result<HeaderValue, ConsoleError> {
-    format!(
-        "{}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}",
-        super::COOKIE
-    )
-    .parse()
-    .map_err(|_| ConsoleError::Internal("the session cookie is not a header value"))
+    cookie(super::COOKIE, value, max_age)
+}
+
+/// The form's token matches its cookie (both present, compared in constant time).
+fn sign_in_token_matches(headers: &HeaderMap, sent: &str) -> bool {
+    super::cookie(headers, SIGN_IN_COOKIE).is_some_and(|expected| {
+        !sent.is_empty() && security::same_digest(expected.as_bytes(), sent.as_bytes())
+    })
 }
 
 pub(super) async fn sign_in(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, ConsoleError> {
+    if !sign_in_token_matches(&headers, &form.csrf) {
+        return sign_in_form(
+            StatusCode::FORBIDDEN,
+            Some("登录页面已过期，请重新输入后登录（The page expired: sign in again）"),
+        );
+    }
     let username = form.username.trim().to_owned();
-    let key = username.clone();
+    let lookup = username.clone();
     let window = state.policy.sign_in_window.as_secs() as i64;
-    let (staff, failures) = store(&state, move |s| {
-        Ok((
-            s.staff_by_username(&key)?,
-            s.count_events(STAFF_FAILURE, &key, now() - window)?,
-        ))
+    let limit = state.policy.sign_in_failures;
+    let staff = store(&state, move |s| {
+        if lookup.chars().count() > security::MAX_USERNAME_CHARS {
+            return Ok(None);
+        }
+        s.staff_by_username(&lookup)
     })
     .await?;
-    if failures >= state.policy.sign_in_failures {
-        let page = sign_in_form(Some("密码错误次数过多，请 15 分钟后再试"))?;
-        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+    // Failures count per member of staff (for an unknown name, per a short digest of it),
+    // reserved before the password is checked: attempts released together cannot all pass.
+    let limit_key = staff.as_ref().map_or_else(
+        || format!("unknown:{}", security::short_digest(&username)),
+        |s| format!("staff:{}", s.id),
+    );
+    let key = limit_key.clone();
+    let reserved = store(&state, move |s| {
+        s.reserve_event(STAFF_FAILURE, &key, now() - window, limit, now())
+    })
+    .await?;
+    if reserved.is_none() {
+        return sign_in_form(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("密码错误次数过多，请 15 分钟后再试"),
+        );
     }
+    // An unknown name is checked against a dummy hash: the same time either way.
     let password = form.password;
-    let matched = match staff {
-        Some(staff) => {
-            let hash = staff.password_hash.clone();
-            let ok =
-                tokio::task::spawn_blocking(move || security::password_matches(&password, &hash))
-                    .await?;
-            ok.then_some(staff)
-        }
-        None => None,
-    };
-    let Some(staff) = matched else {
-        let key = username.clone();
-        store(&state, move |s| s.record_event(STAFF_FAILURE, &key, now())).await?;
-        let page = sign_in_form(Some("用户名或密码错误"))?;
-        return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+    let hash = staff.as_ref().map_or_else(
+        || security::dummy_password_hash().to_owned(),
+        |s| s.password_hash.clone(),
+    );
+    let matches =
+        tokio::task::spawn_blocking(move || security::password_matches(&password, &hash)).await?;
+    let (Some(staff), true) = (staff, matches) else {
+        return sign_in_form(StatusCode::UNAUTHORIZED, Some("用户名或密码错误"));
     };
     let (token, digest) = security::new_token();
     let csrf = security::new_id();
     let staff_id = staff.id;
     store(&state, move |s| {
-        s.clear_events(STAFF_FAILURE, &username)?;
+        s.clear_events(STAFF_FAILURE, &limit_key)?;
         s.put_staff_session(
             &digest,
             StaffSessionKind::Console,
@@ -104,6 +145,10 @@ pub(super) async fn sign_in(
     let cookie = session_cookie(&token, SESSION_SECONDS)?;
     let mut response = Redirect::to("/console").into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
+    // The sign-in form's token has served its turn.
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, self::cookie(SIGN_IN_COOKIE, "", 0)?);
     Ok(response)
 }
 

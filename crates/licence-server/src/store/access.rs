@@ -17,6 +17,15 @@ stored_as_text! {
     }
 }
 
+/// One limit: at most `limit` events of `kind` for `key` since `since`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit<'a> {
+    pub kind: &'a str,
+    pub key: &'a str,
+    pub since: i64,
+    pub limit: u32,
+}
+
 /// A one-time code sent by SMS. Only a salted hash of the code is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsChallenge {
@@ -72,6 +81,14 @@ pub trait AccessStore: Send + Sync {
         at: i64,
     ) -> Result<Option<u32>, StoreError>;
 
+    /// [`AccessStore::reserve_event`] for several limits at once, all or none: when each has
+    /// room, records one event for each at `at` and returns `None`; otherwise records nothing
+    /// and returns the index of the first limit that is full.
+    fn reserve_events(&self, limits: &[Limit<'_>], at: i64) -> Result<Option<usize>, StoreError>;
+    /// Takes back the events [`AccessStore::reserve_events`] recorded at `at` (what they were
+    /// reserved for did not happen: the SMS gateway failed, say).
+    fn release_events(&self, limits: &[Limit<'_>], at: i64) -> Result<(), StoreError>;
+
     // One-time codes.
     fn put_challenge(&self, challenge: &SmsChallenge) -> Result<(), StoreError>;
     fn challenge(&self, id: &str) -> Result<Option<SmsChallenge>, StoreError>;
@@ -87,6 +104,13 @@ pub trait AccessStore: Send + Sync {
     fn put_session(&self, token_hash: &[u8], session: &Session) -> Result<(), StoreError>;
     fn session(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError>;
     fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+    /// Ends every session of the account (sign-out on all devices); how many there were.
+    fn delete_sessions(&self, account: AccountId) -> Result<u64, StoreError>;
+
+    /// Removes what no limit, code or session needs any more: limit events from before
+    /// `events_before`, and codes and bearer sessions that expired before `expired_before`.
+    /// Returns how many rows went.
+    fn purge(&self, events_before: i64, expired_before: i64) -> Result<u64, StoreError>;
 
     // Devices.
     fn add_device(&self, device: &Device) -> Result<i64, StoreError>;

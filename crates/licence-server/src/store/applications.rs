@@ -72,8 +72,9 @@ pub trait ApplicationStore: Send + Sync {
     /// in one commit. Says, for each, whether it applied.
     fn record_checks(&self, checks: &[PhotoCheckRecord]) -> Result<Vec<bool>, StoreError>;
     /// Moves an application from `from` to `to` (false if it is no longer `from`), with the
-    /// event in its history. A resubmission also replaces the photo, clears the check and
-    /// sets the new deadline.
+    /// event in its history and what the move causes (`effects`), all in one transaction. A
+    /// resubmission also replaces the photo, clears the check and sets the new deadline.
+    #[allow(clippy::too_many_arguments)]
     fn transition(
         &self,
         id: i64,
@@ -81,6 +82,7 @@ pub trait ApplicationStore: Send + Sync {
         to: &ApplicationState,
         actor: &str,
         resubmitted: Option<Resubmitted<'_>>,
+        effects: &super::Effects,
         at: i64,
     ) -> Result<bool, StoreError>;
 

@@ -2,7 +2,37 @@
 
 use licence_core::MobileNumber;
 
-use super::{AccountId, StoreError};
+use super::{AccountId, AuditEntry, StoreError};
+
+/// What a decision causes beside its own change, written in the same transaction, so that
+/// all of it is stored or none (the decision never stands without its audit entry, nor the
+/// person's message without the decision): the text message, sent after commit by the
+/// outbox worker; the same in the person's inbox; the audit entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    pub notice: Option<Notice>,
+    pub audit: Option<AuditEntry>,
+}
+
+impl Effects {
+    /// A change that causes nothing else (a driver's own withdrawal, say).
+    pub const NONE: Effects = Effects {
+        notice: None,
+        audit: None,
+    };
+}
+
+/// A message to a person about an event (R3.5): by SMS and in the app's inbox, once per
+/// event key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub account: AccountId,
+    pub to: MobileNumber,
+    /// What it is about, e.g. `application:7:approved:<time>`.
+    pub event_key: String,
+    pub title: String,
+    pub text: String,
+}
 
 /// A text message waiting in the durable outbox, or sent from it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -53,9 +53,9 @@ mod registry;
 mod sqlite;
 mod staff;
 
-pub use access::{AccessStore, CodePurpose, Device, Session, SmsChallenge};
+pub use access::{AccessStore, CodePurpose, Device, Limit, Session, SmsChallenge};
 pub use applications::{Application, ApplicationStore, PhotoCheckRecord, Resubmitted, Submitted};
-pub use messages::{InboxMessage, MessageStore, OutboxMessage};
+pub use messages::{Effects, InboxMessage, MessageStore, Notice, OutboxMessage};
 pub use registry::{
     Account, AccountId, IdCardReview, NewAccount, RegistryEntry, RegistryStore, ReviewState,
     UnitPapers,

@@ -107,13 +107,18 @@ pub trait RegistryStore: Send + Sync {
     fn reviews_of(&self, account: AccountId) -> Result<Vec<IdCardReview>, StoreError>;
     /// Pending reviews, oldest first.
     fn pending_reviews(&self) -> Result<Vec<IdCardReview>, StoreError>;
-    /// Records a decision on a pending review; false if it was already decided.
+    /// Records a decision on a pending review (false if it was already decided), with the
+    /// account's new kind when the approval upgrades it, and what the decision causes
+    /// (`effects`), all in one transaction.
+    #[allow(clippy::too_many_arguments)]
     fn decide_review(
         &self,
         id: i64,
         state: ReviewState,
         reason: Option<&str>,
         by: &str,
+        upgrade: Option<(UserKind, IdCardValidity)>,
+        effects: &super::Effects,
         at: i64,
     ) -> Result<bool, StoreError>;
 }

@@ -98,6 +98,10 @@ pub trait StaffStore: Send + Sync {
         kind: StaffSessionKind,
     ) -> Result<Option<StaffSession>, StoreError>;
     fn delete_staff_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+    /// Ends every session of this kind of one member of staff (an officer's "all devices").
+    fn delete_staff_sessions(&self, staff: i64, kind: StaffSessionKind) -> Result<u64, StoreError>;
+    /// Removes staff sessions that expired before `expired_before`; how many went.
+    fn purge_staff_sessions(&self, expired_before: i64) -> Result<u64, StoreError>;
 
     // The audit log.
     fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;

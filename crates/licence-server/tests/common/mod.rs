@@ -30,11 +30,18 @@ impl Drop for Platform {
     }
 }
 
-/// Starts `licence-server` with `args`; returns it and its base URL once it listens.
-fn spawn_server(args: &[String]) -> (Child, String) {
+/// Starts `licence-server` with `args`; returns it and its base URL once it listens. Its log
+/// is appended to `log`.
+fn spawn_server(args: &[String], log: &std::path::Path) -> (Child, String) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_licence-server"))
         .args(args)
         .stdout(Stdio::piped())
+        .stderr(log)
         .spawn()
         .unwrap();
     let stdout = server.stdout.take().unwrap();
@@ -58,6 +65,11 @@ impl Platform {
     pub fn trust_root(&self) -> licence_credential::TrustRoot {
         let text = std::fs::read_to_string(self.db.with_extension("trust-root.pub")).unwrap();
         licence_credential::TrustRoot::from_text(&text).unwrap()
+    }
+
+    /// What the server has logged so far (standard error: one line a request, and errors).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.db.with_extension("log")).unwrap_or_default()
     }
 
     /// With the product's rules, except short code timings so that expiry can be tested.
@@ -89,21 +101,23 @@ impl Platform {
             &sandbox,
             "--provider-timeout",
             "1",
-            "--code-resend-after",
-            "1",
         ]
         .into_iter()
         .map(str::to_owned)
         .collect();
         // Tests poll and retry faster than a person: generous rate limits, unless the test is
         // about them.
-        for (flag, value) in [("--account-rate", "1000"), ("--address-rate", "10000")] {
+        for (flag, value) in [
+            ("--account-rate", "1000"),
+            ("--address-rate", "10000"),
+            ("--code-resend-after", "1"),
+        ] {
             if !extra.contains(&flag) {
                 server_args.extend([flag.to_owned(), value.to_owned()]);
             }
         }
         server_args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let (server, base) = spawn_server(&server_args);
+        let (server, base) = spawn_server(&server_args, &db.with_extension("log"));
         Platform {
             base,
             server_args,
@@ -131,7 +145,7 @@ impl Platform {
         let _ = self.server.wait();
         self.server_args
             .extend(extra.iter().map(|s| (*s).to_owned()));
-        let (server, base) = spawn_server(&self.server_args);
+        let (server, base) = spawn_server(&self.server_args, &self.db.with_extension("log"));
         self.server = server;
         self.base = base;
     }
@@ -361,18 +375,43 @@ pub fn sign_in_staff<'a>(
     password: &str,
 ) -> Result<Staff<'a>, Box<Response>> {
     let http = no_redirects();
+    let (form_cookie, csrf) = sign_in_form(p);
     let r = http
         .post(format!("{}/console/sign-in", p.base))
-        .form(&[("username", username), ("password", password)])
+        .header("cookie", form_cookie)
+        .form(&[
+            ("csrf", &*csrf),
+            ("username", username),
+            ("password", password),
+        ])
         .send()
         .unwrap();
     if r.status().as_u16() != 303 {
         return Err(Box::new(r));
     }
     let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    assert!(
+        set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Strict")
+            && set_cookie.contains("Secure"),
+        "{set_cookie}"
+    );
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
     Ok(Staff { p, http, cookie })
+}
+
+/// The sign-in page's form cookie (`name=value`) and the token printed in its form.
+pub fn sign_in_form(p: &Platform) -> (String, String) {
+    let page = no_redirects()
+        .get(format!("{}/console/sign-in", p.base))
+        .send()
+        .unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let text = page.text().unwrap();
+    let start = text.find("name=csrf value=\"").unwrap() + "name=csrf value=\"".len();
+    let csrf = text[start..].split('"').next().unwrap().to_owned();
+    (cookie, csrf)
 }
 
 impl Staff<'_> {
@@ -461,6 +500,18 @@ pub fn approved(p: &Platform, index: usize, before: impl FnOnce()) -> (String, S
 /// byte until all are sent that far, then released together (the way a race is run from
 /// outside); the status of each answer.
 pub fn released_together(p: &Platform, path: &str, bodies: &[Value]) -> Vec<u16> {
+    let bodies: Vec<String> = bodies.iter().map(Value::to_string).collect();
+    released_together_raw(p, path, "Content-Type: application/json\r\n", &bodies)
+}
+
+/// [`released_together`] with bodies as they are and `headers` (each line ending in CRLF)
+/// added to every request: a console form, say.
+pub fn released_together_raw(
+    p: &Platform,
+    path: &str,
+    headers: &str,
+    bodies: &[String],
+) -> Vec<u16> {
     use std::io::{Read, Write};
     let address = p.base.trim_start_matches("http://").to_owned();
     let start = std::sync::Barrier::new(bodies.len());
@@ -470,9 +521,8 @@ pub fn released_together(p: &Platform, path: &str, bodies: &[Value]) -> Vec<u16>
             .map(|body| {
                 let (start, address) = (&start, &address);
                 s.spawn(move || {
-                    let body = body.to_string();
                     let request = format!(
-                        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+                        "POST {path} HTTP/1.1\r\nHost: {address}\r\n{headers}\
                          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
                         body.len()
                     );
@@ -481,9 +531,9 @@ pub fn released_together(p: &Platform, path: &str, bodies: &[Value]) -> Vec<u16>
                     stream.write_all(head).unwrap();
                     start.wait();
                     stream.write_all(last).unwrap();
-                    let mut answer = String::new();
-                    stream.read_to_string(&mut answer).unwrap();
-                    answer
+                    let mut answer = Vec::new();
+                    stream.read_to_end(&mut answer).unwrap();
+                    String::from_utf8_lossy(&answer)
                         .split(' ')
                         .nth(1)
                         .and_then(|code| code.parse().ok())

@@ -4,7 +4,7 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::{corrupt, count, db, insert_error, SqliteStore};
 use crate::store::{
-    AccessStore, AccountId, CodePurpose, Device, Session, SmsChallenge, StoreError,
+    AccessStore, AccountId, CodePurpose, Device, Limit, Session, SmsChallenge, StoreError,
 };
 
 fn challenge_from_row(row: &Row<'_>) -> rusqlite::Result<Result<SmsChallenge, StoreError>> {
@@ -88,6 +88,47 @@ impl AccessStore for SqliteStore {
             )
             .map_err(db)?;
             Ok(Some(made + 1))
+        })
+    }
+
+    fn reserve_events(&self, limits: &[Limit<'_>], at: i64) -> Result<Option<usize>, StoreError> {
+        self.in_transaction(|tx| {
+            for (i, l) in limits.iter().enumerate() {
+                let made: u32 = tx
+                    .query_row(
+                        "SELECT count(*) FROM limit_event
+                         WHERE kind = ?1 AND key = ?2 AND at >= ?3",
+                        params![l.kind, l.key, l.since],
+                        |r| r.get(0),
+                    )
+                    .map_err(db)?;
+                if made >= l.limit {
+                    // Nothing is recorded: the transaction ends without a write.
+                    return Ok(Some(i));
+                }
+            }
+            for l in limits {
+                tx.execute(
+                    "INSERT INTO limit_event (kind, key, at) VALUES (?1, ?2, ?3)",
+                    params![l.kind, l.key, at],
+                )
+                .map_err(db)?;
+            }
+            Ok(None)
+        })
+    }
+
+    fn release_events(&self, limits: &[Limit<'_>], at: i64) -> Result<(), StoreError> {
+        self.in_transaction(|tx| {
+            for l in limits {
+                tx.execute(
+                    "DELETE FROM limit_event WHERE rowid = (SELECT rowid FROM limit_event
+                       WHERE kind = ?1 AND key = ?2 AND at = ?3 LIMIT 1)",
+                    params![l.kind, l.key, at],
+                )
+                .map_err(db)?;
+            }
+            Ok(())
         })
     }
 
@@ -193,6 +234,35 @@ impl AccessStore for SqliteStore {
             })
             .optional()
             .map_err(db)
+    }
+
+    fn delete_sessions(&self, account: AccountId) -> Result<u64, StoreError> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM session WHERE account_id = ?1", [account])
+            .map_err(db)?;
+        Ok(n as u64)
+    }
+
+    fn purge(&self, events_before: i64, expired_before: i64) -> Result<u64, StoreError> {
+        self.in_transaction(|tx| {
+            let mut n = tx
+                .execute("DELETE FROM limit_event WHERE at < ?1", [events_before])
+                .map_err(db)?;
+            n += tx
+                .execute(
+                    "DELETE FROM sms_challenge WHERE expires_at < ?1",
+                    [expired_before],
+                )
+                .map_err(db)?;
+            n += tx
+                .execute(
+                    "DELETE FROM session WHERE expires_at < ?1",
+                    [expired_before],
+                )
+                .map_err(db)?;
+            Ok(n as u64)
+        })
     }
 
     fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {

@@ -6,7 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{corrupt, db, lock, SqliteStore};
 use crate::store::{
-    AccountId, Application, ApplicationStore, PhotoCheckRecord, Resubmitted, StoreError, Submitted,
+    AccountId, Application, ApplicationStore, Effects, PhotoCheckRecord, Resubmitted, StoreError,
+    Submitted,
 };
 
 /// A submission handed to whichever thread commits next, and where its answer goes.
@@ -249,6 +250,7 @@ impl ApplicationStore for SqliteStore {
         to: &ApplicationState,
         actor: &str,
         resubmitted: Option<Resubmitted<'_>>,
+        effects: &Effects,
         at: i64,
     ) -> Result<bool, StoreError> {
         self.in_transaction(|tx| {
@@ -301,6 +303,7 @@ impl ApplicationStore for SqliteStore {
                     params![id, at, actor, state_json(to)?],
                 )
                 .map_err(db)?;
+                super::messages::write_effects(tx, effects, at)?;
             }
             Ok(changed == 1)
         })

@@ -4,7 +4,38 @@ use licence_core::MobileNumber;
 use rusqlite::params;
 
 use super::{corrupt, count, db, SqliteStore};
-use crate::store::{AccountId, InboxMessage, MessageStore, OutboxMessage, StoreError};
+use crate::store::{AccountId, Effects, InboxMessage, MessageStore, OutboxMessage, StoreError};
+
+/// Writes what a decision causes inside the decision's own transaction (see [`Effects`]).
+pub(super) fn write_effects(
+    tx: &rusqlite::Transaction<'_>,
+    effects: &Effects,
+    at: i64,
+) -> Result<(), StoreError> {
+    if let Some(n) = &effects.notice {
+        tx.execute(
+            "INSERT OR IGNORE INTO sms_outbox (event_key, to_mobile, text, created_at,
+               next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![n.event_key, n.to.as_str(), n.text, at],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO inbox_message (account_id, event_key, title, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![n.account, n.event_key, n.title, n.text, at],
+        )
+        .map_err(db)?;
+    }
+    if let Some(e) = &effects.audit {
+        tx.execute(
+            "INSERT INTO audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![e.at, e.actor, e.action, e.detail],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
 
 impl SqliteStore {
     fn outbox_where<P: rusqlite::Params>(

@@ -6,8 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{corrupt, db, insert_error, SqliteStore};
 use crate::store::{
-    Account, AccountId, IdCardReview, NewAccount, RegistryEntry, RegistryStore, ReviewState,
-    StoreError, UnitPapers,
+    Account, AccountId, Effects, IdCardReview, NewAccount, RegistryEntry, RegistryStore,
+    ReviewState, StoreError, UnitPapers,
 };
 
 fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
@@ -314,24 +314,40 @@ impl RegistryStore for SqliteStore {
         state: ReviewState,
         reason: Option<&str>,
         by: &str,
+        upgrade: Option<(UserKind, IdCardValidity)>,
+        effects: &Effects,
         at: i64,
     ) -> Result<bool, StoreError> {
-        let changed = self
-            .conn()
-            .execute(
-                "UPDATE id_card_review SET state = ?1, reason = ?2, decided_by = ?3, decided_at = ?4
-                 WHERE id = ?5 AND state = ?6",
-                params![
-                    state.as_str(),
-                    reason,
-                    by,
-                    at,
-                    id,
-                    ReviewState::Pending.as_str()
-                ],
-            )
-            .map_err(db)?;
-        Ok(changed == 1)
+        self.in_transaction(|tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE id_card_review SET state = ?1, reason = ?2, decided_by = ?3,
+                       decided_at = ?4
+                     WHERE id = ?5 AND state = ?6",
+                    params![
+                        state.as_str(),
+                        reason,
+                        by,
+                        at,
+                        id,
+                        ReviewState::Pending.as_str()
+                    ],
+                )
+                .map_err(db)?;
+            if changed != 1 {
+                return Ok(false);
+            }
+            if let Some((kind, validity)) = upgrade {
+                tx.execute(
+                    "UPDATE account SET kind = ?1, id_card_validity = ?2
+                     WHERE id = (SELECT account_id FROM id_card_review WHERE id = ?3)",
+                    params![kind_json(&kind)?, validity.to_string(), id],
+                )
+                .map_err(db)?;
+            }
+            super::messages::write_effects(tx, effects, at)?;
+            Ok(true)
+        })
     }
 }
 
@@ -408,10 +424,26 @@ mod tests {
         let id = store.add_review(&review).unwrap();
         assert_eq!(store.pending_reviews().unwrap().len(), 1);
         assert!(store
-            .decide_review(id, ReviewState::Rejected, Some("模糊"), "reviewer", 9)
+            .decide_review(
+                id,
+                ReviewState::Rejected,
+                Some("模糊"),
+                "reviewer",
+                None,
+                &Effects::NONE,
+                9
+            )
             .unwrap());
         assert!(!store
-            .decide_review(id, ReviewState::Approved, None, "reviewer", 10)
+            .decide_review(
+                id,
+                ReviewState::Approved,
+                None,
+                "reviewer",
+                None,
+                &Effects::NONE,
+                10
+            )
             .unwrap());
         let decided = store.review(id).unwrap().unwrap();
         assert_eq!(decided.state, ReviewState::Rejected);

@@ -120,6 +120,28 @@ impl StaffStore for SqliteStore {
         Ok(())
     }
 
+    fn delete_staff_sessions(&self, staff: i64, kind: StaffSessionKind) -> Result<u64, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "DELETE FROM staff_session WHERE staff_id = ?1 AND kind = ?2",
+                params![staff, kind.as_str()],
+            )
+            .map_err(db)?;
+        Ok(n as u64)
+    }
+
+    fn purge_staff_sessions(&self, expired_before: i64) -> Result<u64, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "DELETE FROM staff_session WHERE expires_at < ?1",
+                [expired_before],
+            )
+            .map_err(db)?;
+        Ok(n as u64)
+    }
+
     fn audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
         self.conn()
             .execute(
