@@ -92,9 +92,10 @@ async fn sign_in(state: App<'_>, login: String, password: String) -> Result<Acco
     state.app.sign_in(&login, &password).await
 }
 
+/// Signs out of this device, or (`everywhere`) of every device of the account.
 #[tauri::command]
-async fn sign_out(state: App<'_>) -> Result<()> {
-    state.app.sign_out().await
+async fn sign_out(state: App<'_>, everywhere: Option<bool>) -> Result<()> {
+    state.app.sign_out(everywhere.unwrap_or(false)).await
 }
 
 #[tauri::command]
@@ -299,13 +300,18 @@ async fn officer_sign_in(
     state.app.officer_sign_in(&username, &password).await
 }
 
+/// The officer signs out of this device, or (`everywhere`) of every device.
 #[tauri::command]
-async fn officer_sign_out(state: App<'_>) -> Result<()> {
+async fn officer_sign_out(state: App<'_>, everywhere: Option<bool>) -> Result<()> {
     blocking(&state, |s| {
         s.camera.stop();
-        s.app.officer_sign_out()
+        Ok(())
     })
-    .await
+    .await?;
+    state
+        .app
+        .officer_sign_out(everywhere.unwrap_or(false))
+        .await
 }
 
 /// Verifies the QR code in a picture the officer chose (the file's bytes, base64).

@@ -69,7 +69,8 @@ export const backend = {
   account: () => call<AccountView>('account'),
   checkField: (field: Field, value: string) => call<AppError | null>('check_field', { field, value }),
   signIn: (login: string, password: string) => call<AccountView>('sign_in', { login, password }),
-  signOut: () => call<void>('sign_out'),
+  /** Signs out here, or (`everywhere`) on every device of the account. */
+  signOut: (everywhere = false) => call<void>('sign_out', { everywhere }),
   registrationCode: (path: RegistrationPath, person: Person) =>
     call<CodeSentView>('registration_code', { path, person }),
   faceSign: (person: Person, challengeId: string, code: string, password: string, consent: boolean) =>
@@ -107,7 +108,7 @@ export const backend = {
   officer: () => call<OfficerView>('officer'),
   officerSignIn: (username: string, password: string) =>
     call<OfficerView>('officer_sign_in', { username, password }),
-  officerSignOut: () => call<void>('officer_sign_out'),
+  officerSignOut: (everywhere = false) => call<void>('officer_sign_out', { everywhere }),
   verifyPicture: (pictureBase64: string) => call<VerificationView>('verify_picture', { pictureBase64 }),
   /** The officer's camera: preview frames, then the verification of the first code read. */
   scanStart: (onFrame: (f: PreviewFrame) => void, onResult: (o: ScanOutcome) => void) => {

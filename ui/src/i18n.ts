@@ -28,6 +28,7 @@ const messages = {
   signIn: { zh: '登录', en: 'Sign in' },
   signInRegister: { zh: '登录 / 注册', en: 'Sign in / Register' },
   signOut: { zh: '退出登录', en: 'Sign out' },
+  signOutEverywhere: { zh: '退出所有设备（手机丢失时）', en: 'Sign out on every device (lost phone)' },
   myLicence: { zh: '我的驾驶证', en: 'My licence' },
   eLicence: { zh: '驾驶证电子版', en: 'E-licence' },
   applyForElicence: { zh: '申请电子驾驶证', en: 'Apply for the e-licence' },

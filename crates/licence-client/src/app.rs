@@ -59,6 +59,8 @@ pub struct DriverApp {
     /// Where the device key rests (see [`crate::device`]).
     pub(crate) vault: Box<dyn KeyVault>,
     pub(crate) device: Mutex<Option<Arc<DeviceKey>>>,
+    /// Seals bearer tokens at rest; derived from the device key on first use.
+    pub(crate) seal: Mutex<Option<Arc<crate::sealed::TokenSeal>>>,
     /// The trust root the trust list must be signed by: the build's, or the one named at run
     /// time; none, and no trust list is taken.
     pub(crate) trust_root: Option<TrustRoot>,
@@ -125,8 +127,21 @@ impl DriverApp {
             alipay: None,
             vault: Box::new(FileVault::new(&data_dir.join(DEVICE_KEY_FILE))),
             device: Mutex::new(None),
+            seal: Mutex::new(None),
             trust_root: configured_trust_root()?,
         })
+    }
+
+    /// The seal of this device's bearer tokens at rest (see [`crate::sealed`]).
+    pub(crate) fn token_seal(&self) -> Result<Arc<crate::sealed::TokenSeal>, AppError> {
+        let mut cached = self.seal.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(seal) = cached.as_ref() {
+            return Ok(seal.clone());
+        }
+        let secret = self.device_key()?.secret_bytes();
+        let seal = Arc::new(crate::sealed::TokenSeal::from_device_secret(&secret));
+        *cached = Some(seal.clone());
+        Ok(seal)
     }
 
     /// Checks the trust list against `root` instead of the configured one.

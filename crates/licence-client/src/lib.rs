@@ -29,6 +29,7 @@ pub mod licence;
 pub mod officer;
 pub mod outbox;
 pub mod registration;
+pub mod sealed;
 pub mod store;
 pub mod verifier_data;
 pub mod views;

@@ -102,7 +102,7 @@ impl DriverApp {
         };
         let signed_in = self.api.request(&request, None).await?;
         self.store.save_officer_session(&OfficerSession {
-            token: signed_in.token,
+            token: self.token_seal()?.seal(&signed_in.token),
             expires_at: signed_in.expires_at,
             name: signed_in.name,
             username: username.to_owned(),
@@ -111,8 +111,24 @@ impl DriverApp {
         self.officer()
     }
 
-    /// Signs the officer out of this device (the lists stay: they are public).
-    pub fn officer_sign_out(&self) -> Result<(), AppError> {
+    /// Signs the officer out of this device, and on the platform of this session or
+    /// (`everywhere`) of every officer session of theirs (best effort: without a network,
+    /// only here). The lists stay: they are public.
+    pub async fn officer_sign_out(&self, everywhere: bool) -> Result<(), AppError> {
+        if let Ok(session) = self.on_duty() {
+            let _ = if everywhere {
+                self.quick
+                    .exchange_with(
+                        &licence_api::endpoint::OfficerSignOutEverywhere,
+                        Some(&session.token),
+                    )
+                    .await
+            } else {
+                self.quick
+                    .exchange_with(&licence_api::endpoint::OfficerSignOut, Some(&session.token))
+                    .await
+            };
+        }
         Ok(self.store.clear_officer_session()?)
     }
 
@@ -192,12 +208,22 @@ impl DriverApp {
         })
     }
 
-    /// The officer signed in on this device, whose session has not ended.
+    /// The officer signed in on this device, whose session has not ended, with the token
+    /// opened (it rests sealed, see [`crate::sealed`]).
     fn on_duty(&self) -> Result<OfficerSession, AppError> {
-        self.store
+        let mut session = self
+            .store
             .officer_session()?
             .filter(|s| s.expires_at > now())
-            .ok_or_else(officer_required)
+            .ok_or_else(officer_required)?;
+        match self.token_seal()?.open(&session.token) {
+            Ok(token) => session.token = token,
+            Err(_) => {
+                self.store.clear_officer_session()?;
+                return Err(officer_required());
+            }
+        }
+        Ok(session)
     }
 
     /// Verifies the QR code in a picture file.

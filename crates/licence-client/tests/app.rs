@@ -212,7 +212,7 @@ async fn a_waiting_application_is_sent_only_for_the_account_that_made_it() {
         .await
         .unwrap();
     assert_eq!(waiting.item.state, "waiting");
-    offline.sign_out().await.unwrap();
+    offline.sign_out(false).await.unwrap();
     drop(offline);
 
     // Someone else signs in on the device: the first driver's application is neither shown
@@ -228,7 +228,7 @@ async fn a_waiting_application_is_sent_only_for_the_account_that_made_it() {
     assert_eq!(phone.home().await.unwrap().latest, None);
 
     // The first driver is back: it goes, as their application.
-    phone.sign_out().await.unwrap();
+    phone.sign_out(false).await.unwrap();
     phone.sign_in("13900000002", PASSWORD).await.unwrap();
     let sent = phone.send_outbox().await.unwrap();
     assert!(
@@ -304,7 +304,7 @@ async fn registration_by_face_and_online_through_the_app() {
 
     // Someone else on the same device, registered online: the first person's data is gone,
     // and the e-licence is visibly unavailable with the way to unlock it (R2.7).
-    app.sign_out().await.unwrap();
+    app.sign_out(false).await.unwrap();
     assert_eq!(app.home().await.unwrap().account, None);
     let other = p.newcomer(2_001);
     let sent = app
@@ -468,8 +468,38 @@ async fn a_review_result_is_announced_once_even_when_it_arrives_before_the_liste
     // Restarted: still announced once. Signed in anew later: the old result is history.
     let again = self::app(&p, "phone");
     assert!(again.new_messages(0).await.unwrap().is_empty());
-    again.sign_out().await.unwrap();
+    again.sign_out(false).await.unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     again.sign_in("13900000001", PASSWORD).await.unwrap();
     assert!(again.new_messages(0).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn tokens_rest_sealed_and_signing_out_everywhere_ends_every_device() {
+    let p = Platform::start(&[]);
+    let phone = app(&p, "phone");
+    let tablet = app(&p, "tablet");
+    phone.sign_in("13900000002", PASSWORD).await.unwrap();
+    tablet.sign_in("13900000002", PASSWORD).await.unwrap();
+    // What the database file holds is no token a copy of it could use.
+    let stored: String = rusqlite::Connection::open(p.dir.path().join("phone/app.sqlite"))
+        .unwrap()
+        .query_row("SELECT token FROM session", [], |r| r.get(0))
+        .unwrap();
+    assert!(stored.starts_with("sealed:v1:"), "{stored}");
+    // The database copied to another device, without the device key, is signed in nowhere.
+    let copy = p.dir.path().join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(
+        p.dir.path().join("phone/app.sqlite"),
+        copy.join("app.sqlite"),
+    )
+    .unwrap();
+    let copied = app(&p, "copy");
+    assert_eq!(copied.account().await.unwrap_err().code, "not_signed_in");
+    // The phone is lost: from the tablet, every device signs out.
+    assert_eq!(phone.account().await.unwrap().mobile_masked, "139****0002");
+    tablet.sign_out(true).await.unwrap();
+    assert_eq!(phone.account().await.unwrap_err().code, "not_signed_in");
+    assert_eq!(tablet.account().await.unwrap_err().code, "not_signed_in");
 }

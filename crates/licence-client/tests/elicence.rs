@@ -284,8 +284,9 @@ async fn the_device_key_binds_the_credential_and_an_expired_one_shows_no_code() 
     );
     assert_eq!(expired.qr_png_base64, None);
 
-    // The key is lost (a restored phone): the credential is not shown as this device's; the
-    // next refresh registers the new key and fetches a credential bound to it.
+    // The key is lost (a restored phone): the credential is not shown as this device's, and
+    // the session, which rested sealed under that key, is gone too: the driver signs in
+    // again, and the next refresh registers the new key and fetches a credential bound to it.
     drop(driver);
     std::fs::remove_file(p.dir.path().join("phone").join("device.key")).unwrap();
     let restored = app(&p, "phone");
@@ -295,6 +296,9 @@ async fn the_device_key_binds_the_credential_and_an_expired_one_shows_no_code() 
         Some("device_key_changed".into())
     );
     assert_eq!(orphan.qr_png_base64, None);
+    assert!(!restored.refresh_elicence().await.unwrap().issued);
+    assert_eq!(restored.account().await.unwrap_err().code, "not_signed_in");
+    restored.sign_in("13900000000", PASSWORD).await.unwrap();
     assert!(restored.refresh_elicence().await.unwrap().issued);
     assert!(restored.elicence().unwrap().qr_png_base64.is_some());
     // The key file is readable by its owner only.
@@ -322,7 +326,7 @@ async fn the_device_key_binds_the_credential_and_an_expired_one_shows_no_code() 
     );
 
     // Signing out takes the e-licence off the device.
-    restored.sign_out().await.unwrap();
+    restored.sign_out(false).await.unwrap();
     assert_eq!(restored.elicence().unwrap_err().code, "not_signed_in");
     restored.sign_in("13900000000", PASSWORD).await.unwrap();
     assert_eq!(restored.elicence().unwrap_err().code, "no_elicence");

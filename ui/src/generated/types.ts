@@ -27,7 +27,12 @@ next?: string,
 /**
  * Attempts left, when the failure counts against a limit.
  */
-attempts_left?: number, };
+attempts_left?: number, 
+/**
+ * The request's id (also in `X-Request-Id`): quoted to support, it finds the request in
+ * the platform's log.
+ */
+request_id?: string, };
 
 export type FunctionView = { 
 /**

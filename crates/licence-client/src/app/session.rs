@@ -10,9 +10,27 @@ use crate::ClientError;
 impl DriverApp {
     /// The session, while it has not ended; else "please sign in".
     pub(crate) fn session(&self) -> Result<Session, AppError> {
-        match self.store.session()? {
+        match self.stored_session()? {
             Some(s) if s.expires_at > now() => Ok(s),
             _ => Err(not_signed_in()),
+        }
+    }
+
+    /// The stored session with its token opened (tokens rest sealed, see [`crate::sealed`]).
+    /// One that does not open is forgotten: the person signs in again.
+    fn stored_session(&self) -> Result<Option<Session>, AppError> {
+        let Some(mut session) = self.store.session()? else {
+            return Ok(None);
+        };
+        match self.token_seal()?.open(&session.token) {
+            Ok(token) => {
+                session.token = token;
+                Ok(Some(session))
+            }
+            Err(_) => {
+                self.store.clear_session()?;
+                Ok(None)
+            }
         }
     }
 
@@ -46,18 +64,28 @@ impl DriverApp {
             // Another person's data must not show under this account.
             self.store.clear_session()?;
         }
-        self.store.save_session(&session)?;
+        let sealed = Session {
+            token: self.token_seal()?.seal(&session.token),
+            ..session.clone()
+        };
+        self.store.save_session(&sealed)?;
         self.keep(Cached::SignedInAt, &now())?;
         self.fetch_account(&session).await
     }
 
-    /// Signs out here and on the platform (best effort: without a network, only here).
-    pub async fn sign_out(&self) -> Result<(), AppError> {
-        if let Some(session) = self.store.session()? {
-            let _ = self
-                .api
-                .exchange_with(&endpoint::SignOut, Some(&session.token))
-                .await;
+    /// Signs out here and on the platform, of this session or (`everywhere`) of every
+    /// session of the account, on every device (best effort: without a network, only here).
+    pub async fn sign_out(&self, everywhere: bool) -> Result<(), AppError> {
+        if let Some(session) = self.stored_session()? {
+            let _ = if everywhere {
+                self.api
+                    .exchange_with(&endpoint::SignOutEverywhere, Some(&session.token))
+                    .await
+            } else {
+                self.api
+                    .exchange_with(&endpoint::SignOut, Some(&session.token))
+                    .await
+            };
         }
         Ok(self.store.clear_session()?)
     }

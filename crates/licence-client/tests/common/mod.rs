@@ -112,9 +112,28 @@ impl Platform {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
+        let marker = "name=csrf value=\"";
+        let token_in = |page: &str| {
+            let start = page.find(marker).unwrap() + marker.len();
+            page[start..].split('"').next().unwrap().to_owned()
+        };
+        // The sign-in form's own token, in the page and in its cookie.
+        let form = http
+            .get(format!("{base}/console/sign-in"))
+            .send()
+            .await
+            .unwrap();
+        let form_cookie = form.headers()["set-cookie"].to_str().unwrap();
+        let form_cookie = form_cookie.split(';').next().unwrap().to_owned();
+        let form_token = token_in(&form.text().await.unwrap());
         let r = http
             .post(format!("{base}/console/sign-in"))
-            .form(&[("username", username), ("password", STAFF_PASSWORD)])
+            .header("cookie", form_cookie)
+            .form(&[
+                ("csrf", form_token.as_str()),
+                ("username", username),
+                ("password", STAFF_PASSWORD),
+            ])
             .send()
             .await
             .unwrap();
@@ -130,9 +149,7 @@ impl Platform {
             .text()
             .await
             .unwrap();
-        let marker = "name=csrf value=\"";
-        let start = page.find(marker).unwrap() + marker.len();
-        let csrf = page[start..].split('"').next().unwrap().to_owned();
+        let csrf = token_in(&page);
         let answer = http
             .post(format!("{base}/console/applications/{id}"))
             .header("cookie", &cookie)

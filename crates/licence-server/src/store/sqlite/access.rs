@@ -394,4 +394,82 @@ mod tests {
         // Events before `since` do not count.
         assert_eq!(store.reserve_event("pw", "k", 51, 2, 53).unwrap(), Some(2));
     }
+
+    fn expiring(id: &str, expires_at: i64) -> SmsChallenge {
+        SmsChallenge {
+            id: id.into(),
+            expires_at,
+            ..challenge(CodePurpose::SignIn)
+        }
+    }
+
+    #[test]
+    fn several_limits_are_reserved_all_or_none_and_can_be_released() {
+        let store = SqliteStore::in_memory().unwrap();
+        let limits = |second: u32| {
+            [
+                Limit {
+                    kind: "a",
+                    key: "k",
+                    since: 0,
+                    limit: 2,
+                },
+                Limit {
+                    kind: "b",
+                    key: "k",
+                    since: 0,
+                    limit: second,
+                },
+            ]
+        };
+        assert_eq!(store.reserve_events(&limits(5), 10).unwrap(), None);
+        // The second limit is full: nothing is recorded against the first either.
+        assert_eq!(store.reserve_events(&limits(1), 11).unwrap(), Some(1));
+        assert_eq!(store.count_events("a", "k", 0).unwrap(), 1);
+        assert_eq!(store.reserve_events(&limits(5), 12).unwrap(), None);
+        assert_eq!(store.reserve_events(&limits(5), 13).unwrap(), Some(0));
+        // What did not happen is taken back, and makes room again.
+        store.release_events(&limits(5), 12).unwrap();
+        assert_eq!(store.count_events("a", "k", 0).unwrap(), 1);
+        assert_eq!(store.count_events("b", "k", 0).unwrap(), 1);
+        assert_eq!(store.reserve_events(&limits(5), 14).unwrap(), None);
+    }
+
+    #[test]
+    fn the_purge_removes_old_events_and_expired_codes_and_sessions_only() {
+        use crate::store::{NewAccount, RegistryStore};
+        let store = SqliteStore::in_memory().unwrap();
+        let account = store
+            .create_account(&NewAccount {
+                kind: licence_core::UserKind::OnlineRegistered,
+                id_number: None,
+                unit_code: Some("U1".into()),
+                name: "单位".into(),
+                mobile: "13800138000".parse().unwrap(),
+                password_hash: "x".into(),
+                created_at: 1,
+            })
+            .unwrap();
+        store.record_event("sign_in_failure", "old", 100).unwrap();
+        store.record_event("sign_in_failure", "new", 1000).unwrap();
+        store.put_challenge(&expiring("expired", 500)).unwrap();
+        store.put_challenge(&expiring("live", 2000)).unwrap();
+        for (token, expires_at) in [(&b"expired"[..], 500), (&b"live"[..], 2000)] {
+            let session = Session {
+                account,
+                created_at: 1,
+                expires_at,
+            };
+            store.put_session(token, &session).unwrap();
+        }
+        assert_eq!(store.purge(500, 1000).unwrap(), 3);
+        assert_eq!(store.count_events("sign_in_failure", "old", 0).unwrap(), 0);
+        assert_eq!(store.count_events("sign_in_failure", "new", 0).unwrap(), 1);
+        assert!(store.challenge("expired").unwrap().is_none());
+        assert!(store.challenge("live").unwrap().is_some());
+        assert!(store.session(b"expired").unwrap().is_none());
+        assert!(store.session(b"live").unwrap().is_some());
+        // Nothing more to do the second time.
+        assert_eq!(store.purge(500, 1000).unwrap(), 0);
+    }
 }

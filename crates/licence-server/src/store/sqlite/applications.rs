@@ -476,4 +476,91 @@ mod tests {
         // Units hold no licence: their entries say so.
         assert_eq!(store.status_entries(today).unwrap(), [(0, None), (1, None)]);
     }
+
+    /// What a decision caused, as stored: outbox rows, inbox messages of `account`, audit lines.
+    fn effects_stored(store: &SqliteStore, account: AccountId) -> (usize, usize, usize) {
+        use crate::store::{MessageStore, StaffStore};
+        (
+            store.due_sms(i64::MAX, 100).unwrap().len(),
+            store.inbox(account, 0, 100).unwrap().len(),
+            store.audit_log(100).unwrap().len(),
+        )
+    }
+
+    fn review_effects(to_account: AccountId) -> Effects {
+        Effects {
+            notice: Some(crate::store::Notice {
+                account: to_account,
+                to: "13800138000".parse().unwrap(),
+                event_key: "application:1:approved:30".into(),
+                title: "驾驶证电子版审核结果".into(),
+                text: "已审核通过".into(),
+            }),
+            audit: Some(crate::store::AuditEntry {
+                at: 30,
+                actor: "review01".into(),
+                action: "application_review".into(),
+                detail: "application 1: approved".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all() {
+        let store = SqliteStore::in_memory().unwrap();
+        let account = unit(&store, 1);
+        let Submitted::Created(app) = store.submit_application(application(account, "k")).unwrap()
+        else {
+            panic!("not created");
+        };
+        let review = ApplicationState::UnderReview;
+        assert!(store
+            .transition(
+                app.id,
+                &app.state,
+                &review,
+                "check",
+                None,
+                &Effects::NONE,
+                20
+            )
+            .unwrap());
+        let approved = review
+            .apply(&licence_core::ApplicationEvent::Approve)
+            .unwrap();
+        // The notice cannot be stored (its account does not exist): nothing is.
+        let failing = review_effects(account + 1000);
+        assert!(store
+            .transition(app.id, &review, &approved, "review01", None, &failing, 30)
+            .is_err());
+        assert_eq!(store.application(app.id).unwrap().unwrap().state, review);
+        assert_eq!(effects_stored(&store, account), (0, 0, 0));
+        // With a notice that can be stored: the decision, the text, the inbox, the audit line.
+        assert!(store
+            .transition(
+                app.id,
+                &review,
+                &approved,
+                "review01",
+                None,
+                &review_effects(account),
+                30
+            )
+            .unwrap());
+        assert_eq!(store.application(app.id).unwrap().unwrap().state, approved);
+        assert_eq!(effects_stored(&store, account), (1, 1, 1));
+        // A second decision on the same application changes nothing and causes nothing.
+        assert!(!store
+            .transition(
+                app.id,
+                &review,
+                &approved,
+                "review01",
+                None,
+                &review_effects(account),
+                31
+            )
+            .unwrap());
+        assert_eq!(effects_stored(&store, account), (1, 1, 1));
+    }
 }
