@@ -136,49 +136,9 @@ impl AppState {
         std::iter::once(self.issuer.as_ref()).chain(self.retired_issuers.iter())
     }
 
-    /// Tells a person about an event (R3.5): a text message through the durable outbox, and
-    /// the same in the app's inbox, where an open app hears it at once. Once per event key.
-    pub async fn notify(
-        &self,
-        account: store::AccountId,
-        to: licence_core::MobileNumber,
-        event_key: String,
-        title: &str,
-        text: String,
-    ) -> Result<(), store::StoreError> {
-        let store = self.store.clone();
-        let title = title.to_owned();
-        let added = tokio::task::spawn_blocking(move || {
-            store.enqueue_sms(&event_key, &to, &text, now())?;
-            store.add_to_inbox(account, &event_key, &title, &text, now())
-        })
-        .await
-        .map_err(|e| store::StoreError::Database(e.to_string()))??;
-        self.outbox.notify_one();
-        if added {
-            self.inbox.send_modify(|generation| *generation += 1);
-        }
-        Ok(())
-    }
-}
-
-impl AppState {
-    /// Tells an applicant how their e-licence application was decided (R3.5), outside any
-    /// other change (the server's own photo check).
-    pub async fn notify_application_result(
-        &self,
-        account: store::AccountId,
-        to: licence_core::MobileNumber,
-        application: i64,
-        state: &licence_core::ApplicationState,
-    ) -> Result<(), store::StoreError> {
-        let n = application_result_notice(account, to, application, state);
-        self.notify(n.account, n.to, n.event_key, &n.title, n.text)
-            .await
-    }
-
     /// Wakes the outbox worker and long-polling apps after a change that queued a notice
-    /// has been committed.
+    /// (R3.5: by SMS and in the inbox, stored in the change's own transaction) has been
+    /// committed.
     pub fn announce(&self) {
         self.outbox.notify_one();
         self.inbox.send_modify(|generation| *generation += 1);

@@ -49,7 +49,10 @@ pub fn spawn_photo_checks(state: AppState) {
                 }
                 match round {
                     Ok(checked) => {
-                        tell_rejected(&state, &runtime, &checked.rejected);
+                        // Their messages were stored with the checks: wake who sends them.
+                        if !checked.rejected.is_empty() {
+                            state.announce();
+                        }
                         // More may be waiting: go on at once.
                         if checked.taken == BATCH {
                             continue;
@@ -120,6 +123,19 @@ pub fn check_batch(
         checked_apps.push(app);
     }
     let waiting = checked_apps;
+    // A rejected applicant is told (R3.5) in the same commit as the check.
+    for (app, check) in waiting.iter().zip(checks.iter_mut()) {
+        if matches!(check.to, ApplicationState::Rejected { .. }) {
+            if let Some(account) = store.account(app.account)? {
+                check.notice = Some(crate::application_result_notice(
+                    account.id,
+                    account.mobile,
+                    app.id,
+                    &check.to,
+                ));
+            }
+        }
+    }
     // One commit for the batch: the writer is shared with submissions.
     let applied = store.record_checks(&checks)?;
     let rejected = waiting
@@ -156,36 +172,8 @@ fn set_aside(app: &Application) -> anyhow::Result<PhotoCheckRecord> {
             .state
             .apply(&ApplicationEvent::StartReview)
             .unwrap_or_else(|_| app.state.clone()),
+        notice: None,
     })
-}
-
-/// The driver whose photo the check rejected hears it at once, by SMS and in the app (R3.5),
-/// rather than on their next look.
-fn tell_rejected(
-    state: &AppState,
-    runtime: &tokio::runtime::Handle,
-    rejected: &[(AccountId, i64, ApplicationState)],
-) {
-    for (account, application, to) in rejected {
-        let told = state
-            .store
-            .account(*account)
-            .map_err(anyhow::Error::from)
-            .and_then(|found| found.ok_or_else(|| anyhow::anyhow!("no account {account}")))
-            .and_then(|found| {
-                runtime
-                    .block_on(state.notify_application_result(
-                        found.id,
-                        found.mobile,
-                        *application,
-                        to,
-                    ))
-                    .map_err(anyhow::Error::from)
-            });
-        if let Err(e) = told {
-            tracing::error!(application, error = %e, "photo check worker: telling the applicant");
-        }
-    }
 }
 
 fn check_one(checker: &mut PhotoChecker, app: &Application) -> anyhow::Result<PhotoCheckRecord> {
@@ -225,6 +213,7 @@ fn check_one(checker: &mut PhotoChecker, app: &Application) -> anyhow::Result<Ph
         cropped: verdict.cropped_jpeg.filter(|_| verdict.compliant),
         from: app.state.clone(),
         to,
+        notice: None,
     })
 }
 
@@ -357,6 +346,7 @@ mod tests {
                 cropped: None,
                 from: app.state.clone(),
                 to: ApplicationState::UnderReview,
+                notice: None,
             })
         };
         let mut panics = Panics::default();
@@ -375,5 +365,36 @@ mod tests {
         assert!(set_aside.check.unwrap().contains("\"set_aside\":true"));
         // Nothing is left waiting.
         assert_eq!(check_batch(&store, &mut panics, check).unwrap().taken, 0);
+    }
+
+    #[test]
+    fn a_rejection_by_the_check_is_stored_with_the_applicants_message() {
+        use crate::store::MessageStore;
+        let store = SqliteStore::in_memory().unwrap();
+        let app = submitted(&store, 1);
+        let reject = |app: &Application| {
+            Ok(PhotoCheckRecord {
+                id: app.id,
+                check: r#"{"compliant":false}"#.into(),
+                cropped: None,
+                from: app.state.clone(),
+                to: app
+                    .state
+                    .apply(&ApplicationEvent::Reject {
+                        reasons: vec![Rejection {
+                            code: RejectionCode::PhotoNotCompliant,
+                            note: None,
+                        }],
+                    })
+                    .unwrap(),
+                notice: None,
+            })
+        };
+        let checked = check_batch(&store, &mut Panics::default(), reject).unwrap();
+        assert_eq!(checked.rejected.len(), 1);
+        let texts = store.due_sms(i64::MAX, 10).unwrap();
+        assert_eq!(texts.len(), 1);
+        assert!(texts[0].text.contains("未通过审核"), "{}", texts[0].text);
+        assert_eq!(store.inbox(app.account, 0, 10).unwrap().len(), 1);
     }
 }

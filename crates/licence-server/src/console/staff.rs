@@ -106,8 +106,8 @@ pub(super) async fn create(
 pub enum NewStaffError {
     #[error("the username must be 1-32 letters, digits, '_' or '.'")]
     BadUsername,
-    #[error("the name is empty")]
-    NoName,
+    #[error("the name must be 1-32 characters")]
+    BadName,
     #[error("{en}")]
     WeakPassword { zh: String, en: String },
     #[error("the username {0} is taken")]
@@ -120,7 +120,7 @@ impl NewStaffError {
     pub fn message_zh(&self) -> String {
         match self {
             NewStaffError::BadUsername => "账号须为 1-32 位字母、数字、“_”或“.”".into(),
-            NewStaffError::NoName => "请填写姓名".into(),
+            NewStaffError::BadName => "姓名须为 1-32 个字符".into(),
             NewStaffError::WeakPassword { zh, .. } => zh.clone(),
             NewStaffError::Taken(u) => format!("账号 {u} 已被使用"),
             NewStaffError::Store(_) => "系统繁忙，请稍后再试".into(),
@@ -144,8 +144,9 @@ pub fn add_staff(
     if !username_ok {
         return Err(NewStaffError::BadUsername);
     }
-    if name.trim().is_empty() {
-        return Err(NewStaffError::NoName);
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 32 || name.chars().any(char::is_control) {
+        return Err(NewStaffError::BadName);
     }
     let weak = |e: ApiError| NewStaffError::WeakPassword {
         zh: e.body.message.clone(),

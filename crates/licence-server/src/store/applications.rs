@@ -37,6 +37,9 @@ pub struct PhotoCheckRecord {
     pub cropped: Option<Vec<u8>>,
     pub from: ApplicationState,
     pub to: ApplicationState,
+    /// The applicant's message when the check decides (a rejection), stored with the check in
+    /// the same transaction.
+    pub notice: Option<super::Notice>,
 }
 
 /// The new photo and deadline of a resubmitted application.

@@ -237,6 +237,13 @@ impl ApplicationStore for SqliteStore {
                     .execute(params![c.id, to])
                     .map_err(db)?;
                 }
+                if changed == 1 {
+                    let effects = Effects {
+                        notice: c.notice.clone(),
+                        audit: None,
+                    };
+                    super::messages::write_effects(tx, &effects, crate::now())?;
+                }
                 applied.push(changed == 1);
             }
             Ok(applied)
