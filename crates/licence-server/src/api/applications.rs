@@ -151,13 +151,14 @@ pub async fn submit(
 ) -> Result<(StatusCode, ApiJson<ApplicationView>), ApiError> {
     let account = signed_in.account;
     eligible(&state, &account).await?;
-    let key = req.idempotency_key.trim().to_owned();
-    if key.is_empty() || key.len() > 64 || key.chars().any(char::is_control) {
+    // Exactly what the schema says: 1-64 printable ASCII characters, no spaces.
+    let key = req.idempotency_key;
+    if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "bad_idempotency_key",
             "申请编号无效",
-            "idempotency_key must be 1 to 64 printable characters",
+            "idempotency_key must be 1 to 64 printable ASCII characters without spaces",
         ));
     }
     let photo = photo(&state, &account, req.photo_source, req.photo.as_deref()).await?;
