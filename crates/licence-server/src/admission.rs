@@ -171,7 +171,6 @@ impl Admission {
 
     /// The per-account limit, checked once the session is known.
     pub fn admit_account(&self, account: i64) -> Result<(), ApiError> {
-        // (The request log notes this refusal by its 429 status and the account.)
         self.by_account
             .take(&account, Instant::now())
             .map_err(rate_limited)
@@ -230,6 +229,15 @@ pub async fn receive(State(state): State<AppState>, request: Request, next: Next
             return rate_limited(wait).into_response();
         }
     }
+    // In a surge, most requests find every slot taken: they are refused now, before their
+    // body is read (reading it would spend the CPU the admitted ones need). A slot is not held
+    // while the body arrives: `admit` takes one once it is in.
+    if let Some(pool) = admission.pool_for(request.method(), request.uri().path()) {
+        if pool.available_permits() == 0 {
+            note_admission(request.extensions(), "busy");
+            return busy().into_response();
+        }
+    }
     if axum::body::HttpBody::is_end_stream(request.body()) {
         return next.run(request).await;
     }
@@ -262,6 +270,29 @@ pub async fn receive(State(state): State<AppState>, request: Request, next: Next
 }
 
 impl Admission {
+    /// The work-slot pool a request to `path` (as the client sent it) will need, with the
+    /// names the request log gives its admission and its refusal: none for the console and the
+    /// inbox long-poll.
+    fn pool_for(&self, method: &Method, path: &str) -> Option<&Arc<Semaphore>> {
+        self.pool_and_names(method, path).map(|(pool, _, _)| pool)
+    }
+
+    fn pool_and_names(
+        &self,
+        method: &Method,
+        path: &str,
+    ) -> Option<(&Arc<Semaphore>, &'static str, &'static str)> {
+        let path = path.strip_prefix("/api/v1")?;
+        if method == Method::GET && path == "/me/inbox" {
+            return None;
+        }
+        Some(if calls_outside(path) {
+            (&self.outside_in_flight, "admitted_outside", "busy_outside")
+        } else {
+            (&self.in_flight, "admitted", "busy")
+        })
+    }
+
     /// Reads a body to its end, taking its bytes from the budget as they arrive.
     async fn read_body(
         &self,
@@ -308,26 +339,24 @@ fn unreadable() -> ApiError {
     )
 }
 
-/// Middleware on the API: a work slot for the request's lifetime (the body is in already).
+/// How long a request whose body is in may wait for a work slot. It passed the check for a
+/// free slot before its body was read, and the body has been paid for: a short wait turns that
+/// work into an answer rather than a 503 (the queue is bounded by the byte budget).
+const SLOT_WAIT: Duration = Duration::from_secs(1);
+
+/// Middleware on the whole router, inside [`receive`]: a work slot for an API request's
+/// lifetime, taken once its body is in.
 pub async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let admission = &state.admission;
-    // Nested under /api/v1, the router sees the path without that prefix.
-    let path = request.uri().path();
-    let path = path.strip_prefix("/api/v1").unwrap_or(path);
-    if request.method() == Method::GET && path == "/me/inbox" {
-        note_admission(request.extensions(), "long_poll");
+    let Some((pool, admitted, refused)) =
+        admission.pool_and_names(request.method(), request.uri().path())
+    else {
+        if request.uri().path() == "/api/v1/me/inbox" {
+            note_admission(request.extensions(), "long_poll");
+        }
         return next.run(request).await;
-    }
-    let (pool, admitted, refused) = if calls_outside(path) {
-        (
-            &admission.outside_in_flight,
-            "admitted_outside",
-            "busy_outside",
-        )
-    } else {
-        (&admission.in_flight, "admitted", "busy")
     };
-    let Ok(_slot) = pool.clone().try_acquire_owned() else {
+    let Ok(Ok(_slot)) = tokio::time::timeout(SLOT_WAIT, pool.clone().acquire_owned()).await else {
         note_admission(request.extensions(), refused);
         return busy().into_response();
     };

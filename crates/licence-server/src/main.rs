@@ -35,18 +35,25 @@ struct Cli {
     command: Command,
 }
 
-/// The log: per-request lines (target `request`) and the platform's own events.
-fn start_logging(format: &str) {
+/// The log: per-request lines (target `request`) and the platform's own events. Lines are
+/// written by a thread of their own, so that a request never waits for the disk or a pipe;
+/// the returned guard flushes what is left when the program ends.
+fn start_logging(format: &str) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("LICENCE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Lossless: when the writer falls behind, requests wait rather than lines vanish.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     if format == "json" {
         builder.json().flatten_event(true).init();
     } else {
         builder.with_ansi(false).init();
     }
+    guard
 }
 
 // Parsed once at start: the size of `Serve` next to the other commands costs nothing.
@@ -249,7 +256,7 @@ fn load_config_file() -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     load_config_file()?;
     let cli = Cli::parse();
-    start_logging(&cli.log_format);
+    let _log = start_logging(&cli.log_format);
     let store = SqliteStore::open(&cli.db)
         .with_context(|| format!("opening the database {}", cli.db.display()))?;
     match cli.command {

@@ -129,7 +129,6 @@ pub async fn serve(
             );
             continue;
         };
-        let _ = stream.set_nodelay(true);
         let app = app.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();

@@ -106,15 +106,17 @@ pub fn router(state: AppState) -> Router {
                 "该地址不支持此请求方法",
                 "This address does not accept this method",
             )
-        })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::admission::admit,
-        ));
+        });
+    // Outermost first: the request log, the connection rule, the body limit, then admission
+    // (address limit and body, then the work slot).
     Router::new()
         .nest("/api/v1", api)
         .nest("/console", crate::console::router())
         .fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::admission::admit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::admission::receive,
@@ -236,7 +238,10 @@ impl FromRequestParts<AppState> for SignedInAccount {
             )
         })?;
         crate::request_log::note_account(&parts.extensions, account.kind.as_str(), account.id);
-        state.admission.admit_account(account.id)?;
+        if let Err(refused) = state.admission.admit_account(account.id) {
+            crate::request_log::note_admission(&parts.extensions, "rate_limited_account");
+            return Err(refused);
+        }
         Ok(SignedInAccount {
             account,
             token_hash,
