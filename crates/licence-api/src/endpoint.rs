@@ -272,7 +272,7 @@ mod tests {
             assert!(seen.insert((*method, *path)), "{method} {path} twice");
             assert!(path.starts_with("/api/v1/"), "{path}");
         }
-        assert_eq!(seen.len(), 26);
+        assert_eq!(seen.len(), 29);
     }
 
     #[test]

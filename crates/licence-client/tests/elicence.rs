@@ -330,6 +330,7 @@ async fn the_device_key_binds_the_credential_and_an_expired_one_shows_no_code() 
     assert_eq!(restored.elicence().unwrap_err().code, "not_signed_in");
     restored.sign_in("13900000000", PASSWORD).await.unwrap();
     assert_eq!(restored.elicence().unwrap_err().code, "no_elicence");
-    assert!(restored.refresh_elicence().await.unwrap().issued);
+    let again = restored.refresh_elicence().await.unwrap();
+    assert!(again.issued, "{again:?}");
     assert!(restored.elicence().unwrap().qr_png_base64.is_some());
 }
