@@ -212,8 +212,9 @@ fn body_timeout() -> ApiError {
     )
 }
 
-/// Middleware on the whole router (API and console): the address limit, then the whole body
-/// within its deadline and the byte budget, before anything else looks at the request.
+/// Middleware on the whole router (API and console): the address limit; an API request that
+/// finds every work slot taken is refused here; then the whole body, within its deadline and
+/// the byte budget, before anything else looks at the request.
 pub async fn receive(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let admission = &state.admission;
     // Behind a reverse proxy the address would come from its header; served directly, the
@@ -270,13 +271,14 @@ pub async fn receive(State(state): State<AppState>, request: Request, next: Next
 }
 
 impl Admission {
-    /// The work-slot pool a request to `path` (as the client sent it) will need, with the
-    /// names the request log gives its admission and its refusal: none for the console and the
-    /// inbox long-poll.
+    /// The work-slot pool a request to `path` (as the client sent it) will need: none for the
+    /// console and the inbox long-poll.
     fn pool_for(&self, method: &Method, path: &str) -> Option<&Arc<Semaphore>> {
         self.pool_and_names(method, path).map(|(pool, _, _)| pool)
     }
 
+    /// [`Admission::pool_for`], with the names the request log gives an admission to that pool
+    /// and a refusal by it.
     fn pool_and_names(
         &self,
         method: &Method,
