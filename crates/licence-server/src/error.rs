@@ -172,24 +172,14 @@ fn without_values(text: &str) -> String {
             out.replace_range(from..end, "(not repeated)");
         }
     }
-    let mut masked = String::with_capacity(out.len());
-    let mut digits = String::new();
-    for c in out.chars().map(Some).chain([None]) {
-        if let Some(d) = c.filter(char::is_ascii_digit) {
-            digits.push(d);
-            continue;
-        }
-        if digits.len() >= 6 {
-            masked.push_str(&digits[..3]);
-            masked.push_str(&"*".repeat(digits.len() - 5));
-            masked.push_str(&digits[digits.len() - 2..]);
-        } else {
-            masked.push_str(&digits);
-        }
-        digits.clear();
-        masked.extend(c);
-    }
-    masked
+    crate::security::mask_digit_runs(&out, |digits| {
+        format!(
+            "{}{}{}",
+            &digits[..3],
+            "*".repeat(digits.len() - 5),
+            &digits[digits.len() - 2..]
+        )
+    })
 }
 
 pub fn too_large() -> ApiError {

@@ -65,21 +65,7 @@ fn new_request_id() -> String {
 /// A path with every run of six digits or more masked (paths hold ids, never personal data
 /// today; this keeps it so if one ever does).
 fn masked_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut digits = String::new();
-    for c in path.chars().map(Some).chain([None]) {
-        if let Some(d) = c.filter(char::is_ascii_digit) {
-            digits.push(d);
-            continue;
-        }
-        if digits.len() >= 6 {
-            out.push_str(&"*".repeat(digits.len()));
-        } else {
-            out.push_str(&digits);
-        }
-        digits.clear();
-        out.extend(c);
-    }
+    let out = crate::security::mask_digit_runs(path, |digits| "*".repeat(digits.len()));
     // A path is logged up to a sane length: a client may send a long one on purpose.
     out.chars().take(200).collect()
 }

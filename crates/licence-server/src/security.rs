@@ -11,6 +11,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::store::{Staff, Store, StoreError};
 
 /// 8 to 32 characters with at least one letter and one digit, as 12123 asks.
 pub fn check_password(password: &str) -> Result<(), ApiError> {
@@ -51,6 +52,14 @@ pub fn dummy_password_hash() -> &'static str {
             .map(|h| h.to_string())
             .unwrap_or_default()
     })
+}
+
+/// Checks `password` against an account's `hash`, or, when there is no such account, against
+/// [`dummy_password_hash`] (and then never matches): the same time either way. CPU-heavy:
+/// call on the blocking pool.
+pub fn account_password_matches(password: &str, hash: Option<&str>) -> bool {
+    let matches = password_matches(password, hash.unwrap_or(dummy_password_hash()));
+    hash.is_some() && matches
 }
 
 pub fn password_matches(password: &str, hash: &str) -> bool {
@@ -97,6 +106,68 @@ pub fn same_digest(a: &[u8], b: &[u8]) -> bool {
 
 /// The longest staff username looked up; longer ones belong to no one.
 pub const MAX_USERNAME_CHARS: usize = 64;
+
+/// A member of staff's sign-in attempt (console or officer), reserved against the limit.
+pub struct StaffAttempt {
+    /// Who the name is, if anyone.
+    pub staff: Option<Staff>,
+    /// What the failures count under: the member of staff, or for a name no one has a short
+    /// digest of it, so that what is stored stays small however long the name sent.
+    pub limit_key: String,
+    /// False when the limit was full: nothing was recorded, and the password is not checked.
+    pub within_limit: bool,
+}
+
+/// Looks `username` up and reserves the attempt against `kind`'s limit (at most `limit` since
+/// `since`) in one go, before the password is checked: attempts released together cannot all
+/// pass. Call on the blocking pool.
+pub fn reserve_staff_attempt(
+    store: &dyn Store,
+    kind: &str,
+    username: &str,
+    since: i64,
+    limit: u32,
+    at: i64,
+) -> Result<StaffAttempt, StoreError> {
+    let staff = if username.chars().count() > MAX_USERNAME_CHARS {
+        None
+    } else {
+        store.staff_by_username(username)?
+    };
+    let limit_key = staff.as_ref().map_or_else(
+        || format!("unknown:{}", short_digest(username)),
+        |s| format!("staff:{}", s.id),
+    );
+    let within_limit = store
+        .reserve_event(kind, &limit_key, since, limit, at)?
+        .is_some();
+    Ok(StaffAttempt {
+        staff,
+        limit_key,
+        within_limit,
+    })
+}
+
+/// Every run of six digits or more in `text` (a mobile or ID number, perhaps) replaced by
+/// `mask` of it; shorter runs and everything else kept.
+pub fn mask_digit_runs(text: &str, mask: impl Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    for c in text.chars().map(Some).chain([None]) {
+        if let Some(d) = c.filter(char::is_ascii_digit) {
+            digits.push(d);
+            continue;
+        }
+        if digits.len() >= 6 {
+            out.push_str(&mask(&digits));
+        } else {
+            out.push_str(&digits);
+        }
+        digits.clear();
+        out.extend(c);
+    }
+    out
+}
 
 /// A short digest of something typed (16 hex digits): what is stored in its place when it
 /// names no account, so that storage stays small however much was sent.

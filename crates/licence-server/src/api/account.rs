@@ -103,11 +103,9 @@ pub async fn sign_in(
     };
     // An unknown account is checked against a dummy hash: the same time either way.
     let password = req.password;
-    let hash = account.as_ref().map_or_else(
-        || security::dummy_password_hash().to_owned(),
-        |a| a.password_hash.clone(),
-    );
-    let matches = cpu(move || security::password_matches(&password, &hash)).await?;
+    let hash = account.as_ref().map(|a| a.password_hash.clone());
+    let matches =
+        cpu(move || security::account_password_matches(&password, hash.as_deref())).await?;
     let (Some(account), true) = (account, matches) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -29,27 +29,11 @@ pub async fn sign_in(
     let username = req.username.trim().to_owned();
     let window = state.policy.sign_in_window.as_secs() as i64;
     let limit = state.policy.sign_in_failures;
-    // Failures count against the member of staff; for a name no one has, against a short
-    // digest of it, so that what is stored stays small however long the name sent.
-    let lookup = username.clone();
-    let staff = with_store(&state, move |s| {
-        if lookup.chars().count() > security::MAX_USERNAME_CHARS {
-            return Ok(None);
-        }
-        s.staff_by_username(&lookup)
+    let attempt = with_store(&state, move |s| {
+        security::reserve_staff_attempt(s, OFFICER_FAILURE, &username, now() - window, limit, now())
     })
     .await?;
-    let limit_key = staff.as_ref().map_or_else(
-        || format!("unknown:{}", security::short_digest(&username)),
-        |s| format!("staff:{}", s.id),
-    );
-    // The attempt is reserved before the password is checked (see the driver's sign-in).
-    let key = limit_key.clone();
-    let reserved = with_store(&state, move |s| {
-        s.reserve_event(OFFICER_FAILURE, &key, now() - window, limit, now())
-    })
-    .await?;
-    if reserved.is_none() {
+    if !attempt.within_limit {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_sign_in_failures",
@@ -59,13 +43,13 @@ pub async fn sign_in(
         .retry_after(window as u64));
     }
     // Someone who is not an officer is checked against a dummy hash: the same time.
-    let staff = staff.filter(|s| matches!(s.role, StaffRole::Officer | StaffRole::Admin));
-    let hash = staff.as_ref().map_or_else(
-        || security::dummy_password_hash().to_owned(),
-        |s| s.password_hash.clone(),
-    );
+    let staff = attempt
+        .staff
+        .filter(|s| matches!(s.role, StaffRole::Officer | StaffRole::Admin));
+    let hash = staff.as_ref().map(|s| s.password_hash.clone());
     let password = req.password;
-    let matches = super::cpu(move || security::password_matches(&password, &hash)).await?;
+    let matches =
+        super::cpu(move || security::account_password_matches(&password, hash.as_deref())).await?;
     let (Some(officer), true) = (staff, matches) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -74,6 +58,7 @@ pub async fn sign_in(
             "The officer account or the password is wrong",
         ));
     };
+    let limit_key = attempt.limit_key;
     with_store(&state, move |s| s.clear_events(OFFICER_FAILURE, &limit_key)).await?;
     let (token, digest) = security::new_token();
     let expires_at = now() + SHIFT_SECONDS;

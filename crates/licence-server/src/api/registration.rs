@@ -338,13 +338,7 @@ pub async fn online_code(
     })
     .await?;
     if reserved.is_none() {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_codes",
-            "今日获取验证码次数已达上限，请明天再试",
-            "Too many codes have been asked for today; please try again tomorrow",
-        )
-        .retry_after(3600));
+        return Err(too_many_codes());
     }
     if entry.reserved_mobile != mobile {
         return Err(ApiError::new(
@@ -466,13 +460,7 @@ pub(super) async fn send_code(
             .retry_after(wait as u64));
         }
         Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_codes",
-                "今日获取验证码次数已达上限，请明天再试",
-                "Too many codes have been asked for today; please try again tomorrow",
-            )
-            .retry_after(3600));
+            return Err(too_many_codes());
         }
     }
     let (code, salt, digest) = security::new_code();
@@ -522,6 +510,17 @@ pub(super) async fn send_code(
         resend_after: state.policy.code_resend_after.as_secs(),
         mobile_masked: mobile.masked(),
     })
+}
+
+/// A day's codes are used up (for this person here, this person, or this address).
+fn too_many_codes() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_codes",
+        "今日获取验证码次数已达上限，请明天再试",
+        "Too many codes have been asked for today; please try again tomorrow",
+    )
+    .retry_after(3600)
 }
 
 /// A limit that can travel to the blocking pool.

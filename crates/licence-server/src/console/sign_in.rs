@@ -89,28 +89,13 @@ pub(super) async fn sign_in(
         );
     }
     let username = form.username.trim().to_owned();
-    let lookup = username.clone();
     let window = state.policy.sign_in_window.as_secs() as i64;
     let limit = state.policy.sign_in_failures;
-    let staff = store(&state, move |s| {
-        if lookup.chars().count() > security::MAX_USERNAME_CHARS {
-            return Ok(None);
-        }
-        s.staff_by_username(&lookup)
+    let attempt = store(&state, move |s| {
+        security::reserve_staff_attempt(s, STAFF_FAILURE, &username, now() - window, limit, now())
     })
     .await?;
-    // Failures count per member of staff (for an unknown name, per a short digest of it),
-    // reserved before the password is checked: attempts released together cannot all pass.
-    let limit_key = staff.as_ref().map_or_else(
-        || format!("unknown:{}", security::short_digest(&username)),
-        |s| format!("staff:{}", s.id),
-    );
-    let key = limit_key.clone();
-    let reserved = store(&state, move |s| {
-        s.reserve_event(STAFF_FAILURE, &key, now() - window, limit, now())
-    })
-    .await?;
-    if reserved.is_none() {
+    if !attempt.within_limit {
         return sign_in_form(
             StatusCode::TOO_MANY_REQUESTS,
             Some("密码错误次数过多，请 15 分钟后再试"),
@@ -118,15 +103,15 @@ pub(super) async fn sign_in(
     }
     // An unknown name is checked against a dummy hash: the same time either way.
     let password = form.password;
-    let hash = staff.as_ref().map_or_else(
-        || security::dummy_password_hash().to_owned(),
-        |s| s.password_hash.clone(),
-    );
-    let matches =
-        tokio::task::spawn_blocking(move || security::password_matches(&password, &hash)).await?;
-    let (Some(staff), true) = (staff, matches) else {
+    let hash = attempt.staff.as_ref().map(|s| s.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || {
+        security::account_password_matches(&password, hash.as_deref())
+    })
+    .await?;
+    let (Some(staff), true) = (attempt.staff, matches) else {
         return sign_in_form(StatusCode::UNAUTHORIZED, Some("用户名或密码错误"));
     };
+    let limit_key = attempt.limit_key;
     let (token, digest) = security::new_token();
     let csrf = security::new_id();
     let staff_id = staff.id;
