@@ -1,6 +1,7 @@
-//! Storage behind narrow interfaces, one per aggregate of the domain. SQLite today
-//! ([`SqliteStore`]); the pieces are what a PostgreSQL backend will implement for deployments
-//! that outgrow one machine, so they speak in domain records, never in SQL.
+//! Storage behind narrow interfaces, one per aggregate of the domain, with two backends:
+//! SQLite ([`SqliteStore`], one file: the default, for one machine and for tests) and
+//! PostgreSQL ([`PostgresStore`], shared by several instances of the platform). The pieces
+//! speak in domain records, never in SQL.
 //!
 //! | piece | owns |
 //! |---|---|
@@ -49,6 +50,7 @@ macro_rules! stored_as_text {
 mod access;
 mod applications;
 mod messages;
+mod postgres;
 mod registry;
 mod sqlite;
 mod staff;
@@ -56,6 +58,7 @@ mod staff;
 pub use access::{AccessStore, CodePurpose, Device, Limit, Session, SmsChallenge};
 pub use applications::{Application, ApplicationStore, PhotoCheckRecord, Resubmitted, Submitted};
 pub use messages::{Effects, InboxMessage, MessageStore, Notice, OutboxMessage};
+pub use postgres::PostgresStore;
 pub use registry::{
     Account, AccountId, IdCardReview, NewAccount, RegistryEntry, RegistryStore, ReviewState,
     UnitPapers,

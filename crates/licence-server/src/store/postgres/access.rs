@@ -1,0 +1,1 @@
+//! placeholder: PostgreSQL access piece (being written)

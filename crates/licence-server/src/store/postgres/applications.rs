@@ -1,0 +1,1 @@
+//! placeholder: PostgreSQL applications piece (being written)

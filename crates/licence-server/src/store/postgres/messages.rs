@@ -1,0 +1,202 @@
+//! [`MessageStore`] on PostgreSQL: `sms_outbox`, `inbox_message`.
+
+use deadpool_postgres::GenericClient;
+use licence_core::MobileNumber;
+use tokio_postgres::Row;
+
+use super::{corrupt, count, exec, get, rows, PostgresStore};
+use crate::store::{AccountId, Effects, InboxMessage, MessageStore, OutboxMessage, StoreError};
+
+const ENQUEUE_SMS: &str = "INSERT INTO sms_outbox (event_key, to_mobile, text, created_at,
+       next_attempt_at)
+     VALUES ($1, $2, $3, $4, $4) ON CONFLICT (event_key) DO NOTHING";
+
+const ADD_TO_INBOX: &str =
+    "INSERT INTO inbox_message (account_id, event_key, title, body, created_at)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_key) DO NOTHING";
+
+/// The columns [`outbox_from_row`] reads, in its order.
+const OUTBOX_COLUMNS: &str = "id, event_key, to_mobile, text, attempts, next_attempt_at, sent_at";
+
+/// Writes what a decision causes inside the decision's own transaction (see [`Effects`]).
+pub(super) async fn write_effects<C: GenericClient>(
+    tx: &C,
+    effects: &Effects,
+    at: i64,
+) -> Result<(), StoreError> {
+    if let Some(n) = &effects.notice {
+        exec(
+            tx,
+            ENQUEUE_SMS,
+            &[&n.event_key, &n.to.as_str(), &n.text, &at],
+        )
+        .await?;
+        exec(
+            tx,
+            ADD_TO_INBOX,
+            &[&n.account, &n.event_key, &n.title, &n.text, &at],
+        )
+        .await?;
+    }
+    if let Some(e) = &effects.audit {
+        super::staff::audit(tx, e).await?;
+    }
+    Ok(())
+}
+
+fn outbox_from_row(r: &Row) -> Result<OutboxMessage, StoreError> {
+    let to: String = get(r, "sms_outbox", 2)?;
+    Ok(OutboxMessage {
+        id: get(r, "sms_outbox", 0)?,
+        event_key: get(r, "sms_outbox", 1)?,
+        to: to.parse().map_err(|e| corrupt("sms_outbox", e))?,
+        text: get(r, "sms_outbox", 3)?,
+        attempts: count(get::<i32>(r, "sms_outbox", 4)?.into()),
+        next_attempt_at: get(r, "sms_outbox", 5)?,
+        sent_at: get(r, "sms_outbox", 6)?,
+    })
+}
+
+impl MessageStore for PostgresStore {
+    fn enqueue_sms(
+        &self,
+        event_key: &str,
+        to: &MobileNumber,
+        text: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            let added = exec(&c, ENQUEUE_SMS, &[&event_key, &to.as_str(), &text, &at]).await?;
+            Ok(added == 1)
+        })
+    }
+
+    fn due_sms(&self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(async {
+            let c = self.client().await?;
+            rows(
+                &c,
+                &format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM sms_outbox
+                     WHERE sent_at IS NULL AND next_attempt_at <= $1
+                     ORDER BY next_attempt_at, id LIMIT $2"
+                ),
+                &[&now, &limit],
+            )
+            .await?
+            .iter()
+            .map(outbox_from_row)
+            .collect()
+        })
+    }
+
+    fn sms_sent(&self, id: i64, message_id: &str, at: i64) -> Result<(), StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            exec(
+                &c,
+                "UPDATE sms_outbox SET sent_at = $1, message_id = $2, attempts = attempts + 1,
+                   last_error = NULL WHERE id = $3",
+                &[&at, &message_id, &id],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
+    fn sms_failed(&self, id: i64, error: &str, next_attempt_at: i64) -> Result<(), StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            exec(
+                &c,
+                "UPDATE sms_outbox SET attempts = attempts + 1, last_error = $1,
+                   next_attempt_at = $2
+                 WHERE id = $3",
+                &[&error, &next_attempt_at, &id],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
+    fn outbox_message(&self, event_key: &str) -> Result<Option<OutboxMessage>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            super::row(
+                &c,
+                &format!("SELECT {OUTBOX_COLUMNS} FROM sms_outbox WHERE event_key = $1"),
+                &[&event_key],
+            )
+            .await?
+            .as_ref()
+            .map(outbox_from_row)
+            .transpose()
+        })
+    }
+
+    fn add_to_inbox(
+        &self,
+        account: AccountId,
+        event_key: &str,
+        title: &str,
+        body: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            let added = exec(
+                &c,
+                ADD_TO_INBOX,
+                &[&account, &event_key, &title, &body, &at],
+            )
+            .await?;
+            Ok(added == 1)
+        })
+    }
+
+    fn inbox(
+        &self,
+        account: AccountId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<InboxMessage>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(async {
+            let c = self.client().await?;
+            rows(
+                &c,
+                "SELECT id, title, body, created_at, read_at FROM inbox_message
+                 WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                &[&account, &after, &limit],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(InboxMessage {
+                    id: get(r, "inbox_message", 0)?,
+                    title: get(r, "inbox_message", 1)?,
+                    body: get(r, "inbox_message", 2)?,
+                    created_at: get(r, "inbox_message", 3)?,
+                    read_at: get(r, "inbox_message", 4)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn mark_read(&self, account: AccountId, id: i64, at: i64) -> Result<bool, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            let changed = exec(
+                &c,
+                "UPDATE inbox_message SET read_at = coalesce(read_at, $1)
+                 WHERE id = $2 AND account_id = $3",
+                &[&at, &id, &account],
+            )
+            .await?;
+            Ok(changed == 1)
+        })
+    }
+}

@@ -1,0 +1,335 @@
+//! The PostgreSQL store, for deployments that outgrow one machine: several stateless
+//! instances of the platform share one database (docs/scale.md). One module per piece of
+//! the store, as for SQLite; this one holds the pool and the bridge from the store's
+//! blocking interface to the async client.
+//!
+//! The client is tokio-postgres (pure Rust: no libpq to install, binary protocol, prepared
+//! statements) with deadpool-postgres's pool, whose per-connection statement cache means a
+//! statement is parsed once per connection, not once per call. The store's methods are
+//! blocking, like SQLite's, and the platform calls them from tokio's blocking threads; each
+//! runs its queries to completion on a small runtime of the store's own, which also drives
+//! the connections. So the store works the same from a blocking thread, the command line
+//! or a test, and its connections never depend on the caller's runtime.
+
+mod access;
+mod applications;
+mod messages;
+mod migrations;
+mod registry;
+mod staff;
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use super::StoreError;
+
+/// Connections per instance at most. Every request holds one only while its queries run
+/// (a few milliseconds), and admission control bounds the requests in flight; several
+/// instances of this size stay far below PostgreSQL's default of 100 connections.
+const POOL_SIZE: usize = 16;
+
+/// How long a call waits for a free connection, or for a new one to open, before it fails:
+/// a database that does not answer becomes a quick error (503 to the caller, who retries),
+/// not a pile of waiting requests.
+const CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
+pub struct PostgresStore {
+    pool: Pool,
+    /// Drives the connections and runs each call; `None` only while being dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Dropping a runtime waits for its threads, which a runtime's own task must not do
+        // (the platform's last reference may go in one): let them end on their own.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = self.pool.status();
+        write!(
+            f,
+            "PostgresStore({} of {} connections idle)",
+            status.available, status.size
+        )
+    }
+}
+
+fn db(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// Maps a unique or primary-key violation to `Duplicate`.
+fn insert_error(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+    move |e| {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            StoreError::Duplicate(what)
+        } else {
+            db(e)
+        }
+    }
+}
+
+fn corrupt(table: &'static str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        detail: detail.to_string(),
+    }
+}
+
+/// A stored counter as the `u32` the records carry (never negative, saturating above).
+fn count(n: i64) -> u32 {
+    n.clamp(0, i64::from(u32::MAX)) as u32
+}
+
+/// Parameters of a statement.
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+/// Runs a statement (prepared once per connection); how many rows it touched.
+async fn exec<C: GenericClient>(c: &C, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
+    let statement = c.prepare_cached(sql).await.map_err(db)?;
+    c.execute(&statement, params).await.map_err(db)
+}
+
+/// [`exec`] with a unique violation reported as `Duplicate(what)`.
+async fn insert<C: GenericClient>(
+    c: &C,
+    what: &'static str,
+    sql: &str,
+    params: &Params<'_>,
+) -> Result<u64, StoreError> {
+    let statement = c.prepare_cached(sql).await.map_err(db)?;
+    c.execute(&statement, params)
+        .await
+        .map_err(insert_error(what))
+}
+
+/// Runs an `INSERT … RETURNING id`, with a unique violation reported as `Duplicate(what)`;
+/// the new row's id.
+async fn insert_id<C: GenericClient>(
+    c: &C,
+    what: &'static str,
+    sql: &str,
+    params: &Params<'_>,
+) -> Result<i64, StoreError> {
+    let statement = c.prepare_cached(sql).await.map_err(db)?;
+    let row = c
+        .query_one(&statement, params)
+        .await
+        .map_err(insert_error(what))?;
+    row.try_get(0).map_err(db)
+}
+
+/// The rows of a query.
+async fn rows<C: GenericClient>(
+    c: &C,
+    sql: &str,
+    params: &Params<'_>,
+) -> Result<Vec<Row>, StoreError> {
+    let statement = c.prepare_cached(sql).await.map_err(db)?;
+    c.query(&statement, params).await.map_err(db)
+}
+
+/// The row of a query that finds at most one.
+async fn row<C: GenericClient>(
+    c: &C,
+    sql: &str,
+    params: &Params<'_>,
+) -> Result<Option<Row>, StoreError> {
+    let statement = c.prepare_cached(sql).await.map_err(db)?;
+    c.query_opt(&statement, params).await.map_err(db)
+}
+
+/// The row of a query that always finds one (`RETURNING`, `count(*)`).
+async fn one<C: GenericClient>(c: &C, sql: &str, params: &Params<'_>) -> Result<Row, StoreError> {
+    let statement = c.prepare_cached(sql).await.map_err(db)?;
+    c.query_one(&statement, params).await.map_err(db)
+}
+
+/// Column `i` of a row, with a type mismatch reported as a corrupt row of `table`.
+fn get<'r, T: tokio_postgres::types::FromSql<'r>>(
+    row: &'r Row,
+    table: &'static str,
+    i: usize,
+) -> Result<T, StoreError> {
+    row.try_get(i).map_err(|e| corrupt(table, e))
+}
+
+/// Takes a transaction-scoped advisory lock on `key` (released at commit or rollback): the
+/// way two instances agree that only one at a time reads and changes what `key` names (a
+/// limit's events, say), where no row exists yet to lock.
+async fn lock_key<C: GenericClient>(c: &C, key: &str) -> Result<(), StoreError> {
+    exec(
+        c,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&key],
+    )
+    .await
+    .map(|_| ())
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`, or with
+    /// `?host=/socket/dir`) and brings its schema up to date. Several instances may do this
+    /// at once: the migrations run under a lock, once.
+    pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Database(format!("the PostgreSQL URL: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("postgres")
+            .enable_all()
+            .build()
+            .map_err(db)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                // A connection the server closed (a restart) is noticed and replaced when
+                // it is next taken; an extra query per call to check would cost every call.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(CONNECTION_WAIT))
+            .create_timeout(Some(CONNECTION_WAIT))
+            .build()
+            .map_err(db)?;
+        let store = PostgresStore {
+            pool,
+            runtime: Some(runtime),
+        };
+        store.run(async {
+            let mut client = store.client().await?;
+            migrations::migrate(&mut client).await
+        })?;
+        Ok(store)
+    }
+
+    /// Creates the empty database `name` on the PostgreSQL server at `server_url` (a URL
+    /// without a database, `postgres://user@host:port`), for a test or a benchmark that
+    /// wants one of its own; returns the new database's URL. The name is letters, digits
+    /// and `_` only.
+    pub fn create_database(server_url: &str, name: &str) -> Result<String, StoreError> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Database(format!(
+                "a database name is letters, digits and _: {name:?}"
+            )));
+        }
+        let base = server_url.trim_end_matches('/');
+        let admin: tokio_postgres::Config = format!("{base}/postgres")
+            .parse()
+            .map_err(|e| StoreError::Database(format!("the PostgreSQL URL: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(db)?;
+        runtime.block_on(async {
+            let (client, connection) = admin.connect(NoTls).await.map_err(db)?;
+            let driver = tokio::spawn(connection);
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .map_err(db)?;
+            drop(client);
+            let _ = driver.await;
+            Ok(format!("{base}/{name}"))
+        })
+    }
+
+    /// How many migrations the database has had.
+    pub fn schema_version(&self) -> Result<usize, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            migrations::version(&client).await
+        })
+    }
+
+    /// Runs one call of the store to completion. Called from a blocking thread (never from
+    /// a task of a runtime, which it would stall).
+    fn run<T>(&self, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        self.runtime
+            .as_ref()
+            .expect("present until dropped")
+            .block_on(work)
+    }
+
+    /// A pooled connection.
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Database(format!("no connection to PostgreSQL: {e}")))
+    }
+
+    /// Runs `work` in one transaction: committed if it returns `Ok`, rolled back otherwise.
+    async fn in_transaction<T>(
+        &self,
+        work: impl AsyncFnOnce(&deadpool_postgres::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let value = work(&tx).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::PostgresStore;
+
+    /// A store on a new, empty database of the test cluster that `cargo xtask test postgres`
+    /// starts and names in `LICENCE_TEST_POSTGRES` (a server URL without a database).
+    pub(crate) fn fresh_store() -> PostgresStore {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let server = std::env::var("LICENCE_TEST_POSTGRES").expect(
+            "LICENCE_TEST_POSTGRES names the test cluster: run `cargo xtask test postgres`",
+        );
+        let name = format!(
+            "unit_{}_{}_{}",
+            std::process::id(),
+            MADE.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        let url = PostgresStore::create_database(&server, &name).unwrap();
+        PostgresStore::connect(&url).unwrap()
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn a_new_database_gets_the_whole_schema_once() {
+        let store = fresh_store();
+        assert_eq!(store.schema_version().unwrap(), super::migrations::LATEST);
+        // Connecting again (another instance) finds nothing to do.
+        let url = format!(
+            "{}/{}",
+            std::env::var("LICENCE_TEST_POSTGRES")
+                .unwrap()
+                .trim_end_matches('/'),
+            store
+                .run(async {
+                    let c = store.client().await?;
+                    super::one(&c, "SELECT current_database()", &[]).await
+                })
+                .unwrap()
+                .get::<_, String>(0)
+        );
+        let again = PostgresStore::connect(&url).unwrap();
+        assert_eq!(again.schema_version().unwrap(), super::migrations::LATEST);
+    }
+}

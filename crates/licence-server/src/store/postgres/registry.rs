@@ -1,0 +1,1 @@
+//! placeholder: PostgreSQL registry piece (being written)
