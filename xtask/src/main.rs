@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's two commands and the set-up they need.
 //!
 //! `cargo xtask test` installs what is missing, then runs every suite in order (formatting,
-//! the UI, lints, the Rust tests, the app and its end-to-end tests, fuzzing) and reports each.
+//! the UI, lints, the Rust tests, the server's tests again on PostgreSQL, the contracts, the
+//! app and its end-to-end tests, fuzzing) and reports each.
 //! `cargo xtask run` runs the platform (server, sandbox, demo data) and the driver's app
 //! connected to it.
 //! A suite is one entry in [`suites::ALL`] with the tools it needs; a need that cannot be met
@@ -32,7 +33,8 @@ usage: cargo xtask <command>
   setup                install everything every suite needs, and nothing else
   bench-server [ARGS]  load-test the platform's submission path on loopback (release
                        build; bounded in requests and time); ARGS go to licence-loadgen,
-                       e.g. --seconds 5 --rate 1000 --overload 5 (see --help)
+                       e.g. --seconds 5 --rate 1000 --overload 5 (see --help);
+                       --postgres: on a throwaway PostgreSQL cluster instead of SQLite
   bench-app            measure the app's budgets on its shipping build (profile app-release):
                        stripped size, cold start to the home screen under Xvfb, memory after
                        applying
@@ -205,10 +207,34 @@ fn bench_server(args: &[String]) -> Result<()> {
             "licence-loadgen",
         ],
     )?;
+    // `--postgres`: the platform keeps its data in a throwaway PostgreSQL cluster, durable
+    // as the SQLite default is (every commit flushed), started here and stopped after.
+    let on_postgres = args.iter().any(|a| a == "--postgres");
+    let cluster = if on_postgres {
+        needs::ensure(&[needs::Need::Apt(suites::POSTGRES_PACKAGES)])?;
+        let dir = root().join("target/bench-postgres");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        step("starting a PostgreSQL cluster in target/bench-postgres");
+        Some(
+            licence_e2e::postgres::Cluster::start(&dir, &[("max_connections", "300")])
+                .map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        None
+    };
     step("running the load generator (loopback only)");
     let generator = root().join("target/release/licence-loadgen");
-    let mut call: Vec<&str> = vec!["--server-bin", "target/release/licence-server"];
-    call.extend(args.iter().map(String::as_str));
+    let mut call: Vec<String> = vec![
+        "--server-bin".into(),
+        "target/release/licence-server".into(),
+    ];
+    if let Some(cluster) = &cluster {
+        call.extend(["--postgres".into(), cluster.url()]);
+    }
+    call.extend(args.iter().filter(|a| *a != "--postgres").cloned());
+    let call: Vec<&str> = call.iter().map(String::as_str).collect();
     sh(generator.to_str().context("a UTF-8 path")?, &call)
 }
 

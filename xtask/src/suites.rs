@@ -18,6 +18,8 @@ const BUILD_PACKAGES: &[&str] = &["build-essential", "pkg-config"];
 /// that its screenshots are readable.
 const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver", "fonts-noto-cjk"];
 pub const RUST_BASE: &[Need] = &[Need::Apt(BUILD_PACKAGES)];
+/// PostgreSQL's server programs (15 on bookworm), for the store's second backend.
+pub const POSTGRES_PACKAGES: &[&str] = &["postgresql"];
 /// What the Tauri app needs to compile: WebKitGTK and friends, and libclang for nokhwa's
 /// V4L2 bindings.
 pub const APP_BUILD_PACKAGES: &[&str] = &[
@@ -120,6 +122,17 @@ pub const ALL: &[Suite] = &[
         run: || sh("cargo", &["test", "--locked"]),
     },
     Suite {
+        name: "postgres",
+        about: "the platform's tests again with PostgreSQL as its store (and the PostgreSQL store's own tests): a throwaway cluster in target/postgres-test on loopback, a database per test",
+        needs: &[
+            Need::Apt(BUILD_PACKAGES),
+            Need::Apt(BROWSER_PACKAGES),
+            Need::Apt(POSTGRES_PACKAGES),
+            Need::TestData,
+        ],
+        run: postgres,
+    },
+    Suite {
         name: "contract",
         about: "the contracts: the OpenAPI document (openapi-spec-validator, then schemathesis with all its checks against the real server and sandbox, signed in as a driver; bounded examples and time), and the e-licence format (a second implementation in Python from docs/credential.md, checked by licence verify)",
         needs: &[
@@ -193,6 +206,41 @@ pub const ALL: &[Suite] = &[
         },
     },
 ];
+
+/// The server's tests with `LICENCE_TEST_POSTGRES` naming a throwaway cluster: the
+/// platforms they start keep their data there, and the PostgreSQL store's own tests (marked
+/// ignored, as they need the cluster) run too.
+fn postgres() -> Result<()> {
+    let dir = crate::root().join("target/postgres-test");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    // Tests need no durability across a power cut: no fsync. Commits still wait for the
+    // log to be written, so a crashed server loses nothing acknowledged.
+    let cluster = licence_e2e::postgres::Cluster::start(
+        &dir,
+        &[("fsync", "off"), ("max_connections", "300")],
+    )
+    .map_err(anyhow::Error::msg)?;
+    println!("    PostgreSQL test cluster at {}", cluster.url());
+    let status = std::process::Command::new("cargo")
+        .args([
+            "test",
+            "--locked",
+            "-p",
+            "licence-server",
+            // The crash test: a server killed mid-load loses nothing acknowledged.
+            "-p",
+            "licence-loadgen",
+            "--",
+            "--include-ignored",
+        ])
+        .env("LICENCE_TEST_POSTGRES", cluster.url())
+        .current_dir(crate::root())
+        .status()?;
+    anyhow::ensure!(status.success(), "the tests on PostgreSQL failed: {status}");
+    Ok(())
+}
 
 /// The fuzz targets in fuzz/fuzz_targets.
 const FUZZ_TARGETS: &[&str] = &[

@@ -29,8 +29,71 @@ use licence_core::{
     DrivingLicence, FaceSignChannel, IdNumber, LicenceRecord, PersonName, Points, UserKind,
 };
 use licence_server::store::{
-    AccessStore, ApplicationStore, NewAccount, RegistryEntry, RegistryStore, Session, SqliteStore,
+    NewAccount, PostgresStore, RegistryEntry, Session, SqliteStore, Store,
 };
+
+/// Where a platform under test keeps its data: a SQLite file, or a PostgreSQL database (with
+/// the file's path still naming where the server makes its key files and its log).
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// The SQLite file; with PostgreSQL, the base name of the key files and the log.
+    pub path: PathBuf,
+    /// The PostgreSQL database's URL, when the data is there.
+    pub postgres: Option<String>,
+}
+
+impl Database {
+    pub fn sqlite(path: &Path) -> Database {
+        Database {
+            path: path.to_path_buf(),
+            postgres: None,
+        }
+    }
+
+    /// A new database named `name` on the PostgreSQL server at `server_url` (no database
+    /// in it), with key files and the log beside `path`.
+    pub fn new_postgres(path: &Path, server_url: &str, name: &str) -> anyhow::Result<Database> {
+        Ok(Database {
+            path: path.to_path_buf(),
+            postgres: Some(PostgresStore::create_database(server_url, name)?),
+        })
+    }
+
+    /// For a test: a new PostgreSQL database in the test cluster named by
+    /// `LICENCE_TEST_POSTGRES` when there is one (`cargo xtask test postgres`), else the
+    /// SQLite file `path`.
+    pub fn for_test(path: &Path) -> anyhow::Result<Database> {
+        match std::env::var("LICENCE_TEST_POSTGRES") {
+            Ok(server) => {
+                let name = format!("loadgen_{}_{}", std::process::id(), rand::random::<u32>());
+                Database::new_postgres(path, &server, &name)
+            }
+            Err(_) => Ok(Database::sqlite(path)),
+        }
+    }
+
+    /// The store, as the platform opens it.
+    pub fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        Ok(match &self.postgres {
+            Some(url) => Arc::new(PostgresStore::connect(url)?),
+            None => Arc::new(SqliteStore::open(&self.path)?),
+        })
+    }
+
+    /// The global arguments of `licence-server` that name this store.
+    pub fn server_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args = vec!["--db".into(), self.path.clone().into_os_string()];
+        if let Some(url) = &self.postgres {
+            args.extend(["--store".into(), url.into()]);
+        }
+        args
+    }
+
+    /// Where the server's log goes: beside the database file, with the extension `log`.
+    pub fn log_path(&self) -> PathBuf {
+        self.path.with_extension("log")
+    }
+}
 
 /// A seeded driver: their account and a session token for it.
 #[derive(Debug, Clone)]
@@ -81,14 +144,52 @@ pub fn synthetic_person(i: usize) -> anyhow::Result<RegistryEntry> {
 
 /// Creates the database at `db` with `count` drivers who may apply (face-signed, holding a
 /// licence), each signed in. Returns them in account order.
-pub fn seed(db: &Path, count: usize) -> anyhow::Result<Vec<Driver>> {
-    let store = SqliteStore::open_for_bulk_load(db)?;
+pub fn seed(db: &Database, count: usize) -> anyhow::Result<Vec<Driver>> {
     // One hash for everyone: nobody signs in with it, and argon2 per driver would take minutes.
     let password_hash = licence_server::security::hash_password("load-test-password-1")
         .map_err(|e| anyhow::anyhow!("hashing: {}", e.body.message_en))?;
+    let mut drivers = match &db.postgres {
+        None => {
+            let store = SqliteStore::open_for_bulk_load(&db.path)?;
+            let drivers = seed_range(&store, 0..count, &password_hash)?;
+            store.flush()?;
+            drivers
+        }
+        Some(url) => {
+            // Each driver is a few round trips: several connections load at once.
+            let store = PostgresStore::connect_for_bulk_load(url)?;
+            let threads = 8;
+            let chunk = count.div_ceil(threads).max(1);
+            std::thread::scope(|scope| {
+                let loads: Vec<_> = (0..count)
+                    .step_by(chunk)
+                    .map(|from| {
+                        let (store, hash) = (&store, &password_hash);
+                        scope
+                            .spawn(move || seed_range(store, from..(from + chunk).min(count), hash))
+                    })
+                    .collect();
+                loads
+                    .into_iter()
+                    .map(|l| l.join().expect("a seeding thread panicked"))
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })?
+            .concat()
+        }
+    };
+    drivers.sort_by_key(|d| d.account);
+    Ok(drivers)
+}
+
+/// Seeds made-up drivers `range` into `store`.
+fn seed_range(
+    store: &dyn Store,
+    range: std::ops::Range<usize>,
+    password_hash: &str,
+) -> anyhow::Result<Vec<Driver>> {
     let now = licence_server::now();
-    let mut drivers = Vec::with_capacity(count);
-    for i in 0..count {
+    let mut drivers = Vec::with_capacity(range.len());
+    for i in range {
         let entry = synthetic_person(i)?;
         store.put_registry_entry(&entry)?;
         let account = store.create_account(&NewAccount {
@@ -99,7 +200,7 @@ pub fn seed(db: &Path, count: usize) -> anyhow::Result<Vec<Driver>> {
             unit_code: None,
             name: entry.name.as_str().to_owned(),
             mobile: entry.reserved_mobile,
-            password_hash: password_hash.clone(),
+            password_hash: password_hash.to_owned(),
             created_at: now,
         })?;
         let (token, digest) = licence_server::security::new_token();
@@ -113,7 +214,6 @@ pub fn seed(db: &Path, count: usize) -> anyhow::Result<Vec<Driver>> {
         )?;
         drivers.push(Driver { account, token });
     }
-    store.flush()?;
     Ok(drivers)
 }
 
@@ -155,17 +255,16 @@ pub struct Server {
 impl Server {
     /// Starts `bin serve` on `db` (any port) with `extra` flags; returns once it listens. Its
     /// log (one line a request) goes to the file beside `db` with the extension `log`.
-    pub fn start(bin: &Path, db: &Path, extra: &[String]) -> anyhow::Result<Server> {
+    pub fn start(bin: &Path, db: &Database, extra: &[String]) -> anyhow::Result<Server> {
         use std::io::{BufRead, BufReader};
-        let log_path = db.with_extension("log");
+        let log_path = db.log_path();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)
             .with_context(|| format!("opening {}", log_path.display()))?;
         let mut child = Command::new(bin)
-            .arg("--db")
-            .arg(db)
+            .args(db.server_args())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -576,8 +675,8 @@ pub struct Verification {
 }
 
 /// Opens the database (the server stopped) and checks every driver's applications.
-pub fn verify(db: &Path, drivers: &[Driver], ledger: &Ledger) -> anyhow::Result<Verification> {
-    let store = SqliteStore::open(db)?;
+pub fn verify(db: &Database, drivers: &[Driver], ledger: &Ledger) -> anyhow::Result<Verification> {
+    let store = db.open()?;
     let acknowledged: std::collections::HashMap<i64, i64> = ledger
         .acknowledged
         .lock()
@@ -641,7 +740,7 @@ pub fn server_binary() -> PathBuf {
 /// The registry's own systems change made-up person `i`'s licence record in the platform's
 /// database at `db` (12 points, a revocation …), as tests of the status list need.
 pub fn update_licence(
-    db: &Path,
+    db: &Database,
     i: usize,
     change: impl FnOnce(&mut LicenceRecord),
 ) -> anyhow::Result<()> {
@@ -653,7 +752,7 @@ pub fn update_licence(
         .into();
     change(&mut record);
     entry.licence = Some(DrivingLicence::new(record)?);
-    SqliteStore::open(db)?.put_registry_entry(&entry)?;
+    db.open()?.put_registry_entry(&entry)?;
     Ok(())
 }
 

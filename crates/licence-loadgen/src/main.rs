@@ -11,8 +11,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use licence_loadgen::{
-    ms, pace_name, run_phase, sample_photo, seed, verify, Ledger, Pace, Phase, PhaseReport, Server,
-    Submission,
+    ms, pace_name, run_phase, sample_photo, seed, verify, Database, Ledger, Pace, Phase,
+    PhaseReport, Server, Submission,
 };
 
 #[derive(Parser)]
@@ -48,6 +48,10 @@ struct Cli {
     /// Hard bound on requests per phase.
     #[arg(long, default_value_t = 300_000)]
     max_requests: u64,
+    /// Keep the platform's data in a new database `bench` on this PostgreSQL server
+    /// (`postgres://user@host:port`, no database) instead of a SQLite file.
+    #[arg(long)]
+    postgres: Option<String>,
     /// Extra flags for `licence-server serve`, e.g. `--server-arg=--max-in-flight=128`.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
@@ -73,7 +77,20 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| format!("emptying {}", cli.dir.display()))?;
     }
     std::fs::create_dir_all(&cli.dir)?;
-    let db = cli.dir.join("bench.sqlite");
+    let file = cli.dir.join("bench.sqlite");
+    let db = match &cli.postgres {
+        None => Database::sqlite(&file),
+        Some(server) => {
+            let name = format!("bench_{}", std::process::id());
+            Database::new_postgres(&file, server, &name)?
+        }
+    };
+    println!(
+        "store: {}",
+        db.postgres
+            .as_deref()
+            .unwrap_or("SQLite (synchronous = FULL)")
+    );
 
     let started = std::time::Instant::now();
     let drivers = seed(&db, cli.drivers)?;

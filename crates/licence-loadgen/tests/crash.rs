@@ -6,15 +6,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use licence_loadgen::{
-    run_phase, sample_photo, seed, verify, Ledger, Pace, Phase, Server, Submission,
+    run_phase, sample_photo, seed, verify, Database, Ledger, Pace, Phase, Server, Submission,
 };
-use licence_server::store::{ApplicationStore, SqliteStore};
 
 #[test]
 fn every_acknowledged_application_survives_a_kill_and_the_checks_resume() {
     let bin = licence_loadgen::server_binary();
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("crash.sqlite");
+    let db = Database::for_test(&dir.path().join("crash.sqlite")).unwrap();
     let drivers = seed(&db, 400).unwrap();
     let mut server = Server::start(&bin, &db, &[]).unwrap();
     let address = server.address;
@@ -71,7 +70,7 @@ fn every_acknowledged_application_survives_a_kill_and_the_checks_resume() {
 
     // The photo checks resume after the restart and get through every waiting application
     // (the sample photo has no real face, so each is rejected with the reason).
-    let store = SqliteStore::open(&db).unwrap();
+    let store = db.open().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     while !store.unchecked_applications(1).unwrap().is_empty() {
         assert!(Instant::now() < deadline, "the photo checks did not resume");

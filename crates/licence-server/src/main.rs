@@ -11,14 +11,16 @@ use licence_api::InboxQuery;
 use licence_server::admission::Limits;
 use licence_server::providers::{ProviderConfig, Providers};
 use licence_server::serve::ConnectionLimits;
-use licence_server::store::{RegistryStore, SqliteStore, Store};
+use licence_server::store::{PostgresStore, SqliteStore, Store};
 use licence_server::{registry, AppState, Policy};
 
 /// The traffic-police platform of the e-licence system.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
-    /// The SQLite database file; created with its schema on first use.
+    /// The SQLite database file; created with its schema on first use. With `--store` the
+    /// data is in PostgreSQL, and this path only names where the key files are made by
+    /// default (`<db>.issuer.key`, `<db>.trust-root.key`).
     #[arg(
         long,
         env = "LICENCE_DB",
@@ -26,6 +28,11 @@ struct Cli {
         global = true
     )]
     db: PathBuf,
+    /// A PostgreSQL database instead of the SQLite file (`postgres://user@host:port/db`;
+    /// a socket directory as `?host=/run/postgresql`): what several instances of the
+    /// platform share. Its schema is brought up to date on start.
+    #[arg(long, env = "LICENCE_STORE", global = true, value_parser = postgres_url)]
+    store: Option<String>,
     /// How log lines are written (to standard error): `text` for people, `json` (one object
     /// a line) for a log collector. What is logged is chosen with LICENCE_LOG (default
     /// `info`; e.g. `warn,request=info`).
@@ -33,6 +40,19 @@ struct Cli {
     log_format: String,
     #[command(subcommand)]
     command: Command,
+}
+
+/// A `--store` value: a PostgreSQL URL.
+fn postgres_url(value: &str) -> Result<String, String> {
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        Ok(value.to_owned())
+    } else {
+        Err(
+            "give a PostgreSQL URL (postgres://user@host:port/database); \
+             for a SQLite file use --db"
+                .into(),
+        )
+    }
 }
 
 /// The log: per-request lines (target `request`) and the platform's own events. Lines are
@@ -257,14 +277,26 @@ fn main() -> anyhow::Result<()> {
     load_config_file()?;
     let cli = Cli::parse();
     let _log = start_logging(&cli.log_format);
-    let store = SqliteStore::open(&cli.db)
-        .with_context(|| format!("opening the database {}", cli.db.display()))?;
+    let store: Arc<dyn Store> = match &cli.store {
+        Some(url) => Arc::new(
+            PostgresStore::connect(url)
+                .with_context(|| format!("connecting to PostgreSQL at {}", redacted(url)))?,
+        ),
+        None => Arc::new(
+            SqliteStore::open(&cli.db)
+                .with_context(|| format!("opening the database {}", cli.db.display()))?,
+        ),
+    };
+    let store_name = match &cli.store {
+        Some(url) => redacted(url),
+        None => cli.db.display().to_string(),
+    };
     match cli.command {
         Command::Import { file } => {
             let input = std::fs::File::open(&file)
                 .with_context(|| format!("opening {}", file.display()))?;
             let base = file.parent().map(PathBuf::from).unwrap_or_default();
-            let report = registry::import_csv(&store, input, &base, licence_server::today())?;
+            let report = registry::import_csv(&*store, input, &base, licence_server::today())?;
             for (line, reason) in &report.rejected {
                 println!("line {line}: {reason}");
             }
@@ -272,7 +304,7 @@ fn main() -> anyhow::Result<()> {
                 "imported {} rows, rejected {}, into {}",
                 report.imported,
                 report.rejected.len(),
-                cli.db.display()
+                store_name
             );
             if !report.rejected.is_empty() {
                 std::process::exit(1);
@@ -282,7 +314,7 @@ fn main() -> anyhow::Result<()> {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;
             let (id, mobile) = licence_server::console::add_driver(
-                &store,
+                &*store,
                 &id_number,
                 password.trim_end_matches(['\r', '\n']),
             )?;
@@ -298,7 +330,7 @@ fn main() -> anyhow::Result<()> {
             let role = licence_server::store::StaffRole::parse(&role)
                 .context("role must be clerk, reviewer, admin or officer")?;
             let id = licence_server::console::add_staff(
-                &store,
+                &*store,
                 &username,
                 &name,
                 role,
@@ -333,7 +365,7 @@ fn main() -> anyhow::Result<()> {
             println!(
                 "demo registry loaded: {} people in {}",
                 store.registry_size()?,
-                cli.db.display()
+                store_name
             );
         }
         Command::Serve {
@@ -451,7 +483,7 @@ fn main() -> anyhow::Result<()> {
                 }
             };
             let state = AppState::new(
-                Arc::new(store) as Arc<dyn Store>,
+                store,
                 Providers::new(ProviderConfig {
                     identity_url,
                     sms_url,
@@ -487,7 +519,7 @@ fn main() -> anyhow::Result<()> {
                 per_address: connections_per_address,
                 ..ConnectionLimits::default()
             };
-            serve(listen, tls, connections, state, &cli.db)?;
+            serve(listen, tls, connections, state, &store_name)?;
         }
     }
     Ok(())
@@ -499,7 +531,7 @@ async fn serve(
     tls: Option<Arc<licence_tls::ServerConfig>>,
     connections: ConnectionLimits,
     state: AppState,
-    db: &std::path::Path,
+    store_name: &str,
 ) -> anyhow::Result<()> {
     let listener =
         std::net::TcpListener::bind(listen).with_context(|| format!("listening on {listen}"))?;
@@ -509,7 +541,7 @@ async fn serve(
         "licence-server listening on {}://{} (database {})",
         if tls.is_some() { "https" } else { "http" },
         listener.local_addr()?,
-        db.display()
+        store_name
     );
     licence_server::worker::spawn_photo_checks(state.clone());
     licence_server::worker::spawn_outbox(state.clone());
@@ -526,4 +558,38 @@ async fn serve(
     )
     .await;
     Ok(())
+}
+
+/// A database URL fit for a log or a message: any password in it replaced by `***`.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_password_in_the_store_url_is_never_shown() {
+        assert_eq!(
+            super::redacted("postgres://app:s3cret@db.example:5432/licence"),
+            "postgres://app:***@db.example:5432/licence"
+        );
+        assert_eq!(
+            super::redacted("postgres://app@127.0.0.1:5432/licence"),
+            "postgres://app@127.0.0.1:5432/licence"
+        );
+        assert_eq!(
+            super::redacted("postgres://h/db?password=x"),
+            "postgres://h/db?password=x"
+        );
+    }
 }

@@ -108,10 +108,8 @@ fn one_address_may_hold_only_so_many_connections() {
     }
 }
 
-/// The database's size on disk, with its write-ahead log.
 fn database_bytes(p: &Platform) -> u64 {
-    let size = |path: std::path::PathBuf| std::fs::metadata(path).map_or(0, |m| m.len());
-    size(p.db.clone()) + size(p.db.with_extension("sqlite-wal"))
+    p.database_bytes()
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub struct Platform {
 impl Platform {
     pub fn start(extra: &[&str]) -> Platform {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("platform.sqlite");
+        let db = licence_loadgen::Database::sqlite(&dir.path().join("platform.sqlite"));
         let drivers = seed(&db, 4).unwrap();
         let sandbox = licence_sandbox::start_in_background().unwrap();
         let mut args: Vec<String> = ["--identity-url", "--sms-url", "--alipay-url"]
@@ -174,8 +174,8 @@ impl Platform {
         i: usize,
         change: impl FnOnce(&mut licence_core::licence::LicenceRecord),
     ) {
-        licence_loadgen::update_licence(&self.dir.path().join("platform.sqlite"), i, change)
-            .unwrap();
+        let db = licence_loadgen::Database::sqlite(&self.dir.path().join("platform.sqlite"));
+        licence_loadgen::update_licence(&db, i, change).unwrap();
     }
 
     pub fn api(&self) -> Api {

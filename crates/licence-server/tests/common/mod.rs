@@ -19,6 +19,10 @@ pub struct Platform {
     pub sandbox: String,
     pub http: Client,
     pub db: std::path::PathBuf,
+    /// The PostgreSQL database the platform keeps its data in, when the tests run against
+    /// PostgreSQL (`cargo xtask test postgres` names a test cluster in
+    /// `LICENCE_TEST_POSTGRES`); `None` for the SQLite file `db`.
+    pub store: Option<String>,
     server: Child,
     _dir: tempfile::TempDir,
 }
@@ -60,11 +64,59 @@ fn spawn_server(args: &[String], log: &std::path::Path) -> (Child, String) {
     (server, base)
 }
 
+/// A new database for one platform in the PostgreSQL test cluster named by
+/// `LICENCE_TEST_POSTGRES`, if there is one.
+fn test_postgres_database() -> Option<String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+    let server = std::env::var("LICENCE_TEST_POSTGRES").ok()?;
+    let name = format!(
+        "t_{}_{}_{}",
+        std::process::id(),
+        MADE.fetch_add(1, Ordering::Relaxed),
+        rand_core::RngCore::next_u32(&mut rand_core::OsRng)
+    );
+    Some(licence_server::store::PostgresStore::create_database(&server, &name).unwrap())
+}
+
+/// The global arguments that name a platform's store: the SQLite file, or PostgreSQL with
+/// the file's path naming only where the keys are.
+fn store_args(db: &std::path::Path, store: &Option<String>) -> Vec<String> {
+    let mut args = vec!["--db".to_owned(), db.to_str().unwrap().to_owned()];
+    if let Some(url) = store {
+        args.extend(["--store".to_owned(), url.clone()]);
+    }
+    args
+}
+
 impl Platform {
     /// The development trust root the server made beside its database.
     pub fn trust_root(&self) -> licence_credential::TrustRoot {
         let text = std::fs::read_to_string(self.db.with_extension("trust-root.pub")).unwrap();
         licence_credential::TrustRoot::from_text(&text).unwrap()
+    }
+
+    /// The database's size on disk: the SQLite file with its write-ahead log, or what
+    /// PostgreSQL reports for the platform's database.
+    pub fn database_bytes(&self) -> u64 {
+        let Some(url) = &self.store else {
+            let size = |path: std::path::PathBuf| std::fs::metadata(path).map_or(0, |m| m.len());
+            return size(self.db.clone()) + size(self.db.with_extension("sqlite-wal"));
+        };
+        let config: tokio_postgres::Config = url.parse().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            let row = client
+                .query_one("SELECT pg_database_size(current_database())", &[])
+                .await
+                .unwrap();
+            u64::try_from(row.get::<_, i64>(0)).unwrap()
+        })
     }
 
     /// What the server has logged so far (standard error: one line a request, and errors).
@@ -80,31 +132,33 @@ impl Platform {
     pub fn start_with(extra: &[&str]) -> Platform {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("platform.sqlite");
+        let store = test_postgres_database();
         let exe = env!("CARGO_BIN_EXE_licence-server");
         let demo = Command::new(exe)
-            .args(["--db", db.to_str().unwrap(), "demo"])
+            .args(store_args(&db, &store))
+            .arg("demo")
             .output()
             .unwrap();
         assert!(demo.status.success(), "{demo:?}");
         let sandbox = licence_sandbox::start_in_background().unwrap();
-        let mut server_args: Vec<String> = [
-            "--db",
-            db.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--identity-url",
-            &sandbox,
-            "--sms-url",
-            &sandbox,
-            "--alipay-url",
-            &sandbox,
-            "--provider-timeout",
-            "1",
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+        let mut server_args = store_args(&db, &store);
+        server_args.extend(
+            [
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--identity-url",
+                &sandbox,
+                "--sms-url",
+                &sandbox,
+                "--alipay-url",
+                &sandbox,
+                "--provider-timeout",
+                "1",
+            ]
+            .into_iter()
+            .map(str::to_owned),
+        );
         // Tests poll and retry faster than a person: generous rate limits, unless the test is
         // about them.
         for (flag, value) in [
@@ -128,6 +182,7 @@ impl Platform {
                 .unwrap(),
             server,
             db,
+            store,
             _dir: dir,
         }
     }
@@ -165,12 +220,8 @@ impl Platform {
         )
         .unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_licence-server"))
-            .args([
-                "--db",
-                self.db.to_str().unwrap(),
-                "import",
-                csv.to_str().unwrap(),
-            ])
+            .args(store_args(&self.db, &self.store))
+            .args(["import", csv.to_str().unwrap()])
             .output()
             .unwrap();
         assert!(
@@ -184,7 +235,8 @@ impl Platform {
     pub fn add_staff(&self, username: &str, name: &str, role: &str) {
         use std::io::Write;
         let mut child = Command::new(env!("CARGO_BIN_EXE_licence-server"))
-            .args(["--db", self.db.to_str().unwrap(), "staff", "add", username])
+            .args(store_args(&self.db, &self.store))
+            .args(["staff", "add", username])
             .args(["--name", name, "--role", role])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -21,7 +21,7 @@ pub struct World {
 impl World {
     pub fn start() -> World {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("platform.sqlite");
+        let db = licence_loadgen::Database::sqlite(&dir.path().join("platform.sqlite"));
         seed(&db, 2).unwrap();
         let sandbox = licence_sandbox::start_in_background().unwrap();
         let args: Vec<String> = ["--identity-url", "--sms-url", "--alipay-url"]
@@ -147,8 +147,8 @@ impl World {
         i: usize,
         change: impl FnOnce(&mut licence_core::licence::LicenceRecord),
     ) {
-        licence_loadgen::update_licence(&self.dir.path().join("platform.sqlite"), i, change)
-            .unwrap();
+        let db = licence_loadgen::Database::sqlite(&self.dir.path().join("platform.sqlite"));
+        licence_loadgen::update_licence(&db, i, change).unwrap();
     }
 }
 

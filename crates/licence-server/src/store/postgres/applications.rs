@@ -1,1 +1,875 @@
-//! placeholder: PostgreSQL applications piece (being written)
+//! [`ApplicationStore`] on PostgreSQL: `application`, `application_event`, `status_index`.
+//!
+//! Several instances share the database, so what SQLite gets from its one writer is taken
+//! here with locks, under READ COMMITTED: a submission, and a resubmission that opens an
+//! application again, lock the account's row first, so that one account's openings run one
+//! at a time (a replayed key finds the first application, two keys at once never open two);
+//! a new status-list position is allocated under an advisory lock. Each submission is its
+//! own transaction: PostgreSQL commits concurrently, SQLite's group commit is not needed.
+
+use deadpool_postgres::GenericClient;
+use licence_core::{ApplicationState, ApplicationStatus, DrivingLicence, LicenceStatus};
+use tokio_postgres::Row;
+
+use super::{corrupt, exec, get, insert_id, lock_key, one, row, rows, Params, PostgresStore};
+use crate::store::{
+    AccountId, Application, ApplicationStore, Effects, PhotoCheckRecord, Resubmitted, StoreError,
+    Submitted,
+};
+
+/// The columns [`application_from_row`] reads, in its order.
+const APPLICATION_COLUMNS: &str = "id, account_id, idempotency_key, photo_source, photo, \
+     cropped, check_result, state, submitted_at, due_at, updated_at";
+
+/// Locks the row of account `$1` for the rest of the transaction. `NO KEY UPDATE` conflicts
+/// with itself but not with the key share that inserting a row referring to the account
+/// takes (a session, an inbox message): openings of one account queue up, nothing else
+/// waits, and no deadlock with a decision that writes the account's inbox.
+const LOCK_ACCOUNT: &str = "SELECT 1 FROM account WHERE id = $1 FOR NO KEY UPDATE";
+
+/// The spellings of the statuses of an application still in progress: a second may not be
+/// opened beside it.
+fn open_statuses() -> Vec<&'static str> {
+    [
+        ApplicationStatus::Submitted,
+        ApplicationStatus::UnderReview,
+        ApplicationStatus::Approved,
+    ]
+    .map(ApplicationStatus::as_str)
+    .to_vec()
+}
+
+fn application_from_row(r: &Row) -> Result<Application, StoreError> {
+    let state: String = get(r, "application", 7)?;
+    Ok(Application {
+        id: get(r, "application", 0)?,
+        account: get(r, "application", 1)?,
+        idempotency_key: get(r, "application", 2)?,
+        photo_source: get(r, "application", 3)?,
+        photo: get(r, "application", 4)?,
+        cropped: get(r, "application", 5)?,
+        check: get(r, "application", 6)?,
+        state: serde_json::from_str(&state).map_err(|e| corrupt("application", e))?,
+        submitted_at: get(r, "application", 8)?,
+        due_at: get(r, "application", 9)?,
+        updated_at: get(r, "application", 10)?,
+    })
+}
+
+/// A state as stored: its JSON, which conditional updates compare.
+fn state_json(state: &ApplicationState) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|e| corrupt("application", e))
+}
+
+/// A licence record as stored in `registry_licence`, and its status on `today`.
+fn licence_status(record: &str, today: time::Date) -> Result<LicenceStatus, StoreError> {
+    serde_json::from_str::<DrivingLicence>(record)
+        .map(|l| l.status_on(today))
+        .map_err(|e| corrupt("registry_licence", e))
+}
+
+async fn applications_where<C: GenericClient>(
+    c: &C,
+    condition: &str,
+    params: &Params<'_>,
+) -> Result<Vec<Application>, StoreError> {
+    rows(
+        c,
+        &format!("SELECT {APPLICATION_COLUMNS} FROM application WHERE {condition}"),
+        params,
+    )
+    .await?
+    .iter()
+    .map(application_from_row)
+    .collect()
+}
+
+/// The account's status-list position, if it has one.
+async fn allocated_index<C: GenericClient>(
+    c: &C,
+    account: AccountId,
+) -> Result<Option<i64>, StoreError> {
+    row(
+        c,
+        "SELECT idx FROM status_index WHERE account_id = $1",
+        &[&account],
+    )
+    .await?
+    .map(|r| get(&r, "status_index", 0))
+    .transpose()
+}
+
+impl ApplicationStore for PostgresStore {
+    fn submit_application(&self, new: Application) -> Result<Submitted, StoreError> {
+        let state = state_json(&new.state)?;
+        let status = new.state.status().as_str();
+        self.run(self.in_transaction(async |tx| {
+            // Whoever holds the account's row decides; the statements after it see what the
+            // one before committed (READ COMMITTED takes a new snapshot per statement).
+            exec(tx, LOCK_ACCOUNT, &[&new.account]).await?;
+            let replayed = applications_where(
+                tx,
+                "account_id = $1 AND idempotency_key = $2",
+                &[&new.account, &new.idempotency_key],
+            )
+            .await?;
+            if let Some(app) = replayed.into_iter().next() {
+                return Ok(Submitted::Replayed(app));
+            }
+            let open = applications_where(
+                tx,
+                "account_id = $1 AND status = ANY($2) ORDER BY id DESC LIMIT 1",
+                &[&new.account, &open_statuses()],
+            )
+            .await?;
+            if let Some(app) = open.into_iter().next() {
+                return Ok(Submitted::OpenExists(app));
+            }
+            let id = insert_id(
+                tx,
+                "application",
+                "INSERT INTO application (account_id, idempotency_key, photo_source, photo,
+                   cropped, check_result, state, status, submitted_at, due_at, updated_at)
+                 VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $7) RETURNING id",
+                &[
+                    &new.account,
+                    &new.idempotency_key,
+                    &new.photo_source,
+                    &new.photo,
+                    &state,
+                    &status,
+                    &new.submitted_at,
+                    &new.due_at,
+                ],
+            )
+            .await?;
+            exec(
+                tx,
+                "INSERT INTO application_event (application_id, at, actor, state)
+                 VALUES ($1, $2, 'applicant', $3)",
+                &[&id, &new.submitted_at, &state],
+            )
+            .await?;
+            Ok(Submitted::Created(Application { id, ..new.clone() }))
+        }))
+    }
+
+    fn application(&self, id: i64) -> Result<Option<Application>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            Ok(applications_where(&c, "id = $1", &[&id]).await?.pop())
+        })
+    }
+
+    fn applications_of(&self, account: AccountId) -> Result<Vec<Application>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            applications_where(&c, "account_id = $1 ORDER BY id DESC", &[&account]).await
+        })
+    }
+
+    fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(async {
+            let c = self.client().await?;
+            applications_where(
+                &c,
+                // Spelled as in the partial index `application_unchecked`, so that it is used.
+                "status = 'submitted' AND check_result IS NULL ORDER BY id LIMIT $1",
+                &[&limit],
+            )
+            .await
+        })
+    }
+
+    fn review_queue(&self) -> Result<Vec<Application>, StoreError> {
+        let under_review = ApplicationStatus::UnderReview.as_str();
+        self.run(async {
+            let c = self.client().await?;
+            applications_where(&c, "status = $1 ORDER BY due_at, id", &[&under_review]).await
+        })
+    }
+
+    fn record_checks(&self, checks: &[PhotoCheckRecord]) -> Result<Vec<bool>, StoreError> {
+        if checks.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run(self.in_transaction(async |tx| {
+            let mut applied = Vec::with_capacity(checks.len());
+            for c in checks {
+                let to = state_json(&c.to)?;
+                let changed = exec(
+                    tx,
+                    // The database's clock, in whole seconds as SQLite's strftime('%s').
+                    "UPDATE application SET check_result = $1, cropped = $2, state = $3,
+                       status = $4, updated_at = floor(extract(epoch FROM now()))::bigint
+                     WHERE id = $5 AND state = $6",
+                    &[
+                        &c.check,
+                        &c.cropped,
+                        &to,
+                        &c.to.status().as_str(),
+                        &c.id,
+                        &state_json(&c.from)?,
+                    ],
+                )
+                .await?
+                    == 1;
+                if changed && c.to != c.from {
+                    exec(
+                        tx,
+                        "INSERT INTO application_event (application_id, at, actor, state)
+                         VALUES ($1, floor(extract(epoch FROM now()))::bigint, 'photo check', $2)",
+                        &[&c.id, &to],
+                    )
+                    .await?;
+                }
+                if changed {
+                    let effects = Effects {
+                        notice: c.notice.clone(),
+                        audit: None,
+                    };
+                    super::messages::write_effects(tx, &effects, crate::now()).await?;
+                }
+                applied.push(changed);
+            }
+            Ok(applied)
+        }))
+    }
+
+    fn transition(
+        &self,
+        id: i64,
+        from: &ApplicationState,
+        to: &ApplicationState,
+        actor: &str,
+        resubmitted: Option<Resubmitted<'_>>,
+        effects: &Effects,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let (from, to, status) = (state_json(from)?, state_json(to)?, to.status().as_str());
+        self.run(self.in_transaction(async |tx| {
+            // A resubmission opens the application again: not beside another open one (the
+            // rule a new submission keeps), checked under the account's lock as submissions
+            // are, in the same transaction as the move.
+            if resubmitted.is_some() {
+                exec(
+                    tx,
+                    "SELECT 1 FROM account
+                     WHERE id = (SELECT account_id FROM application WHERE id = $1)
+                     FOR NO KEY UPDATE",
+                    &[&id],
+                )
+                .await?;
+                let other_open = one(
+                    tx,
+                    "SELECT EXISTS (SELECT 1 FROM application o
+                       WHERE o.account_id = (SELECT account_id FROM application WHERE id = $1)
+                         AND o.id <> $1 AND o.status = ANY($2))",
+                    &[&id, &open_statuses()],
+                )
+                .await?;
+                if get::<bool>(&other_open, "application", 0)? {
+                    return Err(StoreError::Duplicate("open application"));
+                }
+            }
+            let changed = exec(
+                tx,
+                "UPDATE application SET state = $1, status = $2, updated_at = $3
+                 WHERE id = $4 AND state = $5",
+                &[&to, &status, &at, &id, &from],
+            )
+            .await?
+                == 1;
+            if changed {
+                if let Some(r) = resubmitted {
+                    exec(
+                        tx,
+                        "UPDATE application SET photo_source = $1, photo = $2, cropped = NULL,
+                           check_result = NULL, submitted_at = $3, due_at = $4 WHERE id = $5",
+                        &[&r.photo_source, &r.photo, &at, &r.due_at, &id],
+                    )
+                    .await?;
+                }
+                exec(
+                    tx,
+                    "INSERT INTO application_event (application_id, at, actor, state)
+                     VALUES ($1, $2, $3, $4)",
+                    &[&id, &at, &actor, &to],
+                )
+                .await?;
+                super::messages::write_effects(tx, effects, at).await?;
+            }
+            Ok(changed)
+        }))
+    }
+
+    fn status_index(&self, account: AccountId) -> Result<u32, StoreError> {
+        let idx = self.run(self.in_transaction(async |tx| {
+            // Most calls find the position allocated: they need not wait for the lock.
+            if let Some(idx) = allocated_index(tx, account).await? {
+                return Ok(idx);
+            }
+            // One allocation at a time across instances, so that max + 1 is free; the
+            // statements after the lock see the allocations committed before it.
+            lock_key(tx, "status_index").await?;
+            if let Some(idx) = allocated_index(tx, account).await? {
+                return Ok(idx);
+            }
+            let r = one(
+                tx,
+                "INSERT INTO status_index (account_id, idx)
+                 SELECT $1, coalesce(max(idx) + 1, 0) FROM status_index RETURNING idx",
+                &[&account],
+            )
+            .await?;
+            get(&r, "status_index", 0)
+        }))?;
+        u32::try_from(idx).map_err(|e| corrupt("status_index", e))
+    }
+
+    fn status_entries(
+        &self,
+        today: time::Date,
+    ) -> Result<Vec<(u32, Option<LicenceStatus>)>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            rows(
+                &c,
+                "SELECT s.idx, l.record FROM status_index s
+                 JOIN account a ON a.id = s.account_id
+                 LEFT JOIN registry_licence l ON l.id_number = a.id_number
+                 ORDER BY s.idx",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                let idx: i64 = get(r, "status_index", 0)?;
+                let record: Option<String> = get(r, "registry_licence", 1)?;
+                Ok((
+                    u32::try_from(idx).map_err(|e| corrupt("status_index", e))?,
+                    record.map(|r| licence_status(&r, today)).transpose()?,
+                ))
+            })
+            .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use super::*;
+    use crate::store::postgres::tests::fresh_store;
+    use crate::store::{NewAccount, RegistryEntry, RegistryStore};
+    use licence_core::{IdNumber, Rejection, RejectionCode, UserKind};
+
+    fn account(
+        store: &PostgresStore,
+        unit_code: Option<String>,
+        id_number: Option<IdNumber>,
+    ) -> AccountId {
+        store
+            .create_account(&NewAccount {
+                kind: UserKind::OnlineRegistered,
+                id_number,
+                unit_code,
+                name: "单位".into(),
+                mobile: "13800138000".parse().unwrap(),
+                password_hash: "x".into(),
+                created_at: 1,
+            })
+            .unwrap()
+    }
+
+    fn unit(store: &PostgresStore, i: i64) -> AccountId {
+        account(store, Some(format!("U{i}")), None)
+    }
+
+    fn application(account: AccountId, key: &str) -> Application {
+        Application {
+            id: 0,
+            account,
+            idempotency_key: key.into(),
+            photo_source: "album".into(),
+            photo: vec![0xFF, 0xD8, account as u8],
+            cropped: None,
+            check: None,
+            state: ApplicationState::Submitted,
+            submitted_at: 10,
+            due_at: 20,
+            updated_at: 10,
+        }
+    }
+
+    /// Another instance of the platform on the same database as `store`.
+    fn second_instance(store: &PostgresStore) -> PostgresStore {
+        let name: String = store
+            .run(async {
+                let c = store.client().await?;
+                one(&c, "SELECT current_database()", &[]).await
+            })
+            .unwrap()
+            .get(0);
+        let server = std::env::var("LICENCE_TEST_POSTGRES").unwrap();
+        PostgresStore::connect(&format!("{}/{name}", server.trim_end_matches('/'))).unwrap()
+    }
+
+    fn submitted_app(outcome: &Submitted) -> &Application {
+        match outcome {
+            Submitted::Created(app) | Submitted::Replayed(app) | Submitted::OpenExists(app) => app,
+        }
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn concurrent_submissions_are_each_answered_right() {
+        let store = Arc::new(fresh_store());
+        let accounts: Vec<AccountId> = (0..24).map(|i| unit(&store, i)).collect();
+        // Every account submits three times at once from three threads: twice with one key
+        // (a retry) and once with another (a second application while one is open).
+        let outcomes: Vec<(AccountId, &str, Submitted)> = std::thread::scope(|s| {
+            let handles: Vec<_> = accounts
+                .iter()
+                .flat_map(|&a| [(a, "k1"), (a, "k1"), (a, "k2")])
+                .map(|(a, key)| {
+                    let (store, app) = (store.clone(), application(a, key));
+                    s.spawn(move || (a, key, store.submit_application(app).unwrap()))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for &account in &accounts {
+            let stored = store.applications_of(account).unwrap();
+            assert_eq!(stored.len(), 1, "one application per account");
+            let mine: Vec<&Submitted> = outcomes
+                .iter()
+                .filter(|(a, _, _)| *a == account)
+                .map(|(_, _, o)| o)
+                .collect();
+            let created = mine
+                .iter()
+                .filter(|o| matches!(o, Submitted::Created(_)))
+                .count();
+            assert_eq!(created, 1, "{mine:?}");
+            for (_, key, outcome) in outcomes.iter().filter(|(a, _, _)| *a == account) {
+                assert_eq!(submitted_app(outcome), &stored[0]);
+                // A retry with the key that won replays it; the other key finds it open.
+                if *key == stored[0].idempotency_key {
+                    assert!(
+                        matches!(outcome, Submitted::Created(_) | Submitted::Replayed(_)),
+                        "{outcome:?}"
+                    );
+                } else {
+                    assert!(matches!(outcome, Submitted::OpenExists(_)), "{outcome:?}");
+                }
+            }
+        }
+        let later = store
+            .submit_application(application(accounts[0], "k3"))
+            .unwrap();
+        assert!(matches!(later, Submitted::OpenExists(_)));
+    }
+
+    /// Submits `keys` for `account` all at once, from one thread per key, alternating
+    /// between the two instances.
+    fn submit_at_once(
+        instances: &[Arc<PostgresStore>; 2],
+        account: AccountId,
+        keys: &[String],
+    ) -> Vec<Submitted> {
+        let start = Arc::new(Barrier::new(keys.len()));
+        std::thread::scope(|s| {
+            let handles: Vec<_> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| {
+                    let (store, start) = (instances[i % 2].clone(), start.clone());
+                    let app = application(account, key);
+                    s.spawn(move || {
+                        start.wait();
+                        store.submit_application(app).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn two_instances_racing_open_one_application_per_account() {
+        let first = fresh_store();
+        let second = second_instance(&first);
+        let instances = [Arc::new(first), Arc::new(second)];
+        for round in 0..5 {
+            // Different keys at once: one opens, the others find it open.
+            let account = unit(&instances[0], 2 * round);
+            let keys: Vec<String> = (0..12).map(|i| format!("k{i}")).collect();
+            let outcomes = submit_at_once(&instances, account, &keys);
+            let created: Vec<&Application> = outcomes
+                .iter()
+                .filter_map(|o| match o {
+                    Submitted::Created(app) => Some(app),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(created.len(), 1, "{outcomes:?}");
+            for o in &outcomes {
+                assert!(
+                    matches!(o, Submitted::Created(_) | Submitted::OpenExists(_)),
+                    "{o:?}"
+                );
+                assert_eq!(submitted_app(o).id, created[0].id);
+            }
+            assert_eq!(
+                instances[1].applications_of(account).unwrap(),
+                [created[0].clone()]
+            );
+
+            // One key at once (retries): one creates, the others replay it.
+            let account = unit(&instances[0], 2 * round + 1);
+            let keys = vec!["same".to_string(); 12];
+            let outcomes = submit_at_once(&instances, account, &keys);
+            let created = outcomes
+                .iter()
+                .filter(|o| matches!(o, Submitted::Created(_)))
+                .count();
+            assert_eq!(created, 1, "{outcomes:?}");
+            let stored = instances[0].applications_of(account).unwrap();
+            assert_eq!(stored.len(), 1);
+            for o in &outcomes {
+                assert!(
+                    matches!(o, Submitted::Created(_) | Submitted::Replayed(_)),
+                    "{o:?}"
+                );
+                assert_eq!(submitted_app(o), &stored[0]);
+            }
+        }
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn status_indexes_are_allocated_once_in_order() {
+        let store = fresh_store();
+        let (a, b) = (unit(&store, 1), unit(&store, 2));
+        assert_eq!(store.status_index(b).unwrap(), 0);
+        assert_eq!(store.status_index(a).unwrap(), 1);
+        assert_eq!(store.status_index(b).unwrap(), 0);
+        let today = time::macros::date!(2026 - 12 - 1);
+        // Units hold no licence: their entries say so.
+        assert_eq!(store.status_entries(today).unwrap(), [(0, None), (1, None)]);
+        // A person's entry is their licence's status, read from the registry's record.
+        let licence = licence_core::testdata::sample_licence();
+        store
+            .put_registry_entry(&RegistryEntry {
+                id_number: licence.record().number,
+                name: licence.record().name.clone(),
+                reserved_mobile: "13800138000".parse().unwrap(),
+                photo: None,
+                licence: Some(licence.clone()),
+            })
+            .unwrap();
+        let person = account(&store, None, Some(licence.record().number));
+        assert_eq!(store.status_index(person).unwrap(), 2);
+        assert_eq!(
+            store.status_entries(today).unwrap(),
+            [(0, None), (1, None), (2, Some(licence.status_on(today)))]
+        );
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn two_instances_racing_allocate_dense_indexes_once() {
+        let first = fresh_store();
+        let second = second_instance(&first);
+        let instances = [Arc::new(first), Arc::new(second)];
+        let accounts: Vec<AccountId> = (0..16).map(|i| unit(&instances[0], i)).collect();
+        // Every account asks twice at once, once on each instance.
+        let start = Arc::new(Barrier::new(2 * accounts.len()));
+        let got: Vec<(AccountId, u32)> = std::thread::scope(|s| {
+            let handles: Vec<_> = accounts
+                .iter()
+                .flat_map(|&a| [(a, 0), (a, 1)])
+                .map(|(a, i)| {
+                    let (store, start) = (instances[i].clone(), start.clone());
+                    s.spawn(move || {
+                        start.wait();
+                        (a, store.status_index(a).unwrap())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut indexes: Vec<u32> = Vec::new();
+        for &account in &accounts {
+            let mine: Vec<u32> = got
+                .iter()
+                .filter(|(a, _)| *a == account)
+                .map(|(_, i)| *i)
+                .collect();
+            assert_eq!(mine[0], mine[1], "one index per account");
+            indexes.push(mine[0]);
+        }
+        indexes.sort_unstable();
+        assert_eq!(indexes, (0..accounts.len() as u32).collect::<Vec<_>>());
+    }
+
+    /// What a decision caused, as stored: outbox rows, inbox messages of `account`, audit lines.
+    fn effects_stored(store: &PostgresStore, account: AccountId) -> (usize, usize, usize) {
+        use crate::store::{MessageStore, StaffStore};
+        (
+            store.due_sms(i64::MAX, 100).unwrap().len(),
+            store.inbox(account, 0, 100).unwrap().len(),
+            store.audit_log(100).unwrap().len(),
+        )
+    }
+
+    fn review_effects(to_account: AccountId) -> Effects {
+        Effects {
+            notice: Some(crate::store::Notice {
+                account: to_account,
+                to: "13800138000".parse().unwrap(),
+                event_key: "application:1:approved:30".into(),
+                title: "驾驶证电子版审核结果".into(),
+                text: "已审核通过".into(),
+            }),
+            audit: Some(crate::store::AuditEntry {
+                at: 30,
+                actor: "review01".into(),
+                action: "application_review".into(),
+                detail: "application 1: approved".into(),
+            }),
+        }
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all() {
+        let store = fresh_store();
+        let account = unit(&store, 1);
+        let Submitted::Created(app) = store.submit_application(application(account, "k")).unwrap()
+        else {
+            panic!("not created");
+        };
+        let review = ApplicationState::UnderReview;
+        assert!(store
+            .transition(
+                app.id,
+                &app.state,
+                &review,
+                "check",
+                None,
+                &Effects::NONE,
+                20
+            )
+            .unwrap());
+        let approved = review
+            .apply(&licence_core::ApplicationEvent::Approve)
+            .unwrap();
+        // The notice cannot be stored (its account does not exist): nothing is.
+        let failing = review_effects(account + 1000);
+        assert!(store
+            .transition(app.id, &review, &approved, "review01", None, &failing, 30)
+            .is_err());
+        assert_eq!(store.application(app.id).unwrap().unwrap().state, review);
+        assert_eq!(effects_stored(&store, account), (0, 0, 0));
+        // With a notice that can be stored: the decision, the text, the inbox, the audit line.
+        assert!(store
+            .transition(
+                app.id,
+                &review,
+                &approved,
+                "review01",
+                None,
+                &review_effects(account),
+                30
+            )
+            .unwrap());
+        assert_eq!(store.application(app.id).unwrap().unwrap().state, approved);
+        assert_eq!(effects_stored(&store, account), (1, 1, 1));
+        // A second decision on the same application changes nothing and causes nothing.
+        assert!(!store
+            .transition(
+                app.id,
+                &review,
+                &approved,
+                "review01",
+                None,
+                &review_effects(account),
+                31
+            )
+            .unwrap());
+        assert_eq!(effects_stored(&store, account), (1, 1, 1));
+    }
+
+    fn created(store: &PostgresStore, account: AccountId, key: &str, due_at: i64) -> Application {
+        let new = Application {
+            due_at,
+            ..application(account, key)
+        };
+        match store.submit_application(new).unwrap() {
+            Submitted::Created(app) => app,
+            other => panic!("not created: {other:?}"),
+        }
+    }
+
+    fn check(app: &Application, from: &ApplicationState, to: ApplicationState) -> PhotoCheckRecord {
+        PhotoCheckRecord {
+            id: app.id,
+            check: format!("{{\"application\":{}}}", app.id),
+            cropped: Some(vec![1, 2, 3]),
+            from: from.clone(),
+            to,
+            notice: None,
+        }
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn checks_move_applications_on_once_and_a_resubmission_reopens() {
+        let store = fresh_store();
+        let (a, b, c) = (unit(&store, 1), unit(&store, 2), unit(&store, 3));
+        let (app_a, app_b, app_c) = (
+            created(&store, a, "k", 30),
+            created(&store, b, "k", 20),
+            created(&store, c, "k", 25),
+        );
+        let ids = |apps: Vec<Application>| apps.iter().map(|x| x.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.unchecked_applications(10).unwrap()),
+            [app_a.id, app_b.id, app_c.id]
+        );
+        assert_eq!(
+            ids(store.unchecked_applications(2).unwrap()),
+            [app_a.id, app_b.id]
+        );
+
+        let submitted = ApplicationState::Submitted;
+        let rejected = ApplicationState::Rejected {
+            reasons: vec![Rejection {
+                code: RejectionCode::PhotoNotCompliant,
+                note: None,
+            }],
+        };
+        let mut reject_b = check(&app_b, &submitted, rejected.clone());
+        reject_b.notice = review_effects(b).notice;
+        let checks = [
+            check(&app_a, &submitted, ApplicationState::UnderReview),
+            reject_b,
+            // Not `from` any more: nothing happens.
+            check(
+                &app_c,
+                &ApplicationState::UnderReview,
+                ApplicationState::UnderReview,
+            ),
+        ];
+        assert_eq!(store.record_checks(&checks).unwrap(), [true, true, false]);
+        assert_eq!(store.record_checks(&checks[..1]).unwrap(), [false]);
+        assert_eq!(store.record_checks(&[]).unwrap(), Vec::<bool>::new());
+        let stored_a = store.application(app_a.id).unwrap().unwrap();
+        assert_eq!(stored_a.state, ApplicationState::UnderReview);
+        assert_eq!(stored_a.check, Some(checks[0].check.clone()));
+        assert_eq!(stored_a.cropped, Some(vec![1, 2, 3]));
+        assert!(stored_a.updated_at >= crate::now() - 60, "{stored_a:?}");
+        assert_eq!(
+            store.application(app_b.id).unwrap().unwrap().state,
+            rejected
+        );
+        assert_eq!(effects_stored(&store, b), (1, 1, 0));
+        assert_eq!(ids(store.unchecked_applications(10).unwrap()), [app_c.id]);
+
+        // The review queue goes by deadline.
+        assert!(store
+            .transition(
+                app_c.id,
+                &submitted,
+                &ApplicationState::UnderReview,
+                "check",
+                None,
+                &Effects::NONE,
+                21
+            )
+            .unwrap());
+        assert_eq!(ids(store.review_queue().unwrap()), [app_c.id, app_a.id]);
+
+        // A rejected application is closed: another may be opened, and then the rejected one
+        // may not be resubmitted beside it until that one is withdrawn.
+        let second_b = created(&store, b, "k2", 40);
+        let resubmitted = Resubmitted {
+            photo_source: "camera",
+            photo: &[0xFF, 0xD8, 9],
+            due_at: 50,
+        };
+        let resubmit = || {
+            store.transition(
+                app_b.id,
+                &rejected,
+                &submitted,
+                "applicant",
+                Some(resubmitted),
+                &Effects::NONE,
+                45,
+            )
+        };
+        assert!(matches!(
+            resubmit(),
+            Err(StoreError::Duplicate("open application"))
+        ));
+        assert!(store
+            .transition(
+                second_b.id,
+                &submitted,
+                &ApplicationState::Withdrawn,
+                "applicant",
+                None,
+                &Effects::NONE,
+                44
+            )
+            .unwrap());
+        assert!(resubmit().unwrap());
+        let stored_b = store.application(app_b.id).unwrap().unwrap();
+        assert_eq!(
+            stored_b,
+            Application {
+                photo_source: "camera".into(),
+                photo: vec![0xFF, 0xD8, 9],
+                cropped: None,
+                check: None,
+                state: submitted.clone(),
+                submitted_at: 45,
+                due_at: 50,
+                updated_at: 45,
+                ..app_b.clone()
+            }
+        );
+        assert_eq!(ids(store.unchecked_applications(10).unwrap()), [app_b.id]);
+        // Its history: submitted, rejected by the check, submitted again.
+        let history: Vec<(String, String)> = store
+            .run(async {
+                let c = store.client().await?;
+                rows(
+                    &c,
+                    "SELECT actor, state FROM application_event WHERE application_id = $1
+                     ORDER BY id",
+                    &[&app_b.id],
+                )
+                .await
+            })
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let json = |s: &ApplicationState| state_json(s).unwrap();
+        assert_eq!(
+            history,
+            [
+                ("applicant".to_string(), json(&submitted)),
+                ("photo check".to_string(), json(&rejected)),
+                ("applicant".to_string(), json(&submitted)),
+            ]
+        );
+    }
+}

@@ -9,7 +9,7 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::{db, exec, one};
+use super::{exec, one, pg};
 use crate::store::StoreError;
 
 /// The migrations, oldest first: migration `n` brings a database from version `n - 1` to `n`.
@@ -42,7 +42,7 @@ pub(super) async fn version<C: GenericClient>(c: &C) -> Result<usize, StoreError
 /// Brings the schema up to date, in one transaction; refuses a database made by a newer
 /// program (it would not know that program's tables).
 pub(super) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<(), StoreError> {
-    let tx = client.transaction().await.map_err(db)?;
+    let tx = client.transaction().await.map_err(pg)?;
     exec(&tx, "SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migration (
@@ -51,7 +51,7 @@ pub(super) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<()
          )",
     )
     .await
-    .map_err(db)?;
+    .map_err(pg)?;
     let current = version(&tx).await?;
     if current > LATEST {
         return Err(StoreError::Database(format!(
@@ -71,5 +71,5 @@ pub(super) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<()
         )
         .await?;
     }
-    tx.commit().await.map_err(db)
+    tx.commit().await.map_err(pg)
 }

@@ -69,13 +69,24 @@ fn db(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
+/// A client error with what the server said: tokio-postgres's own text for a server error
+/// is only "db error", so the SQLSTATE and message are taken from it.
+fn pg(e: tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(server) => {
+            StoreError::Database(format!("{} ({})", server.message(), server.code().code()))
+        }
+        None => StoreError::Database(e.to_string()),
+    }
+}
+
 /// Maps a unique or primary-key violation to `Duplicate`.
 fn insert_error(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
     move |e| {
         if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
             StoreError::Duplicate(what)
         } else {
-            db(e)
+            pg(e)
         }
     }
 }
@@ -97,8 +108,8 @@ type Params<'a> = [&'a (dyn ToSql + Sync)];
 
 /// Runs a statement (prepared once per connection); how many rows it touched.
 async fn exec<C: GenericClient>(c: &C, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
-    let statement = c.prepare_cached(sql).await.map_err(db)?;
-    c.execute(&statement, params).await.map_err(db)
+    let statement = c.prepare_cached(sql).await.map_err(pg)?;
+    c.execute(&statement, params).await.map_err(pg)
 }
 
 /// [`exec`] with a unique violation reported as `Duplicate(what)`.
@@ -108,7 +119,7 @@ async fn insert<C: GenericClient>(
     sql: &str,
     params: &Params<'_>,
 ) -> Result<u64, StoreError> {
-    let statement = c.prepare_cached(sql).await.map_err(db)?;
+    let statement = c.prepare_cached(sql).await.map_err(pg)?;
     c.execute(&statement, params)
         .await
         .map_err(insert_error(what))
@@ -122,7 +133,7 @@ async fn insert_id<C: GenericClient>(
     sql: &str,
     params: &Params<'_>,
 ) -> Result<i64, StoreError> {
-    let statement = c.prepare_cached(sql).await.map_err(db)?;
+    let statement = c.prepare_cached(sql).await.map_err(pg)?;
     let row = c
         .query_one(&statement, params)
         .await
@@ -136,8 +147,8 @@ async fn rows<C: GenericClient>(
     sql: &str,
     params: &Params<'_>,
 ) -> Result<Vec<Row>, StoreError> {
-    let statement = c.prepare_cached(sql).await.map_err(db)?;
-    c.query(&statement, params).await.map_err(db)
+    let statement = c.prepare_cached(sql).await.map_err(pg)?;
+    c.query(&statement, params).await.map_err(pg)
 }
 
 /// The row of a query that finds at most one.
@@ -146,14 +157,14 @@ async fn row<C: GenericClient>(
     sql: &str,
     params: &Params<'_>,
 ) -> Result<Option<Row>, StoreError> {
-    let statement = c.prepare_cached(sql).await.map_err(db)?;
-    c.query_opt(&statement, params).await.map_err(db)
+    let statement = c.prepare_cached(sql).await.map_err(pg)?;
+    c.query_opt(&statement, params).await.map_err(pg)
 }
 
 /// The row of a query that always finds one (`RETURNING`, `count(*)`).
 async fn one<C: GenericClient>(c: &C, sql: &str, params: &Params<'_>) -> Result<Row, StoreError> {
-    let statement = c.prepare_cached(sql).await.map_err(db)?;
-    c.query_one(&statement, params).await.map_err(db)
+    let statement = c.prepare_cached(sql).await.map_err(pg)?;
+    c.query_one(&statement, params).await.map_err(pg)
 }
 
 /// Column `i` of a row, with a type mismatch reported as a corrupt row of `table`.
@@ -183,9 +194,24 @@ impl PostgresStore {
     /// `?host=/socket/dir`) and brings its schema up to date. Several instances may do this
     /// at once: the migrations run under a lock, once.
     pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let config: tokio_postgres::Config = url
+        Self::connect_with(url, "")
+    }
+
+    /// Connects for loading much at once (a load test's drivers, say): a commit returns
+    /// before its log record is flushed to disk (`synchronous_commit = off`). A crash of
+    /// PostgreSQL may lose the last moments of the load, never leave the database corrupt;
+    /// the platform itself always connects with [`PostgresStore::connect`].
+    pub fn connect_for_bulk_load(url: &str) -> Result<PostgresStore, StoreError> {
+        Self::connect_with(url, "-c synchronous_commit=off")
+    }
+
+    fn connect_with(url: &str, options: &str) -> Result<PostgresStore, StoreError> {
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Database(format!("the PostgreSQL URL: {e}")))?;
+        if !options.is_empty() {
+            config.options(options);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("postgres")
@@ -238,12 +264,12 @@ impl PostgresStore {
             .build()
             .map_err(db)?;
         runtime.block_on(async {
-            let (client, connection) = admin.connect(NoTls).await.map_err(db)?;
+            let (client, connection) = admin.connect(NoTls).await.map_err(pg)?;
             let driver = tokio::spawn(connection);
             client
                 .batch_execute(&format!("CREATE DATABASE {name}"))
                 .await
-                .map_err(db)?;
+                .map_err(pg)?;
             drop(client);
             let _ = driver.await;
             Ok(format!("{base}/{name}"))
@@ -281,9 +307,16 @@ impl PostgresStore {
         work: impl AsyncFnOnce(&deadpool_postgres::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        // The locks the pieces take (advisory locks, FOR UPDATE) rely on each statement
+        // seeing what committed before it: said here, whatever the server's default is.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
+            .start()
+            .await
+            .map_err(pg)?;
         let value = work(&tx).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await.map_err(pg)?;
         Ok(value)
     }
 }
