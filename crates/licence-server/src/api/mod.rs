@@ -219,14 +219,14 @@ impl FromRequestParts<AppState> for SignedInAccount {
         let token_hash = bearer_digest(parts)?;
         let lookup = token_hash.clone();
         let found = with_store(state, move |s| {
-            let Some(session) = s.session(&lookup)? else {
+            let Some((session, account)) = s.signed_in(&lookup)? else {
                 return Ok(None);
             };
             if session.expires_at <= now() {
                 s.delete_session(&lookup)?;
                 return Ok(None);
             }
-            s.account(session.account)
+            Ok(Some(account))
         })
         .await?;
         let account = found.ok_or_else(|| {

@@ -3,7 +3,7 @@
 
 use licence_core::MobileNumber;
 
-use super::{AccountId, StoreError};
+use super::{Account, AccountId, StoreError};
 
 stored_as_text! {
     /// What a one-time SMS code is for. Stored as `registration`, `sign_in`, `mobile_check`.
@@ -103,6 +103,9 @@ pub trait AccessStore: Send + Sync {
     // Sessions, by the SHA-256 of the bearer token (the token itself is never stored).
     fn put_session(&self, token_hash: &[u8], session: &Session) -> Result<(), StoreError>;
     fn session(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError>;
+    /// The session with this token and its account, in one look: every signed-in request
+    /// asks, so a backend across a network answers it in one round trip.
+    fn signed_in(&self, token_hash: &[u8]) -> Result<Option<(Session, Account)>, StoreError>;
     fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
     /// Ends every session of the account (sign-out on all devices); how many there were.
     fn delete_sessions(&self, account: AccountId) -> Result<u64, StoreError>;

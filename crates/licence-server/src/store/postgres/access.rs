@@ -17,8 +17,15 @@ use super::{
     corrupt, count, exec, get, insert, insert_id, lock_key, one, row, rows, PostgresStore,
 };
 use crate::store::{
-    AccessStore, AccountId, CodePurpose, Device, Limit, Session, SmsChallenge, StoreError,
+    AccessStore, Account, AccountId, CodePurpose, Device, Limit, Session, SmsChallenge, StoreError,
 };
+
+/// A session and its account: the account's columns as `account_from_row` reads them,
+/// then the session's.
+const SIGNED_IN: &str = "SELECT a.id, a.kind, a.id_number, a.unit_code, a.name, a.mobile,
+       a.password_hash, a.created_at, s.account_id, s.created_at, s.expires_at
+     FROM session s JOIN account a ON a.id = s.account_id
+     WHERE s.token_hash = $1";
 
 const RECORD_EVENT: &str = "INSERT INTO limit_event (kind, key, at) VALUES ($1, $2, $3)";
 
@@ -301,6 +308,21 @@ impl AccessStore for PostgresStore {
             .as_ref()
             .map(session_from_row)
             .transpose()
+        })
+    }
+
+    fn signed_in(&self, token_hash: &[u8]) -> Result<Option<(Session, Account)>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            let Some(r) = row(&c, SIGNED_IN, &[&token_hash]).await? else {
+                return Ok(None);
+            };
+            let session = Session {
+                account: get(&r, "session", 8)?,
+                created_at: get(&r, "session", 9)?,
+                expires_at: get(&r, "session", 10)?,
+            };
+            Ok(Some((session, super::registry::account_from_row(&r)?)))
         })
     }
 

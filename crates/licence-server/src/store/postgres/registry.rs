@@ -11,7 +11,8 @@ use crate::store::{
     ReviewState, StoreError, UnitPapers,
 };
 
-/// The columns [`account_from_row`] reads, in its order.
+/// The columns [`account_from_row`] reads, in its order (`access::SIGNED_IN` reads them
+/// too, from a join).
 const ACCOUNT_COLUMNS: &str =
     "id, kind, id_number, unit_code, name, mobile, password_hash, created_at";
 
@@ -19,7 +20,7 @@ const ACCOUNT_COLUMNS: &str =
 const REVIEW_COLUMNS: &str = "id, account_id, front, back, validity, state, reason, \
      submitted_at, decided_at, decided_by";
 
-fn account_from_row(r: &Row) -> Result<Account, StoreError> {
+pub(super) fn account_from_row(r: &Row) -> Result<Account, StoreError> {
     let kind: String = get(r, "account", 1)?;
     let id_number: Option<String> = get(r, "account", 2)?;
     let mobile: String = get(r, "account", 5)?;

@@ -4,7 +4,7 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::{corrupt, count, db, insert_error, SqliteStore};
 use crate::store::{
-    AccessStore, AccountId, CodePurpose, Device, Limit, Session, SmsChallenge, StoreError,
+    AccessStore, Account, AccountId, CodePurpose, Device, Limit, Session, SmsChallenge, StoreError,
 };
 
 fn challenge_from_row(row: &Row<'_>) -> rusqlite::Result<Result<SmsChallenge, StoreError>> {
@@ -234,6 +234,14 @@ impl AccessStore for SqliteStore {
             })
             .optional()
             .map_err(db)
+    }
+
+    fn signed_in(&self, token_hash: &[u8]) -> Result<Option<(Session, Account)>, StoreError> {
+        // Two quick reads on the same machine: no join needed.
+        let Some(session) = self.session(token_hash)? else {
+            return Ok(None);
+        };
+        Ok(crate::store::RegistryStore::account(self, session.account)?.map(|a| (session, a)))
     }
 
     fn delete_sessions(&self, account: AccountId) -> Result<u64, StoreError> {
