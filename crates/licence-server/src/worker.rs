@@ -10,11 +10,15 @@ use std::time::Duration;
 use licence_core::{ApplicationEvent, ApplicationState, Rejection, RejectionCode};
 use licence_photo::PhotoChecker;
 
-use crate::store::{AccountId, Application, PhotoCheckRecord, Store};
+use crate::store::{AccountId, Application, OutboxMessage, PhotoCheckRecord, Store};
 use crate::AppState;
 
 /// Applications checked per round.
 const BATCH: usize = 8;
+/// How long a worker's claim on the applications it took holds: far longer than a round of
+/// checks takes, so that no other instance checks them too; if the instance dies, another
+/// takes them after this.
+const CHECK_CLAIM: i64 = 60;
 /// How often the queue is looked at even without a wake-up (after a restart, say).
 const POLL: Duration = Duration::from_secs(2);
 
@@ -38,8 +42,10 @@ pub fn spawn_photo_checks(state: AppState) {
             }
             let mut checker = PhotoChecker::new();
             let mut panics = Panics::default();
+            // This worker's name in its claims: unique among the instances sharing a store.
+            let worker = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
             loop {
-                let round = check_batch(state.store.as_ref(), &mut panics, |app| {
+                let round = check_batch(state.store.as_ref(), &worker, &mut panics, |app| {
                     check_one(&mut checker, app)
                 });
                 if panics.fresh_checker_needed {
@@ -89,16 +95,19 @@ pub struct Panics {
 /// Panics of one photo's check before it is set aside for a person.
 const PANICS_BEFORE_SET_ASIDE: u32 = 2;
 
-/// Checks up to [`BATCH`] waiting applications with `check`, each on its own: a check that
-/// panics leaves the application for the next round, and one that panics
+/// Checks up to [`BATCH`] waiting applications with `check`, claimed by `worker` (so that
+/// the workers of other instances take others), each on its own: a check that panics leaves
+/// the application for this worker's next round, and one that panics
 /// [`PANICS_BEFORE_SET_ASIDE`] times is set aside for a person (under review, its check saying
 /// so), so that one poison photo never stops the queue.
 pub fn check_batch(
     store: &dyn Store,
+    worker: &str,
     panics: &mut Panics,
     mut check: impl FnMut(&Application) -> anyhow::Result<PhotoCheckRecord>,
 ) -> anyhow::Result<Checked> {
-    let waiting = store.unchecked_applications(BATCH)?;
+    let now = crate::now();
+    let waiting = store.claim_unchecked_applications(worker, now, now + CHECK_CLAIM, BATCH)?;
     let mut checks = Vec::new();
     let mut checked_apps = Vec::new();
     for app in &waiting {
@@ -269,31 +278,51 @@ pub fn spawn_outbox(state: AppState) {
     });
 }
 
-/// Sends the messages that are due; returns how many it tried.
+/// How long the outbox worker's claim on the messages it took holds: far longer than
+/// sending them takes (they go out together, each within the gateway's timeout and
+/// retries), so that no other instance sends them too; if the instance dies, another sends
+/// them after this.
+const SMS_CLAIM: i64 = 60;
+
+/// Sends the messages that are due, together; returns how many it tried.
 pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
     let store = state.store.clone();
-    let due = tokio::task::spawn_blocking(move || store.due_sms(crate::now(), SMS_BATCH)).await??;
-    for message in &due {
-        let outcome = state
-            .providers
-            .send_sms_once(message.to.as_str(), &message.text, Some(&message.event_key))
-            .await;
-        let store = state.store.clone();
-        let (id, attempts) = (message.id, message.attempts);
-        let base = state.policy.outbox_retry.as_secs_f64();
-        tokio::task::spawn_blocking(move || match outcome {
-            Ok(message_id) => store.sms_sent(id, &message_id, crate::now()),
-            Err(e) => {
-                // Growing pauses, at most ten minutes apart: a message is never given up.
-                let pause = (base * 2f64.powi(attempts.min(16) as i32))
-                    .min(600.0)
-                    .ceil() as i64;
-                store.sms_failed(id, &e.to_string(), crate::now() + pause.max(1))
-            }
-        })
+    let now = crate::now();
+    let due = tokio::task::spawn_blocking(move || store.due_sms(now, now + SMS_CLAIM, SMS_BATCH))
         .await??;
+    let taken = due.len();
+    let mut sending = tokio::task::JoinSet::new();
+    for message in due {
+        let state = state.clone();
+        sending.spawn(async move { send_one(&state, message).await });
     }
-    Ok(due.len())
+    while let Some(sent) = sending.join_next().await {
+        sent??;
+    }
+    Ok(taken)
+}
+
+/// Sends one message and records how it went.
+async fn send_one(state: &AppState, message: OutboxMessage) -> anyhow::Result<()> {
+    let outcome = state
+        .providers
+        .send_sms_once(message.to.as_str(), &message.text, Some(&message.event_key))
+        .await;
+    let store = state.store.clone();
+    let (id, attempts) = (message.id, message.attempts);
+    let base = state.policy.outbox_retry.as_secs_f64();
+    tokio::task::spawn_blocking(move || match outcome {
+        Ok(message_id) => store.sms_sent(id, &message_id, crate::now()),
+        Err(e) => {
+            // Growing pauses, at most ten minutes apart: a message is never given up.
+            let pause = (base * 2f64.powi(attempts.min(16) as i32))
+                .min(600.0)
+                .ceil() as i64;
+            store.sms_failed(id, &e.to_string(), crate::now() + pause.max(1))
+        }
+    })
+    .await??;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -351,20 +380,23 @@ mod tests {
         };
         let mut panics = Panics::default();
         // First round: the good photo is checked, the poison one waits for another try.
-        let first = check_batch(&store, &mut panics, check).unwrap();
+        let first = check_batch(&store, "w1", &mut panics, check).unwrap();
         assert_eq!(first.taken, 1);
         assert!(panics.fresh_checker_needed);
         let state = |id| store.application(id).unwrap().unwrap();
         assert_eq!(state(good.id).state, ApplicationState::UnderReview);
         assert_eq!(state(poison.id).state, ApplicationState::Submitted);
         // Second round: it panics again and goes to a person, its check saying why.
-        let second = check_batch(&store, &mut panics, check).unwrap();
+        let second = check_batch(&store, "w1", &mut panics, check).unwrap();
         assert_eq!(second.taken, 1);
         let set_aside = state(poison.id);
         assert_eq!(set_aside.state, ApplicationState::UnderReview);
         assert!(set_aside.check.unwrap().contains("\"set_aside\":true"));
         // Nothing is left waiting.
-        assert_eq!(check_batch(&store, &mut panics, check).unwrap().taken, 0);
+        assert_eq!(
+            check_batch(&store, "w1", &mut panics, check).unwrap().taken,
+            0
+        );
     }
 
     #[test]
@@ -390,9 +422,9 @@ mod tests {
                 notice: None,
             })
         };
-        let checked = check_batch(&store, &mut Panics::default(), reject).unwrap();
+        let checked = check_batch(&store, "w1", &mut Panics::default(), reject).unwrap();
         assert_eq!(checked.rejected.len(), 1);
-        let texts = store.due_sms(i64::MAX, 10).unwrap();
+        let texts = store.due_sms(i64::MAX - 1, i64::MAX, 10).unwrap();
         assert_eq!(texts.len(), 1);
         assert!(texts[0].text.contains("未通过审核"), "{}", texts[0].text);
         assert_eq!(store.inbox(app.account, 0, 10).unwrap().len(), 1);

@@ -69,6 +69,17 @@ pub trait ApplicationStore: Send + Sync {
     fn applications_of(&self, account: AccountId) -> Result<Vec<Application>, StoreError>;
     /// Submitted applications whose photo the server has not checked yet, oldest first.
     fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError>;
+    /// [`ApplicationStore::unchecked_applications`] for the worker `worker`, claimed by it
+    /// until `claim_until`: another worker (of another instance) is not given them before
+    /// then, unless they are checked; this worker is given its own claims again (a check it
+    /// could not finish). A claim lapses when its worker dies.
+    fn claim_unchecked_applications(
+        &self,
+        worker: &str,
+        now: i64,
+        claim_until: i64,
+        limit: usize,
+    ) -> Result<Vec<Application>, StoreError>;
     /// Applications waiting for a reviewer, by deadline.
     fn review_queue(&self) -> Result<Vec<Application>, StoreError>;
     /// Records photo re-checks, each moving its application on if it is still `from`; all
@@ -92,10 +103,143 @@ pub trait ApplicationStore: Send + Sync {
     // Status list positions (one per account whose credential was issued).
     /// The account's index in the status list, allocated on first use and never reused.
     fn status_index(&self, account: AccountId) -> Result<u32, StoreError>;
+    /// The time to sign the status list of issuer key `kid` with: when its content (whose
+    /// digest is `digest`) last changed, or `now` when it changes now or its stamp is older
+    /// than `reissue_after` seconds (a list must be signed again before verifiers find it
+    /// stale). Every instance asks, so all sign the same list with the same time; a new
+    /// stamp is always later than the one before.
+    fn stamp_status_list(
+        &self,
+        kid: &str,
+        digest: &[u8],
+        now: i64,
+        reissue_after: i64,
+    ) -> Result<i64, StoreError>;
     /// Every allocated index with the account's licence status as a verifier should see it on
     /// `today` (None: no licence held).
     fn status_entries(
         &self,
         today: time::Date,
     ) -> Result<Vec<(u32, Option<LicenceStatus>)>, StoreError>;
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use licence_core::{ApplicationState, UserKind};
+
+    use super::{Application, Submitted};
+    use crate::store::{NewAccount, Store};
+
+    /// `n` applications of `n` new unit accounts, submitted; their ids.
+    fn submitted(store: &dyn Store, n: usize) -> Vec<i64> {
+        (0..n)
+            .map(|i| {
+                let account = store
+                    .create_account(&NewAccount {
+                        kind: UserKind::OnlineRegistered,
+                        id_number: None,
+                        unit_code: Some(format!("C{i}")),
+                        name: "单位".into(),
+                        mobile: "13800138000".parse().unwrap(),
+                        password_hash: "x".into(),
+                        created_at: 1,
+                    })
+                    .unwrap();
+                let new = Application {
+                    id: 0,
+                    account,
+                    idempotency_key: "k".into(),
+                    photo_source: "album".into(),
+                    photo: vec![0xFF, 0xD8],
+                    cropped: None,
+                    check: None,
+                    state: ApplicationState::Submitted,
+                    submitted_at: 10,
+                    due_at: 20,
+                    updated_at: 10,
+                };
+                match store.submit_application(new).unwrap() {
+                    Submitted::Created(app) => app.id,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect()
+    }
+
+    fn ids(apps: &[Application]) -> Vec<i64> {
+        apps.iter().map(|a| a.id).collect()
+    }
+
+    /// Photo checks claimed by workers, for any backend: each worker is given others'
+    /// unclaimed applications, oldest first; its own claims again; another's once they
+    /// lapse; none once checked.
+    pub(crate) fn photo_checks_are_claimed_by_one_worker(store: &dyn Store) {
+        let apps = submitted(store, 3);
+        let a = store
+            .claim_unchecked_applications("a", 100, 160, 2)
+            .unwrap();
+        assert_eq!(ids(&a), apps[..2]);
+        // Worker b is given only what a did not claim.
+        let b = store
+            .claim_unchecked_applications("b", 101, 400, 10)
+            .unwrap();
+        assert_eq!(ids(&b), apps[2..]);
+        assert!(store
+            .claim_unchecked_applications("c", 102, 162, 10)
+            .unwrap()
+            .is_empty());
+        // A worker is given its own claims again (a check it could not finish).
+        assert_eq!(
+            ids(&store
+                .claim_unchecked_applications("a", 103, 163, 10)
+                .unwrap()),
+            apps[..2]
+        );
+        // The first is checked; a died: its other claim lapses at 163 and c takes it.
+        let check = crate::store::PhotoCheckRecord {
+            id: apps[0],
+            check: "{}".into(),
+            cropped: None,
+            from: ApplicationState::Submitted,
+            to: ApplicationState::UnderReview,
+            notice: None,
+        };
+        assert_eq!(store.record_checks(&[check]).unwrap(), [true]);
+        assert_eq!(
+            ids(&store
+                .claim_unchecked_applications("c", 162, 222, 10)
+                .unwrap()),
+            [0i64; 0]
+        );
+        assert_eq!(
+            ids(&store
+                .claim_unchecked_applications("c", 163, 223, 10)
+                .unwrap()),
+            [apps[1]]
+        );
+        // Reading the queue claims nothing.
+        assert_eq!(ids(&store.unchecked_applications(10).unwrap()), apps[1..]);
+    }
+
+    /// The status list's stamp, for any backend: the same content keeps its time until it
+    /// is due to be signed again; new content, or an old stamp, gets a later time.
+    pub(crate) fn status_list_stamps_change_only_with_the_content(store: &dyn Store) {
+        assert_eq!(store.stamp_status_list("k1", b"a", 100, 3600).unwrap(), 100);
+        assert_eq!(store.stamp_status_list("k1", b"a", 150, 3600).unwrap(), 100);
+        // Another key has its own stamp.
+        assert_eq!(store.stamp_status_list("k2", b"a", 150, 3600).unwrap(), 150);
+        // New content: now.
+        assert_eq!(store.stamp_status_list("k1", b"b", 200, 3600).unwrap(), 200);
+        // New content again within the same second: still later than the one before.
+        assert_eq!(store.stamp_status_list("k1", b"c", 200, 3600).unwrap(), 201);
+        assert_eq!(
+            store.stamp_status_list("k1", b"c", 3800, 3600).unwrap(),
+            201
+        );
+        // Due to be signed again: a new time for the same content.
+        assert_eq!(
+            store.stamp_status_list("k1", b"c", 3801, 3600).unwrap(),
+            3801
+        );
+    }
 }

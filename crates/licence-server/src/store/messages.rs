@@ -68,8 +68,16 @@ pub trait MessageStore: Send + Sync {
         text: &str,
         at: i64,
     ) -> Result<bool, StoreError>;
-    /// Unsent messages whose next attempt is due, oldest first.
-    fn due_sms(&self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Unsent messages whose next attempt is due, oldest first, each claimed until
+    /// `claim_until` (its next attempt moved there): no other call (another instance's
+    /// worker) is given it before then, unless it was sent or failed meanwhile. A claim of
+    /// a worker that died lapses, and the message is sent by another.
+    fn due_sms(
+        &self,
+        now: i64,
+        claim_until: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
     fn sms_sent(&self, id: i64, message_id: &str, at: i64) -> Result<(), StoreError>;
     fn sms_failed(&self, id: i64, error: &str, next_attempt_at: i64) -> Result<(), StoreError>;
     fn outbox_message(&self, event_key: &str) -> Result<Option<OutboxMessage>, StoreError>;
@@ -93,4 +101,34 @@ pub trait MessageStore: Send + Sync {
     ) -> Result<Vec<InboxMessage>, StoreError>;
     /// Marks the account's message read; false if there is no such message of theirs.
     fn mark_read(&self, account: AccountId, id: i64, at: i64) -> Result<bool, StoreError>;
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::MessageStore;
+    use licence_core::MobileNumber;
+
+    /// The outbox's rules, for any backend: one message per event; a due message is claimed
+    /// by the worker that took it until its claim ends (then another takes it); a failure
+    /// sets the next attempt; a sent message is never due again.
+    pub(crate) fn outbox_claims_and_retries(store: &dyn MessageStore) {
+        let to: MobileNumber = "13800138000".parse().unwrap();
+        assert!(store.enqueue_sms("e1", &to, "text", 10).unwrap());
+        assert!(!store.enqueue_sms("e1", &to, "again", 11).unwrap());
+        assert!(store.due_sms(9, 20, 10).unwrap().is_empty());
+        let due = store.due_sms(10, 20, 10).unwrap();
+        assert_eq!((due.len(), due[0].text.as_str()), (1, "text"));
+        // Claimed until 20: another worker is not given it before then.
+        assert!(store.due_sms(19, 40, 10).unwrap().is_empty());
+        // Its worker died: the claim lapsed, and another takes it.
+        let again = store.due_sms(20, 40, 10).unwrap();
+        assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), [due[0].id]);
+        store.sms_failed(due[0].id, "gateway down", 50).unwrap();
+        assert!(store.due_sms(49, 60, 10).unwrap().is_empty());
+        assert_eq!(store.due_sms(50, 60, 10).unwrap().len(), 1);
+        store.sms_sent(due[0].id, "m1", 50).unwrap();
+        assert!(store.due_sms(100, 110, 10).unwrap().is_empty());
+        let sent = store.outbox_message("e1").unwrap().unwrap();
+        assert_eq!((sent.attempts, sent.sent_at), (2, Some(50)));
+    }
 }

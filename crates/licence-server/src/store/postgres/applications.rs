@@ -162,6 +162,45 @@ impl ApplicationStore for PostgresStore {
         })
     }
 
+    fn claim_unchecked_applications(
+        &self,
+        worker: &str,
+        now: i64,
+        claim_until: i64,
+        limit: usize,
+    ) -> Result<Vec<Application>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(async {
+            let c = self.client().await?;
+            // One statement: the rows are locked as they are chosen, and rows another
+            // worker is claiming this moment are passed over rather than waited for.
+            rows(
+                &c,
+                &format!(
+                    "UPDATE application SET check_claimed_by = $1, check_claimed_until = $2
+                     WHERE id IN (
+                       SELECT id FROM application
+                        WHERE status = 'submitted' AND check_result IS NULL
+                          AND (check_claimed_until IS NULL OR check_claimed_until <= $3
+                               OR check_claimed_by = $1)
+                        ORDER BY id LIMIT $4
+                        FOR UPDATE SKIP LOCKED)
+                     RETURNING {APPLICATION_COLUMNS}"
+                ),
+                &[&worker, &claim_until, &now, &limit],
+            )
+            .await?
+            .iter()
+            .map(application_from_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map(|mut apps| {
+                // RETURNING keeps no order: oldest first, as the queue is.
+                apps.sort_by_key(|a| a.id);
+                apps
+            })
+        })
+    }
+
     fn review_queue(&self) -> Result<Vec<Application>, StoreError> {
         let under_review = ApplicationStatus::UnderReview.as_str();
         self.run(async {
@@ -311,6 +350,47 @@ impl ApplicationStore for PostgresStore {
         u32::try_from(idx).map_err(|e| corrupt("status_index", e))
     }
 
+    fn stamp_status_list(
+        &self,
+        kid: &str,
+        digest: &[u8],
+        now: i64,
+        reissue_after: i64,
+    ) -> Result<i64, StoreError> {
+        self.run(self.in_transaction(async |tx| {
+            // The row of the key, locked (made first if there is none): instances stamp
+            // one after another.
+            exec(
+                tx,
+                "INSERT INTO status_list_stamp (kid, digest, issued_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (kid) DO NOTHING",
+                &[&kid, &digest, &now],
+            )
+            .await?;
+            let held = one(
+                tx,
+                "SELECT digest, issued_at FROM status_list_stamp WHERE kid = $1 FOR UPDATE",
+                &[&kid],
+            )
+            .await?;
+            let (held_digest, at): (Vec<u8>, i64) = (
+                get(&held, "status_list_stamp", 0)?,
+                get(&held, "status_list_stamp", 1)?,
+            );
+            if held_digest == digest && at > now - reissue_after {
+                return Ok(at);
+            }
+            let issued_at = now.max(at + 1);
+            exec(
+                tx,
+                "UPDATE status_list_stamp SET digest = $2, issued_at = $3 WHERE kid = $1",
+                &[&kid, &digest, &issued_at],
+            )
+            .await?;
+            Ok(issued_at)
+        }))
+    }
+
     fn status_entries(
         &self,
         today: time::Date,
@@ -348,6 +428,63 @@ mod tests {
     use crate::store::postgres::tests::fresh_store;
     use crate::store::{NewAccount, RegistryEntry, RegistryStore};
     use licence_core::{IdNumber, Rejection, RejectionCode, UserKind};
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn photo_checks_are_claimed_by_one_worker() {
+        crate::store::applications::tests::photo_checks_are_claimed_by_one_worker(&fresh_store());
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn status_list_stamps_change_only_with_the_content() {
+        crate::store::applications::tests::status_list_stamps_change_only_with_the_content(
+            &fresh_store(),
+        );
+    }
+
+    /// Two instances' workers claiming at once, again and again: each application is given
+    /// to exactly one of them.
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn workers_of_two_instances_never_claim_the_same_application() {
+        let first = Arc::new(fresh_store());
+        let second = Arc::new(second_instance(&first));
+        for i in 0..40 {
+            let outcome = first
+                .submit_application(application(unit(&first, i), "k"))
+                .unwrap();
+            assert!(matches!(outcome, Submitted::Created(_)), "{outcome:?}");
+        }
+        let start = Arc::new(Barrier::new(8));
+        let claimed: Vec<i64> = (0..8)
+            .map(|w| {
+                let store = if w % 2 == 0 {
+                    first.clone()
+                } else {
+                    second.clone()
+                };
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    start.wait();
+                    store
+                        .claim_unchecked_applications(&format!("w{w}"), 100, 160, 5)
+                        .unwrap()
+                        .into_iter()
+                        .map(|a| a.id)
+                        .collect::<Vec<_>>()
+                })
+            })
+            // Every thread started before any is joined: they wait for each other.
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let mut unique = claimed.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!((claimed.len(), unique.len()), (40, 40));
+    }
 
     /// The schema spells the open statuses where it cannot take them as a parameter (a
     /// partial index): each place says exactly [`open_statuses`]. Runs without a database.
@@ -406,15 +543,7 @@ mod tests {
 
     /// Another instance of the platform on the same database as `store`.
     fn second_instance(store: &PostgresStore) -> PostgresStore {
-        let name: String = store
-            .run(async {
-                let c = store.client().await?;
-                one(&c, "SELECT current_database()", &[]).await
-            })
-            .unwrap()
-            .get(0);
-        let server = std::env::var("LICENCE_TEST_POSTGRES").unwrap();
-        PostgresStore::connect(&format!("{}/{name}", server.trim_end_matches('/'))).unwrap()
+        PostgresStore::connect(&store.url()).unwrap()
     }
 
     fn submitted_app(outcome: &Submitted) -> &Application {
@@ -621,7 +750,8 @@ mod tests {
     fn effects_stored(store: &PostgresStore, account: AccountId) -> (usize, usize, usize) {
         use crate::store::{MessageStore, StaffStore};
         (
-            store.due_sms(i64::MAX, 100).unwrap().len(),
+            // Claimed until 0: taken back at once, for the next count.
+            store.due_sms(i64::MAX, 0, 100).unwrap().len(),
             store.inbox(account, 0, 100).unwrap().len(),
             store.audit_log(100).unwrap().len(),
         )

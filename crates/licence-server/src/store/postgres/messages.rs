@@ -72,23 +72,36 @@ impl MessageStore for PostgresStore {
         })
     }
 
-    fn due_sms(&self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+    fn due_sms(
+        &self,
+        now: i64,
+        claim_until: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.run(async {
             let c = self.client().await?;
-            rows(
+            // Chosen and claimed in one statement; messages another instance is claiming
+            // this moment are passed over, not waited for.
+            let mut due = rows(
                 &c,
                 &format!(
-                    "SELECT {OUTBOX_COLUMNS} FROM sms_outbox
-                     WHERE sent_at IS NULL AND next_attempt_at <= $1
-                     ORDER BY next_attempt_at, id LIMIT $2"
+                    "UPDATE sms_outbox SET next_attempt_at = $2
+                     WHERE id IN (
+                       SELECT id FROM sms_outbox
+                        WHERE sent_at IS NULL AND next_attempt_at <= $1
+                        ORDER BY next_attempt_at, id LIMIT $3
+                        FOR UPDATE SKIP LOCKED)
+                     RETURNING {OUTBOX_COLUMNS}"
                 ),
-                &[&now, &limit],
+                &[&now, &claim_until, &limit],
             )
             .await?
             .iter()
             .map(outbox_from_row)
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+            due.sort_by_key(|m| m.id);
+            Ok(due)
         })
     }
 
@@ -198,5 +211,64 @@ impl MessageStore for PostgresStore {
             .await?;
             Ok(changed == 1)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use super::*;
+    use crate::store::postgres::tests::fresh_store;
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn an_event_is_texted_once_claimed_by_one_worker_and_retried_until_sent() {
+        crate::store::messages::tests::outbox_claims_and_retries(&fresh_store());
+    }
+
+    /// The outbox workers of two instances taking due messages at once: each message is
+    /// given to exactly one.
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn two_instances_never_take_the_same_message() {
+        let first = Arc::new(fresh_store());
+        let second = Arc::new(PostgresStore::connect(&first.url()).unwrap());
+        let to: MobileNumber = "13800138000".parse().unwrap();
+        for i in 0..60 {
+            assert!(first
+                .enqueue_sms(&format!("e{i}"), &to, "text", 10)
+                .unwrap());
+        }
+        let start = Arc::new(Barrier::new(8));
+        let taken: Vec<i64> = (0..8)
+            .map(|w| {
+                let store = if w % 2 == 0 {
+                    first.clone()
+                } else {
+                    second.clone()
+                };
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut mine = Vec::new();
+                    loop {
+                        let due = store.due_sms(10, 70, 4).unwrap();
+                        if due.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(due.iter().map(|m| m.id));
+                    }
+                })
+            })
+            // Every thread started before any is joined: they wait for each other.
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let mut unique = taken.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!((taken.len(), unique.len()), (60, 60));
     }
 }

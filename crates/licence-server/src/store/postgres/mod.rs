@@ -343,25 +343,32 @@ pub(crate) mod tests {
         PostgresStore::connect(&url).unwrap()
     }
 
+    impl PostgresStore {
+        /// The URL of this store's database in the test cluster, for a second instance.
+        pub(crate) fn url(&self) -> String {
+            let name: String = self
+                .run(async {
+                    let c = self.client().await?;
+                    super::one(&c, "SELECT current_database()", &[]).await
+                })
+                .unwrap()
+                .get(0);
+            format!(
+                "{}/{name}",
+                std::env::var("LICENCE_TEST_POSTGRES")
+                    .unwrap()
+                    .trim_end_matches('/')
+            )
+        }
+    }
+
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn a_new_database_gets_the_whole_schema_once() {
         let store = fresh_store();
         assert_eq!(store.schema_version().unwrap(), super::migrations::LATEST);
         // Connecting again (another instance) finds nothing to do.
-        let url = format!(
-            "{}/{}",
-            std::env::var("LICENCE_TEST_POSTGRES")
-                .unwrap()
-                .trim_end_matches('/'),
-            store
-                .run(async {
-                    let c = store.client().await?;
-                    super::one(&c, "SELECT current_database()", &[]).await
-                })
-                .unwrap()
-                .get::<_, String>(0)
-        );
+        let url = store.url();
         let again = PostgresStore::connect(&url).unwrap();
         assert_eq!(again.schema_version().unwrap(), super::migrations::LATEST);
     }

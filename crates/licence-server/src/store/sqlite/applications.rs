@@ -200,6 +200,44 @@ impl ApplicationStore for SqliteStore {
         )
     }
 
+    fn claim_unchecked_applications(
+        &self,
+        worker: &str,
+        now: i64,
+        claim_until: i64,
+        limit: usize,
+    ) -> Result<Vec<Application>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.in_transaction(|tx| {
+            let apps: Vec<Application> = tx
+                .prepare_cached(
+                    // The partial index of migration 7 finds the queue; claims filter it.
+                    "SELECT * FROM application
+                     WHERE status = 'submitted' AND check_result IS NULL
+                       AND (check_claimed_until IS NULL OR check_claimed_until <= ?1
+                            OR check_claimed_by = ?2)
+                     ORDER BY id LIMIT ?3",
+                )
+                .map_err(db)?
+                .query_map(params![now, worker, limit], application_from_row)
+                .map_err(db)?
+                .map(|r| r.map_err(db)?)
+                .collect::<Result<_, _>>()?;
+            let mut claim = tx
+                .prepare_cached(
+                    "UPDATE application SET check_claimed_by = ?1, check_claimed_until = ?2
+                     WHERE id = ?3",
+                )
+                .map_err(db)?;
+            for app in &apps {
+                claim
+                    .execute(params![worker, claim_until, app.id])
+                    .map_err(db)?;
+            }
+            Ok(apps)
+        })
+    }
+
     fn review_queue(&self) -> Result<Vec<Application>, StoreError> {
         self.applications_where(
             "status = ?1 ORDER BY due_at, id",
@@ -346,6 +384,38 @@ impl ApplicationStore for SqliteStore {
         u32::try_from(idx).map_err(|e| corrupt("status_index", e))
     }
 
+    fn stamp_status_list(
+        &self,
+        kid: &str,
+        digest: &[u8],
+        now: i64,
+        reissue_after: i64,
+    ) -> Result<i64, StoreError> {
+        self.in_transaction(|tx| {
+            let held: Option<(Vec<u8>, i64)> = tx
+                .query_row(
+                    "SELECT digest, issued_at FROM status_list_stamp WHERE kid = ?1",
+                    [kid],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            let issued_at = match held {
+                Some((held, at)) if held == digest && at > now - reissue_after => return Ok(at),
+                Some((_, at)) => now.max(at + 1),
+                None => now,
+            };
+            tx.execute(
+                "INSERT INTO status_list_stamp (kid, digest, issued_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (kid) DO UPDATE SET digest = excluded.digest,
+                   issued_at = excluded.issued_at",
+                params![kid, digest, issued_at],
+            )
+            .map_err(db)?;
+            Ok(issued_at)
+        })
+    }
+
     fn status_entries(
         &self,
         today: time::Date,
@@ -473,6 +543,20 @@ mod tests {
     }
 
     #[test]
+    fn photo_checks_are_claimed_by_one_worker() {
+        crate::store::applications::tests::photo_checks_are_claimed_by_one_worker(
+            &SqliteStore::in_memory().unwrap(),
+        );
+    }
+
+    #[test]
+    fn status_list_stamps_change_only_with_the_content() {
+        crate::store::applications::tests::status_list_stamps_change_only_with_the_content(
+            &SqliteStore::in_memory().unwrap(),
+        );
+    }
+
+    #[test]
     fn status_indexes_are_allocated_once_in_order() {
         let store = SqliteStore::in_memory().unwrap();
         let (a, b) = (unit(&store, 1), unit(&store, 2));
@@ -488,7 +572,8 @@ mod tests {
     fn effects_stored(store: &SqliteStore, account: AccountId) -> (usize, usize, usize) {
         use crate::store::{MessageStore, StaffStore};
         (
-            store.due_sms(i64::MAX, 100).unwrap().len(),
+            // Claimed until 0: taken back at once, for the next count.
+            store.due_sms(i64::MAX, 0, 100).unwrap().len(),
             store.inbox(account, 0, 100).unwrap().len(),
             store.audit_log(100).unwrap().len(),
         )

@@ -37,46 +37,44 @@ pub(super) fn write_effects(
     Ok(())
 }
 
-impl SqliteStore {
-    fn outbox_where<P: rusqlite::Params>(
-        &self,
-        condition: &str,
-        params: P,
-    ) -> Result<Vec<OutboxMessage>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT id, event_key, to_mobile, text, attempts, next_attempt_at, sent_at
-                 FROM sms_outbox WHERE {condition}"
+/// The outbox's messages that meet `condition`.
+fn outbox_where<P: rusqlite::Params>(
+    conn: &rusqlite::Connection,
+    condition: &str,
+    params: P,
+) -> Result<Vec<OutboxMessage>, StoreError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT id, event_key, to_mobile, text, attempts, next_attempt_at, sent_at
+             FROM sms_outbox WHERE {condition}"
+        ))
+        .map_err(db)?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Option<i64>>(6)?,
             ))
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params, |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
-                ))
-            })
-            .map_err(db)?;
-        rows.map(|row| {
-            let (id, event_key, to, text, attempts, next_attempt_at, sent_at) = row.map_err(db)?;
-            Ok(OutboxMessage {
-                id,
-                event_key,
-                to: to.parse().map_err(|e| corrupt("sms_outbox", e))?,
-                text,
-                attempts: count(attempts),
-                next_attempt_at,
-                sent_at,
-            })
         })
-        .collect()
-    }
+        .map_err(db)?;
+    rows.map(|row| {
+        let (id, event_key, to, text, attempts, next_attempt_at, sent_at) = row.map_err(db)?;
+        Ok(OutboxMessage {
+            id,
+            event_key,
+            to: to.parse().map_err(|e| corrupt("sms_outbox", e))?,
+            text,
+            attempts: count(attempts),
+            next_attempt_at,
+            sent_at,
+        })
+    })
+    .collect()
 }
 
 impl MessageStore for SqliteStore {
@@ -99,11 +97,29 @@ impl MessageStore for SqliteStore {
         Ok(added == 1)
     }
 
-    fn due_sms(&self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
-        self.outbox_where(
+    fn due_sms(
+        &self,
+        now: i64,
+        claim_until: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // One writer: nothing can take these between the read and the claim.
+        let conn = self.conn();
+        let due = outbox_where(
+            &conn,
             "sent_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
-            params![now, limit as i64],
-        )
+            params![now, limit],
+        )?;
+        let mut claim = conn
+            .prepare_cached("UPDATE sms_outbox SET next_attempt_at = ?1 WHERE id = ?2")
+            .map_err(db)?;
+        for message in &due {
+            claim
+                .execute(params![claim_until, message.id])
+                .map_err(db)?;
+        }
+        Ok(due)
     }
 
     fn sms_sent(&self, id: i64, message_id: &str, at: i64) -> Result<(), StoreError> {
@@ -130,7 +146,7 @@ impl MessageStore for SqliteStore {
     }
 
     fn outbox_message(&self, event_key: &str) -> Result<Option<OutboxMessage>, StoreError> {
-        Ok(self.outbox_where("event_key = ?1", [event_key])?.pop())
+        Ok(outbox_where(&self.conn(), "event_key = ?1", [event_key])?.pop())
     }
 
     fn add_to_inbox(
@@ -198,20 +214,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_event_is_texted_once_and_retried_until_sent() {
-        let store = SqliteStore::in_memory().unwrap();
-        let to: MobileNumber = "13800138000".parse().unwrap();
-        assert!(store.enqueue_sms("e1", &to, "text", 10).unwrap());
-        assert!(!store.enqueue_sms("e1", &to, "again", 11).unwrap());
-        assert!(store.due_sms(9, 10).unwrap().is_empty());
-        let due = store.due_sms(10, 10).unwrap();
-        assert_eq!((due.len(), due[0].text.as_str()), (1, "text"));
-        store.sms_failed(due[0].id, "gateway down", 50).unwrap();
-        assert!(store.due_sms(49, 10).unwrap().is_empty());
-        store.sms_sent(due[0].id, "m1", 50).unwrap();
-        assert!(store.due_sms(100, 10).unwrap().is_empty());
-        let sent = store.outbox_message("e1").unwrap().unwrap();
-        assert_eq!((sent.attempts, sent.sent_at), (2, Some(50)));
+    fn an_event_is_texted_once_claimed_by_one_worker_and_retried_until_sent() {
+        crate::store::messages::tests::outbox_claims_and_retries(
+            &SqliteStore::in_memory().unwrap(),
+        );
     }
 
     #[test]
