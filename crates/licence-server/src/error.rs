@@ -83,6 +83,25 @@ impl ApiError {
         )
     }
 
+    /// A store operation failed: the database unreachable for a moment is 503 with
+    /// `Retry-After` (the request may be sent again as it is: submissions carry their
+    /// idempotency key); anything else is [`ApiError::internal`].
+    pub fn from_store(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "the database is unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "系统正在恢复，请稍后重试",
+                    "The platform is recovering; please try again in a moment",
+                )
+                .retry_after(1)
+            }
+            e => Self::internal(e),
+        }
+    }
+
     pub fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

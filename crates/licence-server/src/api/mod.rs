@@ -151,7 +151,7 @@ async fn with_store<T: Send + 'static>(
     tokio::task::spawn_blocking(move || op(store.as_ref()))
         .await
         .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+        .map_err(ApiError::from_store)
 }
 
 /// CPU-heavy work (argon2) off the async threads.

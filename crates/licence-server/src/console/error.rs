@@ -151,6 +151,20 @@ impl IntoResponse for ConsoleError {
                 refusal.message_zh(),
                 refusal.to_string(),
             ),
+            ConsoleError::Store(StoreError::Unavailable(detail)) => {
+                tracing::warn!(%detail, "console: the database is unavailable");
+                let mut page = error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    None,
+                    "系统正在恢复，请稍后重试".into(),
+                    "The platform is recovering; please try again in a moment".into(),
+                );
+                page.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("1"),
+                );
+                page
+            }
             internal => {
                 tracing::error!(detail = %internal, "console: internal error");
                 error_page(

@@ -73,6 +73,11 @@ pub enum StoreError {
     Duplicate(&'static str),
     #[error("database: {0}")]
     Database(String),
+    /// The database cannot be reached now (a PostgreSQL restart or failover, no free
+    /// connection in time): nothing was done, and the same request a moment later may
+    /// succeed. The API answers 503 with `Retry-After`.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// A stored row no longer parses: a bug or a hand edit, never the user's fault.
     #[error("corrupt row in {table}: {detail}")]
     Corrupt { table: &'static str, detail: String },

@@ -73,8 +73,19 @@ fn db(e: impl std::fmt::Display) -> StoreError {
 /// is only "db error", so the SQLSTATE and message are taken from it.
 fn pg(e: tokio_postgres::Error) -> StoreError {
     match e.as_db_error() {
+        // The server shutting down or restarting: it will be back.
+        Some(server) if server.code().code().starts_with("57P") => {
+            StoreError::Unavailable(server.message().to_owned())
+        }
         Some(server) => {
             StoreError::Database(format!("{} ({})", server.message(), server.code().code()))
+        }
+        // No answer from the server: the connection broke (a restart, a network fault).
+        None if e.is_closed()
+            || std::error::Error::source(&e)
+                .is_some_and(|cause| cause.downcast_ref::<std::io::Error>().is_some()) =>
+        {
+            StoreError::Unavailable(e.to_string())
         }
         None => StoreError::Database(e.to_string()),
     }
@@ -298,7 +309,7 @@ impl PostgresStore {
         self.pool
             .get()
             .await
-            .map_err(|e| StoreError::Database(format!("no connection to PostgreSQL: {e}")))
+            .map_err(|e| StoreError::Unavailable(format!("no connection to PostgreSQL: {e}")))
     }
 
     /// Runs `work` in one transaction: committed if it returns `Ok`, rolled back otherwise.
