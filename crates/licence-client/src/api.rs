@@ -94,11 +94,23 @@ impl Api {
         self.exchange(method, &endpoint.path(), token, body).await
     }
 
-    /// A public document that is not JSON (the trust list, the status list): its bytes.
-    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
-        let (status, retry_after, bytes) = self.send(Method::GET, path, None, None).await?;
+    /// A public signed document (the trust list, a status list): its bytes, or `None` when
+    /// the copy `held` is still current (the platform answers 304 to its ETag, which the
+    /// device computes from the copy: nothing to download).
+    pub async fn get_document(
+        &self,
+        path: &str,
+        held: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        let etag = held.map(licence_credential::document_etag);
+        let (status, retry_after, bytes) = self
+            .send(Method::GET, path, None, None, etag.as_deref())
+            .await?;
+        if status == 304 && held.is_some() {
+            return Ok(None);
+        }
         if (200..300).contains(&status) {
-            return Ok(bytes);
+            return Ok(Some(bytes));
         }
         Err(refusal(&Answer {
             status,
@@ -115,7 +127,7 @@ impl Api {
         token: Option<&str>,
         json_body: Option<String>,
     ) -> Result<Answer, ClientError> {
-        let (status, retry_after, bytes) = self.send(method, path, token, json_body).await?;
+        let (status, retry_after, bytes) = self.send(method, path, token, json_body, None).await?;
         let body = if bytes.is_empty() {
             serde_json::Value::Null
         } else {
@@ -137,9 +149,13 @@ impl Api {
         path: &str,
         token: Option<&str>,
         json_body: Option<String>,
+        if_none_match: Option<&str>,
     ) -> Result<(u16, Option<u64>, Vec<u8>), ClientError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method, url);
+        if let Some(etag) = if_none_match {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

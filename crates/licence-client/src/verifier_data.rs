@@ -76,7 +76,24 @@ impl DriverApp {
         let trust = match self.cached_trust_list()? {
             Some((trust, at)) if now - at < TRUST_LIST_REFRESH => trust,
             old => {
-                let bytes = self.api.get_bytes(endpoint::TRUST_LIST_PATH).await?;
+                let held = self
+                    .store
+                    .verifier_data(TRUST_LIST)?
+                    .map(|(bytes, _)| bytes);
+                let fetched = self
+                    .api
+                    .get_document(endpoint::TRUST_LIST_PATH, held.as_deref())
+                    .await?;
+                let bytes = match fetched {
+                    Some(bytes) => bytes,
+                    // Unchanged (304): the copy held is current, and is kept again as of now.
+                    None => held.ok_or_else(|| {
+                        ClientError::Unexpected(
+                            "the platform said the trust list was unchanged, but none is held"
+                                .into(),
+                        )
+                    })?,
+                };
                 let trust = TrustList::open(&bytes, self.trust_root()?).map_err(|e| {
                     ClientError::Unexpected(format!(
                         "the platform's trust list is not signed by the trust root: {e}"
@@ -100,8 +117,14 @@ impl DriverApp {
                 continue;
             }
             let path = format!("{}?kid={}", endpoint::STATUS_LIST_PATH, issuer.kid);
-            let bytes = match self.api.get_bytes(&path).await {
-                Ok(bytes) => bytes,
+            let held_bytes = self
+                .store
+                .verifier_data(&status_list_kind(&issuer.kid))?
+                .map(|(bytes, _)| bytes);
+            let bytes = match self.api.get_document(&path, held_bytes.as_deref()).await {
+                Ok(Some(bytes)) => bytes,
+                // The list held is the current one (304): nothing changed.
+                Ok(None) => continue,
                 // A key the platform no longer signs with (its window just closed).
                 Err(ClientError::Server { status: 404, .. }) => continue,
                 Err(e) => return Err(e.into()),

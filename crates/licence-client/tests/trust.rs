@@ -65,3 +65,62 @@ async fn a_trust_list_from_another_root_is_refused_and_an_older_one_never_replac
     let (kept, _) = phone.store().verifier_data("trust_list").unwrap().unwrap();
     assert_eq!(TrustList::open(&kept, &p.trust_root()).unwrap(), newer);
 }
+
+/// Requests the server has logged to `route` that it answered with `status`, once the log
+/// shows `expected` of them (its lines are written by a thread of their own, a moment after
+/// the answer), or after two seconds.
+fn logged(p: &Platform, route: &str, status: u16, expected: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let n = std::fs::read_to_string(p.dir.path().join("platform.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                l.contains(&format!("route={route} ")) && l.contains(&format!("status={status} "))
+            })
+            .count();
+        if n == expected || std::time::Instant::now() > deadline {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_the_device_holds_already_cost_a_304_each() {
+    let p = Platform::start(&["--status-list-every", "60"]);
+    let phone = app(&p, "phone").with_trust_root(p.trust_root());
+    phone.refresh_verifier_data().await.unwrap();
+    let status_list = "/api/v1/status-list";
+    assert_eq!(logged(&p, status_list, 200, 1), 1);
+
+    // Nothing changed: the status list is asked for again, and not sent again.
+    assert!(!phone.refresh_verifier_data().await.unwrap());
+    assert_eq!(
+        (
+            logged(&p, status_list, 304, 1),
+            logged(&p, status_list, 200, 1)
+        ),
+        (1, 1)
+    );
+
+    // The trust list is asked for again once it is an hour old: unchanged, a 304, and the
+    // copy held counts as fetched now (not asked for again at every refresh).
+    let (held, _) = phone.store().verifier_data("trust_list").unwrap().unwrap();
+    let hour_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 3700;
+    phone
+        .store()
+        .put_verifier_data("trust_list", &held, hour_ago)
+        .unwrap();
+    assert!(!phone.refresh_verifier_data().await.unwrap());
+    assert_eq!(logged(&p, "/api/v1/trust-list", 304, 1), 1);
+    let (still, at) = phone.store().verifier_data("trust_list").unwrap().unwrap();
+    assert_eq!(still, held);
+    assert!(at > hour_ago + 3600, "{at}");
+    phone.refresh_verifier_data().await.unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        logged(&p, "/api/v1/trust-list", 200, 1) + logged(&p, "/api/v1/trust-list", 304, 1),
+        2
+    );
+}

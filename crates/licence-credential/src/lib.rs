@@ -54,6 +54,16 @@ pub use credential::Credential;
 pub use keys::{DeviceKey, IssuerKey, TrustList, TrustRoot, TrustRootKey, TrustedIssuer};
 pub use presentation::{Presentation, MAX_INFLATED_BYTES, MAX_TEXT_CHARS, PREFIX};
 pub use status::StatusList;
+
+/// The HTTP entity tag the platform serves a signed document (the trust list, a status
+/// list) with: a strong validator, the first 16 bytes of the document's SHA-256 in hex,
+/// quoted. A device computes it from the copy it holds to ask "changed since?"
+/// (`If-None-Match`) without keeping the tag; an unchanged document then costs a 304.
+pub fn document_etag(signed: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(signed);
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}
 pub use verify::{
     verify, Light, StatusReport, VerdictCode, Verification, VerifyOptions, CLOCK_SKEW,
     DEFAULT_MAX_AGE,

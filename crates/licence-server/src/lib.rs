@@ -59,6 +59,10 @@ pub struct Policy {
     /// The longest an inbox long-poll is held before it answers with nothing new: below the
     /// idle timeout of any proxy in front of the platform.
     pub longest_poll: Duration,
+    /// How often the registry is read again for the status list (fetches in between are
+    /// served from memory): a change in a licence's standing reaches verifiers within this
+    /// and the caches' minute.
+    pub status_list_every: Duration,
 }
 
 impl Default for Policy {
@@ -77,6 +81,7 @@ impl Default for Policy {
             outbox_retry: Duration::from_secs(5),
             limits: admission::Limits::default(),
             longest_poll: Duration::from_secs(licence_api::InboxQuery::LONGEST_WAIT),
+            status_list_every: Duration::from_secs(10),
         }
     }
 }
@@ -104,6 +109,8 @@ pub struct AppState {
     pub inbox: Arc<tokio::sync::watch::Sender<u64>>,
     /// Rate limits and the bound on work in flight.
     pub admission: Arc<admission::Admission>,
+    /// The signed status lists this instance serves, rebuilt every few seconds.
+    pub status_lists: Arc<api::published::StatusLists>,
 }
 
 impl AppState {
@@ -116,6 +123,7 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         Ok(AppState {
             admission: Arc::new(admission::Admission::new(policy.limits)),
+            status_lists: Arc::default(),
             store,
             providers,
             policy: Arc::new(policy),

@@ -176,6 +176,10 @@ enum Command {
         /// Connections one client address may hold open at once; more are closed at accept.
         #[arg(long, env = "LICENCE_CONNECTIONS_PER_ADDRESS", default_value_t = ConnectionLimits::default().per_address)]
         connections_per_address: usize,
+        /// Seconds between two readings of the registry for the status list; fetches in
+        /// between are served from memory (0: read for every fetch, for tests).
+        #[arg(long, env = "LICENCE_STATUS_LIST_EVERY", default_value_t = Policy::default().status_list_every.as_secs_f64())]
+        status_list_every: f64,
     },
     /// Load the licence registry from a CSV file (see docs/server.md for the columns).
     Import { file: PathBuf },
@@ -240,6 +244,12 @@ const CONFIG_KEYS: &[&str] = &[
     "LICENCE_ACCOUNT_BURST",
     "LICENCE_LONGEST_POLL",
     "LICENCE_SIGN_IN_FAILURES",
+    "LICENCE_STORE",
+    "LICENCE_LOG_FORMAT",
+    "LICENCE_HEADER_TIMEOUT",
+    "LICENCE_BODY_TIMEOUT",
+    "LICENCE_CONNECTIONS_PER_ADDRESS",
+    "LICENCE_STATUS_LIST_EVERY",
 ];
 
 /// Reads `LICENCE_CONFIG` (a file of `KEY=value` lines, `#` comments) into the environment.
@@ -396,6 +406,7 @@ fn main() -> anyhow::Result<()> {
             header_timeout,
             body_timeout,
             connections_per_address,
+            status_list_every,
         } => {
             anyhow::ensure!(
                 provider_timeout > 0.0 && provider_timeout <= 120.0,
@@ -414,6 +425,10 @@ fn main() -> anyhow::Result<()> {
                     "{flag} must be between 0 and 3600 seconds"
                 );
             }
+            anyhow::ensure!(
+                status_list_every.is_finite() && (0.0..=600.0).contains(&status_list_every),
+                "--status-list-every must be between 0 and 600 seconds"
+            );
             anyhow::ensure!(
                 connections_per_address >= 1,
                 "--connections-per-address must be at least 1"
@@ -509,6 +524,7 @@ fn main() -> anyhow::Result<()> {
                     },
                     longest_poll: Duration::from_secs(longest_poll.min(InboxQuery::LONGEST_WAIT)),
                     sign_in_failures: sign_in_failures.max(1),
+                    status_list_every: Duration::from_secs_f64(status_list_every),
                     ..Policy::default()
                 },
                 issuers,

@@ -226,6 +226,14 @@ impl Providers {
         Ok(sent.message_id)
     }
 
+    /// The longest one call can take, with its retries and their pauses: a claim on work
+    /// that makes a call must outlast it.
+    pub fn longest_call(&self) -> Duration {
+        let attempts = self.config.retries + 1;
+        let pauses: u64 = (1..=self.config.retries).map(|a| 200u64 << a.min(4)).sum();
+        self.config.timeout * attempts + Duration::from_millis(pauses)
+    }
+
     /// How long a text message typically takes to send, as lately seen.
     pub fn typical_sms_time(&self) -> Duration {
         self.sms_time.typical()

@@ -18,7 +18,7 @@ const BATCH: usize = 8;
 /// How long a worker's claim on the applications it took holds: far longer than a round of
 /// checks takes, so that no other instance checks them too; if the instance dies, another
 /// takes them after this.
-const CHECK_CLAIM: i64 = 60;
+const CHECK_CLAIM: i64 = 30;
 /// How often the queue is looked at even without a wake-up (after a restart, say).
 const POLL: Duration = Duration::from_secs(2);
 
@@ -278,18 +278,16 @@ pub fn spawn_outbox(state: AppState) {
     });
 }
 
-/// How long the outbox worker's claim on the messages it took holds: far longer than
-/// sending them takes (they go out together, each within the gateway's timeout and
-/// retries), so that no other instance sends them too; if the instance dies, another sends
-/// them after this.
-const SMS_CLAIM: i64 = 60;
-
-/// Sends the messages that are due, together; returns how many it tried.
+/// Sends the messages that are due, together; returns how many it tried. They are claimed
+/// for longer than sending them can take (they go out together, each within the gateway's
+/// timeout and retries), so that no other instance sends them too; if this instance dies
+/// meanwhile, another (or this one restarted) sends them once the claim lapses.
 pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
     let store = state.store.clone();
     let now = crate::now();
-    let due = tokio::task::spawn_blocking(move || store.due_sms(now, now + SMS_CLAIM, SMS_BATCH))
-        .await??;
+    let claim = state.providers.longest_call().as_secs() as i64 + 5;
+    let due =
+        tokio::task::spawn_blocking(move || store.due_sms(now, now + claim, SMS_BATCH)).await??;
     let taken = due.len();
     let mut sending = tokio::task::JoinSet::new();
     for message in due {

@@ -323,3 +323,60 @@ fn the_status_list_is_public_and_never_smaller_than_1024() {
         StatusList::verify(&status, &TrustList::open(&trust, &p.trust_root()).unwrap()).unwrap();
     assert_eq!(list.len(), 1024);
 }
+
+/// The status list at `base`, asked with `held` as If-None-Match: status, ETag, body.
+fn status_list_at(p: &Platform, base: &str, held: Option<&str>) -> (u16, String, Vec<u8>) {
+    let mut request = p.http.get(format!("{base}/api/v1/status-list"));
+    if let Some(etag) = held {
+        request = request.header("if-none-match", etag);
+    }
+    let r = request.send().unwrap();
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    (r.status().as_u16(), etag, r.bytes().unwrap().to_vec())
+}
+
+#[test]
+fn instances_serve_the_same_status_list_and_a_device_that_holds_it_gets_a_304() {
+    let p = Platform::start_with(&["--status-list-every", "60"]);
+    let (token, _device, device_id) = driver_with_device(&p);
+    approve_an_application(&p, &token);
+    issue(&p, &token, &device_id);
+    let trust =
+        TrustList::open(&public_bytes(&p, "/api/v1/trust-list").0, &p.trust_root()).unwrap();
+
+    let (status, etag, list) = status_list_at(&p, &p.base, None);
+    assert_eq!(status, 200);
+    assert_eq!(etag, licence_credential::document_etag(&list));
+    // The device holds it: 304, nothing to download, the same tag.
+    let held = status_list_at(&p, &p.base, Some(&etag));
+    assert_eq!(
+        (held.0, held.1.as_str(), held.2.len()),
+        (304, etag.as_str(), 0)
+    );
+    // A second instance behind the same load balancer signs the very same list.
+    let second = p.another_instance();
+    assert_eq!(
+        status_list_at(&p, &second.base, None),
+        (200, etag.clone(), list.clone())
+    );
+    assert_eq!(status_list_at(&p, &second.base, Some(&etag)).0, 304);
+
+    // The registry revokes the licence. The instances serve their lists from memory until
+    // their next reading of the registry (a minute here, ten seconds by default)...
+    let (name, id, mobile) = demo_person(0);
+    p.import(
+        &format!("{id},{name},{mobile},中国,北京市朝阳区,2012-06-18,C1,2018-06-18至2028-06-18,0,E,北京市公安局公安交通管理局,110105100000,\n"),
+        &[],
+    );
+    assert_eq!(status_list_at(&p, &p.base, Some(&etag)).0, 304);
+    // ...and an instance that reads it now signs a new list, stamped later, saying so.
+    let third = p.another_instance();
+    let (status, changed, bytes) = status_list_at(&p, &third.base, Some(&etag));
+    assert_eq!(status, 200);
+    assert_ne!(changed, etag);
+    let before = StatusList::verify(&list, &trust).unwrap();
+    let after = StatusList::verify(&bytes, &trust).unwrap();
+    assert!(after.issued_at > before.issued_at, "{after:?}");
+    assert!(after.may_replace(&before).unwrap());
+    assert_ne!(after, before);
+}

@@ -36,6 +36,10 @@ impl Platform {
         if !extra.contains(&"--account-rate") {
             args.extend(["--account-rate".to_owned(), "1000".to_owned()]);
         }
+        // A change in a licence's standing is seen at the next fetch of the status list.
+        if !extra.contains(&"--status-list-every") {
+            args.extend(["--status-list-every".to_owned(), "0".to_owned()]);
+        }
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         let server = Server::start(&server_binary(), &db, &args).unwrap();
         Platform {

@@ -1,14 +1,13 @@
 //! Issuance (R4): the signed e-licence credential, bound to one of the holder's registered
-//! device keys, for an approved application; and the public trust list and status list that
-//! verifiers cache, so that a red QR appears when the licence's standing changes.
+//! device keys, for an approved application. The trust list and status lists verifiers
+//! cache are in [`super::published`].
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use base64::Engine;
 use licence_api::{CredentialRequest, IssuedCredential};
 use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction};
-use licence_credential::{Credential, StatusList};
+use licence_credential::Credential;
 
 use super::{require, with_store, SignedInAccount};
 use crate::error::{ApiError, ApiJson};
@@ -17,12 +16,6 @@ use crate::{now, AppState};
 
 /// How long a credential is valid; the app renews it well before (issue 8).
 pub const CREDENTIAL_DAYS: i64 = 7;
-/// How long a verifier may rely on a status list offline before the status is "unknown".
-pub const STATUS_MAX_AGE: i64 = 24 * 3600;
-/// How long caches keep the status list: verifiers online see a change within this.
-const STATUS_CACHE_SECONDS: u32 = 60;
-/// The list never reveals how many credentials exist below this size.
-const MIN_STATUS_LIST: u32 = 1024;
 /// The portrait carried in the credential (fits a version-25 QR, docs/credential.md).
 const PORTRAIT: (u32, u32, u8) = (32, 46, 40);
 
@@ -150,110 +143,10 @@ pub async fn issue(
     ))
 }
 
-/// The issuers verifiers trust, signed by the trust root (COSE_Sign1, `licence verify
-/// --trust`). Public.
-#[utoipa::path(get, path = "/trust-list",
-    responses((status = 200, content_type = "application/cose", description = "the trust list, signed by the trust root")))]
-pub async fn trust_list(State(state): State<AppState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/cose"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        state.trust.signed.clone(),
-    )
-        .into_response()
-}
-
-/// The trust list the platform serves, as it reads.
-pub fn current_trust_list(state: &AppState) -> licence_credential::TrustList {
-    state.trust.list.clone()
-}
-
 /// The issuer key's window (the server loads only keys that have one).
 fn issuer_window(state: &AppState) -> (i64, i64) {
     state
         .issuer
         .window()
         .expect("load_or_create_issuer_key refuses a key without a window")
-}
-
-/// The status lists as of now, from the registry: one for each issuer key whose window is
-/// open (the signing key's first), each speaking for that key's credentials.
-pub async fn current_status_lists(state: &AppState) -> Result<Vec<StatusList>, ApiError> {
-    let list = current_status_list(state).await?;
-    Ok(state
-        .issuers()
-        .filter(|key| {
-            key.window()
-                .is_some_and(|(from, until)| (from..=until).contains(&now()))
-        })
-        .map(|key| list.clone().with_issuer(key.kid()))
-        .collect())
-}
-
-/// The status list as of now, from the registry, as the signing key's.
-async fn current_status_list(state: &AppState) -> Result<StatusList, ApiError> {
-    let today = crate::today();
-    let entries = with_store(state, move |s| s.status_entries(today)).await?;
-    let needed = entries.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
-    let len = needed.max(MIN_STATUS_LIST).next_power_of_two();
-    let mut list = StatusList::new(len, now(), STATUS_MAX_AGE).with_issuer(state.issuer.kid());
-    for (index, status) in entries {
-        // A licence no longer held counts as invalid: the credential must not pass.
-        let status = status.unwrap_or_else(|| "G".parse().expect("G is a status code"));
-        list.set(index, status).map_err(ApiError::internal)?;
-    }
-    Ok(list)
-}
-
-/// Which issuer key's status list.
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct StatusListQuery {
-    /// The issuer key (kid) whose credentials the list speaks for; default: the key that signs
-    /// credentials now. During a key rotation the previous key's list is served too.
-    #[param(max_length = 64)]
-    pub kid: Option<String>,
-}
-
-/// The signed status list (COSE_Sign1) of one issuer key: each issued credential's standing
-/// now. Public, cached for a minute.
-#[utoipa::path(get, path = "/status-list", params(StatusListQuery),
-    responses((status = 200, content_type = "application/cose", description = "the signed status list"),
-              (status = 400, body = crate::error::ErrorBody),
-              (status = 404, description = "no issuer key of this platform with this kid signs now", body = crate::error::ErrorBody)))]
-pub async fn status_list(
-    State(state): State<AppState>,
-    axum::extract::Query(query): axum::extract::Query<StatusListQuery>,
-) -> Result<Response, ApiError> {
-    let kid = query.kid.unwrap_or_else(|| state.issuer.kid().to_owned());
-    let key = state
-        .issuers()
-        .find(|key| key.kid() == kid)
-        .filter(|key| {
-            key.window()
-                .is_some_and(|(from, until)| (from..=until).contains(&now()))
-        })
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_issuer_key",
-                "本平台没有此签发密钥，或其有效期已过",
-                "No issuer key of this platform with this kid signs now",
-            )
-        })?;
-    let list = current_status_list(&state).await?.with_issuer(key.kid());
-    let signed = list.sign(key).map_err(ApiError::internal)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/cose".to_owned()),
-            (
-                header::CACHE_CONTROL,
-                format!("public, max-age={STATUS_CACHE_SECONDS}"),
-            ),
-        ],
-        signed,
-    )
-        .into_response())
 }

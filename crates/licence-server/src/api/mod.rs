@@ -7,6 +7,7 @@ mod contract;
 mod inbox;
 mod issuance;
 mod officer;
+pub mod published;
 mod registration;
 mod upgrade;
 
@@ -81,8 +82,8 @@ fn operations() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(officer::sign_out_everywhere))
         .routes(routes!(inbox::list))
         .routes(routes!(inbox::mark_read))
-        .routes(routes!(issuance::trust_list))
-        .routes(routes!(issuance::status_list))
+        .routes(routes!(published::trust_list))
+        .routes(routes!(published::status_list))
         .split_for_parts()
 }
 

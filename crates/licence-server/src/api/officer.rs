@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use licence_api::{CheckRequest, CheckResult, Holder, OfficerSession, OfficerSignIn};
 
-use super::issuance::{current_status_lists, current_trust_list};
+use super::published::{current_status_lists, current_trust_list};
 use super::{bearer_digest, with_store};
 use crate::error::{ApiError, ApiJson};
 use crate::store::{Staff, StaffRole, StaffSessionKind};

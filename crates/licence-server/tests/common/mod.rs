@@ -27,6 +27,19 @@ pub struct Platform {
     _dir: tempfile::TempDir,
 }
 
+/// A further instance of a platform (see [`Platform::another_instance`]).
+pub struct Instance {
+    server: Child,
+    pub base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
 impl Drop for Platform {
     fn drop(&mut self) {
         let _ = self.server.kill();
@@ -165,6 +178,8 @@ impl Platform {
             ("--account-rate", "1000"),
             ("--address-rate", "10000"),
             ("--code-resend-after", "1"),
+            // A change in a licence's standing is seen at the next fetch.
+            ("--status-list-every", "0"),
         ] {
             if !extra.contains(&flag) {
                 server_args.extend([flag.to_owned(), value.to_owned()]);
@@ -203,6 +218,13 @@ impl Platform {
         let (server, base) = spawn_server(&self.server_args, &self.db.with_extension("log"));
         self.server = server;
         self.base = base;
+    }
+
+    /// Another instance of the platform, on the same store and key files, with the same
+    /// settings (as a load balancer's second backend); stopped when dropped.
+    pub fn another_instance(&self) -> Instance {
+        let (server, base) = spawn_server(&self.server_args, &self.db.with_extension("log"));
+        Instance { server, base }
     }
 
     /// Loads registry rows (CSV without the header) through `licence-server import`, with

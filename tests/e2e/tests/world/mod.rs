@@ -24,10 +24,12 @@ impl World {
         let db = licence_loadgen::Database::sqlite(&dir.path().join("platform.sqlite"));
         seed(&db, 2).unwrap();
         let sandbox = licence_sandbox::start_in_background().unwrap();
-        let args: Vec<String> = ["--identity-url", "--sms-url", "--alipay-url"]
+        let mut args: Vec<String> = ["--identity-url", "--sms-url", "--alipay-url"]
             .iter()
             .flat_map(|flag| [(*flag).to_owned(), sandbox.clone()])
             .collect();
+        // A change in a licence's standing is seen at the app's next refresh.
+        args.extend(["--status-list-every".to_owned(), "0".to_owned()]);
         let server = Server::start(&server_binary(), &db, &args).unwrap();
         std::fs::write(dir.path().join("no-face.jpg"), sample_photo()).unwrap();
         let portrait = licence_photo::testdata::encode(
