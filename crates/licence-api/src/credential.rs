@@ -12,6 +12,14 @@ pub struct CredentialRequest {
     pub device_id: i64,
 }
 
+/// `GET /health`: the instance serves, and its store answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` in a 200 (a 503 says otherwise).
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
 /// The issued credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IssuedCredential {

@@ -239,6 +239,8 @@ pub const ALL: &[(Method, &str)] = &[
 /// Paths of the binary documents (CBOR / COSE), public.
 pub const TRUST_LIST_PATH: &str = "/api/v1/trust-list";
 pub const STATUS_LIST_PATH: &str = "/api/v1/status-list";
+/// What a load balancer asks to learn whether an instance serves (`licence_api::Health`).
+pub const HEALTH_PATH: &str = "/api/v1/health";
 
 #[cfg(test)]
 mod tests {

@@ -23,7 +23,7 @@ pub use account::{
     SignInSmsRequest, SignedIn,
 };
 pub use applications::{ApplicationView, NewApplication, PhotoSource, RejectionView, Resubmission};
-pub use credential::{CredentialRequest, IssuedCredential};
+pub use credential::{CredentialRequest, Health, IssuedCredential};
 pub use endpoint::{Endpoint, Method};
 pub use error::ErrorBody;
 pub use inbox::{InboxMessageView, InboxQuery};

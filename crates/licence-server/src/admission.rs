@@ -285,7 +285,9 @@ impl Admission {
         path: &str,
     ) -> Option<(&Arc<Semaphore>, &'static str, &'static str)> {
         let path = path.strip_prefix("/api/v1")?;
-        if method == Method::GET && path == "/me/inbox" {
+        // A long-poll waits, holding nothing; a health check must be answered even when
+        // every slot is taken (a busy instance is not a dead one).
+        if method == Method::GET && (path == "/me/inbox" || path == "/health") {
             return None;
         }
         Some(if calls_outside(path) {
@@ -374,6 +376,26 @@ fn calls_outside(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_checks_and_long_polls_take_no_work_slot_and_everything_else_does() {
+        let admission = Admission::new(Limits::default());
+        let slot = |method: Method, path: &str| {
+            admission
+                .pool_and_names(&method, path)
+                .map(|(_, admitted, _)| admitted)
+        };
+        assert_eq!(slot(Method::GET, "/api/v1/health"), None);
+        assert_eq!(slot(Method::GET, "/api/v1/me/inbox"), None);
+        assert_eq!(slot(Method::GET, "/api/v1/status-list"), Some("admitted"));
+        assert_eq!(slot(Method::POST, "/api/v1/health"), Some("admitted"));
+        assert_eq!(
+            slot(Method::POST, "/api/v1/sessions/codes"),
+            Some("admitted_outside")
+        );
+        // The console is not the API: its pages take no API slot.
+        assert_eq!(slot(Method::GET, "/console/sign-in"), None);
+    }
 
     #[test]
     fn a_bucket_allows_its_burst_then_its_rate() {

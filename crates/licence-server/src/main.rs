@@ -42,6 +42,14 @@ struct Cli {
     command: Command,
 }
 
+/// A `--trusted-proxy` value: an address (one host) or a network in CIDR notation.
+fn proxy_network(value: &str) -> Result<ipnet::IpNet, String> {
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{value:?} is neither an address nor a network like 10.0.0.0/24"))
+}
+
 /// A `--store` value: a PostgreSQL URL.
 fn postgres_url(value: &str) -> Result<String, String> {
     if value.starts_with("postgres://") || value.starts_with("postgresql://") {
@@ -176,6 +184,11 @@ enum Command {
         /// Connections one client address may hold open at once; more are closed at accept.
         #[arg(long, env = "LICENCE_CONNECTIONS_PER_ADDRESS", default_value_t = ConnectionLimits::default().per_address)]
         connections_per_address: usize,
+        /// A load balancer (an address or a network, e.g. `10.0.0.0/24`; repeatable) whose
+        /// connections begin with a PROXY protocol header naming the client (HAProxy's
+        /// `send-proxy-v2`): per-address limits then count the client, not the balancer.
+        #[arg(long = "trusted-proxy", env = "LICENCE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = proxy_network)]
+        trusted_proxies: Vec<ipnet::IpNet>,
         /// Seconds between two readings of the registry for the status list; fetches in
         /// between are served from memory (0: read for every fetch, for tests).
         #[arg(long, env = "LICENCE_STATUS_LIST_EVERY", default_value_t = Policy::default().status_list_every.as_secs_f64())]
@@ -250,6 +263,7 @@ const CONFIG_KEYS: &[&str] = &[
     "LICENCE_BODY_TIMEOUT",
     "LICENCE_CONNECTIONS_PER_ADDRESS",
     "LICENCE_STATUS_LIST_EVERY",
+    "LICENCE_TRUSTED_PROXIES",
 ];
 
 /// Reads `LICENCE_CONFIG` (a file of `KEY=value` lines, `#` comments) into the environment.
@@ -407,6 +421,7 @@ fn main() -> anyhow::Result<()> {
             body_timeout,
             connections_per_address,
             status_list_every,
+            trusted_proxies,
         } => {
             anyhow::ensure!(
                 provider_timeout > 0.0 && provider_timeout <= 120.0,
@@ -533,6 +548,7 @@ fn main() -> anyhow::Result<()> {
             let connections = ConnectionLimits {
                 header_timeout: Duration::from_secs_f64(header_timeout),
                 per_address: connections_per_address,
+                trusted_proxies: trusted_proxies.into(),
                 ..ConnectionLimits::default()
             };
             serve(listen, tls, connections, state, &store_name)?;

@@ -189,3 +189,72 @@ fn an_upload_refused_before_its_body_is_read_closes_the_connection_so_the_next_r
         assert_eq!(p.get_as(&token, "/api/v1/me").status().as_u16(), 200);
     }
 }
+
+/// One request on a new connection from the test (a trusted balancer here) that first sends
+/// `proxy` (a PROXY header naming a client, or nothing): the answer's status, or `None` when
+/// the connection was closed without one.
+fn via_balancer(p: &Platform, proxy: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let address = p.base.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let request = format!(
+        "{proxy}GET /api/v1/trust-list HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    // The server may close a connection it refuses before all of this is written.
+    let _ = stream.write_all(request.as_bytes());
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+}
+
+#[test]
+fn behind_a_trusted_balancer_the_address_limit_counts_the_client_it_names() {
+    let p = Platform::start_with(&[
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--address-rate",
+        "0.2",
+        "--address-burst",
+        "2",
+    ]);
+    let client = |ip: &str| format!("PROXY TCP4 {ip} 127.0.0.1 40000 443\r\n");
+    // Two requests a client may make at once; the third waits.
+    assert_eq!(via_balancer(&p, &client("198.51.100.1")), Some(200));
+    assert_eq!(via_balancer(&p, &client("198.51.100.1")), Some(200));
+    assert_eq!(via_balancer(&p, &client("198.51.100.1")), Some(429));
+    // Another client behind the same balancer is not held up by the first.
+    assert_eq!(via_balancer(&p, &client("198.51.100.2")), Some(200));
+    // The balancer's own health checks (v1 UNKNOWN) count against the balancer.
+    assert_eq!(via_balancer(&p, "PROXY UNKNOWN\r\n"), Some(200));
+    // A connection from the balancer's address without the header is closed unanswered,
+    // so no client can pass as the balancer.
+    assert_eq!(via_balancer(&p, ""), None);
+    // (The log is written by a thread of its own, a moment later.)
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !p.log().contains("bad PROXY header") {
+        assert!(Instant::now() < deadline, "{}", p.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_instance_whose_store_answers_is_healthy() {
+    let p = Platform::start();
+    let r = p
+        .http
+        .get(format!("{}/api/v1/health", p.base))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.json::<serde_json::Value>().unwrap(),
+        json!({"status": "ok"})
+    );
+}

@@ -1,5 +1,6 @@
-//! The public, signed documents verifiers cache (R4): the trust list, and each issuer key's
-//! status list, so that a red QR appears when a licence's standing changes.
+//! What anyone may fetch without signing in: the signed documents verifiers cache (R4) —
+//! the trust list, and each issuer key's status list, so that a red QR appears when a
+//! licence's standing changes — and the health check a load balancer asks.
 //!
 //! A status list is read from the registry at most once per `Policy::status_list_every` on
 //! each instance, and served from memory in between. Its time comes from the store (when its
@@ -19,7 +20,7 @@ use licence_credential::{document_etag, IssuerKey, StatusList};
 use sha2::Digest;
 
 use super::with_store;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson};
 use crate::{now, AppState};
 
 /// How long a verifier may rely on a status list offline before the status is "unknown".
@@ -183,6 +184,20 @@ pub async fn trust_list(State(state): State<AppState>, headers: HeaderMap) -> Re
     let signed = Bytes::from(state.trust.signed.clone());
     let etag = document_etag(&signed);
     conditional(&headers, signed, &etag, 3600)
+}
+
+/// Whether this instance serves: 200 when its store answers, else 503 with `Retry-After`.
+/// For the load balancer in front; answered even when every work slot is taken.
+#[utoipa::path(get, path = "/health",
+    responses((status = 200, body = licence_api::Health),
+              (status = 503, description = "the store does not answer", body = crate::error::ErrorBody)))]
+pub async fn health(
+    State(state): State<AppState>,
+) -> Result<ApiJson<licence_api::Health>, ApiError> {
+    with_store(&state, |s| s.ping()).await?;
+    Ok(ApiJson(licence_api::Health {
+        status: "ok".into(),
+    }))
 }
 
 /// Which issuer key's status list.

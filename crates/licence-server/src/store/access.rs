@@ -100,6 +100,9 @@ pub trait AccessStore: Send + Sync {
     fn consume_challenge(&self, id: &str) -> Result<bool, StoreError>;
     fn delete_challenge(&self, id: &str) -> Result<(), StoreError>;
 
+    /// Answers when the database does (a load balancer's health check asks).
+    fn ping(&self) -> Result<(), StoreError>;
+
     // Sessions, by the SHA-256 of the bearer token (the token itself is never stored).
     fn put_session(&self, token_hash: &[u8], session: &Session) -> Result<(), StoreError>;
     fn session(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError>;

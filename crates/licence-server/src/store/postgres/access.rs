@@ -311,6 +311,13 @@ impl AccessStore for PostgresStore {
         })
     }
 
+    fn ping(&self) -> Result<(), StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            one(&c, "SELECT 1", &[]).await.map(|_| ())
+        })
+    }
+
     fn signed_in(&self, token_hash: &[u8]) -> Result<Option<(Session, Account)>, StoreError> {
         self.run(async {
             let c = self.client().await?;

@@ -236,6 +236,12 @@ impl AccessStore for SqliteStore {
             .map_err(db)
     }
 
+    fn ping(&self) -> Result<(), StoreError> {
+        self.reader()?
+            .query_row("SELECT 1", [], |_| Ok(()))
+            .map_err(db)
+    }
+
     fn signed_in(&self, token_hash: &[u8]) -> Result<Option<(Session, Account)>, StoreError> {
         // Two quick reads on the same machine: no join needed.
         let Some(session) = self.session(token_hash)? else {
