@@ -11,10 +11,11 @@
 //! Connections are spread over many loopback source addresses (127.0.x.y), so that the
 //! server's per-address limit sees many clients, as it would in the field.
 
+use std::collections::{HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,7 @@ use licence_core::{
 use licence_server::store::{
     NewAccount, PostgresStore, RegistryEntry, Session, SqliteStore, Store,
 };
+use tokio::sync::Semaphore;
 
 /// Where a platform under test keeps its data: a SQLite file, or a PostgreSQL database (with
 /// the file's path still naming where the server makes its key files and its log).
@@ -321,13 +323,15 @@ pub fn cpu_seconds(pid: &str) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// How requests are paced.
+/// How first attempts are paced.
 #[derive(Debug, Clone, Copy)]
 pub enum Pace {
-    /// Each connection sends its next request as soon as the last is answered.
+    /// Each connection takes the next driver as soon as the last one is done with (answered
+    /// for good, or out of time).
     ClosedLoop,
-    /// Request `i` is due at `i / rate` seconds; latency counts from when it was due, so a
-    /// slow server cannot hide its queue (no coordinated omission).
+    /// Driver `i` arrives (sends their first attempt) at `i / rate` seconds; latency counts
+    /// from when a request was due, so a slow server cannot hide its queue (no coordinated
+    /// omission). Retries come on top of this rate.
     Rate(f64),
 }
 
@@ -339,6 +343,99 @@ pub fn pace_name(pace: Pace) -> String {
     }
 }
 
+/// How a phone behaves when it is refused or hears nothing back (issue 17). Either way it
+/// sends the same submission again, with the same idempotency key, until it has a final
+/// answer or the phase is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClientModel {
+    /// Waits what `Retry-After` says times a random factor in [1, 1.5) (so that phones
+    /// refused together do not all come back together); after no answer or a proxy's error,
+    /// a pause that doubles with each attempt (0.25 s to 4 s, the same jitter). The offered
+    /// load adapts, as real apps make it.
+    Patient,
+    /// Sends again after a random pause of 0-100 ms, whatever `Retry-After` says.
+    Impatient,
+}
+
+/// `patient` or `impatient`.
+pub fn client_name(model: ClientModel) -> &'static str {
+    match model {
+        ClientModel::Patient => "patient",
+        ClientModel::Impatient => "impatient",
+    }
+}
+
+/// What one attempt got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// An HTTP answer, with `Retry-After` in whole seconds when the server gave one.
+    Status { code: u16, retry_after: Option<u64> },
+    /// Sent, and no answer came (timeout, reset, closed): stored or not, the phone cannot tell.
+    NoAnswer,
+    /// No connection could be made: nothing was sent.
+    NotConnected,
+}
+
+/// What a phone does after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Next {
+    /// Acknowledged: 201, or 200 when the server already had this submission (a replay of
+    /// an earlier attempt whose answer was lost).
+    Acknowledged { replay: bool },
+    /// Send the same submission (same key) again after this pause.
+    Retry(Duration),
+    /// A final answer that is not an acceptance (another 4xx or 5xx): the phone shows it and
+    /// stops.
+    GiveUp,
+}
+
+/// A patient phone's first pause after no answer; it doubles with each attempt, up to
+/// [`BACKOFF_MAX`].
+pub const BACKOFF_FIRST: Duration = Duration::from_millis(250);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(4);
+/// An impatient phone's pause before sending again is random below this.
+pub const IMPATIENT_PAUSE: Duration = Duration::from_millis(100);
+
+/// `base` plus `unit` (in [0, 1)) of `span`, to the nanosecond below; always under
+/// `base + span` when `span` is not zero (f64 rounding could otherwise reach it).
+fn jittered(base: Duration, span: Duration, unit: f64) -> Duration {
+    let span = span.as_nanos() as u64;
+    let extra = (span as f64 * unit.clamp(0.0, 1.0)) as u64;
+    base + Duration::from_nanos(extra.min(span.saturating_sub(1)))
+}
+
+/// The phone's decision after attempt number `attempt` (from 1) got `answer`. `unit` is a
+/// random number in [0, 1) for the jitter: a patient phone's pause is its base times a
+/// factor in [1, 1.5) (`1 + unit / 2`), an impatient phone's `unit` × 100 ms.
+pub fn next_step(answer: Answer, model: ClientModel, attempt: u32, unit: f64) -> Next {
+    let backoff = || {
+        let doublings = attempt.saturating_sub(1).min(16);
+        (BACKOFF_FIRST * 2u32.pow(doublings)).min(BACKOFF_MAX)
+    };
+    let base = match answer {
+        Answer::Status { code: 201, .. } => return Next::Acknowledged { replay: false },
+        Answer::Status { code: 200, .. } => return Next::Acknowledged { replay: true },
+        // Refused before anything was stored: come back when told.
+        Answer::Status {
+            code: 429 | 503,
+            retry_after: Some(seconds @ 1..),
+        } => Duration::from_secs(seconds),
+        // A refusal without a usable Retry-After, a proxy's error or a request timeout, or no
+        // answer at all: stored or not, the same key again is safe.
+        Answer::Status {
+            code: 408 | 429 | 502 | 503 | 504,
+            ..
+        }
+        | Answer::NoAnswer
+        | Answer::NotConnected => backoff(),
+        Answer::Status { .. } => return Next::GiveUp,
+    };
+    Next::Retry(match model {
+        ClientModel::Patient => jittered(base, base / 2, unit),
+        ClientModel::Impatient => jittered(Duration::ZERO, IMPATIENT_PAUSE, unit),
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct Phase {
     pub name: String,
@@ -347,24 +444,43 @@ pub struct Phase {
     pub connections: usize,
     /// Distinct loopback source addresses the connections are spread over.
     pub addresses: usize,
-    /// Hard bound on requests, whatever the pace.
+    /// Hard bound on requests (first attempts and retries), whatever the pace.
     pub max_requests: u64,
+    /// How the phones take refusals and silence.
+    pub clients: ClientModel,
 }
 
-/// Drivers not yet accepted (a refused driver goes back to try again later) and what became
-/// of the others.
+/// A driver who has not had a final answer yet, and the idempotency key of their
+/// submission: the same for every attempt, in this phase and the next, until they do.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub driver: Driver,
+    pub key: String,
+}
+
+/// Drivers without a final answer (a driver still refused or unanswered when a phase ends
+/// goes back, with their key, for the next phase) and what became of the others.
 #[derive(Default)]
 pub struct Ledger {
-    waiting: Mutex<Vec<Driver>>,
-    /// (account, application id) for every 201.
+    waiting: Mutex<Vec<Pending>>,
+    /// (account, application id) for every acknowledgement (201, or 200 for a replay).
     pub acknowledged: Mutex<Vec<(i64, i64)>>,
-    /// Accounts whose request got no clear answer (timeout, reset): stored or not.
-    pub uncertain: Mutex<Vec<i64>>,
+    /// Accounts that sent a submission which went unanswered (timeout, reset) and have had
+    /// no final answer since: stored or not. A later refusal does not settle it (the
+    /// unanswered attempt may have been stored); an acknowledgement does. Also accounts that
+    /// gave up on an unexpected answer.
+    pub uncertain: Mutex<HashSet<i64>>,
 }
 
 impl Ledger {
     pub fn new(drivers: Vec<Driver>) -> Ledger {
-        let mut waiting = drivers;
+        let mut waiting: Vec<Pending> = drivers
+            .into_iter()
+            .map(|driver| Pending {
+                key: format!("load-{}", driver.account),
+                driver,
+            })
+            .collect();
         // Popped from the end: the lowest accounts go first.
         waiting.reverse();
         Ledger {
@@ -373,35 +489,67 @@ impl Ledger {
         }
     }
 
-    fn take(&self) -> Option<Driver> {
+    fn take(&self) -> Option<Pending> {
         self.waiting.lock().unwrap().pop()
     }
 
-    fn give_back(&self, driver: Driver) {
-        self.waiting.lock().unwrap().push(driver);
+    fn give_back(&self, pending: Pending) {
+        self.waiting.lock().unwrap().push(pending);
     }
 
+    /// Drivers without a final answer who are not trying right now.
     pub fn waiting(&self) -> usize {
         self.waiting.lock().unwrap().len()
     }
 }
 
-/// One request's outcome: HTTP status (0: no answer), latency, and whether a refusal said
-/// when to come back.
+/// One attempt: HTTP status (0: no answer), latency from when it was due, and more.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     status: u16,
+    /// False when no connection could be made (nothing sent).
+    connected: bool,
+    /// A driver's first attempt in the phase (else a retry).
+    first: bool,
     latency: Duration,
+    /// The answer carried `Retry-After` (whole seconds, at least 1).
     retry_after: bool,
+}
+
+/// What one phone (or one closed-loop connection's phones) did in a phase.
+#[derive(Debug, Default)]
+struct Log {
+    samples: Vec<Sample>,
+    /// From each acknowledged driver's first attempt in the phase to the acknowledgement.
+    acknowledged_after: Vec<Duration>,
+    /// Drivers out of time with an unanswered submission and no final answer.
+    uncertain_at_end: usize,
+}
+
+impl Log {
+    fn append(&mut self, other: Log) {
+        self.samples.extend(other.samples);
+        self.acknowledged_after.extend(other.acknowledged_after);
+        self.uncertain_at_end += other.uncertain_at_end;
+    }
 }
 
 /// What a phase measured.
 #[derive(Debug, Clone)]
 pub struct PhaseReport {
     pub name: String,
+    pub clients: ClientModel,
     pub elapsed: Duration,
+    /// Requests, first attempts and retries (connection failures included).
     pub sent: usize,
+    /// Drivers' first attempts in the phase (the paced arrivals).
+    pub first_attempts: usize,
+    /// Attempts after the first: `sent - first_attempts`.
+    pub retries: usize,
+    /// Acknowledged: 201 and 200 (replays).
     pub accepted: usize,
+    /// 200s: a retry answered with the application an unanswered attempt had stored.
+    pub replays: usize,
     pub refused_429: usize,
     pub refused_503: usize,
     /// Refusals (429/503) without `Retry-After`: must be 0.
@@ -410,15 +558,32 @@ pub struct PhaseReport {
     pub other: Vec<(u16, usize)>,
     /// Requests with no answer (connection failed or timed out).
     pub unanswered: usize,
+    /// Of those, attempts that found no connection (nothing sent).
+    pub not_connected: usize,
+    /// Drivers whose submission was still unanswered when the phase ended (stored or not).
+    pub uncertain: usize,
+    /// Connections made; a connection is kept after any answer unless the server closed it.
+    pub connections_opened: usize,
     /// Latency percentiles of accepted requests: p50, p90, p99, max.
     pub accepted_latency: [Duration; 4],
     /// Latency percentiles of refusals: p50, p90, p99, max.
     pub refused_latency: [Duration; 4],
+    /// From a driver's first attempt to the acknowledgement, retries included: p50, p90,
+    /// p99, max.
+    pub acknowledged_after: [Duration; 4],
 }
 
 impl PhaseReport {
     pub fn offered_per_second(&self) -> f64 {
         self.sent as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn first_attempts_per_second(&self) -> f64 {
+        self.first_attempts as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn retries_per_second(&self) -> f64 {
+        self.retries as f64 / self.elapsed.as_secs_f64()
     }
 
     pub fn accepted_per_second(&self) -> f64 {
@@ -439,7 +604,7 @@ fn percentiles(mut latencies: Vec<Duration>) -> [Duration; 4] {
 }
 
 /// The JSON body of a submission (licence-api's `NewApplication`), serialised once around the
-/// photo, which is most of it; only the key changes from one request to the next.
+/// photo, which is most of it; only the key changes from one driver to the next.
 #[derive(Clone)]
 pub struct Submission {
     before_key: Bytes,
@@ -490,17 +655,37 @@ async fn connect(server: SocketAddr, local: IpAddr) -> std::io::Result<SendReque
     Ok(sender)
 }
 
-/// How long a request may take before it counts as unanswered.
+/// How long a request (or a connection) may take before it counts as unanswered.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends one submission; `Err` when no answer came.
+/// An answer, read to its end.
+struct Reply {
+    status: u16,
+    /// `Retry-After` in whole seconds.
+    retry_after: Option<u64>,
+    /// The application's id, for a 201 or a 200.
+    id: Option<i64>,
+    /// The server said it closes the connection.
+    close: bool,
+}
+
+/// Why no answer came.
+enum Failure {
+    /// The kept connection turned out closed before the request went out: nothing sent.
+    Unsent,
+    /// Sent (perhaps in part), and no answer: stored or not.
+    Lost,
+}
+
+/// Sends one submission and reads the whole answer, refusals' bodies too: an HTTP/1
+/// connection can carry the next request only once this one's answer has been read.
 async fn submit(
     sender: &mut SendRequest<Full<Bytes>>,
     server: SocketAddr,
     driver: &Driver,
     body: Bytes,
-) -> anyhow::Result<(u16, bool, Option<i64>)> {
-    sender.ready().await?;
+) -> Result<Reply, Failure> {
+    sender.ready().await.map_err(|_| Failure::Unsent)?;
     let request = hyper::Request::post("/api/v1/applications")
         .header(hyper::header::HOST, server.to_string())
         .header(hyper::header::CONTENT_TYPE, "application/json")
@@ -508,26 +693,200 @@ async fn submit(
             hyper::header::AUTHORIZATION,
             format!("Bearer {}", driver.token),
         )
-        .body(Full::new(body))?;
-    let response = sender.send_request(request).await?;
+        .body(Full::new(body))
+        .expect("a well-formed request");
+    let response = sender.send_request(request).await.map_err(|e| {
+        // Canceled: the connection closed before the request was written.
+        if e.is_canceled() {
+            Failure::Unsent
+        } else {
+            Failure::Lost
+        }
+    })?;
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
+    let headers = response.headers();
+    let retry_after = headers
         .get(hyper::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1));
-    let body = response.into_body().collect().await?.to_bytes();
-    let id = if status == 201 {
-        let json: serde_json::Value = serde_json::from_slice(&body)?;
-        Some(
-            json["id"]
-                .as_i64()
-                .context("a 201 without an application id")?,
-        )
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let close = headers
+        .get(hyper::header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|_| Failure::Lost)?
+        .to_bytes();
+    let id = if matches!(status, 200 | 201) {
+        // An acknowledgement without the application's id is no acknowledgement.
+        let json: serde_json::Value = serde_json::from_slice(&body).map_err(|_| Failure::Lost)?;
+        Some(json["id"].as_i64().ok_or(Failure::Lost)?)
     } else {
         None
     };
-    Ok((status, retry_after, id))
+    Ok(Reply {
+        status,
+        retry_after,
+        id,
+        close,
+    })
+}
+
+/// A connection from one loopback source address, made when first needed and again only
+/// once the server has closed it.
+struct Slot {
+    local: IpAddr,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+/// What a phase's phones share: the connections (taken in turn, first in first out, so that
+/// the source addresses share the load evenly) and the bounds.
+struct PhaseRun {
+    server: SocketAddr,
+    ledger: Arc<Ledger>,
+    submission: Submission,
+    clients: ClientModel,
+    deadline: Instant,
+    max_requests: u64,
+    /// Attempts so far (first attempts and retries), against `max_requests`.
+    attempts: AtomicU64,
+    slots: Mutex<VecDeque<Slot>>,
+    free: Semaphore,
+    opened: AtomicUsize,
+}
+
+impl PhaseRun {
+    fn out_of_requests(&self) -> bool {
+        self.attempts.load(Ordering::Relaxed) >= self.max_requests
+    }
+
+    /// One attempt over the next free connection.
+    async fn attempt(&self, driver: &Driver, body: Bytes) -> (Answer, Option<i64>) {
+        let _permit = self.free.acquire().await.expect("the pool stays open");
+        let mut slot = self
+            .slots
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("a connection for each permit");
+        let outcome = self.attempt_on(&mut slot, driver, body).await;
+        // Back before the permit goes, so that the next holder finds it.
+        self.slots.lock().unwrap().push_back(slot);
+        outcome
+    }
+
+    async fn attempt_on(
+        &self,
+        slot: &mut Slot,
+        driver: &Driver,
+        body: Bytes,
+    ) -> (Answer, Option<i64>) {
+        loop {
+            let mut fresh = false;
+            if slot.sender.as_ref().is_none_or(|s| s.is_closed()) {
+                slot.sender = None;
+                match tokio::time::timeout(REQUEST_TIMEOUT, connect(self.server, slot.local)).await
+                {
+                    Ok(Ok(sender)) => {
+                        self.opened.fetch_add(1, Ordering::Relaxed);
+                        slot.sender = Some(sender);
+                        fresh = true;
+                    }
+                    _ => return (Answer::NotConnected, None),
+                }
+            }
+            let sender = slot.sender.as_mut().expect("connected");
+            let submitted = tokio::time::timeout(
+                REQUEST_TIMEOUT,
+                submit(sender, self.server, driver, body.clone()),
+            )
+            .await;
+            match submitted {
+                Ok(Ok(reply)) => {
+                    if reply.close {
+                        slot.sender = None;
+                    }
+                    let answer = Answer::Status {
+                        code: reply.status,
+                        retry_after: reply.retry_after,
+                    };
+                    return (answer, reply.id);
+                }
+                // A kept connection the server had closed meanwhile: nothing went out, so
+                // send over a new one at once, as an HTTP client does.
+                Ok(Err(Failure::Unsent)) if !fresh => slot.sender = None,
+                Ok(Err(Failure::Unsent)) => {
+                    slot.sender = None;
+                    return (Answer::NotConnected, None);
+                }
+                Ok(Err(Failure::Lost)) | Err(_) => {
+                    slot.sender = None;
+                    return (Answer::NoAnswer, None);
+                }
+            }
+        }
+    }
+}
+
+/// One phone: a driver's submission, sent first when `arrived` and again (the same key)
+/// after each refusal or silence, as the phase's client model says, until a final answer,
+/// the phase's deadline or its bound on requests. A driver left without a final answer
+/// goes back to the ledger for the next phase, with the same key.
+async fn phone(run: &PhaseRun, pending: Pending, arrived: Instant) -> Log {
+    let mut log = Log::default();
+    let account = pending.driver.account;
+    let body = run.submission.body(&pending.key);
+    let mut due = arrived;
+    let mut attempt = 1u32;
+    loop {
+        if run.attempts.fetch_add(1, Ordering::Relaxed) >= run.max_requests {
+            break;
+        }
+        tokio::time::sleep_until(due.into()).await;
+        let (answer, id) = run.attempt(&pending.driver, body.clone()).await;
+        let (status, retry_after) = match answer {
+            Answer::Status { code, retry_after } => (code, retry_after.is_some_and(|s| s >= 1)),
+            Answer::NoAnswer | Answer::NotConnected => (0, false),
+        };
+        log.samples.push(Sample {
+            status,
+            connected: answer != Answer::NotConnected,
+            first: attempt == 1,
+            latency: due.elapsed(),
+            retry_after,
+        });
+        if answer == Answer::NoAnswer {
+            run.ledger.uncertain.lock().unwrap().insert(account);
+        }
+        match next_step(answer, run.clients, attempt, rand::random::<f64>()) {
+            Next::Acknowledged { .. } => {
+                let id = id.expect("an acknowledgement carries the id");
+                run.ledger.acknowledged.lock().unwrap().push((account, id));
+                run.ledger.uncertain.lock().unwrap().remove(&account);
+                log.acknowledged_after.push(arrived.elapsed());
+                return log;
+            }
+            Next::GiveUp => {
+                // An unexpected answer: what the server did is not known.
+                run.ledger.uncertain.lock().unwrap().insert(account);
+                return log;
+            }
+            Next::Retry(pause) => {
+                due = Instant::now() + pause;
+                if due >= run.deadline || run.out_of_requests() {
+                    break;
+                }
+                attempt += 1;
+            }
+        }
+    }
+    if run.ledger.uncertain.lock().unwrap().contains(&account) {
+        log.uncertain_at_end += 1;
+    }
+    run.ledger.give_back(pending);
+    log
 }
 
 /// Runs one phase against the server; returns what it measured.
@@ -538,96 +897,94 @@ pub async fn run_phase(
     submission: &Submission,
 ) -> PhaseReport {
     let started = Instant::now();
-    let deadline = started + phase.duration;
-    let counter = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::with_capacity(phase.connections);
-    for k in 0..phase.connections {
-        let (ledger, counter, submission) = (ledger.clone(), counter.clone(), submission.clone());
-        let (pace, max_requests) = (phase.pace, phase.max_requests);
-        let local = source_address(k % phase.addresses.max(1));
-        tasks.push(tokio::spawn(async move {
-            let mut samples = Vec::new();
-            let mut sender: Option<SendRequest<Full<Bytes>>> = None;
-            loop {
-                let i = counter.fetch_add(1, Ordering::Relaxed);
-                if i >= max_requests {
-                    break;
-                }
-                let due = match pace {
-                    Pace::ClosedLoop => Instant::now(),
-                    Pace::Rate(rate) => started + Duration::from_secs_f64(i as f64 / rate),
-                };
-                if due >= deadline {
+    let connections = phase.connections.max(1);
+    let run = Arc::new(PhaseRun {
+        server,
+        ledger,
+        submission: submission.clone(),
+        clients: phase.clients,
+        deadline: started + phase.duration,
+        max_requests: phase.max_requests,
+        attempts: AtomicU64::new(0),
+        slots: Mutex::new(
+            (0..connections)
+                .map(|k| Slot {
+                    local: source_address(k % phase.addresses.max(1)),
+                    sender: None,
+                })
+                .collect(),
+        ),
+        free: Semaphore::new(connections),
+        opened: AtomicUsize::new(0),
+    });
+    let mut tasks = Vec::new();
+    match phase.pace {
+        Pace::ClosedLoop => {
+            for _ in 0..connections {
+                let run = run.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut log = Log::default();
+                    while Instant::now() < run.deadline && !run.out_of_requests() {
+                        let Some(pending) = run.ledger.take() else {
+                            break;
+                        };
+                        log.append(phone(&run, pending, Instant::now()).await);
+                    }
+                    log
+                }));
+            }
+        }
+        Pace::Rate(rate) => {
+            for i in 0u64.. {
+                let due = started + Duration::from_secs_f64(i as f64 / rate);
+                if due >= run.deadline || run.out_of_requests() {
                     break;
                 }
                 tokio::time::sleep_until(due.into()).await;
-                let Some(driver) = ledger.take() else { break };
-                if sender.as_ref().is_none_or(|s| s.is_closed()) {
-                    sender = connect(server, local).await.ok();
-                }
-                let outcome = match sender.as_mut() {
-                    Some(s) => tokio::time::timeout(
-                        REQUEST_TIMEOUT,
-                        submit(s, server, &driver, submission.body(&format!("load-{i}"))),
-                    )
-                    .await
-                    .map_err(anyhow::Error::from)
-                    .and_then(|r| r),
-                    None => Err(anyhow::anyhow!("could not connect")),
+                let Some(pending) = run.ledger.take() else {
+                    break;
                 };
-                let latency = due.elapsed();
-                match outcome {
-                    Ok((status, retry_after, id)) => {
-                        match (status, id) {
-                            (201, Some(id)) => ledger
-                                .acknowledged
-                                .lock()
-                                .unwrap()
-                                .push((driver.account, id)),
-                            // Refused before anything was stored: the driver tries again later.
-                            (429 | 503, _) => ledger.give_back(driver),
-                            _ => ledger.uncertain.lock().unwrap().push(driver.account),
-                        }
-                        samples.push(Sample {
-                            status,
-                            latency,
-                            retry_after,
-                        });
-                    }
-                    Err(_) => {
-                        // Sent or not, stored or not: the check below allows either.
-                        if sender.is_some() {
-                            ledger.uncertain.lock().unwrap().push(driver.account);
-                        } else {
-                            ledger.give_back(driver);
-                        }
-                        sender = None;
-                        samples.push(Sample {
-                            status: 0,
-                            latency,
-                            retry_after: false,
-                        });
-                    }
-                }
+                let run = run.clone();
+                tasks.push(tokio::spawn(async move { phone(&run, pending, due).await }));
             }
-            samples
-        }));
+        }
     }
-    let mut samples = Vec::new();
+    let mut log = Log::default();
     for task in tasks {
-        samples.extend(task.await.unwrap_or_default());
+        log.append(task.await.unwrap_or_default());
     }
     let elapsed = started.elapsed();
-    summarise(&phase.name, elapsed, &samples)
+    summarise(
+        &phase.name,
+        phase.clients,
+        elapsed,
+        log,
+        run.opened.load(Ordering::Relaxed),
+    )
 }
 
-fn summarise(name: &str, elapsed: Duration, samples: &[Sample]) -> PhaseReport {
+fn summarise(
+    name: &str,
+    clients: ClientModel,
+    elapsed: Duration,
+    log: Log,
+    connections_opened: usize,
+) -> PhaseReport {
     let mut other = std::collections::BTreeMap::new();
     let (mut accepted, mut refused) = (Vec::new(), Vec::new());
     let (mut r429, mut r503, mut without, mut unanswered) = (0, 0, 0, 0);
-    for s in samples {
+    let (mut first, mut replays, mut not_connected) = (0, 0, 0);
+    for s in &log.samples {
+        if s.first {
+            first += 1;
+        }
         match s.status {
-            201 => accepted.push(s.latency),
+            200 | 201 => {
+                if s.status == 200 {
+                    replays += 1;
+                }
+                accepted.push(s.latency);
+            }
             429 | 503 => {
                 if s.status == 429 {
                     r429 += 1;
@@ -639,22 +996,35 @@ fn summarise(name: &str, elapsed: Duration, samples: &[Sample]) -> PhaseReport {
                 }
                 refused.push(s.latency);
             }
-            0 => unanswered += 1,
+            0 => {
+                unanswered += 1;
+                if !s.connected {
+                    not_connected += 1;
+                }
+            }
             code => *other.entry(code).or_insert(0) += 1,
         }
     }
     PhaseReport {
         name: name.to_owned(),
+        clients,
         elapsed,
-        sent: samples.len(),
+        sent: log.samples.len(),
+        first_attempts: first,
+        retries: log.samples.len() - first,
         accepted: accepted.len(),
+        replays,
         refused_429: r429,
         refused_503: r503,
         refusals_without_retry_after: without,
         other: other.into_iter().collect(),
         unanswered,
+        not_connected,
+        uncertain: log.uncertain_at_end,
+        connections_opened,
         accepted_latency: percentiles(accepted),
         refused_latency: percentiles(refused),
+        acknowledged_after: percentiles(log.acknowledged_after),
     }
 }
 
@@ -684,8 +1054,7 @@ pub fn verify(db: &Database, drivers: &[Driver], ledger: &Ledger) -> anyhow::Res
         .iter()
         .copied()
         .collect();
-    let uncertain: std::collections::HashSet<i64> =
-        ledger.uncertain.lock().unwrap().iter().copied().collect();
+    let uncertain = ledger.uncertain.lock().unwrap().clone();
     let mut v = Verification {
         acknowledged: ledger.acknowledged.lock().unwrap().len(),
         found: 0,
@@ -793,6 +1162,150 @@ mod tests {
         let p = percentiles((1..=100).map(ms).collect());
         assert_eq!(p, [ms(50), ms(90), ms(99), ms(100)]);
         assert_eq!(percentiles(vec![]), [Duration::ZERO; 4]);
+    }
+
+    #[test]
+    fn phones_retry_as_their_model_says() {
+        use ClientModel::{Impatient, Patient};
+        let ms = |n: u64| Duration::from_millis(n);
+        let status = |code, retry_after| Answer::Status { code, retry_after };
+        let retry = |d| Next::Retry(d);
+        // Acknowledged, whoever asks and however late; 200 is the replay of a stored one.
+        for model in [Patient, Impatient] {
+            for attempt in [1, 7] {
+                assert_eq!(
+                    next_step(status(201, None), model, attempt, 0.3),
+                    Next::Acknowledged { replay: false }
+                );
+                assert_eq!(
+                    next_step(status(200, None), model, attempt, 0.3),
+                    Next::Acknowledged { replay: true }
+                );
+                // Other answers are final: nothing to gain by sending again.
+                for code in [400, 401, 403, 409, 413, 422, 500] {
+                    assert_eq!(
+                        next_step(status(code, Some(1)), model, attempt, 0.3),
+                        Next::GiveUp,
+                        "{code}"
+                    );
+                }
+            }
+        }
+
+        // Patient: Retry-After times [1, 1.5), whatever the attempt.
+        assert_eq!(
+            next_step(status(503, Some(1)), Patient, 1, 0.0),
+            retry(ms(1000))
+        );
+        assert_eq!(
+            next_step(status(503, Some(1)), Patient, 9, 0.5),
+            retry(ms(1250))
+        );
+        assert_eq!(
+            next_step(status(429, Some(3)), Patient, 2, 0.5),
+            retry(ms(3750))
+        );
+        assert_eq!(
+            next_step(status(429, Some(2)), Patient, 1, 1.0 - f64::EPSILON / 2.0),
+            retry(ms(3000) - Duration::from_nanos(1)),
+            "the jitter stays below 1.5"
+        );
+        // No answer, a proxy's error, or a refusal without Retry-After: 0.25 s doubling per
+        // attempt up to 4 s, with the same jitter.
+        assert_eq!(next_step(Answer::NoAnswer, Patient, 1, 0.0), retry(ms(250)));
+        assert_eq!(next_step(Answer::NoAnswer, Patient, 2, 0.5), retry(ms(625)));
+        assert_eq!(
+            next_step(Answer::NotConnected, Patient, 3, 0.0),
+            retry(ms(1000))
+        );
+        assert_eq!(
+            next_step(status(502, None), Patient, 4, 0.0),
+            retry(ms(2000))
+        );
+        assert_eq!(
+            next_step(status(504, None), Patient, 5, 0.0),
+            retry(ms(4000))
+        );
+        assert_eq!(
+            next_step(status(408, None), Patient, 1, 0.0),
+            retry(ms(250))
+        );
+        assert_eq!(
+            next_step(status(503, None), Patient, 6, 0.5),
+            retry(ms(5000))
+        );
+        assert_eq!(
+            next_step(status(429, Some(0)), Patient, 1, 0.0),
+            retry(ms(250))
+        );
+        assert_eq!(
+            next_step(Answer::NoAnswer, Patient, u32::MAX, 0.0),
+            retry(ms(4000))
+        );
+
+        // Impatient: 0-100 ms, Retry-After or not.
+        assert_eq!(
+            next_step(status(503, Some(1)), Impatient, 1, 0.0),
+            retry(ms(0))
+        );
+        assert_eq!(
+            next_step(status(503, Some(5)), Impatient, 3, 0.5),
+            retry(ms(50))
+        );
+        assert_eq!(
+            next_step(status(429, Some(2)), Impatient, 1, 0.25),
+            retry(ms(25))
+        );
+        assert_eq!(
+            next_step(Answer::NoAnswer, Impatient, 9, 0.5),
+            retry(ms(50))
+        );
+        assert_eq!(
+            next_step(Answer::NotConnected, Impatient, 1, 0.0),
+            retry(ms(0))
+        );
+        assert_eq!(
+            next_step(status(502, None), Impatient, 1, 0.5),
+            retry(ms(50))
+        );
+        assert_eq!(
+            next_step(status(503, Some(1)), Impatient, 1, 1.0 - f64::EPSILON / 2.0),
+            retry(ms(100) - Duration::from_nanos(1))
+        );
+
+        // The bounds hold for the generator's own random numbers.
+        for _ in 0..10_000 {
+            let unit = rand::random::<f64>();
+            let Next::Retry(wait) = next_step(status(503, Some(2)), Patient, 1, unit) else {
+                panic!("a 503 is retried");
+            };
+            assert!((ms(2000)..ms(3000)).contains(&wait), "{wait:?}");
+            let Next::Retry(wait) = next_step(Answer::NoAnswer, Patient, 2, unit) else {
+                panic!("no answer is retried");
+            };
+            assert!((ms(500)..ms(750)).contains(&wait), "{wait:?}");
+            let Next::Retry(wait) = next_step(status(503, Some(2)), Impatient, 1, unit) else {
+                panic!("a 503 is retried");
+            };
+            assert!(wait < ms(100), "{wait:?}");
+        }
+    }
+
+    #[test]
+    fn a_driver_keeps_one_key_until_answered() {
+        let driver = |account| Driver {
+            account,
+            token: "t".into(),
+        };
+        let ledger = Ledger::new(vec![driver(7), driver(8)]);
+        let first = ledger.take().unwrap();
+        assert_eq!((first.driver.account, first.key.as_str()), (7, "load-7"));
+        // Given back unanswered, the driver comes next, with the same key.
+        ledger.give_back(first);
+        let again = ledger.take().unwrap();
+        assert_eq!((again.driver.account, again.key.as_str()), (7, "load-7"));
+        assert_eq!(ledger.take().unwrap().key, "load-8");
+        assert_eq!(ledger.waiting(), 0);
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! (capacity), a steady rate under capacity, and an overload of several times capacity. Then
 //! it kills the server (SIGKILL) and checks that every acknowledged application is stored
 //! exactly once. Run through `cargo xtask bench-server`.
+//!
+//! Drivers behave as phones do (issue 17): refused or unanswered, each sends the same
+//! submission again with the same idempotency key, patiently (after `Retry-After`, with
+//! jitter) or impatiently (`--clients`), until a final answer or the end of the phase.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,8 +15,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use licence_loadgen::{
-    ms, pace_name, run_phase, sample_photo, seed, verify, Database, Ledger, Pace, Phase,
-    PhaseReport, Server, Submission,
+    client_name, ms, pace_name, run_phase, sample_photo, seed, verify, ClientModel, Database,
+    Ledger, Pace, Phase, PhaseReport, Server, Submission,
 };
 
 #[derive(Parser)]
@@ -30,10 +34,10 @@ struct Cli {
     /// Seconds per phase (at most 60).
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
-    /// The steady phase's rate, requests per second.
+    /// The steady phase's rate: drivers arriving (first attempts) per second.
     #[arg(long, default_value_t = 1000.0)]
     rate: f64,
-    /// The overload phase's rate as a multiple of the measured capacity.
+    /// The overload phase's rate of arrivals as a multiple of the measured capacity.
     #[arg(long, default_value_t = 5.0)]
     overload: f64,
     /// Connections in the capacity phase (each sends as soon as it has its answer).
@@ -45,9 +49,14 @@ struct Cli {
     /// Loopback source addresses the connections are spread over.
     #[arg(long, default_value_t = 200)]
     addresses: usize,
-    /// Hard bound on requests per phase.
+    /// Hard bound on requests per phase (first attempts and retries).
     #[arg(long, default_value_t = 300_000)]
     max_requests: u64,
+    /// How phones take a refusal (429/503) or no answer: `patient` ones wait what
+    /// `Retry-After` says (times a random 1-1.5) or back off, `impatient` ones send again
+    /// after 0-100 ms. Either way the same submission, with the same idempotency key.
+    #[arg(long, value_enum, default_value_t = ClientModel::Patient)]
+    clients: ClientModel,
     /// Keep the platform's data in a new database `bench` on this PostgreSQL server
     /// (`postgres://user@host:port`, no database) instead of a SQLite file.
     #[arg(long)]
@@ -102,6 +111,7 @@ fn main() -> anyhow::Result<()> {
     let photo = sample_photo();
     let submission = Submission::new(&photo);
     println!("photo: {} bytes (JPEG, 358×441)", photo.len());
+    println!("clients: {}", client_name(cli.clients));
 
     let mut server = Server::start(&server_bin, &db, &cli.server_args)?;
     println!("server: {} on {}", server_bin.display(), server.address);
@@ -115,6 +125,7 @@ fn main() -> anyhow::Result<()> {
         connections,
         addresses: cli.addresses,
         max_requests: cli.max_requests,
+        clients: cli.clients,
     };
     let server_pid = server.child.id().to_string();
     let mut reports = Vec::new();
@@ -134,7 +145,7 @@ fn main() -> anyhow::Result<()> {
     let capacity = run(phase("capacity", Pace::ClosedLoop, cli.connections));
     run(phase("steady", Pace::Rate(cli.rate), cli.paced_connections));
     let overload = Pace::Rate(capacity.accepted_per_second().max(1.0) * cli.overload);
-    run(phase("overload", overload, cli.paced_connections));
+    let overloaded = run(phase("overload", overload, cli.paced_connections));
     let peak = server.peak_memory_mib();
     // A crash, not a shutdown: what was acknowledged must be on disk already.
     server.kill();
@@ -142,6 +153,12 @@ fn main() -> anyhow::Result<()> {
 
     let verification = verify(&db, &drivers, &ledger)?;
     print_report(&reports, peak, &verification, ledger.waiting());
+    println!(
+        "overload goodput: {:.0} accepted/s against a capacity of {:.0}/s: ratio {:.2}",
+        overloaded.accepted_per_second(),
+        capacity.accepted_per_second(),
+        goodput(&overloaded, &capacity),
+    );
     anyhow::ensure!(
         verification.lost == 0 && verification.duplicated == 0 && verification.unexpected == 0,
         "acknowledged applications were lost or duplicated: {verification:?}"
@@ -155,6 +172,11 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A phase's accepted/s over the capacity phase's.
+fn goodput(phase: &PhaseReport, capacity: &PhaseReport) -> f64 {
+    phase.accepted_per_second() / capacity.accepted_per_second()
+}
+
 fn print_report(
     reports: &[(PhaseReport, Pace, (f64, f64))],
     peak_mib: Option<f64>,
@@ -162,12 +184,15 @@ fn print_report(
     left: usize,
 ) {
     println!();
-    println!("| phase | pace | sent/s | accepted/s | accepted | 429 | 503 | other | no answer | accepted p50 / p90 / p99 / max ms | refused p50 / p99 ms | CPU s server / generator |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    // The first twelve columns as before issue 17 (sent/s counts retries too; accepted
+    // counts 200 replays too); the rest added with it.
+    println!("| phase | pace | sent/s | accepted/s | accepted | 429 | 503 | other | no answer | accepted p50 / p90 / p99 / max ms | refused p50 / p99 ms | CPU s server / generator | clients | first attempts/s | retries/s | replays | uncertain at end | connections opened | acknowledged after p50 / p99 ms | accepted ÷ capacity |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let capacity = reports.first().map(|(r, _, _)| r);
     for (r, pace, (server_cpu, own_cpu)) in reports {
         let other: Vec<String> = r.other.iter().map(|(c, n)| format!("{n}×{c}")).collect();
         println!(
-            "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} / {} / {} / {} | {} / {} | {:.2} / {:.2} |",
+            "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} / {} / {} / {} | {} / {} | {:.2} / {:.2} | {} | {:.0} | {:.0} | {} | {} | {} | {} / {} | {:.2} |",
             r.name,
             pace_name(*pace),
             r.offered_per_second(),
@@ -185,6 +210,15 @@ fn print_report(
             ms(r.refused_latency[2]),
             server_cpu,
             own_cpu,
+            client_name(r.clients),
+            r.first_attempts_per_second(),
+            r.retries_per_second(),
+            r.replays,
+            r.uncertain,
+            r.connections_opened,
+            ms(r.acknowledged_after[0]),
+            ms(r.acknowledged_after[2]),
+            capacity.map_or(f64::NAN, |c| goodput(r, c)),
         );
     }
     println!();
@@ -192,7 +226,7 @@ fn print_report(
         println!("server peak memory (VmHWM): {peak:.0} MiB");
     }
     println!(
-        "after SIGKILL: acknowledged {}, found {}, lost {}, duplicated {}, stored without an answer {}, unexpected {}; drivers left unused {}",
+        "after SIGKILL: acknowledged {}, found {}, lost {}, duplicated {}, stored without an answer {}, unexpected {}; drivers left without a final answer {}",
         v.acknowledged, v.found, v.lost, v.duplicated, v.stored_unacknowledged, v.unexpected, left
     );
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use licence_loadgen::{
-    run_phase, sample_photo, seed, verify, Database, Ledger, Pace, Phase, Server, Submission,
+    run_phase, sample_photo, seed, verify, ClientModel, Database, Ledger, Pace, Phase, Server,
+    Submission,
 };
 
 #[test]
@@ -40,7 +41,10 @@ fn every_acknowledged_application_survives_a_kill_and_the_checks_resume() {
         duration: Duration::from_secs(60),
         connections: 32,
         addresses: 8,
+        // First attempts and retries: once the server is gone the phones retry (connection
+        // refused) until this is spent, which ends the run.
         max_requests: 400,
+        clients: ClientModel::Patient,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let report = runtime.block_on(run_phase(
