@@ -18,8 +18,9 @@ const BUILD_PACKAGES: &[&str] = &["build-essential", "pkg-config"];
 /// that its screenshots are readable.
 const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver", "fonts-noto-cjk"];
 pub const RUST_BASE: &[Need] = &[Need::Apt(BUILD_PACKAGES)];
-/// PostgreSQL's server programs (15 on bookworm), for the store's second backend.
-pub const POSTGRES_PACKAGES: &[&str] = &["postgresql"];
+/// PostgreSQL's server programs (15 on bookworm), for the store's second backend, and
+/// HAProxy, the load balancer in front of several instances.
+pub const POSTGRES_PACKAGES: &[&str] = &["postgresql", "haproxy"];
 /// What the Tauri app needs to compile: WebKitGTK and friends, and libclang for nokhwa's
 /// V4L2 bindings.
 pub const APP_BUILD_PACKAGES: &[&str] = &[
@@ -123,7 +124,7 @@ pub const ALL: &[Suite] = &[
     },
     Suite {
         name: "postgres",
-        about: "the platform's tests again with PostgreSQL as its store (and the PostgreSQL store's own tests): a throwaway cluster in target/postgres-test on loopback, a database per test",
+        about: "the platform's tests again with PostgreSQL as its store (and the PostgreSQL store's own tests): a throwaway cluster in target/postgres-test on loopback, a database per test; then two instances behind HAProxy under load, one killed, PostgreSQL restarted",
         needs: &[
             Need::Apt(BUILD_PACKAGES),
             Need::Apt(BROWSER_PACKAGES),
@@ -239,6 +240,26 @@ fn postgres() -> Result<()> {
         .current_dir(crate::root())
         .status()?;
     anyhow::ensure!(status.success(), "the tests on PostgreSQL failed: {status}");
+    // Several instances behind a load balancer: the test makes a cluster of its own (it
+    // restarts it), so it runs alone.
+    let status = std::process::Command::new("cargo")
+        .args([
+            "test",
+            "--locked",
+            "-p",
+            "licence-e2e",
+            "--test",
+            "instances",
+            "--",
+            "--include-ignored",
+            "--test-threads=1",
+        ])
+        .current_dir(crate::root())
+        .status()?;
+    anyhow::ensure!(
+        status.success(),
+        "the tests of several instances failed: {status}"
+    );
     Ok(())
 }
 

@@ -92,6 +92,10 @@ pub struct SentMessage {
     pub message_id: String,
     pub to: String,
     pub text: String,
+    /// How many more times the sender asked for this message under its reference (each
+    /// de-duplicated, not sent): a sender that sends each message once leaves this at 0.
+    #[serde(default)]
+    pub repeated: u32,
 }
 
 /// The person behind an Alipay authorisation, as Alipay holds them.
@@ -298,7 +302,10 @@ async fn send_message(State(state): State<Shared>, Json(req): Json<MessageReques
     }
     let mut sandbox = state.lock().expect("sandbox lock");
     if let Some(reference) = &req.client_ref {
-        if let Some(id) = sandbox.refs.get(reference) {
+        if let Some(id) = sandbox.refs.get(reference).cloned() {
+            if let Some(sent) = sandbox.messages.iter_mut().find(|m| m.message_id == id) {
+                sent.repeated += 1;
+            }
             return Json(json!({"message_id": id})).into_response();
         }
     }
@@ -307,6 +314,7 @@ async fn send_message(State(state): State<Shared>, Json(req): Json<MessageReques
         message_id: message_id.clone(),
         to: req.to,
         text: req.text,
+        repeated: 0,
     });
     if let Some(reference) = req.client_ref {
         sandbox.refs.insert(reference, message_id.clone());

@@ -3,6 +3,7 @@
 //! WebKitWebDriver, under Xvfb). This crate is the client both use: open pages, type, click,
 //! read text, wait, and save screenshots under `target/e2e-screenshots/` for a person to see.
 
+pub mod haproxy;
 pub mod postgres;
 pub mod webdriver;
 pub mod xvfb;
