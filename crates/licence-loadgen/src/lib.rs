@@ -28,5 +28,5 @@ pub use phones::{
 };
 pub use report::{ms, PhaseReport};
 pub use server::{cpu_seconds, server_binary, sibling_binary, Server};
-pub use submission::Submission;
+pub use submission::{HttpVersion, Submission};
 pub use verify::{verify, Verification};

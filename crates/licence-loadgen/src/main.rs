@@ -16,7 +16,7 @@ use anyhow::Context;
 use clap::Parser;
 use licence_loadgen::{
     client_name, ms, pace_name, run_phase, sample_photo, seed, verify, ClientModel, Database,
-    Ledger, Pace, Phase, PhaseReport, Server, Submission,
+    HttpVersion, Ledger, Pace, Phase, PhaseReport, Server, Submission,
 };
 
 #[derive(Parser)]
@@ -57,6 +57,10 @@ struct Cli {
     /// after 0-100 ms. Either way the same submission, with the same idempotency key.
     #[arg(long, value_enum, default_value_t = ClientModel::Patient)]
     clients: ClientModel,
+    /// The HTTP the phones speak: `2` as the app does (a refusal ends its stream, the
+    /// connection carries on), or `1.1`.
+    #[arg(long, value_enum, default_value_t = HttpVersion::Http2)]
+    http: HttpVersion,
     /// Keep the platform's data in a new database `bench` on this PostgreSQL server
     /// (`postgres://user@host:port`, no database) instead of a SQLite file.
     #[arg(long)]
@@ -126,6 +130,7 @@ fn main() -> anyhow::Result<()> {
         addresses: cli.addresses,
         max_requests: cli.max_requests,
         clients: cli.clients,
+        http: cli.http,
     };
     let server_pid = server.child.id().to_string();
     let mut reports = Vec::new();

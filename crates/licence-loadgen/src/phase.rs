@@ -8,15 +8,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
 use tokio::sync::Semaphore;
 
 use crate::database::Driver;
 use crate::ledger::{Ledger, Pending};
 use crate::phones::{next_step, Answer, ClientModel, Next};
 use crate::report::{summarise, Log, PhaseReport, Sample};
-use crate::submission::{connect, source_address, submit, Failure, Submission, REQUEST_TIMEOUT};
+use crate::submission::{
+    connect, source_address, submit, Failure, HttpVersion, Sender, Submission, REQUEST_TIMEOUT,
+};
 
 /// How first attempts are paced.
 #[derive(Debug, Clone, Copy)]
@@ -50,13 +50,15 @@ pub struct Phase {
     pub max_requests: u64,
     /// How the phones take refusals and silence.
     pub clients: ClientModel,
+    /// Which HTTP they speak.
+    pub http: HttpVersion,
 }
 
 /// A connection from one loopback source address, made when first needed and again only
 /// once the server has closed it.
 struct Slot {
     local: IpAddr,
-    sender: Option<SendRequest<Full<Bytes>>>,
+    sender: Option<Sender>,
 }
 
 /// What a phase's phones share: the connections (taken in turn, first in first out, so that
@@ -66,6 +68,7 @@ struct PhaseRun {
     ledger: Arc<Ledger>,
     submission: Submission,
     clients: ClientModel,
+    http: HttpVersion,
     deadline: Instant,
     max_requests: u64,
     /// Attempts so far (first attempts and retries), against `max_requests`.
@@ -105,8 +108,8 @@ impl PhaseRun {
             let mut fresh = false;
             if slot.sender.as_ref().is_none_or(|s| s.is_closed()) {
                 slot.sender = None;
-                match tokio::time::timeout(REQUEST_TIMEOUT, connect(self.server, slot.local)).await
-                {
+                let connecting = connect(self.server, slot.local, self.http);
+                match tokio::time::timeout(REQUEST_TIMEOUT, connecting).await {
                     Ok(Ok(sender)) => {
                         self.opened.fetch_add(1, Ordering::Relaxed);
                         slot.sender = Some(sender);
@@ -221,6 +224,7 @@ pub async fn run_phase(
         ledger,
         submission: submission.clone(),
         clients: phase.clients,
+        http: phase.http,
         deadline: started + phase.duration,
         max_requests: phase.max_requests,
         attempts: AtomicU64::new(0),

@@ -7,8 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use licence_api::{NewApplication, PhotoSource};
 
 use crate::database::Driver;
@@ -53,19 +52,77 @@ pub(crate) fn source_address(k: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, (n / 250) as u8, (n % 250) as u8 + 1))
 }
 
+/// Which HTTP the phones speak. The app speaks HTTP/2 (negotiated in TLS), where a
+/// refused request ends its stream and the connection carries on; over HTTP/1.1 a refusal
+/// sent before the body was read closes the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HttpVersion {
+    #[value(name = "1.1")]
+    Http1,
+    /// HTTP/2 with prior knowledge (h2c: the platform serves plain HTTP on loopback).
+    #[value(name = "2")]
+    Http2,
+}
+
+/// One connection's sending half, of either version.
+pub(crate) enum Sender {
+    Http1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
+    Http2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+impl Sender {
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            Sender::Http1(s) => s.is_closed(),
+            Sender::Http2(s) => s.is_closed(),
+        }
+    }
+
+    async fn ready(&mut self) -> hyper::Result<()> {
+        match self {
+            Sender::Http1(s) => s.ready().await,
+            Sender::Http2(s) => s.ready().await,
+        }
+    }
+
+    async fn send(
+        &mut self,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> hyper::Result<hyper::Response<hyper::body::Incoming>> {
+        match self {
+            Sender::Http1(s) => s.send_request(request).await,
+            Sender::Http2(s) => s.send_request(request).await,
+        }
+    }
+}
+
 pub(crate) async fn connect(
     server: SocketAddr,
     local: IpAddr,
-) -> std::io::Result<SendRequest<Full<Bytes>>> {
+    version: HttpVersion,
+) -> std::io::Result<Sender> {
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.bind(SocketAddr::new(local, 0))?;
     let stream = socket.connect(server).await?;
     stream.set_nodelay(true)?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(std::io::Error::other)?;
-    tokio::spawn(connection);
-    Ok(sender)
+    let io = TokioIo::new(stream);
+    Ok(match version {
+        HttpVersion::Http1 => {
+            let (sender, connection) = hyper::client::conn::http1::handshake(io)
+                .await
+                .map_err(std::io::Error::other)?;
+            tokio::spawn(connection);
+            Sender::Http1(sender)
+        }
+        HttpVersion::Http2 => {
+            let (sender, connection) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+                    .await
+                    .map_err(std::io::Error::other)?;
+            tokio::spawn(connection);
+            Sender::Http2(sender)
+        }
+    })
 }
 
 /// How long a request (or a connection) may take before it counts as unanswered.
@@ -93,13 +150,18 @@ pub(crate) enum Failure {
 /// Sends one submission and reads the whole answer, refusals' bodies too: an HTTP/1
 /// connection can carry the next request only once this one's answer has been read.
 pub(crate) async fn submit(
-    sender: &mut SendRequest<Full<Bytes>>,
+    sender: &mut Sender,
     server: SocketAddr,
     driver: &Driver,
     body: Bytes,
 ) -> Result<Reply, Failure> {
     sender.ready().await.map_err(|_| Failure::Unsent)?;
-    let request = hyper::Request::post("/api/v1/applications")
+    // Absolute: HTTP/2 takes the authority from it (HTTP/1.1 sends the path and Host).
+    let uri = match sender {
+        Sender::Http1(_) => "/api/v1/applications".to_owned(),
+        Sender::Http2(_) => format!("http://{server}/api/v1/applications"),
+    };
+    let request = hyper::Request::post(uri)
         .header(hyper::header::HOST, server.to_string())
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .header(
@@ -108,7 +170,7 @@ pub(crate) async fn submit(
         )
         .body(Full::new(body))
         .expect("a well-formed request");
-    let response = sender.send_request(request).await.map_err(|e| {
+    let response = sender.send(request).await.map_err(|e| {
         // Canceled: the connection closed before the request was written.
         if e.is_canceled() {
             Failure::Unsent

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use licence_loadgen::{
-    run_phase, sample_photo, seed, verify, ClientModel, Database, Ledger, Pace, Phase, Server,
-    Submission,
+    run_phase, sample_photo, seed, verify, ClientModel, Database, HttpVersion, Ledger, Pace, Phase,
+    Server, Submission,
 };
 
 #[test]
@@ -45,6 +45,7 @@ fn every_acknowledged_application_survives_a_kill_and_the_checks_resume() {
         // refused) until this is spent, which ends the run.
         max_requests: 400,
         clients: ClientModel::Patient,
+        http: HttpVersion::Http2,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let report = runtime.block_on(run_phase(

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use licence_loadgen::{
-    run_phase, sample_photo, seed, verify, ClientModel, Database, Driver, Ledger, Pace, Phase,
-    PhaseReport, Server, Submission,
+    run_phase, sample_photo, seed, verify, ClientModel, Database, Driver, HttpVersion, Ledger,
+    Pace, Phase, PhaseReport, Server, Submission,
 };
 
 fn phase(clients: ClientModel, pace: Pace, connections: usize) -> Phase {
@@ -19,6 +19,7 @@ fn phase(clients: ClientModel, pace: Pace, connections: usize) -> Phase {
         addresses: 1,
         max_requests: 5_000,
         clients,
+        http: HttpVersion::Http2,
     }
 }
 

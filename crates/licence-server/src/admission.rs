@@ -9,7 +9,9 @@
 //!   a connection, never a work slot;
 //! - per signed-in account (once the session is known): a token bucket;
 //! - work in flight: at most so many API requests being handled at once, a slot taken only
-//!   once the body is in. Requests that wait on an outside service (identity platform, SMS
+//!   once the body is in; as many again may wait up to a second for one (a burst at normal
+//!   load is served, not refused), and beyond that a request is refused before its body is
+//!   read. Requests that wait on an outside service (identity platform, SMS
 //!   gateway, Alipay) have a pool of their own, so that a slow provider cannot take every
 //!   slot from applications, and the other way round.
 //!
@@ -143,12 +145,47 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 }
 
 /// The platform's admission state.
+/// Work slots, and the requests waiting for one.
+pub struct Pool {
+    slots: Arc<Semaphore>,
+    /// Requests whose body is in, waiting for a slot (at most [`SLOT_WAIT`] each).
+    waiting: std::sync::atomic::AtomicUsize,
+    /// How many may wait: a burst at normal load waits its turn; beyond this the platform
+    /// is overloaded, and a newcomer is refused before its body is read.
+    queue: usize,
+}
+
+impl Pool {
+    fn new(slots: usize) -> Pool {
+        Pool {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            queue: slots.max(1),
+        }
+    }
+
+    /// Every slot taken and as many waiting as may: a newcomer would only be refused later.
+    fn full(&self) -> bool {
+        self.slots.available_permits() == 0
+            && self.waiting.load(std::sync::atomic::Ordering::Relaxed) >= self.queue
+    }
+
+    /// A slot, waiting up to [`SLOT_WAIT`] for one.
+    async fn acquire(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let slot = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        slot.ok().and_then(Result::ok)
+    }
+}
+
 pub struct Admission {
     body_timeout: Duration,
     /// Permits are KiB of bodies being received.
     receiving: Arc<Semaphore>,
-    in_flight: Arc<Semaphore>,
-    outside_in_flight: Arc<Semaphore>,
+    in_flight: Pool,
+    outside_in_flight: Pool,
     by_address: RateLimiter<IpAddr>,
     /// The console's own per-address limit: counter staff behind one office address are not
     /// counted against the API, nor the other way round.
@@ -161,8 +198,8 @@ impl Admission {
         Admission {
             body_timeout: limits.body_timeout,
             receiving: Arc::new(Semaphore::new((limits.receiving_bytes / 1024).max(1))),
-            in_flight: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
-            outside_in_flight: Arc::new(Semaphore::new(limits.max_outside_in_flight.max(1))),
+            in_flight: Pool::new(limits.max_in_flight),
+            outside_in_flight: Pool::new(limits.max_outside_in_flight),
             by_address: RateLimiter::new(limits.address_rate, limits.address_burst),
             console_by_address: RateLimiter::new(limits.address_rate, limits.address_burst),
             by_account: RateLimiter::new(limits.account_rate, limits.account_burst),
@@ -230,11 +267,12 @@ pub async fn receive(State(state): State<AppState>, request: Request, next: Next
             return rate_limited(wait).into_response();
         }
     }
-    // In a surge, most requests find every slot taken: they are refused now, before their
-    // body is read (reading it would spend the CPU the admitted ones need). A slot is not held
-    // while the body arrives: `admit` takes one once it is in.
+    // In a surge, most requests find every slot taken and as many waiting for one as may
+    // wait: they are refused now, before their body is read (reading it would spend the
+    // CPU the admitted ones need). A burst at normal load waits its turn instead. A slot is
+    // not held while the body arrives: `admit` takes one once it is in.
     if let Some(pool) = admission.pool_for(request.method(), request.uri().path()) {
-        if pool.available_permits() == 0 {
+        if pool.full() {
             note_admission(request.extensions(), "busy");
             return busy().into_response();
         }
@@ -273,7 +311,7 @@ pub async fn receive(State(state): State<AppState>, request: Request, next: Next
 impl Admission {
     /// The work-slot pool a request to `path` (as the client sent it) will need: none for the
     /// console and the inbox long-poll.
-    fn pool_for(&self, method: &Method, path: &str) -> Option<&Arc<Semaphore>> {
+    fn pool_for(&self, method: &Method, path: &str) -> Option<&Pool> {
         self.pool_and_names(method, path).map(|(pool, _, _)| pool)
     }
 
@@ -283,7 +321,7 @@ impl Admission {
         &self,
         method: &Method,
         path: &str,
-    ) -> Option<(&Arc<Semaphore>, &'static str, &'static str)> {
+    ) -> Option<(&Pool, &'static str, &'static str)> {
         let path = path.strip_prefix("/api/v1")?;
         // A long-poll waits, holding nothing; a health check must be answered even when
         // every slot is taken (a busy instance is not a dead one).
@@ -360,7 +398,7 @@ pub async fn admit(State(state): State<AppState>, request: Request, next: Next) 
         }
         return next.run(request).await;
     };
-    let Ok(Ok(_slot)) = tokio::time::timeout(SLOT_WAIT, pool.clone().acquire_owned()).await else {
+    let Some(_slot) = pool.acquire().await else {
         note_admission(request.extensions(), refused);
         return busy().into_response();
     };

@@ -70,15 +70,19 @@ fn when_every_slot_for_outside_services_is_taken_the_next_is_503_and_local_work_
     // The identity platform hangs: this registration holds the one outside slot for the
     // provider timeout (1 s in tests).
     p.script("identity", "timeout", 1);
+    let codes = |person: usize| {
+        let (name, id, mobile) = demo_person(person);
+        json!({"name": name, "id_number": id, "mobile": mobile})
+    };
     std::thread::scope(|s| {
         let slow = s.spawn(|| p.post("/api/v1/registrations/face-sign", body.clone()));
         std::thread::sleep(Duration::from_millis(300));
-        let (name, id, mobile) = demo_person(2);
+        // One request may wait for the slot (up to a second)...
+        let queued = s.spawn(|| p.post("/api/v1/registrations/online/codes", codes(3)));
+        std::thread::sleep(Duration::from_millis(200));
+        // ...the next finds the slot taken and the queue full: refused at once.
         let started = Instant::now();
-        let r = p.post(
-            "/api/v1/registrations/online/codes",
-            json!({"name": name, "id_number": id, "mobile": mobile}),
-        );
+        let r = p.post("/api/v1/registrations/online/codes", codes(2));
         assert!(
             started.elapsed() < Duration::from_millis(500),
             "refused at once"
@@ -97,6 +101,15 @@ fn when_every_slot_for_outside_services_is_taken_the_next_is_503_and_local_work_
             .unwrap();
         assert_eq!(r.status().as_u16(), 200);
         expect_error(slow.join().unwrap(), 503, "identity_unavailable");
+        // The waiting one got the slot when the slow call gave up (201), or gave up itself
+        // after its second (503 busy), whichever came first on this machine.
+        let queued = queued.join().unwrap();
+        match queued.status().as_u16() {
+            201 => {}
+            _ => {
+                expect_error(queued, 503, "busy");
+            }
+        }
     });
     // The slot is free again.
     let (name, id, mobile) = demo_person(2);

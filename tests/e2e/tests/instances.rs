@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use licence_e2e::haproxy::Haproxy;
 use licence_e2e::postgres::Cluster;
 use licence_loadgen::{
-    run_phase, sample_photo, seed, verify, ClientModel, Database, Ledger, Pace, Phase, Server,
-    Submission,
+    run_phase, sample_photo, seed, verify, ClientModel, Database, HttpVersion, Ledger, Pace, Phase,
+    Server, Submission,
 };
 
 /// A directory PostgreSQL's own user can enter (a private temporary directory of root's
@@ -61,6 +61,7 @@ fn two_instances_behind_haproxy_lose_nothing_when_one_is_killed_and_postgres_res
         addresses: 20,
         max_requests: 20_000,
         clients: ClientModel::Patient,
+        http: HttpVersion::Http2,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let load = {
