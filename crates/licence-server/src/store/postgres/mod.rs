@@ -28,6 +28,11 @@ use tokio_postgres::{NoTls, Row};
 
 use super::StoreError;
 
+/// Every connection's transactions are READ COMMITTED, whatever the server's default: the
+/// locks the pieces take (advisory locks, FOR UPDATE, the submission function's account
+/// lock) rely on each statement seeing what committed before it.
+const READ_COMMITTED: &str = "-c default_transaction_isolation=read\\ committed";
+
 /// Connections per instance at most. Every request holds one only while its queries run
 /// (a few milliseconds), and admission control bounds the requests in flight; several
 /// instances of this size stay far below PostgreSQL's default of 100 connections.
@@ -73,8 +78,10 @@ fn db(e: impl std::fmt::Display) -> StoreError {
 /// is only "db error", so the SQLSTATE and message are taken from it.
 fn pg(e: tokio_postgres::Error) -> StoreError {
     match e.as_db_error() {
-        // The server shutting down or restarting: it will be back.
-        Some(server) if server.code().code().starts_with("57P") => {
+        // Worth the same request again in a moment: the server shutting down or restarting
+        // (57P), a connection fault (08), a primary just demoted to a replica (25006), a
+        // deadlock or serialisation failure (40P01, 40001).
+        Some(server) if transient(server.code().code()) => {
             StoreError::Unavailable(server.message().to_owned())
         }
         Some(server) => {
@@ -89,6 +96,11 @@ fn pg(e: tokio_postgres::Error) -> StoreError {
         }
         None => StoreError::Database(e.to_string()),
     }
+}
+
+/// SQLSTATEs after which the same request may succeed a moment later.
+fn transient(code: &str) -> bool {
+    code.starts_with("57P") || code.starts_with("08") || matches!(code, "25006" | "40001" | "40P01")
 }
 
 /// Maps a unique or primary-key violation to `Duplicate`.
@@ -205,7 +217,7 @@ impl PostgresStore {
     /// `?host=/socket/dir`) and brings its schema up to date. Several instances may do this
     /// at once: the migrations run under a lock, once.
     pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        Self::connect_with(url, "")
+        Self::connect_with(url, READ_COMMITTED)
     }
 
     /// Connects for loading much at once (a load test's drivers, say): a commit returns
@@ -213,16 +225,14 @@ impl PostgresStore {
     /// PostgreSQL may lose the last moments of the load, never leave the database corrupt;
     /// the platform itself always connects with [`PostgresStore::connect`].
     pub fn connect_for_bulk_load(url: &str) -> Result<PostgresStore, StoreError> {
-        Self::connect_with(url, "-c synchronous_commit=off")
+        Self::connect_with(url, &format!("{READ_COMMITTED} -c synchronous_commit=off"))
     }
 
     fn connect_with(url: &str, options: &str) -> Result<PostgresStore, StoreError> {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Database(format!("the PostgreSQL URL: {e}")))?;
-        if !options.is_empty() {
-            config.options(options);
-        }
+        config.options(options);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("postgres")
@@ -371,6 +381,45 @@ pub(crate) mod tests {
                     .trim_end_matches('/')
             )
         }
+    }
+
+    #[test]
+    fn faults_worth_a_retry_are_told_from_the_rest() {
+        for code in ["57P01", "57P03", "08006", "25006", "40001", "40P01"] {
+            assert!(super::transient(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22001", "XX000"] {
+            assert!(!super::transient(code), "{code}");
+        }
+    }
+
+    /// The locks rely on READ COMMITTED: the store's connections have it even where the
+    /// server's default is stricter.
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn transactions_are_read_committed_whatever_the_servers_default() {
+        let store = fresh_store();
+        let url = store.url();
+        let name = url.rsplit('/').next().unwrap().to_owned();
+        store
+            .run(async {
+                let c = store.client().await?;
+                c.batch_execute(&format!(
+                    "ALTER DATABASE {name} SET default_transaction_isolation = 'serializable'"
+                ))
+                .await
+                .map_err(super::pg)
+            })
+            .unwrap();
+        let again = PostgresStore::connect(&url).unwrap();
+        let level: String = again
+            .run(async {
+                let c = again.client().await?;
+                super::one(&c, "SHOW transaction_isolation", &[]).await
+            })
+            .unwrap()
+            .get(0);
+        assert_eq!(level, "read committed");
     }
 
     #[test]

@@ -1,4 +1,4 @@
--- 1: the whole schema of SQLite's migrations 1-8, in PostgreSQL's types: BIGINT for numbers
+-- 1: the whole schema of SQLite's migrations 1-9, in PostgreSQL's types: BIGINT for numbers
 -- and times (Unix seconds, as the records carry them), BYTEA for hashes and pictures,
 -- identity columns for generated ids.
 CREATE TABLE registry_person (
