@@ -122,3 +122,171 @@ pub trait AccessStore: Send + Sync {
     fn add_device(&self, device: &Device) -> Result<i64, StoreError>;
     fn devices(&self, account: AccountId) -> Result<Vec<Device>, StoreError>;
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::{AccessStore, CodePurpose, Limit, Session, SmsChallenge};
+    use crate::store::registry::tests::unit;
+    use crate::store::{Store, StoreError};
+
+    /// Code `c1` for `purpose`, unused, expiring at 300.
+    pub(crate) fn challenge(purpose: CodePurpose) -> SmsChallenge {
+        SmsChallenge {
+            id: "c1".into(),
+            purpose,
+            subject: "s".into(),
+            name: "张伟".into(),
+            mobile: "13800138000".parse().unwrap(),
+            code_hash: vec![1; 32],
+            salt: vec![2; 16],
+            created_at: 0,
+            expires_at: 300,
+            attempts: 0,
+            consumed: false,
+        }
+    }
+
+    fn expiring(id: &str, expires_at: i64) -> SmsChallenge {
+        SmsChallenge {
+            id: id.into(),
+            expires_at,
+            ..challenge(CodePurpose::SignIn)
+        }
+    }
+
+    pub(crate) fn a_code_is_consumed_once(store: &dyn AccessStore) {
+        store
+            .put_challenge(&challenge(CodePurpose::Registration))
+            .unwrap();
+        assert_eq!(store.reserve_attempt("c1", 2).unwrap(), Some(1));
+        assert_eq!(store.reserve_attempt("c1", 2).unwrap(), Some(2));
+        assert_eq!(store.reserve_attempt("c1", 2).unwrap(), None);
+        assert!(store.consume_challenge("c1").unwrap());
+        assert!(!store.consume_challenge("c1").unwrap());
+        let back = store.challenge("c1").unwrap().unwrap();
+        assert_eq!((back.attempts, back.consumed), (2, true));
+        // An unknown code has no attempts to reserve and nothing to use up.
+        assert_eq!(store.reserve_attempt("nope", 2).unwrap(), None);
+        assert!(!store.consume_challenge("nope").unwrap());
+        assert_eq!(
+            store
+                .put_challenge(&challenge(CodePurpose::Registration))
+                .unwrap_err()
+                .to_string(),
+            StoreError::Duplicate("challenge").to_string()
+        );
+        store.delete_challenge("c1").unwrap();
+        assert!(store.challenge("c1").unwrap().is_none());
+    }
+
+    /// A code's purpose is stored in its spelling, and a spelling no program wrote is a
+    /// corrupt row: `stored_purpose` reads code `c1`'s purpose column as the backend stored
+    /// it, `respell` overwrites every code's with the spelling given (a hand edit).
+    pub(crate) fn a_code_keeps_its_purpose_in_the_stored_spelling(
+        store: &dyn AccessStore,
+        stored_purpose: &dyn Fn() -> String,
+        respell: &dyn Fn(&str),
+    ) {
+        store
+            .put_challenge(&challenge(CodePurpose::MobileCheck))
+            .unwrap();
+        assert_eq!(stored_purpose(), "mobile_check");
+        assert_eq!(
+            store.challenge("c1").unwrap().unwrap().purpose,
+            CodePurpose::MobileCheck
+        );
+        // A spelling no program wrote is a corrupt row, not a guess.
+        respell("MobileCheck");
+        assert!(matches!(
+            store.challenge("c1"),
+            Err(StoreError::Corrupt {
+                table: "sms_challenge",
+                ..
+            })
+        ));
+    }
+
+    pub(crate) fn limit_events_are_counted_by_kind_and_key_and_cleared(store: &dyn AccessStore) {
+        for at in [10, 20, 30] {
+            store.record_event("face", "a", at).unwrap();
+        }
+        store.record_event("face", "b", 40).unwrap();
+        assert_eq!(store.count_events("face", "a", 20).unwrap(), 2);
+        assert_eq!(store.last_event("face", "a").unwrap(), Some(30));
+        store.clear_events("face", "a").unwrap();
+        assert_eq!(store.count_events("face", "a", 0).unwrap(), 0);
+        assert_eq!(store.last_event("face", "a").unwrap(), None);
+        assert_eq!(store.count_events("face", "b", 0).unwrap(), 1);
+        // Reserving counts up to the limit and then refuses, recording nothing more.
+        assert_eq!(store.reserve_event("pw", "k", 0, 2, 50).unwrap(), Some(1));
+        assert_eq!(store.reserve_event("pw", "k", 0, 2, 51).unwrap(), Some(2));
+        assert_eq!(store.reserve_event("pw", "k", 0, 2, 52).unwrap(), None);
+        assert_eq!(store.count_events("pw", "k", 0).unwrap(), 2);
+        // Events before `since` do not count.
+        assert_eq!(store.reserve_event("pw", "k", 51, 2, 53).unwrap(), Some(2));
+    }
+
+    pub(crate) fn several_limits_are_reserved_all_or_none_and_can_be_released(
+        store: &dyn AccessStore,
+    ) {
+        let limits = |second: u32| {
+            [
+                Limit {
+                    kind: "a",
+                    key: "k",
+                    since: 0,
+                    limit: 2,
+                },
+                Limit {
+                    kind: "b",
+                    key: "k",
+                    since: 0,
+                    limit: second,
+                },
+            ]
+        };
+        assert_eq!(store.reserve_events(&limits(5), 10).unwrap(), None);
+        // The second limit is full: nothing is recorded against the first either.
+        assert_eq!(store.reserve_events(&limits(1), 11).unwrap(), Some(1));
+        assert_eq!(store.count_events("a", "k", 0).unwrap(), 1);
+        assert_eq!(store.reserve_events(&limits(5), 12).unwrap(), None);
+        assert_eq!(store.reserve_events(&limits(5), 13).unwrap(), Some(0));
+        // What did not happen is taken back, and makes room again.
+        store.release_events(&limits(5), 12).unwrap();
+        assert_eq!(store.count_events("a", "k", 0).unwrap(), 1);
+        assert_eq!(store.count_events("b", "k", 0).unwrap(), 1);
+        assert_eq!(store.reserve_events(&limits(5), 14).unwrap(), None);
+        // Releasing what was never reserved takes nothing.
+        store.release_events(&limits(5), 99).unwrap();
+        assert_eq!(store.count_events("a", "k", 0).unwrap(), 2);
+        // No limits: nothing to reserve, and nothing full.
+        assert_eq!(store.reserve_events(&[], 15).unwrap(), None);
+    }
+
+    pub(crate) fn the_purge_removes_old_events_and_expired_codes_and_sessions_only(
+        store: &dyn Store,
+    ) {
+        let account = unit(store, 1);
+        store.record_event("sign_in_failure", "old", 100).unwrap();
+        store.record_event("sign_in_failure", "new", 1000).unwrap();
+        store.put_challenge(&expiring("expired", 500)).unwrap();
+        store.put_challenge(&expiring("live", 2000)).unwrap();
+        for (token, expires_at) in [(&b"expired"[..], 500), (&b"live"[..], 2000)] {
+            let session = Session {
+                account,
+                created_at: 1,
+                expires_at,
+            };
+            store.put_session(token, &session).unwrap();
+        }
+        assert_eq!(store.purge(500, 1000).unwrap(), 3);
+        assert_eq!(store.count_events("sign_in_failure", "old", 0).unwrap(), 0);
+        assert_eq!(store.count_events("sign_in_failure", "new", 0).unwrap(), 1);
+        assert!(store.challenge("expired").unwrap().is_none());
+        assert!(store.challenge("live").unwrap().is_some());
+        assert!(store.session(b"expired").unwrap().is_none());
+        assert!(store.session(b"live").unwrap().is_some());
+        // Nothing more to do the second time.
+        assert_eq!(store.purge(500, 1000).unwrap(), 0);
+    }
+}

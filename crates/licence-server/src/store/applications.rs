@@ -125,40 +125,37 @@ pub trait ApplicationStore: Send + Sync {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use licence_core::{ApplicationState, UserKind};
+    use licence_core::ApplicationState;
 
     use super::{Application, Submitted};
-    use crate::store::{NewAccount, Store};
+    use crate::store::registry::tests::{entry, person, unit};
+    use crate::store::{AccountId, AuditEntry, Effects, Notice, Store};
+
+    /// A new application of `account` with idempotency key `key`, due at 20.
+    pub(crate) fn application(account: AccountId, key: &str) -> Application {
+        Application {
+            id: 0,
+            account,
+            idempotency_key: key.into(),
+            photo_source: "album".into(),
+            photo: vec![0xFF, 0xD8, account as u8],
+            cropped: None,
+            check: None,
+            state: ApplicationState::Submitted,
+            submitted_at: 10,
+            due_at: 20,
+            updated_at: 10,
+        }
+    }
 
     /// `n` applications of `n` new unit accounts, submitted; their ids.
     fn submitted(store: &dyn Store, n: usize) -> Vec<i64> {
-        (0..n)
+        (0..n as i64)
             .map(|i| {
-                let account = store
-                    .create_account(&NewAccount {
-                        kind: UserKind::OnlineRegistered,
-                        id_number: None,
-                        unit_code: Some(format!("C{i}")),
-                        name: "单位".into(),
-                        mobile: "13800138000".parse().unwrap(),
-                        password_hash: "x".into(),
-                        created_at: 1,
-                    })
-                    .unwrap();
-                let new = Application {
-                    id: 0,
-                    account,
-                    idempotency_key: "k".into(),
-                    photo_source: "album".into(),
-                    photo: vec![0xFF, 0xD8],
-                    cropped: None,
-                    check: None,
-                    state: ApplicationState::Submitted,
-                    submitted_at: 10,
-                    due_at: 20,
-                    updated_at: 10,
-                };
-                match store.submit_application(new).unwrap() {
+                match store
+                    .submit_application(application(unit(store, i), "k"))
+                    .unwrap()
+                {
                     Submitted::Created(app) => app.id,
                     other => panic!("{other:?}"),
                 }
@@ -168,6 +165,92 @@ pub(crate) mod tests {
 
     fn ids(apps: &[Application]) -> Vec<i64> {
         apps.iter().map(|a| a.id).collect()
+    }
+
+    /// The application a submission answered with, whatever it did.
+    pub(crate) fn submitted_app(outcome: &Submitted) -> &Application {
+        match outcome {
+            Submitted::Created(app) | Submitted::Replayed(app) | Submitted::OpenExists(app) => app,
+        }
+    }
+
+    /// What a decision caused, as stored: outbox rows, inbox messages of `account`, audit lines.
+    pub(crate) fn effects_stored(store: &dyn Store, account: AccountId) -> (usize, usize, usize) {
+        (
+            // Claimed until 0: taken back at once, for the next count.
+            store.due_sms(i64::MAX, 0, 100).unwrap().len(),
+            store.inbox(account, 0, 100).unwrap().len(),
+            store.audit_log(100).unwrap().len(),
+        )
+    }
+
+    /// A reviewer's approval of application 1, texted to `to_account`, with its audit line.
+    pub(crate) fn review_effects(to_account: AccountId) -> Effects {
+        Effects {
+            notice: Some(Notice {
+                account: to_account,
+                to: "13800138000".parse().unwrap(),
+                event_key: "application:1:approved:30".into(),
+                title: "驾驶证电子版审核结果".into(),
+                text: "已审核通过".into(),
+            }),
+            audit: Some(AuditEntry {
+                at: 30,
+                actor: "review01".into(),
+                action: "application_review".into(),
+                detail: "application 1: approved".into(),
+            }),
+        }
+    }
+
+    /// Submissions at once from many threads, for any backend: every account submits three
+    /// times, twice with one key (a retry) and once with another (a second application
+    /// while one is open); each gets one application, and every submission is answered
+    /// with it as what it did.
+    pub(crate) fn concurrent_submissions_are_each_answered_right(store: &dyn Store) {
+        let accounts: Vec<AccountId> = (0..24).map(|i| unit(store, i)).collect();
+        let outcomes: Vec<(AccountId, &str, Submitted)> = std::thread::scope(|s| {
+            let handles: Vec<_> = accounts
+                .iter()
+                .flat_map(|&a| [(a, "k1"), (a, "k1"), (a, "k2")])
+                .map(|(a, key)| {
+                    let app = application(a, key);
+                    s.spawn(move || (a, key, store.submit_application(app).unwrap()))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for &account in &accounts {
+            let stored = store.applications_of(account).unwrap();
+            assert_eq!(stored.len(), 1, "one application per account");
+            let mine: Vec<&Submitted> = outcomes
+                .iter()
+                .filter(|(a, _, _)| *a == account)
+                .map(|(_, _, o)| o)
+                .collect();
+            let created = mine
+                .iter()
+                .filter(|o| matches!(o, Submitted::Created(_)))
+                .count();
+            assert_eq!(created, 1, "{mine:?}");
+            for (_, key, outcome) in outcomes.iter().filter(|(a, _, _)| *a == account) {
+                assert_eq!(submitted_app(outcome), &stored[0]);
+                // A retry with the key that won replays it; the other key finds it open.
+                if *key == stored[0].idempotency_key {
+                    assert!(
+                        matches!(outcome, Submitted::Created(_) | Submitted::Replayed(_)),
+                        "{outcome:?}"
+                    );
+                } else {
+                    assert!(matches!(outcome, Submitted::OpenExists(_)), "{outcome:?}");
+                }
+            }
+        }
+        // A later submission alone is answered at once (nothing left half-done).
+        let later = store
+            .submit_application(application(accounts[0], "k3"))
+            .unwrap();
+        assert!(matches!(later, Submitted::OpenExists(_)));
     }
 
     /// Photo checks claimed by workers, for any backend: each worker is given others'
@@ -241,5 +324,64 @@ pub(crate) mod tests {
             store.stamp_status_list("k1", b"c", 3801, 3600).unwrap(),
             3801
         );
+    }
+
+    pub(crate) fn status_indexes_are_allocated_once_in_order(store: &dyn Store) {
+        let (a, b) = (unit(store, 1), unit(store, 2));
+        assert_eq!(store.status_index(b).unwrap(), 0);
+        assert_eq!(store.status_index(a).unwrap(), 1);
+        assert_eq!(store.status_index(b).unwrap(), 0);
+        let today = time::macros::date!(2026 - 12 - 1);
+        // Units hold no licence: their entries say so.
+        assert_eq!(store.status_entries(today).unwrap(), [(0, None), (1, None)]);
+        // A person's entry is their licence's status, read from the registry's record.
+        let entry = entry();
+        store.put_registry_entry(&entry).unwrap();
+        let holder = store.create_account(&person()).unwrap();
+        assert_eq!(store.status_index(holder).unwrap(), 2);
+        let licence = entry.licence.unwrap();
+        assert_eq!(
+            store.status_entries(today).unwrap(),
+            [(0, None), (1, None), (2, Some(licence.status_on(today)))]
+        );
+    }
+
+    pub(crate) fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all(
+        store: &dyn Store,
+    ) {
+        let account = unit(store, 1);
+        let Submitted::Created(app) = store.submit_application(application(account, "k")).unwrap()
+        else {
+            panic!("not created");
+        };
+        let review = ApplicationState::UnderReview;
+        assert!(store
+            .transition(
+                app.id,
+                &app.state,
+                &review,
+                "check",
+                None,
+                &Effects::NONE,
+                20
+            )
+            .unwrap());
+        let approved = review
+            .apply(&licence_core::ApplicationEvent::Approve)
+            .unwrap();
+        let approve = |effects: &Effects, at| {
+            store.transition(app.id, &review, &approved, "review01", None, effects, at)
+        };
+        // The notice cannot be stored (its account does not exist): nothing is.
+        assert!(approve(&review_effects(account + 1000), 30).is_err());
+        assert_eq!(store.application(app.id).unwrap().unwrap().state, review);
+        assert_eq!(effects_stored(store, account), (0, 0, 0));
+        // With a notice that can be stored: the decision, the text, the inbox, the audit line.
+        assert!(approve(&review_effects(account), 30).unwrap());
+        assert_eq!(store.application(app.id).unwrap().unwrap().state, approved);
+        assert_eq!(effects_stored(store, account), (1, 1, 1));
+        // A second decision on the same application changes nothing and causes nothing.
+        assert!(!approve(&review_effects(account), 31).unwrap());
+        assert_eq!(effects_stored(store, account), (1, 1, 1));
     }
 }

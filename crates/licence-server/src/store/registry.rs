@@ -122,3 +122,186 @@ pub trait RegistryStore: Send + Sync {
         at: i64,
     ) -> Result<bool, StoreError>;
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use licence_core::testdata::sample_licence;
+    use licence_core::UserKind;
+
+    use super::{
+        AccountId, IdCardReview, NewAccount, RegistryEntry, RegistryStore, ReviewState, UnitPapers,
+    };
+    use crate::store::{Effects, StoreError};
+
+    /// A person of the registry with a licence and a photo.
+    pub(crate) fn entry() -> RegistryEntry {
+        let licence = sample_licence();
+        RegistryEntry {
+            id_number: licence.record().number,
+            name: licence.record().name.clone(),
+            reserved_mobile: "13800138000".parse().unwrap(),
+            photo: Some(vec![0xFF, 0xD8, 0xFF, 0xD9]),
+            licence: Some(licence),
+        }
+    }
+
+    /// The person of [`entry`], registered online.
+    pub(crate) fn person() -> NewAccount {
+        let e = entry();
+        NewAccount {
+            kind: UserKind::OnlineRegistered,
+            id_number: Some(e.id_number),
+            unit_code: None,
+            name: "张伟".into(),
+            mobile: e.reserved_mobile,
+            password_hash: "x".into(),
+            created_at: 1,
+        }
+    }
+
+    /// A new unit account, code `U{i}`, for sessions, devices, applications and messages to
+    /// belong to.
+    pub(crate) fn unit(store: &(impl RegistryStore + ?Sized), i: i64) -> AccountId {
+        store
+            .create_account(&NewAccount {
+                kind: UserKind::Unit,
+                id_number: None,
+                unit_code: Some(format!("U{i}")),
+                name: "单位".into(),
+                mobile: "13800138000".parse().unwrap(),
+                password_hash: "x".into(),
+                created_at: 1,
+            })
+            .unwrap()
+    }
+
+    /// A review of `account`'s ID card, waiting for a decision.
+    pub(crate) fn pending_review(account: AccountId) -> IdCardReview {
+        IdCardReview {
+            id: 0,
+            account,
+            front: vec![1],
+            back: vec![2],
+            validity: "2020-01-10至2030-01-10".parse().unwrap(),
+            state: ReviewState::Pending,
+            reason: None,
+            submitted_at: 5,
+            decided_at: None,
+            decided_by: None,
+        }
+    }
+
+    pub(crate) fn the_registry_round_trips_and_replaces(store: &dyn RegistryStore) {
+        let mut e = entry();
+        store.put_registry_entry(&e).unwrap();
+        assert_eq!(store.registry_entry(&e.id_number).unwrap(), Some(e.clone()));
+        e.photo = None;
+        e.licence = None;
+        store.put_registry_entry(&e).unwrap();
+        assert_eq!(store.registry_entry(&e.id_number).unwrap(), Some(e));
+        assert_eq!(store.registry_size().unwrap(), 1);
+    }
+
+    pub(crate) fn a_second_account_for_one_person_is_a_duplicate(store: &dyn RegistryStore) {
+        let new = person();
+        let id = store.create_account(&new).unwrap();
+        assert!(matches!(
+            store.create_account(&new),
+            Err(StoreError::Duplicate("account"))
+        ));
+        let account = store
+            .account_by_id_number(&entry().id_number)
+            .unwrap()
+            .unwrap();
+        assert_eq!((account.id, account.kind), (id, UserKind::OnlineRegistered));
+        assert_eq!(store.account(id).unwrap(), Some(account.clone()));
+        assert_eq!(store.account_by_mobile(&new.mobile).unwrap(), Some(account));
+    }
+
+    /// A review is decided once; `stored_state` reads the state column of a review as the
+    /// backend stored it.
+    pub(crate) fn a_review_is_decided_once_and_stored_in_its_spelling(
+        store: &dyn RegistryStore,
+        stored_state: &dyn Fn(i64) -> String,
+    ) {
+        let account = store.create_account(&person()).unwrap();
+        let id = store.add_review(&pending_review(account)).unwrap();
+        assert_eq!(store.pending_reviews().unwrap().len(), 1);
+        assert!(store
+            .decide_review(
+                id,
+                ReviewState::Rejected,
+                Some("模糊"),
+                "reviewer",
+                None,
+                &Effects::NONE,
+                9
+            )
+            .unwrap());
+        assert!(!store
+            .decide_review(
+                id,
+                ReviewState::Approved,
+                None,
+                "reviewer",
+                None,
+                &Effects::NONE,
+                10
+            )
+            .unwrap());
+        let decided = store.review(id).unwrap().unwrap();
+        assert_eq!(decided.state, ReviewState::Rejected);
+        assert_eq!(decided.reason.as_deref(), Some("模糊"));
+        assert!(store.pending_reviews().unwrap().is_empty());
+        assert_eq!(stored_state(id), "rejected");
+        assert_eq!(store.reviews_of(account).unwrap(), vec![decided]);
+    }
+
+    /// A unit and its papers are stored together, once; `papers_kept` counts the papers the
+    /// backend holds.
+    pub(crate) fn a_unit_is_created_with_its_papers_or_not_at_all(
+        store: &dyn RegistryStore,
+        papers_kept: &dyn Fn() -> i64,
+    ) {
+        let e = entry();
+        let unit = NewAccount {
+            kind: UserKind::Unit,
+            id_number: None,
+            unit_code: Some("91350100M000100Y43".into()),
+            name: "某某物流有限公司".into(),
+            mobile: e.reserved_mobile,
+            password_hash: "x".into(),
+            created_at: 1,
+        };
+        let papers = UnitPapers {
+            agent_name: e.name.clone(),
+            agent_id_number: e.id_number,
+            attorney: vec![0x25, 0x50, 0x44, 0x46],
+            attorney_type: "application/pdf".into(),
+        };
+        let id = store.create_unit(&unit, &papers).unwrap();
+        let stored = store
+            .account_by_unit_code("91350100M000100Y43")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.id, stored.kind, stored.id_number),
+            (id, UserKind::Unit, None)
+        );
+        assert!(matches!(
+            store.create_unit(&unit, &papers),
+            Err(StoreError::Duplicate("unit"))
+        ));
+        assert_eq!(papers_kept(), 1);
+        // The agent's own account, on the same number, is the one sign-in by mobile finds.
+        let agent = store.create_account(&person()).unwrap();
+        assert_eq!(
+            store
+                .account_by_mobile(&e.reserved_mobile)
+                .unwrap()
+                .unwrap()
+                .id,
+            agent
+        );
+    }
+}

@@ -413,57 +413,9 @@ mod tests {
     use std::sync::{Arc, Barrier};
 
     use super::*;
+    use crate::store::access::tests::challenge;
     use crate::store::postgres::tests::fresh_store;
-
-    fn challenge(purpose: CodePurpose) -> SmsChallenge {
-        SmsChallenge {
-            id: "c1".into(),
-            purpose,
-            subject: "s".into(),
-            name: "张伟".into(),
-            mobile: "13800138000".parse().unwrap(),
-            code_hash: vec![1; 32],
-            salt: vec![2; 16],
-            created_at: 0,
-            expires_at: 300,
-            attempts: 0,
-            consumed: false,
-        }
-    }
-
-    fn expiring(id: &str, expires_at: i64) -> SmsChallenge {
-        SmsChallenge {
-            id: id.into(),
-            expires_at,
-            ..challenge(CodePurpose::SignIn)
-        }
-    }
-
-    /// Runs one statement on the store's database, as a hand edit would.
-    fn sql(store: &PostgresStore, statement: &str) -> u64 {
-        store
-            .run(async {
-                let c = store.client().await?;
-                exec(&c, statement, &[]).await
-            })
-            .unwrap()
-    }
-
-    /// A unit's account, for sessions and devices to belong to.
-    fn account(store: &PostgresStore, unit_code: &str) -> AccountId {
-        use crate::store::{NewAccount, RegistryStore};
-        store
-            .create_account(&NewAccount {
-                kind: licence_core::UserKind::OnlineRegistered,
-                id_number: None,
-                unit_code: Some(unit_code.into()),
-                name: "单位".into(),
-                mobile: "13800138000".parse().unwrap(),
-                password_hash: "x".into(),
-                created_at: 1,
-            })
-            .unwrap()
-    }
+    use crate::store::registry::tests::unit;
 
     /// A second instance of the platform's store on the same database.
     fn another_instance(store: &PostgresStore) -> PostgresStore {
@@ -513,29 +465,7 @@ mod tests {
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn a_code_is_consumed_once() {
-        let store = fresh_store();
-        store
-            .put_challenge(&challenge(CodePurpose::Registration))
-            .unwrap();
-        assert_eq!(store.reserve_attempt("c1", 2).unwrap(), Some(1));
-        assert_eq!(store.reserve_attempt("c1", 2).unwrap(), Some(2));
-        assert_eq!(store.reserve_attempt("c1", 2).unwrap(), None);
-        assert!(store.consume_challenge("c1").unwrap());
-        assert!(!store.consume_challenge("c1").unwrap());
-        let back = store.challenge("c1").unwrap().unwrap();
-        assert_eq!((back.attempts, back.consumed), (2, true));
-        // An unknown code has no attempts to reserve and nothing to use up.
-        assert_eq!(store.reserve_attempt("nope", 2).unwrap(), None);
-        assert!(!store.consume_challenge("nope").unwrap());
-        assert_eq!(
-            store
-                .put_challenge(&challenge(CodePurpose::Registration))
-                .unwrap_err()
-                .to_string(),
-            StoreError::Duplicate("challenge").to_string()
-        );
-        store.delete_challenge("c1").unwrap();
-        assert!(store.challenge("c1").unwrap().is_none());
+        crate::store::access::tests::a_code_is_consumed_once(&fresh_store());
     }
 
     #[test]
@@ -555,126 +485,57 @@ mod tests {
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn a_code_keeps_its_purpose_in_the_stored_spelling() {
         let store = fresh_store();
-        store
-            .put_challenge(&challenge(CodePurpose::MobileCheck))
-            .unwrap();
-        let stored: String = store
-            .run(async {
-                let c = store.client().await?;
-                one(&c, "SELECT purpose FROM sms_challenge WHERE id = 'c1'", &[]).await
-            })
-            .unwrap()
-            .get(0);
-        assert_eq!(stored, "mobile_check");
-        assert_eq!(
-            store.challenge("c1").unwrap().unwrap().purpose,
-            CodePurpose::MobileCheck
+        crate::store::access::tests::a_code_keeps_its_purpose_in_the_stored_spelling(
+            &store,
+            &|| {
+                store
+                    .run(async {
+                        let c = store.client().await?;
+                        one(&c, "SELECT purpose FROM sms_challenge WHERE id = 'c1'", &[]).await
+                    })
+                    .unwrap()
+                    .get(0)
+            },
+            &|spelling| {
+                store
+                    .run(async {
+                        let c = store.client().await?;
+                        exec(&c, "UPDATE sms_challenge SET purpose = $1", &[&spelling]).await
+                    })
+                    .unwrap();
+            },
         );
-        // A spelling no program wrote is a corrupt row, not a guess.
-        sql(&store, "UPDATE sms_challenge SET purpose = 'MobileCheck'");
-        assert!(matches!(
-            store.challenge("c1"),
-            Err(StoreError::Corrupt {
-                table: "sms_challenge",
-                ..
-            })
-        ));
     }
 
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn limit_events_are_counted_by_kind_and_key_and_cleared() {
-        let store = fresh_store();
-        for at in [10, 20, 30] {
-            store.record_event("face", "a", at).unwrap();
-        }
-        store.record_event("face", "b", 40).unwrap();
-        assert_eq!(store.count_events("face", "a", 20).unwrap(), 2);
-        assert_eq!(store.last_event("face", "a").unwrap(), Some(30));
-        store.clear_events("face", "a").unwrap();
-        assert_eq!(store.count_events("face", "a", 0).unwrap(), 0);
-        assert_eq!(store.last_event("face", "a").unwrap(), None);
-        assert_eq!(store.count_events("face", "b", 0).unwrap(), 1);
-        // Reserving counts up to the limit and then refuses, recording nothing more.
-        assert_eq!(store.reserve_event("pw", "k", 0, 2, 50).unwrap(), Some(1));
-        assert_eq!(store.reserve_event("pw", "k", 0, 2, 51).unwrap(), Some(2));
-        assert_eq!(store.reserve_event("pw", "k", 0, 2, 52).unwrap(), None);
-        assert_eq!(store.count_events("pw", "k", 0).unwrap(), 2);
-        // Events before `since` do not count.
-        assert_eq!(store.reserve_event("pw", "k", 51, 2, 53).unwrap(), Some(2));
+        crate::store::access::tests::limit_events_are_counted_by_kind_and_key_and_cleared(
+            &fresh_store(),
+        );
     }
 
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn several_limits_are_reserved_all_or_none_and_can_be_released() {
-        let store = fresh_store();
-        let limits = |second: u32| {
-            [
-                Limit {
-                    kind: "a",
-                    key: "k",
-                    since: 0,
-                    limit: 2,
-                },
-                Limit {
-                    kind: "b",
-                    key: "k",
-                    since: 0,
-                    limit: second,
-                },
-            ]
-        };
-        assert_eq!(store.reserve_events(&limits(5), 10).unwrap(), None);
-        // The second limit is full: nothing is recorded against the first either.
-        assert_eq!(store.reserve_events(&limits(1), 11).unwrap(), Some(1));
-        assert_eq!(store.count_events("a", "k", 0).unwrap(), 1);
-        assert_eq!(store.reserve_events(&limits(5), 12).unwrap(), None);
-        assert_eq!(store.reserve_events(&limits(5), 13).unwrap(), Some(0));
-        // What did not happen is taken back, and makes room again.
-        store.release_events(&limits(5), 12).unwrap();
-        assert_eq!(store.count_events("a", "k", 0).unwrap(), 1);
-        assert_eq!(store.count_events("b", "k", 0).unwrap(), 1);
-        assert_eq!(store.reserve_events(&limits(5), 14).unwrap(), None);
-        // Releasing what was never reserved takes nothing.
-        store.release_events(&limits(5), 99).unwrap();
-        assert_eq!(store.count_events("a", "k", 0).unwrap(), 2);
-        // No limits: nothing to reserve, and nothing full.
-        assert_eq!(store.reserve_events(&[], 15).unwrap(), None);
+        crate::store::access::tests::several_limits_are_reserved_all_or_none_and_can_be_released(
+            &fresh_store(),
+        );
     }
 
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn the_purge_removes_old_events_and_expired_codes_and_sessions_only() {
-        let store = fresh_store();
-        let account = account(&store, "U1");
-        store.record_event("sign_in_failure", "old", 100).unwrap();
-        store.record_event("sign_in_failure", "new", 1000).unwrap();
-        store.put_challenge(&expiring("expired", 500)).unwrap();
-        store.put_challenge(&expiring("live", 2000)).unwrap();
-        for (token, expires_at) in [(&b"expired"[..], 500), (&b"live"[..], 2000)] {
-            let session = Session {
-                account,
-                created_at: 1,
-                expires_at,
-            };
-            store.put_session(token, &session).unwrap();
-        }
-        assert_eq!(store.purge(500, 1000).unwrap(), 3);
-        assert_eq!(store.count_events("sign_in_failure", "old", 0).unwrap(), 0);
-        assert_eq!(store.count_events("sign_in_failure", "new", 0).unwrap(), 1);
-        assert!(store.challenge("expired").unwrap().is_none());
-        assert!(store.challenge("live").unwrap().is_some());
-        assert!(store.session(b"expired").unwrap().is_none());
-        assert!(store.session(b"live").unwrap().is_some());
-        // Nothing more to do the second time.
-        assert_eq!(store.purge(500, 1000).unwrap(), 0);
+        crate::store::access::tests::the_purge_removes_old_events_and_expired_codes_and_sessions_only(
+            &fresh_store(),
+        );
     }
 
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn sessions_and_devices_belong_to_their_account() {
         let store = fresh_store();
-        let (a, b) = (account(&store, "U1"), account(&store, "U2"));
+        let (a, b) = (unit(&store, 1), unit(&store, 2));
         let session = |account| Session {
             account,
             created_at: 1,

@@ -425,9 +425,12 @@ mod tests {
     use std::sync::{Arc, Barrier};
 
     use super::*;
+    use crate::store::applications::tests::{
+        application, effects_stored, review_effects, submitted_app,
+    };
     use crate::store::postgres::tests::fresh_store;
-    use crate::store::{NewAccount, RegistryEntry, RegistryStore};
-    use licence_core::{IdNumber, Rejection, RejectionCode, UserKind};
+    use crate::store::registry::tests::unit;
+    use licence_core::{Rejection, RejectionCode};
 
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
@@ -452,7 +455,7 @@ mod tests {
         let second = Arc::new(second_instance(&first));
         for i in 0..40 {
             let outcome = first
-                .submit_application(application(unit(&first, i), "k"))
+                .submit_application(application(unit(&*first, i), "k"))
                 .unwrap();
             assert!(matches!(outcome, Submitted::Created(_)), "{outcome:?}");
         }
@@ -503,103 +506,17 @@ mod tests {
         assert_eq!(schema.matches(spelled.as_str()).count(), 2, "{spelled}");
     }
 
-    fn account(
-        store: &PostgresStore,
-        unit_code: Option<String>,
-        id_number: Option<IdNumber>,
-    ) -> AccountId {
-        store
-            .create_account(&NewAccount {
-                kind: UserKind::OnlineRegistered,
-                id_number,
-                unit_code,
-                name: "单位".into(),
-                mobile: "13800138000".parse().unwrap(),
-                password_hash: "x".into(),
-                created_at: 1,
-            })
-            .unwrap()
-    }
-
-    fn unit(store: &PostgresStore, i: i64) -> AccountId {
-        account(store, Some(format!("U{i}")), None)
-    }
-
-    fn application(account: AccountId, key: &str) -> Application {
-        Application {
-            id: 0,
-            account,
-            idempotency_key: key.into(),
-            photo_source: "album".into(),
-            photo: vec![0xFF, 0xD8, account as u8],
-            cropped: None,
-            check: None,
-            state: ApplicationState::Submitted,
-            submitted_at: 10,
-            due_at: 20,
-            updated_at: 10,
-        }
-    }
-
     /// Another instance of the platform on the same database as `store`.
     fn second_instance(store: &PostgresStore) -> PostgresStore {
         PostgresStore::connect(&store.url()).unwrap()
     }
 
-    fn submitted_app(outcome: &Submitted) -> &Application {
-        match outcome {
-            Submitted::Created(app) | Submitted::Replayed(app) | Submitted::OpenExists(app) => app,
-        }
-    }
-
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn concurrent_submissions_are_each_answered_right() {
-        let store = Arc::new(fresh_store());
-        let accounts: Vec<AccountId> = (0..24).map(|i| unit(&store, i)).collect();
-        // Every account submits three times at once from three threads: twice with one key
-        // (a retry) and once with another (a second application while one is open).
-        let outcomes: Vec<(AccountId, &str, Submitted)> = std::thread::scope(|s| {
-            let handles: Vec<_> = accounts
-                .iter()
-                .flat_map(|&a| [(a, "k1"), (a, "k1"), (a, "k2")])
-                .map(|(a, key)| {
-                    let (store, app) = (store.clone(), application(a, key));
-                    s.spawn(move || (a, key, store.submit_application(app).unwrap()))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        for &account in &accounts {
-            let stored = store.applications_of(account).unwrap();
-            assert_eq!(stored.len(), 1, "one application per account");
-            let mine: Vec<&Submitted> = outcomes
-                .iter()
-                .filter(|(a, _, _)| *a == account)
-                .map(|(_, _, o)| o)
-                .collect();
-            let created = mine
-                .iter()
-                .filter(|o| matches!(o, Submitted::Created(_)))
-                .count();
-            assert_eq!(created, 1, "{mine:?}");
-            for (_, key, outcome) in outcomes.iter().filter(|(a, _, _)| *a == account) {
-                assert_eq!(submitted_app(outcome), &stored[0]);
-                // A retry with the key that won replays it; the other key finds it open.
-                if *key == stored[0].idempotency_key {
-                    assert!(
-                        matches!(outcome, Submitted::Created(_) | Submitted::Replayed(_)),
-                        "{outcome:?}"
-                    );
-                } else {
-                    assert!(matches!(outcome, Submitted::OpenExists(_)), "{outcome:?}");
-                }
-            }
-        }
-        let later = store
-            .submit_application(application(accounts[0], "k3"))
-            .unwrap();
-        assert!(matches!(later, Submitted::OpenExists(_)));
+        crate::store::applications::tests::concurrent_submissions_are_each_answered_right(
+            &fresh_store(),
+        );
     }
 
     /// Submits `keys` for `account` all at once, from one thread per key, alternating
@@ -635,7 +552,7 @@ mod tests {
         let instances = [Arc::new(first), Arc::new(second)];
         for round in 0..5 {
             // Different keys at once: one opens, the others find it open.
-            let account = unit(&instances[0], 2 * round);
+            let account = unit(&*instances[0], 2 * round);
             let keys: Vec<String> = (0..12).map(|i| format!("k{i}")).collect();
             let outcomes = submit_at_once(&instances, account, &keys);
             let created: Vec<&Application> = outcomes
@@ -659,7 +576,7 @@ mod tests {
             );
 
             // One key at once (retries): one creates, the others replay it.
-            let account = unit(&instances[0], 2 * round + 1);
+            let account = unit(&*instances[0], 2 * round + 1);
             let keys = vec!["same".to_string(); 12];
             let outcomes = submit_at_once(&instances, account, &keys);
             let created = outcomes
@@ -682,30 +599,8 @@ mod tests {
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn status_indexes_are_allocated_once_in_order() {
-        let store = fresh_store();
-        let (a, b) = (unit(&store, 1), unit(&store, 2));
-        assert_eq!(store.status_index(b).unwrap(), 0);
-        assert_eq!(store.status_index(a).unwrap(), 1);
-        assert_eq!(store.status_index(b).unwrap(), 0);
-        let today = time::macros::date!(2026 - 12 - 1);
-        // Units hold no licence: their entries say so.
-        assert_eq!(store.status_entries(today).unwrap(), [(0, None), (1, None)]);
-        // A person's entry is their licence's status, read from the registry's record.
-        let licence = licence_core::testdata::sample_licence();
-        store
-            .put_registry_entry(&RegistryEntry {
-                id_number: licence.record().number,
-                name: licence.record().name.clone(),
-                reserved_mobile: "13800138000".parse().unwrap(),
-                photo: None,
-                licence: Some(licence.clone()),
-            })
-            .unwrap();
-        let person = account(&store, None, Some(licence.record().number));
-        assert_eq!(store.status_index(person).unwrap(), 2);
-        assert_eq!(
-            store.status_entries(today).unwrap(),
-            [(0, None), (1, None), (2, Some(licence.status_on(today)))]
+        crate::store::applications::tests::status_indexes_are_allocated_once_in_order(
+            &fresh_store(),
         );
     }
 
@@ -715,7 +610,7 @@ mod tests {
         let first = fresh_store();
         let second = second_instance(&first);
         let instances = [Arc::new(first), Arc::new(second)];
-        let accounts: Vec<AccountId> = (0..16).map(|i| unit(&instances[0], i)).collect();
+        let accounts: Vec<AccountId> = (0..16).map(|i| unit(&*instances[0], i)).collect();
         // Every account asks twice at once, once on each instance.
         let start = Arc::new(Barrier::new(2 * accounts.len()));
         let got: Vec<(AccountId, u32)> = std::thread::scope(|s| {
@@ -746,93 +641,12 @@ mod tests {
         assert_eq!(indexes, (0..accounts.len() as u32).collect::<Vec<_>>());
     }
 
-    /// What a decision caused, as stored: outbox rows, inbox messages of `account`, audit lines.
-    fn effects_stored(store: &PostgresStore, account: AccountId) -> (usize, usize, usize) {
-        use crate::store::{MessageStore, StaffStore};
-        (
-            // Claimed until 0: taken back at once, for the next count.
-            store.due_sms(i64::MAX, 0, 100).unwrap().len(),
-            store.inbox(account, 0, 100).unwrap().len(),
-            store.audit_log(100).unwrap().len(),
-        )
-    }
-
-    fn review_effects(to_account: AccountId) -> Effects {
-        Effects {
-            notice: Some(crate::store::Notice {
-                account: to_account,
-                to: "13800138000".parse().unwrap(),
-                event_key: "application:1:approved:30".into(),
-                title: "驾驶证电子版审核结果".into(),
-                text: "已审核通过".into(),
-            }),
-            audit: Some(crate::store::AuditEntry {
-                at: 30,
-                actor: "review01".into(),
-                action: "application_review".into(),
-                detail: "application 1: approved".into(),
-            }),
-        }
-    }
-
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all() {
-        let store = fresh_store();
-        let account = unit(&store, 1);
-        let Submitted::Created(app) = store.submit_application(application(account, "k")).unwrap()
-        else {
-            panic!("not created");
-        };
-        let review = ApplicationState::UnderReview;
-        assert!(store
-            .transition(
-                app.id,
-                &app.state,
-                &review,
-                "check",
-                None,
-                &Effects::NONE,
-                20
-            )
-            .unwrap());
-        let approved = review
-            .apply(&licence_core::ApplicationEvent::Approve)
-            .unwrap();
-        // The notice cannot be stored (its account does not exist): nothing is.
-        let failing = review_effects(account + 1000);
-        assert!(store
-            .transition(app.id, &review, &approved, "review01", None, &failing, 30)
-            .is_err());
-        assert_eq!(store.application(app.id).unwrap().unwrap().state, review);
-        assert_eq!(effects_stored(&store, account), (0, 0, 0));
-        // With a notice that can be stored: the decision, the text, the inbox, the audit line.
-        assert!(store
-            .transition(
-                app.id,
-                &review,
-                &approved,
-                "review01",
-                None,
-                &review_effects(account),
-                30
-            )
-            .unwrap());
-        assert_eq!(store.application(app.id).unwrap().unwrap().state, approved);
-        assert_eq!(effects_stored(&store, account), (1, 1, 1));
-        // A second decision on the same application changes nothing and causes nothing.
-        assert!(!store
-            .transition(
-                app.id,
-                &review,
-                &approved,
-                "review01",
-                None,
-                &review_effects(account),
-                31
-            )
-            .unwrap());
-        assert_eq!(effects_stored(&store, account), (1, 1, 1));
+        crate::store::applications::tests::a_decision_and_all_it_causes_are_stored_together_or_not_at_all(
+            &fresh_store(),
+        );
     }
 
     fn created(store: &PostgresStore, account: AccountId, key: &str, due_at: i64) -> Application {

@@ -390,50 +390,9 @@ impl RegistryStore for PostgresStore {
 mod tests {
     use super::*;
     use crate::store::postgres::tests::fresh_store;
+    use crate::store::registry::tests::{entry, pending_review, person};
     use crate::store::{AuditEntry, MessageStore, Notice, StaffStore};
-    use licence_core::testdata::sample_licence;
     use licence_core::FaceSignChannel;
-
-    /// A person of the registry with a licence and a photo.
-    fn entry() -> RegistryEntry {
-        let licence = sample_licence();
-        RegistryEntry {
-            id_number: licence.record().number,
-            name: licence.record().name.clone(),
-            reserved_mobile: "13800138000".parse().unwrap(),
-            photo: Some(vec![0xFF, 0xD8, 0xFF, 0xD9]),
-            licence: Some(licence),
-        }
-    }
-
-    /// The person of [`entry`], registered online.
-    fn person() -> NewAccount {
-        let e = entry();
-        NewAccount {
-            kind: UserKind::OnlineRegistered,
-            id_number: Some(e.id_number),
-            unit_code: None,
-            name: "张伟".into(),
-            mobile: e.reserved_mobile,
-            password_hash: "x".into(),
-            created_at: 1,
-        }
-    }
-
-    fn pending_review(account: AccountId) -> IdCardReview {
-        IdCardReview {
-            id: 0,
-            account,
-            front: vec![1],
-            back: vec![2],
-            validity: "2020-01-10至2030-01-10".parse().unwrap(),
-            state: ReviewState::Pending,
-            reason: None,
-            submitted_at: 5,
-            decided_at: None,
-            decided_by: None,
-        }
-    }
 
     /// The one value a query of the store's database gives.
     fn query<T: for<'a> tokio_postgres::types::FromSql<'a>>(
@@ -453,15 +412,7 @@ mod tests {
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn the_registry_round_trips_and_replaces() {
-        let store = fresh_store();
-        let mut e = entry();
-        store.put_registry_entry(&e).unwrap();
-        assert_eq!(store.registry_entry(&e.id_number).unwrap(), Some(e.clone()));
-        e.photo = None;
-        e.licence = None;
-        store.put_registry_entry(&e).unwrap();
-        assert_eq!(store.registry_entry(&e.id_number).unwrap(), Some(e));
-        assert_eq!(store.registry_size().unwrap(), 1);
+        crate::store::registry::tests::the_registry_round_trips_and_replaces(&fresh_store());
     }
 
     #[test]
@@ -487,62 +438,25 @@ mod tests {
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn a_second_account_for_one_person_is_a_duplicate() {
-        let store = fresh_store();
-        let new = person();
-        let id = store.create_account(&new).unwrap();
-        assert!(matches!(
-            store.create_account(&new),
-            Err(StoreError::Duplicate("account"))
-        ));
-        let account = store
-            .account_by_id_number(&entry().id_number)
-            .unwrap()
-            .unwrap();
-        assert_eq!((account.id, account.kind), (id, UserKind::OnlineRegistered));
-        assert_eq!(store.account(id).unwrap(), Some(account.clone()));
-        assert_eq!(store.account_by_mobile(&new.mobile).unwrap(), Some(account));
+        crate::store::registry::tests::a_second_account_for_one_person_is_a_duplicate(
+            &fresh_store(),
+        );
     }
 
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn a_review_is_decided_once_and_stored_in_its_spelling() {
         let store = fresh_store();
-        let account = store.create_account(&person()).unwrap();
-        let id = store.add_review(&pending_review(account)).unwrap();
-        assert_eq!(store.pending_reviews().unwrap().len(), 1);
-        assert!(store
-            .decide_review(
-                id,
-                ReviewState::Rejected,
-                Some("模糊"),
-                "reviewer",
-                None,
-                &Effects::NONE,
-                9
-            )
-            .unwrap());
-        assert!(!store
-            .decide_review(
-                id,
-                ReviewState::Approved,
-                None,
-                "reviewer",
-                None,
-                &Effects::NONE,
-                10
-            )
-            .unwrap());
-        let decided = store.review(id).unwrap().unwrap();
-        assert_eq!(decided.state, ReviewState::Rejected);
-        assert_eq!(decided.reason.as_deref(), Some("模糊"));
-        assert!(store.pending_reviews().unwrap().is_empty());
-        let stored: String = query(
+        crate::store::registry::tests::a_review_is_decided_once_and_stored_in_its_spelling(
             &store,
-            "SELECT state FROM id_card_review WHERE id = $1",
-            &[&id],
+            &|id| {
+                query(
+                    &store,
+                    "SELECT state FROM id_card_review WHERE id = $1",
+                    &[&id],
+                )
+            },
         );
-        assert_eq!(stored, "rejected");
-        assert_eq!(store.reviews_of(account).unwrap(), vec![decided]);
     }
 
     #[test]
@@ -622,46 +536,9 @@ mod tests {
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn a_unit_is_created_with_its_papers_or_not_at_all() {
         let store = fresh_store();
-        let e = entry();
-        let unit = NewAccount {
-            kind: UserKind::Unit,
-            id_number: None,
-            unit_code: Some("91350100M000100Y43".into()),
-            name: "某某物流有限公司".into(),
-            mobile: e.reserved_mobile,
-            password_hash: "x".into(),
-            created_at: 1,
-        };
-        let papers = UnitPapers {
-            agent_name: e.name.clone(),
-            agent_id_number: e.id_number,
-            attorney: vec![0x25, 0x50, 0x44, 0x46],
-            attorney_type: "application/pdf".into(),
-        };
-        let id = store.create_unit(&unit, &papers).unwrap();
-        let stored = store
-            .account_by_unit_code("91350100M000100Y43")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (stored.id, stored.kind, stored.id_number),
-            (id, UserKind::Unit, None)
-        );
-        assert!(matches!(
-            store.create_unit(&unit, &papers),
-            Err(StoreError::Duplicate("unit"))
-        ));
-        let papers_kept: i64 = query(&store, "SELECT count(*) FROM unit_papers", &[]);
-        assert_eq!(papers_kept, 1);
-        // The agent's own account, on the same number, is the one sign-in by mobile finds.
-        let agent = store.create_account(&person()).unwrap();
-        assert_eq!(
-            store
-                .account_by_mobile(&e.reserved_mobile)
-                .unwrap()
-                .unwrap()
-                .id,
-            agent
+        crate::store::registry::tests::a_unit_is_created_with_its_papers_or_not_at_all(
+            &store,
+            &|| query(&store, "SELECT count(*) FROM unit_papers", &[]),
         );
     }
 }

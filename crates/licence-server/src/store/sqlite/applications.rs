@@ -453,93 +453,14 @@ impl ApplicationStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewAccount, RegistryStore};
-    use licence_core::UserKind;
 
-    fn unit(store: &SqliteStore, i: i64) -> AccountId {
-        store
-            .create_account(&NewAccount {
-                kind: UserKind::OnlineRegistered,
-                id_number: None,
-                unit_code: Some(format!("U{i}")),
-                name: "单位".into(),
-                mobile: "13800138000".parse().unwrap(),
-                password_hash: "x".into(),
-                created_at: 1,
-            })
-            .unwrap()
-    }
-
-    fn application(account: AccountId, key: &str) -> Application {
-        Application {
-            id: 0,
-            account,
-            idempotency_key: key.into(),
-            photo_source: "album".into(),
-            photo: vec![0xFF, 0xD8, account as u8],
-            cropped: None,
-            check: None,
-            state: ApplicationState::Submitted,
-            submitted_at: 10,
-            due_at: 20,
-            updated_at: 10,
-        }
-    }
-
+    /// On a database file, where submissions that arrive together are committed together.
     #[test]
     fn concurrent_submissions_are_group_committed_each_answered_right() {
         let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("p.sqlite")).unwrap());
-        let accounts: Vec<AccountId> = (0..24).map(|i| unit(&store, i)).collect();
-        // Every account submits three times at once from three threads: twice with one key
-        // (a retry) and once with another (a second application while one is open).
-        let outcomes: Vec<(AccountId, &str, Submitted)> = std::thread::scope(|s| {
-            let handles: Vec<_> = accounts
-                .iter()
-                .flat_map(|&a| [(a, "k1"), (a, "k1"), (a, "k2")])
-                .map(|(a, key)| {
-                    let (store, app) = (store.clone(), application(a, key));
-                    s.spawn(move || (a, key, store.submit_application(app).unwrap()))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        for &account in &accounts {
-            let stored = store.applications_of(account).unwrap();
-            assert_eq!(stored.len(), 1, "one application per account");
-            let mine: Vec<&Submitted> = outcomes
-                .iter()
-                .filter(|(a, _, _)| *a == account)
-                .map(|(_, _, o)| o)
-                .collect();
-            let created = mine
-                .iter()
-                .filter(|o| matches!(o, Submitted::Created(_)))
-                .count();
-            assert_eq!(created, 1, "{mine:?}");
-            for (_, key, outcome) in outcomes.iter().filter(|(a, _, _)| *a == account) {
-                let app = match outcome {
-                    Submitted::Created(app)
-                    | Submitted::Replayed(app)
-                    | Submitted::OpenExists(app) => app,
-                };
-                assert_eq!(app.id, stored[0].id);
-                // A retry with the key that won replays it; the other key finds it open.
-                if *key == stored[0].idempotency_key {
-                    assert!(
-                        matches!(outcome, Submitted::Created(_) | Submitted::Replayed(_)),
-                        "{outcome:?}"
-                    );
-                } else {
-                    assert!(matches!(outcome, Submitted::OpenExists(_)), "{outcome:?}");
-                }
-            }
-        }
-        // A later submission alone is answered at once (no batch left half-done).
-        let later = store
-            .submit_application(application(accounts[0], "k3"))
-            .unwrap();
-        assert!(matches!(later, Submitted::OpenExists(_)));
+        crate::store::applications::tests::concurrent_submissions_are_each_answered_right(
+            &SqliteStore::open(&dir.path().join("p.sqlite")).unwrap(),
+        );
     }
 
     #[test]
@@ -558,101 +479,15 @@ mod tests {
 
     #[test]
     fn status_indexes_are_allocated_once_in_order() {
-        let store = SqliteStore::in_memory().unwrap();
-        let (a, b) = (unit(&store, 1), unit(&store, 2));
-        assert_eq!(store.status_index(b).unwrap(), 0);
-        assert_eq!(store.status_index(a).unwrap(), 1);
-        assert_eq!(store.status_index(b).unwrap(), 0);
-        let today = time::macros::date!(2026 - 12 - 1);
-        // Units hold no licence: their entries say so.
-        assert_eq!(store.status_entries(today).unwrap(), [(0, None), (1, None)]);
-    }
-
-    /// What a decision caused, as stored: outbox rows, inbox messages of `account`, audit lines.
-    fn effects_stored(store: &SqliteStore, account: AccountId) -> (usize, usize, usize) {
-        use crate::store::{MessageStore, StaffStore};
-        (
-            // Claimed until 0: taken back at once, for the next count.
-            store.due_sms(i64::MAX, 0, 100).unwrap().len(),
-            store.inbox(account, 0, 100).unwrap().len(),
-            store.audit_log(100).unwrap().len(),
-        )
-    }
-
-    fn review_effects(to_account: AccountId) -> Effects {
-        Effects {
-            notice: Some(crate::store::Notice {
-                account: to_account,
-                to: "13800138000".parse().unwrap(),
-                event_key: "application:1:approved:30".into(),
-                title: "驾驶证电子版审核结果".into(),
-                text: "已审核通过".into(),
-            }),
-            audit: Some(crate::store::AuditEntry {
-                at: 30,
-                actor: "review01".into(),
-                action: "application_review".into(),
-                detail: "application 1: approved".into(),
-            }),
-        }
+        crate::store::applications::tests::status_indexes_are_allocated_once_in_order(
+            &SqliteStore::in_memory().unwrap(),
+        );
     }
 
     #[test]
     fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all() {
-        let store = SqliteStore::in_memory().unwrap();
-        let account = unit(&store, 1);
-        let Submitted::Created(app) = store.submit_application(application(account, "k")).unwrap()
-        else {
-            panic!("not created");
-        };
-        let review = ApplicationState::UnderReview;
-        assert!(store
-            .transition(
-                app.id,
-                &app.state,
-                &review,
-                "check",
-                None,
-                &Effects::NONE,
-                20
-            )
-            .unwrap());
-        let approved = review
-            .apply(&licence_core::ApplicationEvent::Approve)
-            .unwrap();
-        // The notice cannot be stored (its account does not exist): nothing is.
-        let failing = review_effects(account + 1000);
-        assert!(store
-            .transition(app.id, &review, &approved, "review01", None, &failing, 30)
-            .is_err());
-        assert_eq!(store.application(app.id).unwrap().unwrap().state, review);
-        assert_eq!(effects_stored(&store, account), (0, 0, 0));
-        // With a notice that can be stored: the decision, the text, the inbox, the audit line.
-        assert!(store
-            .transition(
-                app.id,
-                &review,
-                &approved,
-                "review01",
-                None,
-                &review_effects(account),
-                30
-            )
-            .unwrap());
-        assert_eq!(store.application(app.id).unwrap().unwrap().state, approved);
-        assert_eq!(effects_stored(&store, account), (1, 1, 1));
-        // A second decision on the same application changes nothing and causes nothing.
-        assert!(!store
-            .transition(
-                app.id,
-                &review,
-                &approved,
-                "review01",
-                None,
-                &review_effects(account),
-                31
-            )
-            .unwrap());
-        assert_eq!(effects_stored(&store, account), (1, 1, 1));
+        crate::store::applications::tests::a_decision_and_all_it_causes_are_stored_together_or_not_at_all(
+            &SqliteStore::in_memory().unwrap(),
+        );
     }
 }

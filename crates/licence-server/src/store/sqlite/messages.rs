@@ -222,22 +222,9 @@ mod tests {
 
     #[test]
     fn the_inbox_pages_by_id_and_marks_only_the_owners_message_read() {
-        use crate::store::{NewAccount, RegistryStore};
+        use crate::store::registry::tests::unit;
         let store = SqliteStore::in_memory().unwrap();
-        let account = |code: &str| {
-            store
-                .create_account(&NewAccount {
-                    kind: licence_core::UserKind::Unit,
-                    id_number: None,
-                    unit_code: Some(code.into()),
-                    name: "单位".into(),
-                    mobile: "13800138000".parse().unwrap(),
-                    password_hash: "x".into(),
-                    created_at: 1,
-                })
-                .unwrap()
-        };
-        let (a, b) = (account("U1"), account("U2"));
+        let (a, b) = (unit(&store, 1), unit(&store, 2));
         for i in 1..=3 {
             assert!(store
                 .add_to_inbox(a, &format!("e{i}"), "标题", "正文", i)

@@ -55,7 +55,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::tests::entry;
+    use crate::store::registry::tests::entry;
     use crate::store::{
         AccessStore, ApplicationStore, CodePurpose, MessageStore, NewAccount, RegistryStore,
         SmsChallenge, SqliteStore, StaffRole, StaffStore,

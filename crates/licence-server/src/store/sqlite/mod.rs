@@ -259,9 +259,6 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::RegistryEntry;
-    use licence_core::testdata::sample_licence;
-
     #[cfg(unix)]
     #[test]
     fn a_new_database_and_its_journal_are_the_owners_alone() {
@@ -269,25 +266,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("platform.sqlite");
         let store = super::SqliteStore::open(&path).unwrap();
-        crate::store::RegistryStore::put_registry_entry(&store, &entry()).unwrap();
+        crate::store::RegistryStore::put_registry_entry(
+            &store,
+            &crate::store::registry::tests::entry(),
+        )
+        .unwrap();
         for file in ["platform.sqlite", "platform.sqlite-wal"] {
             let mode = std::fs::metadata(dir.path().join(file))
                 .unwrap()
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o077, 0, "{file}: {mode:o}");
-        }
-    }
-
-    /// A person of the registry with a licence and a photo.
-    pub(super) fn entry() -> RegistryEntry {
-        let licence = sample_licence();
-        RegistryEntry {
-            id_number: licence.record().number,
-            name: licence.record().name.clone(),
-            reserved_mobile: "13800138000".parse().unwrap(),
-            photo: Some(vec![0xFF, 0xD8, 0xFF, 0xD9]),
-            licence: Some(licence),
         }
     }
 }
