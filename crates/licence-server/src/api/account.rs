@@ -10,7 +10,7 @@ use licence_core::{
 };
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 
-use super::registration::{redeem_code, send_code, CodeFor, Delivery};
+use super::codes::{redeem_code, send_code, CodeFor, Delivery};
 use super::{
     account_view, cpu, mobile, open_session, require, with_store, AccountView, Requester, SignedIn,
     SignedInAccount,

@@ -3,6 +3,7 @@
 
 mod account;
 mod applications;
+mod codes;
 mod contract;
 mod inbox;
 mod issuance;

@@ -1,0 +1,395 @@
+//! The PostgreSQL application piece's own tests: races across two instances on one
+//! database, and what only this backend has (its schema's spellings, the event history).
+
+use std::sync::{Arc, Barrier};
+
+use super::*;
+use crate::store::applications::tests::{
+    application, effects_stored, review_effects, submitted_app,
+};
+use crate::store::postgres::tests::fresh_store;
+use crate::store::registry::tests::unit;
+use licence_core::{Rejection, RejectionCode};
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn photo_checks_are_claimed_by_one_worker() {
+    crate::store::applications::tests::photo_checks_are_claimed_by_one_worker(&fresh_store());
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn status_list_stamps_change_only_with_the_content() {
+    crate::store::applications::tests::status_list_stamps_change_only_with_the_content(
+        &fresh_store(),
+    );
+}
+
+/// Two instances' workers claiming at once, again and again: each application is given
+/// to exactly one of them.
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn workers_of_two_instances_never_claim_the_same_application() {
+    let first = Arc::new(fresh_store());
+    let second = Arc::new(second_instance(&first));
+    for i in 0..40 {
+        let outcome = first
+            .submit_application(application(unit(&*first, i), "k"))
+            .unwrap();
+        assert!(matches!(outcome, Submitted::Created(_)), "{outcome:?}");
+    }
+    let start = Arc::new(Barrier::new(8));
+    let claimed: Vec<i64> = (0..8)
+        .map(|w| {
+            let store = if w % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                store
+                    .claim_unchecked_applications(&format!("w{w}"), 100, 160, 5)
+                    .unwrap()
+                    .into_iter()
+                    .map(|a| a.id)
+                    .collect::<Vec<_>>()
+            })
+        })
+        // Every thread started before any is joined: they wait for each other.
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let mut unique = claimed.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!((claimed.len(), unique.len()), (40, 40));
+}
+
+/// The schema spells the open statuses where it cannot take them as a parameter (a
+/// partial index): each place says exactly [`open_statuses`]. Runs without a database.
+#[test]
+fn the_schema_spells_the_open_statuses_as_the_code_does() {
+    let schema = include_str!("migrations/0001_schema.sql");
+    let spelled = format!(
+        "status IN ({})",
+        open_statuses()
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    assert_eq!(schema.matches("status IN (").count(), 2, "{schema}");
+    assert_eq!(schema.matches(spelled.as_str()).count(), 2, "{spelled}");
+}
+
+/// Another instance of the platform on the same database as `store`.
+fn second_instance(store: &PostgresStore) -> PostgresStore {
+    PostgresStore::connect(&store.url()).unwrap()
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn concurrent_submissions_are_each_answered_right() {
+    crate::store::applications::tests::concurrent_submissions_are_each_answered_right(
+        &fresh_store(),
+    );
+}
+
+/// Submits `keys` for `account` all at once, from one thread per key, alternating
+/// between the two instances.
+fn submit_at_once(
+    instances: &[Arc<PostgresStore>; 2],
+    account: AccountId,
+    keys: &[String],
+) -> Vec<Submitted> {
+    let start = Arc::new(Barrier::new(keys.len()));
+    std::thread::scope(|s| {
+        let handles: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let (store, start) = (instances[i % 2].clone(), start.clone());
+                let app = application(account, key);
+                s.spawn(move || {
+                    start.wait();
+                    store.submit_application(app).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn two_instances_racing_open_one_application_per_account() {
+    let first = fresh_store();
+    let second = second_instance(&first);
+    let instances = [Arc::new(first), Arc::new(second)];
+    for round in 0..5 {
+        // Different keys at once: one opens, the others find it open.
+        let account = unit(&*instances[0], 2 * round);
+        let keys: Vec<String> = (0..12).map(|i| format!("k{i}")).collect();
+        let outcomes = submit_at_once(&instances, account, &keys);
+        let created: Vec<&Application> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Submitted::Created(app) => Some(app),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(created.len(), 1, "{outcomes:?}");
+        for o in &outcomes {
+            assert!(
+                matches!(o, Submitted::Created(_) | Submitted::OpenExists(_)),
+                "{o:?}"
+            );
+            assert_eq!(submitted_app(o).id, created[0].id);
+        }
+        assert_eq!(
+            instances[1].applications_of(account).unwrap(),
+            [created[0].clone()]
+        );
+
+        // One key at once (retries): one creates, the others replay it.
+        let account = unit(&*instances[0], 2 * round + 1);
+        let keys = vec!["same".to_string(); 12];
+        let outcomes = submit_at_once(&instances, account, &keys);
+        let created = outcomes
+            .iter()
+            .filter(|o| matches!(o, Submitted::Created(_)))
+            .count();
+        assert_eq!(created, 1, "{outcomes:?}");
+        let stored = instances[0].applications_of(account).unwrap();
+        assert_eq!(stored.len(), 1);
+        for o in &outcomes {
+            assert!(
+                matches!(o, Submitted::Created(_) | Submitted::Replayed(_)),
+                "{o:?}"
+            );
+            assert_eq!(submitted_app(o), &stored[0]);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn status_indexes_are_allocated_once_in_order() {
+    crate::store::applications::tests::status_indexes_are_allocated_once_in_order(&fresh_store());
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn two_instances_racing_allocate_dense_indexes_once() {
+    let first = fresh_store();
+    let second = second_instance(&first);
+    let instances = [Arc::new(first), Arc::new(second)];
+    let accounts: Vec<AccountId> = (0..16).map(|i| unit(&*instances[0], i)).collect();
+    // Every account asks twice at once, once on each instance.
+    let start = Arc::new(Barrier::new(2 * accounts.len()));
+    let got: Vec<(AccountId, u32)> = std::thread::scope(|s| {
+        let handles: Vec<_> = accounts
+            .iter()
+            .flat_map(|&a| [(a, 0), (a, 1)])
+            .map(|(a, i)| {
+                let (store, start) = (instances[i].clone(), start.clone());
+                s.spawn(move || {
+                    start.wait();
+                    (a, store.status_index(a).unwrap())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut indexes: Vec<u32> = Vec::new();
+    for &account in &accounts {
+        let mine: Vec<u32> = got
+            .iter()
+            .filter(|(a, _)| *a == account)
+            .map(|(_, i)| *i)
+            .collect();
+        assert_eq!(mine[0], mine[1], "one index per account");
+        indexes.push(mine[0]);
+    }
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..accounts.len() as u32).collect::<Vec<_>>());
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all() {
+    crate::store::applications::tests::a_decision_and_all_it_causes_are_stored_together_or_not_at_all(
+        &fresh_store(),
+    );
+}
+
+fn created(store: &PostgresStore, account: AccountId, key: &str, due_at: i64) -> Application {
+    let new = Application {
+        due_at,
+        ..application(account, key)
+    };
+    match store.submit_application(new).unwrap() {
+        Submitted::Created(app) => app,
+        other => panic!("not created: {other:?}"),
+    }
+}
+
+fn check(app: &Application, from: &ApplicationState, to: ApplicationState) -> PhotoCheckRecord {
+    PhotoCheckRecord {
+        id: app.id,
+        check: format!("{{\"application\":{}}}", app.id),
+        cropped: Some(vec![1, 2, 3]),
+        from: from.clone(),
+        to,
+        notice: None,
+    }
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn checks_move_applications_on_once_and_a_resubmission_reopens() {
+    let store = fresh_store();
+    let (a, b, c) = (unit(&store, 1), unit(&store, 2), unit(&store, 3));
+    let (app_a, app_b, app_c) = (
+        created(&store, a, "k", 30),
+        created(&store, b, "k", 20),
+        created(&store, c, "k", 25),
+    );
+    let ids = |apps: Vec<Application>| apps.iter().map(|x| x.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.unchecked_applications(10).unwrap()),
+        [app_a.id, app_b.id, app_c.id]
+    );
+    assert_eq!(
+        ids(store.unchecked_applications(2).unwrap()),
+        [app_a.id, app_b.id]
+    );
+
+    let submitted = ApplicationState::Submitted;
+    let rejected = ApplicationState::Rejected {
+        reasons: vec![Rejection {
+            code: RejectionCode::PhotoNotCompliant,
+            note: None,
+        }],
+    };
+    let mut reject_b = check(&app_b, &submitted, rejected.clone());
+    reject_b.notice = review_effects(b).notice;
+    let checks = [
+        check(&app_a, &submitted, ApplicationState::UnderReview),
+        reject_b,
+        // Not `from` any more: nothing happens.
+        check(
+            &app_c,
+            &ApplicationState::UnderReview,
+            ApplicationState::UnderReview,
+        ),
+    ];
+    assert_eq!(store.record_checks(&checks).unwrap(), [true, true, false]);
+    assert_eq!(store.record_checks(&checks[..1]).unwrap(), [false]);
+    assert_eq!(store.record_checks(&[]).unwrap(), Vec::<bool>::new());
+    let stored_a = store.application(app_a.id).unwrap().unwrap();
+    assert_eq!(stored_a.state, ApplicationState::UnderReview);
+    assert_eq!(stored_a.check, Some(checks[0].check.clone()));
+    assert_eq!(stored_a.cropped, Some(vec![1, 2, 3]));
+    assert!(stored_a.updated_at >= crate::now() - 60, "{stored_a:?}");
+    assert_eq!(
+        store.application(app_b.id).unwrap().unwrap().state,
+        rejected
+    );
+    assert_eq!(effects_stored(&store, b), (1, 1, 0));
+    assert_eq!(ids(store.unchecked_applications(10).unwrap()), [app_c.id]);
+
+    // The review queue goes by deadline.
+    assert!(store
+        .transition(
+            app_c.id,
+            &submitted,
+            &ApplicationState::UnderReview,
+            "check",
+            None,
+            &Effects::NONE,
+            21
+        )
+        .unwrap());
+    assert_eq!(ids(store.review_queue().unwrap()), [app_c.id, app_a.id]);
+
+    // A rejected application is closed: another may be opened, and then the rejected one
+    // may not be resubmitted beside it until that one is withdrawn.
+    let second_b = created(&store, b, "k2", 40);
+    let resubmitted = Resubmitted {
+        photo_source: "camera",
+        photo: &[0xFF, 0xD8, 9],
+        due_at: 50,
+    };
+    let resubmit = || {
+        store.transition(
+            app_b.id,
+            &rejected,
+            &submitted,
+            "applicant",
+            Some(resubmitted),
+            &Effects::NONE,
+            45,
+        )
+    };
+    assert!(matches!(
+        resubmit(),
+        Err(StoreError::Duplicate("open application"))
+    ));
+    assert!(store
+        .transition(
+            second_b.id,
+            &submitted,
+            &ApplicationState::Withdrawn,
+            "applicant",
+            None,
+            &Effects::NONE,
+            44
+        )
+        .unwrap());
+    assert!(resubmit().unwrap());
+    let stored_b = store.application(app_b.id).unwrap().unwrap();
+    assert_eq!(
+        stored_b,
+        Application {
+            photo_source: "camera".into(),
+            photo: vec![0xFF, 0xD8, 9],
+            cropped: None,
+            check: None,
+            state: submitted.clone(),
+            submitted_at: 45,
+            due_at: 50,
+            updated_at: 45,
+            ..app_b.clone()
+        }
+    );
+    assert_eq!(ids(store.unchecked_applications(10).unwrap()), [app_b.id]);
+    // Its history: submitted, rejected by the check, submitted again.
+    let history: Vec<(String, String)> = store
+        .run(async {
+            let c = store.client().await?;
+            rows(
+                &c,
+                "SELECT actor, state FROM application_event WHERE application_id = $1
+                 ORDER BY id",
+                &[&app_b.id],
+            )
+            .await
+        })
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let json = |s: &ApplicationState| state_json(s).unwrap();
+    assert_eq!(
+        history,
+        [
+            ("applicant".to_string(), json(&submitted)),
+            ("photo check".to_string(), json(&rejected)),
+            ("applicant".to_string(), json(&submitted)),
+        ]
+    );
+}
