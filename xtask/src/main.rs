@@ -34,7 +34,8 @@ usage: cargo xtask <command>
   bench-server [ARGS]  load-test the platform's submission path on loopback (release
                        build; bounded in requests and time); ARGS go to licence-loadgen,
                        e.g. --seconds 5 --rate 1000 --overload 5 (see --help);
-                       --postgres: on a throwaway PostgreSQL cluster instead of SQLite
+                       --postgres: on a throwaway PostgreSQL cluster instead of SQLite;
+                       --instances N: N instances on the one store, behind HAProxy
   bench-app            measure the app's budgets on its shipping build (profile app-release):
                        stripped size, cold start to the home screen under Xvfb, memory after
                        applying
@@ -210,8 +211,11 @@ fn bench_server(args: &[String]) -> Result<()> {
     // `--postgres`: the platform keeps its data in a throwaway PostgreSQL cluster, durable
     // as the SQLite default is (every commit flushed), started here and stopped after.
     let on_postgres = args.iter().any(|a| a == "--postgres");
-    let cluster = if on_postgres {
+    // Several instances are served through HAProxy, which comes with the same packages.
+    if on_postgres || args.iter().any(|a| a.starts_with("--instances")) {
         needs::ensure(&[needs::Need::Apt(suites::POSTGRES_PACKAGES)])?;
+    }
+    let cluster = if on_postgres {
         let dir = root().join("target/bench-postgres");
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;

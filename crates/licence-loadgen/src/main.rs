@@ -61,6 +61,10 @@ struct Cli {
     /// connection carries on), or `1.1`.
     #[arg(long, value_enum, default_value_t = HttpVersion::Http2)]
     http: HttpVersion,
+    /// Instances of the platform on the one store; more than one are served through HAProxy
+    /// (TCP mode, PROXY v2 to each, health checks), which the phones connect to.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
     /// Keep the platform's data in a new database `bench` on this PostgreSQL server
     /// (`postgres://user@host:port`, no database) instead of a SQLite file.
     #[arg(long)]
@@ -117,8 +121,31 @@ fn main() -> anyhow::Result<()> {
     println!("photo: {} bytes (JPEG, 358×441)", photo.len());
     println!("clients: {}", client_name(cli.clients));
 
-    let mut server = Server::start(&server_bin, &db, &cli.server_args)?;
-    println!("server: {} on {}", server_bin.display(), server.address);
+    anyhow::ensure!(
+        (1..=8).contains(&cli.instances),
+        "--instances must be between 1 and 8"
+    );
+    let mut server_args = cli.server_args.clone();
+    if cli.instances > 1 {
+        server_args.extend(["--trusted-proxy".to_owned(), "127.0.0.1".to_owned()]);
+    }
+    // The first instance makes the key files beside the database; the others read them.
+    let mut servers = Vec::with_capacity(cli.instances);
+    for _ in 0..cli.instances {
+        let server = Server::start(&server_bin, &db, &server_args)?;
+        println!("server: {} on {}", server_bin.display(), server.address);
+        servers.push(server);
+    }
+    let balancer = if cli.instances > 1 {
+        let addresses: Vec<_> = servers.iter().map(|s| s.address).collect();
+        let balancer = licence_e2e::haproxy::Haproxy::start(&cli.dir, &addresses)
+            .map_err(anyhow::Error::msg)?;
+        println!("HAProxy in front, on {}", balancer.address);
+        Some(balancer)
+    } else {
+        None
+    };
+    let target = balancer.as_ref().map_or(servers[0].address, |b| b.address);
     let ledger = Arc::new(Ledger::new(drivers.clone()));
     let runtime = tokio::runtime::Runtime::new()?;
     let duration = Duration::from_secs_f64(cli.seconds);
@@ -132,18 +159,14 @@ fn main() -> anyhow::Result<()> {
         clients: cli.clients,
         http: cli.http,
     };
-    let server_pid = server.child.id().to_string();
+    let server_pids: Vec<String> = servers.iter().map(|s| s.child.id().to_string()).collect();
     let mut reports = Vec::new();
     let mut run = |phase: Phase| {
         let cpu = |pid: &str| licence_loadgen::cpu_seconds(pid).unwrap_or(f64::NAN);
-        let (server_before, own_before) = (cpu(&server_pid), cpu("self"));
-        let report = runtime.block_on(run_phase(
-            server.address,
-            &phase,
-            ledger.clone(),
-            &submission,
-        ));
-        let cpu_used = (cpu(&server_pid) - server_before, cpu("self") - own_before);
+        let servers_cpu = || server_pids.iter().map(|pid| cpu(pid)).sum::<f64>();
+        let (server_before, own_before) = (servers_cpu(), cpu("self"));
+        let report = runtime.block_on(run_phase(target, &phase, ledger.clone(), &submission));
+        let cpu_used = (servers_cpu() - server_before, cpu("self") - own_before);
         reports.push((report.clone(), phase.pace, cpu_used));
         report
     };
@@ -151,9 +174,15 @@ fn main() -> anyhow::Result<()> {
     run(phase("steady", Pace::Rate(cli.rate), cli.paced_connections));
     let overload = Pace::Rate(capacity.accepted_per_second().max(1.0) * cli.overload);
     let overloaded = run(phase("overload", overload, cli.paced_connections));
-    let peak = server.peak_memory_mib();
+    let peak = servers
+        .iter()
+        .filter_map(Server::peak_memory_mib)
+        .reduce(f64::max);
     // A crash, not a shutdown: what was acknowledged must be on disk already.
-    server.kill();
+    for server in &mut servers {
+        server.kill();
+    }
+    drop(balancer);
     drop(runtime);
 
     let verification = verify(&db, &drivers, &ledger)?;
