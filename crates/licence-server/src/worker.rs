@@ -294,10 +294,18 @@ pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
         let state = state.clone();
         sending.spawn(async move { send_one(&state, message).await });
     }
+    // Every send is seen through (one failing to record must not cut the others off
+    // between sending and recording); the first failure is reported.
+    let mut failure = None;
     while let Some(sent) = sending.join_next().await {
-        sent??;
+        if let Err(e) = sent.map_err(anyhow::Error::from).and_then(|r| r) {
+            failure.get_or_insert(e);
+        }
     }
-    Ok(taken)
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(taken),
+    }
 }
 
 /// Sends one message and records how it went.
