@@ -172,11 +172,26 @@ impl Pool {
 
     /// A slot, waiting up to [`SLOT_WAIT`] for one.
     async fn acquire(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        use std::sync::atomic::Ordering;
-        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting::count(&self.waiting);
         let slot = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await;
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
         slot.ok().and_then(Result::ok)
+    }
+}
+
+/// One request counted as waiting for as long as it exists: also when the wait is given up
+/// half-way (the client went away and its request was dropped), so the count never drifts.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a std::sync::atomic::AtomicUsize) -> Waiting<'a> {
+        waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -414,6 +429,23 @@ fn calls_outside(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request that gave up waiting for a slot (its client went away) leaves the queue:
+    /// the pool does not fill up with the ghosts of dropped requests.
+    #[tokio::test]
+    async fn a_wait_given_up_halfway_leaves_the_queue() {
+        let pool = Pool::new(1);
+        let held = pool.acquire().await.unwrap();
+        for _ in 0..3 {
+            // Dropped after 10 ms of its second's wait, as a request whose client hung up.
+            let wait = tokio::time::timeout(Duration::from_millis(10), pool.acquire()).await;
+            assert!(wait.is_err());
+        }
+        assert_eq!(pool.waiting.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert!(!pool.full());
+        drop(held);
+        assert!(pool.acquire().await.is_some());
+    }
 
     #[test]
     fn health_checks_and_long_polls_take_no_work_slot_and_everything_else_does() {
