@@ -334,34 +334,11 @@ async fn send_one(state: &AppState, message: OutboxMessage) -> anyhow::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ApplicationStore, NewAccount, RegistryStore, SqliteStore, Submitted};
-    use licence_core::UserKind;
+    use crate::store::{ApplicationStore, SqliteStore, Submitted};
 
     fn submitted(store: &SqliteStore, i: i64) -> Application {
-        let account = store
-            .create_account(&NewAccount {
-                kind: UserKind::OnlineRegistered,
-                id_number: None,
-                unit_code: Some(format!("U{i}")),
-                name: "单位".into(),
-                mobile: "13800138000".parse().unwrap(),
-                password_hash: "x".into(),
-                created_at: 1,
-            })
-            .unwrap();
-        let new = Application {
-            id: 0,
-            account,
-            idempotency_key: format!("k{i}"),
-            photo_source: "album".into(),
-            photo: vec![0xFF, 0xD8, i as u8],
-            cropped: None,
-            check: None,
-            state: ApplicationState::Submitted,
-            submitted_at: 10,
-            due_at: 20,
-            updated_at: 10,
-        };
+        let account = crate::store::testing::unit(store, i);
+        let new = crate::store::testing::application(account, &format!("k{i}"));
         match store.submit_application(new).unwrap() {
             Submitted::Created(app) => app,
             other => panic!("{other:?}"),

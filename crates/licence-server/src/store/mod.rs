@@ -66,6 +66,13 @@ pub use registry::{
 pub use sqlite::SqliteStore;
 pub use staff::{AuditEntry, Staff, StaffRole, StaffSession, StaffSessionKind, StaffStore};
 
+/// Test helpers of the pieces for tests elsewhere in the crate (the workers').
+#[cfg(test)]
+pub(crate) mod testing {
+    pub(crate) use super::applications::tests::application;
+    pub(crate) use super::registry::tests::unit;
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique key is taken (an account for this ID number already exists, …).
