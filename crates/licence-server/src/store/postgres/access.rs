@@ -410,57 +410,10 @@ impl AccessStore for PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Barrier};
-
     use super::*;
     use crate::store::access::tests::challenge;
-    use crate::store::postgres::tests::fresh_store;
+    use crate::store::postgres::tests::{fresh_store, race, two_instances};
     use crate::store::registry::tests::unit;
-
-    /// A second instance of the platform's store on the same database.
-    fn another_instance(store: &PostgresStore) -> PostgresStore {
-        let name: String = store
-            .run(async {
-                let c = store.client().await?;
-                one(&c, "SELECT current_database()", &[]).await
-            })
-            .unwrap()
-            .get(0);
-        let server = std::env::var("LICENCE_TEST_POSTGRES").unwrap();
-        PostgresStore::connect(&format!("{}/{name}", server.trim_end_matches('/'))).unwrap()
-    }
-
-    /// Runs `work` on `threads` threads released together, taking turns between the two
-    /// instances `stores`; what each returned, in thread order.
-    fn race<T: Send + 'static>(
-        stores: [&Arc<PostgresStore>; 2],
-        threads: usize,
-        work: impl Fn(usize, &PostgresStore) -> T + Send + Sync + 'static,
-    ) -> Vec<T> {
-        let work = Arc::new(work);
-        let start = Arc::new(Barrier::new(threads));
-        let handles: Vec<_> = (0..threads)
-            .map(|i| {
-                let (store, work, start) = (
-                    Arc::clone(stores[i % 2]),
-                    Arc::clone(&work),
-                    Arc::clone(&start),
-                );
-                std::thread::spawn(move || {
-                    start.wait();
-                    work(i, &store)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    }
-
-    /// One store and a second instance on its database.
-    fn two_instances() -> (Arc<PostgresStore>, Arc<PostgresStore>) {
-        let store = fresh_store();
-        let other = another_instance(&store);
-        (Arc::new(store), Arc::new(other))
-    }
 
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]

@@ -1,13 +1,13 @@
 //! The PostgreSQL application piece's own tests: races across two instances on one
 //! database, and what only this backend has (its schema's spellings, the event history).
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use super::*;
 use crate::store::applications::tests::{
     application, effects_stored, review_effects, submitted_app,
 };
-use crate::store::postgres::tests::fresh_store;
+use crate::store::postgres::tests::{fresh_store, race, two_instances};
 use crate::store::registry::tests::unit;
 use licence_core::{Rejection, RejectionCode};
 
@@ -30,38 +30,22 @@ fn status_list_stamps_change_only_with_the_content() {
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
 fn workers_of_two_instances_never_claim_the_same_application() {
-    let first = Arc::new(fresh_store());
-    let second = Arc::new(second_instance(&first));
+    let (first, second) = two_instances();
     for i in 0..40 {
         let outcome = first
             .submit_application(application(unit(&*first, i), "k"))
             .unwrap();
         assert!(matches!(outcome, Submitted::Created(_)), "{outcome:?}");
     }
-    let start = Arc::new(Barrier::new(8));
-    let claimed: Vec<i64> = (0..8)
-        .map(|w| {
-            let store = if w % 2 == 0 {
-                first.clone()
-            } else {
-                second.clone()
-            };
-            let start = start.clone();
-            std::thread::spawn(move || {
-                start.wait();
-                store
-                    .claim_unchecked_applications(&format!("w{w}"), 100, 160, 5)
-                    .unwrap()
-                    .into_iter()
-                    .map(|a| a.id)
-                    .collect::<Vec<_>>()
-            })
-        })
-        // Every thread started before any is joined: they wait for each other.
-        .collect::<Vec<_>>()
-        .into_iter()
-        .flat_map(|t| t.join().unwrap())
-        .collect();
+    let claimed: Vec<i64> = race([&first, &second], 8, |w, store| {
+        store
+            .claim_unchecked_applications(&format!("w{w}"), 100, 160, 5)
+            .unwrap()
+    })
+    .into_iter()
+    .flatten()
+    .map(|a| a.id)
+    .collect();
     let mut unique = claimed.clone();
     unique.sort_unstable();
     unique.dedup();
@@ -85,11 +69,6 @@ fn the_schema_spells_the_open_statuses_as_the_code_does() {
     assert_eq!(schema.matches(spelled.as_str()).count(), 2, "{spelled}");
 }
 
-/// Another instance of the platform on the same database as `store`.
-fn second_instance(store: &PostgresStore) -> PostgresStore {
-    PostgresStore::connect(&store.url()).unwrap()
-}
-
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
 fn concurrent_submissions_are_each_answered_right() {
@@ -101,39 +80,28 @@ fn concurrent_submissions_are_each_answered_right() {
 /// Submits `keys` for `account` all at once, from one thread per key, alternating
 /// between the two instances.
 fn submit_at_once(
-    instances: &[Arc<PostgresStore>; 2],
+    instances: [&Arc<PostgresStore>; 2],
     account: AccountId,
     keys: &[String],
 ) -> Vec<Submitted> {
-    let start = Arc::new(Barrier::new(keys.len()));
-    std::thread::scope(|s| {
-        let handles: Vec<_> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, key)| {
-                let (store, start) = (instances[i % 2].clone(), start.clone());
-                let app = application(account, key);
-                s.spawn(move || {
-                    start.wait();
-                    store.submit_application(app).unwrap()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let keys = keys.to_vec();
+    race(instances, keys.len(), move |i, store| {
+        store
+            .submit_application(application(account, &keys[i]))
+            .unwrap()
     })
 }
 
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
 fn two_instances_racing_open_one_application_per_account() {
-    let first = fresh_store();
-    let second = second_instance(&first);
-    let instances = [Arc::new(first), Arc::new(second)];
+    let (first, second) = two_instances();
+    let instances = [&first, &second];
     for round in 0..5 {
         // Different keys at once: one opens, the others find it open.
-        let account = unit(&*instances[0], 2 * round);
+        let account = unit(&*first, 2 * round);
         let keys: Vec<String> = (0..12).map(|i| format!("k{i}")).collect();
-        let outcomes = submit_at_once(&instances, account, &keys);
+        let outcomes = submit_at_once(instances, account, &keys);
         let created: Vec<&Application> = outcomes
             .iter()
             .filter_map(|o| match o {
@@ -155,9 +123,9 @@ fn two_instances_racing_open_one_application_per_account() {
         );
 
         // One key at once (retries): one creates, the others replay it.
-        let account = unit(&*instances[0], 2 * round + 1);
+        let account = unit(&*first, 2 * round + 1);
         let keys = vec!["same".to_string(); 12];
-        let outcomes = submit_at_once(&instances, account, &keys);
+        let outcomes = submit_at_once(instances, account, &keys);
         let created = outcomes
             .iter()
             .filter(|o| matches!(o, Submitted::Created(_)))
@@ -184,25 +152,13 @@ fn status_indexes_are_allocated_once_in_order() {
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
 fn two_instances_racing_allocate_dense_indexes_once() {
-    let first = fresh_store();
-    let second = second_instance(&first);
-    let instances = [Arc::new(first), Arc::new(second)];
-    let accounts: Vec<AccountId> = (0..16).map(|i| unit(&*instances[0], i)).collect();
-    // Every account asks twice at once, once on each instance.
-    let start = Arc::new(Barrier::new(2 * accounts.len()));
-    let got: Vec<(AccountId, u32)> = std::thread::scope(|s| {
-        let handles: Vec<_> = accounts
-            .iter()
-            .flat_map(|&a| [(a, 0), (a, 1)])
-            .map(|(a, i)| {
-                let (store, start) = (instances[i].clone(), start.clone());
-                s.spawn(move || {
-                    start.wait();
-                    (a, store.status_index(a).unwrap())
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let (first, second) = two_instances();
+    let accounts: Vec<AccountId> = (0..16).map(|i| unit(&*first, i)).collect();
+    // Every account asks twice at once, once on each instance (threads take turns).
+    let asking = accounts.clone();
+    let got: Vec<(AccountId, u32)> = race([&first, &second], 2 * accounts.len(), move |i, s| {
+        let a = asking[i / 2];
+        (a, s.status_index(a).unwrap())
     });
     let mut indexes: Vec<u32> = Vec::new();
     for &account in &accounts {

@@ -216,10 +216,8 @@ impl MessageStore for PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Barrier};
-
     use super::*;
-    use crate::store::postgres::tests::fresh_store;
+    use crate::store::postgres::tests::{fresh_store, race, two_instances};
 
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
@@ -232,40 +230,26 @@ mod tests {
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn two_instances_never_take_the_same_message() {
-        let first = Arc::new(fresh_store());
-        let second = Arc::new(PostgresStore::connect(&first.url()).unwrap());
+        let (first, second) = two_instances();
         let to: MobileNumber = "13800138000".parse().unwrap();
         for i in 0..60 {
             assert!(first
                 .enqueue_sms(&format!("e{i}"), &to, "text", 10)
                 .unwrap());
         }
-        let start = Arc::new(Barrier::new(8));
-        let taken: Vec<i64> = (0..8)
-            .map(|w| {
-                let store = if w % 2 == 0 {
-                    first.clone()
-                } else {
-                    second.clone()
-                };
-                let start = start.clone();
-                std::thread::spawn(move || {
-                    start.wait();
-                    let mut mine = Vec::new();
-                    loop {
-                        let due = store.due_sms(10, 70, 4).unwrap();
-                        if due.is_empty() {
-                            return mine;
-                        }
-                        mine.extend(due.iter().map(|m| m.id));
-                    }
-                })
-            })
-            // Every thread started before any is joined: they wait for each other.
-            .collect::<Vec<_>>()
-            .into_iter()
-            .flat_map(|t| t.join().unwrap())
-            .collect();
+        let taken: Vec<i64> = race([&first, &second], 8, |_, store| {
+            let mut mine = Vec::new();
+            loop {
+                let due = store.due_sms(10, 70, 4).unwrap();
+                if due.is_empty() {
+                    return mine;
+                }
+                mine.extend(due.iter().map(|m| m.id));
+            }
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         let mut unique = taken.clone();
         unique.sort_unstable();
         unique.dedup();

@@ -344,6 +344,8 @@ impl PostgresStore {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::sync::{Arc, Barrier};
+
     use super::PostgresStore;
 
     /// A store on a new, empty database of the test cluster that `cargo xtask test postgres`
@@ -362,6 +364,40 @@ pub(crate) mod tests {
         );
         let url = PostgresStore::create_database(&server, &name).unwrap();
         PostgresStore::connect(&url).unwrap()
+    }
+
+    /// A store on a new database and a second instance on the same one, as two platform
+    /// instances would have.
+    pub(crate) fn two_instances() -> (Arc<PostgresStore>, Arc<PostgresStore>) {
+        let store = fresh_store();
+        let other = PostgresStore::connect(&store.url()).unwrap();
+        (Arc::new(store), Arc::new(other))
+    }
+
+    /// Runs `work` on `threads` threads released together, taking turns between the two
+    /// instances `stores`; what each returned, in thread order.
+    pub(crate) fn race<T: Send + 'static>(
+        stores: [&Arc<PostgresStore>; 2],
+        threads: usize,
+        work: impl Fn(usize, &PostgresStore) -> T + Send + Sync + 'static,
+    ) -> Vec<T> {
+        let work = Arc::new(work);
+        let start = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (store, work, start) = (
+                    Arc::clone(stores[i % 2]),
+                    Arc::clone(&work),
+                    Arc::clone(&start),
+                );
+                std::thread::spawn(move || {
+                    start.wait();
+                    work(i, &store)
+                })
+            })
+            // Every thread started before any is joined: they wait for each other.
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
     }
 
     impl PostgresStore {
