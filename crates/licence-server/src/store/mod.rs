@@ -66,6 +66,12 @@ pub use registry::{
 pub use sqlite::SqliteStore;
 pub use staff::{AuditEntry, Staff, StaffRole, StaffSession, StaffSessionKind, StaffStore};
 
+/// A count of rows asked for, as SQL's LIMIT takes it (no count a caller can ask for is
+/// beyond what a database holds: the largest stands for "all").
+fn row_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
 /// Test helpers of the pieces for tests elsewhere in the crate (the workers').
 #[cfg(test)]
 pub(crate) mod testing {

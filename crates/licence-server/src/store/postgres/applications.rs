@@ -149,7 +149,7 @@ impl ApplicationStore for PostgresStore {
     }
 
     fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = crate::store::row_limit(limit);
         self.run(async {
             let c = self.client().await?;
             applications_where(
@@ -169,7 +169,7 @@ impl ApplicationStore for PostgresStore {
         claim_until: i64,
         limit: usize,
     ) -> Result<Vec<Application>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = crate::store::row_limit(limit);
         self.run(async {
             let c = self.client().await?;
             // One statement: the rows are locked as they are chosen, and rows another

@@ -78,7 +78,7 @@ impl MessageStore for PostgresStore {
         claim_until: i64,
         limit: usize,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = crate::store::row_limit(limit);
         self.run(async {
             let c = self.client().await?;
             // Chosen and claimed in one statement; messages another instance is claiming
@@ -175,7 +175,7 @@ impl MessageStore for PostgresStore {
         after: i64,
         limit: usize,
     ) -> Result<Vec<InboxMessage>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = crate::store::row_limit(limit);
         self.run(async {
             let c = self.client().await?;
             rows(

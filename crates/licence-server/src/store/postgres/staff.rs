@@ -161,7 +161,7 @@ impl StaffStore for PostgresStore {
     }
 
     fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = crate::store::row_limit(limit);
         self.run(async {
             let c = self.client().await?;
             rows(

@@ -196,7 +196,7 @@ impl ApplicationStore for SqliteStore {
         self.applications_where(
             // Spelled as in the partial index of migration 7, so that the index is used.
             "status = 'submitted' AND check_result IS NULL ORDER BY id LIMIT ?1",
-            [limit as i64],
+            [crate::store::row_limit(limit)],
         )
     }
 
@@ -207,7 +207,7 @@ impl ApplicationStore for SqliteStore {
         claim_until: i64,
         limit: usize,
     ) -> Result<Vec<Application>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = crate::store::row_limit(limit);
         self.in_transaction(|tx| {
             let apps: Vec<Application> = tx
                 .prepare_cached(

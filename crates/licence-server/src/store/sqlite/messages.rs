@@ -103,7 +103,7 @@ impl MessageStore for SqliteStore {
         claim_until: i64,
         limit: usize,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = crate::store::row_limit(limit);
         // One writer: nothing can take these between the read and the claim.
         let conn = self.conn();
         let due = outbox_where(
@@ -183,15 +183,18 @@ impl MessageStore for SqliteStore {
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map(params![account, after, limit as i64], |r| {
-                Ok(InboxMessage {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    body: r.get(2)?,
-                    created_at: r.get(3)?,
-                    read_at: r.get(4)?,
-                })
-            })
+            .query_map(
+                params![account, after, crate::store::row_limit(limit)],
+                |r| {
+                    Ok(InboxMessage {
+                        id: r.get(0)?,
+                        title: r.get(1)?,
+                        body: r.get(2)?,
+                        created_at: r.get(3)?,
+                        read_at: r.get(4)?,
+                    })
+                },
+            )
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
     }

@@ -158,7 +158,7 @@ impl StaffStore for SqliteStore {
             .prepare("SELECT at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?1")
             .map_err(db)?;
         let rows = stmt
-            .query_map([limit as i64], |r| {
+            .query_map([crate::store::row_limit(limit)], |r| {
                 Ok(AuditEntry {
                     at: r.get(0)?,
                     actor: r.get(1)?,
