@@ -107,11 +107,23 @@ async fn sign_status_list(state: &AppState, key: &IssuerKey) -> Result<Vec<u8>, 
         s.stamp_status_list(&kid, &digest, now(), REISSUE_AFTER)
     })
     .await?;
-    let mut list = StatusList::new(len, issued_at, STATUS_MAX_AGE).with_issuer(key.kid());
-    for (index, status) in entries {
+    build_status_list(len, &entries, issued_at)?
+        .with_issuer(key.kid())
+        .sign(key)
+        .map_err(ApiError::internal)
+}
+
+/// The list of `len` positions saying `entries`, issued at `issued_at`.
+fn build_status_list(
+    len: u32,
+    entries: &[(u32, LicenceStatus)],
+    issued_at: i64,
+) -> Result<StatusList, ApiError> {
+    let mut list = StatusList::new(len, issued_at, STATUS_MAX_AGE);
+    for &(index, status) in entries {
         list.set(index, status).map_err(ApiError::internal)?;
     }
-    list.sign(key).map_err(ApiError::internal)
+    Ok(list)
 }
 
 /// The status lists as of now, from the registry: one for each issuer key whose window is
@@ -120,10 +132,7 @@ async fn sign_status_list(state: &AppState, key: &IssuerKey) -> Result<Vec<u8>, 
 pub async fn current_status_lists(state: &AppState) -> Result<Vec<StatusList>, ApiError> {
     let (len, entries) = status_entries(state).await?;
     let issued_at = now();
-    let mut list = StatusList::new(len, issued_at, STATUS_MAX_AGE);
-    for (index, status) in entries {
-        list.set(index, status).map_err(ApiError::internal)?;
-    }
+    let list = build_status_list(len, &entries, issued_at)?;
     Ok(state
         .issuers()
         .filter(|key| key.window().is_some_and(|w| in_window(w, issued_at)))

@@ -328,14 +328,8 @@ impl PostgresStore {
         work: impl AsyncFnOnce(&deadpool_postgres::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut client = self.client().await?;
-        // The locks the pieces take (advisory locks, FOR UPDATE) rely on each statement
-        // seeing what committed before it: said here, whatever the server's default is.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
-            .start()
-            .await
-            .map_err(pg)?;
+        // READ COMMITTED, as every connection of the store asks for ([`READ_COMMITTED`]).
+        let tx = client.transaction().await.map_err(pg)?;
         let value = work(&tx).await?;
         tx.commit().await.map_err(pg)?;
         Ok(value)
