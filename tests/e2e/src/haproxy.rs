@@ -17,15 +17,6 @@ pub struct Haproxy {
     config: PathBuf,
 }
 
-/// A loopback port nothing listens on now.
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
-}
-
 /// The configuration for `backends`, listening on `port`.
 pub fn config(port: u16, backends: &[SocketAddr]) -> String {
     let mut text = format!(
@@ -58,7 +49,7 @@ impl Haproxy {
     /// Starts HAProxy in front of `backends`, its configuration written into `dir`; returns
     /// once it accepts connections.
     pub fn start(dir: &Path, backends: &[SocketAddr]) -> Result<Haproxy, String> {
-        let port = free_port()?;
+        let port = crate::free_port().map_err(|e| e.to_string())?;
         let config = dir.join("haproxy.cfg");
         std::fs::write(&config, self::config(port, backends)).map_err(|e| e.to_string())?;
         let log = std::fs::File::create(dir.join("haproxy.log")).map_err(|e| e.to_string())?;

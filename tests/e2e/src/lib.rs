@@ -12,6 +12,13 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// A loopback port nothing listens on now (for a server a test starts: WebDriver,
+/// PostgreSQL, HAProxy).
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
 /// Adds a member of staff (`role`: clerk, reviewer, admin or officer) to the platform's
 /// database at `db` with `licence-server staff add`, as an operator does; the password goes
 /// in on standard input, never on the command line.

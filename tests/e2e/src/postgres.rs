@@ -40,15 +40,6 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
-/// A loopback port nothing listens on now.
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
-}
-
 impl Cluster {
     /// Makes a new cluster in `dir` (which must not exist yet or be empty) and starts it.
     /// `settings` are extra `-c name=value` server settings.
@@ -68,7 +59,7 @@ impl Cluster {
                 return Err(format!("could not give {} to postgres", dir.display()));
             }
         }
-        let port = free_port()?;
+        let port = crate::free_port().map_err(|e| e.to_string())?;
         let mut options = format!(
             "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={}",
             dir.display()

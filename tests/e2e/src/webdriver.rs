@@ -46,8 +46,7 @@ impl Drop for Browser {
 }
 
 fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    crate::free_port().expect("a free loopback port")
 }
 
 /// `target/e2e-screenshots`, created.
