@@ -256,3 +256,19 @@ fn a_busy_picture_without_a_code_gives_nothing() {
     let grey = image::DynamicImage::ImageRgb8(photo).into_luma8();
     assert!(decode(&grey).is_empty());
 }
+
+#[test]
+fn degenerate_frames_that_broke_quirc_give_nothing() {
+    // Frames libFuzzer found (first byte the width, then grey pixels) on which quirc's
+    // arithmetic overflowed: a panic with overflow checks, a garbage search without.
+    for name in ["quirc-alignment-overflow.bin"] {
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let data = std::fs::read(&path).unwrap();
+        let (width, pixels) = (u32::from(data[0]), &data[1..]);
+        let height = pixels.len() as u32 / width;
+        let frame =
+            GrayImage::from_raw(width, height, pixels[..(width * height) as usize].to_vec())
+                .unwrap();
+        assert!(decode(&frame).is_empty(), "{name}");
+    }
+}
