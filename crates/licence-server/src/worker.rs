@@ -22,37 +22,39 @@ const CHECK_CLAIM: i64 = 30;
 /// How often the queue is looked at even without a wake-up (after a restart, say).
 const POLL: Duration = Duration::from_secs(2);
 
-/// Niceness of the photo-check thread: under a surge, taking applications in comes first
-/// (the driver is waiting for "accepted"); checks catch up when it quietens.
+/// Niceness of the thread that checks photos: under a surge, taking applications in comes
+/// first (the driver is waiting for "accepted"); checks catch up when it quietens.
 const CHECK_NICENESS: u8 = 22; // thread-priority's 0–99 scale: nice 10 on Linux
 
-/// Starts the photo-check worker: its own thread at low priority, woken when an application
-/// arrives and every [`POLL`] regardless (after a restart, say). Call within the runtime.
+/// Starts the photo-check worker, woken when an application arrives and every [`POLL`]
+/// regardless (after a restart, say). Call within the runtime.
+///
+/// Two threads: the worker, at normal priority, claims applications and records their checks
+/// in the store; the checking itself (the CPU) is done by a thread of its own at low
+/// priority. When one low-priority thread did both, it held the store's one writer while
+/// starved of CPU by the requests, and every submission queued behind it: a stall of 60-80 ms
+/// three times a second at 1 000 submissions/s (priority inversion, docs/performance.md).
 pub fn spawn_photo_checks(state: AppState) {
     let runtime = tokio::runtime::Handle::current();
+    let checker = match LowPriorityChecker::start() {
+        Ok(checker) => checker,
+        Err(e) => {
+            tracing::error!(error = %e, "photo checker: could not start");
+            return;
+        }
+    };
     let spawned = std::thread::Builder::new()
         .name("photo-checks".into())
         .spawn(move || {
-            if let Err(e) = thread_priority::set_current_thread_priority(
-                thread_priority::ThreadPriority::Crossplatform(
-                    CHECK_NICENESS.try_into().expect("in range"),
-                ),
-            ) {
-                tracing::warn!(error = ?e, "photo check worker: could not lower its priority");
-            }
-            let mut checker = PhotoChecker::new();
             let mut panics = Panics::default();
             // This worker's name in its claims: unique among the instances sharing a store.
             let worker = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
             loop {
                 let round = check_batch(state.store.as_ref(), &worker, &mut panics, |app| {
-                    check_one(&mut checker, app)
+                    checker.check(app)
                 });
-                if panics.fresh_checker_needed {
-                    // A panic may have left the checker half-way: a new one for the next.
-                    checker = PhotoChecker::new();
-                    panics.fresh_checker_needed = false;
-                }
+                // The checker thread starts afresh after a panic by itself.
+                panics.fresh_checker_needed = false;
                 match round {
                     Ok(checked) => {
                         // Their messages were stored with the checks: wake who sends them.
@@ -73,6 +75,59 @@ pub fn spawn_photo_checks(state: AppState) {
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "photo check worker: could not start");
+    }
+}
+
+/// What the checker thread answers for one application: the check, or the payload of the
+/// panic it caught.
+type CheckOutcome = std::thread::Result<anyhow::Result<PhotoCheckRecord>>;
+
+/// The photo checker on a thread of its own at low priority, asked one application at a time.
+struct LowPriorityChecker {
+    jobs: std::sync::mpsc::Sender<Application>,
+    outcomes: std::sync::mpsc::Receiver<CheckOutcome>,
+}
+
+impl LowPriorityChecker {
+    fn start() -> std::io::Result<LowPriorityChecker> {
+        let (jobs, incoming) = std::sync::mpsc::channel::<Application>();
+        let (answer, outcomes) = std::sync::mpsc::channel::<CheckOutcome>();
+        std::thread::Builder::new()
+            .name("photo-checker".into())
+            .spawn(move || {
+                if let Err(e) = thread_priority::set_current_thread_priority(
+                    thread_priority::ThreadPriority::Crossplatform(
+                        CHECK_NICENESS.try_into().expect("in range"),
+                    ),
+                ) {
+                    tracing::warn!(error = ?e, "photo checker: could not lower its priority");
+                }
+                let mut checker = PhotoChecker::new();
+                for app in incoming {
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        check_one(&mut checker, &app)
+                    }));
+                    if outcome.is_err() {
+                        // A panic may have left the checker half-way: a new one for the next.
+                        checker = PhotoChecker::new();
+                    }
+                    if answer.send(outcome).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(LowPriorityChecker { jobs, outcomes })
+    }
+
+    /// Checks `app` on the checker thread; a panic there is resumed here, where
+    /// [`check_batch`] counts it.
+    fn check(&self, app: &Application) -> anyhow::Result<PhotoCheckRecord> {
+        let stopped = || anyhow::anyhow!("the photo checker thread has stopped");
+        self.jobs.send(app.clone()).map_err(|_| stopped())?;
+        match self.outcomes.recv().map_err(|_| stopped())? {
+            Ok(record) => record,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 }
 

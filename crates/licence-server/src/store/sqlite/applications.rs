@@ -146,14 +146,16 @@ fn submit_one(conn: &Connection, new: &Application) -> Result<Submitted, StoreEr
 }
 
 impl SqliteStore {
+    /// Applications as `SELECT * FROM application {rest}` finds them (`rest`: an `INDEXED BY`
+    /// and the `WHERE` clause).
     fn applications_where<P: rusqlite::Params>(
         &self,
-        condition: &str,
+        rest: &str,
         params: P,
     ) -> Result<Vec<Application>, StoreError> {
         let conn = self.reader()?;
         let mut stmt = conn
-            .prepare_cached(&format!("SELECT * FROM application WHERE {condition}"))
+            .prepare_cached(&format!("SELECT * FROM application {rest}"))
             .map_err(db)?;
         let rows = stmt.query_map(params, application_from_row).map_err(db)?;
         rows.map(|r| r.map_err(db)?).collect()
@@ -185,17 +187,19 @@ impl ApplicationStore for SqliteStore {
     }
 
     fn application(&self, id: i64) -> Result<Option<Application>, StoreError> {
-        Ok(self.applications_where("id = ?1", [id])?.pop())
+        Ok(self.applications_where("WHERE id = ?1", [id])?.pop())
     }
 
     fn applications_of(&self, account: AccountId) -> Result<Vec<Application>, StoreError> {
-        self.applications_where("account_id = ?1 ORDER BY id DESC", [account])
+        self.applications_where("WHERE account_id = ?1 ORDER BY id DESC", [account])
     }
 
     fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError> {
         self.applications_where(
-            // Spelled as in the partial index of migration 7, so that the index is used.
-            "status = 'submitted' AND check_result IS NULL ORDER BY id LIMIT ?1",
+            // The partial index of migration 7, named: SQLite's planner prefers the status
+            // index and sorts every waiting application (see the claim below).
+            "INDEXED BY application_unchecked
+             WHERE status = 'submitted' AND check_result IS NULL ORDER BY id LIMIT ?1",
             [crate::store::row_limit(limit)],
         )
     }
@@ -211,8 +215,12 @@ impl ApplicationStore for SqliteStore {
         self.in_transaction(|tx| {
             let apps: Vec<Application> = tx
                 .prepare_cached(
-                    // The partial index of migration 7 finds the queue; claims filter it.
-                    "SELECT * FROM application
+                    // The partial index of migration 7 finds the queue in order; claims
+                    // filter it. Named, because SQLite's planner preferred the status index
+                    // and sorted every waiting application, photos and all, while holding
+                    // the writer: 40-140 ms at 17 000 waiting, every round, every submission
+                    // queued behind it (docs/performance.md).
+                    "SELECT * FROM application INDEXED BY application_unchecked
                      WHERE status = 'submitted' AND check_result IS NULL
                        AND (check_claimed_until IS NULL OR check_claimed_until <= ?1
                             OR check_claimed_by = ?2)
@@ -240,7 +248,7 @@ impl ApplicationStore for SqliteStore {
 
     fn review_queue(&self) -> Result<Vec<Application>, StoreError> {
         self.applications_where(
-            "status = ?1 ORDER BY due_at, id",
+            "WHERE status = ?1 ORDER BY due_at, id",
             [ApplicationStatus::UnderReview.to_string()],
         )
     }
