@@ -17,8 +17,9 @@
 //!
 //! Refusals are 429 (`rate_limited`, you in particular are too fast) or 503 (`busy`, the
 //! platform is full), each with `Retry-After`: for `busy`, as long as the slots need for the
-//! requests refused in the last second at the rate they admitted then (see [`Backlog`]). Long-polls of the inbox hold no work slot:
-//! they wait on a notification, not on the CPU or the disk.
+//! requests refused in the last second at the rate they admitted then (see [`Backlog`]).
+//! Long-polls of the inbox hold no work slot: they wait on a notification, not on the CPU or
+//! the disk.
 
 use std::collections::HashMap;
 use std::hash::Hash;

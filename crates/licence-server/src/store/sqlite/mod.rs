@@ -53,9 +53,9 @@ const BACKSTOP_CHECKPOINT_BYTES: i64 = 64 << 20;
 ///
 /// SQLite's own automatic checkpoint runs inside the commit that crosses the threshold, while
 /// our one writer is held: every few tens of submissions one of them waited for 4 MB to be
-/// copied and the database file flushed, and so did every request queued behind it (the
-/// tail at 1 000/s, docs/performance.md). A PASSIVE checkpoint on another connection runs
-/// beside the writer: WAL mode lets writers append while frames are copied.
+/// copied and the database file flushed, and so did every request queued behind it. A
+/// PASSIVE checkpoint on another connection runs beside the writer: WAL mode lets writers
+/// append while frames are copied.
 struct Checkpointer {
     /// Dropping it ends the thread's wait, and the thread.
     _stop: std::sync::mpsc::Sender<()>,
