@@ -35,6 +35,8 @@ usage: cargo xtask <command>
                        build; bounded in requests and time); ARGS go to licence-loadgen,
                        e.g. --seconds 5 --rate 1000 --overload 5 (see --help);
                        --postgres: on a throwaway PostgreSQL cluster instead of SQLite;
+                       --pg NAME=VALUE: a setting of that cluster (repeatable), e.g.
+                       --pg wal_compression=lz4;
                        --instances N: N instances on the one store, behind HAProxy
   bench-app            measure the app's budgets on its shipping build (profile app-release):
                        stripped size, cold start to the home screen under Xvfb, memory after
@@ -192,6 +194,35 @@ fn test(args: &[String]) -> Result<()> {
     }
 }
 
+/// PostgreSQL settings, as (name, value).
+type PgSettings = Vec<(String, String)>;
+
+/// `--pg NAME=VALUE` pairs taken out of `args`, and the rest.
+fn split_pg_settings(args: &[String]) -> Result<(PgSettings, Vec<String>)> {
+    let (mut settings, mut rest) = (Vec::new(), Vec::new());
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg != "--pg" {
+            rest.push(arg.clone());
+            continue;
+        }
+        let setting = args
+            .next()
+            .context("--pg needs NAME=VALUE, e.g. --pg wal_compression=lz4")?;
+        let (name, value) = setting
+            .split_once('=')
+            .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+            .with_context(|| format!("--pg {setting}: expected NAME=VALUE"))?;
+        anyhow::ensure!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !value.contains(char::is_whitespace),
+            "--pg {setting}: a PostgreSQL setting name and a value without spaces"
+        );
+        settings.push((name.to_owned(), value.to_owned()));
+    }
+    Ok((settings, rest))
+}
+
 /// Builds the server and the load generator optimised, then runs the generator, which
 /// starts the server on a fresh database under `target/bench-server` and reports.
 fn bench_server(args: &[String]) -> Result<()> {
@@ -215,16 +246,22 @@ fn bench_server(args: &[String]) -> Result<()> {
     if on_postgres || args.iter().any(|a| a.starts_with("--instances")) {
         needs::ensure(&[needs::Need::Apt(suites::POSTGRES_PACKAGES)])?;
     }
+    // `--pg NAME=VALUE`: the cluster's settings beyond PostgreSQL's defaults (its tuning is
+    // part of what is measured; docs/performance.md).
+    let (pg_args, args) = split_pg_settings(args)?;
+    let mut settings = vec![("max_connections", "300")];
+    settings.extend(pg_args.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    anyhow::ensure!(
+        on_postgres || pg_args.is_empty(),
+        "--pg sets the PostgreSQL cluster's settings: add --postgres"
+    );
     let cluster = if on_postgres {
         let dir = root().join("target/bench-postgres");
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
         step("starting a PostgreSQL cluster in target/bench-postgres");
-        Some(
-            licence_e2e::postgres::Cluster::start(&dir, &[("max_connections", "300")])
-                .map_err(anyhow::Error::msg)?,
-        )
+        Some(licence_e2e::postgres::Cluster::start(&dir, &settings).map_err(anyhow::Error::msg)?)
     } else {
         None
     };
@@ -294,4 +331,51 @@ fn setup() -> Result<()> {
     }
     println!("\nEverything the suites need is installed.");
     Ok(())
+}
+
+#[cfg(test)]
+mod bench_args_tests {
+    use super::split_pg_settings;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn pg_settings_are_taken_out_and_the_rest_kept_in_order() {
+        let (settings, rest) = split_pg_settings(&strings(&[
+            "--postgres",
+            "--pg",
+            "wal_compression=lz4",
+            "--seconds",
+            "5",
+            "--pg",
+            "max_wal_size=4GB",
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings,
+            [
+                ("wal_compression".to_owned(), "lz4".to_owned()),
+                ("max_wal_size".to_owned(), "4GB".to_owned())
+            ]
+        );
+        assert_eq!(rest, strings(&["--postgres", "--seconds", "5"]));
+    }
+
+    #[test]
+    fn a_malformed_pg_setting_is_refused_with_what_to_write() {
+        for bad in [
+            &["--pg"][..],
+            &["--pg", "fsync"],
+            &["--pg", "=on"],
+            &["--pg", "a b=c"],
+        ] {
+            let e = split_pg_settings(&strings(bad)).unwrap_err().to_string();
+            assert!(
+                e.contains("NAME=VALUE") || e.contains("setting name"),
+                "{bad:?}: {e}"
+            );
+        }
+    }
 }
