@@ -44,6 +44,17 @@ pub struct SqliteStore {
 /// file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// WAL size at which a commit copies the WAL into the database where no checkpointer runs
+/// (bulk loads, memory): 4 MB, as SQLite does with its default 4 KB pages; larger copies
+/// stall the commit that triggers them for longer.
+const COMMIT_CHECKPOINT_BYTES: i64 = 4 << 20;
+
+/// The bytes of one page of the database `conn` has open.
+fn page_size(conn: &Connection) -> rusqlite::Result<i64> {
+    let size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    Ok(size.max(512))
+}
+
 /// WAL size at which a commit copies the WAL itself, should the checkpointer fall behind (or
 /// not run): a backstop that keeps the file bounded.
 const BACKSTOP_CHECKPOINT_BYTES: i64 = 64 << 20;
@@ -177,22 +188,16 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         create_private(path)
             .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
-        let mut store = Self::setup(Connection::open(path).map_err(db)?, Some(path), "FULL")?;
-        let backstop_pages = BACKSTOP_CHECKPOINT_BYTES / store.page_size()?;
-        store
-            .conn()
-            .pragma_update(None, "wal_autocheckpoint", backstop_pages)
-            .map_err(db)?;
+        // The live database: WAL copies are the background checkpointer's; a commit does one
+        // only as a backstop.
+        let mut store = Self::setup(
+            Connection::open(path).map_err(db)?,
+            Some(path),
+            "FULL",
+            BACKSTOP_CHECKPOINT_BYTES,
+        )?;
         store._checkpointer = Some(Checkpointer::start(path)?);
         Ok(store)
-    }
-
-    fn page_size(&self) -> Result<i64, StoreError> {
-        let size: i64 = self
-            .conn()
-            .pragma_query_value(None, "page_size", |r| r.get(0))
-            .map_err(db)?;
-        Ok(size.max(512))
     }
 
     /// Opens the file for loading much at once (a load test's drivers, say): commits are not
@@ -202,12 +207,22 @@ impl SqliteStore {
     pub fn open_for_bulk_load(path: &Path) -> Result<SqliteStore, StoreError> {
         create_private(path)
             .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
-        Self::setup(Connection::open(path).map_err(db)?, Some(path), "OFF")
+        Self::setup(
+            Connection::open(path).map_err(db)?,
+            Some(path),
+            "OFF",
+            COMMIT_CHECKPOINT_BYTES,
+        )
     }
 
     /// A private in-memory database (for tools and unit tests).
     pub fn in_memory() -> Result<SqliteStore, StoreError> {
-        Self::setup(Connection::open_in_memory().map_err(db)?, None, "FULL")
+        Self::setup(
+            Connection::open_in_memory().map_err(db)?,
+            None,
+            "FULL",
+            COMMIT_CHECKPOINT_BYTES,
+        )
     }
 
     /// Moves everything written into the database file and flushes it to disk.
@@ -230,10 +245,12 @@ impl SqliteStore {
         migrations::version(&self.conn())
     }
 
+    /// `checkpoint_bytes`: the WAL size at which a commit copies the WAL into the database.
     fn setup(
         mut conn: Connection,
         path: Option<&Path>,
         synchronous: &str,
+        checkpoint_bytes: i64,
     ) -> Result<SqliteStore, StoreError> {
         // 16 KB pages: a ~20 KB application photo takes two pages instead of six, so a commit
         // writes fewer WAL frames (docs/performance.md: +15 % submissions/s). Takes effect
@@ -246,14 +263,12 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", synchronous)
             .map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
-        // Copy the WAL into the database every 4 MB, as SQLite does with its default 4 KB
-        // pages: larger copies stall the commit that triggers them for longer. (The live
-        // database leaves this to its background checkpointer: `open`.)
-        let page_size: i64 = conn
-            .pragma_query_value(None, "page_size", |r| r.get(0))
-            .map_err(db)?;
-        conn.pragma_update(None, "wal_autocheckpoint", (4 << 20) / page_size.max(512))
-            .map_err(db)?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            checkpoint_bytes / page_size(&conn).map_err(db)?,
+        )
+        .map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(db)?;
         migrations::migrate(&mut conn)?;
@@ -355,7 +370,7 @@ mod tests {
             .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
             .unwrap();
         assert_eq!(
-            writer_threshold * store.page_size().unwrap(),
+            writer_threshold * super::page_size(&store.conn()).unwrap(),
             super::BACKSTOP_CHECKPOINT_BYTES
         );
         let before = std::fs::metadata(&path).unwrap().len();
