@@ -11,9 +11,9 @@ use base64::Engine;
 use licence_client::app::{check_field as check, Field, PhotoSource, RegistrationPath};
 use licence_client::registration::Person;
 use licence_client::views::*;
-use tauri::ipc::Channel;
 use tauri::State;
 
+use crate::events::{AppEvent, EventBatch, LONGEST_WAIT};
 use crate::Shared;
 
 type Result<T> = std::result::Result<T, AppError>;
@@ -59,6 +59,7 @@ pub fn handlers<R: tauri::Runtime>(
         outbox,
         inbox,
         mark_read,
+        next_events,
         camera_start,
         camera_capture,
         camera_stop,
@@ -217,16 +218,19 @@ fn decode_picked(base64_text: &str) -> Result<Vec<u8>> {
         })
 }
 
+/// Submits the checked photo; its progress goes to the window as events.
 #[tauri::command]
-async fn submit(
-    state: App<'_>,
-    source: PhotoSource,
-    on_progress: Channel<Progress>,
-) -> Result<SubmitView> {
-    let progress = move |p: Progress| {
-        let _ = on_progress.send(p);
-    };
+async fn submit(state: App<'_>, source: PhotoSource) -> Result<SubmitView> {
+    let events = state.events.clone();
+    let progress = move |p: Progress| events.send(AppEvent::Progress(p));
     state.app.submit(source, &progress).await
+}
+
+/// What happened after event number `after` (none: from now on), waiting up to 20 s for it:
+/// the window keeps one of these open (see [`crate::events`]).
+#[tauri::command]
+async fn next_events(state: App<'_>, after: Option<u64>) -> Result<EventBatch> {
+    Ok(state.events.next(after, LONGEST_WAIT).await)
 }
 
 #[tauri::command]
@@ -244,13 +248,20 @@ async fn mark_read(state: App<'_>, id: i64) -> Result<()> {
     state.app.mark_read(id).await
 }
 
-/// Opening a camera can take seconds (nokhwa waits up to 10 s for the first answer).
+/// Opening a camera can take seconds (nokhwa waits up to 10 s for the first answer). The
+/// preview's frames go to the window as events, for as long as it watches.
 #[tauri::command]
-async fn camera_start(state: App<'_>, on_frame: Channel<PreviewFrame>) -> Result<()> {
-    blocking(&state, move |s| {
-        s.camera.start(move |frame| on_frame.send(frame).is_ok())
-    })
-    .await
+async fn camera_start(state: App<'_>) -> Result<()> {
+    blocking(&state, move |s| s.camera.start(preview_to(s))).await
+}
+
+/// Sends a preview frame to the window; false (the preview stops) once nobody watches.
+fn preview_to(state: &Shared) -> impl Fn(PreviewFrame) -> bool + Send + 'static {
+    let events = state.events.clone();
+    move |frame| {
+        events.send(AppEvent::PreviewFrame(frame));
+        events.watched()
+    }
 }
 
 /// Takes the picture on the preview and checks it as the application photo.
@@ -320,42 +331,31 @@ async fn verify_picture(state: App<'_>, picture_base64: String) -> Result<Verifi
     state.app.verify_picture_base64(&picture_base64).await
 }
 
-/// The officer's camera: preview frames to `on_frame`; the first QR code read is verified and
-/// its result (or why it could not be) goes to `on_result`.
+/// The officer's camera: preview frames, then the first QR code read is verified and its
+/// result (or why it could not be) follows; all as events.
 #[tauri::command]
-async fn scan_start(
-    state: App<'_>,
-    on_frame: Channel<PreviewFrame>,
-    on_result: Channel<ScanOutcome>,
-) -> Result<()> {
-    blocking(&state, |s| scan(s, on_frame, on_result)).await
+async fn scan_start(state: App<'_>) -> Result<()> {
+    blocking(&state, scan).await
 }
 
-fn scan(
-    state: &Arc<Shared>,
-    on_frame: Channel<PreviewFrame>,
-    on_result: Channel<ScanOutcome>,
-) -> Result<()> {
+fn scan(state: &Arc<Shared>) -> Result<()> {
     if !state.app.officer()?.signed_in {
         return Err(licence_client::officer::officer_required());
     }
     let shared = state.clone();
-    state.camera.scan(
-        move |frame| on_frame.send(frame).is_ok(),
-        move |text| {
-            tauri::async_runtime::spawn(async move {
-                let outcome = match shared.app.verify_qr_text(&text).await {
-                    Ok(view) => ScanOutcome {
-                        verification: Some(view),
-                        error: None,
-                    },
-                    Err(e) => ScanOutcome {
-                        verification: None,
-                        error: Some(e),
-                    },
-                };
-                let _ = on_result.send(outcome);
-            });
-        },
-    )
+    state.camera.scan(preview_to(state), move |text| {
+        tauri::async_runtime::spawn(async move {
+            let outcome = match shared.app.verify_qr_text(&text).await {
+                Ok(view) => ScanOutcome {
+                    verification: Some(view),
+                    error: None,
+                },
+                Err(e) => ScanOutcome {
+                    verification: None,
+                    error: Some(e),
+                },
+            };
+            shared.events.send(AppEvent::ScanOutcome(Box::new(outcome)));
+        });
+    })
 }

@@ -2,7 +2,8 @@
 //! [`licence_client::app::DriverApp`], the camera, the device key's place in the OS key store,
 //! and three background loops — one sends the outbox when it is due, one long-polls the inbox
 //! and shows a desktop notification when a review result arrives, one keeps the e-licence and
-//! the verifier's lists fresh while there is a network.
+//! the verifier's lists fresh while there is a network. What they change reaches the window
+//! as [`events`], which the window asks for.
 //!
 //! Configuration, from the environment:
 //! - `LICENCE_SERVER`: the platform's address (default `https://127.0.0.1:8080`, which
@@ -44,7 +45,7 @@ use licence_client::app::DriverApp;
 use licence_client::outbox::Delivery;
 use tauri::{Manager, Runtime};
 
-use events::{emit, ElicenceChanged, InboxMessage, OutboxChanged};
+use events::{AppEvent, Events};
 
 pub use commands::handlers;
 
@@ -52,6 +53,8 @@ pub use commands::handlers;
 pub struct Shared {
     pub app: DriverApp,
     pub camera: camera::Camera,
+    /// What the window is told.
+    pub events: Arc<Events>,
 }
 
 /// The platform's address.
@@ -70,7 +73,11 @@ pub fn shared(
     if let Ok(alipay) = std::env::var("LICENCE_ALIPAY_APP") {
         app = app.with_alipay_app(&alipay)?;
     }
-    Ok(Arc::new(Shared { app, camera }))
+    Ok(Arc::new(Shared {
+        app,
+        camera,
+        events: Arc::new(Events::new()),
+    }))
 }
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
@@ -126,7 +133,6 @@ fn interpreted_javascript() {
 /// The outbox sender and the inbox listener; each tells the window what changed.
 fn background<R: Runtime>(handle: tauri::AppHandle<R>, state: Arc<Shared>) {
     let outbox = state.clone();
-    let to_window = handle.clone();
     tauri::async_runtime::spawn(async move {
         loop {
             if let Ok(deliveries) = outbox.app.send_outbox().await {
@@ -134,17 +140,16 @@ fn background<R: Runtime>(handle: tauri::AppHandle<R>, state: Arc<Shared>) {
                     .iter()
                     .any(|d| matches!(d, Delivery::Sent { .. } | Delivery::Failed { .. }))
                 {
-                    emit(&to_window, OutboxChanged);
+                    outbox.events.send(AppEvent::OutboxChanged);
                 }
             }
             tokio::time::sleep(Duration::from_secs(3)).await;
         }
     });
     let lists = state.clone();
-    let elicence_window = handle.clone();
     tauri::async_runtime::spawn(async move {
         loop {
-            refresh_elicence(&elicence_window, &lists).await;
+            refresh_elicence(&lists).await;
             tokio::time::sleep(ELICENCE_REFRESH).await;
         }
     });
@@ -154,12 +159,12 @@ fn background<R: Runtime>(handle: tauri::AppHandle<R>, state: Arc<Shared>) {
             match state.app.new_messages(10).await {
                 Ok(new) => {
                     for message in &new {
-                        emit(&handle, InboxMessage(message.clone()));
+                        state.events.send(AppEvent::InboxMessage(message.clone()));
                         notify(&handle, &message.title, &message.body);
                     }
                     // An approval: fetch the e-licence now, not at the next round.
                     if !new.is_empty() {
-                        refresh_elicence(&handle, &state).await;
+                        refresh_elicence(&state).await;
                     }
                 }
                 // Signed out, or no network: look again shortly.
@@ -175,7 +180,7 @@ const ELICENCE_REFRESH: Duration = Duration::from_secs(20);
 
 /// Refreshes the e-licence for a signed-in driver, or the lists for an officer; tells the
 /// window when what it shows changed.
-async fn refresh_elicence<R: Runtime>(handle: &tauri::AppHandle<R>, state: &Shared) {
+async fn refresh_elicence(state: &Shared) {
     let driver = state.app.store().session().ok().flatten().is_some();
     let changed = if driver {
         state.app.refresh_elicence().await.is_ok_and(|r| r.changed)
@@ -185,7 +190,7 @@ async fn refresh_elicence<R: Runtime>(handle: &tauri::AppHandle<R>, state: &Shar
         false
     };
     if changed {
-        emit(handle, ElicenceChanged);
+        state.events.send(AppEvent::ElicenceChanged);
     }
 }
 

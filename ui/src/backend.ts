@@ -1,9 +1,8 @@
 // The one seam between the UI and Rust: every call to the app's commands and every event
-// it sends goes through here. The types are generated from Rust: the views
-// (generated/types.ts, from licence-client) and the events' names and payloads
-// (generated/events.ts, from src-tauri/src/events.rs).
-import { Channel, invoke } from '@tauri-apps/api/core'
-import { listen, type UnlistenFn } from '@tauri-apps/api/event'
+// it tells the window goes through here. The types are generated from Rust: the views
+// (generated/types.ts, from licence-client) and the events (generated/events.ts, from
+// src-tauri/src/events.rs, which says why the window asks for them rather than listening).
+import { invoke } from '@tauri-apps/api/core'
 import type {
   AccountView,
   AppError,
@@ -27,7 +26,7 @@ import type {
   SubmitView,
   VerificationView,
 } from './generated/types'
-import { EVENTS, type EventPayloads } from './generated/events'
+import type { AppEvent, EventBatch } from './generated/events'
 import { bothLanguages } from './i18n'
 
 export type * from './generated/types'
@@ -59,9 +58,99 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
-/** Listens to one of the app's events, with the payload type Rust declares for it. */
-function on<E extends keyof EventPayloads>(event: E, f: (payload: EventPayloads[E]) => void): Promise<UnlistenFn> {
-  return listen<EventPayloads[E]>(event, (e) => f(e.payload))
+export type UnlistenFn = () => void
+type Kind = AppEvent['kind']
+type Of<K extends Kind> = Extract<AppEvent, { kind: K }>
+
+const listeners = new Set<(e: AppEvent) => void>()
+let asking: Promise<number> | undefined
+
+/** Keeps one `next_events` call open, for as long as the page lives. Resolves once the app
+ * has said where "from now on" starts, so that a command started after it cannot send an
+ * event before the window asks. */
+function startAsking(): Promise<number> {
+  asking ??= (async () => {
+    let first: EventBatch
+    try {
+      first = await invoke<EventBatch>('next_events', { after: null })
+    } catch (error) {
+      asking = undefined // the next listener tries again
+      throw error
+    }
+    void (async () => {
+      let after = first.last
+      for (;;) {
+        try {
+          const batch = await invoke<EventBatch>('next_events', { after })
+          after = batch.last
+          if (batch.missed) {
+            // Some were let go while the page was away: reload what is shown.
+            deliver({ kind: 'outbox-changed' })
+            deliver({ kind: 'elicence-changed' })
+          }
+          batch.events.forEach(deliver)
+        } catch {
+          await new Promise((r) => setTimeout(r, 1000))
+        }
+      }
+    })()
+    return first.last
+  })()
+  return asking
+}
+
+function deliver(e: AppEvent) {
+  for (const f of [...listeners]) {
+    try {
+      f(e)
+    } catch (error) {
+      console.error(error)
+    }
+  }
+}
+
+/** Listens to one kind of the app's events, with the payload Rust declares for it. */
+async function on<K extends Kind>(kind: K, f: (e: Of<K>) => void): Promise<UnlistenFn> {
+  const listener = (e: AppEvent) => {
+    if (e.kind === kind) f(e as Of<K>)
+  }
+  listeners.add(listener)
+  try {
+    await startAsking()
+  } catch (error) {
+    listeners.delete(listener)
+    throw asAppError(error)
+  }
+  return () => listeners.delete(listener)
+}
+
+/** Runs `command` with `f` hearing events of `kind` until it ends. */
+async function hearing<T, K extends Kind>(kind: K, f: (e: Of<K>) => void, command: () => Promise<T>): Promise<T> {
+  const stop = await on(kind, f)
+  try {
+    return await command()
+  } finally {
+    stop()
+  }
+}
+
+/** The camera's frames go to one preview at a time, from `command` (which starts the camera)
+ * until `cameraStop`, a scan's result, or the command's failure. */
+let stopPreview: UnlistenFn | undefined
+async function preview(onFrame: (f: PreviewFrame) => void, command: string, more: UnlistenFn[] = []) {
+  stopPreview?.()
+  const frames = await on('preview-frame', (e) => onFrame(e.payload))
+  stopPreview = () => {
+    frames()
+    more.forEach((f) => f())
+    stopPreview = undefined
+  }
+  try {
+    await call<void>(command)
+  } catch (e) {
+    stopPreview?.()
+    throw e
+  }
 }
 
 export const backend = {
@@ -87,21 +176,17 @@ export const backend = {
   applications: () => call<ApplicationView[]>('applications'),
   checkPhoto: (source: PhotoSource, photoBase64: string) =>
     call<PhotoCheckView>('check_photo', { source, photoBase64 }),
-  submit: (source: PhotoSource, onProgress: (p: Progress) => void) => {
-    const channel = new Channel<Progress>()
-    channel.onmessage = onProgress
-    return call<SubmitView>('submit', { source, onProgress: channel })
-  },
+  submit: (source: PhotoSource, onProgress: (p: Progress) => void) =>
+    hearing('progress', (e) => onProgress(e.payload), () => call<SubmitView>('submit', { source })),
   outbox: () => call<OutboxView[]>('outbox'),
   inbox: (after = 0) => call<InboxMessageView[]>('inbox', { after }),
   markRead: (id: number) => call<void>('mark_read', { id }),
-  cameraStart: (onFrame: (f: PreviewFrame) => void) => {
-    const channel = new Channel<PreviewFrame>()
-    channel.onmessage = onFrame
-    return call<void>('camera_start', { onFrame: channel })
-  },
+  cameraStart: (onFrame: (f: PreviewFrame) => void) => preview(onFrame, 'camera_start'),
   cameraCapture: () => call<PhotoCheckView>('camera_capture'),
-  cameraStop: () => call<void>('camera_stop'),
+  cameraStop: () => {
+    stopPreview?.()
+    return call<void>('camera_stop')
+  },
   /** The e-licence (出示使用) with a QR code signed on the device just now. */
   elicence: () => call<ElicenceView>('elicence'),
   refreshElicence: () => call<RefreshView>('refresh_elicence'),
@@ -111,17 +196,17 @@ export const backend = {
   officerSignOut: (everywhere = false) => call<void>('officer_sign_out', { everywhere }),
   verifyPicture: (pictureBase64: string) => call<VerificationView>('verify_picture', { pictureBase64 }),
   /** The officer's camera: preview frames, then the verification of the first code read. */
-  scanStart: (onFrame: (f: PreviewFrame) => void, onResult: (o: ScanOutcome) => void) => {
-    const frames = new Channel<PreviewFrame>()
-    frames.onmessage = onFrame
-    const results = new Channel<ScanOutcome>()
-    results.onmessage = onResult
-    return call<void>('scan_start', { onFrame: frames, onResult: results })
+  scanStart: async (onFrame: (f: PreviewFrame) => void, onResult: (o: ScanOutcome) => void) => {
+    const results = await on('scan-outcome', (e) => {
+      stopPreview?.()
+      onResult(e.payload)
+    })
+    return preview(onFrame, 'scan_start', [results])
   },
   /** The e-licence's status or credential changed in the background. */
-  onElicenceChanged: (f: () => void) => on(EVENTS.ElicenceChanged, () => f()),
+  onElicenceChanged: (f: () => void) => on('elicence-changed', () => f()),
   /** A review result arrived (the background inbox listener). */
-  onInboxMessage: (f: (m: InboxMessageView) => void) => on(EVENTS.InboxMessage, f),
+  onInboxMessage: (f: (m: InboxMessageView) => void) => on('inbox-message', (e) => f(e.payload)),
   /** The outbox sent or gave up on an application in the background. */
-  onOutboxChanged: (f: () => void) => on(EVENTS.OutboxChanged, () => f()),
+  onOutboxChanged: (f: () => void) => on('outbox-changed', () => f()),
 }
