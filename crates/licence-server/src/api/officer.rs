@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use licence_api::{CheckRequest, CheckResult, Holder, OfficerSession, OfficerSignIn};
 
-use super::published::{current_status_lists, current_trust_list};
+use super::published::{current_trust_list, live_status_lists};
 use super::{bearer_digest, with_store};
 use crate::error::{ApiError, ApiJson};
 use crate::store::{Staff, StaffRole, StaffSessionKind};
@@ -117,14 +117,26 @@ pub async fn check(
     ApiJson(req): ApiJson<CheckRequest>,
 ) -> Result<ApiJson<CheckResult>, ApiError> {
     let trust = current_trust_list(&state);
-    let lists = current_status_lists(&state).await?;
-    let result = licence_credential::verify(
-        &req.qr_text,
-        &trust,
-        &lists,
-        now(),
-        licence_credential::VerifyOptions::default(),
-    );
+    let at = now();
+    let verify = |lists: &[licence_credential::StatusList]| {
+        licence_credential::verify(
+            &req.qr_text,
+            &trust,
+            lists,
+            at,
+            licence_credential::VerifyOptions::default(),
+        )
+    };
+    // Checked first without lists: a QR that fails before its status is looked at is
+    // answered without reading the store. Otherwise again, against the live status of its
+    // credential's status-list position.
+    let opened = verify(&[]);
+    let result = match &opened.credential {
+        Some(credential) if opened.status != licence_credential::StatusReport::NotChecked => {
+            verify(&live_status_lists(&state, credential.status_index).await?)
+        }
+        _ => opened,
+    };
     let holder = result.credential.as_ref().map(|c| {
         let r = c.licence.record();
         Holder {

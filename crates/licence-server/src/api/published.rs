@@ -73,13 +73,17 @@ async fn status_entries(state: &AppState) -> Result<(u32, Vec<(u32, LicenceStatu
     let entries = with_store(state, move |s| s.status_entries(today)).await?;
     let needed = entries.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
     let len = needed.max(MIN_STATUS_LIST).next_power_of_two();
-    // A licence no longer held counts as invalid: the credential must not pass.
-    let invalid: LicenceStatus = "G".parse().expect("G is a status code");
     let entries = entries
         .into_iter()
-        .map(|(index, status)| (index, status.unwrap_or(invalid)))
+        .map(|(index, status)| (index, as_listed(status)))
         .collect();
     Ok((len, entries))
+}
+
+/// An entry's status as the list says it: a licence no longer held counts as invalid, so
+/// that its credential does not pass.
+fn as_listed(status: Option<LicenceStatus>) -> LicenceStatus {
+    status.unwrap_or_else(|| "G".parse().expect("G is a status code"))
 }
 
 /// What a status list says, as a digest: the same entries give the same digest on every
@@ -126,13 +130,21 @@ fn build_status_list(
     Ok(list)
 }
 
-/// The status lists as of now, from the registry: one for each issuer key whose window is
-/// open (the signing key's first), each speaking for that key's credentials (the officer's
-/// online check reads them).
-pub async fn current_status_lists(state: &AppState) -> Result<Vec<StatusList>, ApiError> {
-    let (len, entries) = status_entries(state).await?;
+/// The status lists as of now for the credential at status-list position `index`: one for
+/// each issuer key whose window is open (the signing key's first), each saying that one
+/// position as the registry has it this moment and nothing else (the officer's online check:
+/// live, and one row read, not the registry). None for a position nobody holds, whose status
+/// is then unknown.
+pub async fn live_status_lists(state: &AppState, index: u32) -> Result<Vec<StatusList>, ApiError> {
+    let today = crate::today();
+    let Some(status) = with_store(state, move |s| s.status_entry(index, today)).await? else {
+        return Ok(Vec::new());
+    };
+    // The list reaches the position; positions are allocated densely from 0, so this is no
+    // longer than the published list (and its pages untouched but one: it is zeroed memory).
+    let len = index.saturating_add(1).max(MIN_STATUS_LIST);
     let issued_at = now();
-    let list = build_status_list(len, &entries, issued_at)?;
+    let list = build_status_list(len, &[(index, as_listed(status))], issued_at)?;
     Ok(state
         .issuers()
         .filter(|key| key.window().is_some_and(|w| in_window(w, issued_at)))

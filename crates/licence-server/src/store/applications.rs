@@ -121,6 +121,14 @@ pub trait ApplicationStore: Send + Sync {
         &self,
         today: time::Date,
     ) -> Result<Vec<(u32, Option<LicenceStatus>)>, StoreError>;
+    /// The entry of one index as [`status_entries`](Self::status_entries) gives it (outer
+    /// None: the index is not allocated): the officer's online check reads one licence's
+    /// standing, not the whole registry.
+    fn status_entry(
+        &self,
+        index: u32,
+        today: time::Date,
+    ) -> Result<Option<Option<LicenceStatus>>, StoreError>;
 }
 
 #[cfg(test)]
@@ -344,6 +352,14 @@ pub(crate) mod tests {
             store.status_entries(today).unwrap(),
             [(0, None), (1, None), (2, Some(licence.status_on(today)))]
         );
+        // One entry alone says the same; an index nobody has is not an entry.
+        assert_eq!(
+            store.status_entry(2, today).unwrap(),
+            Some(Some(licence.status_on(today)))
+        );
+        assert_eq!(store.status_entry(1, today).unwrap(), Some(None));
+        assert_eq!(store.status_entry(3, today).unwrap(), None);
+        assert_eq!(store.status_entry(u32::MAX, today).unwrap(), None);
     }
 
     pub(crate) fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all(

@@ -395,29 +395,54 @@ impl ApplicationStore for PostgresStore {
         &self,
         today: time::Date,
     ) -> Result<Vec<(u32, Option<LicenceStatus>)>, StoreError> {
+        self.run(status_rows(self, "ORDER BY s.idx", &[], today))
+    }
+
+    fn status_entry(
+        &self,
+        index: u32,
+        today: time::Date,
+    ) -> Result<Option<Option<LicenceStatus>>, StoreError> {
+        let index = i64::from(index);
         self.run(async {
-            let c = self.client().await?;
-            rows(
-                &c,
-                "SELECT s.idx, l.record FROM status_index s
-                 JOIN account a ON a.id = s.account_id
-                 LEFT JOIN registry_licence l ON l.id_number = a.id_number
-                 ORDER BY s.idx",
-                &[],
-            )
-            .await?
-            .iter()
-            .map(|r| {
-                let idx: i64 = get(r, "status_index", 0)?;
-                let record: Option<String> = get(r, "registry_licence", 1)?;
-                Ok((
-                    u32::try_from(idx).map_err(|e| corrupt("status_index", e))?,
-                    record.map(|r| licence_status(&r, today)).transpose()?,
-                ))
-            })
-            .collect()
+            Ok(status_rows(self, "WHERE s.idx = $1", &[&index], today)
+                .await?
+                .pop()
+                .map(|(_, status)| status))
         })
     }
+}
+
+/// Status entries (see [`ApplicationStore::status_entries`]) chosen and ordered by `rest`,
+/// the text after the joins.
+async fn status_rows(
+    store: &PostgresStore,
+    rest: &str,
+    params: &Params<'_>,
+    today: time::Date,
+) -> Result<Vec<(u32, Option<LicenceStatus>)>, StoreError> {
+    let c = store.client().await?;
+    rows(
+        &c,
+        &format!(
+            "SELECT s.idx, l.record FROM status_index s
+             JOIN account a ON a.id = s.account_id
+             LEFT JOIN registry_licence l ON l.id_number = a.id_number
+             {rest}"
+        ),
+        params,
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        let idx: i64 = get(r, "status_index", 0)?;
+        let record: Option<String> = get(r, "registry_licence", 1)?;
+        Ok((
+            u32::try_from(idx).map_err(|e| corrupt("status_index", e))?,
+            record.map(|r| licence_status(&r, today)).transpose()?,
+        ))
+    })
+    .collect()
 }
 
 #[cfg(test)]

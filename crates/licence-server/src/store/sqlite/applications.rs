@@ -428,17 +428,41 @@ impl ApplicationStore for SqliteStore {
         &self,
         today: time::Date,
     ) -> Result<Vec<(u32, Option<LicenceStatus>)>, StoreError> {
+        self.status_rows("ORDER BY s.idx", [], today)
+    }
+
+    fn status_entry(
+        &self,
+        index: u32,
+        today: time::Date,
+    ) -> Result<Option<Option<LicenceStatus>>, StoreError> {
+        Ok(self
+            .status_rows("WHERE s.idx = ?1", [i64::from(index)], today)?
+            .pop()
+            .map(|(_, status)| status))
+    }
+}
+
+impl SqliteStore {
+    /// Status entries (see [`ApplicationStore::status_entries`]) chosen and ordered by
+    /// `rest`, the text after the joins.
+    fn status_rows(
+        &self,
+        rest: &str,
+        params: impl rusqlite::Params,
+        today: time::Date,
+    ) -> Result<Vec<(u32, Option<LicenceStatus>)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT s.idx, l.record FROM status_index s
                  JOIN account a ON a.id = s.account_id
                  LEFT JOIN registry_licence l ON l.id_number = a.id_number
-                 ORDER BY s.idx",
-            )
+                 {rest}"
+            ))
             .map_err(db)?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(params, |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
             })
             .map_err(db)?;
