@@ -9,6 +9,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod arrivals;
 pub mod connection;
 pub mod console;
 pub mod error;
@@ -118,8 +119,9 @@ pub struct Shared {
     pub trust: Arc<ServedTrustList>,
     /// Wakes the SMS outbox worker when a message is queued.
     pub outbox: Arc<tokio::sync::Notify>,
-    /// Bumped whenever an inbox message is added: long-polling apps wake and look.
-    pub inbox: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The inbox's long-polls on this instance, woken when a message for their account
+    /// arrives (on any instance).
+    pub inbox: Arc<arrivals::InboxArrivals>,
     /// Rate limits and the bound on work in flight.
     pub admission: Arc<admission::Admission>,
     /// The signed status lists this instance serves, rebuilt every few seconds.
@@ -146,7 +148,7 @@ impl AppState {
             retired_issuers: Arc::new(issuers.retired),
             trust: Arc::new(trust),
             outbox: Arc::new(tokio::sync::Notify::new()),
-            inbox: Arc::new(tokio::sync::watch::Sender::new(0)),
+            inbox: Arc::default(),
         })))
     }
 }
@@ -157,12 +159,12 @@ impl AppState {
         std::iter::once(self.issuer.as_ref()).chain(self.retired_issuers.iter())
     }
 
-    /// Wakes the outbox worker and long-polling apps after a change that queued a notice
-    /// (R3.5: by SMS and in the inbox, stored in the change's own transaction) has been
-    /// committed.
+    /// Wakes the outbox worker, and the inbox's watcher for the long-polling apps, after a
+    /// change that queued a notice (R3.5: by SMS and in the inbox, stored in the change's own
+    /// transaction) has been committed.
     pub fn announce(&self) {
         self.outbox.notify_one();
-        self.inbox.send_modify(|generation| *generation += 1);
+        self.inbox.look_now();
     }
 }
 

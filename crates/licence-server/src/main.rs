@@ -578,6 +578,7 @@ async fn serve(
     licence_server::worker::spawn_photo_checks(state.clone());
     licence_server::worker::spawn_outbox(state.clone());
     licence_server::worker::spawn_purge(state.clone());
+    licence_server::arrivals::spawn_watcher(state.clone());
     let app = licence_server::router(state);
     licence_server::serve::serve(
         tokio::net::TcpListener::from_std(listener)?,

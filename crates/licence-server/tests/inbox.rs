@@ -94,3 +94,53 @@ fn a_waiting_app_hears_the_result_and_a_later_one_finds_it() {
         "message_not_found",
     );
 }
+
+/// Behind a load balancer the app's long-poll may wait on one instance while a reviewer
+/// decides on another: it hears the result all the same, not when its wait runs out.
+#[test]
+fn a_poll_on_another_instance_hears_the_result() {
+    let p = Platform::start();
+    let second = p.another_instance();
+    p.add_staff("review01", "李警官", "reviewer");
+    let token = face_signed(&p, 0);
+    let r = p.post_as(
+        &token,
+        "/api/v1/applications",
+        json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
+    );
+    let id = r.json::<Value>().unwrap()["id"].clone();
+    assert_eq!(checked(&p, &token, &id)["status"], "under_review");
+    let poll = {
+        let (url, token) = (
+            format!("{}/api/v1/me/inbox?after=0&wait=25", second.base),
+            token.clone(),
+        );
+        let http = p.http.clone();
+        std::thread::spawn(move || -> (Vec<Value>, std::time::Duration) {
+            let started = std::time::Instant::now();
+            let heard = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            (heard, started.elapsed())
+        })
+    };
+    // The poll is waiting on the second instance (there is nothing yet) when the first decides.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let reviewer = sign_in_staff(&p, "review01", STAFF_PASSWORD).ok().unwrap();
+    let csrf = reviewer.csrf();
+    reviewer.post(
+        &format!("/console/applications/{id}"),
+        &[("csrf", &csrf), ("decision", "approve")],
+    );
+    let (heard, waited) = poll.join().unwrap();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!(heard[0]["body"].as_str().unwrap().contains("已审核通过"));
+    assert!(
+        waited < std::time::Duration::from_secs(25),
+        "answered by the arrival, not the end of the wait ({waited:?})"
+    );
+}

@@ -49,18 +49,18 @@ pub async fn list(
     let account = signed_in.account.id;
     let deadline = tokio::time::Instant::now()
         + Duration::from_secs(query.wait).min(state.policy.longest_poll);
-    // Subscribe before looking, so that a message added in between is not missed.
-    let mut changes = state.inbox.subscribe();
+    // Woken only when a message for this account arrives, on whichever instance.
+    let arrivals = state.inbox.watch(account);
     loop {
+        // Registered before looking, so that a message added in between is not missed.
+        let mut arrived = std::pin::pin!(arrivals.notified());
+        arrived.as_mut().enable();
         let after = query.after;
         let messages = with_store(&state, move |s| s.inbox(account, after, PAGE)).await?;
         if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
             return Ok(ApiJson(messages.iter().map(message_view).collect()));
         }
-        if tokio::time::timeout_at(deadline, changes.changed())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout_at(deadline, arrived).await.is_err() {
             return Ok(ApiJson(Vec::new()));
         }
     }

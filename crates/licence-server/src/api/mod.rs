@@ -146,7 +146,7 @@ fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
 }
 
 /// Runs a store operation on the blocking pool.
-async fn with_store<T: Send + 'static>(
+pub(crate) async fn with_store<T: Send + 'static>(
     state: &AppState,
     op: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {

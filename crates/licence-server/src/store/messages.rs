@@ -101,12 +101,42 @@ pub trait MessageStore: Send + Sync {
     ) -> Result<Vec<InboxMessage>, StoreError>;
     /// Marks the account's message read; false if there is no such message of theirs.
     fn mark_read(&self, account: AccountId, id: i64, at: i64) -> Result<bool, StoreError>;
+    /// The newest inbox message's id (0 when there is none): where an instance starts
+    /// watching for arrivals.
+    fn newest_inbox_id(&self) -> Result<i64, StoreError>;
+    /// The messages of every account after id `after`, oldest first, at most `limit`: their
+    /// ids and accounts, so that each instance wakes the long-polls of those accounts,
+    /// whichever instance added the message.
+    fn inbox_arrivals(&self, after: i64, limit: usize)
+        -> Result<Vec<(i64, AccountId)>, StoreError>;
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::MessageStore;
+    use crate::store::Store;
     use licence_core::MobileNumber;
+
+    /// Arrivals name each new message's account, in order, from any account, paged.
+    pub(crate) fn arrivals_are_every_accounts_new_messages_in_order(store: &dyn Store) {
+        use crate::store::registry::tests::unit;
+        assert_eq!(store.newest_inbox_id().unwrap(), 0);
+        assert!(store.inbox_arrivals(0, 10).unwrap().is_empty());
+        let (a, b) = (unit(store, 1), unit(store, 2));
+        for (i, account) in [a, b, a].into_iter().enumerate() {
+            assert!(store
+                .add_to_inbox(account, &format!("e{i}"), "标题", "正文", 1)
+                .unwrap());
+        }
+        let all = store.inbox_arrivals(0, 10).unwrap();
+        let accounts: Vec<_> = all.iter().map(|(_, account)| *account).collect();
+        assert_eq!(accounts, [a, b, a]);
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "{all:?}");
+        let newest = store.newest_inbox_id().unwrap();
+        assert_eq!(newest, all[2].0);
+        assert_eq!(store.inbox_arrivals(all[0].0, 1).unwrap(), [all[1]]);
+        assert!(store.inbox_arrivals(newest, 10).unwrap().is_empty());
+    }
 
     /// The outbox's rules, for any backend: one message per event; a due message is claimed
     /// by the worker that took it until its claim ends (then another takes it); a failure

@@ -4,7 +4,7 @@ use deadpool_postgres::GenericClient;
 use licence_core::MobileNumber;
 use tokio_postgres::Row;
 
-use super::{corrupt, count, exec, get, rows, PostgresStore};
+use super::{corrupt, count, exec, get, one, rows, PostgresStore};
 use crate::store::{AccountId, Effects, InboxMessage, MessageStore, OutboxMessage, StoreError};
 
 const ENQUEUE_SMS: &str = "INSERT INTO sms_outbox (event_key, to_mobile, text, created_at,
@@ -212,12 +212,48 @@ impl MessageStore for PostgresStore {
             Ok(changed == 1)
         })
     }
+
+    fn newest_inbox_id(&self) -> Result<i64, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            let newest = one(&c, "SELECT coalesce(max(id), 0) FROM inbox_message", &[]).await?;
+            get(&newest, "inbox_message", 0)
+        })
+    }
+
+    fn inbox_arrivals(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, AccountId)>, StoreError> {
+        let limit = crate::store::row_limit(limit);
+        self.run(async {
+            let c = self.client().await?;
+            rows(
+                &c,
+                "SELECT id, account_id FROM inbox_message WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &limit],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok((get(r, "inbox_message", 0)?, get(r, "inbox_message", 1)?)))
+            .collect()
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::postgres::tests::{fresh_store, race, two_instances};
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn arrivals_are_every_accounts_new_messages_in_order() {
+        crate::store::messages::tests::arrivals_are_every_accounts_new_messages_in_order(
+            &fresh_store(),
+        );
+    }
 
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]

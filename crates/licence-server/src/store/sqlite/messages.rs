@@ -210,11 +210,43 @@ impl MessageStore for SqliteStore {
             .map_err(db)?;
         Ok(changed == 1)
     }
+
+    fn newest_inbox_id(&self) -> Result<i64, StoreError> {
+        self.conn()
+            .query_row("SELECT coalesce(max(id), 0) FROM inbox_message", [], |r| {
+                r.get(0)
+            })
+            .map_err(db)
+    }
+
+    fn inbox_arrivals(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, AccountId)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT id, account_id FROM inbox_message WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![after, crate::store::row_limit(limit)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrivals_are_every_accounts_new_messages_in_order() {
+        crate::store::messages::tests::arrivals_are_every_accounts_new_messages_in_order(
+            &SqliteStore::in_memory().unwrap(),
+        );
+    }
 
     #[test]
     fn an_event_is_texted_once_claimed_by_one_worker_and_retried_until_sent() {
