@@ -216,11 +216,28 @@ fn postgres() -> Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
+    // The cluster also speaks TLS, with a certificate of a development CA of its own, for
+    // the store's TLS test (the key readable by the server only, as PostgreSQL insists).
+    let pki = licence_tls::DevPki::ensure(&dir.join("tls"))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pki.key, std::fs::Permissions::from_mode(0o600))?;
+    }
+    let (cert, key) = (
+        pki.cert.display().to_string(),
+        pki.key.display().to_string(),
+    );
     // Tests need no durability across a power cut: no fsync. Commits still wait for the
     // log to be written, so a crashed server loses nothing acknowledged.
     let cluster = licence_e2e::postgres::Cluster::start(
         &dir,
-        &[("fsync", "off"), ("max_connections", "300")],
+        &[
+            ("fsync", "off"),
+            ("max_connections", "300"),
+            ("ssl", "on"),
+            ("ssl_cert_file", &cert),
+            ("ssl_key_file", &key),
+        ],
     )
     .map_err(anyhow::Error::msg)?;
     println!("    PostgreSQL test cluster at {}", cluster.url());
@@ -237,6 +254,7 @@ fn postgres() -> Result<()> {
             "--include-ignored",
         ])
         .env("LICENCE_TEST_POSTGRES", cluster.url())
+        .env("LICENCE_TEST_POSTGRES_CA", &pki.ca_cert)
         .current_dir(crate::root())
         .status()?;
     anyhow::ensure!(status.success(), "the tests on PostgreSQL failed: {status}");

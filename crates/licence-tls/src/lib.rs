@@ -23,7 +23,7 @@ pub use client::{checked_url, configured_ca, https_client, platform_ca, CA_CERT_
 #[cfg(feature = "server")]
 pub use rustls::ServerConfig;
 #[cfg(feature = "server")]
-pub use server::{server_config, DevPki};
+pub use server::{client_config, server_config, DevPki};
 
 /// The e-licence trust root's public key as this build was made with it
 /// (`LICENCE_TRUST_ROOT` at build time: the text `licence keys root` writes); `None` when the

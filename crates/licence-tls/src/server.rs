@@ -40,6 +40,34 @@ pub fn server_config(cert_chain: &Path, key: &Path) -> Result<Arc<ServerConfig>,
     Ok(Arc::new(config))
 }
 
+/// The configuration to call a TLS server with directly over rustls (the platform's
+/// connections to PostgreSQL): TLS 1.2 and 1.3, the server's certificate verified against the
+/// CA certificates in the PEM file `ca`, and those only.
+pub fn client_config(ca: &Path) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let shown = ca.display().to_string();
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_file_iter(ca)
+        .map_err(|e| TlsError::Read(shown.clone(), e.to_string()))?
+    {
+        let certificate = certificate.map_err(|_| TlsError::Pem(shown.clone(), "certificate"))?;
+        roots
+            .add(certificate)
+            .map_err(|e| TlsError::Config(format!("{shown}: {e}")))?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::Pem(shown, "certificate"));
+    }
+    // ring, as for serving (see `server_config`).
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// The development PKI in a folder: a CA (`ca.pem`) that clients are told to trust, and a
 /// certificate for `localhost`, `127.0.0.1` and `::1` signed by it (`server.pem`,
 /// `server.key`). Made once and reused; the CA's own key is not kept, so nothing here can sign
@@ -127,6 +155,20 @@ fn write(path: &Path, bytes: &[u8], secret: bool) -> Result<(), TlsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_trusts_the_named_ca_file_and_says_what_is_wrong_with_a_bad_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = DevPki::ensure(dir.path()).unwrap();
+        assert!(client_config(&pki.ca_cert).is_ok());
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        assert_eq!(client_config(&junk).unwrap_err().code(), "bad_pem");
+        let missing = dir.path().join("missing.pem");
+        let e = client_config(&missing).unwrap_err();
+        assert_eq!(e.code(), "unreadable");
+        assert!(e.to_string().contains("missing.pem"), "{e}");
+    }
 
     #[test]
     fn the_development_pki_is_made_once_and_serves() {

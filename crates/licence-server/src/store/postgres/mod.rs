@@ -70,6 +70,66 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
+/// The URL without its `sslrootcert=FILE` (libpq's spelling, which tokio-postgres does not
+/// read), and that file.
+fn take_root_cert(url: &str) -> Result<(String, Option<std::path::PathBuf>), StoreError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut root_cert = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("sslrootcert", value)) => {
+                let path = percent_encoding::percent_decode_str(value)
+                    .decode_utf8()
+                    .map_err(|_| {
+                        StoreError::Database("the PostgreSQL URL: sslrootcert is not UTF-8".into())
+                    })?;
+                root_cert = Some(std::path::PathBuf::from(path.as_ref()));
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, root_cert))
+}
+
+/// TLS for the connections, from the URL's `sslmode` and `sslrootcert`:
+/// - `sslrootcert=FILE`: TLS with the server's certificate verified against the CA
+///   certificates in FILE (`sslmode=prefer`, the default, still connects in plain to a server
+///   without TLS; `require` does not);
+/// - `sslmode=require` without `sslrootcert` is refused: unlike libpq, the platform does not
+///   encrypt to a server it has not verified (anyone on the path could be that server);
+/// - otherwise plain, as to a database on the same machine or a private link.
+fn tls_for(
+    config: &tokio_postgres::Config,
+    root_cert: Option<&std::path::Path>,
+) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>, StoreError> {
+    use tokio_postgres::config::SslMode;
+    match (config.get_ssl_mode(), root_cert) {
+        (SslMode::Disable, _) => Ok(None),
+        (_, Some(ca)) => {
+            let tls = licence_tls::client_config(ca).map_err(|e| {
+                StoreError::Database(format!("the PostgreSQL URL's sslrootcert: {e}"))
+            })?;
+            Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(
+                (*tls).clone(),
+            )))
+        }
+        (SslMode::Require, None) => Err(StoreError::Database(
+            "the PostgreSQL URL says sslmode=require but names no sslrootcert=FILE: give the \
+             PEM file of the CA that signed the database server's certificate"
+                .into(),
+        )),
+        (_, None) => Ok(None),
+    }
+}
+
 fn db(e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(e.to_string())
 }
@@ -229,25 +289,27 @@ impl PostgresStore {
     }
 
     fn connect_with(url: &str, options: &str) -> Result<PostgresStore, StoreError> {
+        let (url, root_cert) = take_root_cert(url)?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Database(format!("the PostgreSQL URL: {e}")))?;
         config.options(options);
+        let tls = tls_for(&config, root_cert.as_deref())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("postgres")
             .enable_all()
             .build()
             .map_err(db)?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                // A connection the server closed (a restart) is noticed and replaced when
-                // it is next taken; an extra query per call to check would cost every call.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            // A connection the server closed (a restart) is noticed and replaced when it is
+            // next taken; an extra query per call to check would cost every call.
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls {
+            Some(tls) => Manager::from_config(config, tls, manager_config),
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -264,6 +326,21 @@ impl PostgresStore {
             migrations::migrate(&mut client).await
         })?;
         Ok(store)
+    }
+
+    /// The connection's TLS and whether it is encrypted (`pg_stat_ssl`), for tests and the
+    /// health of a deployment.
+    pub fn connection_encrypted(&self) -> Result<bool, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            let ssl = one(
+                &c,
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await?;
+            get(&ssl, "pg_stat_ssl", 0)
+        })
     }
 
     /// Creates the empty database `name` on the PostgreSQL server at `server_url` (a URL
@@ -316,10 +393,17 @@ impl PostgresStore {
 
     /// A pooled connection.
     async fn client(&self) -> Result<Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("no connection to PostgreSQL: {e}")))
+        self.pool.get().await.map_err(|e| {
+            // With its causes: "error performing TLS handshake" alone does not say that
+            // the server's certificate is of an unknown issuer.
+            let mut text = format!("no connection to PostgreSQL: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            StoreError::Unavailable(text)
+        })
     }
 
     /// Runs `work` in one transaction: committed if it returns `Ok`, rolled back otherwise.
@@ -345,6 +429,11 @@ pub(crate) mod tests {
     /// A store on a new, empty database of the test cluster that `cargo xtask test postgres`
     /// starts and names in `LICENCE_TEST_POSTGRES` (a server URL without a database).
     pub(crate) fn fresh_store() -> PostgresStore {
+        PostgresStore::connect(&fresh_database()).unwrap()
+    }
+
+    /// The URL of a new, empty database of the test cluster.
+    fn fresh_database() -> String {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static MADE: AtomicUsize = AtomicUsize::new(0);
         let server = std::env::var("LICENCE_TEST_POSTGRES").expect(
@@ -356,8 +445,51 @@ pub(crate) mod tests {
             MADE.fetch_add(1, Ordering::Relaxed),
             rand::random::<u32>()
         );
-        let url = PostgresStore::create_database(&server, &name).unwrap();
-        PostgresStore::connect(&url).unwrap()
+        PostgresStore::create_database(&server, &name).unwrap()
+    }
+
+    /// The test cluster also speaks TLS, with a certificate of the development CA that
+    /// `LICENCE_TEST_POSTGRES_CA` names (both set by `cargo xtask test postgres`).
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn connections_are_encrypted_and_verified_when_the_url_names_a_ca() {
+        let ca = std::env::var("LICENCE_TEST_POSTGRES_CA").expect(
+            "LICENCE_TEST_POSTGRES_CA names the test cluster's CA: run `cargo xtask test postgres`",
+        );
+        let with_ca = |url: &str, ca: &str| {
+            let ca = percent_encoding::utf8_percent_encode(ca, percent_encoding::NON_ALPHANUMERIC);
+            format!("{url}?sslmode=require&sslrootcert={ca}")
+        };
+        let url = fresh_database();
+        // Without a CA in the URL, plain, as before (a database on the same machine).
+        assert!(!PostgresStore::connect(&url)
+            .unwrap()
+            .connection_encrypted()
+            .unwrap());
+        let store = PostgresStore::connect(&with_ca(&url, &ca)).unwrap();
+        assert!(store.connection_encrypted().unwrap());
+        // Encryption to a server nobody verified is refused before connecting.
+        let unverified = PostgresStore::connect(&format!("{url}?sslmode=require"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(unverified.contains("sslrootcert=FILE"), "{unverified}");
+        // A CA that did not sign the server's certificate: refused.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let other = licence_tls::DevPki::ensure(elsewhere.path()).unwrap();
+        let forged = PostgresStore::connect(&with_ca(&url, &other.ca_cert.to_string_lossy()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(forged.to_lowercase().contains("certificate"), "{forged}");
+        // A CA file that is not one.
+        let junk = elsewhere.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let unreadable = PostgresStore::connect(&with_ca(&url, &junk.to_string_lossy()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(unreadable.contains("sslrootcert"), "{unreadable}");
     }
 
     /// A store on a new database and a second instance on the same one, as two platform
