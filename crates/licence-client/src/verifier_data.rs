@@ -111,16 +111,20 @@ impl DriverApp {
             }
         };
         // The list of every key whose window is open: each speaks for its own credentials.
-        let held = self.cached_status_lists(&trust)?;
         for issuer in &trust.issuers {
             if now < issuer.valid_from || now > issuer.valid_until || !plain_kid(&issuer.kid) {
                 continue;
             }
             let path = format!("{}?kid={}", endpoint::STATUS_LIST_PATH, issuer.kid);
+            // Read once: its bytes name it to the platform (If-None-Match), and checked
+            // again, it is what a fetched list must not be older than.
             let held_bytes = self
                 .store
                 .verifier_data(&status_list_kind(&issuer.kid))?
                 .map(|(bytes, _)| bytes);
+            let kept = held_bytes
+                .as_deref()
+                .and_then(|bytes| StatusList::verify(bytes, &trust).ok());
             let bytes = match self.api.get_document(&path, held_bytes.as_deref()).await {
                 Ok(Some(bytes)) => bytes,
                 // The list held is the current one (304): nothing changed.
@@ -139,13 +143,15 @@ impl DriverApp {
                 ))
                 .into());
             }
-            let kept = held.iter().find(|l| l.issuer() == list.issuer());
             // An older list (a replay, or an instance that lags): keep the newer one.
-            if kept.is_some_and(|kept| list.may_replace(kept).is_err()) {
+            if kept
+                .as_ref()
+                .is_some_and(|kept| list.may_replace(kept).is_err())
+            {
                 continue;
             }
             // A new list every fetch: changed only when what it says changed.
-            let before = kept.cloned().map(|mut b| {
+            let before = kept.map(|mut b| {
                 b.issued_at = list.issued_at;
                 b
             });
