@@ -53,8 +53,6 @@ pub fn spawn_photo_checks(state: AppState) {
                 let round = check_batch(state.store.as_ref(), &worker, &mut panics, |app| {
                     checker.check(app)
                 });
-                // The checker thread starts afresh after a panic by itself.
-                panics.fresh_checker_needed = false;
                 match round {
                     Ok(checked) => {
                         // Their messages were stored with the checks: wake who sends them.
@@ -143,8 +141,6 @@ pub struct Checked {
 #[derive(Debug, Default)]
 pub struct Panics {
     by_application: std::collections::HashMap<i64, u32>,
-    /// A check panicked this round: the checker may be half-way through and is made anew.
-    pub fresh_checker_needed: bool,
 }
 
 /// Panics of one photo's check before it is set aside for a person.
@@ -169,7 +165,6 @@ pub fn check_batch(
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(app))) {
             Ok(record) => checks.push(record?),
             Err(_) => {
-                panics.fresh_checker_needed = true;
                 let count = panics.by_application.entry(app.id).or_insert(0);
                 *count += 1;
                 tracing::error!(
@@ -420,7 +415,11 @@ mod tests {
         // First round: the good photo is checked, the poison one waits for another try.
         let first = check_batch(&store, "w1", &mut panics, check).unwrap();
         assert_eq!(first.taken, 1);
-        assert!(panics.fresh_checker_needed);
+        assert_eq!(
+            panics.by_application.get(&poison.id),
+            Some(&1),
+            "the panic counted"
+        );
         let state = |id| store.application(id).unwrap().unwrap();
         assert_eq!(state(good.id).state, ApplicationState::UnderReview);
         assert_eq!(state(poison.id).state, ApplicationState::Submitted);
