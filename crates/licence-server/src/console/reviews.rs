@@ -15,7 +15,7 @@ use super::{
 };
 use crate::now;
 use crate::store::{
-    Account, AuditEntry, Effects, IdCardReview, Notice, ReviewState, Store, StoreError,
+    Account, AuditEntry, Effects, IdCardReview, KindUpgrade, Notice, ReviewState, Store, StoreError,
 };
 
 const TITLE: &str = "身份证人工审核";
@@ -162,11 +162,15 @@ async fn decide(posted: Posted) -> Page {
         None => "【交管12123】您提交的身份证照片已审核通过，您已成为面签用户，可办理驾驶证电子版等全部业务。".to_owned(),
         Some(r) => format!("【交管12123】您提交的身份证照片未通过审核：{r}。请重新拍摄后提交。"),
     };
-    // The approval makes the account face-signed (R2.4).
+    // The approval makes the account face-signed (R2.4), if it still is what was read here.
     let upgrade = (state_after == ReviewState::Approved)
         .then(|| account.kind.face_sign(FaceSignChannel::ManualIdReview).ok())
         .flatten()
-        .map(|kind| (kind, review.validity));
+        .map(|to| KindUpgrade {
+            from: account.kind,
+            to,
+            id_card_validity: review.validity,
+        });
     // The decision, the upgrade, the person's message (SMS through the durable outbox, and
     // the inbox) and the audit entry are one transaction: all stored or none.
     let effects = Effects {

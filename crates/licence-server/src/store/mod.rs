@@ -60,8 +60,8 @@ pub use applications::{Application, ApplicationStore, PhotoCheckRecord, Resubmit
 pub use messages::{Effects, InboxMessage, MessageStore, Notice, OutboxMessage};
 pub use postgres::PostgresStore;
 pub use registry::{
-    Account, AccountId, IdCardReview, NewAccount, RegistryEntry, RegistryStore, ReviewState,
-    UnitPapers,
+    Account, AccountId, IdCardReview, KindUpgrade, NewAccount, RegistryEntry, RegistryStore,
+    ReviewState, UnitPapers,
 };
 pub use sqlite::SqliteStore;
 pub use staff::{AuditEntry, Staff, StaffRole, StaffSession, StaffSessionKind, StaffStore};

@@ -117,10 +117,19 @@ pub trait RegistryStore: Send + Sync {
         state: ReviewState,
         reason: Option<&str>,
         by: &str,
-        upgrade: Option<(UserKind, IdCardValidity)>,
+        upgrade: Option<KindUpgrade>,
         effects: &super::Effects,
         at: i64,
     ) -> Result<bool, StoreError>;
+}
+
+/// An account's new kind, given only while it still has the kind the decision was made on:
+/// a face-sign by another path in the meantime (its channel, its ID card period) is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindUpgrade {
+    pub from: UserKind,
+    pub to: UserKind,
+    pub id_card_validity: IdCardValidity,
 }
 
 #[cfg(test)]
@@ -129,7 +138,8 @@ pub(crate) mod tests {
     use licence_core::UserKind;
 
     use super::{
-        AccountId, IdCardReview, NewAccount, RegistryEntry, RegistryStore, ReviewState, UnitPapers,
+        AccountId, IdCardReview, KindUpgrade, NewAccount, RegistryEntry, RegistryStore,
+        ReviewState, UnitPapers,
     };
     use crate::store::{Effects, StoreError};
 
@@ -255,6 +265,50 @@ pub(crate) mod tests {
         assert!(store.pending_reviews().unwrap().is_empty());
         assert_eq!(stored_state(id), "rejected");
         assert_eq!(store.reviews_of(account).unwrap(), vec![decided]);
+    }
+
+    /// An approval upgrades the account it was made on; an account face-signed another way
+    /// in the meantime keeps that kind and period, and the decision still stands.
+    pub(crate) fn an_approval_upgrades_only_the_kind_it_was_made_on(store: &dyn RegistryStore) {
+        use licence_core::FaceSignChannel;
+        let validity = pending_review(0).validity;
+        let upgrade = KindUpgrade {
+            from: UserKind::OnlineRegistered,
+            to: UserKind::FaceSigned {
+                via: FaceSignChannel::ManualIdReview,
+            },
+            id_card_validity: validity,
+        };
+        let approve = |review: i64| {
+            store
+                .decide_review(
+                    review,
+                    ReviewState::Approved,
+                    None,
+                    "reviewer",
+                    Some(upgrade),
+                    &Effects::NONE,
+                    9,
+                )
+                .unwrap()
+        };
+        let account = store.create_account(&person()).unwrap();
+        assert!(approve(store.add_review(&pending_review(account)).unwrap()));
+        assert_eq!(store.account(account).unwrap().unwrap().kind, upgrade.to);
+
+        // A second review, decided after the person face-signed by liveness in between: the
+        // decision was made on an online-registered account, and changes no other.
+        let review = store.add_review(&pending_review(account)).unwrap();
+        let liveness = UserKind::FaceSigned {
+            via: FaceSignChannel::OnlineLiveness,
+        };
+        store.set_account_kind(account, liveness, None).unwrap();
+        assert!(approve(review));
+        assert_eq!(store.account(account).unwrap().unwrap().kind, liveness);
+        assert_eq!(
+            store.review(review).unwrap().unwrap().state,
+            ReviewState::Approved
+        );
     }
 
     /// A unit and its papers are stored together, once; `papers_kept` counts the papers the

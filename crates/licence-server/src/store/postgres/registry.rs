@@ -7,8 +7,8 @@ use tokio_postgres::Row;
 
 use super::{corrupt, db, exec, get, insert, insert_id, one, row, rows, Params, PostgresStore};
 use crate::store::{
-    Account, AccountId, Effects, IdCardReview, NewAccount, RegistryEntry, RegistryStore,
-    ReviewState, StoreError, UnitPapers,
+    Account, AccountId, Effects, IdCardReview, KindUpgrade, NewAccount, RegistryEntry,
+    RegistryStore, ReviewState, StoreError, UnitPapers,
 };
 
 /// The columns [`account_from_row`] reads, in its order (`access::SIGNED_IN` reads them
@@ -341,12 +341,16 @@ impl RegistryStore for PostgresStore {
         state: ReviewState,
         reason: Option<&str>,
         by: &str,
-        upgrade: Option<(UserKind, IdCardValidity)>,
+        upgrade: Option<KindUpgrade>,
         effects: &Effects,
         at: i64,
     ) -> Result<bool, StoreError> {
         let upgrade = match upgrade {
-            Some((kind, validity)) => Some((kind_json(&kind)?, validity.to_string())),
+            Some(u) => Some((
+                kind_json(&u.to)?,
+                u.id_card_validity.to_string(),
+                kind_json(&u.from)?,
+            )),
             None => None,
         };
         self.run(self.in_transaction(async |tx| {
@@ -371,12 +375,13 @@ impl RegistryStore for PostgresStore {
             else {
                 return Ok(false);
             };
-            if let Some((kind, validity)) = &upgrade {
+            if let Some((kind, validity, from)) = &upgrade {
                 let account: AccountId = get(&decided, "id_card_review", 0)?;
                 exec(
                     tx,
-                    "UPDATE account SET kind = $1, id_card_validity = $2 WHERE id = $3",
-                    &[kind, validity, &account],
+                    "UPDATE account SET kind = $1, id_card_validity = $2
+                     WHERE id = $3 AND kind = $4",
+                    &[kind, validity, &account, from],
                 )
                 .await?;
             }
@@ -445,6 +450,14 @@ mod tests {
 
     #[test]
     #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn an_approval_upgrades_only_the_kind_it_was_made_on() {
+        crate::store::registry::tests::an_approval_upgrades_only_the_kind_it_was_made_on(
+            &fresh_store(),
+        );
+    }
+
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
     fn a_review_is_decided_once_and_stored_in_its_spelling() {
         let store = fresh_store();
         crate::store::registry::tests::a_review_is_decided_once_and_stored_in_its_spelling(
@@ -500,7 +513,11 @@ mod tests {
                                 ReviewState::Approved,
                                 None,
                                 &by,
-                                Some((face_signed, review.validity)),
+                                Some(KindUpgrade {
+                                    from: UserKind::OnlineRegistered,
+                                    to: face_signed,
+                                    id_card_validity: review.validity,
+                                }),
                                 &effects,
                                 10,
                             )

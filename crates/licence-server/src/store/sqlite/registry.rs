@@ -6,8 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{corrupt, db, insert_error, SqliteStore};
 use crate::store::{
-    Account, AccountId, Effects, IdCardReview, NewAccount, RegistryEntry, RegistryStore,
-    ReviewState, StoreError, UnitPapers,
+    Account, AccountId, Effects, IdCardReview, KindUpgrade, NewAccount, RegistryEntry,
+    RegistryStore, ReviewState, StoreError, UnitPapers,
 };
 
 fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Account, StoreError>> {
@@ -314,7 +314,7 @@ impl RegistryStore for SqliteStore {
         state: ReviewState,
         reason: Option<&str>,
         by: &str,
-        upgrade: Option<(UserKind, IdCardValidity)>,
+        upgrade: Option<KindUpgrade>,
         effects: &Effects,
         at: i64,
     ) -> Result<bool, StoreError> {
@@ -337,11 +337,17 @@ impl RegistryStore for SqliteStore {
             if changed != 1 {
                 return Ok(false);
             }
-            if let Some((kind, validity)) = upgrade {
+            if let Some(upgrade) = upgrade {
                 tx.execute(
                     "UPDATE account SET kind = ?1, id_card_validity = ?2
-                     WHERE id = (SELECT account_id FROM id_card_review WHERE id = ?3)",
-                    params![kind_json(&kind)?, validity.to_string(), id],
+                     WHERE id = (SELECT account_id FROM id_card_review WHERE id = ?3)
+                       AND kind = ?4",
+                    params![
+                        kind_json(&upgrade.to)?,
+                        upgrade.id_card_validity.to_string(),
+                        id,
+                        kind_json(&upgrade.from)?
+                    ],
                 )
                 .map_err(db)?;
             }
@@ -365,6 +371,13 @@ mod tests {
     #[test]
     fn a_second_account_for_one_person_is_a_duplicate() {
         crate::store::registry::tests::a_second_account_for_one_person_is_a_duplicate(
+            &SqliteStore::in_memory().unwrap(),
+        );
+    }
+
+    #[test]
+    fn an_approval_upgrades_only_the_kind_it_was_made_on() {
+        crate::store::registry::tests::an_approval_upgrades_only_the_kind_it_was_made_on(
             &SqliteStore::in_memory().unwrap(),
         );
     }
