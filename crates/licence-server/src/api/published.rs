@@ -133,7 +133,7 @@ fn build_status_list(
 /// The status lists as of now for the credential at status-list position `index`: one for
 /// each issuer key whose window is open (the signing key's first), each saying that one
 /// position as the registry has it this moment and nothing else (the officer's online check:
-/// live, and one row read, not the registry). None for a position nobody holds, whose status
+/// live, and one row read, not the registry). No list for a position nobody holds, whose status
 /// is then unknown.
 pub async fn live_status_lists(state: &AppState, index: u32) -> Result<Vec<StatusList>, ApiError> {
     let today = crate::today();
