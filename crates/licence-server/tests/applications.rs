@@ -246,13 +246,7 @@ fn a_reviewer_approves_or_returns_applications_by_deadline_and_the_driver_is_tol
     p.add_staff("review01", "李警官", "reviewer");
     let apply = |index: usize| {
         let token = face_signed(&p, index);
-        let r = p.post_as(
-            &token,
-            "/api/v1/applications",
-            json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
-        );
-        let id = r.json::<Value>().unwrap()["id"].clone();
-        assert_eq!(checked(&p, &token, &id)["status"], "under_review");
+        let id = under_review(&p, &token);
         (token, id)
     };
     let (first_token, first) = apply(0);

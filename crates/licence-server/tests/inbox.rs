@@ -52,13 +52,7 @@ fn a_waiting_app_hears_the_result_and_a_later_one_finds_it() {
     // Now person 0's own application is decided: the waiting poll answers with it.
     let started = std::time::Instant::now();
     let reviewer = sign_in_staff(&p, "review01", STAFF_PASSWORD).ok().unwrap();
-    let r = p.post_as(
-        &token,
-        "/api/v1/applications",
-        json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
-    );
-    let id = r.json::<Value>().unwrap()["id"].clone();
-    assert_eq!(checked(&p, &token, &id)["status"], "under_review");
+    let id = under_review(&p, &token);
     let csrf = reviewer.csrf();
     reviewer.post(
         &format!("/console/applications/{id}"),
@@ -103,13 +97,7 @@ fn a_poll_on_another_instance_hears_the_result() {
     let second = p.another_instance();
     p.add_staff("review01", "李警官", "reviewer");
     let token = face_signed(&p, 0);
-    let r = p.post_as(
-        &token,
-        "/api/v1/applications",
-        json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
-    );
-    let id = r.json::<Value>().unwrap()["id"].clone();
-    assert_eq!(checked(&p, &token, &id)["status"], "under_review");
+    let id = under_review(&p, &token);
     let poll = {
         let (url, token) = (
             format!("{}/api/v1/me/inbox?after=0&wait=25", second.base),

@@ -38,13 +38,7 @@ fn driver_with_device(p: &Platform) -> (String, DeviceKey, Value) {
 
 /// The driver applies with a good photo and a reviewer approves it; the application's id.
 fn approve_an_application(p: &Platform, token: &str) -> Value {
-    let r = p.post_as(
-        token,
-        "/api/v1/applications",
-        json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
-    );
-    let application = r.json::<Value>().unwrap()["id"].clone();
-    assert_eq!(checked(p, token, &application)["status"], "under_review");
+    let application = under_review(p, token);
     let reviewer = sign_in_staff(p, "review01", STAFF_PASSWORD).ok().unwrap();
     let csrf = reviewer.csrf();
     reviewer.post(

@@ -548,17 +548,24 @@ pub fn checked(p: &Platform, token: &str, id: &Value) -> Value {
     }
 }
 
-/// Demo person `index` applies with a good photo and a reviewer approves; `before` runs just
-/// before the decision (to script the gateway). Returns the mobile number and session token.
-pub fn approved(p: &Platform, index: usize, before: impl FnOnce()) -> (String, String) {
-    let token = face_signed(p, index);
+/// The signed-in driver applies with a good photo (idempotency key "k") and waits for the
+/// server's check to pass it to review; the application's id.
+pub fn under_review(p: &Platform, token: &str) -> Value {
     let r = p.post_as(
-        &token,
+        token,
         "/api/v1/applications",
         json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
     );
     let id = r.json::<Value>().unwrap()["id"].clone();
-    assert_eq!(checked(p, &token, &id)["status"], "under_review");
+    assert_eq!(checked(p, token, &id)["status"], "under_review");
+    id
+}
+
+/// Demo person `index` applies with a good photo and a reviewer approves; `before` runs just
+/// before the decision (to script the gateway). Returns the mobile number and session token.
+pub fn approved(p: &Platform, index: usize, before: impl FnOnce()) -> (String, String) {
+    let token = face_signed(p, index);
+    let id = under_review(p, &token);
     let reviewer = sign_in_staff(p, "review01", STAFF_PASSWORD).ok().unwrap();
     let csrf = reviewer.csrf();
     before();
