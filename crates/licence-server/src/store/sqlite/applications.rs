@@ -452,9 +452,11 @@ impl SqliteStore {
         params: impl rusqlite::Params,
         today: time::Date,
     ) -> Result<Vec<(u32, Option<LicenceStatus>)>, StoreError> {
-        let conn = self.conn();
+        // A reader: the full list is read every few seconds, and the writer is the
+        // submissions'.
+        let conn = self.reader()?;
         let mut stmt = conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT s.idx, l.record FROM status_index s
                  JOIN account a ON a.id = s.account_id
                  LEFT JOIN registry_licence l ON l.id_number = a.id_number

@@ -211,8 +211,9 @@ impl MessageStore for SqliteStore {
         Ok(changed == 1)
     }
 
+    // Every instance's watcher asks these twice a second: a reader, not the writer.
     fn newest_inbox_id(&self) -> Result<i64, StoreError> {
-        self.conn()
+        self.reader()?
             .query_row("SELECT coalesce(max(id), 0) FROM inbox_message", [], |r| {
                 r.get(0)
             })
@@ -224,9 +225,11 @@ impl MessageStore for SqliteStore {
         after: i64,
         limit: usize,
     ) -> Result<Vec<(i64, AccountId)>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn
-            .prepare("SELECT id, account_id FROM inbox_message WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .prepare_cached(
+                "SELECT id, account_id FROM inbox_message WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
             .map_err(db)?;
         let rows = stmt
             .query_map(params![after, crate::store::row_limit(limit)], |r| {
