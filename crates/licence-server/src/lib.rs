@@ -121,7 +121,7 @@ pub struct Shared {
     pub outbox: Arc<tokio::sync::Notify>,
     /// The inbox's long-polls on this instance, woken when a message for their account
     /// arrives (on any instance).
-    pub inbox: Arc<arrivals::InboxArrivals>,
+    pub inbox: arrivals::InboxArrivals,
     /// Rate limits and the bound on work in flight.
     pub admission: Arc<admission::Admission>,
     /// The signed status lists this instance serves, rebuilt every few seconds.
@@ -148,7 +148,7 @@ impl AppState {
             retired_issuers: Arc::new(issuers.retired),
             trust: Arc::new(trust),
             outbox: Arc::new(tokio::sync::Notify::new()),
-            inbox: Arc::default(),
+            inbox: arrivals::InboxArrivals::default(),
         })))
     }
 }

@@ -43,7 +43,7 @@ pub fn server_config(cert_chain: &Path, key: &Path) -> Result<Arc<ServerConfig>,
 /// The configuration to call a TLS server with directly over rustls (the platform's
 /// connections to PostgreSQL): TLS 1.2 and 1.3, the server's certificate verified against the
 /// CA certificates in the PEM file `ca`, and those only.
-pub fn client_config(ca: &Path) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+pub fn client_config(ca: &Path) -> Result<rustls::ClientConfig, TlsError> {
     let shown = ca.display().to_string();
     let mut roots = rustls::RootCertStore::empty();
     for certificate in CertificateDer::pem_file_iter(ca)
@@ -65,7 +65,7 @@ pub fn client_config(ca: &Path) -> Result<Arc<rustls::ClientConfig>, TlsError> {
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(Arc::new(config))
+    Ok(config)
 }
 
 /// The development PKI in a folder: a CA (`ca.pem`) that clients are told to trust, and a

@@ -117,9 +117,7 @@ fn tls_for(
             let tls = licence_tls::client_config(ca).map_err(|e| {
                 StoreError::Database(format!("the PostgreSQL URL's sslrootcert: {e}"))
             })?;
-            Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(
-                (*tls).clone(),
-            )))
+            Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls)))
         }
         (SslMode::Require, None) => Err(StoreError::Database(
             "the PostgreSQL URL says sslmode=require but names no sslrootcert=FILE: give the \
@@ -328,8 +326,7 @@ impl PostgresStore {
         Ok(store)
     }
 
-    /// The connection's TLS and whether it is encrypted (`pg_stat_ssl`), for tests and the
-    /// health of a deployment.
+    /// Whether the store's connections to PostgreSQL are encrypted (`pg_stat_ssl` of one).
     pub fn connection_encrypted(&self) -> Result<bool, StoreError> {
         self.run(async {
             let c = self.client().await?;
