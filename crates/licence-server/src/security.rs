@@ -210,6 +210,26 @@ mod tests {
     }
 
     #[test]
+    fn the_dummy_hash_costs_what_an_account_hash_costs() {
+        // The same algorithm and parameters (memory, passes, lanes): verifying against it is the
+        // same work, so an unknown account's sign-in takes as long as a known one's.
+        let params = |hash: &str| {
+            let parsed = PasswordHash::new(hash).unwrap();
+            let mut params: Vec<String> = parsed
+                .params
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            params.sort();
+            (parsed.algorithm.to_string(), parsed.version, params)
+        };
+        let account = hash_password("Licence2026").unwrap();
+        assert_eq!(params(dummy_password_hash()), params(&account));
+        assert!(!account_password_matches("Licence2026", None));
+        assert!(account_password_matches("Licence2026", Some(&account)));
+    }
+
+    #[test]
     fn codes_are_six_digits_and_salted() {
         let (code, salt, digest) = new_code();
         assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
