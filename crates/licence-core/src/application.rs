@@ -303,6 +303,77 @@ impl ApplicationState {
     }
 }
 
+/// How many reviews may reject a driver's applications before the next must be made at a
+/// counter (审核不通过 3 次, 须到窗口办理). A licence issued starts the count again.
+pub const MAX_REJECTED_REVIEWS: u32 = 3;
+
+/// The photo on the licence may be changed once in this many months (照片 6 个月内只能更换一次).
+pub const PHOTO_CHANGE_MONTHS: u8 = 6;
+
+/// What the service's rules look at in a driver's past applications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApplicantRecord {
+    /// Rejections by a reviewer since the last issued e-licence (the automatic photo check's
+    /// refusals say what to fix and are not counted).
+    pub rejected_reviews: u32,
+    /// The day (China time) an e-licence with a photo of the driver's own was last issued.
+    pub photo_changed_on: Option<time::Date>,
+}
+
+/// Why a driver may not apply (or resubmit) online now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ApplicationRefusal {
+    #[error("Your applications were rejected {rejected} times: apply at a vehicle management office counter with your ID card")]
+    GoToCounter { rejected: u32 },
+    #[error("The licence photo was changed on {changed_on}; it can be changed again from {next_on}. Apply with the photo on file, or wait")]
+    PhotoChangedRecently {
+        changed_on: time::Date,
+        next_on: time::Date,
+    },
+}
+
+impl Problem for ApplicationRefusal {
+    fn code(&self) -> &'static str {
+        match self {
+            ApplicationRefusal::GoToCounter { .. } => "apply_at_counter",
+            ApplicationRefusal::PhotoChangedRecently { .. } => "photo_changed_recently",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            ApplicationRefusal::GoToCounter { rejected } => format!(
+                "您的申请已{rejected}次审核未通过，不能再在线申请，请携带身份证到车管所窗口办理"
+            ),
+            ApplicationRefusal::PhotoChangedRecently { changed_on, next_on } => format!(
+                "驾驶证照片6个月内只能更换一次（上次更换于{changed_on}），请使用档案照片申领，或于{next_on}以后再更换"
+            ),
+        }
+    }
+}
+
+impl ApplicantRecord {
+    /// Whether the driver may apply online on `today`, with a photo of their own
+    /// (`own_photo`) or the one on file.
+    pub fn may_apply(&self, own_photo: bool, today: time::Date) -> Result<(), ApplicationRefusal> {
+        if self.rejected_reviews >= MAX_REJECTED_REVIEWS {
+            return Err(ApplicationRefusal::GoToCounter {
+                rejected: self.rejected_reviews,
+            });
+        }
+        if let (true, Some(changed_on)) = (own_photo, self.photo_changed_on) {
+            let next_on = crate::calendar::add_months(changed_on, i32::from(PHOTO_CHANGE_MONTHS));
+            if today < next_on {
+                return Err(ApplicationRefusal::PhotoChangedRecently {
+                    changed_on,
+                    next_on,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,5 +513,44 @@ mod tests {
         let json = serde_json::to_string(&S::UnderReview).unwrap();
         assert_eq!(json, r#"{"status":"under_review"}"#);
         assert_eq!(ApplicationStatus::UnderReview.to_string(), "under_review");
+    }
+    #[test]
+    fn a_fourth_application_after_three_rejected_reviews_goes_to_a_counter() {
+        use time::macros::date;
+        let today = date!(2026 - 12 - 05);
+        let record = |rejected_reviews| ApplicantRecord {
+            rejected_reviews,
+            photo_changed_on: None,
+        };
+        assert_eq!(record(2).may_apply(true, today), Ok(()));
+        let refused = record(3).may_apply(false, today).unwrap_err();
+        assert_eq!(refused, ApplicationRefusal::GoToCounter { rejected: 3 });
+        assert_eq!(refused.code(), "apply_at_counter");
+        assert!(
+            refused.message_zh().contains("窗口"),
+            "{}",
+            refused.message_zh()
+        );
+    }
+
+    #[test]
+    fn the_photo_changes_once_in_six_months_and_the_photo_on_file_is_always_allowed() {
+        use time::macros::date;
+        let record = ApplicantRecord {
+            rejected_reviews: 0,
+            photo_changed_on: Some(date!(2026 - 08 - 31)),
+        };
+        let refused = record.may_apply(true, date!(2027 - 02 - 27)).unwrap_err();
+        assert_eq!(
+            refused,
+            ApplicationRefusal::PhotoChangedRecently {
+                changed_on: date!(2026 - 08 - 31),
+                // Six months after 31 August: February has no 31st.
+                next_on: date!(2027 - 02 - 28),
+            }
+        );
+        assert!(refused.message_zh().contains("2027-02-28"));
+        assert_eq!(record.may_apply(true, date!(2027 - 02 - 28)), Ok(()));
+        assert_eq!(record.may_apply(false, date!(2026 - 09 - 01)), Ok(()));
     }
 }

@@ -13,6 +13,18 @@ use time::{Date, Duration, OffsetDateTime, Weekday};
 
 use crate::{Problem, CHINA_OFFSET};
 
+/// The same calendar day `months` later (earlier if negative), or the month's last day where
+/// that month is shorter (31 August + 6 months = 28 or 29 February).
+pub fn add_months(date: Date, months: i32) -> Date {
+    let total = date.year() * 12 + i32::from(u8::from(date.month())) - 1 + months;
+    let (year, month) = (
+        total.div_euclid(12),
+        time::Month::try_from((total.rem_euclid(12) + 1) as u8).expect("1-12"),
+    );
+    let day = date.day().min(time::util::days_in_month(month, year));
+    Date::from_calendar_date(year, month, day).expect("valid by construction")
+}
+
 /// The calendar data shipped with the code, as of its last update.
 pub const BUNDLED_DATA: &str = include_str!("../../../assets/calendar/cn-working-days.txt");
 

@@ -71,7 +71,8 @@ pub mod verdict;
 
 pub use account::{BusinessFunction, Denial, FaceSignChannel, UserKind};
 pub use application::{
-    ApplicationEvent, ApplicationState, ApplicationStatus, Rejection, RejectionCode,
+    ApplicantRecord, ApplicationEvent, ApplicationRefusal, ApplicationState, ApplicationStatus,
+    Rejection, RejectionCode,
 };
 pub use calendar::{CalendarError, WorkingCalendar};
 pub use credit_code::{OrganisationCode, UnifiedSocialCreditCode};

@@ -73,7 +73,7 @@ pub mod spec {
     /// Output JPEG: quality floor, and the size auto-crop tries to stay under.
     pub const MIN_JPEG_QUALITY: u8 = 70;
     pub const MAX_JPEG_BYTES: usize = 30 * 1024;
-    /// A photo older than this many months draws a warning.
+    /// A photo taken longer ago than this many months is refused.
     pub const MAX_AGE_MONTHS: u8 = 6;
 }
 
@@ -220,19 +220,38 @@ impl PhotoChecker {
         Some(head_geometry(picture, face))
     }
 
-    /// Checks an encoded photo (JPEG, PNG or WebP). `today` dates the 6-month rule.
+    /// Checks an encoded photo (JPEG, PNG or WebP) from the driver's album or camera. `today`
+    /// dates the 6-month rule: a photo whose EXIF date is older is refused (a photo with no
+    /// date cannot be dated and is judged on its content).
     pub fn check(&mut self, bytes: &[u8], today: Date) -> Verdict {
+        self.check_dated(bytes, Some(today))
+    }
+
+    /// Checks a photo the 6-month rule does not apply to: the traffic police's photo on file.
+    pub fn check_on_file(&mut self, bytes: &[u8]) -> Verdict {
+        self.check_dated(bytes, None)
+    }
+
+    fn check_dated(&mut self, bytes: &[u8], today: Option<Date>) -> Verdict {
         match intake::decode(bytes) {
             Err(refusal) => Verdict::from_problems(&[(refusal.code, refusal.detail)], None, None),
             Ok(decoded) => {
-                let mut extra = Vec::new();
-                if decoded
-                    .taken
-                    .is_some_and(|taken| taken < months_before(today, spec::MAX_AGE_MONTHS))
-                {
-                    extra.push(found(ProblemCode::OlderThan6Months));
+                let old = match (decoded.taken, today) {
+                    (Some(taken), Some(today)) => {
+                        taken < months_before(today, spec::MAX_AGE_MONTHS)
+                    }
+                    _ => false,
+                };
+                let mut verdict = self.assess(decoded.rgb, Vec::new());
+                if old {
+                    // First: whatever else is wrong, this photo cannot be used; the rest is
+                    // still reported, for the next photo.
+                    verdict
+                        .problems
+                        .insert(0, ProblemCode::OlderThan6Months.problem(""));
+                    verdict.compliant = false;
                 }
-                self.assess(decoded.rgb, extra)
+                verdict
             }
         }
     }

@@ -87,10 +87,9 @@ impl ProblemCode {
     }
 
     pub fn severity(self) -> Severity {
-        match self {
-            ProblemCode::OlderThan6Months => Severity::Warning,
-            _ => Severity::Error,
-        }
+        // Every rule of the spec is a requirement; warnings are kept in the contract for
+        // advice that does not refuse a photo.
+        Severity::Error
     }
 
     /// Whether the problem is with the input itself (exit code 2 of `photo check`), not the photo.
@@ -125,7 +124,7 @@ impl ProblemCode {
             TooDark => ("照片太暗，请在光线充足处拍摄", "The photo is too dark: take it in good light"),
             TooBright => ("照片过亮或曝光过度，请避免强光直射", "The photo is too bright or overexposed: avoid direct strong light"),
             Blurry => ("照片模糊，请保持相机稳定并对焦后拍摄", "The photo is blurred: hold the camera steady and focus"),
-            OlderThan6Months => ("照片拍摄于6个月以前，须使用近6个月内的照片", "The photo was taken more than 6 months ago: use one from the last 6 months"),
+            OlderThan6Months => ("照片拍摄于6个月以前，请使用近6个月内拍摄的照片，或现场拍摄一张", "The photo was taken more than 6 months ago: use one taken in the last 6 months, or take one now"),
         };
         (zh.to_owned(), en.to_owned())
     }
@@ -156,7 +155,7 @@ mod tests {
             "\"head_off_centre\""
         );
         let p = ProblemCode::OlderThan6Months.problem("");
-        assert_eq!(p.severity, Severity::Warning);
+        assert_eq!(p.severity, Severity::Error);
         assert!(
             ProblemCode::TooLarge.is_unusable_input() && !ProblemCode::NoFace.is_unusable_input()
         );

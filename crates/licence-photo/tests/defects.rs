@@ -189,14 +189,29 @@ fn exif_orientation_is_applied() {
 }
 
 #[test]
-fn a_photo_older_than_six_months_is_a_warning_only() {
+fn a_photo_older_than_six_months_is_refused_unless_it_is_the_one_on_file() {
     let (img, _) = portrait(2.0);
-    let v = PhotoChecker::new().check(&jpeg_with_exif(&img, 1, Some("2025:12:01 10:00:00")), TODAY);
+    let old = jpeg_with_exif(&img, 1, Some("2025:12:01 10:00:00"));
+    let v = PhotoChecker::new().check(&old, TODAY);
     assert_codes(&v, &["older_than_6_months"]);
-    assert!(v.compliant && v.cropped_jpeg.is_some());
-    let recent =
-        PhotoChecker::new().check(&jpeg_with_exif(&img, 1, Some("2026:06:01 10:00:00")), TODAY);
-    assert_codes(&recent, &[]);
+    assert!(!v.compliant);
+    assert!(
+        v.problems[0].message.contains("6个月"),
+        "{:?}",
+        v.problems[0]
+    );
+    // The crop is still made, so the app can show it; it is not to be submitted.
+    assert!(v.cropped_jpeg.is_some());
+    // Six months to the day is still recent; a day more is not.
+    let edge = |date: &str| PhotoChecker::new().check(&jpeg_with_exif(&img, 1, Some(date)), TODAY);
+    assert_codes(&edge("2026:05:24 00:00:00"), &[]);
+    assert_codes(&edge("2026:05:23 23:59:59"), &["older_than_6_months"]);
+    // The traffic police's own photo is not dated by this rule.
+    assert_codes(&PhotoChecker::new().check_on_file(&old), &[]);
+    // An old photo with another problem: both are said, the age first.
+    let cut = place(&img, 700, 1100, 110, -40, WHITE);
+    let v = PhotoChecker::new().check(&jpeg_with_exif(&cut, 1, Some("2025:12:01 10:00:00")), TODAY);
+    assert_codes(&v, &["older_than_6_months", "not_enough_margin"]);
 }
 
 #[test]

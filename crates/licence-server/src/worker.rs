@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use licence_api::PhotoSource;
 use licence_core::{ApplicationEvent, ApplicationState, Rejection, RejectionCode};
 use licence_photo::PhotoChecker;
 
@@ -236,7 +237,12 @@ fn set_aside(app: &Application) -> anyhow::Result<PhotoCheckRecord> {
 }
 
 fn check_one(checker: &mut PhotoChecker, app: &Application) -> anyhow::Result<PhotoCheckRecord> {
-    let verdict = checker.check(&app.photo, crate::today());
+    // The 6-month rule dates the driver's own photos, not the traffic police's photo on file.
+    let verdict = if app.photo_source == PhotoSource::OnFile.as_str() {
+        checker.check_on_file(&app.photo)
+    } else {
+        checker.check(&app.photo, crate::today())
+    };
     let summary = serde_json::to_string(&verdict)?;
     let event = if verdict.compliant {
         ApplicationEvent::StartReview

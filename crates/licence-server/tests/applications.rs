@@ -322,3 +322,106 @@ fn a_reviewer_approves_or_returns_applications_by_deadline_and_the_driver_is_tol
         .page("/console/applications")
         .contains("没有待审核的申请"));
 }
+
+#[test]
+fn after_three_rejected_reviews_the_driver_is_sent_to_a_counter() {
+    let p = Platform::start();
+    p.add_staff("review01", "李警官", "reviewer");
+    let token = face_signed(&p, 0);
+    let id = under_review(&p, &token);
+    let reviewer = sign_in_staff(&p, "review01", STAFF_PASSWORD).ok().unwrap();
+    let csrf = reviewer.csrf();
+    let resubmit = || {
+        p.post_as(
+            &token,
+            &format!("/api/v1/applications/{id}/resubmit"),
+            json!({"photo_source": "camera", "photo": b64(&good_photo())}),
+        )
+    };
+    for round in 1..=3 {
+        if round > 1 {
+            assert_eq!(resubmit().status().as_u16(), 200);
+            assert_eq!(checked(&p, &token, &id)["status"], "under_review");
+        }
+        let r = reviewer.post(
+            &format!("/console/applications/{id}"),
+            &[
+                ("csrf", &csrf),
+                ("decision", "reject"),
+                ("reason", "photo_not_the_person"),
+            ],
+        );
+        assert!(r.text().unwrap().contains("审核未通过"), "round {round}");
+    }
+    // A fourth try, by resubmitting or by a new application, is refused with where to go.
+    let refused = expect_error(resubmit(), 409, "apply_at_counter");
+    assert_eq!(refused["next"], "visit_counter");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("3次审核未通过")
+            && refused["message"].as_str().unwrap().contains("车管所窗口"),
+        "{refused}"
+    );
+    assert!(
+        refused["message_en"].as_str().unwrap().contains("counter"),
+        "{refused}"
+    );
+    expect_error(
+        p.post_as(
+            &token,
+            "/api/v1/applications",
+            json!({"idempotency_key": "fourth", "photo_source": "on_file"}),
+        ),
+        409,
+        "apply_at_counter",
+    );
+    // The account says so before the driver tries: the app offers no fourth application.
+    let me: Value = p.get_as(&token, "/api/v1/me").json().unwrap();
+    let function = me["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["function"] == "electronic_licence")
+        .unwrap();
+    assert_eq!(function["allowed"], false, "{me}");
+    assert_eq!(function["denial"]["code"], "apply_at_counter");
+    assert_eq!(function["denial"]["next"], "visit_counter");
+    // Nothing changed: the application is still the rejected one.
+    let app: Value = p
+        .get_as(&token, &format!("/api/v1/applications/{id}"))
+        .json()
+        .unwrap();
+    assert_eq!(app["status"], "rejected");
+    let all: Vec<Value> = p.get_as(&token, "/api/v1/applications").json().unwrap();
+    assert_eq!(all.len(), 1);
+}
+
+#[test]
+fn an_album_photo_taken_more_than_six_months_ago_is_rejected_with_why() {
+    let p = Platform::start();
+    let token = face_signed(&p, 3);
+    // A good photo whose EXIF says it was taken two years ago.
+    let old = testdata::jpeg_with_exif(&testdata::portrait(2.0).0, 1, Some("2024:06:01 09:00:00"));
+    let r = p.post_as(
+        &token,
+        "/api/v1/applications",
+        json!({"idempotency_key": "old", "photo_source": "album", "photo": b64(&old)}),
+    );
+    assert_eq!(r.status().as_u16(), 201);
+    let id = r.json::<Value>().unwrap()["id"].clone();
+    let app = checked(&p, &token, &id);
+    assert_eq!(app["status"], "rejected", "{app}");
+    assert_eq!(
+        app["photo_check"]["problems"][0]["code"],
+        "older_than_6_months"
+    );
+    assert!(
+        app["reasons"][0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("6个月"),
+        "{app}"
+    );
+}

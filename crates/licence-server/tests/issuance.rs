@@ -374,3 +374,39 @@ fn instances_serve_the_same_status_list_and_a_device_that_holds_it_gets_a_304() 
     assert!(after.may_replace(&before).unwrap());
     assert_ne!(after, before);
 }
+
+#[test]
+fn the_licence_photo_changes_once_in_six_months_and_the_photo_on_file_is_always_allowed() {
+    let p = Platform::start();
+    let (token, _, device_id) = driver_with_device(&p);
+    // The first e-licence is issued with a photo the driver took: the photo changed today.
+    approve_an_application(&p, &token);
+    issue(&p, &token, &device_id);
+    let apply = |key: &str, source: &str| {
+        let mut body = json!({"idempotency_key": key, "photo_source": source});
+        if source != "on_file" {
+            body["photo"] = json!(b64(&good_photo()));
+        }
+        p.post_as(&token, "/api/v1/applications", body)
+    };
+    let refused = expect_error(apply("again", "album"), 409, "photo_changed_recently");
+    assert_eq!(refused["next"], "use_photo_on_file");
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains("6个月内只能更换一次") && message.contains("档案照片"),
+        "{refused}"
+    );
+    // When it may change again: six months from today, in China.
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date();
+    let next = licence_core::calendar::add_months(today, 6);
+    assert!(message.contains(&next.to_string()), "{refused}");
+    // The photo on file is always allowed.
+    let (name, id, mobile) = demo_person(0);
+    let rows = format!(
+        "{id},{name},{mobile},中国,成都市武侯区,2015-10-10,C1,2021-10-10至2031-10-10,2,A,成都市公安局交通管理局,510107105000,on-file.jpg\n"
+    );
+    p.import(&rows, &[("on-file.jpg", &good_photo())]);
+    assert_eq!(apply("on-file", "on_file").status().as_u16(), 201);
+}

@@ -209,8 +209,11 @@ pub async fn sign_out_everywhere(
 /// The signed-in account and what it may do.
 #[utoipa::path(get, path = "/me", security(("session" = [])),
     responses((status = 200, body = AccountView), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn me(signed_in: SignedInAccount) -> ApiJson<AccountView> {
-    ApiJson(account_view(&signed_in.account))
+pub async fn me(
+    State(state): State<AppState>,
+    signed_in: SignedInAccount,
+) -> Result<ApiJson<AccountView>, ApiError> {
+    Ok(ApiJson(account_view(&state, &signed_in.account).await?))
 }
 
 fn device_view(d: &Device) -> DeviceView {

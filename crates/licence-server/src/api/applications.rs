@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use licence_api::{ApplicationView, NewApplication, PhotoSource, Resubmission};
-use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction};
+use licence_core::{ApplicationEvent, ApplicationRefusal, ApplicationState, BusinessFunction};
 
 use super::{require, with_store, SignedInAccount};
 use crate::error::{ApiError, ApiJson, ApiPath};
@@ -129,6 +129,27 @@ async fn eligible(state: &AppState, account: &Account) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The service's rules for applying online: after three rejected reviews the driver is sent
+/// to a counter; the photo of the driver's own may change once in six months (the photo on
+/// file is always allowed).
+async fn rules_allow(
+    state: &AppState,
+    account: &Account,
+    source: PhotoSource,
+) -> Result<(), ApiError> {
+    let id = account.id;
+    let record = with_store(state, move |s| s.applicant_record(id)).await?;
+    record
+        .may_apply(source != PhotoSource::OnFile, crate::today())
+        .map_err(|refusal| {
+            let next = match refusal {
+                ApplicationRefusal::GoToCounter { .. } => "visit_counter",
+                ApplicationRefusal::PhotoChangedRecently { .. } => "use_photo_on_file",
+            };
+            ApiError::problem(StatusCode::CONFLICT, &refusal).next(next)
+        })
+}
+
 fn review_deadline(state: &AppState, submitted_at: i64) -> Result<i64, ApiError> {
     let at = time::OffsetDateTime::from_unix_timestamp(submitted_at).map_err(ApiError::internal)?;
     state
@@ -161,6 +182,8 @@ pub async fn submit(
             "idempotency_key must be 1 to 64 printable ASCII characters without spaces",
         ));
     }
+    // The rules first: a driver who must go to a counter is told so whatever the photo.
+    rules_allow(&state, &account, req.photo_source).await?;
     let photo = photo(&state, &account, req.photo_source, req.photo.as_deref()).await?;
     let submitted_at = now();
     let application = Application {
@@ -310,6 +333,8 @@ pub async fn resubmit(
     let account = signed_in.account;
     eligible(&state, &account).await?;
     let app = own(&state, &account, id).await?;
+    // The rules first: a driver who must go to a counter is told so whatever the photo.
+    rules_allow(&state, &account, req.photo_source).await?;
     let photo = photo(&state, &account, req.photo_source, req.photo.as_deref()).await?;
     let moved = move_on(
         &state,

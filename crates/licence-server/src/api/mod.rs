@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 pub(crate) use licence_api::{AccountView, FunctionView, SignedIn};
-use licence_core::{BusinessFunction, Denial, IdNumber, MobileNumber, PersonName};
+use licence_core::{BusinessFunction, Denial, IdNumber, MobileNumber, PersonName, Problem};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -271,18 +271,40 @@ fn require(account: &Account, function: BusinessFunction) -> Result<(), ApiError
     }
 }
 
-pub(crate) fn account_view(account: &Account) -> AccountView {
+/// The account and what it may do: what its kind allows, and for the e-licence also the
+/// service's rules on its past applications (three rejected reviews send it to a counter).
+pub(crate) async fn account_view(
+    state: &AppState,
+    account: &Account,
+) -> Result<AccountView, ApiError> {
+    let id = account.id;
+    let record = match account.id_number {
+        Some(_) => with_store(state, move |s| s.applicant_record(id)).await?,
+        None => licence_core::ApplicantRecord::default(),
+    };
+    let at_counter = record.may_apply(false, crate::today()).err();
     let functions = BusinessFunction::ALL
         .iter()
         .map(|&f| {
-            let denial = account.kind.denial(f).map(|d| ErrorBody {
-                code: d.code().into(),
-                message: d.message_zh().into(),
-                message_en: d.message_en().into(),
-                next: matches!(d, Denial::NeedsFaceSign).then(|| "face_sign".into()),
-                attempts_left: None,
-                request_id: None,
-            });
+            let denial = match (account.kind.denial(f), f, at_counter) {
+                (Some(d), _, _) => Some(ErrorBody {
+                    code: d.code().into(),
+                    message: d.message_zh().into(),
+                    message_en: d.message_en().into(),
+                    next: matches!(d, Denial::NeedsFaceSign).then(|| "face_sign".into()),
+                    attempts_left: None,
+                    request_id: None,
+                }),
+                (None, BusinessFunction::ElectronicLicence, Some(refusal)) => Some(ErrorBody {
+                    code: refusal.code().into(),
+                    message: refusal.message_zh(),
+                    message_en: refusal.message_en(),
+                    next: Some("visit_counter".into()),
+                    attempts_left: None,
+                    request_id: None,
+                }),
+                (None, _, _) => None,
+            };
             FunctionView {
                 function: f.as_str().into(),
                 name: f.name_zh().into(),
@@ -292,7 +314,7 @@ pub(crate) fn account_view(account: &Account) -> AccountView {
             }
         })
         .collect();
-    AccountView {
+    Ok(AccountView {
         id: account.id,
         kind: account.kind,
         kind_name: account.kind.name_zh().into(),
@@ -300,7 +322,7 @@ pub(crate) fn account_view(account: &Account) -> AccountView {
         id_number_masked: account.id_number.as_ref().map(IdNumber::masked),
         mobile_masked: account.mobile.masked(),
         functions,
-    }
+    })
 }
 
 /// Starts a session for `account`.
@@ -317,7 +339,7 @@ async fn open_session(state: &AppState, account: Account) -> Result<SignedIn, Ap
     Ok(SignedIn {
         token,
         expires_at,
-        account: account_view(&account),
+        account: account_view(state, &account).await?,
     })
 }
 

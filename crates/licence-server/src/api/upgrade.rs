@@ -92,7 +92,7 @@ pub async fn face_sign(
     })
     .await?
     .ok_or_else(|| ApiError::internal("the upgraded account is gone"))?;
-    Ok(ApiJson(account_view(&upgraded)))
+    Ok(ApiJson(account_view(&state, &upgraded).await?))
 }
 
 fn upgrade_exhausted() -> ApiError {

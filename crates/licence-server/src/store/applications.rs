@@ -1,7 +1,7 @@
 //! E-licence applications (R3) with their history, and the positions in the status list of
 //! the accounts whose credential was issued.
 
-use licence_core::{ApplicationState, LicenceStatus};
+use licence_core::{ApplicantRecord, ApplicationState, LicenceStatus};
 
 use super::{AccountId, StoreError};
 
@@ -60,6 +60,33 @@ pub enum Submitted {
     OpenExists(Application),
 }
 
+/// The query behind [`ApplicationStore::applicant_record`], in the SQL both stores speak
+/// (`$1`: the account). An application's history stores each state as JSON, its tag first.
+pub(crate) const APPLICANT_RECORD_SQL: &str = "
+    WITH ev AS (
+        SELECT e.at, e.actor, e.state, a.photo_source
+        FROM application a JOIN application_event e ON e.application_id = a.id
+        WHERE a.account_id = $1),
+    issued AS (SELECT max(at) AS at FROM ev WHERE state LIKE '{\"status\":\"issued\"%')
+    SELECT
+        (SELECT count(*) FROM ev
+          WHERE state LIKE '{\"status\":\"rejected\"%' AND actor <> 'photo check'
+            AND at > coalesce((SELECT at FROM issued), 0)),
+        (SELECT max(at) FROM ev
+          WHERE state LIKE '{\"status\":\"issued\"%' AND photo_source <> 'on_file')";
+
+/// An [`ApplicantRecord`] from the query's two columns.
+pub(crate) fn applicant_record(rejected: i64, photo_changed_at: Option<i64>) -> ApplicantRecord {
+    ApplicantRecord {
+        rejected_reviews: u32::try_from(rejected).unwrap_or(u32::MAX),
+        photo_changed_on: photo_changed_at.and_then(|at| {
+            time::OffsetDateTime::from_unix_timestamp(at)
+                .ok()
+                .map(|t| t.to_offset(licence_core::CHINA_OFFSET).date())
+        }),
+    }
+}
+
 /// Applications and the status index.
 pub trait ApplicationStore: Send + Sync {
     // E-licence applications (R3).
@@ -80,6 +107,9 @@ pub trait ApplicationStore: Send + Sync {
         claim_until: i64,
         limit: usize,
     ) -> Result<Vec<Application>, StoreError>;
+    /// What the service's rules look at in the account's past applications: reviewers'
+    /// rejections since its last issued e-licence, and when a photo of its own was last issued.
+    fn applicant_record(&self, account: AccountId) -> Result<ApplicantRecord, StoreError>;
     /// Applications waiting for a reviewer, by deadline.
     fn review_queue(&self) -> Result<Vec<Application>, StoreError>;
     /// Records photo re-checks, each moving its application on if it is still `from`; all
@@ -399,5 +429,100 @@ pub(crate) mod tests {
         // A second decision on the same application changes nothing and causes nothing.
         assert!(!approve(&review_effects(account), 31).unwrap());
         assert_eq!(effects_stored(store, account), (1, 1, 1));
+    }
+    /// The record the service's rules read: reviewers' rejections since the last issued
+    /// e-licence (the photo check's not counted), and the last issue with a photo of the
+    /// driver's own.
+    pub(crate) fn the_applicant_record_counts_reviews_since_the_last_issue(store: &dyn Store) {
+        use licence_core::{ApplicationEvent as E, Rejection, RejectionCode};
+        let account = unit(store, 1);
+        let record = || store.applicant_record(account).unwrap();
+        assert_eq!(record(), licence_core::ApplicantRecord::default());
+        let reject = E::Reject {
+            reasons: vec![Rejection {
+                code: RejectionCode::PhotoNotCompliant,
+                note: None,
+            }],
+        };
+        // Moves application `id` through `events`, each by `actor` at `at`.
+        let moves = |id: i64, events: &[(&E, &str)], at: i64| {
+            let mut state = store.application(id).unwrap().unwrap().state;
+            for (event, actor) in events {
+                let to = state.apply(event).unwrap();
+                assert!(store
+                    .transition(id, &state, &to, actor, None, &Effects::NONE, at)
+                    .unwrap());
+                state = to;
+            }
+        };
+        let Submitted::Created(first) =
+            store.submit_application(application(account, "a")).unwrap()
+        else {
+            panic!("not created");
+        };
+        // Rejected by the photo check once (not counted), then by reviewers twice.
+        moves(
+            first.id,
+            &[(&reject, "photo check"), (&E::Submit, "applicant")],
+            100,
+        );
+        moves(
+            first.id,
+            &[(&E::StartReview, "check"), (&reject, "review01")],
+            110,
+        );
+        moves(
+            first.id,
+            &[(&E::Submit, "applicant"), (&E::StartReview, "check")],
+            120,
+        );
+        moves(first.id, &[(&reject, "review02")], 130);
+        assert_eq!(record().rejected_reviews, 2);
+        assert_eq!(record().photo_changed_on, None);
+        // Then approved and issued, with the album photo: the count starts again.
+        moves(
+            first.id,
+            &[(&E::Submit, "applicant"), (&E::StartReview, "check")],
+            140,
+        );
+        let issued_at = 1_780_000_000; // 2026-05-28 20:26:40 UTC, 29 May in China
+        moves(
+            first.id,
+            &[(&E::Approve, "review01"), (&E::Issue, "issuance")],
+            issued_at,
+        );
+        assert_eq!(
+            record(),
+            licence_core::ApplicantRecord {
+                rejected_reviews: 0,
+                photo_changed_on: Some(time::macros::date!(2026 - 05 - 29)),
+            }
+        );
+        // A second application with the photo on file, rejected: counted; the photo change
+        // stays the album one's.
+        let Submitted::Created(second) = store
+            .submit_application(Application {
+                photo_source: "on_file".into(),
+                ..application(account, "b")
+            })
+            .unwrap()
+        else {
+            panic!("not created");
+        };
+        moves(
+            second.id,
+            &[(&E::StartReview, "check"), (&reject, "review01")],
+            issued_at + 10,
+        );
+        assert_eq!(record().rejected_reviews, 1);
+        assert_eq!(
+            record().photo_changed_on,
+            Some(time::macros::date!(2026 - 05 - 29))
+        );
+        // Another account's history is its own.
+        assert_eq!(
+            store.applicant_record(unit(store, 2)).unwrap(),
+            licence_core::ApplicantRecord::default()
+        );
     }
 }

@@ -8,10 +8,13 @@
 //! own transaction: PostgreSQL commits concurrently, SQLite's group commit is not needed.
 
 use deadpool_postgres::GenericClient;
-use licence_core::{ApplicationState, ApplicationStatus, DrivingLicence, LicenceStatus};
+use licence_core::{
+    ApplicantRecord, ApplicationState, ApplicationStatus, DrivingLicence, LicenceStatus,
+};
 use tokio_postgres::Row;
 
 use super::{corrupt, exec, get, lock_key, one, row, rows, Params, PostgresStore};
+use crate::store::applications::{applicant_record, APPLICANT_RECORD_SQL};
 use crate::store::{
     AccountId, Application, ApplicationStore, Effects, PhotoCheckRecord, Resubmitted, StoreError,
     Submitted,
@@ -145,6 +148,17 @@ impl ApplicationStore for PostgresStore {
         self.run(async {
             let c = self.client().await?;
             applications_where(&c, "account_id = $1 ORDER BY id DESC", &[&account]).await
+        })
+    }
+
+    fn applicant_record(&self, account: AccountId) -> Result<ApplicantRecord, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            let row = one(&c, APPLICANT_RECORD_SQL, &[&account]).await?;
+            Ok(applicant_record(
+                get(&row, "application_event", 0)?,
+                get(&row, "application_event", 1)?,
+            ))
         })
     }
 

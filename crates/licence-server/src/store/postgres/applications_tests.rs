@@ -182,6 +182,14 @@ fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all() {
     );
 }
 
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn the_applicant_record_counts_reviews_since_the_last_issue() {
+    crate::store::applications::tests::the_applicant_record_counts_reviews_since_the_last_issue(
+        &fresh_store(),
+    );
+}
+
 fn created(store: &PostgresStore, account: AccountId, key: &str, due_at: i64) -> Application {
     let new = Application {
         due_at,

@@ -1,10 +1,13 @@
 //! [`ApplicationStore`] on SQLite: `application`, `application_event`, `status_index`;
 //! submissions are group-committed.
 
-use licence_core::{ApplicationState, ApplicationStatus, DrivingLicence, LicenceStatus};
+use licence_core::{
+    ApplicantRecord, ApplicationState, ApplicationStatus, DrivingLicence, LicenceStatus,
+};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{corrupt, db, lock, SqliteStore};
+use crate::store::applications::{applicant_record, APPLICANT_RECORD_SQL};
 use crate::store::{
     AccountId, Application, ApplicationStore, Effects, PhotoCheckRecord, Resubmitted, StoreError,
     Submitted,
@@ -192,6 +195,14 @@ impl ApplicationStore for SqliteStore {
 
     fn applications_of(&self, account: AccountId) -> Result<Vec<Application>, StoreError> {
         self.applications_where("WHERE account_id = ?1 ORDER BY id DESC", [account])
+    }
+
+    fn applicant_record(&self, account: AccountId) -> Result<ApplicantRecord, StoreError> {
+        self.reader()?
+            .prepare_cached(APPLICANT_RECORD_SQL)
+            .map_err(db)?
+            .query_row([account], |r| Ok(applicant_record(r.get(0)?, r.get(1)?)))
+            .map_err(db)
     }
 
     fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError> {
@@ -521,6 +532,13 @@ mod tests {
     #[test]
     fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all() {
         crate::store::applications::tests::a_decision_and_all_it_causes_are_stored_together_or_not_at_all(
+            &SqliteStore::in_memory().unwrap(),
+        );
+    }
+
+    #[test]
+    fn the_applicant_record_counts_reviews_since_the_last_issue() {
+        crate::store::applications::tests::the_applicant_record_counts_reviews_since_the_last_issue(
             &SqliteStore::in_memory().unwrap(),
         );
     }

@@ -12,7 +12,7 @@ use super::db;
 use crate::store::StoreError;
 
 /// The migrations, oldest first: migration `n` brings a database from version `n - 1` to `n`.
-const STEPS: [&str; 9] = [
+const STEPS: [&str; 10] = [
     include_str!("migrations/0001_registry_accounts_limits_codes_sessions_devices.sql"),
     include_str!("migrations/0002_id_cards_units_staff_audit.sql"),
     include_str!("migrations/0003_applications.sql"),
@@ -22,6 +22,7 @@ const STEPS: [&str; 9] = [
     include_str!("migrations/0007_application_unchecked_index.sql"),
     include_str!("migrations/0008_staff_session_kind.sql"),
     include_str!("migrations/0009_claims_and_status_stamp.sql"),
+    include_str!("migrations/0010_application_event_index.sql"),
 ];
 
 pub(super) fn migrations() -> Migrations<'static> {
