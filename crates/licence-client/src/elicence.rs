@@ -211,6 +211,22 @@ impl DriverApp {
             live.as_ref().map(|(l, at)| (l, *at)),
             now,
         );
+        // Revoked, annulled or cancelled (吊销、撤销、注销): the licence no longer exists, so
+        // the e-licence is not shown at all; the driver is told why and where to ask.
+        if standing.standing == Standing::Invalid.as_str() {
+            return Err(AppError::new(
+                "licence_withdrawn",
+                &format!(
+                    "您的驾驶证状态为“{}”，电子驾驶证已停止使用、不再显示；如有疑问，请携带身份证到车管所窗口咨询",
+                    standing.text
+                ),
+                &format!(
+                    "Your driving licence is {}: the e-licence is withdrawn and no longer shown. \
+                     Ask at a vehicle management office counter with your ID card",
+                    standing.text_en
+                ),
+            ));
+        }
         let refreshed_at = self.cached(Cached::ElicenceRefreshedAt)?;
         let red = matches!(
             standing.standing.parse(),

@@ -252,6 +252,15 @@ async fn the_approved_driver_shows_a_qr_the_officer_trusts_and_each_fault_has_it
     assert_eq!(revoked.offline.verdict, "status_invalid");
     assert_eq!(revoked.result.verdict, "status_invalid");
     verdicts.push(revoked.result.verdict);
+    // Once the phone hears of it, the e-licence is withdrawn: no page, no QR, and why.
+    driver.refresh_elicence().await.unwrap();
+    let withdrawn = driver.elicence().unwrap_err();
+    assert_eq!(withdrawn.code, "licence_withdrawn");
+    assert!(
+        withdrawn.message.contains("吊销") && withdrawn.message.contains("窗口"),
+        "{withdrawn:?}"
+    );
+    assert!(withdrawn.message_en.contains("revoked"), "{withdrawn:?}");
 
     let mut distinct = verdicts.clone();
     distinct.sort();

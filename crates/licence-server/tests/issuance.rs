@@ -306,6 +306,27 @@ fn an_approved_driver_gets_a_device_bound_credential_that_verifies_and_turns_red
     .to_text();
     let online: Value = check(officer, &fresh).json().unwrap();
     assert_eq!(online["verdict"], "valid", "{online}");
+
+    // Revoked (吊销): the officer's check says invalid, and no credential is issued or renewed.
+    p.import(
+        &format!("{id},{name},{mobile},中国,北京市朝阳区,2012-06-18,C1,2018-06-18至2028-06-18,0,F,北京市公安局公安交通管理局,110105100000,\n"),
+        &[],
+    );
+    let online: Value = check(officer, &fresh).json().unwrap();
+    assert_eq!(online["verdict"], "status_invalid", "{online}");
+    let refused = expect_error(
+        p.post_as(
+            &token,
+            "/api/v1/me/credential",
+            json!({"device_id": device_id}),
+        ),
+        409,
+        "licence_withdrawn",
+    );
+    assert!(
+        refused["message"].as_str().unwrap().contains("吊销"),
+        "{refused}"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use licence_api::{CredentialRequest, IssuedCredential};
-use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction};
+use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction, Standing};
 use licence_credential::Credential;
 
 use super::{require, with_store, SignedInAccount};
@@ -89,6 +89,23 @@ pub async fn issue(
             "The traffic police hold no driving licence for you",
         )
     })?;
+    // A revoked, annulled or cancelled licence (吊销、撤销、注销) no longer exists: no credential
+    // is issued or renewed for it (the status list already tells verifiers it is invalid).
+    let status = licence.status_on(crate::today());
+    if status.standing() == Standing::Invalid {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "licence_withdrawn",
+            format!(
+                "您的驾驶证状态为“{}”，不能领取电子驾驶证；如有疑问，请携带身份证到车管所窗口咨询",
+                status.names_zh()
+            ),
+            format!(
+                "Your driving licence is {}: no e-licence can be issued. Ask at a vehicle management office counter",
+                status.names_en()
+            ),
+        ));
+    }
     let photo = application
         .cropped
         .clone()
