@@ -64,6 +64,9 @@ pub struct Policy {
     /// served from memory): a change in a licence's standing reaches verifiers within this
     /// and the caches' minute.
     pub status_list_every: Duration,
+    /// Of the applications the system approves on its own (the photo on file, checked), the
+    /// share drawn at random for a reviewer's look instead, in percent.
+    pub review_sample_percent: f64,
 }
 
 impl Default for Policy {
@@ -83,6 +86,7 @@ impl Default for Policy {
             limits: admission::Limits::default(),
             longest_poll: Duration::from_secs(licence_api::InboxQuery::LONGEST_WAIT),
             status_list_every: Duration::from_secs(10),
+            review_sample_percent: 5.0,
         }
     }
 }

@@ -193,6 +193,10 @@ enum Command {
         /// between are served from memory (0: read for every fetch, for tests).
         #[arg(long, env = "LICENCE_STATUS_LIST_EVERY", default_value_t = Policy::default().status_list_every.as_secs_f64())]
         status_list_every: f64,
+        /// Of the applications approved automatically (the photo on file, checked), the
+        /// percentage drawn at random for a reviewer instead (0-100).
+        #[arg(long, env = "LICENCE_REVIEW_SAMPLE_PERCENT", default_value_t = Policy::default().review_sample_percent)]
+        review_sample_percent: f64,
     },
     /// Load the licence registry from a CSV file (see docs/server.md for the columns).
     Import { file: PathBuf },
@@ -422,6 +426,7 @@ fn main() -> anyhow::Result<()> {
             connections_per_address,
             status_list_every,
             trusted_proxies,
+            review_sample_percent,
         } => {
             anyhow::ensure!(
                 provider_timeout > 0.0 && provider_timeout <= 120.0,
@@ -443,6 +448,10 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!(
                 status_list_every.is_finite() && (0.0..=600.0).contains(&status_list_every),
                 "--status-list-every must be between 0 and 600 seconds"
+            );
+            anyhow::ensure!(
+                review_sample_percent.is_finite() && (0.0..=100.0).contains(&review_sample_percent),
+                "--review-sample-percent must be between 0 and 100"
             );
             anyhow::ensure!(
                 connections_per_address >= 1,
@@ -540,6 +549,7 @@ fn main() -> anyhow::Result<()> {
                     longest_poll: Duration::from_secs(longest_poll.min(InboxQuery::LONGEST_WAIT)),
                     sign_in_failures: sign_in_failures.max(1),
                     status_list_every: Duration::from_secs_f64(status_list_every),
+                    review_sample_percent,
                     ..Policy::default()
                 },
                 issuers,

@@ -11,7 +11,9 @@ use licence_api::PhotoSource;
 use licence_core::{ApplicationEvent, ApplicationState, Rejection, RejectionCode};
 use licence_photo::PhotoChecker;
 
-use crate::store::{AccountId, Application, OutboxMessage, PhotoCheckRecord, Store};
+use crate::store::{
+    AccountId, Application, AuditEntry, Effects, OutboxMessage, PhotoCheckRecord, Store,
+};
 use crate::AppState;
 
 /// Applications checked per round.
@@ -37,7 +39,7 @@ const CHECK_NICENESS: u8 = 22; // thread-priority's 0–99 scale: nice 10 on Lin
 /// three times a second at 1 000 submissions/s (priority inversion, docs/performance.md).
 pub fn spawn_photo_checks(state: AppState) {
     let runtime = tokio::runtime::Handle::current();
-    let checker = match LowPriorityChecker::start() {
+    let checker = match LowPriorityChecker::start(state.policy.review_sample_percent) {
         Ok(checker) => checker,
         Err(e) => {
             tracing::error!(error = %e, "photo checker: could not start");
@@ -57,7 +59,7 @@ pub fn spawn_photo_checks(state: AppState) {
                 match round {
                     Ok(checked) => {
                         // Their messages were stored with the checks: wake who sends them.
-                        if !checked.rejected.is_empty() {
+                        if !checked.decided.is_empty() {
                             state.announce();
                         }
                         // More may be waiting: go on at once.
@@ -88,7 +90,7 @@ struct LowPriorityChecker {
 }
 
 impl LowPriorityChecker {
-    fn start() -> std::io::Result<LowPriorityChecker> {
+    fn start(sample_percent: f64) -> std::io::Result<LowPriorityChecker> {
         let (jobs, incoming) = std::sync::mpsc::channel::<Application>();
         let (answer, outcomes) = std::sync::mpsc::channel::<CheckOutcome>();
         std::thread::Builder::new()
@@ -104,7 +106,7 @@ impl LowPriorityChecker {
                 let mut checker = PhotoChecker::new();
                 for app in incoming {
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        check_one(&mut checker, &app)
+                        check_one(&mut checker, &app, sample_percent)
                     }));
                     if outcome.is_err() {
                         // A panic may have left the checker half-way: a new one for the next.
@@ -134,8 +136,9 @@ impl LowPriorityChecker {
 pub struct Checked {
     /// Applications taken from the queue.
     pub taken: usize,
-    /// Applications the check rejected: (account, application, its new state).
-    pub rejected: Vec<(AccountId, i64, ApplicationState)>,
+    /// Applications the check decided (rejected, or approved automatically): (account,
+    /// application, its new state).
+    pub decided: Vec<(AccountId, i64, ApplicationState)>,
 }
 
 /// How often a photo's check panicked, by application, across rounds.
@@ -183,11 +186,12 @@ pub fn check_batch(
         checked_apps.push(app);
     }
     let waiting = checked_apps;
-    // A rejected applicant is told (R3.5) in the same commit as the check.
+    // An applicant the check decided for (rejected, or approved automatically) is told
+    // (R3.5) in the same commit as the check.
     for (app, check) in waiting.iter().zip(checks.iter_mut()) {
-        if matches!(check.to, ApplicationState::Rejected { .. }) {
+        if decided(&check.to) {
             if let Some(account) = store.account(app.account)? {
-                check.notice = Some(crate::application_result_notice(
+                check.effects.notice = Some(crate::application_result_notice(
                     account.id,
                     account.mobile,
                     app.id,
@@ -198,18 +202,16 @@ pub fn check_batch(
     }
     // One commit for the batch: the writer is shared with submissions.
     let applied = store.record_checks(&checks)?;
-    let rejected = waiting
+    let decided = waiting
         .iter()
         .zip(checks)
         .zip(applied)
-        .filter(|((_, check), applied)| {
-            *applied && matches!(check.to, ApplicationState::Rejected { .. })
-        })
+        .filter(|((_, check), applied)| *applied && decided(&check.to))
         .map(|((app, check), _)| (app.account, app.id, check.to))
         .collect();
     Ok(Checked {
         taken: waiting.len(),
-        rejected,
+        decided,
     })
 }
 
@@ -232,20 +234,91 @@ fn set_aside(app: &Application) -> anyhow::Result<PhotoCheckRecord> {
             .state
             .apply(&ApplicationEvent::StartReview)
             .unwrap_or_else(|_| app.state.clone()),
-        notice: None,
+        effects: Effects::NONE,
     })
 }
 
-fn check_one(checker: &mut PhotoChecker, app: &Application) -> anyhow::Result<PhotoCheckRecord> {
+/// Whether the check made the decision, which the applicant is then told of.
+fn decided(state: &ApplicationState) -> bool {
+    matches!(
+        state,
+        ApplicationState::Rejected { .. } | ApplicationState::Approved
+    )
+}
+
+/// What the automatic path did with a compliant photo, recorded in the check (the reviewer's
+/// page and the desk's counts read it): approved, or why a person decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Automatic {
+    /// The photo on file, checked: approved with no reviewer.
+    Approved,
+    /// The photo on file, but drawn for a person's look (the sampling rate).
+    Sampled,
+    /// A photo of the driver's own: a person compares it with the photo on file.
+    OwnPhoto,
+}
+
+impl Automatic {
+    /// For an application whose photo passed the check; `sample_percent` of the automatic
+    /// approvals go to a person instead, drawn at random.
+    fn decide(app: &Application, sample_percent: f64) -> Automatic {
+        if app.photo_source != PhotoSource::OnFile.as_str() {
+            Automatic::OwnPhoto
+        } else if rand::random::<f64>() * 100.0 < sample_percent {
+            Automatic::Sampled
+        } else {
+            Automatic::Approved
+        }
+    }
+
+    fn json(self) -> serde_json::Value {
+        let (approved, reason, text) = match self {
+            Automatic::Approved => (
+                true,
+                "photo_on_file",
+                "使用档案照片且检测合格，系统自动审核通过",
+            ),
+            Automatic::Sampled => (
+                false,
+                "sampled",
+                "使用档案照片且检测合格，被随机抽取人工复核",
+            ),
+            Automatic::OwnPhoto => (false, "own_photo", "上传的照片须人工与档案照片比对"),
+        };
+        serde_json::json!({"approved": approved, "reason": reason, "text": text})
+    }
+}
+
+fn check_one(
+    checker: &mut PhotoChecker,
+    app: &Application,
+    sample_percent: f64,
+) -> anyhow::Result<PhotoCheckRecord> {
     // The 6-month rule dates the driver's own photos, not the traffic police's photo on file.
     let verdict = if app.photo_source == PhotoSource::OnFile.as_str() {
         checker.check_on_file(&app.photo)
     } else {
         checker.check(&app.photo, crate::today())
     };
-    let summary = serde_json::to_string(&verdict)?;
-    let event = if verdict.compliant {
-        ApplicationEvent::StartReview
+    let mut summary = serde_json::to_value(&verdict)?;
+    let mut effects = Effects::NONE;
+    let events = if verdict.compliant {
+        let automatic = Automatic::decide(app, sample_percent);
+        summary["automatic"] = automatic.json();
+        if automatic == Automatic::Approved {
+            effects.audit = Some(AuditEntry {
+                at: crate::now(),
+                actor: "system".into(),
+                action: "application_review".into(),
+                detail: format!(
+                    "application {}: approved automatically (photo on file)",
+                    app.id
+                ),
+            });
+            vec![ApplicationEvent::StartReview, ApplicationEvent::Approve]
+        } else {
+            vec![ApplicationEvent::StartReview]
+        }
     } else {
         // The reasons the driver sees: each problem with how to fix it.
         let note: String = verdict
@@ -258,27 +331,27 @@ fn check_one(checker: &mut PhotoChecker, app: &Application) -> anyhow::Result<Ph
             .chars()
             .take(licence_core::application::MAX_NOTE_CHARS)
             .collect();
-        ApplicationEvent::Reject {
+        vec![ApplicationEvent::Reject {
             reasons: vec![Rejection {
                 code: RejectionCode::PhotoNotCompliant,
                 note: (!note.is_empty()).then_some(note),
             }],
-        }
+        }]
     };
-    // Only submitted applications are queued, so the move is always legal; were it not, the
-    // check is recorded and the state left as it is.
-    let to = app
-        .state
-        .apply(&event)
+    // Only submitted applications are queued, so the moves are always legal; were they not,
+    // the check is recorded and the state left as it is.
+    let to = events
+        .iter()
+        .try_fold(app.state.clone(), |state, event| state.apply(event))
         .unwrap_or_else(|_| app.state.clone());
     // If the driver withdrew meanwhile, the state no longer matches and nothing changes.
     Ok(PhotoCheckRecord {
         id: app.id,
-        check: summary,
+        check: summary.to_string(),
         cropped: verdict.cropped_jpeg.filter(|_| verdict.compliant),
         from: app.state.clone(),
         to,
-        notice: None,
+        effects,
     })
 }
 
@@ -414,7 +487,7 @@ mod tests {
                 cropped: None,
                 from: app.state.clone(),
                 to: ApplicationState::UnderReview,
-                notice: None,
+                effects: Effects::NONE,
             })
         };
         let mut panics = Panics::default();
@@ -462,11 +535,11 @@ mod tests {
                         }],
                     })
                     .unwrap(),
-                notice: None,
+                effects: Effects::NONE,
             })
         };
         let checked = check_batch(&store, "w1", &mut Panics::default(), reject).unwrap();
-        assert_eq!(checked.rejected.len(), 1);
+        assert_eq!(checked.decided.len(), 1);
         let texts = store.due_sms(i64::MAX - 1, i64::MAX, 10).unwrap();
         assert_eq!(texts.len(), 1);
         assert!(texts[0].text.contains("未通过审核"), "{}", texts[0].text);

@@ -169,7 +169,60 @@ fn the_photo_on_file_is_the_default_and_is_checked_too() {
     assert_eq!(r.status().as_u16(), 201);
     let app: Value = r.json().unwrap();
     assert_eq!(app["photo_source"], "on_file");
-    assert_eq!(checked(&p, &token, &app["id"])["status"], "under_review");
+    // The photo on file, checked: approved by the system, with no reviewer, and the driver
+    // is told at once.
+    let done = checked(&p, &token, &app["id"]);
+    assert_eq!(done["status"], "approved", "{done}");
+    assert_eq!(done["photo_check"]["automatic"]["approved"], true);
+    assert_eq!(done["photo_check"]["automatic"]["reason"], "photo_on_file");
+    p.wait_for_message(&mobile, "已审核通过");
+    // The console's log says the system did it.
+    p.add_staff("admin01", "王主任", "admin");
+    let admin = sign_in_staff(&p, "admin01", STAFF_PASSWORD).ok().unwrap();
+    let log = admin.page("/console/audit");
+    assert!(
+        log.contains(&format!(
+            "application {}: approved automatically",
+            app["id"]
+        )),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_share_of_automatic_approvals_is_drawn_for_a_reviewer_and_own_photos_always_are() {
+    // Every automatic approval drawn: the application waits for a reviewer, saying why.
+    let p = Platform::start_with(&["--review-sample-percent", "100"]);
+    let token = face_signed(&p, 6);
+    let (name, id, mobile) = demo_person(6);
+    let rows = format!(
+        "{id},{name},{mobile},中国,成都市武侯区,2015-10-10,C1,2021-10-10至2031-10-10,2,A,成都市公安局交通管理局,510107105000,on-file.jpg\n"
+    );
+    p.import(&rows, &[("on-file.jpg", &good_photo())]);
+    let r = p.post_as(
+        &token,
+        "/api/v1/applications",
+        json!({"idempotency_key": "s"}),
+    );
+    let done = checked(&p, &token, &r.json::<Value>().unwrap()["id"]);
+    assert_eq!(done["status"], "under_review", "{done}");
+    assert_eq!(done["photo_check"]["automatic"]["reason"], "sampled");
+    p.add_staff("review01", "李警官", "reviewer");
+    let reviewer = sign_in_staff(&p, "review01", STAFF_PASSWORD).ok().unwrap();
+    let page = reviewer.page(&format!("/console/applications/{}", done["id"]));
+    assert!(
+        page.contains("自动审批：使用档案照片且检测合格，被随机抽取人工复核"),
+        "{page}"
+    );
+    // A photo of the driver's own goes to a person whatever the rate says.
+    let token = face_signed(&p, 1);
+    let id = under_review(&p, &token);
+    let app: Value = p
+        .get_as(&token, &format!("/api/v1/applications/{id}"))
+        .json()
+        .unwrap();
+    assert_eq!(app["photo_check"]["automatic"]["approved"], false);
+    assert_eq!(app["photo_check"]["automatic"]["reason"], "own_photo");
 }
 
 #[test]

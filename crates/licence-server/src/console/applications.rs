@@ -70,6 +70,8 @@ struct Check {
     /// `name=value`, joined.
     measurements: String,
     problems: Vec<String>,
+    /// What the automatic path did with a compliant photo, in words (empty: nothing yet).
+    automatic: String,
 }
 
 impl Check {
@@ -104,6 +106,10 @@ impl Check {
             compliant: check["compliant"] == true,
             measurements,
             problems,
+            automatic: check["automatic"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         }
     }
 }
@@ -287,6 +293,11 @@ mod tests {
         assert!(!check.compliant);
         assert_eq!(check.problems, ["背景不是白色"]);
         assert_eq!(check.measurements, "head_length_px=231.0，ratio=0.3");
+        assert_eq!(check.automatic, "");
         assert!(!Check::of(None).compliant);
+        let sampled = Check::of(Some(
+            r#"{"compliant":true,"problems":[],"automatic":{"approved":false,"reason":"sampled","text":"被随机抽取人工复核"}}"#,
+        ));
+        assert_eq!(sampled.automatic, "被随机抽取人工复核");
     }
 }

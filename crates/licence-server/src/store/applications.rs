@@ -37,9 +37,9 @@ pub struct PhotoCheckRecord {
     pub cropped: Option<Vec<u8>>,
     pub from: ApplicationState,
     pub to: ApplicationState,
-    /// The applicant's message when the check decides (a rejection), stored with the check in
-    /// the same transaction.
-    pub notice: Option<super::Notice>,
+    /// What the check's decision causes (the applicant's message, the audit line of an
+    /// automatic approval), stored with the check in the same transaction.
+    pub effects: super::Effects,
 }
 
 /// The new photo and deadline of a resubmitted application.
@@ -323,7 +323,7 @@ pub(crate) mod tests {
             cropped: None,
             from: ApplicationState::Submitted,
             to: ApplicationState::UnderReview,
-            notice: None,
+            effects: Effects::NONE,
         };
         assert_eq!(store.record_checks(&[check]).unwrap(), [true]);
         assert_eq!(

@@ -180,6 +180,8 @@ impl Platform {
             ("--code-resend-after", "1"),
             // A change in a licence's standing is seen at the next fetch.
             ("--status-list-every", "0"),
+            // No automatic approval is drawn for a person at random, unless the test says.
+            ("--review-sample-percent", "0"),
         ] {
             if !extra.contains(&flag) {
                 server_args.extend([flag.to_owned(), value.to_owned()]);

@@ -258,11 +258,7 @@ impl ApplicationStore for PostgresStore {
                     .await?;
                 }
                 if changed {
-                    let effects = Effects {
-                        notice: c.notice.clone(),
-                        audit: None,
-                    };
-                    super::messages::write_effects(tx, &effects, crate::now()).await?;
+                    super::messages::write_effects(tx, &c.effects, crate::now()).await?;
                 }
                 applied.push(changed);
             }

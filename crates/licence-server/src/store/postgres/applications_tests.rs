@@ -208,7 +208,7 @@ fn check(app: &Application, from: &ApplicationState, to: ApplicationState) -> Ph
         cropped: Some(vec![1, 2, 3]),
         from: from.clone(),
         to,
-        notice: None,
+        effects: Effects::NONE,
     }
 }
 
@@ -240,7 +240,7 @@ fn checks_move_applications_on_once_and_a_resubmission_reopens() {
         }],
     };
     let mut reject_b = check(&app_b, &submitted, rejected.clone());
-    reject_b.notice = review_effects(b).notice;
+    reject_b.effects.notice = review_effects(b).notice;
     let checks = [
         check(&app_a, &submitted, ApplicationState::UnderReview),
         reject_b,

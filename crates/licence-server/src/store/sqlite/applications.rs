@@ -295,11 +295,7 @@ impl ApplicationStore for SqliteStore {
                     .map_err(db)?;
                 }
                 if changed == 1 {
-                    let effects = Effects {
-                        notice: c.notice.clone(),
-                        audit: None,
-                    };
-                    super::messages::write_effects(tx, &effects, crate::now())?;
+                    super::messages::write_effects(tx, &c.effects, crate::now())?;
                 }
                 applied.push(changed == 1);
             }
