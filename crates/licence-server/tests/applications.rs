@@ -309,11 +309,18 @@ fn a_reviewer_approves_or_returns_applications_by_deadline_and_the_driver_is_tol
     // Nearest deadline first.
     let at = |id: &Value| queue.find(&format!("/console/applications/{id}")).unwrap();
     assert!(at(&first) < at(&second), "{queue}");
+    // The team lead's figures above the queue.
+    assert!(
+        queue.contains("待审核 <strong>2</strong>")
+            && queue.contains("今日人工审核 <strong>0</strong>"),
+        "{queue}"
+    );
     let page = reviewer.page(&format!("/console/applications/{first}"));
     assert!(
         page.contains("申请照片")
             && page.contains("自动检测：符合要求")
-            && page.contains("head_length_px"),
+            && page.contains("头部长度")
+            && page.contains("accesskey=a"),
         "{page}"
     );
     let photo = reviewer.get(&format!("/console/applications/{first}/photo"));
@@ -325,7 +332,15 @@ fn a_reviewer_approves_or_returns_applications_by_deadline_and_the_driver_is_tol
     let csrf = reviewer.csrf();
     let path = format!("/console/applications/{first}");
     let r = reviewer.post(&path, &[("csrf", &csrf), ("decision", "approve")]);
-    assert!(r.text().unwrap().contains("审核通过"));
+    let result = r.text().unwrap();
+    assert!(result.contains("审核通过"));
+    // The next one waiting is a key away.
+    assert!(
+        result.contains(&format!(
+            "href=\"/console/applications/{second}\" id=next accesskey=n"
+        )),
+        "{result}"
+    );
     let (_, _, mobile) = demo_person(0);
     p.wait_for_message(&mobile, "已审核通过");
     let app: Value = p
@@ -358,7 +373,17 @@ fn a_reviewer_approves_or_returns_applications_by_deadline_and_the_driver_is_tol
             ("note", "与档案照片差异较大"),
         ],
     );
-    assert!(r.text().unwrap().contains("审核未通过"));
+    let result = r.text().unwrap();
+    assert!(
+        result.contains("审核未通过") && result.contains("待审核列表已全部处理完"),
+        "{result}"
+    );
+    let queue = reviewer.page("/console/applications");
+    assert!(
+        queue.contains("待审核 <strong>0</strong>")
+            && queue.contains("今日人工审核 <strong>2</strong>"),
+        "{queue}"
+    );
     let app: Value = p
         .get_as(&second_token, &format!("/api/v1/applications/{second}"))
         .json()

@@ -45,8 +45,36 @@ pub(super) struct ApplicationDesk;
 
 review_queue!(ApplicationDesk: Application at "/console/applications", titled TITLE,
     links "open-application", columns ["审核期限", "姓名", "提交时间", "照片来源"],
-    unknown NoSuchApplication, waiting review_queue, one application, row queue_row,
-    page show, decide decide);
+    unknown NoSuchApplication, waiting first_waiting, summary desk_summary, one application,
+    row queue_row, page show, decide decide);
+
+/// How many of the waiting applications the queue lists (the nearest deadlines); the desk's
+/// figures count them all.
+const QUEUE_SHOWN: usize = 50;
+
+fn first_waiting(s: &dyn Store) -> Result<Vec<Application>, StoreError> {
+    s.review_queue(QUEUE_SHOWN)
+}
+
+/// What the team lead needs: waiting, overdue, reviewed today, and the share of today's
+/// approvals the system made on its own.
+fn desk_summary(s: &dyn Store) -> Result<Vec<(&'static str, String)>, StoreError> {
+    let c = s.desk_counts(now(), super::start_of_today())?;
+    let share = match c.approved_today {
+        0 => "—".to_owned(),
+        n => format!("{}%", c.approved_automatically_today * 100 / n),
+    };
+    Ok(vec![
+        ("待审核", c.waiting.to_string()),
+        ("其中超时", c.overdue.to_string()),
+        ("今日人工审核", c.reviewed_today.to_string()),
+        ("今日通过", c.approved_today.to_string()),
+        (
+            "其中自动通过",
+            format!("{}（{share}）", c.approved_automatically_today),
+        ),
+    ])
+}
 
 /// An application as its desk's queue shows it; overdue ones are flagged (R3.4).
 fn queue_row(app: Application, account: Option<Account>) -> Row {
@@ -64,10 +92,28 @@ fn queue_row(app: Application, account: Option<Account>) -> Row {
     }
 }
 
+/// One measurement of the check in words, with the spec's bound (none: not for people).
+fn finding(key: &str, value: f64) -> Option<String> {
+    let (what, unit, spec) = match key {
+        "head_length_px" => ("头部长度", "像素", "标准 224–260"),
+        "head_width_px" => ("头部宽度", "像素", "标准 165–189"),
+        "top_margin_px" => ("头顶距上边缘", "像素", "标准 10–20"),
+        "centre_offset_px" => ("头部偏离中线", "像素", "不超过 8"),
+        "roll_degrees" => ("头部倾斜", "°", "不超过 8°"),
+        "background_luma" => ("背景亮度", "", "不低于 200"),
+        "background_chroma" => ("背景色彩", "", "不超过 20"),
+        "background_side_difference" => ("背景左右差异", "", "不超过 14"),
+        "face_luma" => ("面部亮度", "", "75–225"),
+        "sharpness" => ("清晰度", "", "不低于 6"),
+        _ => return None,
+    };
+    Some(format!("{what} {value:.0}{unit}（{spec}）"))
+}
+
 /// The automatic photo check as the reviewer reads it.
 struct Check {
     compliant: bool,
-    /// `name=value`, joined.
+    /// The findings in words, joined.
     measurements: String,
     problems: Vec<String>,
     /// What the automatic path did with a compliant photo, in words (empty: nothing yet).
@@ -88,18 +134,15 @@ impl Check {
                     .collect()
             })
             .unwrap_or_default();
+        // The findings in words, each with what the spec asks; what only a tool needs
+        // (scale, spreads) is left out.
         let measurements = check["measurements"]
             .as_object()
             .map(|m| {
                 m.iter()
-                    .map(|(k, v)| {
-                        let value = v
-                            .as_f64()
-                            .map_or_else(|| v.to_string(), |f| format!("{f:.1}"));
-                        format!("{k}={value}")
-                    })
+                    .filter_map(|(k, v)| finding(k, v.as_f64()?))
                     .collect::<Vec<_>>()
-                    .join("，")
+                    .join("；")
             })
             .unwrap_or_default();
         Check {
@@ -255,7 +298,7 @@ async fn decide(posted: Posted) -> Page {
         return Err(console.refuse(Refusal::ApplicationDecided));
     }
     state.announce();
-    after_decision::<ApplicationDesk>(console, &account.name, to.status().name_zh())
+    after_decision::<ApplicationDesk>(state, console, &account.name, to.status().name_zh()).await
 }
 
 #[cfg(test)]
@@ -288,11 +331,14 @@ mod tests {
     #[test]
     fn the_check_is_read_with_its_measurements_and_problems() {
         let check = Check::of(Some(
-            r#"{"compliant":false,"problems":[{"message":"背景不是白色"}],"measurements":{"head_length_px":231,"ratio":0.31}}"#,
+            r#"{"compliant":false,"problems":[{"message":"背景不是白色"}],"measurements":{"head_length_px":231,"scale":2.31,"roll_degrees":1.4}}"#,
         ));
         assert!(!check.compliant);
         assert_eq!(check.problems, ["背景不是白色"]);
-        assert_eq!(check.measurements, "head_length_px=231.0，ratio=0.3");
+        assert_eq!(
+            check.measurements,
+            "头部长度 231像素（标准 224–260）；头部倾斜 1°（不超过 8°）"
+        );
         assert_eq!(check.automatic, "");
         assert!(!Check::of(None).compliant);
         let sampled = Check::of(Some(

@@ -137,6 +137,8 @@ pub struct Figure {
 #[template(path = "console/decided.html")]
 pub(super) struct Decided {
     pub layout: Layout,
+    /// The next item waiting, if any.
+    pub next: Option<String>,
     pub back: &'static str,
 }
 
@@ -151,6 +153,7 @@ mod tests {
         let page = Decided {
             layout: Layout::anonymous("无法完成")
                 .with_flash(Some(Flash::Problems(vec![MARKUP.into(), "第二".into()]))),
+            next: None,
             back: "/console/reviews",
         }
         .render()

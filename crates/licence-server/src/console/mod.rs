@@ -137,6 +137,14 @@ fn checked<T, E: Problem>(
         .ok()
 }
 
+/// Midnight today in China, in Unix seconds: where "today" starts for the desks' figures.
+fn start_of_today() -> i64 {
+    crate::today()
+        .midnight()
+        .assume_offset(licence_core::CHINA_OFFSET)
+        .unix_timestamp()
+}
+
 fn china_time(at: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(at)
         .map(|t| {
@@ -357,16 +365,15 @@ impl<D> Console<D> {
 struct Dashboard {
     layout: Layout,
     name: String,
-    applications: usize,
-    overdue: usize,
+    applications: i64,
+    overdue: i64,
     pending: usize,
 }
 
 async fn dashboard(State(state): State<AppState>, console: Console) -> Page {
     let (pending, applications, overdue) = store(&state, |s| {
-        let queue = s.review_queue()?;
-        let overdue = queue.iter().filter(|a| a.due_at < now()).count();
-        Ok((s.pending_reviews()?.len(), queue.len(), overdue))
+        let desk = s.desk_counts(now(), start_of_today())?;
+        Ok((s.pending_reviews()?.len(), desk.waiting, desk.overdue))
     })
     .await?;
     render(Dashboard {

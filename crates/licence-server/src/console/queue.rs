@@ -26,11 +26,14 @@ pub(super) trait Queue: 'static {
     /// Refused when the item asked for is not there.
     const MISSING: Refusal;
 
-    /// What waits, in the order shown.
+    /// What waits, in the order shown (the first page of it).
     fn waiting(s: &dyn Store) -> Result<Vec<Self::Item>, StoreError>;
+    /// The desk's figures for its team lead (label, value), above the queue.
+    fn summary(s: &dyn Store) -> Result<Vec<(&'static str, String)>, StoreError>;
     /// Item `id`, waiting or decided.
     fn find(s: &dyn Store, id: i64) -> Result<Option<Self::Item>, StoreError>;
     fn account_of(item: &Self::Item) -> AccountId;
+    fn id_of(item: &Self::Item) -> i64;
     fn row(item: Self::Item, account: Option<Account>) -> Row;
     /// The page of item `id`, once opened.
     fn show(opened: Opened<Self::Item>, console: &Console<Reviewing>, id: i64) -> Page;
@@ -47,12 +50,14 @@ pub(super) struct Posted {
 }
 
 /// `review_queue!(Desk: Item at PATH, titled TITLE, links CLASS, columns [..],
-/// unknown REFUSAL, waiting STORE_CALL, one STORE_CALL, row FN, page FN, decide FN)`: desk
-/// `Desk`'s queue of `Item`s (each has an `account`), the store's calls for what waits and for
-/// item `id`, how a waiting item reads as a row, its page, and how a decision is taken.
+/// unknown REFUSAL, waiting FN, summary FN, one STORE_CALL, row FN, page FN, decide FN)`: desk
+/// `Desk`'s queue of `Item`s (each has an `account`): what waits and the desk's figures (each
+/// a function of the store), the store's call for item `id`, how a waiting item reads as a
+/// row, its page, and how a decision is taken.
 macro_rules! review_queue {
     ($desk:ident: $item:ident at $path:literal, titled $title:expr, links $link:literal,
-     columns $headings:expr, unknown $missing:ident, waiting $waiting:ident, one $find:ident,
+     columns $headings:expr, unknown $missing:ident, waiting $waiting:path,
+     summary $summary:path, one $find:ident,
      row $row:path, page $show:path, decide $decide:path) => {
         impl $crate::console::queue::Queue for $desk {
             type Item = $item;
@@ -65,7 +70,13 @@ macro_rules! review_queue {
             fn waiting(
                 s: &dyn $crate::store::Store,
             ) -> Result<Vec<$item>, $crate::store::StoreError> {
-                s.$waiting()
+                $waiting(s)
+            }
+
+            fn summary(
+                s: &dyn $crate::store::Store,
+            ) -> Result<Vec<(&'static str, String)>, $crate::store::StoreError> {
+                $summary(s)
             }
 
             fn find(
@@ -77,6 +88,10 @@ macro_rules! review_queue {
 
             fn account_of(item: &$item) -> $crate::store::AccountId {
                 item.account
+            }
+
+            fn id_of(item: &$item) -> i64 {
+                item.id
             }
 
             fn row(
@@ -186,6 +201,7 @@ async fn open<Q: Queue>(
 #[template(path = "console/queue.html")]
 struct QueuePage {
     layout: Layout,
+    summary: Vec<(&'static str, String)>,
     link_class: &'static str,
     headings: &'static [&'static str],
     rows: Vec<Row>,
@@ -195,18 +211,20 @@ pub(super) async fn serve<Q: Queue>(
     State(state): State<AppState>,
     console: Console<Reviewing>,
 ) -> Page {
-    let rows = store(&state, |s| {
-        Q::waiting(s)?
+    let (summary, rows) = store(&state, |s| {
+        let rows = Q::waiting(s)?
             .into_iter()
             .map(|item| {
                 let account = s.account(Q::account_of(&item))?;
                 Ok(Q::row(item, account))
             })
-            .collect()
+            .collect::<Result<_, StoreError>>()?;
+        Ok((Q::summary(s)?, rows))
     })
     .await?;
     render(QueuePage {
         layout: console.layout(Q::TITLE),
+        summary,
         link_class: Q::LINK_CLASS,
         headings: Q::HEADINGS,
         rows,
@@ -243,19 +261,28 @@ pub(super) fn decision_form<Q: Queue>(
     }
 }
 
-/// The page after a decision on queue `Q`: whose application, what became of it, and the
-/// way back to the queue.
-pub(super) fn after_decision<Q: Queue>(
+/// The page after a decision on queue `Q`: whose application, what became of it, the next
+/// one waiting (Alt+N opens it, so a reviewer goes through the queue from the keyboard), and
+/// the way back to the queue.
+pub(super) async fn after_decision<Q: Queue>(
+    state: &AppState,
     console: &Console<Reviewing>,
     name: &str,
     outcome: &str,
 ) -> Page {
+    let next = store(state, |s| {
+        Ok(Q::waiting(s)?
+            .first()
+            .map(|item| format!("{}/{}", Q::PATH, Q::id_of(item))))
+    })
+    .await?;
     render(Decided {
         layout: console
             .layout(Q::TITLE)
             .with_flash(Some(Flash::Done(format!(
                 "{name} 的申请{outcome}。申请人将收到短信通知。"
             )))),
+        next,
         back: Q::PATH,
     })
 }

@@ -34,8 +34,16 @@ pub(super) struct IdCardDesk;
 
 review_queue!(IdCardDesk: IdCardReview at "/console/reviews", titled TITLE,
     links "open-review", columns ["提交时间", "姓名", "身份证号"],
-    unknown NoSuchReview, waiting pending_reviews, one review, row queue_row, page show,
-    decide decide);
+    unknown NoSuchReview, waiting pending, summary summary, one review, row queue_row,
+    page show, decide decide);
+
+fn pending(s: &dyn Store) -> Result<Vec<IdCardReview>, StoreError> {
+    s.pending_reviews()
+}
+
+fn summary(s: &dyn Store) -> Result<Vec<(&'static str, String)>, StoreError> {
+    Ok(vec![("待审核", s.pending_reviews()?.len().to_string())])
+}
 
 /// An ID-card review as its desk's queue shows it (the ID number masked).
 fn queue_row(review: IdCardReview, account: Option<Account>) -> Row {
@@ -218,7 +226,7 @@ async fn decide(posted: Posted) -> Page {
     } else {
         "未予通过"
     };
-    after_decision::<IdCardDesk>(&console, &account.name, outcome)
+    after_decision::<IdCardDesk>(&state, &console, &account.name, outcome).await
 }
 
 #[cfg(test)]

@@ -75,6 +75,34 @@ pub(crate) const APPLICANT_RECORD_SQL: &str = "
         (SELECT max(at) FROM ev
           WHERE state LIKE '{\"status\":\"issued\"%' AND photo_source <> 'on_file')";
 
+/// The e-licence review desk at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeskCounts {
+    /// Waiting for a reviewer.
+    pub waiting: i64,
+    /// Of those, past their deadline.
+    pub overdue: i64,
+    /// Decided by reviewers since the start of today (approved or returned).
+    pub reviewed_today: i64,
+    /// Approved since the start of today, by anyone, and of those by the system on its own.
+    pub approved_today: i64,
+    pub approved_automatically_today: i64,
+}
+
+/// The query behind [`ApplicationStore::desk_counts`] (`$1`: now, `$2`: the start of today).
+/// Reviewers are every actor but the applicant, the photo check and issuance.
+pub(crate) const DESK_COUNTS_SQL: &str = "
+    SELECT
+        (SELECT count(*) FROM application WHERE status = 'under_review'),
+        (SELECT count(*) FROM application WHERE status = 'under_review' AND due_at < $1),
+        (SELECT count(*) FROM application_event
+          WHERE at >= $2 AND actor NOT IN ('applicant', 'photo check', 'issuance')
+            AND (state LIKE '{\"status\":\"approved\"%' OR state LIKE '{\"status\":\"rejected\"%')),
+        (SELECT count(*) FROM application_event
+          WHERE at >= $2 AND state LIKE '{\"status\":\"approved\"%'),
+        (SELECT count(*) FROM application_event
+          WHERE at >= $2 AND actor = 'photo check' AND state LIKE '{\"status\":\"approved\"%')";
+
 /// An [`ApplicantRecord`] from the query's two columns.
 pub(crate) fn applicant_record(rejected: i64, photo_changed_at: Option<i64>) -> ApplicantRecord {
     ApplicantRecord {
@@ -110,8 +138,10 @@ pub trait ApplicationStore: Send + Sync {
     /// What the service's rules look at in the account's past applications: reviewers'
     /// rejections since its last issued e-licence, and when a photo of its own was last issued.
     fn applicant_record(&self, account: AccountId) -> Result<ApplicantRecord, StoreError>;
-    /// Applications waiting for a reviewer, by deadline.
-    fn review_queue(&self) -> Result<Vec<Application>, StoreError>;
+    /// What a review desk's team lead needs: see [`DeskCounts`]; `since` is the start of today.
+    fn desk_counts(&self, now: i64, since: i64) -> Result<DeskCounts, StoreError>;
+    /// The first `limit` applications waiting for a reviewer, by deadline.
+    fn review_queue(&self, limit: usize) -> Result<Vec<Application>, StoreError>;
     /// Records photo re-checks, each moving its application on if it is still `from`; all
     /// in one commit. Says, for each, whether it applied.
     fn record_checks(&self, checks: &[PhotoCheckRecord]) -> Result<Vec<bool>, StoreError>;
@@ -523,6 +553,63 @@ pub(crate) mod tests {
         assert_eq!(
             store.applicant_record(unit(store, 2)).unwrap(),
             licence_core::ApplicantRecord::default()
+        );
+    }
+    /// The desk's counts: waiting and overdue now; decisions since a time, by reviewers and
+    /// by the system.
+    pub(crate) fn the_desk_counts_what_waits_and_who_decided(store: &dyn Store) {
+        use licence_core::ApplicationEvent as E;
+        let ids = submitted(store, 4);
+        let app = |id| store.application(id).unwrap().unwrap();
+        let review = |id: i64, at| {
+            let a = app(id);
+            let to = a.state.apply(&E::StartReview).unwrap();
+            assert!(store
+                .transition(id, &a.state, &to, "check", None, &Effects::NONE, at)
+                .unwrap());
+        };
+        // Two wait (due at 20); one approved by a reviewer at 50; one by the system.
+        for &id in &ids[..3] {
+            review(id, 40);
+        }
+        let a = app(ids[2]);
+        let approved = a.state.apply(&E::Approve).unwrap();
+        assert!(store
+            .transition(
+                ids[2],
+                &a.state,
+                &approved,
+                "review01",
+                None,
+                &Effects::NONE,
+                50
+            )
+            .unwrap());
+        let automatic = crate::store::PhotoCheckRecord {
+            id: ids[3],
+            check: "{}".into(),
+            cropped: None,
+            from: ApplicationState::Submitted,
+            to: ApplicationState::Approved,
+            effects: Effects::NONE,
+        };
+        assert_eq!(store.record_checks(&[automatic]).unwrap(), [true]);
+        let counts = store.desk_counts(30, 45).unwrap();
+        assert_eq!(
+            counts,
+            crate::store::DeskCounts {
+                waiting: 2,
+                overdue: 2,
+                reviewed_today: 1,
+                approved_today: 2,
+                approved_automatically_today: 1,
+            }
+        );
+        // Nothing is overdue before its deadline; nothing was decided after now.
+        let later = store.desk_counts(10, crate::now() + 10).unwrap();
+        assert_eq!(
+            (later.overdue, later.reviewed_today, later.approved_today),
+            (0, 0, 0)
         );
     }
 }

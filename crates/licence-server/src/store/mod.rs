@@ -56,7 +56,9 @@ mod sqlite;
 mod staff;
 
 pub use access::{AccessStore, CodePurpose, Device, Limit, Session, SmsChallenge};
-pub use applications::{Application, ApplicationStore, PhotoCheckRecord, Resubmitted, Submitted};
+pub use applications::{
+    Application, ApplicationStore, DeskCounts, PhotoCheckRecord, Resubmitted, Submitted,
+};
 pub use messages::{Effects, InboxMessage, MessageStore, Notice, OutboxMessage};
 pub use postgres::PostgresStore;
 pub use registry::{

@@ -14,7 +14,9 @@ use licence_core::{
 use tokio_postgres::Row;
 
 use super::{corrupt, exec, get, lock_key, one, row, rows, Params, PostgresStore};
-use crate::store::applications::{applicant_record, APPLICANT_RECORD_SQL};
+use crate::store::applications::{
+    applicant_record, DeskCounts, APPLICANT_RECORD_SQL, DESK_COUNTS_SQL,
+};
 use crate::store::{
     AccountId, Application, ApplicationStore, Effects, PhotoCheckRecord, Resubmitted, StoreError,
     Submitted,
@@ -162,6 +164,21 @@ impl ApplicationStore for PostgresStore {
         })
     }
 
+    fn desk_counts(&self, now: i64, since: i64) -> Result<DeskCounts, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            let r = one(&c, DESK_COUNTS_SQL, &[&now, &since]).await?;
+            let count = |i| get::<i64>(&r, "application", i);
+            Ok(DeskCounts {
+                waiting: count(0)?,
+                overdue: count(1)?,
+                reviewed_today: count(2)?,
+                approved_today: count(3)?,
+                approved_automatically_today: count(4)?,
+            })
+        })
+    }
+
     fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError> {
         let limit = crate::store::row_limit(limit);
         self.run(async {
@@ -215,11 +232,17 @@ impl ApplicationStore for PostgresStore {
         })
     }
 
-    fn review_queue(&self) -> Result<Vec<Application>, StoreError> {
+    fn review_queue(&self, limit: usize) -> Result<Vec<Application>, StoreError> {
         let under_review = ApplicationStatus::UnderReview.as_str();
+        let limit = crate::store::row_limit(limit);
         self.run(async {
             let c = self.client().await?;
-            applications_where(&c, "status = $1 ORDER BY due_at, id", &[&under_review]).await
+            applications_where(
+                &c,
+                "status = $1 ORDER BY due_at, id LIMIT $2",
+                &[&under_review, &limit],
+            )
+            .await
         })
     }
 

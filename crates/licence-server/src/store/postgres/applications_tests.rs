@@ -190,6 +190,12 @@ fn the_applicant_record_counts_reviews_since_the_last_issue() {
     );
 }
 
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn the_desk_counts_what_waits_and_who_decided() {
+    crate::store::applications::tests::the_desk_counts_what_waits_and_who_decided(&fresh_store());
+}
+
 fn created(store: &PostgresStore, account: AccountId, key: &str, due_at: i64) -> Application {
     let new = Application {
         due_at,
@@ -278,7 +284,7 @@ fn checks_move_applications_on_once_and_a_resubmission_reopens() {
             21
         )
         .unwrap());
-    assert_eq!(ids(store.review_queue().unwrap()), [app_c.id, app_a.id]);
+    assert_eq!(ids(store.review_queue(10).unwrap()), [app_c.id, app_a.id]);
 
     // A rejected application is closed: another may be opened, and then the rejected one
     // may not be resubmitted beside it until that one is withdrawn.

@@ -13,7 +13,10 @@ use super::{exec, one, pg};
 use crate::store::StoreError;
 
 /// The migrations, oldest first: migration `n` brings a database from version `n - 1` to `n`.
-const STEPS: [&str; 1] = [include_str!("migrations/0001_schema.sql")];
+const STEPS: [&str; 2] = [
+    include_str!("migrations/0001_schema.sql"),
+    include_str!("migrations/0002_application_event_at.sql"),
+];
 
 /// How many migrations this program knows: the version of a database it brought up to date.
 pub(super) const LATEST: usize = STEPS.len();

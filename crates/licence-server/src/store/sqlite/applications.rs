@@ -7,7 +7,9 @@ use licence_core::{
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{corrupt, db, lock, SqliteStore};
-use crate::store::applications::{applicant_record, APPLICANT_RECORD_SQL};
+use crate::store::applications::{
+    applicant_record, DeskCounts, APPLICANT_RECORD_SQL, DESK_COUNTS_SQL,
+};
 use crate::store::{
     AccountId, Application, ApplicationStore, Effects, PhotoCheckRecord, Resubmitted, StoreError,
     Submitted,
@@ -205,6 +207,22 @@ impl ApplicationStore for SqliteStore {
             .map_err(db)
     }
 
+    fn desk_counts(&self, now: i64, since: i64) -> Result<DeskCounts, StoreError> {
+        self.reader()?
+            .prepare_cached(DESK_COUNTS_SQL)
+            .map_err(db)?
+            .query_row([now, since], |r| {
+                Ok(DeskCounts {
+                    waiting: r.get(0)?,
+                    overdue: r.get(1)?,
+                    reviewed_today: r.get(2)?,
+                    approved_today: r.get(3)?,
+                    approved_automatically_today: r.get(4)?,
+                })
+            })
+            .map_err(db)
+    }
+
     fn unchecked_applications(&self, limit: usize) -> Result<Vec<Application>, StoreError> {
         self.applications_where(
             // The partial index of migration 7, named: SQLite's planner prefers the status
@@ -257,10 +275,13 @@ impl ApplicationStore for SqliteStore {
         })
     }
 
-    fn review_queue(&self) -> Result<Vec<Application>, StoreError> {
+    fn review_queue(&self, limit: usize) -> Result<Vec<Application>, StoreError> {
         self.applications_where(
-            "WHERE status = ?1 ORDER BY due_at, id",
-            [ApplicationStatus::UnderReview.to_string()],
+            "WHERE status = ?1 ORDER BY due_at, id LIMIT ?2",
+            rusqlite::params![
+                ApplicationStatus::UnderReview.to_string(),
+                crate::store::row_limit(limit)
+            ],
         )
     }
 
@@ -535,6 +556,13 @@ mod tests {
     #[test]
     fn the_applicant_record_counts_reviews_since_the_last_issue() {
         crate::store::applications::tests::the_applicant_record_counts_reviews_since_the_last_issue(
+            &SqliteStore::in_memory().unwrap(),
+        );
+    }
+
+    #[test]
+    fn the_desk_counts_what_waits_and_who_decided() {
+        crate::store::applications::tests::the_desk_counts_what_waits_and_who_decided(
             &SqliteStore::in_memory().unwrap(),
         );
     }
