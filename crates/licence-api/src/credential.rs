@@ -33,4 +33,7 @@ pub struct IssuedCredential {
     pub not_after: i64,
     /// The licence's index in the status list.
     pub status_index: u32,
+    /// The approved photo (260×378 JPEG, full colour), base64, for the holder's own screen:
+    /// the credential signs its SHA-256, so the app shows it only if it is this one.
+    pub photo: String,
 }

@@ -128,6 +128,7 @@ fn a_key_file_makes_a_trust_list_that_verifies_what_the_key_signs() {
         not_before: now - 60,
         not_after: now + 86_400,
         status_index: 3,
+        photo_digest: None,
     };
     let qr = Presentation::generate(&credential.sign(&issuer).unwrap(), &device, now).to_text();
     let verified = licence(

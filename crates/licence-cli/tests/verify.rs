@@ -63,6 +63,7 @@ fn files(status: &str) -> Files {
         not_before: NOW - 3600,
         not_after: NOW + 86_400,
         status_index: 7,
+        photo_digest: None,
     };
     let mut list = StatusList::new(64, NOW - 60, 86_400);
     list.set(7, status.parse::<LicenceStatus>().unwrap())

@@ -61,6 +61,7 @@ fn bench(c: &mut Criterion) {
         not_before: now - 60,
         not_after: now + 7 * 86_400,
         status_index: 7,
+        photo_digest: None,
     };
     let signed = credential.sign(&issuer).unwrap();
     // The platform's list has at least 1024 entries.
@@ -87,6 +88,7 @@ fn bench(c: &mut Criterion) {
             signed: signed.clone(),
             not_after: now + 7 * 86_400,
             fetched_at: now,
+            photo: None,
         })
         .unwrap();
     let shown = app.elicence_at(now).unwrap();

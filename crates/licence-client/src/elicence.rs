@@ -274,6 +274,10 @@ impl DriverApp {
         };
         Ok(ElicenceView {
             holder: HolderView::of(&credential),
+            photo_jpeg_base64: stored
+                .photo
+                .as_ref()
+                .map(|p| base64::engine::general_purpose::STANDARD.encode(p)),
             standing,
             qr_png_base64,
             qr_modules,

@@ -103,6 +103,14 @@ async fn the_approved_driver_shows_a_qr_the_officer_trusts_and_each_fault_has_it
     assert_eq!((shown.refresh_seconds, shown.notice.clone()), (30, None));
     assert_eq!(shown.key_storage, "file");
     assert!(shown.valid_until - now() > 6 * 86_400);
+    // The driver's own screen shows the approved photo in full colour, as the credential
+    // signs it (the QR keeps its small portrait for the officer).
+    let photo = base64::engine::general_purpose::STANDARD
+        .decode(shown.photo_jpeg_base64.as_deref().unwrap())
+        .unwrap();
+    let photo = image::load_from_memory(&photo).unwrap();
+    assert_eq!((photo.width(), photo.height()), (260, 378));
+    assert!(photo.color().has_color());
     // The portrait the reviewer approved is in the credential.
     let portrait = base64::engine::general_purpose::STANDARD
         .decode(&shown.holder.portrait_jpeg_base64)

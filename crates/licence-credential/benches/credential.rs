@@ -45,6 +45,7 @@ fn bench(c: &mut Criterion) {
         not_before: NOW,
         not_after: NOW + 86_400,
         status_index: 7,
+        photo_digest: None,
     };
     let signed = credential.sign(&issuer).unwrap();
     let mut list = StatusList::new(1 << 20, NOW, 86_400);

@@ -26,6 +26,10 @@ pub struct Credential {
     pub not_after: i64,
     /// Where the licence's standing is in the issuer's status list.
     pub status_index: u32,
+    /// SHA-256 of the approved full-colour photo (the 260×378 JPEG) that the holder's own
+    /// screen shows: the app fetches the photo apart and shows it only if it matches. The
+    /// portrait above stays in the QR for the officer. Absent in credentials issued before it.
+    pub photo_digest: Option<[u8; 32]>,
 }
 
 mod key {
@@ -45,6 +49,7 @@ mod key {
     pub const NOT_BEFORE: i64 = 14;
     pub const NOT_AFTER: i64 = 15;
     pub const STATUS_INDEX: i64 = 16;
+    pub const PHOTO_DIGEST: i64 = 17;
 }
 
 fn text(k: i64, v: impl ToString) -> (Value, Value) {
@@ -67,7 +72,7 @@ impl Credential {
 
     pub fn to_cbor(&self) -> Vec<u8> {
         let r = self.licence.record();
-        let map = Value::Map(vec![
+        let mut fields = vec![
             text(key::NUMBER, r.number),
             text(key::NAME, &r.name),
             text(key::NATIONALITY, &r.nationality),
@@ -84,8 +89,11 @@ impl Credential {
             int(key::NOT_BEFORE, self.not_before),
             int(key::NOT_AFTER, self.not_after),
             int(key::STATUS_INDEX, i64::from(self.status_index)),
-        ]);
-        crate::cbor::encode(map)
+        ];
+        if let Some(digest) = &self.photo_digest {
+            fields.push(bytes(key::PHOTO_DIGEST, digest));
+        }
+        crate::cbor::encode(Value::Map(fields))
     }
 
     pub fn from_cbor(data: &[u8]) -> Result<Credential, CredentialError> {
@@ -143,6 +151,14 @@ impl Credential {
                 .parse()
                 .map_err(|_| bad("file number"))?,
         };
+        let photo_digest = match get(key::PHOTO_DIGEST) {
+            Err(_) => None,
+            Ok(v) => Some(
+                v.as_bytes()
+                    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                    .ok_or(bad("photo digest"))?,
+            ),
+        };
         let portrait_jpeg = get_bytes(key::PORTRAIT)?;
         if portrait_jpeg.len() > MAX_PORTRAIT_BYTES {
             return Err(bad("portrait too large"));
@@ -155,6 +171,7 @@ impl Credential {
             not_after: get_int(key::NOT_AFTER)?,
             status_index: u32::try_from(get_int(key::STATUS_INDEX)?)
                 .map_err(|_| bad("status index"))?,
+            photo_digest,
         })
     }
 

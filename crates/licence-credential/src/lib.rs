@@ -23,7 +23,7 @@
 //! let device = DeviceKey::from_secret(&[9; 32]).unwrap();
 //! let credential = Credential {
 //!     licence, portrait_jpeg: Vec::new(), device_key: device.public_key(),
-//!     not_before: now, not_after: now + 86_400, status_index: 0,
+//!     not_before: now, not_after: now + 86_400, status_index: 0, photo_digest: None,
 //! };
 //! let signed = credential.sign(&issuer).unwrap();
 //! // The holder's phone, every 30 s: the QR text.

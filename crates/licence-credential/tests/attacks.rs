@@ -43,6 +43,7 @@ fn world_with(issuer: IssuerKey, record: LicenceRecord) -> World {
             not_before: NOW - DAY,
             not_after: NOW + 30 * DAY,
             status_index: 41,
+            photo_digest: None,
         },
     }
 }

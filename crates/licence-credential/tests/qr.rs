@@ -63,6 +63,8 @@ fn presentation_with(portrait: Vec<u8>, issuer: &IssuerKey, device: &DeviceKey) 
         not_before: NOW,
         not_after: NOW + 86_400 * 30,
         status_index: 123_456,
+        // As the platform issues it: the full-colour photo's digest for the holder's screen.
+        photo_digest: Some([0xA5; 32]),
     };
     Presentation::generate(&credential.sign(issuer).unwrap(), device, NOW).to_text()
 }

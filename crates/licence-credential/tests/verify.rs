@@ -41,6 +41,7 @@ fn world() -> World {
         not_before: NOW - DAY,
         not_after: NOW + 30 * DAY,
         status_index: 41,
+        photo_digest: None,
     };
     let signed = credential.sign(&issuer).unwrap();
     World {
@@ -116,6 +117,45 @@ fn every_field_round_trips_through_cbor() {
     assert_eq!(list.get(40).unwrap().0, licence_core::Standing::Normal);
     assert_eq!(list.get(1000), None);
     assert_eq!(TrustList::from_cbor(&w.trust.to_cbor()).unwrap(), w.trust);
+}
+
+#[test]
+fn the_full_colour_photos_digest_is_signed_and_only_32_bytes_are_one() {
+    let w = world();
+    let with = Credential {
+        photo_digest: Some([7; 32]),
+        ..w.credential.clone()
+    };
+    let signed = with.sign(&w.issuer).unwrap();
+    assert_eq!(Credential::open(&signed, &w.trust).unwrap(), with);
+    // Field 17 of another length, or not bytes, is malformed; absent is an older credential.
+    let with_field = |v: Value| {
+        let Value::Map(mut fields) =
+            ciborium::from_reader::<Value, _>(&w.credential.to_cbor()[..]).unwrap()
+        else {
+            panic!("a map")
+        };
+        fields.push((Value::Integer(17.into()), v));
+        let mut out = Vec::new();
+        ciborium::into_writer(&Value::Map(fields), &mut out).unwrap();
+        Credential::from_cbor(&out)
+    };
+    for bad in [
+        Value::Bytes(vec![7; 31]),
+        Value::Bytes(vec![7; 33]),
+        Value::Text("x".into()),
+    ] {
+        assert_eq!(
+            with_field(bad),
+            Err(CredentialError::Malformed("photo digest"))
+        );
+    }
+    assert_eq!(
+        Credential::from_cbor(&w.credential.to_cbor())
+            .unwrap()
+            .photo_digest,
+        None
+    );
 }
 
 #[test]

@@ -219,7 +219,13 @@ text: string, text_en: string,
  */
 as_of: number, };
 
-export type ElicenceView = { holder: HolderView, standing: StandingView, 
+export type ElicenceView = { holder: HolderView, 
+/**
+ * The approved photo in full colour (JPEG, base64) for the holder's own screen, checked
+ * against the digest the credential signs; none for a credential without one (then the
+ * holder's small portrait is shown).
+ */
+photo_jpeg_base64: string | null, standing: StandingView, 
 /**
  * The QR code (PNG, one pixel per module with the quiet zone, base64), or none when
  * the credential has expired and could not be renewed.

@@ -8,6 +8,7 @@ use base64::Engine;
 use licence_api::endpoint::Devices;
 use licence_api::{CredentialRequest, NewDevice};
 use licence_credential::{Credential, DeviceKey, TrustList};
+use sha2::Digest;
 
 use crate::app::DriverApp;
 use crate::store::StoredCredential;
@@ -119,11 +120,30 @@ impl DriverApp {
             )
             .into());
         }
+        // The full-colour photo is kept only if it is the one the credential signs.
+        let photo = match credential.photo_digest {
+            None => None,
+            Some(digest) => {
+                let photo = base64::engine::general_purpose::STANDARD
+                    .decode(issued.photo.as_bytes())
+                    .map_err(|e| {
+                        ClientError::Unexpected(format!("the photo is not base64: {e}"))
+                    })?;
+                if <[u8; 32]>::from(sha2::Sha256::digest(&photo)) != digest {
+                    return Err(ClientError::Unexpected(
+                        "the photo is not the one the credential signs".into(),
+                    )
+                    .into());
+                }
+                Some(photo)
+            }
+        };
         self.store.save_credential(&StoredCredential {
             account_id: account,
             signed,
             not_after: issued.not_after,
             fetched_at: now,
+            photo,
         })?;
         Ok(())
     }

@@ -15,6 +15,8 @@ pub struct StoredCredential {
     /// Unix seconds; renewed well before.
     pub not_after: i64,
     pub fetched_at: i64,
+    /// The approved full-colour photo, when the credential signs its digest and it matched.
+    pub photo: Option<Vec<u8>>,
 }
 
 /// An officer's session on this device.
@@ -64,11 +66,12 @@ impl LocalStore {
 
     pub fn save_credential(&self, c: &StoredCredential) -> Result<(), ClientError> {
         self.conn().execute(
-            "INSERT INTO credential (only, account_id, signed, not_after, fetched_at)
-             VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT (only) DO UPDATE SET
+            "INSERT INTO credential (only, account_id, signed, not_after, fetched_at, photo)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5) ON CONFLICT (only) DO UPDATE SET
                account_id = excluded.account_id, signed = excluded.signed,
-               not_after = excluded.not_after, fetched_at = excluded.fetched_at",
-            params![c.account_id, c.signed, c.not_after, c.fetched_at],
+               not_after = excluded.not_after, fetched_at = excluded.fetched_at,
+               photo = excluded.photo",
+            params![c.account_id, c.signed, c.not_after, c.fetched_at, c.photo],
         )?;
         Ok(())
     }
@@ -78,7 +81,7 @@ impl LocalStore {
         Ok(self
             .conn()
             .query_row(
-                "SELECT account_id, signed, not_after, fetched_at FROM credential
+                "SELECT account_id, signed, not_after, fetched_at, photo FROM credential
                  WHERE account_id = ?1",
                 [account],
                 |r| {
@@ -87,6 +90,7 @@ impl LocalStore {
                         signed: r.get(1)?,
                         not_after: r.get(2)?,
                         fetched_at: r.get(3)?,
+                        photo: r.get(4)?,
                     })
                 },
             )

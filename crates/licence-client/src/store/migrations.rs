@@ -46,6 +46,11 @@ const STEPS: &[Step] = &[
         already_there:
             "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'officer_session'",
     },
+    Step {
+        name: "0005_credential_photo",
+        sql: include_str!("migrations/0005_credential_photo.sql"),
+        already_there: "SELECT count(*) FROM pragma_table_info('credential') WHERE name = 'photo'",
+    },
 ];
 
 /// The version a database has once every step is taken.

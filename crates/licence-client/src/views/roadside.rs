@@ -71,6 +71,10 @@ pub struct StandingView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ElicenceView {
     pub holder: HolderView,
+    /// The approved photo in full colour (JPEG, base64) for the holder's own screen, checked
+    /// against the digest the credential signs; none for a credential without one (then the
+    /// holder's small portrait is shown).
+    pub photo_jpeg_base64: Option<String>,
     pub standing: StandingView,
     /// The QR code (PNG, one pixel per module with the quiet zone, base64), or none when
     /// the credential has expired and could not be renewed.

@@ -8,6 +8,7 @@ use base64::Engine;
 use licence_api::{CredentialRequest, IssuedCredential};
 use licence_core::{ApplicationEvent, ApplicationState, BusinessFunction, Standing};
 use licence_credential::Credential;
+use sha2::Digest;
 
 use super::{require, with_store, SignedInAccount};
 use crate::error::{ApiError, ApiJson};
@@ -110,9 +111,11 @@ pub async fn issue(
         .cropped
         .clone()
         .unwrap_or_else(|| application.photo.clone());
-    let portrait_jpeg = tokio::task::spawn_blocking(move || thumbnail(&photo))
-        .await
-        .map_err(ApiError::internal)??;
+    let photo_digest: [u8; 32] = sha2::Sha256::digest(&photo).into();
+    let (portrait_jpeg, photo) =
+        tokio::task::spawn_blocking(move || thumbnail(&photo).map(|portrait| (portrait, photo)))
+            .await
+            .map_err(ApiError::internal)??;
     let status_index = with_store(&state, move |s| s.status_index(account_id)).await?;
     let issued_at = now();
     // A minute of slack for the verifier's clock; never past the key's window.
@@ -134,6 +137,7 @@ pub async fn issue(
         not_before,
         not_after,
         status_index,
+        photo_digest: Some(photo_digest),
     };
     let signed = credential.sign(&state.issuer).map_err(ApiError::internal)?;
     if application.state == ApplicationState::Approved {
@@ -156,6 +160,7 @@ pub async fn issue(
             not_before: credential.not_before,
             not_after: credential.not_after,
             status_index,
+            photo: base64::engine::general_purpose::STANDARD.encode(photo),
         }),
     ))
 }
