@@ -19,6 +19,9 @@ import {
   RadioGroup,
   Step,
   Steps,
+  Swipe,
+  SwipeItem,
+  Switch,
   Tab,
   Tabbar,
   TabbarItem,
@@ -42,6 +45,9 @@ import 'vant/es/radio/style/index'
 import 'vant/es/radio-group/style/index'
 import 'vant/es/step/style/index'
 import 'vant/es/steps/style/index'
+import 'vant/es/swipe/style/index'
+import 'vant/es/swipe-item/style/index'
+import 'vant/es/switch/style/index'
 import 'vant/es/tab/style/index'
 import 'vant/es/tabbar/style/index'
 import 'vant/es/tabbar-item/style/index'
@@ -68,6 +74,9 @@ export const components = [
   RadioGroup,
   Step,
   Steps,
+  Swipe,
+  SwipeItem,
+  Switch,
   Tab,
   Tabbar,
   TabbarItem,

@@ -142,6 +142,7 @@ pub fn typescript_declarations() -> String {
         PreviewFrame::decl(&cfg),
         IdCardReviewView::decl(&cfg),
         HolderView::decl(&cfg),
+        VehicleClassView::decl(&cfg),
         StandingView::decl(&cfg),
         ElicenceView::decl(&cfg),
         RefreshView::decl(&cfg),

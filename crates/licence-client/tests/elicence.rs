@@ -111,6 +111,27 @@ async fn the_approved_driver_shows_a_qr_the_officer_trusts_and_each_fault_has_it
     let photo = image::load_from_memory(&photo).unwrap();
     assert_eq!((photo.width(), photo.height()), (260, 378));
     assert!(photo.color().has_color());
+    // The 副页's classes: those printed, marked, and those they include (C1 includes C2).
+    let held: Vec<&str> = shown
+        .holder
+        .permitted
+        .iter()
+        .filter(|c| c.held)
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(
+        held.concat(),
+        shown.holder.classes,
+        "{:?}",
+        shown.holder.permitted
+    );
+    if shown.holder.classes.contains("C1") {
+        assert!(shown
+            .holder
+            .permitted
+            .iter()
+            .any(|c| c.code == "C2" && !c.held));
+    }
     // The portrait the reviewer approved is in the credential.
     let portrait = base64::engine::general_purpose::STANDARD
         .decode(&shown.holder.portrait_jpeg_base64)

@@ -89,6 +89,14 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
         .ends_with(&id_number));
     let first_screen = driver.screenshot("journey-05-elicence");
     let shown_at = Instant::now();
+    // Its 副页: the address, the issuing office, the record, the classes one may drive.
+    driver.click("[data-test=show-second-page]");
+    driver.wait_for_text("[data-test=record]", "累积记分");
+    assert!(driver
+        .text("[data-test=permitted-classes]")
+        .contains("证载"));
+    driver.screenshot("journey-05b-elicence-second-page");
+    driver.click("[data-test=show-main-page]");
 
     // The officer's phone, its camera pointed at the driver's screen.
     let view = world.photo(OFFICER_VIEW);
@@ -147,6 +155,12 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     assert!(officer.text("[data-test=verdict]").contains("截图"));
     officer.screenshot("journey-10-officer-stale-screenshot");
 
+    // 关怀模式 for an older driver: larger type, the QR as large as the screen allows.
+    set_care_mode(&driver, true);
+    go(&driver, "/elicence");
+    driver.wait_present("[data-test=qr][data-red=true]", Duration::from_secs(30));
+    driver.screenshot("journey-11-elicence-care-mode");
+
     // Both phones in English: the red e-licence, the officer on duty, the stale code refused.
     let entry = licence_loadgen::synthetic_person(person).unwrap();
     let record = entry.licence.as_ref().unwrap().record();
@@ -159,7 +173,14 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     to_english(&driver);
     go(&driver, "/elicence");
     driver.wait_present("[data-test=qr][data-red=true]", Duration::from_secs(30));
+    english_screen(&driver, "elicence-care-mode", &allowed);
+    set_care_mode(&driver, false);
+    go(&driver, "/elicence");
+    driver.wait_present("[data-test=qr][data-red=true]", Duration::from_secs(30));
     english_screen(&driver, "elicence-red", &allowed);
+    driver.click("[data-test=show-second-page]");
+    driver.wait_for_text("[data-test=record]", "Points");
+    english_screen(&driver, "elicence-second-page", &allowed);
     to_english(&officer);
     go(&officer, "/officer");
     officer.wait_for_text("[data-test=officer-name]", "王警官");
@@ -173,4 +194,46 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
         Duration::from_secs(20),
     );
     english_screen(&officer, "officer-stale-screenshot", &allowed);
+
+    // Revoked (吊销): the e-licence is withdrawn from the phone, saying why; the officer's
+    // verifier refuses the code it showed.
+    world.update_licence(person, |r| r.status = "F".parse().unwrap());
+    go(&driver, "/elicence");
+    let deadline = Instant::now() + Duration::from_secs(70);
+    while !driver.present("[data-test=error]") {
+        assert!(
+            Instant::now() < deadline,
+            "the revoked e-licence is still shown"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        go(&driver, "/");
+        go(&driver, "/elicence");
+    }
+    driver.wait_for_text("[data-test=error]", "revoked");
+    english_screen(&driver, "elicence-withdrawn", &allowed);
+    std::fs::copy(&red_screen, &view).unwrap();
+    officer.click("[data-test=scan]");
+    officer.wait_present(
+        "[data-test=verdict][data-verdict=status_invalid]",
+        Duration::from_secs(30),
+    );
+    english_screen(&officer, "officer-revoked", &allowed);
+}
+
+/// Turns 关怀模式 on or off from 我的.
+fn set_care_mode(app: &Browser, on: bool) {
+    go(app, "/me");
+    let switch = "[data-test=care-mode]";
+    app.find(switch);
+    let is_on = app.present(".van-switch--on[data-test=care-mode]");
+    if is_on != on {
+        app.click(switch);
+    }
+    app.wait_present(
+        &format!(
+            "[data-test=app-page]{}",
+            if on { ".care" } else { ":not(.care)" }
+        ),
+        Duration::from_secs(5),
+    );
 }

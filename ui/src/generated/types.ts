@@ -199,7 +199,17 @@ status: string, issuing_authority: string, file_number: string,
 /**
  * The signed portrait (small greyscale JPEG, base64).
  */
-portrait_jpeg_base64: string, };
+portrait_jpeg_base64: string, 
+/**
+ * Every class the licence permits (those held and all they include), for the 副页.
+ */
+permitted: Array<VehicleClassView>, };
+
+export type VehicleClassView = { code: string, name: string, name_en: string, 
+/**
+ * Printed on the licence (not only included by another class).
+ */
+held: boolean, };
 
 export type StandingView = { 
 /**

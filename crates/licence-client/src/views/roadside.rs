@@ -26,6 +26,18 @@ pub struct HolderView {
     pub file_number: String,
     /// The signed portrait (small greyscale JPEG, base64).
     pub portrait_jpeg_base64: String,
+    /// Every class the licence permits (those held and all they include), for the 副页.
+    pub permitted: Vec<VehicleClassView>,
+}
+
+/// One 准驾车型 code with what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct VehicleClassView {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    /// Printed on the licence (not only included by another class).
+    pub held: bool,
 }
 
 impl HolderView {
@@ -49,6 +61,17 @@ impl HolderView {
             file_number: r.file_number.to_string(),
             portrait_jpeg_base64: base64::engine::general_purpose::STANDARD
                 .encode(credential.portrait_for_display()),
+            permitted: r
+                .classes
+                .permitted()
+                .held()
+                .map(|c| VehicleClassView {
+                    code: c.code().into(),
+                    name: c.name_zh().into(),
+                    name_en: c.name_en().into(),
+                    held: r.classes.holds(c),
+                })
+                .collect(),
         }
     }
 }
