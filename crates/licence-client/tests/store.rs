@@ -95,7 +95,7 @@ fn user_version(path: &std::path::Path) -> u32 {
 fn assert_upgraded_and_usable(path: &std::path::Path) {
     let store = LocalStore::open(path).unwrap();
     assert_eq!(user_version(path), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
     assert!(columns(path, "outbox").contains(&"account_id".to_owned()));
 
     assert_eq!(
@@ -146,6 +146,15 @@ fn assert_upgraded_and_usable(path: &std::path::Path) {
         store.device_registration(7).unwrap(),
         Some((3, b"public".to_vec()))
     );
+    let credential = licence_client::store::StoredCredential {
+        account_id: 7,
+        signed: b"cose".to_vec(),
+        not_after: 900,
+        fetched_at: 300,
+        photo: Some(b"colour jpeg".to_vec()),
+    };
+    store.save_credential(&credential).unwrap();
+    assert_eq!(store.credential(7).unwrap(), Some(credential));
     drop(store);
 
     // Opening again takes no step twice and keeps everything.

@@ -2,7 +2,8 @@
 //! (like a payment provider's test mode), for development and tests.
 //!
 //! - **Identity platform** (`/identity/v1/...`): liveness and face match of camera frames
-//!   against the photo on file (R2.1, R2.5).
+//!   against the photo on file (R2.1, R2.5), and the comparison of an uploaded photo with the
+//!   photo on file (the automatic approval of an e-licence application).
 //! - **SMS gateway** (`/sms/v1/messages`): sends text messages; the sandbox keeps them so that
 //!   a test (or a developer) can read the one-time code "sent" to a phone.
 //! - **Alipay authorisation** (`/alipay/v1/...`): exchanges an authorisation code for the
@@ -111,6 +112,7 @@ pub fn router() -> Router {
     let state: Shared = Arc::default();
     Router::new()
         .route("/identity/v1/face-verifications", post(face_verification))
+        .route("/identity/v1/face-comparisons", post(face_comparison))
         .route("/sms/v1/messages", post(send_message))
         .route("/alipay/v1/oauth/token", post(oauth_token))
         .route("/alipay/v1/user/info", get(user_info))
@@ -263,6 +265,61 @@ async fn face_verification(
         "live": passed,
         "same_person": passed,
         "similarity": if passed { 92 } else { 31 },
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaceComparisonRequest {
+    name: String,
+    id_number: String,
+    /// The photo to compare (JPEG, base64).
+    photo: String,
+    /// The photo on file (JPEG, base64).
+    reference_photo: String,
+}
+
+/// Whether an uploaded photo shows the person of the photo on file: `pass` answers the same
+/// person (similarity 92), `fail` another (31); the other outcomes disrupt as elsewhere.
+async fn face_comparison(
+    State(state): State<Shared>,
+    Json(req): Json<FaceComparisonRequest>,
+) -> Response {
+    let outcome = state
+        .lock()
+        .expect("sandbox lock")
+        .next_outcome(Service::Identity);
+    if let Some(response) = disrupted(outcome).await {
+        return response;
+    }
+    if req.name.trim().is_empty() || req.id_number.len() != 18 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_identity",
+            "name and an 18-character id_number are required",
+        );
+    }
+    for picture in [&req.photo, &req.reference_photo] {
+        let readable = base64::engine::general_purpose::STANDARD
+            .decode(picture)
+            .ok()
+            .and_then(|bytes| image::load_from_memory(&bytes).ok())
+            .is_some();
+        if !readable {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_photo",
+                "photo and reference_photo must each be a JPEG or PNG in base64",
+            );
+        }
+    }
+    let same = outcome == Outcome::Pass;
+    let request_id = state.lock().expect("sandbox lock").next_id("FC");
+    Json(json!({
+        "request_id": request_id,
+        "same_person": same,
+        "similarity": if same { 92 } else { 31 },
     }))
     .into_response()
 }

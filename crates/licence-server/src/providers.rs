@@ -125,6 +125,15 @@ impl FaceVerdict {
     }
 }
 
+/// The identity platform's comparison of a photo with the photo on file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FaceComparison {
+    pub request_id: String,
+    pub same_person: bool,
+    /// 0-100.
+    pub similarity: u8,
+}
+
 /// The person behind an Alipay authorisation.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AlipayPerson {
@@ -141,6 +150,14 @@ struct FaceVerificationRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reference_photo: Option<String>,
     frames: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct FaceComparisonRequest<'a> {
+    name: &'a str,
+    id_number: &'a str,
+    photo: String,
+    reference_photo: String,
 }
 
 #[derive(Deserialize)]
@@ -192,6 +209,26 @@ impl Providers {
             "{}/identity/v1/face-verifications",
             self.config.identity_url
         );
+        self.call(Service::Identity, || self.http.post(&url).json(&body))
+            .await
+    }
+
+    /// Whether `photo` (JPEG) shows the person of the photo on file, and how alike they are.
+    pub async fn compare_faces(
+        &self,
+        name: &str,
+        id_number: &str,
+        photo: &[u8],
+        reference_photo: &[u8],
+    ) -> Result<FaceComparison, ProviderError> {
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let body = FaceComparisonRequest {
+            name,
+            id_number,
+            photo: b64(photo),
+            reference_photo: b64(reference_photo),
+        };
+        let url = format!("{}/identity/v1/face-comparisons", self.config.identity_url);
         self.call(Service::Identity, || self.http.post(&url).json(&body))
             .await
     }

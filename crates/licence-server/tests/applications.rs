@@ -190,15 +190,11 @@ fn the_photo_on_file_is_the_default_and_is_checked_too() {
 }
 
 #[test]
-fn a_share_of_automatic_approvals_is_drawn_for_a_reviewer_and_own_photos_always_are() {
+fn a_share_of_automatic_approvals_is_drawn_for_a_reviewer() {
     // Every automatic approval drawn: the application waits for a reviewer, saying why.
     let p = Platform::start_with(&["--review-sample-percent", "100"]);
     let token = face_signed(&p, 6);
-    let (name, id, mobile) = demo_person(6);
-    let rows = format!(
-        "{id},{name},{mobile},中国,成都市武侯区,2015-10-10,C1,2021-10-10至2031-10-10,2,A,成都市公安局交通管理局,510107105000,on-file.jpg\n"
-    );
-    p.import(&rows, &[("on-file.jpg", &good_photo())]);
+    with_photo_on_file(&p, 6);
     let r = p.post_as(
         &token,
         "/api/v1/applications",
@@ -214,15 +210,70 @@ fn a_share_of_automatic_approvals_is_drawn_for_a_reviewer_and_own_photos_always_
         page.contains("自动审批：使用档案照片且检测合格，被随机抽取人工复核"),
         "{page}"
     );
-    // A photo of the driver's own goes to a person whatever the rate says.
+}
+
+/// Demo person `index` gets a good photo on file in the registry.
+fn with_photo_on_file(p: &Platform, index: usize) {
+    let (name, id, mobile) = demo_person(index);
+    let rows = format!(
+        "{id},{name},{mobile},中国,成都市武侯区,2025-01-10,C1,2025-01-10至2031-01-10,2,A,成都市公安局交通管理局,5101071050{index:02},on-file.jpg\n"
+    );
+    p.import(&rows, &[("on-file.jpg", &good_photo())]);
+}
+
+#[test]
+fn an_uploaded_photo_of_the_person_on_file_is_approved_at_once_and_anothers_waits_with_its_similarity(
+) {
+    let p = Platform::start();
+    let upload = |token: &str| {
+        let r = p.post_as(
+            token,
+            "/api/v1/applications",
+            json!({"idempotency_key": "u", "photo_source": "camera", "photo": b64(&good_photo())}),
+        );
+        checked(&p, token, &r.json::<Value>().unwrap()["id"])
+    };
+    // The identity platform finds the same person: approved, no reviewer, the driver told.
+    let token = face_signed(&p, 6);
+    with_photo_on_file(&p, 6);
+    let done = upload(&token);
+    assert_eq!(done["status"], "approved", "{done}");
+    assert_eq!(done["photo_check"]["automatic"]["reason"], "same_person");
+    assert_eq!(done["photo_check"]["automatic"]["similarity"], 92);
+    p.wait_for_message(&demo_person(6).2, "已审核通过");
+    // Another person's photo (the platform says so): held for a reviewer, who sees how alike.
+    let token = face_signed(&p, 7);
+    with_photo_on_file(&p, 7);
+    p.script("identity", "fail", 1);
+    let held = upload(&token);
+    assert_eq!(held["status"], "under_review", "{held}");
+    assert_eq!(
+        held["photo_check"]["automatic"]["reason"],
+        "not_same_person"
+    );
+    assert_eq!(held["photo_check"]["automatic"]["similarity"], 31);
+    p.add_staff("review01", "李警官", "reviewer");
+    let reviewer = sign_in_staff(&p, "review01", STAFF_PASSWORD).ok().unwrap();
+    let page = reviewer.page(&format!("/console/applications/{}", held["id"]));
+    assert!(page.contains("上传照片与档案照片相似度 31"), "{page}");
+    // No photo on file to compare with: a person decides.
     let token = face_signed(&p, 1);
-    let id = under_review(&p, &token);
-    let app: Value = p
-        .get_as(&token, &format!("/api/v1/applications/{id}"))
-        .json()
-        .unwrap();
-    assert_eq!(app["photo_check"]["automatic"]["approved"], false);
-    assert_eq!(app["photo_check"]["automatic"]["reason"], "own_photo");
+    let waiting = upload(&token);
+    assert_eq!(waiting["status"], "under_review", "{waiting}");
+    assert_eq!(
+        waiting["photo_check"]["automatic"]["reason"],
+        "no_photo_on_file"
+    );
+    // The identity platform down (through the client's retries): a person decides.
+    let token = face_signed(&p, 8);
+    with_photo_on_file(&p, 8);
+    p.script("identity", "error", 3);
+    let waiting = upload(&token);
+    assert_eq!(waiting["status"], "under_review", "{waiting}");
+    assert_eq!(
+        waiting["photo_check"]["automatic"]["reason"],
+        "comparison_unavailable"
+    );
 }
 
 #[test]

@@ -109,8 +109,9 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, LATEST);
-        assert_eq!(LATEST, 4);
+        assert_eq!(LATEST, 5);
         assert!(columns(&conn, "outbox").contains(&"account_id".to_owned()));
+        assert!(columns(&conn, "credential").contains(&"photo".to_owned()));
         // Taking the steps again would fail on the ALTER TABLE: nothing is taken twice.
         migrate(&mut conn).unwrap();
     }
