@@ -18,6 +18,9 @@ type Source = Box<dyn FrameSource + Send>;
 /// Preview frames are at most this wide: enough to frame a face, small enough for 10 a second.
 const PREVIEW_WIDTH: u32 = 360;
 const PREVIEW_INTERVAL: Duration = Duration::from_millis(100);
+/// The framing advice is renewed every this many preview frames (a face search takes longer
+/// than one frame's interval on a phone).
+const ADVICE_EVERY: u32 = 3;
 
 #[derive(Default)]
 pub struct Camera {
@@ -113,12 +116,24 @@ impl Camera {
         *lock(&self.preview) = Some(running.clone());
         let (source, latest) = (self.source.clone(), self.latest.clone());
         std::thread::spawn(move || {
+            // A face preview says what to change; a code scan does not look for faces.
+            let mut detector = on_code.is_none().then(licence_photo::FaceDetector::new);
+            let mut advice = None;
+            let mut looked = 0u32;
             while running.load(Ordering::SeqCst) {
                 let frame = match lock(&source).as_deref_mut().map(|s| s.next_frame()) {
                     Some(Ok(frame)) => frame,
                     _ => break,
                 };
-                let preview = preview_of(&frame);
+                let small = preview_image(&frame);
+                // Every few frames: a face search costs more than a frame's interval.
+                if let (Some(detector), Some(img)) = (detector.as_mut(), small.as_ref()) {
+                    if looked % ADVICE_EVERY == 0 {
+                        advice = Some(licence_photo::framing_advice(detector, img).into());
+                    }
+                    looked = looked.wrapping_add(1);
+                }
+                let preview = small.and_then(|img| preview_frame(&img, advice.clone()));
                 // The window is gone (or the channel closed): stop.
                 if let Some(p) = preview {
                     if !on_frame(p) {
@@ -181,9 +196,10 @@ fn encode(frame: &Frame, quality: u8) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn preview_of(frame: &Frame) -> Option<PreviewFrame> {
+/// The frame at preview size.
+fn preview_image(frame: &Frame) -> Option<image::RgbImage> {
     let img = image::RgbImage::from_raw(frame.width, frame.height, frame.rgb.clone())?;
-    let img = if img.width() > PREVIEW_WIDTH {
+    Some(if img.width() > PREVIEW_WIDTH {
         let h =
             (u64::from(img.height()) * u64::from(PREVIEW_WIDTH) / u64::from(img.width())) as u32;
         image::imageops::resize(
@@ -194,15 +210,22 @@ fn preview_of(frame: &Frame) -> Option<PreviewFrame> {
         )
     } else {
         img
-    };
+    })
+}
+
+fn preview_frame(
+    img: &image::RgbImage,
+    advice: Option<licence_client::views::FramingAdviceView>,
+) -> Option<PreviewFrame> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut Cursor::new(&mut out), 70)
-        .encode_image(&img)
+        .encode_image(img)
         .ok()?;
     Some(PreviewFrame {
         jpeg_base64: base64::engine::general_purpose::STANDARD.encode(&out),
         width: img.width(),
         height: img.height(),
+        advice,
     })
 }
 

@@ -224,6 +224,7 @@ mod tests {
             jpeg_base64: String::new(),
             width,
             height: 1,
+            advice: None,
         })
     }
 

@@ -76,7 +76,7 @@ describe('the events from Rust', () => {
     expect(calls.some((c) => c.command === 'camera_start')).toBe(true)
     const frame = (width: number): AppEvent => ({
       kind: 'preview-frame',
-      payload: { jpeg_base64: '', width, height: 1 },
+      payload: { jpeg_base64: '', width, height: 1, advice: null },
     })
     await answer([frame(1), frame(2)], 402)
     await backend.cameraStop()

@@ -140,6 +140,7 @@ pub fn typescript_declarations() -> String {
         SubmitView::decl(&cfg),
         Progress::decl(&cfg),
         PreviewFrame::decl(&cfg),
+        FramingAdviceView::decl(&cfg),
         IdCardReviewView::decl(&cfg),
         HolderView::decl(&cfg),
         VehicleClassView::decl(&cfg),

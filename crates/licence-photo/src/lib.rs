@@ -30,6 +30,7 @@
 //! to the middle of the spec and framed, never enlarged (a too-small head is "move closer").
 
 mod detect;
+mod framing;
 mod intake;
 mod measure;
 mod problem;
@@ -44,6 +45,7 @@ use serde::Serialize;
 use time::Date;
 
 pub use detect::{FaceBox, FaceDetector};
+pub use framing::{framing_advice, FramingAdvice};
 pub use intake::{decode, sniff, Decoded, Refusal, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
 pub use problem::{PhotoProblem, ProblemCode, Severity};
 

@@ -197,6 +197,9 @@ fn a_seeded_driver_signs_in_sees_the_licence_and_applies_with_the_camera() {
     app.click("[data-test=source-camera]");
     app.click("[data-test=camera-open]");
     app.find("[data-test=camera-preview]");
+    // The preview says what to change (or that the face is framed), live.
+    app.wait_present("[data-test=framing-advice]", std::time::Duration::from_secs(10));
+    assert!(!app.text("[data-test=framing-advice]").is_empty());
     app.screenshot("app-32-apply-camera-preview");
     app.click("[data-test=capture]");
     app.wait_for_text("[data-test=photo-verdict]", "照片检查通过");

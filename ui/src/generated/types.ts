@@ -179,7 +179,22 @@ waiting_reason: AppError | null, };
 
 export type Progress = "checking" | "saved" | "sending" | "done";
 
-export type PreviewFrame = { jpeg_base64: string, width: number, height: number, };
+export type PreviewFrame = { jpeg_base64: string, width: number, height: number, 
+/**
+ * Live framing advice (none while scanning a code, or before the first look).
+ */
+advice: FramingAdviceView | null, };
+
+export type FramingAdviceView = { 
+/**
+ * `face_the_camera`, `only_you`, `more_light`, `less_light`, `move_closer`, `move_back`,
+ * `centre_your_face`, `ready`.
+ */
+code: string, message: string, message_en: string, 
+/**
+ * Framed well: the photo can be taken.
+ */
+ready: boolean, };
 
 export type IdCardReviewView = { id: number, 
 /**

@@ -217,12 +217,39 @@ pub enum Progress {
     Done,
 }
 
-/// A camera preview frame (small JPEG, base64) and whether a face is framed within the guide.
+/// A camera preview frame (small JPEG, base64) and, for a face, what the driver should change
+/// before taking the photo.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PreviewFrame {
     pub jpeg_base64: String,
     pub width: u32,
     pub height: u32,
+    /// Live framing advice (none while scanning a code, or before the first look).
+    pub advice: Option<FramingAdviceView>,
+}
+
+/// What to change now, from a recent preview frame (licence-photo's `FramingAdvice`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct FramingAdviceView {
+    /// `face_the_camera`, `only_you`, `more_light`, `less_light`, `move_closer`, `move_back`,
+    /// `centre_your_face`, `ready`.
+    pub code: String,
+    pub message: String,
+    pub message_en: String,
+    /// Framed well: the photo can be taken.
+    pub ready: bool,
+}
+
+impl From<licence_photo::FramingAdvice> for FramingAdviceView {
+    fn from(a: licence_photo::FramingAdvice) -> Self {
+        let (zh, en) = a.messages();
+        FramingAdviceView {
+            code: a.as_str().into(),
+            message: zh.into(),
+            message_en: en.into(),
+            ready: a == licence_photo::FramingAdvice::Ready,
+        }
+    }
 }
 
 /// Bodies of the platform the UI shows as they come: one definition, in licence-api.

@@ -1,0 +1,216 @@
+//! Live framing advice for the camera preview: from one preview frame, what the driver should
+//! change before taking the photo (closer, further, centred, more light), so that the photo
+//! they take can be cropped to the licence's 260×378 frame and passes the check. Complaints
+//! about the national app include face checks that fail in dim light without saying why.
+
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::detect::{FaceBox, FaceDetector};
+
+/// What the driver should do now, the first thing wrong first.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum FramingAdvice {
+    /// No face in the frame.
+    FaceTheCamera,
+    /// Someone else is in the picture.
+    OnlyYou,
+    MoreLight,
+    LessLight,
+    MoveCloser,
+    MoveBack,
+    CentreYourFace,
+    /// Framed well: take the photo.
+    Ready,
+}
+
+/// The face box's height as a share of the frame's: between these the head can be cropped to
+/// the spec's size without enlarging and with margin around it (the box spans eyebrows to
+/// chin, about 0.7 of the head's length; the head is 64 % of the 378 px frame).
+const MIN_FACE_SHARE: f64 = 0.22;
+const MAX_FACE_SHARE: f64 = 0.5;
+/// The face's centre may be this share of the frame's width from the middle, and its centre
+/// must be within this band of the frame's height (hair above, shoulders below).
+const MAX_CENTRE_OFFSET: f64 = 0.12;
+const CENTRE_BAND: (f64, f64) = (0.25, 0.65);
+/// Mean luma of the face: the check's own bounds (75-225), with a margin so that what the
+/// preview calls lit the photo's check calls lit too.
+const MIN_FACE_LUMA: f64 = 85.0;
+const MAX_FACE_LUMA: f64 = 215.0;
+
+impl FramingAdvice {
+    /// The stable code (`move_closer` …).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// (zh, en): what to do.
+    pub fn messages(self) -> (&'static str, &'static str) {
+        use FramingAdvice::*;
+        match self {
+            FaceTheCamera => (
+                "请正对镜头，露出完整面部",
+                "Face the camera with your whole face visible",
+            ),
+            OnlyYou => ("画面中只能有您一个人", "Only you should be in the picture"),
+            MoreLight => (
+                "光线太暗，请到明亮处或打开灯",
+                "Too dark: move to better light or turn a light on",
+            ),
+            LessLight => (
+                "光线太强，请避开强光直射",
+                "Too bright: move out of strong direct light",
+            ),
+            MoveCloser => ("请靠近一些", "Move closer"),
+            MoveBack => ("请离远一些", "Move back a little"),
+            CentreYourFace => (
+                "请把脸移到框的中间",
+                "Put your face in the middle of the frame",
+            ),
+            Ready => (
+                "很好，保持不动，可以拍照",
+                "Good: hold still and take the photo",
+            ),
+        }
+    }
+}
+
+/// The advice for one preview frame (any size; a small copy is searched).
+pub fn framing_advice(detector: &mut FaceDetector, frame: &RgbImage) -> FramingAdvice {
+    let faces = detector.faces(frame);
+    let face = match faces.as_slice() {
+        [] => return FramingAdvice::FaceTheCamera,
+        [face] => *face,
+        _ => return FramingAdvice::OnlyYou,
+    };
+    let luma = face_luma(frame, &face);
+    if luma < MIN_FACE_LUMA {
+        return FramingAdvice::MoreLight;
+    }
+    if luma > MAX_FACE_LUMA {
+        return FramingAdvice::LessLight;
+    }
+    let (w, h) = (f64::from(frame.width()), f64::from(frame.height()));
+    let share = face.height / h;
+    if share < MIN_FACE_SHARE {
+        return FramingAdvice::MoveCloser;
+    }
+    if share > MAX_FACE_SHARE {
+        return FramingAdvice::MoveBack;
+    }
+    let centre_y = (face.y + face.height / 2.0) / h;
+    if (face.centre_x() / w - 0.5).abs() > MAX_CENTRE_OFFSET
+        || !(CENTRE_BAND.0..=CENTRE_BAND.1).contains(&centre_y)
+    {
+        return FramingAdvice::CentreYourFace;
+    }
+    FramingAdvice::Ready
+}
+
+/// Mean luma of the middle of the face box (cheeks, nose, eyes; not hair or background).
+fn face_luma(frame: &RgbImage, face: &FaceBox) -> f64 {
+    let (w, h) = frame.dimensions();
+    let clamp = |v: f64, max: u32| (v.max(0.0) as u32).min(max);
+    let (x0, x1) = (
+        clamp(face.x + face.width * 0.25, w),
+        clamp(face.x + face.width * 0.75, w),
+    );
+    let (y0, y1) = (
+        clamp(face.y + face.height * 0.25, h),
+        clamp(face.y + face.height * 0.75, h),
+    );
+    let (mut sum, mut n) = (0.0, 0u32);
+    for y in (y0..y1).step_by(2) {
+        for x in (x0..x1).step_by(2) {
+            let p = frame.get_pixel(x, y);
+            sum += 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+            n += 1;
+        }
+    }
+    if n == 0 {
+        0.0
+    } else {
+        sum / f64::from(n)
+    }
+}
+
+#[cfg(all(test, feature = "testdata"))]
+mod tests {
+    use super::*;
+    use crate::testdata::{place, portrait, WHITE};
+    use image::imageops;
+
+    /// A 640×480 preview with the astronaut's head at `scale` (her head is 162 px at 1.0),
+    /// its left edge at `x`, top at `y`.
+    fn preview(scale: f64, x: i64, y: i64) -> RgbImage {
+        let (img, _) = portrait(scale);
+        place(&img, 640, 480, x, y, WHITE)
+    }
+
+    fn advice(frame: &RgbImage) -> FramingAdvice {
+        framing_advice(&mut FaceDetector::new(), frame)
+    }
+
+    #[test]
+    fn a_well_framed_face_is_ready_and_each_fault_says_what_to_do() {
+        // Head about 190 px of 480: the box about 125 px, 26 %.
+        let (img, _) = portrait(1.2);
+        let x = (640 - i64::from(img.width())) / 2;
+        let good = place(&img, 640, 480, x, 30, WHITE);
+        assert_eq!(advice(&good), FramingAdvice::Ready);
+        assert_eq!(advice(&preview(0.6, 250, 100)), FramingAdvice::MoveCloser);
+        let (big, _) = portrait(3.0);
+        let bx = (640 - i64::from(big.width())) / 2;
+        assert_eq!(
+            advice(&place(&big, 640, 480, bx, -60, WHITE)),
+            FramingAdvice::MoveBack
+        );
+        assert_eq!(
+            advice(&place(&img, 640, 480, 0, 30, WHITE)),
+            FramingAdvice::CentreYourFace
+        );
+        let dark = RgbImage::from_fn(640, 480, |x, y| {
+            let p = good.get_pixel(x, y);
+            image::Rgb([p[0] / 4, p[1] / 4, p[2] / 4])
+        });
+        assert_eq!(advice(&dark), FramingAdvice::MoreLight);
+        assert_eq!(
+            advice(&RgbImage::from_pixel(640, 480, WHITE)),
+            FramingAdvice::FaceTheCamera
+        );
+        // Two people: only you.
+        let (pair, _) = portrait(2.0);
+        let mut two = RgbImage::from_pixel(1400, 1000, WHITE);
+        imageops::overlay(&mut two, &pair, 100, 0);
+        imageops::overlay(&mut two, &pair, 800, 0);
+        assert_eq!(advice(&two), FramingAdvice::OnlyYou);
+    }
+
+    #[test]
+    fn every_advice_has_both_languages() {
+        use strum::VariantArray;
+        for a in FramingAdvice::VARIANTS {
+            let (zh, en) = a.messages();
+            assert!(!zh.is_empty() && !en.is_empty() && !a.as_str().is_empty());
+        }
+    }
+
+    #[test]
+    fn tiny_and_odd_frames_are_no_face_not_a_panic() {
+        for (w, h) in [(1, 1), (4000, 10), (10, 4000), (19, 19)] {
+            assert_eq!(advice(&RgbImage::new(w, h)), FramingAdvice::FaceTheCamera);
+        }
+    }
+}
