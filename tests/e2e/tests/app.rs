@@ -198,7 +198,10 @@ fn a_seeded_driver_signs_in_sees_the_licence_and_applies_with_the_camera() {
     app.click("[data-test=camera-open]");
     app.find("[data-test=camera-preview]");
     // The preview says what to change (or that the face is framed), live.
-    app.wait_present("[data-test=framing-advice]", std::time::Duration::from_secs(10));
+    app.wait_present(
+        "[data-test=framing-advice]",
+        std::time::Duration::from_secs(10),
+    );
     assert!(!app.text("[data-test=framing-advice]").is_empty());
     app.screenshot("app-32-apply-camera-preview");
     app.click("[data-test=capture]");
@@ -350,4 +353,38 @@ fn every_screen_in_english_has_no_chinese_outside_names_and_addresses() {
     go(&app, "/elicence");
     app.find("[data-test=error]");
     english_screen(&app, "elicence-not-yet", &allowed);
+}
+
+#[test]
+fn an_application_with_the_photo_on_file_is_approved_within_seconds_with_no_reviewer() {
+    let world = World::start();
+    // Seeded driver 1 has a good photo on file in the registry.
+    world.photo_on_file(1);
+    let app = world.app("phone");
+    app.click("[data-test=go-sign-in]");
+    app.type_into("[data-test=login] input", "13900000001");
+    app.type_into("[data-test=password] input", "load-test-password-1");
+    app.click("[data-test=submit]");
+    app.find("[data-test=greeting]");
+    app.click("[data-test=go-apply]");
+    app.find("[data-test=apply]");
+    app.click("[data-test=source-on-file]");
+    app.click("[data-test=submit-application]");
+    app.find("[data-test=submitted]");
+    // The platform checks the photo on file and approves it itself: no reviewer signs in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        go(&app, "/messages");
+        go(&app, "/");
+        if app.present("[data-test=latest-application]")
+            && app
+                .text("[data-test=latest-application]")
+                .contains("审核通过")
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not approved in 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    app.screenshot("app-35-on-file-approved-automatically");
 }

@@ -195,10 +195,19 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     );
     english_screen(&officer, "officer-stale-screenshot", &allowed);
 
-    // Revoked (吊销): the e-licence is withdrawn from the phone, saying why; the officer's
-    // verifier refuses the code it showed.
-    world.update_licence(person, |r| r.status = "F".parse().unwrap());
+    // Revoked (吊销): a code shown just before is refused by the officer's verifier, and the
+    // e-licence is withdrawn from the phone, saying why.
     go(&driver, "/elicence");
+    driver.wait_present("[data-test=qr][data-red=true]", Duration::from_secs(30));
+    let last_screen = driver.screenshot("journey-12-elicence-before-revocation");
+    world.update_licence(person, |r| r.status = "F".parse().unwrap());
+    std::fs::copy(&last_screen, &view).unwrap();
+    officer.click("[data-test=scan]");
+    officer.wait_present(
+        "[data-test=verdict][data-verdict=status_invalid]",
+        Duration::from_secs(30),
+    );
+    english_screen(&officer, "officer-revoked", &allowed);
     let deadline = Instant::now() + Duration::from_secs(70);
     while !driver.present("[data-test=error]") {
         assert!(
@@ -211,13 +220,6 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     }
     driver.wait_for_text("[data-test=error]", "revoked");
     english_screen(&driver, "elicence-withdrawn", &allowed);
-    std::fs::copy(&red_screen, &view).unwrap();
-    officer.click("[data-test=scan]");
-    officer.wait_present(
-        "[data-test=verdict][data-verdict=status_invalid]",
-        Duration::from_secs(30),
-    );
-    english_screen(&officer, "officer-revoked", &allowed);
 }
 
 /// Turns 关怀模式 on or off from 我的.

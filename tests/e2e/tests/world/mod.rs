@@ -28,8 +28,10 @@ impl World {
             .iter()
             .flat_map(|flag| [(*flag).to_owned(), sandbox.clone()])
             .collect();
-        // A change in a licence's standing is seen at the app's next refresh.
+        // A change in a licence's standing is seen at the app's next refresh; no automatic
+        // approval is drawn for a reviewer at random.
         args.extend(["--status-list-every".to_owned(), "0".to_owned()]);
+        args.extend(["--review-sample-percent".to_owned(), "0".to_owned()]);
         let server = Server::start(&server_binary(), &db, &args).unwrap();
         std::fs::write(dir.path().join("no-face.jpg"), sample_photo()).unwrap();
         let portrait = licence_photo::testdata::encode(
@@ -59,6 +61,19 @@ impl World {
             entry.id_number.to_string(),
             entry.reserved_mobile.as_str().to_owned(),
         )
+    }
+
+    /// Gives made-up person `i` a good photo on file in the registry.
+    pub fn photo_on_file(&self, i: usize) {
+        let mut entry = licence_loadgen::synthetic_person(i).unwrap();
+        entry.photo = Some(licence_photo::testdata::encode(
+            &licence_photo::testdata::portrait(2.0).0,
+            image::ImageFormat::Jpeg,
+        ));
+        SqliteStore::open(&self.dir.path().join("platform.sqlite"))
+            .unwrap()
+            .put_registry_entry(&entry)
+            .unwrap();
     }
 
     /// The six-digit code of the last text message to `mobile`.
