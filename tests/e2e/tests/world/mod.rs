@@ -76,6 +76,16 @@ impl World {
             .unwrap();
     }
 
+    /// The next `times` requests to the sandbox's `service` get `outcome` (pass, fail, …).
+    pub fn script(&self, service: &str, outcome: &str, times: usize) {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/sandbox/outcomes", self.sandbox))
+            .json(&serde_json::json!({"service": service, "outcome": outcome, "times": times}))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
     /// The six-digit code of the last text message to `mobile`.
     pub fn last_code(&self, mobile: &str) -> String {
         let list: serde_json::Value =
