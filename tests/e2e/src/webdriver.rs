@@ -244,6 +244,18 @@ impl Browser {
 
     pub fn click(&self, css: &str) {
         let id = self.find(css);
+        // To the middle of the screen first: scrolled only just into view, an element at the
+        // bottom can sit under the fixed tab bar (taller in care mode) and the click lands on it.
+        let mut element = serde_json::Map::new();
+        element.insert(ELEMENT.to_owned(), Value::String(id.clone()));
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({
+                "script": "arguments[0].scrollIntoView({block: 'center'})",
+                "args": [element],
+            })),
+        );
         self.call(
             reqwest::Method::POST,
             &format!("/element/{id}/click"),
