@@ -222,20 +222,10 @@ async fn face_verification(
     State(state): State<Shared>,
     Json(req): Json<FaceVerificationRequest>,
 ) -> Response {
-    let outcome = state
-        .lock()
-        .expect("sandbox lock")
-        .next_outcome(Service::Identity);
-    if let Some(response) = disrupted(outcome).await {
-        return response;
-    }
-    if req.name.trim().is_empty() || req.id_number.len() != 18 {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "bad_identity",
-            "name and an 18-character id_number are required",
-        );
-    }
+    let outcome = match identity_outcome(&state, &req.name, &req.id_number).await {
+        Ok(outcome) => outcome,
+        Err(response) => return response,
+    };
     if req.frames.is_empty() || req.frames.len() > MAX_FRAMES {
         return error(
             StatusCode::BAD_REQUEST,
@@ -243,20 +233,12 @@ async fn face_verification(
             "send 1 to 8 camera frames",
         );
     }
-    // Real pictures are required, as the real platform requires them.
-    for frame in req.frames.iter().chain(&req.reference_photo) {
-        let readable = base64::engine::general_purpose::STANDARD
-            .decode(frame)
-            .ok()
-            .and_then(|bytes| image::load_from_memory(&bytes).ok())
-            .is_some();
-        if !readable {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_frames",
-                "every frame and the reference photo must be a JPEG or PNG in base64",
-            );
-        }
+    if !all_pictures(req.frames.iter().chain(&req.reference_photo)) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_frames",
+            "every frame and the reference photo must be a JPEG or PNG in base64",
+        );
     }
     let passed = outcome == Outcome::Pass;
     let request_id = state.lock().expect("sandbox lock").next_id("FV");
@@ -286,33 +268,16 @@ async fn face_comparison(
     State(state): State<Shared>,
     Json(req): Json<FaceComparisonRequest>,
 ) -> Response {
-    let outcome = state
-        .lock()
-        .expect("sandbox lock")
-        .next_outcome(Service::Identity);
-    if let Some(response) = disrupted(outcome).await {
-        return response;
-    }
-    if req.name.trim().is_empty() || req.id_number.len() != 18 {
+    let outcome = match identity_outcome(&state, &req.name, &req.id_number).await {
+        Ok(outcome) => outcome,
+        Err(response) => return response,
+    };
+    if !all_pictures([&req.photo, &req.reference_photo]) {
         return error(
             StatusCode::BAD_REQUEST,
-            "bad_identity",
-            "name and an 18-character id_number are required",
+            "bad_photo",
+            "photo and reference_photo must each be a JPEG or PNG in base64",
         );
-    }
-    for picture in [&req.photo, &req.reference_photo] {
-        let readable = base64::engine::general_purpose::STANDARD
-            .decode(picture)
-            .ok()
-            .and_then(|bytes| image::load_from_memory(&bytes).ok())
-            .is_some();
-        if !readable {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_photo",
-                "photo and reference_photo must each be a JPEG or PNG in base64",
-            );
-        }
     }
     let same = outcome == Outcome::Pass;
     let request_id = state.lock().expect("sandbox lock").next_id("FC");
@@ -322,6 +287,42 @@ async fn face_comparison(
         "similarity": if same { 92 } else { 31 },
     }))
     .into_response()
+}
+
+/// The start of every identity-platform call: the scripted outcome (a disruption is answered
+/// at once), then the person asked about, who must be named with an 18-character ID number.
+async fn identity_outcome(
+    state: &Shared,
+    name: &str,
+    id_number: &str,
+) -> Result<Outcome, Response> {
+    let outcome = state
+        .lock()
+        .expect("sandbox lock")
+        .next_outcome(Service::Identity);
+    if let Some(response) = disrupted(outcome).await {
+        return Err(response);
+    }
+    if name.trim().is_empty() || id_number.len() != 18 {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_identity",
+            "name and an 18-character id_number are required",
+        ));
+    }
+    Ok(outcome)
+}
+
+/// Whether every picture is a JPEG or PNG in base64: real pictures are required, as the real
+/// platform requires them.
+fn all_pictures<'a>(pictures: impl IntoIterator<Item = &'a String>) -> bool {
+    pictures.into_iter().all(|picture| {
+        base64::engine::general_purpose::STANDARD
+            .decode(picture)
+            .ok()
+            .and_then(|bytes| image::load_from_memory(&bytes).ok())
+            .is_some()
+    })
 }
 
 #[derive(Deserialize)]

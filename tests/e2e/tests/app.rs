@@ -227,11 +227,7 @@ fn a_rejection_reaches_the_app_live_with_its_reasons_and_the_way_to_apply_again(
         .unwrap()
         .put_registry_entry(&entry)
         .unwrap();
-    let app = world.app("phone");
-    app.click("[data-test=go-sign-in]");
-    app.type_into("[data-test=login] input", "13900000001");
-    app.type_into("[data-test=password] input", "load-test-password-1");
-    app.click("[data-test=submit]");
+    let app = seeded_driver_1(&world);
     app.click("[data-test=go-apply]");
     // The photo on file is the default.
     app.click("[data-test=submit-application]");
@@ -360,11 +356,7 @@ fn an_application_with_the_photo_on_file_is_approved_within_seconds_with_no_revi
     let world = World::start();
     // Seeded driver 1 has a good photo on file in the registry.
     world.photo_on_file(1);
-    let app = world.app("phone");
-    app.click("[data-test=go-sign-in]");
-    app.type_into("[data-test=login] input", "13900000001");
-    app.type_into("[data-test=password] input", "load-test-password-1");
-    app.click("[data-test=submit]");
+    let app = seeded_driver_1(&world);
     app.find("[data-test=greeting]");
     app.click("[data-test=go-apply]");
     app.find("[data-test=apply]");
@@ -387,4 +379,14 @@ fn an_application_with_the_photo_on_file_is_approved_within_seconds_with_no_revi
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
     app.screenshot("app-35-on-file-approved-automatically");
+}
+
+/// The app on a phone, seeded driver 1 signed in with their password.
+fn seeded_driver_1(world: &World) -> Browser {
+    let app = world.app("phone");
+    app.click("[data-test=go-sign-in]");
+    app.type_into("[data-test=login] input", "13900000001");
+    app.type_into("[data-test=password] input", "load-test-password-1");
+    app.click("[data-test=submit]");
+    app
 }
