@@ -176,15 +176,26 @@ impl Browser {
     }
 
     fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|(error, message)| panic!("WebDriver {path}: {error}: {message}"))
+    }
+
+    /// The command's value, or the WebDriver error and its message.
+    fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, (String, Value)> {
         let mut request = self.http.request(method, format!("{}{path}", self.session));
         if let Some(body) = body {
             request = request.json(&body);
         }
         let answer: Value = request.send().unwrap().json().unwrap();
-        if let Some(error) = answer["value"]["error"].as_str() {
-            panic!("WebDriver {path}: {error}: {}", answer["value"]["message"]);
+        match answer["value"]["error"].as_str() {
+            Some(error) => Err((error.to_owned(), answer["value"]["message"].clone())),
+            None => Ok(answer["value"].clone()),
         }
-        answer["value"].clone()
     }
 
     pub fn open(&self, url: &str) {
@@ -280,9 +291,15 @@ impl Browser {
     pub fn wait_for_any(&self, css: &str, expected: &[&str]) -> String {
         let deadline = Instant::now() + PATIENCE;
         loop {
+            // The page may draw the element anew between finding it and reading it (a stale
+            // reference): then it is read again on the next round.
             let text = self
                 .try_find(css)
-                .map(|_| self.text(css))
+                .and_then(|id| {
+                    self.try_call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+                        .ok()
+                })
+                .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
             if expected.iter().any(|e| text.contains(e)) {
                 return text;
