@@ -253,25 +253,48 @@ impl Browser {
         );
     }
 
+    /// Clicks the element as a person would. An element in the middle of a transition (or
+    /// under a notice that is leaving) is tried again for a couple of seconds.
     pub fn click(&self, css: &str) {
-        let id = self.find(css);
-        // To the middle of the screen first: scrolled only just into view, an element at the
-        // bottom can sit under the fixed tab bar (taller in care mode) and the click lands on it.
-        let mut element = serde_json::Map::new();
-        element.insert(ELEMENT.to_owned(), Value::String(id.clone()));
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({
-                "script": "arguments[0].scrollIntoView({block: 'center'})",
-                "args": [element],
-            })),
-        );
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        );
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let id = self.find(css);
+            // To the middle of the screen first: scrolled only just into view, an element at
+            // the bottom can sit under the fixed tab bar (taller in care mode).
+            let mut element = serde_json::Map::new();
+            element.insert(ELEMENT.to_owned(), Value::String(id.clone()));
+            let scrolled = self.try_call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({
+                    "script": "arguments[0].scrollIntoView({block: 'center'})",
+                    "args": [element],
+                })),
+            );
+            let clicked = scrolled.and_then(|_| {
+                self.try_call(
+                    reqwest::Method::POST,
+                    &format!("/element/{id}/click"),
+                    Some(json!({})),
+                )
+            });
+            match clicked {
+                Ok(_) => return,
+                Err((error, message)) => {
+                    let transient = [
+                        "element not interactable",
+                        "element click intercepted",
+                        "stale element reference",
+                    ]
+                    .contains(&error.as_str());
+                    assert!(
+                        transient && Instant::now() < deadline,
+                        "WebDriver click on {css}: {error}: {message}"
+                    );
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            }
+        }
     }
 
     pub fn text(&self, css: &str) -> String {

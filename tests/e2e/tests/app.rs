@@ -390,3 +390,81 @@ fn seeded_driver_1(world: &World) -> Browser {
     app.click("[data-test=submit]");
     app
 }
+
+#[test]
+fn after_three_rejected_reviews_the_app_sends_the_driver_to_a_counter() {
+    use licence_core::{ApplicationEvent, ApplicationState, Rejection, RejectionCode};
+    use licence_server::store::{Application, ApplicationStore, Effects, Submitted};
+    let world = World::start();
+    // Seeded driver 1's history: one application returned by reviewers three times.
+    let store = SqliteStore::open(&world.photo("platform.sqlite")).unwrap();
+    let account = store
+        .account_by_mobile(&"13900000001".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    let Submitted::Created(app) = store
+        .submit_application(Application {
+            id: 0,
+            account: account.id,
+            idempotency_key: "history".into(),
+            photo_source: "album".into(),
+            photo: sample_photo(),
+            cropped: None,
+            check: None,
+            state: ApplicationState::Submitted,
+            submitted_at: 1_000,
+            due_at: 2_000,
+            updated_at: 1_000,
+        })
+        .unwrap()
+    else {
+        panic!("not created");
+    };
+    let reject = ApplicationEvent::Reject {
+        reasons: vec![Rejection {
+            code: RejectionCode::PhotoNotThePerson,
+            note: None,
+        }],
+    };
+    let mut state = app.state.clone();
+    for (i, event) in [
+        ApplicationEvent::StartReview,
+        reject.clone(),
+        ApplicationEvent::Submit,
+        ApplicationEvent::StartReview,
+        reject.clone(),
+        ApplicationEvent::Submit,
+        ApplicationEvent::StartReview,
+        reject,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let to = state.apply(event).unwrap();
+        let actor = if matches!(event, ApplicationEvent::Reject { .. }) {
+            "review01"
+        } else {
+            "applicant"
+        };
+        assert!(store
+            .transition(
+                app.id,
+                &state,
+                &to,
+                actor,
+                None,
+                &Effects::NONE,
+                1_000 + i as i64
+            )
+            .unwrap());
+        state = to;
+    }
+    drop(store);
+    // The app offers no fourth application: 业务中心 says where to go instead.
+    let app = seeded_driver_1(&world);
+    app.find("[data-test=greeting]");
+    app.click("[data-test=tab-services]");
+    let denied = app.wait_for_text("[data-test=service-denied]", "窗口");
+    assert!(denied.contains("3次审核未通过"), "{denied}");
+    app.screenshot("app-36-services-go-to-a-counter");
+}
