@@ -234,11 +234,10 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
 /// Turns 关怀模式 on or off from 我的.
 fn set_care_mode(app: &Browser, on: bool) {
     go(app, "/me");
-    let switch = "[data-test=care-mode]";
-    app.find(switch);
+    app.find("[data-test=care-mode]");
     let is_on = app.present(".van-switch--on[data-test=care-mode]");
     if is_on != on {
-        app.click(switch);
+        app.click("[data-test=care-mode-cell]");
     }
     app.wait_present(
         &format!(
