@@ -208,6 +208,9 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     // e-licence is withdrawn from the phone, saying why.
     go(&driver, "/elicence");
     driver.wait_present("[data-test=qr][data-red=true]", Duration::from_secs(30));
+    // Still on the 副页 from before (the route did not change): back to the page with the code.
+    driver.click("[data-test=show-main-page]");
+    std::thread::sleep(Duration::from_millis(600));
     let last_screen = driver.screenshot("journey-12-elicence-before-revocation");
     world.update_licence(person, |r| r.status = "F".parse().unwrap());
     std::fs::copy(&last_screen, &view).unwrap();
