@@ -215,9 +215,13 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     world.update_licence(person, |r| r.status = "F".parse().unwrap());
     std::fs::copy(&last_screen, &view).unwrap();
     officer.click("[data-test=scan]");
+    // Red: offline (its list, minutes old, says 12 points) and online (the registry says
+    // revoked, shown as the live status).
+    officer.wait_for_text("[data-test=live-status]", "revoked");
+    officer.wait_for_text("[data-test=verdict-online]", "status_invalid");
     officer.wait_present(
-        "[data-test=verdict][data-verdict=status_invalid]",
-        Duration::from_secs(30),
+        "[data-test=verdict][data-light=red]",
+        Duration::from_secs(5),
     );
     english_screen(&officer, "officer-revoked", &allowed);
     let deadline = Instant::now() + Duration::from_secs(70);
