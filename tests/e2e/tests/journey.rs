@@ -104,8 +104,10 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     assert!(driver
         .text("[data-test=permitted-classes]")
         .contains("证载"));
+    settled_on(&driver, "second-page");
     driver.screenshot("journey-05b-elicence-second-page");
     driver.click("[data-test=show-main-page]");
+    settled_on(&driver, "main-page");
 
     // The officer's phone, its camera pointed at the driver's screen.
     let view = world.photo(OFFICER_VIEW);
@@ -210,7 +212,7 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     driver.wait_present("[data-test=qr][data-red=true]", Duration::from_secs(30));
     // Still on the 副页 from before (the route did not change): back to the page with the code.
     driver.click("[data-test=show-main-page]");
-    std::thread::sleep(Duration::from_millis(600));
+    settled_on(&driver, "main-page");
     let last_screen = driver.screenshot("journey-12-elicence-before-revocation");
     world.update_licence(person, |r| r.status = "F".parse().unwrap());
     std::fs::copy(&last_screen, &view).unwrap();
@@ -253,4 +255,21 @@ fn set_care_mode(app: &Browser, on: bool) {
         ),
         Duration::from_secs(5),
     );
+}
+
+/// Waits until the e-licence's page `page` (its data-test) has swiped fully into view: under
+/// a busy Xvfb the animation can take longer than it is set to.
+fn settled_on(app: &Browser, page: &str) {
+    let script = format!(
+        "const r = document.querySelector('[data-test={page}]').getBoundingClientRect(); \
+         return Math.abs(r.left) < 2;"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.execute(&script) != serde_json::Value::Bool(true) {
+        assert!(
+            Instant::now() < deadline,
+            "the {page} never settled in view"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
