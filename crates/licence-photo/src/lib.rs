@@ -79,8 +79,9 @@ pub mod spec {
     pub const MAX_AGE_MONTHS: u8 = 6;
 }
 
-/// Thresholds of the photometric checks (calibrated; see docs/photo.md).
-mod thresholds {
+/// Thresholds of the photometric checks (calibrated; see docs/photo.md). Public so that what
+/// the reviewer reads beside a measurement is the bound the check used.
+pub mod thresholds {
     /// Background: at least this bright (0-255 luma) and at most this colourful.
     pub const BACKGROUND_MIN_LUMA: f32 = 200.0;
     pub const BACKGROUND_MAX_CHROMA: f32 = 20.0;

@@ -92,22 +92,45 @@ fn queue_row(app: Application, account: Option<Account>) -> Row {
     }
 }
 
-/// One measurement of the check in words, with the spec's bound (none: not for people).
+/// One measurement of the check in words, with the bound the check applies (none: not for
+/// people). The bounds are licence-photo's own constants, so the words cannot drift from it.
 fn finding(key: &str, value: f64) -> Option<String> {
-    let (what, unit, spec) = match key {
-        "head_length_px" => ("头部长度", "像素", "标准 224–260"),
-        "head_width_px" => ("头部宽度", "像素", "标准 165–189"),
-        "top_margin_px" => ("头顶距上边缘", "像素", "标准 10–20"),
-        "centre_offset_px" => ("头部偏离中线", "像素", "不超过 8"),
-        "roll_degrees" => ("头部倾斜", "°", "不超过 8°"),
-        "background_luma" => ("背景亮度", "", "不低于 200"),
-        "background_chroma" => ("背景色彩", "", "不超过 20"),
-        "background_side_difference" => ("背景左右差异", "", "不超过 14"),
-        "face_luma" => ("面部亮度", "", "75–225"),
-        "sharpness" => ("清晰度", "", "不低于 6"),
+    use licence_photo::{spec, thresholds as t};
+    let range = |r: &std::ops::RangeInclusive<u32>| format!("标准 {}–{}", r.start(), r.end());
+    let (what, unit, bound) = match key {
+        "head_length_px" => ("头部长度", "像素", range(&spec::HEAD_LENGTH)),
+        "head_width_px" => ("头部宽度", "像素", range(&spec::HEAD_WIDTH)),
+        "top_margin_px" => ("头顶距上边缘", "像素", range(&spec::TOP_MARGIN)),
+        "centre_offset_px" => (
+            "头部偏离中线",
+            "像素",
+            format!("不超过 {}", spec::MAX_CENTRE_OFFSET),
+        ),
+        "roll_degrees" => (
+            "头部倾斜",
+            "°",
+            format!("不超过 {}°", spec::MAX_ROLL_DEGREES),
+        ),
+        "background_luma" => ("背景亮度", "", format!("不低于 {}", t::BACKGROUND_MIN_LUMA)),
+        "background_chroma" => (
+            "背景色彩",
+            "",
+            format!("不超过 {}", t::BACKGROUND_MAX_CHROMA),
+        ),
+        "background_side_difference" => (
+            "背景左右差异",
+            "",
+            format!("不超过 {}", t::BACKGROUND_MAX_SIDE_DIFFERENCE),
+        ),
+        "face_luma" => (
+            "面部亮度",
+            "",
+            format!("{}–{}", t::FACE_MIN_LUMA, t::FACE_MAX_LUMA),
+        ),
+        "sharpness" => ("清晰度", "", format!("不低于 {}", t::MIN_SHARPNESS)),
         _ => return None,
     };
-    Some(format!("{what} {value:.0}{unit}（{spec}）"))
+    Some(format!("{what} {value:.0}{unit}（{bound}）"))
 }
 
 /// The automatic photo check as the reviewer reads it.
