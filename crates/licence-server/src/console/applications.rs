@@ -48,12 +48,9 @@ review_queue!(ApplicationDesk: Application at "/console/applications", titled TI
     unknown NoSuchApplication, waiting first_waiting, summary desk_summary, one application,
     row queue_row, page show, decide decide);
 
-/// How many of the waiting applications the queue lists (the nearest deadlines); the desk's
-/// figures count them all.
-const QUEUE_SHOWN: usize = 50;
-
-fn first_waiting(s: &dyn Store) -> Result<Vec<Application>, StoreError> {
-    s.review_queue(QUEUE_SHOWN)
+/// The nearest deadlines first.
+fn first_waiting(s: &dyn Store, limit: usize) -> Result<Vec<Application>, StoreError> {
+    s.review_queue(limit)
 }
 
 /// What the team lead needs: waiting, overdue, reviewed today, and the share of today's

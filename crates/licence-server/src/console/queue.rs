@@ -26,8 +26,8 @@ pub(super) trait Queue: 'static {
     /// Refused when the item asked for is not there.
     const MISSING: Refusal;
 
-    /// What waits, in the order shown (the first page of it).
-    fn waiting(s: &dyn Store) -> Result<Vec<Self::Item>, StoreError>;
+    /// The first `limit` of what waits, in the order shown.
+    fn waiting(s: &dyn Store, limit: usize) -> Result<Vec<Self::Item>, StoreError>;
     /// The desk's figures for its team lead (label, value), above the queue.
     fn summary(s: &dyn Store) -> Result<Vec<(&'static str, String)>, StoreError>;
     /// Item `id`, waiting or decided.
@@ -69,8 +69,9 @@ macro_rules! review_queue {
 
             fn waiting(
                 s: &dyn $crate::store::Store,
+                limit: usize,
             ) -> Result<Vec<$item>, $crate::store::StoreError> {
-                $waiting(s)
+                $waiting(s, limit)
             }
 
             fn summary(
@@ -197,6 +198,10 @@ async fn open<Q: Queue>(
     })
 }
 
+/// How many waiting items a queue lists (the first in its order); a desk's figures count
+/// them all.
+const QUEUE_SHOWN: usize = 50;
+
 #[derive(Template)]
 #[template(path = "console/queue.html")]
 struct QueuePage {
@@ -212,7 +217,7 @@ pub(super) async fn serve<Q: Queue>(
     console: Console<Reviewing>,
 ) -> Page {
     let (summary, rows) = store(&state, |s| {
-        let rows = Q::waiting(s)?
+        let rows = Q::waiting(s, QUEUE_SHOWN)?
             .into_iter()
             .map(|item| {
                 let account = s.account(Q::account_of(&item))?;
@@ -271,7 +276,7 @@ pub(super) async fn after_decision<Q: Queue>(
     outcome: &str,
 ) -> Page {
     let next = store(state, |s| {
-        Ok(Q::waiting(s)?
+        Ok(Q::waiting(s, 1)?
             .first()
             .map(|item| format!("{}/{}", Q::PATH, Q::id_of(item))))
     })
