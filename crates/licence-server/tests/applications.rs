@@ -156,11 +156,8 @@ fn a_rejected_application_is_not_reopened_beside_another_open_one() {
 fn the_photo_on_file_is_the_default_and_is_checked_too() {
     let p = Platform::start();
     let token = face_signed(&p, 6);
-    let (name, id, mobile) = demo_person(6);
-    let rows = format!(
-        "{id},{name},{mobile},中国,成都市武侯区,2015-10-10,C1,2021-10-10至2031-10-10,2,A,成都市公安局交通管理局,510107105000,on-file.jpg\n"
-    );
-    p.import(&rows, &[("on-file.jpg", &good_photo())]);
+    let (_, _, mobile) = demo_person(6);
+    with_photo_on_file(&p, 6);
     let r = p.post_as(
         &token,
         "/api/v1/applications",
@@ -210,15 +207,6 @@ fn a_share_of_automatic_approvals_is_drawn_for_a_reviewer() {
         page.contains("自动审批：使用档案照片且检测合格，被随机抽取人工复核"),
         "{page}"
     );
-}
-
-/// Demo person `index` gets a good photo on file in the registry.
-fn with_photo_on_file(p: &Platform, index: usize) {
-    let (name, id, mobile) = demo_person(index);
-    let rows = format!(
-        "{id},{name},{mobile},中国,成都市武侯区,2025-01-10,C1,2025-01-10至2031-01-10,2,A,成都市公安局交通管理局,5101071050{index:02},on-file.jpg\n"
-    );
-    p.import(&rows, &[("on-file.jpg", &good_photo())]);
 }
 
 #[test]

@@ -424,10 +424,6 @@ fn the_licence_photo_changes_once_in_six_months_and_the_photo_on_file_is_always_
     let next = licence_core::calendar::add_months(today, 6);
     assert!(message.contains(&next.to_string()), "{refused}");
     // The photo on file is always allowed.
-    let (name, id, mobile) = demo_person(0);
-    let rows = format!(
-        "{id},{name},{mobile},中国,成都市武侯区,2015-10-10,C1,2021-10-10至2031-10-10,2,A,成都市公安局交通管理局,510107105000,on-file.jpg\n"
-    );
-    p.import(&rows, &[("on-file.jpg", &good_photo())]);
+    with_photo_on_file(&p, 0);
     assert_eq!(apply("on-file", "on_file").status().as_u16(), 201);
 }

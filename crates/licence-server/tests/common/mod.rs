@@ -627,3 +627,12 @@ pub fn released_together_raw(
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     })
 }
+
+/// Demo person `index` gets a good photo on file in the registry.
+pub fn with_photo_on_file(p: &Platform, index: usize) {
+    let (name, id, mobile) = demo_person(index);
+    let rows = format!(
+        "{id},{name},{mobile},中国,成都市武侯区,2025-01-10,C1,2025-01-10至2031-01-10,2,A,成都市公安局交通管理局,5101071050{index:02},on-file.jpg\n"
+    );
+    p.import(&rows, &[("on-file.jpg", &good_photo())]);
+}
