@@ -11,7 +11,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::store::{Staff, Store, StoreError};
+use crate::store::{Limit, Staff, Store, StoreError};
 
 /// 8 to 32 characters with at least one letter and one digit, as 12123 asks.
 pub fn check_password(password: &str) -> Result<(), ApiError> {
@@ -116,6 +116,8 @@ pub struct StaffAttempt {
     pub limit_key: String,
     /// False when the limit was full: nothing was recorded, and the password is not checked.
     pub within_limit: bool,
+    /// When the attempt was reserved (what [`release_attempt`] takes back).
+    pub reserved_at: i64,
 }
 
 /// Looks `username` up and reserves the attempt against `kind`'s limit (at most `limit` since
@@ -145,7 +147,30 @@ pub fn reserve_staff_attempt(
         staff,
         limit_key,
         within_limit,
+        reserved_at: at,
     })
+}
+
+/// Takes back one sign-in attempt reserved at `at` under `kind` and `key`: it was the right
+/// password, so it is no failure. The failures before it still count for the rest of their
+/// window: a right password does not forgive them, or guesses released together with the
+/// owner's own sign-in (or arriving just after it) would get a fresh allowance each time the
+/// owner signs in.
+pub fn release_attempt(
+    store: &dyn Store,
+    kind: &str,
+    key: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    store.release_events(
+        &[Limit {
+            kind,
+            key,
+            since: at,
+            limit: 0,
+        }],
+        at,
+    )
 }
 
 /// Every run of six digits or more in `text` (a mobile or ID number, perhaps) replaced by

@@ -126,6 +126,43 @@ fn repeated_wrong_passwords_lock_sign_in_for_a_while() {
 }
 
 #[test]
+fn a_right_password_does_not_forgive_the_wrong_ones_before_it() {
+    let p = Platform::start();
+    face_signed(&p, 0);
+    let (_, id, _) = demo_person(0);
+    let wrong = || {
+        p.post(
+            "/api/v1/sessions",
+            json!({"login": id, "password": "Wrong2026x"}),
+        )
+    };
+    let right = || {
+        p.post(
+            "/api/v1/sessions",
+            json!({"login": id, "password": PASSWORD}),
+        )
+    };
+    for left in [4, 3, 2] {
+        assert_eq!(
+            expect_error(wrong(), 401, "wrong_credentials")["attempts_left"],
+            left
+        );
+    }
+    // The owner signs in: that attempt is no failure, and the three before it still count.
+    assert_eq!(right().status().as_u16(), 201);
+    assert_eq!(right().status().as_u16(), 201);
+    assert_eq!(
+        expect_error(wrong(), 401, "wrong_credentials")["attempts_left"],
+        1
+    );
+    assert_eq!(
+        expect_error(wrong(), 401, "wrong_credentials")["attempts_left"],
+        0
+    );
+    expect_error(right(), 429, "too_many_sign_in_failures");
+}
+
+#[test]
 fn wrong_passwords_released_together_by_id_and_by_mobile_are_checked_five_times_at_most() {
     let p = Platform::start();
     face_signed(&p, 0);

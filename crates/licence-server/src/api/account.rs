@@ -84,10 +84,17 @@ pub async fn sign_in(
         .map_or_else(|| format!("login:{key}"), |a| format!("account:{}", a.id));
     // This attempt is reserved before the password is checked: requests released together
     // cannot all pass the limit, and a right password in a burst over it is refused too.
+    let reserved_at = now();
     let reserved = {
         let limit_key = limit_key.clone();
         with_store(&state, move |s| {
-            s.reserve_event(SIGN_IN_FAILURE, &limit_key, now() - window, limit, now())
+            s.reserve_event(
+                SIGN_IN_FAILURE,
+                &limit_key,
+                reserved_at - window,
+                limit,
+                reserved_at,
+            )
         })
         .await?
     };
@@ -115,7 +122,11 @@ pub async fn sign_in(
         )
         .attempts_left(limit.saturating_sub(attempt)));
     };
-    with_store(&state, move |s| s.clear_events(SIGN_IN_FAILURE, &limit_key)).await?;
+    // A right password is no failure; those before it still count (see release_attempt).
+    with_store(&state, move |s| {
+        security::release_attempt(s, SIGN_IN_FAILURE, &limit_key, reserved_at)
+    })
+    .await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(open_session(&state, account).await?),

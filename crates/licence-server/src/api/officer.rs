@@ -58,8 +58,11 @@ pub async fn sign_in(
             "The officer account or the password is wrong",
         ));
     };
-    let limit_key = attempt.limit_key;
-    with_store(&state, move |s| s.clear_events(OFFICER_FAILURE, &limit_key)).await?;
+    let (limit_key, at) = (attempt.limit_key, attempt.reserved_at);
+    with_store(&state, move |s| {
+        security::release_attempt(s, OFFICER_FAILURE, &limit_key, at)
+    })
+    .await?;
     let (token, digest) = security::new_token();
     let expires_at = now() + SHIFT_SECONDS;
     let (id, csrf) = (officer.id, security::new_id());

@@ -111,12 +111,12 @@ pub(super) async fn sign_in(
     let (Some(staff), true) = (attempt.staff, matches) else {
         return sign_in_form(StatusCode::UNAUTHORIZED, Some("用户名或密码错误"));
     };
-    let limit_key = attempt.limit_key;
+    let (limit_key, at) = (attempt.limit_key, attempt.reserved_at);
     let (token, digest) = security::new_token();
     let csrf = security::new_id();
     let staff_id = staff.id;
     store(&state, move |s| {
-        s.clear_events(STAFF_FAILURE, &limit_key)?;
+        security::release_attempt(s, STAFF_FAILURE, &limit_key, at)?;
         s.put_staff_session(
             &digest,
             StaffSessionKind::Console,
