@@ -6,8 +6,10 @@
 //! bounded number of examples per operation and a bounded time. Then the e-licence format's
 //! contract: a second implementation written from docs/credential.md alone
 //! (tests/contract/second_implementation.py, cbor2 + cryptography) mints presentations and
-//! forgeries, and `licence verify` must give each the documented verdict. Any failure fails
-//! the suite.
+//! forgeries, and `licence verify` must give each the documented verdict. Then the mDL's
+//! contract: @auth0/mdl (tests/mdoc-peer, pinned) verifies our DeviceResponses and refuses
+//! their forgeries, and our reader verifies an mDL it issued (crates/licence-mdoc/tests/peer.rs).
+//! Any failure fails the suite.
 //! The admission limits are raised for the run: this suite tests the contract, and a 429 on
 //! every other request would only hide the operations behind it (the limits have tests of
 //! their own).
@@ -17,7 +19,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::{needs, root, sh, step};
+use crate::{needs, root, sh, sh_in, step};
 
 /// The Python tools, pinned, installed into `target/venv-contract`.
 pub const PYTHON_PACKAGES: &[&str] = &[
@@ -169,6 +171,24 @@ pub fn run() -> Result<()> {
         &venv,
         "second_implementation.py",
         &[licence.to_str().context("the target path is not UTF-8")?],
+    )?;
+
+    step("Contract: the e-licence as an ISO 18013-5 mDL, against a reader and issuer nobody here wrote (@auth0/mdl)");
+    sh_in("tests/mdoc-peer", "npm", &["ci", "--no-audit", "--no-fund"])?;
+    sh(
+        "cargo",
+        &[
+            "test",
+            "--locked",
+            "-p",
+            "licence-mdoc",
+            "--features",
+            "issuer",
+            "--test",
+            "peer",
+            "--",
+            "--ignored",
+        ],
     )?;
     Ok(())
 }

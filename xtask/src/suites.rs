@@ -135,9 +135,10 @@ pub const ALL: &[Suite] = &[
     },
     Suite {
         name: "contract",
-        about: "the contracts: the OpenAPI document (openapi-spec-validator, then schemathesis with all its checks against the real server and sandbox, signed in as a driver; bounded examples and time), and the e-licence format (a second implementation in Python from docs/credential.md, checked by licence verify)",
+        about: "the contracts: the OpenAPI document (openapi-spec-validator, then schemathesis with all its checks against the real server and sandbox, signed in as a driver; bounded examples and time), the e-licence format (a second implementation in Python from docs/credential.md, checked by licence verify), and the e-licence as an ISO 18013-5 mDL against @auth0/mdl both ways",
         needs: &[
             Need::Apt(BUILD_PACKAGES),
+            Need::Node,
             Need::PyPi {
                 venv: crate::contract::VENV,
                 packages: crate::contract::PYTHON_PACKAGES,

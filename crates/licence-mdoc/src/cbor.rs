@@ -128,7 +128,7 @@ pub(crate) fn need<'v>(
 }
 
 /// The value under an integer key (COSE), if any.
-pub(crate) fn get_int<'v>(entries: &'v [(Value, Value)], key: i64) -> Option<&'v Value> {
+pub(crate) fn get_int(entries: &[(Value, Value)], key: i64) -> Option<&Value> {
     entries
         .iter()
         .find(|(k, _)| k.as_integer().and_then(|i| i64::try_from(i).ok()) == Some(key))

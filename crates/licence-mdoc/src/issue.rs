@@ -33,21 +33,22 @@ pub struct StatusReference {
     pub uri: String,
 }
 
-/// The holder device's public key as a COSE_Key (EC2, P-256).
-pub(crate) fn cose_key(key: &VerifyingKey) -> Value {
+/// A P-256 public key as a COSE_Key (EC2): for the device's signatures with the algorithm
+/// (ES256; readers that import it as a JWK need it), for ECDH without.
+pub(crate) fn cose_key(key: &VerifyingKey, signs: bool) -> Value {
     let point = key.to_encoded_point(false);
-    Value::Map(vec![
-        int_key(1, Value::Integer(2.into())),
+    let mut entries = vec![int_key(1, Value::Integer(2.into()))];
+    if signs {
+        entries.push(int_key(3, Value::Integer((-7).into())));
+    }
+    let coordinate =
+        |c: Option<&p256::FieldBytes>| Value::Bytes(c.map(|c| c.to_vec()).unwrap_or_default());
+    entries.extend([
         int_key(-1, Value::Integer(1.into())),
-        int_key(
-            -2,
-            Value::Bytes(point.x().map(|x| x.to_vec()).unwrap_or_default()),
-        ),
-        int_key(
-            -3,
-            Value::Bytes(point.y().map(|y| y.to_vec()).unwrap_or_default()),
-        ),
-    ])
+        int_key(-2, coordinate(point.x())),
+        int_key(-3, coordinate(point.y())),
+    ]);
+    Value::Map(entries)
 }
 
 /// Reads a COSE_Key that must be an EC2 P-256 public key.
@@ -200,7 +201,7 @@ impl IssuerSigned {
             ),
             text_key(
                 "deviceKeyInfo",
-                Value::Map(vec![text_key("deviceKey", cose_key(device_key))]),
+                Value::Map(vec![text_key("deviceKey", cose_key(device_key, true))]),
             ),
             text_key("docType", Value::Text(DOC_TYPE.into())),
             text_key(
@@ -412,8 +413,9 @@ pub(crate) mod tests {
     #[test]
     fn a_device_key_round_trips_as_a_cose_key_and_other_curves_are_refused() {
         let key = *device().verifying_key();
-        assert_eq!(read_cose_key(&cose_key(&key)).unwrap(), key);
-        let mut other = cose_key(&key);
+        assert_eq!(read_cose_key(&cose_key(&key, true)).unwrap(), key);
+        assert_eq!(read_cose_key(&cose_key(&key, false)).unwrap(), key);
+        let mut other = cose_key(&key, false);
         if let Value::Map(m) = &mut other {
             m[1].1 = Value::Integer(2.into()); // P-384
         }

@@ -137,6 +137,9 @@ pub(crate) fn device_authentication_bytes(
     ])))
 }
 
+/// An element by `(namespace, identifier)`.
+pub type ElementName = (String, String);
+
 /// The holder's answer.
 pub struct DeviceResponse;
 
@@ -150,7 +153,7 @@ impl DeviceResponse {
         choice: Disclosure,
         device_key: &SigningKey,
         transcript: &SessionTranscript,
-    ) -> Result<(Vec<u8>, Vec<(String, String)>), MdocError> {
+    ) -> Result<(Vec<u8>, Vec<ElementName>), MdocError> {
         let mut shown = Vec::new();
         let mut namespaces = Vec::new();
         for (ns, items) in &issued.namespaces {
@@ -176,7 +179,8 @@ impl DeviceResponse {
                     .algorithm(iana::Algorithm::ES256)
                     .build(),
             )
-            .create_detached_signature(&[], &signed, |tbs| {
+            // coset takes the detached payload first, then the external AAD (none).
+            .create_detached_signature(&signed, &[], |tbs| {
                 let signature: Signature = device_key.sign(tbs);
                 signature.to_bytes().to_vec()
             })

@@ -101,7 +101,7 @@ impl Transport for MemoryTransport {
 }
 
 fn public_cose_key(key: &PublicKey) -> Value {
-    cose_key(&p256::ecdsa::VerifyingKey::from(key))
+    cose_key(&p256::ecdsa::VerifyingKey::from(key), false)
 }
 
 fn read_public(value: &Value) -> Result<PublicKey, MdocError> {

@@ -260,8 +260,14 @@ fn verify_document(
     };
     let device_sign1 = read_sign1(device_signature)?;
     check_es256(&device_sign1)?;
+    if device_sign1.payload.is_some() {
+        // Detached by the standard (and coset would refuse to check it otherwise).
+        return Err(MdocError::Malformed(
+            "the device signature's payload is detached",
+        ));
+    }
     let signed_bytes = device_authentication_bytes(transcript, &doc_type, device_namespaces);
-    device_sign1.verify_detached_signature(&[], &signed_bytes, |signature, data| {
+    device_sign1.verify_detached_signature(&signed_bytes, &[], |signature, data| {
         signature_ok(&device_key, data, signature)
             .then_some(())
             .ok_or(MdocError::BadDeviceSignature)
