@@ -33,6 +33,11 @@ pub struct IssuedCredential {
     pub not_after: i64,
     /// The licence's index in the status list.
     pub status_index: u32,
+    /// The same licence as an ISO/IEC 18013-5 mDL: its IssuerSigned (CBOR, base64), bound to
+    /// the same device key, for verifiers that read mdocs (docs/credential.md). Absent when the
+    /// platform's document signer cannot sign now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mdoc: Option<String>,
     /// The approved photo (260×378 JPEG, full colour), base64, for the holder's own screen:
     /// the credential signs its SHA-256, so the app shows it only if it is this one.
     pub photo: String,

@@ -252,7 +252,19 @@ impl DocumentSigner {
         &self.certificate
     }
 
+    /// The certificate as PEM text.
+    pub fn certificate_pem(&self) -> String {
+        der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &self.certificate)
+            .expect("a certificate's DER encodes as PEM")
+    }
+
     pub(crate) fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// The private key, for whoever stores it (the issuer's edge).
+    #[cfg(feature = "issuer")]
+    pub fn signing_key(&self) -> &SigningKey {
         &self.key
     }
 
@@ -269,7 +281,9 @@ pub(crate) fn tag_of(der: &[u8]) -> Option<Tag> {
 }
 
 #[cfg(feature = "issuer")]
-pub use making::{make_document_signer, make_iaca_root, CertificateSubject};
+pub use making::{
+    key_from_pem, key_to_pem, make_document_signer, make_iaca_root, CertificateSubject,
+};
 
 #[cfg(feature = "issuer")]
 mod making {
@@ -281,6 +295,20 @@ mod making {
         SerialNumber,
     };
     use sha2::Digest;
+
+    /// A private key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), the form other tools read.
+    pub fn key_to_pem(key: &SigningKey) -> String {
+        use p256::pkcs8::EncodePrivateKey;
+        key.to_pkcs8_pem(p256::pkcs8::LineEnding::LF)
+            .map(|pem| pem.to_string())
+            .expect("a P-256 key encodes as PKCS#8")
+    }
+
+    /// Reads a P-256 private key from PKCS#8 PEM.
+    pub fn key_from_pem(text: &str) -> Result<SigningKey, MdocError> {
+        use p256::pkcs8::DecodePrivateKey;
+        SigningKey::from_pkcs8_pem(text.trim()).map_err(|_| MdocError::BadKey)
+    }
 
     /// A P-256 key of ours as rcgen's signer.
     struct P256<'k> {
@@ -591,6 +619,15 @@ pub(crate) mod tests {
                 .unwrap_err(),
             MdocError::CertificateOutOfPeriod
         );
+    }
+
+    #[test]
+    fn keys_round_trip_through_pkcs8_pem_and_other_text_is_refused() {
+        let key = SigningKey::from_slice(&[8; 32]).unwrap();
+        let pem = key_to_pem(&key);
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert_eq!(key_from_pem(&pem).unwrap(), key);
+        assert_eq!(key_from_pem("not a key").unwrap_err(), MdocError::BadKey);
     }
 
     #[test]

@@ -318,6 +318,25 @@ impl IssuerSigned {
     }
 }
 
+/// Issues a licence as an mDL: its elements (the name in pinyin, the approved photo as the
+/// portrait), bound to the holder device's key (SEC1), as of `validity.signed` in China.
+#[cfg(feature = "issuer")]
+pub fn issue_licence(
+    licence: &licence_core::DrivingLicence,
+    photo_jpeg: &[u8],
+    device_key: &[u8],
+    validity: &MsoValidity,
+    status: Option<&StatusReference>,
+    signer: &DocumentSigner,
+    rng: &mut impl CryptoRngCore,
+) -> Result<IssuerSigned, MdocError> {
+    let key = VerifyingKey::from_sec1_bytes(device_key).map_err(|_| MdocError::BadKey)?;
+    let name = crate::elements::romanise(licence.record().name.as_str());
+    let today = validity.signed.to_offset(licence_core::CHINA_OFFSET).date();
+    let elements = crate::elements::licence_elements(licence, &name, photo_jpeg, today);
+    IssuerSigned::issue(&elements, &key, validity, status, signer, rng)
+}
+
 /// A COSE_Sign1 from a decoded value (untagged as 18013-5 writes it, or tagged 18).
 pub(crate) fn read_sign1(value: &Value) -> Result<CoseSign1, MdocError> {
     let value = match value {

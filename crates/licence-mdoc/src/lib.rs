@@ -28,6 +28,8 @@ pub mod verify;
 
 pub use certificate::{DocumentSigner, IacaRoot};
 pub use elements::{Disclosure, Element};
+#[cfg(feature = "issuer")]
+pub use issue::issue_licence;
 pub use issue::{IssuerSigned, MsoValidity, StatusReference};
 pub use present::{DeviceRequest, DeviceResponse, ItemsRequest};
 pub use verify::{verify_response, VerifiedDocument};

@@ -13,6 +13,7 @@ pub mod arrivals;
 pub mod connection;
 pub mod console;
 pub mod error;
+pub mod mdoc;
 pub mod providers;
 pub mod registry;
 pub mod request_log;
@@ -130,6 +131,8 @@ pub struct Shared {
     pub admission: Arc<admission::Admission>,
     /// The signed status lists this instance serves, rebuilt every few seconds.
     pub status_lists: Arc<api::published::StatusLists>,
+    /// Signs the e-licence as an ISO 18013-5 mDL beside the credential.
+    pub mdoc: Arc<mdoc::MdocSigner>,
 }
 
 impl AppState {
@@ -139,6 +142,7 @@ impl AppState {
         policy: Policy,
         issuers: IssuerKeys,
         trust: ServedTrustList,
+        mdoc: mdoc::MdocSigner,
     ) -> anyhow::Result<AppState> {
         Ok(AppState(Arc::new(Shared {
             admission: Arc::new(admission::Admission::new(policy.limits)),
@@ -153,6 +157,7 @@ impl AppState {
             trust: Arc::new(trust),
             outbox: Arc::new(tokio::sync::Notify::new()),
             inbox: arrivals::InboxArrivals::default(),
+            mdoc: Arc::new(mdoc),
         })))
     }
 }
@@ -341,7 +346,7 @@ pub fn load_issuer_key(path: &std::path::Path) -> anyhow::Result<licence_credent
 }
 
 /// Writes a secret readable by the owner only.
-fn write_secret(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_secret(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -106,6 +106,11 @@ enum Command {
         /// start when missing (a development key with a ten-year window).
         #[arg(long, env = "LICENCE_ISSUER_KEY")]
         issuer_key: Option<PathBuf>,
+        /// The mDL's signing folder (`licence keys mdoc` writes it): the IACA root, the
+        /// document signer's key and certificate; default `<db>.mdoc`, made on first start
+        /// for development.
+        #[arg(long, env = "LICENCE_MDOC_DIR")]
+        mdoc_dir: Option<PathBuf>,
         /// An earlier issuer key (repeatable): it signs nothing new, only the status list of
         /// its own credentials while its window lasts; the trust list carries it (a rotation).
         #[arg(long = "retired-issuer-key", value_name = "FILE")]
@@ -402,6 +407,7 @@ fn main() -> anyhow::Result<()> {
             tls_key,
             provider_ca,
             issuer_key,
+            mdoc_dir,
             retired_issuer_keys,
             trust_list,
             trust_root_key,
@@ -521,6 +527,11 @@ fn main() -> anyhow::Result<()> {
                     licence_server::ServedTrustList::development(&issuers, &root)?
                 }
             };
+            let mdoc_dir = mdoc_dir.unwrap_or_else(|| cli.db.with_extension("mdoc"));
+            let (mdoc, done) = licence_server::mdoc::load_or_create(&mdoc_dir)?;
+            for line in done {
+                println!("{line}");
+            }
             let state = AppState::new(
                 store,
                 Providers::new(ProviderConfig {
@@ -554,6 +565,7 @@ fn main() -> anyhow::Result<()> {
                 },
                 issuers,
                 trust,
+                mdoc,
             )?;
             let connections = ConnectionLimits {
                 header_timeout: Duration::from_secs_f64(header_timeout),

@@ -427,3 +427,67 @@ fn the_licence_photo_changes_once_in_six_months_and_the_photo_on_file_is_always_
     with_photo_on_file(&p, 0);
     assert_eq!(apply("on-file", "on_file").status().as_u16(), 201);
 }
+
+#[test]
+fn the_same_licence_comes_as_an_mdl_a_reader_verifies_against_the_published_iaca_root() {
+    use licence_mdoc::session::SessionTranscript;
+    use licence_mdoc::{
+        verify_response, DeviceResponse, Disclosure, IacaRoot, IssuerSigned, ISO_NAMESPACE,
+    };
+    let p = Platform::start();
+    let (token, device, device_id) = driver_with_device(&p);
+    approve_an_application(&p, &token);
+    let r = p.post_as(
+        &token,
+        "/api/v1/me/credential",
+        json!({"device_id": device_id}),
+    );
+    assert_eq!(r.status().as_u16(), 201);
+    let issued: Value = r.json().unwrap();
+    let mdoc = base64::engine::general_purpose::STANDARD
+        .decode(
+            issued["mdoc"]
+                .as_str()
+                .expect("an mDL beside the credential"),
+        )
+        .unwrap();
+    let mdoc = IssuerSigned::from_bytes(&mdoc).unwrap();
+
+    // The root a verifier abroad is given: public, PEM, with an ETag.
+    let (pem, kind, _) = public_bytes(&p, "/api/v1/mdoc/iaca");
+    assert_eq!(kind, "application/x-pem-file");
+    let root = IacaRoot::from_pem(std::str::from_utf8(&pem).unwrap()).unwrap();
+    assert_eq!(root.country().as_deref(), Some("CN"));
+
+    // The holder's device presents it to a rental desk in a session; the reader checks it.
+    let session = SessionTranscript::for_qr(b"\xa0", b"\xa1\x01\x02");
+    let key = p256::ecdsa::SigningKey::from_slice(&device.secret_bytes()).unwrap();
+    let (response, _) =
+        DeviceResponse::build(&mdoc, None, Disclosure::RentalDesk, &key, &session).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let docs = verify_response(&response, &session, &[root.clone()], now).unwrap();
+    let shown = |id: &str| docs[0].element(ISO_NAMESPACE, id).cloned();
+    assert_eq!(
+        shown("family_name"),
+        Some(ciborium::Value::Text("ZHANG".into()))
+    );
+    assert_eq!(
+        shown("family_name_national_character"),
+        Some(ciborium::Value::Text("张".into()))
+    );
+    assert!(shown("portrait").is_some());
+    assert_eq!(shown("document_number"), None, "not for a rental desk");
+    // Valid as long as the credential, not longer.
+    assert_eq!(
+        docs[0].valid_until.unix_timestamp(),
+        issued["not_after"].as_i64().unwrap()
+    );
+    // Another device cannot present it.
+    let thief = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let (stolen, _) =
+        DeviceResponse::build(&mdoc, None, Disclosure::Everything, &thief, &session).unwrap();
+    assert_eq!(
+        verify_response(&stolen, &session, &[root], now).unwrap_err(),
+        licence_mdoc::MdocError::BadDeviceSignature
+    );
+}

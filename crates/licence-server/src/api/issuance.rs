@@ -152,9 +152,11 @@ pub async fn issue(
         })
         .await?;
     }
+    let mdoc = issue_mdoc(&state, &credential, &photo, issued_at);
     Ok((
         StatusCode::CREATED,
         ApiJson(IssuedCredential {
+            mdoc,
             credential: base64::engine::general_purpose::STANDARD.encode(signed),
             kid: state.issuer.kid().to_owned(),
             not_before: credential.not_before,
@@ -163,6 +165,39 @@ pub async fn issue(
             photo: base64::engine::general_purpose::STANDARD.encode(photo),
         }),
     ))
+}
+
+/// The same licence as an ISO 18013-5 mDL (IssuerSigned, base64), for the same device and
+/// window, cut short where the document signer's certificate ends sooner. `None`, with a
+/// warning in the log, when the signer cannot sign now: the credential is issued regardless.
+fn issue_mdoc(
+    state: &AppState,
+    credential: &Credential,
+    photo: &[u8],
+    issued_at: i64,
+) -> Option<String> {
+    let (_, signer_until) = state.mdoc.signer.period();
+    let at = |t: i64| time::OffsetDateTime::from_unix_timestamp(t).ok();
+    let validity = licence_mdoc::MsoValidity {
+        signed: at(issued_at)?,
+        valid_from: at(credential.not_before)?,
+        valid_until: at(credential.not_after.min(signer_until))?,
+    };
+    match licence_mdoc::issue_licence(
+        &credential.licence,
+        photo,
+        &credential.device_key,
+        &validity,
+        None,
+        &state.mdoc.signer,
+        &mut rand::rngs::OsRng,
+    ) {
+        Ok(issued) => Some(base64::engine::general_purpose::STANDARD.encode(issued.to_bytes())),
+        Err(e) => {
+            tracing::warn!(code = e.code(), "no mDL issued with the credential: {e}");
+            None
+        }
+    }
 }
 
 /// The issuer key's window (the server loads only keys that have one).

@@ -84,6 +84,7 @@ fn operations() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(inbox::list))
         .routes(routes!(inbox::mark_read))
         .routes(routes!(published::trust_list))
+        .routes(routes!(published::mdoc_iaca))
         .routes(routes!(published::status_list))
         .routes(routes!(published::health))
         .split_for_parts()

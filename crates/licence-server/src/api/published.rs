@@ -207,6 +207,25 @@ pub async fn trust_list(State(state): State<AppState>, headers: HeaderMap) -> Re
     conditional(&headers, signed, &etag, 3600)
 }
 
+/// The IACA root of the platform's mDLs (ISO/IEC 18013-5 Annex B), PEM: what a verifier
+/// abroad loads to check the e-licence as an mdoc. Public.
+#[utoipa::path(get, path = "/mdoc/iaca",
+    responses((status = 200, content_type = "application/x-pem-file", description = "the IACA root certificate, PEM",
+               headers(("ETag" = String, description = "the SHA-256 of the body, its first 16 bytes in hex, quoted"))),
+              (status = 304, description = "the certificate named in If-None-Match is current")))]
+pub async fn mdoc_iaca(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let pem = Bytes::from(state.mdoc.root.pem());
+    let etag = document_etag(&pem);
+    let mut response = conditional(&headers, pem, &etag, 3600);
+    if response.status() == StatusCode::OK {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-pem-file"),
+        );
+    }
+    response
+}
+
 /// Whether this instance serves: 200 when its store answers, else 503 with `Retry-After`.
 /// For the load balancer in front; answered even when every work slot is taken.
 #[utoipa::path(get, path = "/health",
