@@ -221,7 +221,7 @@ fn when(t: i64) -> String {
     licence_core::china_rfc3339(t).unwrap_or_else(|| t.to_string())
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -7,6 +7,7 @@
 //! Exit codes, as for every `licence` subcommand: 0 valid, 1 invalid, 2 unusable input.
 
 mod keys;
+mod mdoc_keys;
 mod photo;
 mod report;
 mod verify;
@@ -138,6 +139,38 @@ enum KeysCommand {
     },
     /// Show what a key file or a trust list holds (never the secret).
     Show { file: PathBuf },
+    /// Create the IACA root of the e-licence as an ISO 18013-5 mDL in a new folder: its key
+    /// (keep it off line) and its certificate (give it to verifiers).
+    MdocRoot {
+        /// ISO 3166-1 alpha-2.
+        #[arg(long, default_value = "CN")]
+        country: String,
+        #[arg(long)]
+        name: String,
+        /// Where the issuer publishes about its certificates (IssuerAltName).
+        #[arg(long, default_value = "https://gab.122.gov.cn")]
+        url: String,
+        #[arg(long, default_value_t = 10)]
+        years: i64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create a document signer under an IACA root, into the platform's mDL folder
+    /// (`licence-server --mdoc-dir`), with a copy of the root's certificate.
+    MdocSigner {
+        /// The root's folder (`mdoc-root --out`).
+        #[arg(long)]
+        root: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "https://gab.122.gov.cn")]
+        url: String,
+        /// At most 457 (Annex B).
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -203,6 +236,20 @@ fn main() -> ExitCode {
                 out,
             ),
             KeysCommand::Show { file } => keys::show(file),
+            KeysCommand::MdocRoot {
+                country,
+                name,
+                url,
+                years,
+                out,
+            } => mdoc_keys::new_root(country, name, url, *years, out),
+            KeysCommand::MdocSigner {
+                root,
+                name,
+                url,
+                days,
+                out,
+            } => mdoc_keys::new_signer(root, name, url, *days, out),
         };
         return match result {
             Ok(()) => ExitCode::SUCCESS,

@@ -276,3 +276,96 @@ fn bad_key_files_and_arguments_are_refused_clearly() {
     );
     assert!(text(&twice.stderr).contains("two keys have the kid k1"));
 }
+
+#[test]
+fn an_mdl_root_and_a_document_signer_under_it_make_a_folder_the_platform_reads() {
+    use licence_mdoc::IacaRoot;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("iaca");
+    let platform = dir.path().join("platform.mdoc");
+    let p = |path: &std::path::Path| path.to_str().unwrap().to_owned();
+    let out = licence(
+        &[
+            "keys",
+            "mdoc-root",
+            "--name",
+            "公安部交通管理局 IACA",
+            "--out",
+            &p(&root),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Never over an existing root.
+    let again = licence(
+        &["keys", "mdoc-root", "--name", "again", "--out", &p(&root)],
+        "",
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("nothing is overwritten"));
+    // A signer longer than Annex B allows is refused with the bound.
+    let long = licence(
+        &[
+            "keys",
+            "mdoc-signer",
+            "--root",
+            &p(&root),
+            "--name",
+            "DS",
+            "--days",
+            "500",
+            "--out",
+            &p(&platform),
+        ],
+        "",
+    );
+    assert_eq!(long.status.code(), Some(2));
+    assert!(text(&long.stderr).contains("457"), "{}", text(&long.stderr));
+    let out = licence(
+        &[
+            "keys",
+            "mdoc-signer",
+            "--root",
+            &p(&root),
+            "--name",
+            "北京 DS",
+            "--out",
+            &p(&platform),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The platform's folder: the root's certificate, the signer's key and certificate, not the
+    // root's key.
+    assert!(!platform.join("iaca.key").exists());
+    let iaca =
+        IacaRoot::from_pem(&std::fs::read_to_string(platform.join("iaca.pem")).unwrap()).unwrap();
+    assert_eq!(iaca.country().as_deref(), Some("CN"));
+    let (_, der) = der::pem::decode_vec(
+        std::fs::read_to_string(platform.join("document-signer.pem"))
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    let signer = iaca
+        .check_signer(&der, time::OffsetDateTime::now_utc())
+        .unwrap();
+    let key = licence_mdoc::certificate::key_from_pem(
+        &std::fs::read_to_string(platform.join("document-signer.key")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(*key.verifying_key(), signer.key);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(platform.join("document-signer.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the signer's key is readable by its owner only"
+        );
+    }
+}
