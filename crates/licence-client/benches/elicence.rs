@@ -89,6 +89,7 @@ fn bench(c: &mut Criterion) {
             not_after: now + 7 * 86_400,
             fetched_at: now,
             photo: None,
+            mdoc: None,
         })
         .unwrap();
     let shown = app.elicence_at(now).unwrap();

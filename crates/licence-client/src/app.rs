@@ -64,6 +64,8 @@ pub struct DriverApp {
     /// The trust root the trust list must be signed by: the build's, or the one named at run
     /// time; none, and no trust list is taken.
     pub(crate) trust_root: Option<TrustRoot>,
+    /// 出示给其他核验方: the share in progress (see [`crate::elicence`]).
+    pub(crate) sharing: crate::elicence::ShareSlot,
 }
 
 /// The environment variable naming the trust root's public key file at run time (a
@@ -129,6 +131,7 @@ impl DriverApp {
             device: Mutex::new(None),
             seal: Mutex::new(None),
             trust_root: configured_trust_root()?,
+            sharing: Default::default(),
         })
     }
 

@@ -19,8 +19,10 @@ use licence_credential::{qr, Credential, Presentation, StatusList};
 use crate::app::{now, today, Cached, DriverApp};
 use crate::views::{AppError, ElicenceView, HolderView, RefreshView, StandingView};
 use crate::ClientError;
+pub(crate) use share::ShareSlot;
 
 mod credential;
+mod share;
 
 /// A new QR code this often, on the device (two periods are what a verifier accepts).
 pub const QR_REFRESH_SECONDS: u32 = 30;

@@ -372,3 +372,100 @@ async fn the_device_key_binds_the_credential_and_an_expired_one_shows_no_code() 
     assert!(again.issued, "{again:?}");
     assert!(restored.elicence().unwrap().qr_png_base64.is_some());
 }
+
+/// 出示给其他核验方: a rental desk's reader scans the engagement QR, asks over the data channel
+/// (here the test carries the bytes, as BLE would), and gets only what the holder chose,
+/// verified against the platform's published IACA root.
+#[tokio::test]
+async fn the_holder_shows_a_rental_desk_only_what_it_chose_as_an_mdl() {
+    use licence_mdoc::session::ReaderSession;
+    use licence_mdoc::{verify_response, DeviceRequest, IacaRoot, CN_NAMESPACE, ISO_NAMESPACE};
+    let p = Platform::start(&[]);
+    let driver = approved_driver(&p).await;
+    assert!(driver.refresh_elicence().await.unwrap().issued);
+
+    assert_eq!(
+        driver.mdoc_share("everything else").unwrap_err().code,
+        "bad_disclosure_choice"
+    );
+    assert_eq!(
+        driver.mdoc_exchange("AAAA").unwrap_err().code,
+        "no_share_in_progress"
+    );
+    let share = driver.mdoc_share("rental_desk").unwrap();
+    assert!(share.qr_text.starts_with("mdoc:"));
+    let listed: Vec<&str> = share.shown.iter().map(|e| e.identifier.as_str()).collect();
+    assert!(listed.contains(&"portrait") && listed.contains(&"driving_privileges"));
+    assert!(!listed.contains(&"document_number") && !listed.contains(&"resident_address"));
+    // The QR picture, as a screen shows it (four pixels a module), reads back as the
+    // engagement.
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(&share.qr_png_base64)
+        .unwrap();
+    let img = image::load_from_memory(&png).unwrap();
+    assert_eq!(img.width(), share.qr_modules);
+    let mut screen = Vec::new();
+    img.resize(
+        img.width() * 4,
+        img.height() * 4,
+        image::imageops::FilterType::Nearest,
+    )
+    .write_to(
+        &mut std::io::Cursor::new(&mut screen),
+        image::ImageFormat::Png,
+    )
+    .unwrap();
+    assert_eq!(
+        licence_client::officer::read_picture(&screen).unwrap(),
+        share.qr_text
+    );
+
+    // The desk's reader asks for more than the holder chose.
+    let mut reader = ReaderSession::from_qr(&share.qr_text, &mut rand::rngs::OsRng).unwrap();
+    let request = DeviceRequest::for_mdl(&[
+        (ISO_NAMESPACE, "family_name"),
+        (ISO_NAMESPACE, "portrait"),
+        (ISO_NAMESPACE, "document_number"),
+        (ISO_NAMESPACE, "resident_address"),
+        (CN_NAMESPACE, "licence_status"),
+    ]);
+    let establishment = reader.request(&request.to_bytes()).unwrap();
+    let answer = driver
+        .mdoc_exchange(&base64::engine::general_purpose::STANDARD.encode(establishment))
+        .unwrap();
+    let shown: Vec<&str> = answer.shown.iter().map(|e| e.identifier.as_str()).collect();
+    assert_eq!(shown.len(), 3, "{shown:?}");
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(&answer.message_base64)
+        .unwrap();
+    let response = reader.open(&data).unwrap();
+    let iaca = reqwest::get(format!("http://{}/api/v1/mdoc/iaca", p.server.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let root = IacaRoot::from_pem(&iaca).unwrap();
+    let docs = verify_response(
+        &response,
+        reader.transcript(),
+        &[root],
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    assert!(docs[0].element(ISO_NAMESPACE, "portrait").is_some());
+    assert!(docs[0].element(ISO_NAMESPACE, "document_number").is_none());
+    assert!(docs[0].element(CN_NAMESPACE, "licence_status").is_some());
+    // The page now says what was shown; a second message to the same share is refused.
+    let status = driver.mdoc_share_status().unwrap();
+    assert_eq!(status.shared.unwrap().len(), 3);
+    assert_eq!(
+        driver.mdoc_exchange("AAAA").unwrap_err().code,
+        "share_already_answered"
+    );
+    driver.mdoc_share_stop();
+    assert_eq!(
+        driver.mdoc_share_status().unwrap_err().code,
+        "no_share_in_progress"
+    );
+}

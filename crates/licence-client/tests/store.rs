@@ -152,6 +152,7 @@ fn assert_upgraded_and_usable(path: &std::path::Path) {
         not_after: 900,
         fetched_at: 300,
         photo: Some(b"colour jpeg".to_vec()),
+        mdoc: Some(b"issuer signed".to_vec()),
     };
     store.save_credential(&credential).unwrap();
     assert_eq!(store.credential(7).unwrap(), Some(credential));

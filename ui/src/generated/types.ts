@@ -285,6 +285,24 @@ notice: AppError | null,
  */
 key_storage: string, };
 
+export type MdocElementView = { namespace: string, 
+/**
+ * The standard's element identifier, e.g. `family_name`, `age_over_18`.
+ */
+identifier: string, kind: string, text: string, };
+
+export type MdocShareView = { 
+/**
+ * `everything`, `rental_desk` or `age_over_18`.
+ */
+choice: string, qr_png_base64: string, qr_modules: number, 
+/**
+ * `mdoc:` + base64url of the DeviceEngagement.
+ */
+qr_text: string, shown: Array<MdocElementView>, shared: Array<MdocElementView> | null, };
+
+export type MdocExchangeView = { message_base64: string, shown: Array<MdocElementView>, };
+
 export type RefreshView = { 
 /**
  * Something shown changed (a new credential, a new status): show again.

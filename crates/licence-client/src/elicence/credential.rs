@@ -138,12 +138,19 @@ impl DriverApp {
                 Some(photo)
             }
         };
+        // The mDL is kept if it is one; a malformed one is dropped (the QR works without it).
+        let mdoc = issued
+            .mdoc
+            .as_deref()
+            .and_then(|m| base64::engine::general_purpose::STANDARD.decode(m).ok())
+            .filter(|m| licence_mdoc::IssuerSigned::from_bytes(m).is_ok());
         self.store.save_credential(&StoredCredential {
             account_id: account,
             signed,
             not_after: issued.not_after,
             fetched_at: now,
             photo,
+            mdoc,
         })?;
         Ok(())
     }

@@ -17,6 +17,8 @@ pub struct StoredCredential {
     pub fetched_at: i64,
     /// The approved full-colour photo, when the credential signs its digest and it matched.
     pub photo: Option<Vec<u8>>,
+    /// The same licence as an ISO 18013-5 mDL (IssuerSigned), when the platform issued one.
+    pub mdoc: Option<Vec<u8>>,
 }
 
 /// An officer's session on this device.
@@ -66,12 +68,19 @@ impl LocalStore {
 
     pub fn save_credential(&self, c: &StoredCredential) -> Result<(), ClientError> {
         self.conn().execute(
-            "INSERT INTO credential (only, account_id, signed, not_after, fetched_at, photo)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5) ON CONFLICT (only) DO UPDATE SET
+            "INSERT INTO credential (only, account_id, signed, not_after, fetched_at, photo, mdoc)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (only) DO UPDATE SET
                account_id = excluded.account_id, signed = excluded.signed,
                not_after = excluded.not_after, fetched_at = excluded.fetched_at,
-               photo = excluded.photo",
-            params![c.account_id, c.signed, c.not_after, c.fetched_at, c.photo],
+               photo = excluded.photo, mdoc = excluded.mdoc",
+            params![
+                c.account_id,
+                c.signed,
+                c.not_after,
+                c.fetched_at,
+                c.photo,
+                c.mdoc
+            ],
         )?;
         Ok(())
     }
@@ -81,7 +90,7 @@ impl LocalStore {
         Ok(self
             .conn()
             .query_row(
-                "SELECT account_id, signed, not_after, fetched_at, photo FROM credential
+                "SELECT account_id, signed, not_after, fetched_at, photo, mdoc FROM credential
                  WHERE account_id = ?1",
                 [account],
                 |r| {
@@ -91,6 +100,7 @@ impl LocalStore {
                         not_after: r.get(2)?,
                         fetched_at: r.get(3)?,
                         photo: r.get(4)?,
+                        mdoc: r.get(5)?,
                     })
                 },
             )

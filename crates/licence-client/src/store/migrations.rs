@@ -51,6 +51,11 @@ const STEPS: &[Step] = &[
         sql: include_str!("migrations/0005_credential_photo.sql"),
         already_there: "SELECT count(*) FROM pragma_table_info('credential') WHERE name = 'photo'",
     },
+    Step {
+        name: "0006_credential_mdoc",
+        sql: include_str!("migrations/0006_credential_mdoc.sql"),
+        already_there: "SELECT count(*) FROM pragma_table_info('credential') WHERE name = 'mdoc'",
+    },
 ];
 
 /// The version a database has once every step is taken.

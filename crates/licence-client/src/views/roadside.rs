@@ -208,3 +208,36 @@ pub struct ScanOutcome {
     pub verification: Option<VerificationView>,
     pub error: Option<AppError>,
 }
+
+/// One element a verifier is shown (出示给其他核验方). `kind` tells the page how to word
+/// `text`: `text`, `date` (YYYY-MM-DD), `bool` (`true`/`false`), `number`, `photo` (no text),
+/// `list` (driving categories, e.g. `B (78), B1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MdocElementView {
+    pub namespace: String,
+    /// The standard's element identifier, e.g. `family_name`, `age_over_18`.
+    pub identifier: String,
+    pub kind: String,
+    pub text: String,
+}
+
+/// The page that shows the e-licence to another verifier: the holder's choice, the
+/// device-engagement QR, what it will show, and what was shown once the reader asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MdocShareView {
+    /// `everything`, `rental_desk` or `age_over_18`.
+    pub choice: String,
+    pub qr_png_base64: String,
+    pub qr_modules: u32,
+    /// `mdoc:` + base64url of the DeviceEngagement.
+    pub qr_text: String,
+    pub shown: Vec<MdocElementView>,
+    pub shared: Option<Vec<MdocElementView>>,
+}
+
+/// The device's answer to a reader's message: SessionData, base64, and what it showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MdocExchangeView {
+    pub message_base64: String,
+    pub shown: Vec<MdocElementView>,
+}
