@@ -65,6 +65,10 @@ pub fn handlers<R: tauri::Runtime>(
         camera_stop,
         elicence,
         refresh_elicence,
+        mdoc_share,
+        mdoc_share_status,
+        mdoc_share_stop,
+        mdoc_exchange,
         officer,
         officer_sign_in,
         officer_sign_out,
@@ -289,6 +293,36 @@ async fn camera_stop(state: App<'_>) -> Result<()> {
 #[tauri::command]
 async fn elicence(state: App<'_>) -> Result<ElicenceView> {
     blocking(&state, |s| s.app.elicence()).await
+}
+
+/// 出示给其他核验方: a new engagement QR for the holder's choice, and what it will show.
+#[tauri::command]
+async fn mdoc_share(state: App<'_>, choice: String) -> Result<MdocShareView> {
+    blocking(&state, move |s| s.app.mdoc_share(&choice)).await
+}
+
+/// The share in progress, with what was shown once a reader has asked.
+#[tauri::command]
+async fn mdoc_share_status(state: App<'_>) -> Result<MdocShareView> {
+    blocking(&state, |s| s.app.mdoc_share_status()).await
+}
+
+/// The share page was left: a later message finds no share.
+#[tauri::command]
+async fn mdoc_share_stop(state: App<'_>) -> Result<()> {
+    blocking(&state, |s| {
+        s.app.mdoc_share_stop();
+        Ok(())
+    })
+    .await
+}
+
+/// The reader's message (base64) from the data channel in, the device's answer out. On a
+/// phone the BLE transport calls it (docs/app.md); on a desktop the end-to-end test carries
+/// the bytes in its place.
+#[tauri::command]
+async fn mdoc_exchange(state: App<'_>, message_base64: String) -> Result<MdocExchangeView> {
+    blocking(&state, move |s| s.app.mdoc_exchange(&message_base64)).await
 }
 
 /// Fetches the lists, the live record and (after approval, or to renew) the credential.

@@ -14,6 +14,7 @@ import type {
   IdCardReviewView,
   InboxMessageView,
   LicenceView,
+  MdocShareView,
   OfficerView,
   OutboxView,
   PhotoCheckView,
@@ -190,6 +191,10 @@ export const backend = {
   /** The e-licence (出示使用) with a QR code signed on the device just now. */
   elicence: () => call<ElicenceView>('elicence'),
   refreshElicence: () => call<RefreshView>('refresh_elicence'),
+  /** 出示给其他核验方: an engagement QR for the choice (everything, rental_desk, age_over_18). */
+  mdocShare: (choice: string) => call<MdocShareView>('mdoc_share', { choice }),
+  mdocShareStatus: () => call<MdocShareView>('mdoc_share_status'),
+  mdocShareStop: () => call<void>('mdoc_share_stop'),
   officer: () => call<OfficerView>('officer'),
   officerSignIn: (username: string, password: string) =>
     call<OfficerView>('officer_sign_in', { username, password }),

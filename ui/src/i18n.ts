@@ -189,7 +189,67 @@ const messages = {
   reviewApproved: { zh: '已通过', en: 'Approved' },
   reviewRejected: { zh: '未通过', en: 'Rejected' },
   internalError: { zh: '应用内部错误，请重试', en: 'Internal error in the app; try again' },
+  showToOthers: { zh: '出示给其他核验方', en: 'Show to other verifiers' },
+  showToOthersHint: {
+    zh: '租车、保险或境外核验设备读取（ISO 18013-5 移动驾驶证）：只出示您选择的内容',
+    en: 'For rental desks, insurers and readers abroad (ISO 18013-5 mobile licence): only what you choose is shown',
+  },
+  chooseWhatToShow: { zh: '选择出示内容', en: 'Choose what to show' },
+  disclosureEverything: { zh: '全部信息', en: 'Everything' },
+  disclosureEverythingNote: { zh: '交警核查等需要完整信息时', en: 'When the full licence is needed, e.g. the traffic police' },
+  disclosureRentalDesk: { zh: '租车、保险', en: 'Rental and insurance' },
+  disclosureRentalDeskNote: {
+    zh: '姓名、照片、准驾车型、有效期和驾驶证状态',
+    en: 'Name, photo, vehicle categories, validity and licence standing',
+  },
+  disclosureAgeOver18: { zh: '仅年龄', en: 'Age only' },
+  disclosureAgeOver18Note: { zh: '只告知是否已满18周岁', en: 'Only whether you are 18 or over' },
+  letVerifierScan: {
+    zh: '请核验方扫描此二维码，再通过蓝牙读取',
+    en: 'Let the verifier scan this code, then read over Bluetooth',
+  },
+  willBeShown: { zh: '将出示以下内容', en: 'What will be shown' },
+  sharedWithVerifier: { zh: '已向核验方出示以下内容', en: 'Shown to the verifier' },
+  waitingForVerifier: { zh: '等待核验设备读取…', en: 'Waiting for the verifier’s device…' },
+  shareAgain: { zh: '重新出示', en: 'Show again' },
+  yes: { zh: '是', en: 'Yes' },
+  no: { zh: '否', en: 'No' },
+  photo: { zh: '照片', en: 'Photo' },
+  male: { zh: '男', en: 'Male' },
+  female: { zh: '女', en: 'Female' },
 } satisfies Record<string, Record<Locale, string>>
+
+/** The mDL's elements (ISO 18013-5 and ours), by identifier, as the share page lists them. */
+const elementNames: Record<string, Record<Locale, string>> = {
+  family_name: { zh: '姓（拼音）', en: 'Family name' },
+  given_name: { zh: '名（拼音）', en: 'Given name' },
+  family_name_national_character: { zh: '姓', en: 'Family name (Chinese)' },
+  given_name_national_character: { zh: '名', en: 'Given name (Chinese)' },
+  birth_date: { zh: '出生日期', en: 'Date of birth' },
+  issue_date: { zh: '有效期起始日期', en: 'Issued' },
+  expiry_date: { zh: '有效期截止日期', en: 'Expires' },
+  issuing_country: { zh: '签发国家', en: 'Issuing country' },
+  issuing_authority: { zh: '发证机关', en: 'Issuing authority' },
+  document_number: { zh: '证号', en: 'Licence number' },
+  portrait: { zh: '照片', en: 'Portrait' },
+  driving_privileges: { zh: '国际驾驶类别', en: 'Vehicle categories' },
+  un_distinguishing_sign: { zh: '国际识别代码', en: 'Distinguishing sign' },
+  sex: { zh: '性别', en: 'Sex' },
+  resident_address: { zh: '住址', en: 'Address' },
+  age_over_18: { zh: '已满18周岁', en: 'Aged 18 or over' },
+  age_over_21: { zh: '已满21周岁', en: 'Aged 21 or over' },
+  nationality: { zh: '国籍', en: 'Nationality' },
+  cumulative_points: { zh: '累积记分', en: 'Points this cycle' },
+  licence_status: { zh: '驾驶证状态', en: 'Licence status' },
+  file_number: { zh: '档案编号', en: 'File number' },
+  vehicle_classes: { zh: '准驾车型', en: 'Licence classes' },
+  first_issue_date: { zh: '初次领证日期', en: 'First licensed' },
+}
+
+/** An mDL element's name in the chosen language; an unknown one keeps its identifier. */
+export function elementName(identifier: string): string {
+  return elementNames[identifier]?.[locale.value] ?? identifier
+}
 
 export type MessageKey = keyof typeof messages
 

@@ -12,6 +12,7 @@ import Messages from './views/Messages.vue'
 import Me from './views/Me.vue'
 import Verify from './views/Verify.vue'
 import Elicence from './views/Elicence.vue'
+import ShareMdoc from './views/ShareMdoc.vue'
 import Officer from './views/Officer.vue'
 
 const router = createRouter({
@@ -27,6 +28,7 @@ const router = createRouter({
     { path: '/apply', component: Apply },
     { path: '/verify', component: Verify },
     { path: '/elicence', component: Elicence },
+    { path: '/elicence/share', component: ShareMdoc },
     { path: '/officer', component: Officer },
   ],
 })

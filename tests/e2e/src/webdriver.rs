@@ -344,6 +344,16 @@ impl Browser {
         )
     }
 
+    /// Runs an asynchronous script in the page with `args`: it ends by calling its last
+    /// argument with the result, which is returned.
+    pub fn execute_async(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
     /// Saves the page as `target/e2e-screenshots/NAME.png`.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         // WebKitGTK under Xvfb now and then never finishes a snapshot taken in the middle of

@@ -131,6 +131,11 @@ fn from_registration_to_the_roadside_check_and_a_licence_turning_red() {
     officer.wait_for_text("[data-test=live-status]", "正常");
     officer.screenshot("journey-07-officer-valid");
 
+    // 出示给其他核验方: a rental desk's reader, as an ISO 18013-5 mobile licence.
+    show_to_a_rental_desk(&world, &driver);
+    go(&driver, "/elicence");
+    driver.wait_present("[data-test=qr][data-red=false]", Duration::from_secs(30));
+
     // The registry records 12 points: the driver's QR turns red within a refresh, with why.
     world.update_licence(person, |r| {
         r.points = licence_core::licence::Points::new(12).unwrap();
@@ -259,6 +264,88 @@ fn set_care_mode(app: &Browser, on: bool) {
 
 /// Waits until the e-licence's page `page` (its data-test) has swiped fully into view: under
 /// a busy Xvfb the animation can take longer than it is set to.
+/// The holder shows the e-licence to a rental desk: the choice changes what will be shown
+/// and the engagement; the desk's reader (this test, carrying the bytes as Bluetooth would)
+/// scans the QR, asks for more than the choice allows, and gets exactly the choice, which it
+/// verifies against the platform's published IACA root.
+fn show_to_a_rental_desk(world: &World, driver: &Browser) {
+    use licence_mdoc::session::ReaderSession;
+    use licence_mdoc::{verify_response, DeviceRequest, IacaRoot, CN_NAMESPACE, ISO_NAMESPACE};
+    driver.click("[data-test=show-to-others]");
+    driver.wait_present(
+        "[data-test=mdoc-qr][data-choice=rental_desk]",
+        Duration::from_secs(10),
+    );
+    driver.click("[data-test=disclosure-age_over_18]");
+    driver.wait_present(
+        "[data-test=mdoc-qr][data-choice=age_over_18]",
+        Duration::from_secs(10),
+    );
+    driver.wait_for_text("[data-test=mdoc-will-show]", "已满18周岁");
+    assert!(!driver.text("[data-test=mdoc-will-show]").contains("照片"));
+    driver.screenshot("journey-07b-share-age-only");
+    driver.click("[data-test=disclosure-rental_desk]");
+    driver.wait_present(
+        "[data-test=mdoc-qr][data-choice=rental_desk]",
+        Duration::from_secs(10),
+    );
+    driver.wait_for_text("[data-test=mdoc-will-show]", "准驾车型");
+    driver.screenshot("journey-07c-share-rental-desk");
+
+    let qr_text =
+        driver.execute("return document.querySelector('[data-test=mdoc-qr]').dataset.qrText");
+    let mut reader =
+        ReaderSession::from_qr(qr_text.as_str().unwrap(), &mut rand_core::OsRng).unwrap();
+    let request = DeviceRequest::for_mdl(&[
+        (ISO_NAMESPACE, "family_name_national_character"),
+        (ISO_NAMESPACE, "given_name_national_character"),
+        (ISO_NAMESPACE, "portrait"),
+        (ISO_NAMESPACE, "driving_privileges"),
+        (ISO_NAMESPACE, "expiry_date"),
+        (ISO_NAMESPACE, "document_number"),
+        (CN_NAMESPACE, "licence_status"),
+        (CN_NAMESPACE, "cumulative_points"),
+    ]);
+    let establishment = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        reader.request(&request.to_bytes()).unwrap(),
+    );
+    // The data channel: the app's transport command, called as the phone's Bluetooth would.
+    let answer = driver.execute_async(
+        "const done = arguments[arguments.length - 1]; \
+         window.__TAURI_INTERNALS__.invoke('mdoc_exchange', { messageBase64: arguments[0] }) \
+           .then((v) => done({ ok: v }), (e) => done({ err: e }));",
+        serde_json::json!([establishment]),
+    );
+    let message = answer["ok"]["message_base64"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the app answered {answer}"));
+    let data = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, message).unwrap();
+    let response = reader.open(&data).unwrap();
+    let pem = reqwest::blocking::get(format!("{}/api/v1/mdoc/iaca", world.base()))
+        .unwrap()
+        .text()
+        .unwrap();
+    let docs = verify_response(
+        &response,
+        reader.transcript(),
+        &[IacaRoot::from_pem(&pem).unwrap()],
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let doc = &docs[0];
+    assert!(doc.element(ISO_NAMESPACE, "portrait").is_some());
+    assert!(doc.element(CN_NAMESPACE, "licence_status").is_some());
+    assert!(doc.element(ISO_NAMESPACE, "document_number").is_none());
+    assert!(doc.element(CN_NAMESPACE, "cumulative_points").is_none());
+    // The holder's screen says what the desk was shown.
+    driver.wait_present("[data-test=mdoc-shared]", Duration::from_secs(10));
+    assert!(driver
+        .text("[data-test=mdoc-shared]")
+        .contains("驾驶证状态"));
+    driver.screenshot("journey-07d-shared-with-rental-desk");
+}
+
 fn settled_on(app: &Browser, page: &str) {
     let script = format!(
         "const r = document.querySelector('[data-test={page}]').getBoundingClientRect(); \
