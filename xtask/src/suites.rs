@@ -172,7 +172,7 @@ pub const ALL: &[Suite] = &[
     },
     Suite {
         name: "fuzz",
-        about: "the verifier's input, the signed lists and the key files under libFuzzer, 30 s per target (fuzz/)",
+        about: "the verifier's input, the signed lists, the key files and the mDL's decoders under libFuzzer, 30 s per target (fuzz/)",
         needs: &[
             Need::Apt(BUILD_PACKAGES),
             Need::CargoTool {
@@ -288,6 +288,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "presentation_cbor",
     "signed_lists",
     "decode_qr_image",
+    "mdoc_reader",
 ];
 
 #[cfg(test)]
