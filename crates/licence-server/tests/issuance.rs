@@ -465,7 +465,7 @@ fn the_same_licence_comes_as_an_mdl_a_reader_verifies_against_the_published_iaca
     let (response, _) =
         DeviceResponse::build(&mdoc, None, Disclosure::RentalDesk, &key, &session).unwrap();
     let now = time::OffsetDateTime::now_utc();
-    let docs = verify_response(&response, &session, &[root.clone()], now).unwrap();
+    let docs = verify_response(&response, &session, std::slice::from_ref(&root), now).unwrap();
     let shown = |id: &str| docs[0].element(ISO_NAMESPACE, id).cloned();
     assert_eq!(
         shown("family_name"),
