@@ -95,7 +95,7 @@ fn user_version(path: &std::path::Path) -> u32 {
 fn assert_upgraded_and_usable(path: &std::path::Path) {
     let store = LocalStore::open(path).unwrap();
     assert_eq!(user_version(path), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 5);
+    assert_eq!(SCHEMA_VERSION, 6);
     assert!(columns(path, "outbox").contains(&"account_id".to_owned()));
 
     assert_eq!(

@@ -114,9 +114,10 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, LATEST);
-        assert_eq!(LATEST, 5);
+        assert_eq!(LATEST, 6);
         assert!(columns(&conn, "outbox").contains(&"account_id".to_owned()));
         assert!(columns(&conn, "credential").contains(&"photo".to_owned()));
+        assert!(columns(&conn, "credential").contains(&"mdoc".to_owned()));
         // Taking the steps again would fail on the ALTER TABLE: nothing is taken twice.
         migrate(&mut conn).unwrap();
     }
