@@ -376,12 +376,9 @@ mod tests {
         );
     }
 
-    /// The response with one element's value changed (its digest no longer matches).
-    fn with_value(response: &[u8], identifier: &str, new: Value) -> Vec<u8> {
-        let mut value = cbor::decode(response).unwrap();
-        let Value::Map(top) = &mut value else {
-            panic!()
-        };
+    /// The first document's `issuerSigned` entries, in a decoded response as built here.
+    fn issuer_signed_mut(response: &mut Value) -> &mut Vec<(Value, Value)> {
+        let Value::Map(top) = response else { panic!() };
         let Value::Array(docs) = &mut top[1].1 else {
             panic!()
         };
@@ -391,6 +388,13 @@ mod tests {
         let Value::Map(signed) = &mut doc[1].1 else {
             panic!()
         };
+        signed
+    }
+
+    /// The response with one element's value changed (its digest no longer matches).
+    fn with_value(response: &[u8], identifier: &str, new: Value) -> Vec<u8> {
+        let mut value = cbor::decode(response).unwrap();
+        let signed = issuer_signed_mut(&mut value);
         let Value::Map(namespaces) = &mut signed[0].1 else {
             panic!()
         };
@@ -473,18 +477,7 @@ mod tests {
 
         // A flipped bit in the issuer's signature.
         let mut value = cbor::decode(&genuine).unwrap();
-        let Value::Map(top) = &mut value else {
-            panic!()
-        };
-        let Value::Array(docs) = &mut top[1].1 else {
-            panic!()
-        };
-        let Value::Map(doc) = &mut docs[0] else {
-            panic!()
-        };
-        let Value::Map(signed) = &mut doc[1].1 else {
-            panic!()
-        };
+        let signed = issuer_signed_mut(&mut value);
         let Value::Array(sign1) = &mut signed[1].1 else {
             panic!()
         };

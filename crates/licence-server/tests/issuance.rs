@@ -48,15 +48,20 @@ fn approve_an_application(p: &Platform, token: &str) -> Value {
     application
 }
 
-/// A credential for `device_id` (the holder's registered device), as issued: kid and bytes.
-fn issue(p: &Platform, token: &str, device_id: &Value) -> (String, Vec<u8>) {
+/// What `POST /me/credential` answers for `device_id` (the holder's registered device).
+fn issued_json(p: &Platform, token: &str, device_id: &Value) -> Value {
     let r = p.post_as(
         token,
         "/api/v1/me/credential",
         json!({"device_id": device_id}),
     );
     assert_eq!(r.status().as_u16(), 201);
-    let issued: Value = r.json().unwrap();
+    r.json().unwrap()
+}
+
+/// A credential for `device_id` (the holder's registered device), as issued: kid and bytes.
+fn issue(p: &Platform, token: &str, device_id: &Value) -> (String, Vec<u8>) {
+    let issued = issued_json(p, token, device_id);
     let signed = base64::engine::general_purpose::STANDARD
         .decode(issued["credential"].as_str().unwrap())
         .unwrap();
@@ -437,13 +442,7 @@ fn the_same_licence_comes_as_an_mdl_a_reader_verifies_against_the_published_iaca
     let p = Platform::start();
     let (token, device, device_id) = driver_with_device(&p);
     approve_an_application(&p, &token);
-    let r = p.post_as(
-        &token,
-        "/api/v1/me/credential",
-        json!({"device_id": device_id}),
-    );
-    assert_eq!(r.status().as_u16(), 201);
-    let issued: Value = r.json().unwrap();
+    let issued = issued_json(&p, &token, &device_id);
     let mdoc = base64::engine::general_purpose::STANDARD
         .decode(
             issued["mdoc"]
