@@ -214,11 +214,18 @@ pub fn check_chain(
     now: OffsetDateTime,
 ) -> Result<SignerInfo, MdocError> {
     let cert = parse(signer_der)?;
-    let root = roots
+    // Several roots may share a name (a root renewed with a new key): each is tried.
+    let mut outcome = Err(MdocError::UntrustedIssuer);
+    for root in roots
         .iter()
-        .find(|r| r.cert.tbs_certificate.subject == cert.tbs_certificate.issuer)
-        .ok_or(MdocError::UntrustedIssuer)?;
-    root.check_signer(signer_der, now)
+        .filter(|r| r.cert.tbs_certificate.subject == cert.tbs_certificate.issuer)
+    {
+        outcome = root.check_signer(signer_der, now);
+        if !matches!(outcome, Err(MdocError::UntrustedIssuer)) {
+            break;
+        }
+    }
+    outcome
 }
 
 /// A document signer: its key, which signs MSOs, and its certificate, which goes with each.
@@ -610,9 +617,16 @@ pub(crate) mod tests {
         )
         .unwrap();
         assert_eq!(
-            check_chain(&[impostor], signer.certificate_der(), NOW).unwrap_err(),
+            check_chain(
+                std::slice::from_ref(&impostor),
+                signer.certificate_der(),
+                NOW
+            )
+            .unwrap_err(),
             MdocError::UntrustedIssuer
         );
+        // Trusted beside the genuine root (a renewal under the same name), it does not hide it.
+        assert!(check_chain(&[impostor, root.clone()], signer.certificate_der(), NOW).is_ok());
         // Out of its period.
         assert_eq!(
             root.check_signer(signer.certificate_der(), NOW + time::Duration::days(400))
