@@ -399,6 +399,81 @@ mod tests {
         assert_eq!(reader.open(&answer).unwrap_err(), MdocError::Decryption);
     }
 
+    /// A constant of the standard's worked example (testdata/iso18013_5_annex_d.txt).
+    fn annex_d(name: &str) -> Vec<u8> {
+        const TEXT: &str = include_str!("../testdata/iso18013_5_annex_d.txt");
+        let key = format!("ISO_18013_5_ANNEX_D_{name}=");
+        let hex = TEXT
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str()))
+            .unwrap_or_else(|| panic!("{name} is in the file"));
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// ISO/IEC 18013-5 Annex D, an implementation other than ours: the same session keys from
+    /// the example's ephemeral keys and transcript, the reader's request decrypted to the
+    /// example's DeviceRequest, and the example's DeviceResponse encrypted to its SessionData
+    /// byte for byte.
+    #[test]
+    fn the_standards_worked_example_gives_the_same_keys_and_messages() {
+        let device = p256::SecretKey::from_slice(&annex_d("EPHEMERAL_DEVICE_KEY_D")).unwrap();
+        let mut sec1 = vec![0x04];
+        sec1.extend(annex_d("EPHEMERAL_READER_KEY_X"));
+        sec1.extend(annex_d("EPHEMERAL_READER_KEY_Y"));
+        let reader = PublicKey::from_sec1_bytes(&sec1).unwrap();
+        let shared = p256::ecdh::diffie_hellman(device.to_nonzero_scalar(), reader.as_affine());
+        // An NFC handover here, not a QR's null: the transcript is taken as it comes.
+        let transcript =
+            SessionTranscript::from_bytes(&annex_d("SESSION_TRANSCRIPT_BYTES")).unwrap();
+        assert_eq!(transcript.to_bytes(), annex_d("SESSION_TRANSCRIPT_BYTES"));
+        let (sk_reader, sk_device) = session_keys(&shared, &transcript).unwrap();
+
+        let establishment = cbor::decode(&annex_d("SESSION_ESTABLISHMENT")).unwrap();
+        let data = cbor::get(cbor::map(&establishment, "m").unwrap(), "data")
+            .and_then(|d| d.as_bytes())
+            .unwrap()
+            .clone();
+        let mut from_reader = Sealer {
+            cipher: sk_reader,
+            identifier: READER_ID,
+            counter: 0,
+        };
+        let request = from_reader.open(&data).unwrap();
+        assert_eq!(request, annex_d("DEVICE_REQUEST"));
+        // Its reader authentication is not checked, but the request is read.
+        let request = crate::DeviceRequest::from_bytes(&request).unwrap();
+        assert!(!request.mdl().unwrap().items.is_empty());
+
+        let to_reader = Sealer {
+            cipher: sk_device,
+            identifier: DEVICE_ID,
+            counter: 0,
+        };
+        let mut holder = HolderSession {
+            secret: EphemeralSecret::random(&mut OsRng),
+            engagement: Vec::new(),
+            keys: Some((from_reader, to_reader)),
+            transcript: Some(transcript),
+        };
+        assert_eq!(
+            holder.answer(&annex_d("DEVICE_RESPONSE")).unwrap(),
+            annex_d("SESSION_DATA")
+        );
+    }
+
+    #[test]
+    fn a_session_that_ends_says_so_to_the_reader() {
+        let holder = HolderSession::start(&mut OsRng);
+        let mut reader = ReaderSession::from_qr(&holder.qr_text(), &mut OsRng).unwrap();
+        assert_eq!(
+            reader.open(&annex_d("SESSION_TERMINATION")).unwrap_err(),
+            MdocError::ResponseStatus(SESSION_TERMINATION)
+        );
+    }
+
     #[test]
     fn a_qr_that_is_not_an_engagement_says_so() {
         for text in ["DL1:abc", "mdoc:!!!", "mdoc:oA"] {
