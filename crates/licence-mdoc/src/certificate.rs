@@ -232,6 +232,8 @@ pub fn check_chain(
 pub struct DocumentSigner {
     key: SigningKey,
     certificate: Vec<u8>,
+    /// The certificate's validity, Unix seconds (read once, when the signer is made).
+    period: (i64, i64),
 }
 
 impl std::fmt::Debug for DocumentSigner {
@@ -251,6 +253,7 @@ impl DocumentSigner {
         }
         Ok(DocumentSigner {
             key,
+            period: period(&cert),
             certificate: certificate_der,
         })
     }
@@ -277,7 +280,7 @@ impl DocumentSigner {
 
     /// Unix seconds, both included: an MSO must be signed within them.
     pub fn period(&self) -> (i64, i64) {
-        parse(&self.certificate).map_or((0, 0), |c| period(&c))
+        self.period
     }
 }
 

@@ -21,12 +21,12 @@ use crate::views::{AppError, MdocElementView, MdocExchangeView, MdocShareView};
 
 use super::qr_png;
 
-/// A share in progress: one engagement, one answer.
+/// A share in progress: one engagement, one answer. The page's view is made once, when the
+/// share starts; the answer adds what was shown to it.
 pub(crate) struct Sharing {
     session: HolderSession,
     choice: Disclosure,
-    qr_text: String,
-    shared: Option<Vec<MdocElementView>>,
+    view: MdocShareView,
 }
 
 /// Where the app keeps the share in progress.
@@ -130,28 +130,20 @@ impl DriverApp {
         })?;
         let issued = self.shareable()?;
         let session = HolderSession::start(&mut rand::rngs::OsRng);
-        let qr_text = session.qr_text();
-        let view = share_view(&issued, choice, &qr_text, None)?;
+        let view = share_view(&issued, choice, &session.qr_text())?;
         *self.sharing.lock().unwrap_or_else(|e| e.into_inner()) = Some(Sharing {
             session,
             choice,
-            qr_text,
-            shared: None,
+            view: view.clone(),
         });
         Ok(view)
     }
 
     /// The share in progress, and what was shown once the reader has asked.
     pub fn mdoc_share_status(&self) -> Result<MdocShareView, AppError> {
-        let issued = self.shareable()?;
+        self.shareable()?;
         let slot = self.sharing.lock().unwrap_or_else(|e| e.into_inner());
-        let sharing = slot.as_ref().ok_or_else(no_share)?;
-        share_view(
-            &issued,
-            sharing.choice,
-            &sharing.qr_text,
-            sharing.shared.clone(),
-        )
+        Ok(slot.as_ref().ok_or_else(no_share)?.view.clone())
     }
 
     /// Ends the share (the page was left): a later message finds none.
@@ -172,7 +164,7 @@ impl DriverApp {
             .map_err(|_| session_failed())?;
         let mut slot = self.sharing.lock().unwrap_or_else(|e| e.into_inner());
         let sharing = slot.as_mut().ok_or_else(no_share)?;
-        if sharing.shared.is_some() {
+        if sharing.view.shared.is_some() {
             return Err(AppError::new(
                 "share_already_answered",
                 "本次出示已完成：如需再次出示，请重新选择出示内容",
@@ -207,7 +199,7 @@ impl DriverApp {
             .filter(|e| shown.contains(&(e.namespace.clone(), e.identifier.clone())))
             .map(element_view)
             .collect();
-        sharing.shared = Some(shown.clone());
+        sharing.view.shared = Some(shown.clone());
         Ok(MdocExchangeView {
             message_base64: base64::engine::general_purpose::STANDARD.encode(answer),
             shown,
@@ -227,7 +219,6 @@ fn share_view(
     issued: &IssuerSigned,
     choice: Disclosure,
     qr_text: &str,
-    shared: Option<Vec<MdocElementView>>,
 ) -> Result<MdocShareView, AppError> {
     let (png, modules) = qr_png(qr_text, false)?;
     Ok(MdocShareView {
@@ -241,6 +232,6 @@ fn share_view(
             .filter(|e| choice.allows(&e.namespace, &e.identifier))
             .map(element_view)
             .collect(),
-        shared,
+        shared: None,
     })
 }
