@@ -29,6 +29,7 @@
 //! is what the driver wants to submit). Any other picture is auto-cropped: the head is scaled
 //! to the middle of the spec and framed, never enlarged (a too-small head is "move closer").
 
+mod blazeface;
 mod detect;
 mod framing;
 mod intake;
@@ -36,6 +37,7 @@ mod measure;
 mod problem;
 #[cfg(feature = "testdata")]
 pub mod testdata;
+mod tflite;
 
 use image::codecs::jpeg::{JpegEncoder, PixelDensity};
 use image::imageops::FilterType;
@@ -44,6 +46,7 @@ use image::{DynamicImage, RgbImage};
 use serde::Serialize;
 use time::Date;
 
+pub use blazeface::{BlazeFace, FaceKeypoints};
 pub use detect::{FaceBox, FaceDetector};
 pub use framing::{framing_advice, FramingAdvice};
 pub use intake::{decode, sniff, Decoded, Refusal, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
@@ -185,7 +188,10 @@ pub struct RgbFrame<'a> {
 /// and reuse it. Not shared between threads: make one per thread.
 #[derive(Debug, Default)]
 pub struct PhotoChecker {
+    /// The frontal cascade: the face box the head's geometry is calibrated on.
     detector: FaceDetector,
+    /// BlazeFace: sees turned and tilted faces too (how many people), and the eyes (roll).
+    keypoints: BlazeFace,
 }
 
 type Found = Vec<(ProblemCode, String)>;
@@ -209,6 +215,7 @@ impl PhotoChecker {
     pub fn new() -> PhotoChecker {
         PhotoChecker {
             detector: FaceDetector::new(),
+            keypoints: BlazeFace::new(),
         }
     }
 
@@ -294,16 +301,27 @@ impl PhotoChecker {
             return Verdict::from_problems(&problems, measurements, jpeg);
         }
         let faces = self.detector.faces(&picture);
-        let face = match faces.as_slice() {
-            [] => {
+        // The cascade sees faces turned to the camera only: BlazeFace counts the people.
+        let people = self.keypoints.people(&picture);
+        let face = match (faces.as_slice(), people.as_slice()) {
+            (_, [_, _, ..]) | ([_, _, ..], _) => {
+                let count = faces.len().max(people.len());
+                problems.push((ProblemCode::MultipleFaces, count.to_string()));
+                return Verdict::from_problems(&problems, None, None);
+            }
+            ([], [person])
+                if self.keypoints.refine(&picture, person).roll_degrees().abs()
+                    > spec::MAX_ROLL_DEGREES =>
+            {
+                // A face the cascade misses because it leans: say so, not "no face".
+                problems.push(found(ProblemCode::Tilted));
+                return Verdict::from_problems(&problems, None, None);
+            }
+            ([], _) => {
                 problems.push(found(ProblemCode::NoFace));
                 return Verdict::from_problems(&problems, None, None);
             }
-            [face] => *face,
-            _ => {
-                problems.push((ProblemCode::MultipleFaces, faces.len().to_string()));
-                return Verdict::from_problems(&problems, None, None);
-            }
+            ([face], _) => *face,
         };
         // The background beside the head, at eye level, decides first: the head is measured
         // against it, and a flag or a blue wall is what the driver must fix.
@@ -451,7 +469,11 @@ impl PhotoChecker {
         let face_stats = measure::stats(frame, inner);
         let gray = image::imageops::grayscale(frame);
         let sharpness = measure::sharpness(&gray, inner);
-        let roll = measure::roll_degrees(&gray, &face);
+        // Roll from the eye line where BlazeFace sees the eyes; the symmetry axis otherwise.
+        let roll = match self.keypoints.main_face(frame) {
+            Some(eyes) => Some(eyes.roll_degrees()),
+            None => measure::roll_degrees(&gray, &face),
+        };
 
         let background_ok = if regions.is_empty()
             || background_luma < BACKGROUND_MIN_LUMA

@@ -1,0 +1,466 @@
+//! Faces and six keypoints (eyes, nose tip, mouth, ear tragions) from MediaPipe's BlazeFace
+//! short-range model, run offline by our own interpreter (`tflite.rs`); the model is compiled in.
+//!
+//! It sees faces the frontal cascade misses (turned three-quarters, tilted), so it decides how
+//! many people are in a photo, and its eye keypoints give the head's roll from the eye line,
+//! which does not depend on the background as the symmetry measure did.
+
+use image::RgbImage;
+
+use crate::detect::FaceBox;
+use crate::tflite::Model;
+
+static MODEL: &[u8] = include_bytes!("../../../assets/models/face_detection_short_range.tflite");
+
+/// The model's input side, in pixels.
+const SIDE: usize = 128;
+/// Scores below this are not faces (MediaPipe's own setting for this model).
+const MIN_SCORE: f32 = 0.5;
+/// Faces besides the best-scored one count as people from this score on.
+const PERSON_SCORE: f64 = 0.75;
+/// Boxes overlapping more than this are one face (MediaPipe's weighted suppression).
+const MIN_SUPPRESSION_IOU: f32 = 0.3;
+/// The square a face is looked at again in, as a multiple of its box's larger side: the
+/// keypoints of a face that fills most of the model's input are the most precise.
+const REFINE_SPAN: f64 = 2.2;
+
+/// A point in the picture's own pixels.
+pub type Point = (f64, f64);
+
+/// A face found by BlazeFace: its box and keypoints, in the picture's own pixels. "Right" is the
+/// person's right, on the left of an unmirrored photo.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceKeypoints {
+    pub face: FaceBox,
+    pub right_eye: Point,
+    pub left_eye: Point,
+    pub nose_tip: Point,
+    pub mouth: Point,
+    pub right_ear: Point,
+    pub left_ear: Point,
+}
+
+impl FaceKeypoints {
+    /// Roll of the head in degrees, from the line through the eyes; positive when the person's
+    /// left eye (on the right of the photo) is lower.
+    pub fn roll_degrees(&self) -> f64 {
+        let (dx, dy) = (
+            self.left_eye.0 - self.right_eye.0,
+            self.left_eye.1 - self.right_eye.1,
+        );
+        dy.atan2(dx).to_degrees()
+    }
+
+    /// The mean of two views of the same face, point by point.
+    fn mean(&self, other: &FaceKeypoints) -> FaceKeypoints {
+        let m = |a: Point, b: Point| ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+        let f = |a: f64, b: f64| (a + b) / 2.0;
+        FaceKeypoints {
+            face: FaceBox {
+                x: f(self.face.x, other.face.x),
+                y: f(self.face.y, other.face.y),
+                width: f(self.face.width, other.face.width),
+                height: f(self.face.height, other.face.height),
+                score: self.face.score.min(other.face.score),
+            },
+            right_eye: m(self.right_eye, other.right_eye),
+            left_eye: m(self.left_eye, other.left_eye),
+            nose_tip: m(self.nose_tip, other.nose_tip),
+            mouth: m(self.mouth, other.mouth),
+            right_ear: m(self.right_ear, other.right_ear),
+            left_ear: m(self.left_ear, other.left_ear),
+        }
+    }
+
+    /// Distance between the eye centres.
+    pub fn eye_distance(&self) -> f64 {
+        (self.left_eye.0 - self.right_eye.0).hypot(self.left_eye.1 - self.right_eye.1)
+    }
+
+    /// How far the nose tip sits beside the middle of the eyes, along the eye line, as a
+    /// fraction of the eye distance: 0 for a face turned straight to the camera, positive when
+    /// the nose points to the photo's right (the person turned to their left).
+    pub fn yaw_ratio(&self) -> f64 {
+        let mid = (
+            (self.left_eye.0 + self.right_eye.0) / 2.0,
+            (self.left_eye.1 + self.right_eye.1) / 2.0,
+        );
+        let d = self.eye_distance().max(1e-6);
+        let axis = (
+            (self.left_eye.0 - self.right_eye.0) / d,
+            (self.left_eye.1 - self.right_eye.1) / d,
+        );
+        ((self.nose_tip.0 - mid.0) * axis.0 + (self.nose_tip.1 - mid.1) * axis.1) / d
+    }
+}
+
+/// The detector. Build once: loading the model takes a few milliseconds.
+pub struct BlazeFace {
+    model: Model,
+    /// Anchor centres, in the input's 0-1 coordinates, in the model's output order.
+    anchors: Vec<(f32, f32)>,
+}
+
+impl std::fmt::Debug for BlazeFace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlazeFace(short range)")
+    }
+}
+
+impl Default for BlazeFace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A square of the picture that is scaled to the model's input: its centre and side in the
+/// picture's pixels, turned by `angle` (radians, clockwise on screen) and optionally mirrored.
+#[derive(Debug, Clone, Copy)]
+struct Square {
+    centre: Point,
+    side: f64,
+    angle: f64,
+    mirrored: bool,
+}
+
+impl Square {
+    /// The picture point under a point of the model's input (0-1 coordinates), with the
+    /// angle's sine and cosine worked out once.
+    fn mapping(&self) -> impl Fn(f64, f64) -> Point + '_ {
+        let (s, c) = self.angle.sin_cos();
+        move |u, v| {
+            let u = if self.mirrored { 1.0 - u } else { u };
+            let (du, dv) = ((u - 0.5) * self.side, (v - 0.5) * self.side);
+            (
+                self.centre.0 + du * c - dv * s,
+                self.centre.1 + du * s + dv * c,
+            )
+        }
+    }
+}
+
+impl BlazeFace {
+    pub fn new() -> BlazeFace {
+        let model = Model::load(MODEL).expect("the bundled BlazeFace model loads");
+        // MediaPipe's SSD anchors for this model: strides 8 and 16 (three layers merged) over a
+        // 128 px input, two and six anchors per cell, all of one fixed size.
+        let mut anchors = Vec::with_capacity(896);
+        for (grid, per_cell) in [(16usize, 2usize), (8, 6)] {
+            for y in 0..grid {
+                for x in 0..grid {
+                    let centre = (
+                        (x as f32 + 0.5) / grid as f32,
+                        (y as f32 + 0.5) / grid as f32,
+                    );
+                    anchors.extend(std::iter::repeat_n(centre, per_cell));
+                }
+            }
+        }
+        BlazeFace { model, anchors }
+    }
+
+    /// Every face in the picture, the largest first, with its keypoints looked at again in a
+    /// square around it (`refine`). For tools and tests: the checker refines only the face it
+    /// measures.
+    pub fn faces(&self, picture: &RgbImage) -> Vec<FaceKeypoints> {
+        self.people(picture)
+            .iter()
+            .map(|f| self.refine(picture, f))
+            .collect()
+    }
+
+    /// Every face in the picture, the largest first, with rough keypoints. The whole picture is
+    /// looked at, and so is each square of its shorter side along the longer one, half
+    /// overlapping: in a wide group photo each face is then large enough for the model (faces
+    /// under a tenth of its input are not found). Faces smaller than a fifth of the largest
+    /// are left out (a poster, a passer-by far behind).
+    pub fn people(&self, picture: &RgbImage) -> Vec<FaceKeypoints> {
+        let (w, h) = (f64::from(picture.width()), f64::from(picture.height()));
+        let square = |centre, side| Square {
+            centre,
+            side,
+            angle: 0.0,
+            mirrored: false,
+        };
+        let mut found = self.detect(picture, square((w / 2.0, h / 2.0), w.max(h)));
+        let (short, long) = (w.min(h), w.max(h));
+        if long > short * 1.2 {
+            let steps = ((long - short) / (short / 2.0)).ceil() as usize;
+            for i in 0..=steps {
+                let along = short / 2.0 + (long - short) * i as f64 / steps as f64;
+                let centre = if w > h {
+                    (along, h / 2.0)
+                } else {
+                    (w / 2.0, along)
+                };
+                found.extend(self.detect(picture, square(centre, short)));
+            }
+        }
+        // The same face seen in several squares is one: keep the best-scored of overlapping
+        // boxes.
+        found.sort_by(|a, b| b.face.score.total_cmp(&a.face.score));
+        let mut faces: Vec<FaceKeypoints> = Vec::new();
+        for f in found {
+            if faces
+                .iter()
+                .all(|k| iou(&k.face, &f.face) <= MIN_SUPPRESSION_IOU as f64)
+            {
+                faces.push(f);
+            }
+        }
+        // A second person must be seen clearly: a shoulder or a fold of cloth at the edge of a
+        // square can pass the model's own 0.5, real faces score over 0.9 (docs/photo.md).
+        if let Some(best) = faces.first().map(|f| f.face.score) {
+            faces.retain(|f| f.face.score == best || f.face.score >= PERSON_SCORE);
+        }
+        faces.sort_by(|a, b| b.face.width.total_cmp(&a.face.width));
+        if let Some(largest) = faces.first().map(|f| f.face.width) {
+            faces.retain(|f| f.face.width >= largest * 0.2);
+        }
+        faces
+    }
+
+    /// The largest face of a picture that holds one person (a finished frame), refined.
+    pub fn main_face(&self, picture: &RgbImage) -> Option<FaceKeypoints> {
+        let (w, h) = (f64::from(picture.width()), f64::from(picture.height()));
+        let whole = Square {
+            centre: (w / 2.0, h / 2.0),
+            side: w.max(h),
+            angle: 0.0,
+            mirrored: false,
+        };
+        let face = self
+            .detect(picture, whole)
+            .into_iter()
+            .max_by(|a, b| a.face.width.total_cmp(&b.face.width))?;
+        Some(self.refine(picture, &face))
+    }
+
+    /// The same face looked at again where it fills the model's input, turned upright by its
+    /// roll so far (the model's keypoints are most precise on an upright face), twice, and
+    /// each time also mirrored: the mean of a view and its mirror image cancels the model's
+    /// own left-right bias. Roll then follows an applied rotation within about a degree.
+    pub fn refine(&self, picture: &RgbImage, face: &FaceKeypoints) -> FaceKeypoints {
+        let mut current = *face;
+        for _ in 0..2 {
+            let b = current.face;
+            let centre = (b.x + b.width / 2.0, b.y + b.height / 2.0);
+            let square = |mirrored| Square {
+                centre,
+                side: b.width.max(b.height) * REFINE_SPAN,
+                angle: current.roll_degrees().to_radians(),
+                mirrored,
+            };
+            let nearest = |square: Square| {
+                self.detect(picture, square).into_iter().min_by(|p, q| {
+                    let d = |f: &FaceKeypoints| {
+                        (f.face.x + f.face.width / 2.0 - centre.0)
+                            .hypot(f.face.y + f.face.height / 2.0 - centre.1)
+                    };
+                    d(p).total_cmp(&d(q))
+                })
+            };
+            current = match (nearest(square(false)), nearest(square(true))) {
+                (Some(plain), Some(mirror)) => plain.mean(&mirror),
+                (Some(one), None) | (None, Some(one)) => one,
+                (None, None) => return current,
+            };
+        }
+        current
+    }
+
+    fn detect(&self, picture: &RgbImage, square: Square) -> Vec<FaceKeypoints> {
+        let input = sample(picture, square);
+        let Ok(outputs) = self.model.run(input) else {
+            return Vec::new();
+        };
+        let [regressors, scores] = &outputs[..] else {
+            return Vec::new();
+        };
+        let mut found: Vec<Raw> = Vec::new();
+        for (i, anchor) in self.anchors.iter().enumerate() {
+            let (Some(&score), Some(r)) =
+                (scores.data.get(i), regressors.data.get(i * 16..i * 16 + 16))
+            else {
+                break;
+            };
+            let score = 1.0 / (1.0 + (-score.clamp(-100.0, 100.0)).exp());
+            if score < MIN_SCORE {
+                continue;
+            }
+            let s = SIDE as f32;
+            let mut values = [0.0f32; 16];
+            values[0] = r[0] / s + anchor.0;
+            values[1] = r[1] / s + anchor.1;
+            values[2] = r[2] / s;
+            values[3] = r[3] / s;
+            for k in 0..6 {
+                values[4 + 2 * k] = r[4 + 2 * k] / s + anchor.0;
+                values[5 + 2 * k] = r[5 + 2 * k] / s + anchor.1;
+            }
+            found.push(Raw { score, values });
+        }
+        weighted_suppression(found)
+            .into_iter()
+            .map(|raw| raw.in_picture(square))
+            .collect()
+    }
+}
+
+fn iou(a: &FaceBox, b: &FaceBox) -> f64 {
+    let iw = ((a.x + a.width).min(b.x + b.width) - a.x.max(b.x)).max(0.0);
+    let ih = ((a.y + a.height).min(b.y + b.height) - a.y.max(b.y)).max(0.0);
+    let inter = iw * ih;
+    let union = a.width * a.height + b.width * b.height - inter;
+    if union <= 0.0 {
+        0.0
+    } else {
+        inter / union
+    }
+}
+
+/// A detection in the input's 0-1 coordinates: centre x, y, width, height, then six (x, y).
+#[derive(Debug, Clone, Copy)]
+struct Raw {
+    score: f32,
+    values: [f32; 16],
+}
+
+impl Raw {
+    fn iou(&self, other: &Raw) -> f32 {
+        let edges = |r: &Raw| {
+            let v = r.values;
+            (
+                v[0] - v[2] / 2.0,
+                v[1] - v[3] / 2.0,
+                v[0] + v[2] / 2.0,
+                v[1] + v[3] / 2.0,
+            )
+        };
+        let (a, b) = (edges(self), edges(other));
+        let iw = (a.2.min(b.2) - a.0.max(b.0)).max(0.0);
+        let ih = (a.3.min(b.3) - a.1.max(b.1)).max(0.0);
+        let inter = iw * ih;
+        let union = self.values[2] * self.values[3] + other.values[2] * other.values[3] - inter;
+        if union <= 0.0 {
+            0.0
+        } else {
+            inter / union
+        }
+    }
+
+    fn in_picture(&self, square: Square) -> FaceKeypoints {
+        let v = self.values.map(f64::from);
+        let at = square.mapping();
+        // The box's size is kept; its centre is carried over (turned or mirrored, it is no
+        // longer the box of the picture, but near enough for what it is used for).
+        let (w, h) = (v[2] * square.side, v[3] * square.side);
+        let (cx, cy) = at(v[0], v[1]);
+        // In a mirrored view the person's right eye is on the view's right.
+        let (right, left) = if square.mirrored { (1, 0) } else { (0, 1) };
+        let (right_ear, left_ear) = if square.mirrored { (5, 4) } else { (4, 5) };
+        let point = |k: usize| at(v[4 + 2 * k], v[5 + 2 * k]);
+        FaceKeypoints {
+            face: FaceBox {
+                x: cx - w / 2.0,
+                y: cy - h / 2.0,
+                width: w,
+                height: h,
+                score: f64::from(self.score),
+            },
+            right_eye: point(right),
+            left_eye: point(left),
+            nose_tip: point(2),
+            mouth: point(3),
+            right_ear: point(right_ear),
+            left_ear: point(left_ear),
+        }
+    }
+}
+
+/// MediaPipe's weighted non-maximum suppression: each cluster of overlapping detections
+/// becomes one, its coordinates averaged by score, its score the best one's.
+fn weighted_suppression(mut found: Vec<Raw>) -> Vec<Raw> {
+    found.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept = Vec::new();
+    while let Some(best) = found.first().copied() {
+        let (cluster, rest): (Vec<Raw>, Vec<Raw>) = found
+            .into_iter()
+            .partition(|r| r.iou(&best) > MIN_SUPPRESSION_IOU);
+        found = rest;
+        let total: f32 = cluster.iter().map(|r| r.score).sum();
+        let mut values = [0.0f32; 16];
+        for r in &cluster {
+            for (v, x) in values.iter_mut().zip(r.values) {
+                *v += x * r.score / total;
+            }
+        }
+        kept.push(Raw {
+            score: best.score,
+            values,
+        });
+    }
+    kept
+}
+
+/// The square scaled to the model's input, RGB in [-1, 1]. Each input pixel averages up to 4×4
+/// samples of its footprint: enough against aliasing, and a 12 MP photo costs 260 000 reads,
+/// not twelve million. Outside the picture is mid-grey (0).
+fn sample(picture: &RgbImage, square: Square) -> Vec<f32> {
+    let (w, h) = picture.dimensions();
+    let n = ((square.side / SIDE as f64).ceil() as usize).clamp(1, 4);
+    let fine = (SIDE * n) as f64;
+    let to_picture = square.mapping();
+    let mut out = Vec::with_capacity(SIDE * SIDE * 3);
+    for v in 0..SIDE {
+        for u in 0..SIDE {
+            let mut sum = [0u32; 3];
+            let mut count = 0u32;
+            for j in 0..n {
+                for i in 0..n {
+                    let (x, y) = to_picture(
+                        ((u * n + i) as f64 + 0.5) / fine,
+                        ((v * n + j) as f64 + 0.5) / fine,
+                    );
+                    if x >= 0.0 && y >= 0.0 && x < f64::from(w) && y < f64::from(h) {
+                        let p = picture.get_pixel(x as u32, y as u32);
+                        for (s, c) in sum.iter_mut().zip(p.0) {
+                            *s += u32::from(c);
+                        }
+                        count += 1;
+                    }
+                }
+            }
+            for s in sum {
+                out.push(if count == 0 {
+                    0.0
+                } else {
+                    s as f32 / count as f32 / 127.5 - 1.0
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_anchors_match_the_model_outputs() {
+        let detector = BlazeFace::new();
+        assert_eq!(detector.anchors.len(), 896);
+        assert_eq!(detector.model.input_shape(), &[1, 128, 128, 3]);
+        let outputs = detector.model.run(vec![0.0; SIDE * SIDE * 3]).unwrap();
+        assert_eq!(outputs[0].shape, vec![1, 896, 16]);
+        assert_eq!(outputs[1].shape, vec![1, 896, 1]);
+    }
+
+    #[test]
+    fn a_blank_picture_has_no_face() {
+        let detector = BlazeFace::new();
+        let white = RgbImage::from_pixel(300, 400, image::Rgb([245, 245, 245]));
+        assert!(detector.faces(&white).is_empty());
+    }
+}

@@ -1,0 +1,1168 @@
+//! A small interpreter for the TensorFlow Lite models the photo check runs (MediaPipe's
+//! BlazeFace): batch-1 NHWC float tensors and the handful of operators those models use.
+//!
+//! Why not a crate: `tract-tflite` (the pure-Rust choice) has no `DEQUANTIZE`, which MediaPipe's
+//! models use to keep their weights as f16, and it made a test binary 13 MB, against an app
+//! budget of 20 MB of which 16.1 are used. These models need nine operators; this file covers
+//! them in a few hundred lines, checks every index and shape when the model is loaded, and
+//! refuses any model that needs something else.
+
+use thiserror::Error;
+
+/// Why a model could not be loaded or run. The models are compiled in, so these are found by
+/// the tests, not by drivers; they still never panic.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ModelError {
+    #[error("the model file is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("the model uses an operator this interpreter does not have: {0}")]
+    Unsupported(String),
+    #[error("the input has {got} values, the model takes {want}")]
+    InputSize { got: usize, want: usize },
+}
+
+type Result<T> = std::result::Result<T, ModelError>;
+
+// ---------------------------------------------------------------------------------------------
+// FlatBuffers, read by hand: only tables, scalars and vectors are needed.
+
+#[derive(Clone, Copy)]
+struct Table<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    vtable: usize,
+    vtable_len: usize,
+}
+
+fn read<const N: usize>(buf: &[u8], at: usize) -> Result<[u8; N]> {
+    buf.get(
+        at..at
+            .checked_add(N)
+            .ok_or(ModelError::Malformed("offset overflow"))?,
+    )
+    .and_then(|s| s.try_into().ok())
+    .ok_or(ModelError::Malformed("offset past the end"))
+}
+
+fn u16_at(buf: &[u8], at: usize) -> Result<u16> {
+    read::<2>(buf, at).map(u16::from_le_bytes)
+}
+
+fn u32_at(buf: &[u8], at: usize) -> Result<u32> {
+    read::<4>(buf, at).map(u32::from_le_bytes)
+}
+
+fn i32_at(buf: &[u8], at: usize) -> Result<i32> {
+    read::<4>(buf, at).map(i32::from_le_bytes)
+}
+
+/// Follows the unsigned offset stored at `at`.
+fn follow(buf: &[u8], at: usize) -> Result<usize> {
+    at.checked_add(u32_at(buf, at)? as usize)
+        .ok_or(ModelError::Malformed("offset overflow"))
+}
+
+impl<'a> Table<'a> {
+    fn at(buf: &'a [u8], pos: usize) -> Result<Table<'a>> {
+        let back = i64::from(i32_at(buf, pos)?);
+        let vtable = usize::try_from(pos as i64 - back)
+            .map_err(|_| ModelError::Malformed("vtable before the start"))?;
+        let vtable_len = usize::from(u16_at(buf, vtable)?);
+        Ok(Table {
+            buf,
+            pos,
+            vtable,
+            vtable_len,
+        })
+    }
+
+    fn field(&self, id: usize) -> Result<Option<usize>> {
+        let entry = 4 + 2 * id;
+        if entry + 2 > self.vtable_len {
+            return Ok(None);
+        }
+        let offset = u16_at(self.buf, self.vtable + entry)?;
+        Ok((offset != 0).then_some(self.pos + usize::from(offset)))
+    }
+
+    fn u8_or(&self, id: usize, default: u8) -> Result<u8> {
+        match self.field(id)? {
+            Some(at) => Ok(read::<1>(self.buf, at)?[0]),
+            None => Ok(default),
+        }
+    }
+
+    fn i32_or(&self, id: usize, default: i32) -> Result<i32> {
+        match self.field(id)? {
+            Some(at) => i32_at(self.buf, at),
+            None => Ok(default),
+        }
+    }
+
+    fn u32_or(&self, id: usize, default: u32) -> Result<u32> {
+        match self.field(id)? {
+            Some(at) => u32_at(self.buf, at),
+            None => Ok(default),
+        }
+    }
+
+    fn table(&self, id: usize) -> Result<Option<Table<'a>>> {
+        match self.field(id)? {
+            Some(at) => Ok(Some(Table::at(self.buf, follow(self.buf, at)?)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A vector field: where its elements start, and how many there are.
+    fn vector(&self, id: usize) -> Result<(usize, usize)> {
+        match self.field(id)? {
+            Some(at) => {
+                let v = follow(self.buf, at)?;
+                let len = u32_at(self.buf, v)? as usize;
+                Ok((v + 4, len))
+            }
+            None => Ok((0, 0)),
+        }
+    }
+
+    fn tables(&self, id: usize) -> Result<Vec<Table<'a>>> {
+        let (start, len) = self.vector(id)?;
+        (0..len)
+            .map(|i| Table::at(self.buf, follow(self.buf, start + 4 * i)?))
+            .collect()
+    }
+
+    fn i32s(&self, id: usize) -> Result<Vec<i32>> {
+        let (start, len) = self.vector(id)?;
+        (0..len).map(|i| i32_at(self.buf, start + 4 * i)).collect()
+    }
+
+    fn bytes(&self, id: usize) -> Result<&'a [u8]> {
+        let (start, len) = self.vector(id)?;
+        self.buf
+            .get(start..start + len)
+            .ok_or(ModelError::Malformed("byte vector past the end"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensors and operators.
+
+/// A dense float tensor, NHWC for images.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Activation {
+    None,
+    Relu,
+    ReluN1To1,
+    Relu6,
+}
+
+impl Activation {
+    fn from_code(code: u8) -> Result<Activation> {
+        match code {
+            0 => Ok(Activation::None),
+            1 => Ok(Activation::Relu),
+            2 => Ok(Activation::ReluN1To1),
+            3 => Ok(Activation::Relu6),
+            other => Err(ModelError::Unsupported(format!("fused activation {other}"))),
+        }
+    }
+
+    fn apply(self, data: &mut [f32]) {
+        let (lo, hi) = match self {
+            Activation::None => return,
+            Activation::Relu => (0.0, f32::INFINITY),
+            Activation::ReluN1To1 => (-1.0, 1.0),
+            Activation::Relu6 => (0.0, 6.0),
+        };
+        for v in data {
+            *v = v.clamp(lo, hi);
+        }
+    }
+}
+
+/// How a window is placed over the input (TFLite's `SAME` and `VALID`).
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    same: bool,
+}
+
+impl Window {
+    /// Output size and the padding before, along one axis.
+    fn along(input: usize, kernel: usize, stride: usize, same: bool) -> Result<(usize, usize)> {
+        if same {
+            let out = input.div_ceil(stride);
+            let total = ((out - 1) * stride + kernel).saturating_sub(input);
+            Ok((out, total / 2))
+        } else if input >= kernel {
+            Ok(((input - kernel) / stride + 1, 0))
+        } else {
+            Err(ModelError::Malformed("window larger than its input"))
+        }
+    }
+
+    /// (out_h, out_w, pad_top, pad_left)
+    fn output(&self, h: usize, w: usize) -> Result<(usize, usize, usize, usize)> {
+        let (oh, top) = Window::along(h, self.kernel.0, self.stride.0, self.same)?;
+        let (ow, left) = Window::along(w, self.kernel.1, self.stride.1, self.same)?;
+        Ok((oh, ow, top, left))
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Operand {
+    Tensor(usize),
+    Constant(Tensor),
+}
+
+#[derive(Debug)]
+enum Step {
+    /// Weights rearranged to [kh][kw][in][out] so the innermost loop runs along the outputs.
+    Conv {
+        input: usize,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        channels: (usize, usize),
+        window: Window,
+        activation: Activation,
+    },
+    /// Weights [kh][kw][out], out = in × multiplier.
+    Depthwise {
+        input: usize,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        multiplier: usize,
+        window: Window,
+        activation: Activation,
+    },
+    Add {
+        a: Operand,
+        b: Operand,
+        activation: Activation,
+    },
+    MaxPool {
+        input: usize,
+        window: Window,
+        activation: Activation,
+    },
+    Pad {
+        input: usize,
+        pads: Vec<(usize, usize)>,
+    },
+    Reshape {
+        input: usize,
+        shape: Vec<usize>,
+    },
+    Concat {
+        inputs: Vec<Operand>,
+        axis: usize,
+        activation: Activation,
+    },
+    Relu {
+        input: usize,
+    },
+    /// Parametric ReLU: alpha per channel (the last axis).
+    Prelu {
+        input: usize,
+        alpha: Vec<f32>,
+    },
+}
+
+/// A loaded model: its steps in order, and which tensor each writes.
+#[derive(Debug)]
+pub struct Model {
+    steps: Vec<(Step, usize)>,
+    input: usize,
+    input_shape: Vec<usize>,
+    outputs: Vec<usize>,
+    /// For each step, the tensors whose last reader it is (freed after it runs).
+    frees: Vec<Vec<usize>>,
+    tensor_count: usize,
+}
+
+// TFLite's operator codes (schema.fbs, BuiltinOperator).
+const ADD: i32 = 0;
+const CONCATENATION: i32 = 2;
+const CONV_2D: i32 = 3;
+const DEPTHWISE_CONV_2D: i32 = 4;
+const DEQUANTIZE: i32 = 6;
+const MAX_POOL_2D: i32 = 17;
+const RELU: i32 = 19;
+const RESHAPE: i32 = 22;
+const PAD: i32 = 34;
+const PRELU: i32 = 54;
+
+// TensorType.
+const FLOAT32: u8 = 0;
+const FLOAT16: u8 = 1;
+const INT32: u8 = 2;
+
+/// A constant's values as read from the file.
+#[derive(Debug, Clone)]
+enum Constant {
+    Float(Tensor),
+    Int(Vec<i32>),
+}
+
+fn f16_to_f32(bits: u16) -> f32 {
+    let sign = u32::from(bits >> 15) << 31;
+    let exponent = u32::from((bits >> 10) & 0x1f);
+    let mantissa = u32::from(bits & 0x3ff);
+    let magnitude = match (exponent, mantissa) {
+        (0, 0) => 0,
+        // Subnormal: scale the mantissa as a number.
+        (0, m) => return sign_factor(sign) * (m as f32) * 2f32.powi(-24),
+        (0x1f, m) => 0x7f80_0000 | (m << 13),
+        (e, m) => ((e + 127 - 15) << 23) | (m << 13),
+    };
+    f32::from_bits(sign | magnitude)
+}
+
+fn sign_factor(sign: u32) -> f32 {
+    if sign == 0 {
+        1.0
+    } else {
+        -1.0
+    }
+}
+
+fn dims(shape: &[i32]) -> Result<Vec<usize>> {
+    shape
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| ModelError::Malformed("negative dimension")))
+        .collect()
+}
+
+fn index(i: i32, count: usize) -> Result<usize> {
+    usize::try_from(i)
+        .ok()
+        .filter(|&i| i < count)
+        .ok_or(ModelError::Malformed("tensor index out of range"))
+}
+
+impl Model {
+    /// Reads a `.tflite` file: the first subgraph, one float input, float outputs.
+    pub fn load(bytes: &[u8]) -> Result<Model> {
+        let root = Table::at(bytes, follow(bytes, 0)?)?;
+        let codes: Vec<i32> = root
+            .tables(1)?
+            .iter()
+            .map(|c| {
+                let deprecated = i32::from(c.u8_or(0, 0)? as i8);
+                let code = c.i32_or(3, 0)?;
+                Ok(code.max(deprecated))
+            })
+            .collect::<Result<_>>()?;
+        let buffers = root.tables(4)?;
+        let graph = root
+            .tables(2)?
+            .into_iter()
+            .next()
+            .ok_or(ModelError::Malformed("no subgraph"))?;
+        let tensors = graph.tables(0)?;
+        let count = tensors.len();
+        let mut shapes = Vec::with_capacity(count);
+        let mut constants: Vec<Option<Constant>> = Vec::with_capacity(count);
+        for t in &tensors {
+            let shape = dims(&t.i32s(0)?)?;
+            let kind = t.u8_or(1, FLOAT32)?;
+            let buffer = t.u32_or(2, 0)? as usize;
+            let data = match buffers.get(buffer) {
+                Some(b) if buffer > 0 => b.bytes(0)?,
+                _ => &[],
+            };
+            let elements = shape
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .ok_or(ModelError::Malformed("tensor too large"))?;
+            let constant = if data.is_empty() {
+                None
+            } else {
+                let width = match kind {
+                    FLOAT32 | INT32 => 4,
+                    FLOAT16 => 2,
+                    other => return Err(ModelError::Unsupported(format!("tensor type {other}"))),
+                };
+                if data.len() != elements * width {
+                    return Err(ModelError::Malformed("constant of the wrong size"));
+                }
+                Some(match kind {
+                    FLOAT32 => Constant::Float(Tensor {
+                        shape: shape.clone(),
+                        data: data
+                            .chunks_exact(4)
+                            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                            .collect(),
+                    }),
+                    FLOAT16 => Constant::Float(Tensor {
+                        shape: shape.clone(),
+                        data: data
+                            .chunks_exact(2)
+                            .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                            .collect(),
+                    }),
+                    _ => Constant::Int(
+                        data.chunks_exact(4)
+                            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                            .collect(),
+                    ),
+                })
+            };
+            shapes.push(shape);
+            constants.push(constant);
+        }
+        let inputs = graph.i32s(1)?;
+        let [input] = inputs[..] else {
+            return Err(ModelError::Unsupported("more than one input".into()));
+        };
+        let input = index(input, count)?;
+        let outputs = graph
+            .i32s(2)?
+            .into_iter()
+            .map(|o| index(o, count))
+            .collect::<Result<Vec<_>>>()?;
+
+        let mut steps = Vec::new();
+        for op in graph.tables(3)? {
+            let code = *codes
+                .get(op.u32_or(0, 0)? as usize)
+                .ok_or(ModelError::Malformed("operator code out of range"))?;
+            let ins = op
+                .i32s(1)?
+                .into_iter()
+                .map(|i| {
+                    if i < 0 {
+                        Ok(None)
+                    } else {
+                        index(i, count).map(Some)
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let outs = op.i32s(2)?;
+            let [out] = outs[..] else {
+                return Err(ModelError::Unsupported(
+                    "an operator with several outputs".into(),
+                ));
+            };
+            let out = index(out, count)?;
+            let options = op.table(4)?;
+            let input_at = |i: usize| -> Result<usize> {
+                ins.get(i)
+                    .copied()
+                    .flatten()
+                    .ok_or(ModelError::Malformed("missing operator input"))
+            };
+            let float = |i: usize| -> Result<Tensor> {
+                match ins
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .and_then(|t| constants[t].clone())
+                {
+                    Some(Constant::Float(t)) => Ok(t),
+                    _ => Err(ModelError::Unsupported(
+                        "weights that are not float constants".into(),
+                    )),
+                }
+            };
+            let operand = |t: usize| match &constants[t] {
+                Some(Constant::Float(c)) => Operand::Constant(c.clone()),
+                _ => Operand::Tensor(t),
+            };
+            let opt = |id: usize, default: i32| -> Result<i32> {
+                options.map_or(Ok(default), |o| o.i32_or(id, default))
+            };
+            let opt_u8 = |id: usize| -> Result<u8> { options.map_or(Ok(0), |o| o.u8_or(id, 0)) };
+            let stride = |w: usize, h: usize| -> Result<(usize, usize)> {
+                let (sw, sh) = (opt(w, 1)?, opt(h, 1)?);
+                match (usize::try_from(sh), usize::try_from(sw)) {
+                    (Ok(h @ 1..), Ok(w @ 1..)) => Ok((h, w)),
+                    _ => Err(ModelError::Malformed("stride below 1")),
+                }
+            };
+            let step = match code {
+                DEQUANTIZE => {
+                    // Constant folding: the f16 weights become f32 once, here.
+                    let value = float(0)?;
+                    constants[out] = Some(Constant::Float(value));
+                    continue;
+                }
+                CONV_2D => {
+                    let w = float(1)?;
+                    let [oc, kh, kw, ic] = w.shape[..] else {
+                        return Err(ModelError::Malformed("conv weights not 4-D"));
+                    };
+                    if opt(4, 1)? != 1 || opt(5, 1)? != 1 {
+                        return Err(ModelError::Unsupported("dilated convolution".into()));
+                    }
+                    let (weights, bias) = padded(
+                        &w.data,
+                        (oc, kh * kw, ic),
+                        bias(ins.get(2).copied().flatten(), &constants, oc)?,
+                    );
+                    Step::Conv {
+                        input: input_at(0)?,
+                        weights,
+                        bias,
+                        channels: (ic, oc),
+                        window: Window {
+                            kernel: (kh, kw),
+                            stride: stride(1, 2)?,
+                            same: opt_u8(0)? == 0,
+                        },
+                        activation: Activation::from_code(opt_u8(3)?)?,
+                    }
+                }
+                DEPTHWISE_CONV_2D => {
+                    let w = float(1)?;
+                    let [1, kh, kw, oc] = w.shape[..] else {
+                        return Err(ModelError::Malformed("depthwise weights not [1,h,w,c]"));
+                    };
+                    if opt(5, 1)? != 1 || opt(6, 1)? != 1 {
+                        return Err(ModelError::Unsupported("dilated convolution".into()));
+                    }
+                    let multiplier = usize::try_from(opt(3, 1)?)
+                        .ok()
+                        .filter(|&m| m >= 1 && oc % m == 0)
+                        .ok_or(ModelError::Malformed("depth multiplier"))?;
+                    Step::Depthwise {
+                        input: input_at(0)?,
+                        weights: w.data,
+                        bias: bias(ins.get(2).copied().flatten(), &constants, oc)?,
+                        multiplier,
+                        window: Window {
+                            kernel: (kh, kw),
+                            stride: stride(1, 2)?,
+                            same: opt_u8(0)? == 0,
+                        },
+                        activation: Activation::from_code(opt_u8(4)?)?,
+                    }
+                }
+                ADD => Step::Add {
+                    a: operand(input_at(0)?),
+                    b: operand(input_at(1)?),
+                    activation: Activation::from_code(opt_u8(0)?)?,
+                },
+                MAX_POOL_2D => {
+                    let kernel = match (usize::try_from(opt(4, 0)?), usize::try_from(opt(3, 0)?)) {
+                        (Ok(h @ 1..), Ok(w @ 1..)) => (h, w),
+                        _ => return Err(ModelError::Malformed("pool window below 1")),
+                    };
+                    Step::MaxPool {
+                        input: input_at(0)?,
+                        window: Window {
+                            kernel,
+                            stride: stride(1, 2)?,
+                            same: opt_u8(0)? == 0,
+                        },
+                        activation: Activation::from_code(opt_u8(5)?)?,
+                    }
+                }
+                PAD => {
+                    let Some(Constant::Int(p)) = constants[input_at(1)?].clone() else {
+                        return Err(ModelError::Unsupported(
+                            "padding that is not constant".into(),
+                        ));
+                    };
+                    let pads = p
+                        .chunks_exact(2)
+                        .map(|c| match (usize::try_from(c[0]), usize::try_from(c[1])) {
+                            (Ok(a), Ok(b)) => Ok((a, b)),
+                            _ => Err(ModelError::Malformed("negative padding")),
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    Step::Pad {
+                        input: input_at(0)?,
+                        pads,
+                    }
+                }
+                RESHAPE => Step::Reshape {
+                    input: input_at(0)?,
+                    shape: shapes[out].clone(),
+                },
+                CONCATENATION => {
+                    let rank = shapes[out].len() as i32;
+                    let axis = opt(0, 0)?;
+                    let axis = usize::try_from(if axis < 0 { axis + rank } else { axis })
+                        .ok()
+                        .filter(|&a| a < shapes[out].len())
+                        .ok_or(ModelError::Malformed("concatenation axis"))?;
+                    Step::Concat {
+                        inputs: ins
+                            .iter()
+                            .map(|i| i.map(operand).ok_or(ModelError::Malformed("missing input")))
+                            .collect::<Result<_>>()?,
+                        axis,
+                        activation: Activation::from_code(opt_u8(1)?)?,
+                    }
+                }
+                RELU => Step::Relu {
+                    input: input_at(0)?,
+                },
+                PRELU => Step::Prelu {
+                    input: input_at(0)?,
+                    alpha: float(1)?.data,
+                },
+                other => return Err(ModelError::Unsupported(format!("operator code {other}"))),
+            };
+            steps.push((step, out));
+        }
+
+        // Each runtime tensor is freed after the last step that reads it.
+        let mut last_read = vec![None; count];
+        for (i, (step, _)) in steps.iter().enumerate() {
+            for t in step.reads() {
+                last_read[t] = Some(i);
+            }
+        }
+        let mut frees = vec![Vec::new(); steps.len()];
+        for (t, last) in last_read.iter().enumerate() {
+            if let Some(i) = last {
+                if !outputs.contains(&t) {
+                    frees[*i].push(t);
+                }
+            }
+        }
+        let model = Model {
+            steps,
+            input,
+            input_shape: shapes[input].clone(),
+            outputs,
+            frees,
+            tensor_count: count,
+        };
+        Ok(model)
+    }
+
+    /// The shape the input must have, e.g. [1, 128, 128, 3].
+    #[cfg(test)]
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+
+    /// Runs the model on one input; returns its outputs in the model's order.
+    pub fn run(&self, input: Vec<f32>) -> Result<Vec<Tensor>> {
+        let want: usize = self.input_shape.iter().product();
+        if input.len() != want {
+            return Err(ModelError::InputSize {
+                got: input.len(),
+                want,
+            });
+        }
+        let mut values: Vec<Option<Tensor>> = vec![None; self.tensor_count];
+        values[self.input] = Some(Tensor {
+            shape: self.input_shape.clone(),
+            data: input,
+        });
+        for ((step, out), frees) in self.steps.iter().zip(&self.frees) {
+            let result = step.run(&values)?;
+            for &t in frees {
+                values[t] = None;
+            }
+            values[*out] = Some(result);
+        }
+        self.outputs
+            .iter()
+            .map(|&o| {
+                values[o]
+                    .take()
+                    .ok_or(ModelError::Malformed("an output no step writes"))
+            })
+            .collect()
+    }
+}
+
+/// Outputs a convolution sums at once, in registers.
+const LANE: usize = 16;
+
+/// Conv weights [out][k][in] rearranged to [k][lane][in][LANE] (out = lane × LANE + j), and
+/// the bias padded to whole lanes: the zeros of the padding are summed and never stored.
+fn padded(w: &[f32], (oc, k, ic): (usize, usize, usize), bias: Vec<f32>) -> (Vec<f32>, Vec<f32>) {
+    let lanes = oc.div_ceil(LANE);
+    let mut weights = vec![0.0; k * lanes * ic * LANE];
+    for o in 0..oc {
+        let (lane, j) = (o / LANE, o % LANE);
+        for kk in 0..k {
+            for i in 0..ic {
+                weights[((kk * lanes + lane) * ic + i) * LANE + j] = w[(o * k + kk) * ic + i];
+            }
+        }
+    }
+    let mut bias = bias;
+    bias.resize(lanes * LANE, 0.0);
+    (weights, bias)
+}
+
+fn bias(tensor: Option<usize>, constants: &[Option<Constant>], len: usize) -> Result<Vec<f32>> {
+    match tensor.and_then(|t| constants[t].clone()) {
+        None => Ok(vec![0.0; len]),
+        Some(Constant::Float(b)) if b.data.len() == len => Ok(b.data),
+        _ => Err(ModelError::Malformed("bias of the wrong size")),
+    }
+}
+
+fn get(values: &[Option<Tensor>], t: usize) -> Result<&Tensor> {
+    values[t]
+        .as_ref()
+        .ok_or(ModelError::Malformed("a tensor read before it is written"))
+}
+
+fn operand<'v>(values: &'v [Option<Tensor>], o: &'v Operand) -> Result<&'v Tensor> {
+    match o {
+        Operand::Tensor(t) => get(values, *t),
+        Operand::Constant(c) => Ok(c),
+    }
+}
+
+/// [1, h, w, c] of an image tensor.
+fn image_dims(t: &Tensor) -> Result<(usize, usize, usize)> {
+    match t.shape[..] {
+        [1, h, w, c] => Ok((h, w, c)),
+        _ => Err(ModelError::Malformed(
+            "an image tensor that is not [1,h,w,c]",
+        )),
+    }
+}
+
+impl Step {
+    fn reads(&self) -> Vec<usize> {
+        let of = |o: &Operand| match o {
+            Operand::Tensor(t) => Some(*t),
+            Operand::Constant(_) => None,
+        };
+        match self {
+            Step::Conv { input, .. }
+            | Step::Depthwise { input, .. }
+            | Step::MaxPool { input, .. }
+            | Step::Pad { input, .. }
+            | Step::Reshape { input, .. }
+            | Step::Relu { input }
+            | Step::Prelu { input, .. } => vec![*input],
+            Step::Add { a, b, .. } => [a, b].into_iter().filter_map(of).collect(),
+            Step::Concat { inputs, .. } => inputs.iter().filter_map(of).collect(),
+        }
+    }
+
+    fn run(&self, values: &[Option<Tensor>]) -> Result<Tensor> {
+        match self {
+            Step::Conv {
+                input,
+                weights,
+                bias,
+                channels: (ic, oc),
+                window,
+                activation,
+            } => {
+                let x = get(values, *input)?;
+                let (h, w, c) = image_dims(x)?;
+                if c != *ic {
+                    return Err(ModelError::Malformed("conv input channels"));
+                }
+                let (oh, ow, top, left) = window.output(h, w)?;
+                let (kh, kw) = window.kernel;
+                // Weights and bias are padded to whole lanes at load (`padded`): each lane of
+                // outputs is summed in registers over the whole window, then stored once.
+                let lanes = weights.len() / (kh * kw * ic * LANE);
+                let mut out = vec![0.0; oh * ow * oc];
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let at = (oy * ow + ox) * oc;
+                        for lane in 0..lanes {
+                            let mut acc: [f32; LANE] = bias[lane * LANE..][..LANE]
+                                .try_into()
+                                .expect("padded to whole lanes");
+                            for ky in 0..kh {
+                                let Some(iy) = (oy * window.stride.0 + ky).checked_sub(top) else {
+                                    continue;
+                                };
+                                if iy >= h {
+                                    continue;
+                                }
+                                for kx in 0..kw {
+                                    let Some(ix) = (ox * window.stride.1 + kx).checked_sub(left)
+                                    else {
+                                        continue;
+                                    };
+                                    if ix >= w {
+                                        continue;
+                                    }
+                                    let pixel = &x.data[(iy * w + ix) * ic..][..*ic];
+                                    let kernel = &weights
+                                        [(((ky * kw + kx) * lanes + lane) * ic) * LANE..]
+                                        [..ic * LANE];
+                                    for (&v, row) in pixel.iter().zip(kernel.chunks_exact(LANE)) {
+                                        for (a, &k) in acc.iter_mut().zip(row) {
+                                            *a += v * k;
+                                        }
+                                    }
+                                }
+                            }
+                            let n = LANE.min(oc - lane * LANE);
+                            out[at + lane * LANE..][..n].copy_from_slice(&acc[..n]);
+                        }
+                    }
+                }
+                activation.apply(&mut out);
+                Ok(Tensor {
+                    shape: vec![1, oh, ow, *oc],
+                    data: out,
+                })
+            }
+            Step::Depthwise {
+                input,
+                weights,
+                bias,
+                multiplier,
+                window,
+                activation,
+            } => {
+                let x = get(values, *input)?;
+                let (h, w, ic) = image_dims(x)?;
+                let oc = bias.len();
+                if ic * multiplier != oc {
+                    return Err(ModelError::Malformed("depthwise channels"));
+                }
+                let (oh, ow, top, left) = window.output(h, w)?;
+                let (kh, kw) = window.kernel;
+                let mut out = Vec::with_capacity(oh * ow * oc);
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let start = out.len();
+                        out.extend_from_slice(bias);
+                        let acc = &mut out[start..];
+                        for ky in 0..kh {
+                            let Some(iy) = (oy * window.stride.0 + ky).checked_sub(top) else {
+                                continue;
+                            };
+                            if iy >= h {
+                                continue;
+                            }
+                            for kx in 0..kw {
+                                let Some(ix) = (ox * window.stride.1 + kx).checked_sub(left) else {
+                                    continue;
+                                };
+                                if ix >= w {
+                                    continue;
+                                }
+                                let pixel = &x.data[(iy * w + ix) * ic..][..ic];
+                                let kernel = &weights[(ky * kw + kx) * oc..][..oc];
+                                if *multiplier == 1 {
+                                    for ((a, &v), &k) in acc.iter_mut().zip(pixel).zip(kernel) {
+                                        *a += v * k;
+                                    }
+                                } else {
+                                    for (o, (a, &k)) in acc.iter_mut().zip(kernel).enumerate() {
+                                        *a += pixel[o / multiplier] * k;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                activation.apply(&mut out);
+                Ok(Tensor {
+                    shape: vec![1, oh, ow, oc],
+                    data: out,
+                })
+            }
+            Step::Add { a, b, activation } => {
+                let (a, b) = (operand(values, a)?, operand(values, b)?);
+                let mut data = if a.shape == b.shape {
+                    a.data.iter().zip(&b.data).map(|(x, y)| x + y).collect()
+                } else if b.data.len() == 1 || a.data.len() == 1 {
+                    let (big, one) = if b.data.len() == 1 { (a, b) } else { (b, a) };
+                    big.data.iter().map(|x| x + one.data[0]).collect::<Vec<_>>()
+                } else {
+                    return Err(ModelError::Unsupported("broadcasting add".into()));
+                };
+                activation.apply(&mut data);
+                let shape = if a.data.len() >= b.data.len() {
+                    a.shape.clone()
+                } else {
+                    b.shape.clone()
+                };
+                Ok(Tensor { shape, data })
+            }
+            Step::MaxPool {
+                input,
+                window,
+                activation,
+            } => {
+                let x = get(values, *input)?;
+                let (h, w, c) = image_dims(x)?;
+                let (oh, ow, top, left) = window.output(h, w)?;
+                let mut out = vec![f32::NEG_INFINITY; oh * ow * c];
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let acc = &mut out[(oy * ow + ox) * c..][..c];
+                        for ky in 0..window.kernel.0 {
+                            let iy = (oy * window.stride.0 + ky).checked_sub(top);
+                            for kx in 0..window.kernel.1 {
+                                let ix = (ox * window.stride.1 + kx).checked_sub(left);
+                                if let (Some(iy), Some(ix)) = (iy, ix) {
+                                    if iy < h && ix < w {
+                                        let pixel = &x.data[(iy * w + ix) * c..][..c];
+                                        for (a, &v) in acc.iter_mut().zip(pixel) {
+                                            *a = a.max(v);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                activation.apply(&mut out);
+                Ok(Tensor {
+                    shape: vec![1, oh, ow, c],
+                    data: out,
+                })
+            }
+            Step::Pad { input, pads } => {
+                let x = get(values, *input)?;
+                if pads.len() != x.shape.len() {
+                    return Err(ModelError::Malformed("padding of the wrong rank"));
+                }
+                let shape: Vec<usize> = x
+                    .shape
+                    .iter()
+                    .zip(pads)
+                    .map(|(d, (a, b))| d + a + b)
+                    .collect();
+                let mut out = vec![0.0; shape.iter().product()];
+                // Copy the input's innermost rows into place, one row per index of the other axes.
+                let rank = shape.len();
+                let Some(&row) = x.shape.last() else {
+                    return Err(ModelError::Malformed("padding a scalar"));
+                };
+                let rows = x.data.len().checked_div(row).unwrap_or(0);
+                for r in 0..rows {
+                    let mut rest = r;
+                    let mut stride = 1;
+                    let mut at = pads[rank - 1].0;
+                    for axis in (0..rank - 1).rev() {
+                        let i = rest % x.shape[axis];
+                        rest /= x.shape[axis];
+                        stride *= shape[axis + 1];
+                        at += (i + pads[axis].0) * stride;
+                    }
+                    out[at..at + row].copy_from_slice(&x.data[r * row..][..row]);
+                }
+                Ok(Tensor { shape, data: out })
+            }
+            Step::Reshape { input, shape } => {
+                let x = get(values, *input)?;
+                if x.data.len() != shape.iter().product::<usize>() {
+                    return Err(ModelError::Malformed("reshape to a different size"));
+                }
+                Ok(Tensor {
+                    shape: shape.clone(),
+                    data: x.data.clone(),
+                })
+            }
+            Step::Concat {
+                inputs,
+                axis,
+                activation,
+            } => {
+                let parts = inputs
+                    .iter()
+                    .map(|o| operand(values, o))
+                    .collect::<Result<Vec<_>>>()?;
+                let first = parts.first().ok_or(ModelError::Malformed("empty concat"))?;
+                let outer: usize = first.shape[..*axis].iter().product();
+                let mut shape = first.shape.clone();
+                shape[*axis] = 0;
+                for p in &parts {
+                    let same_rest = p.shape.len() == first.shape.len()
+                        && p.shape[..*axis] == first.shape[..*axis]
+                        && p.shape[axis + 1..] == first.shape[axis + 1..];
+                    if !same_rest {
+                        return Err(ModelError::Malformed("concat of mismatched shapes"));
+                    }
+                    shape[*axis] += p.shape[*axis];
+                }
+                let mut data = Vec::with_capacity(shape.iter().product());
+                for o in 0..outer {
+                    for p in &parts {
+                        let chunk = p.data.len() / outer.max(1);
+                        data.extend_from_slice(&p.data[o * chunk..][..chunk]);
+                    }
+                }
+                activation.apply(&mut data);
+                Ok(Tensor { shape, data })
+            }
+            Step::Relu { input } => {
+                let x = get(values, *input)?;
+                let mut data = x.data.clone();
+                Activation::Relu.apply(&mut data);
+                Ok(Tensor {
+                    shape: x.shape.clone(),
+                    data,
+                })
+            }
+            Step::Prelu { input, alpha } => {
+                let x = get(values, *input)?;
+                let c = alpha.len();
+                if c == 0 || x.data.len() % c != 0 {
+                    return Err(ModelError::Malformed("prelu alpha"));
+                }
+                let data = x
+                    .data
+                    .chunks_exact(c)
+                    .flat_map(|px| {
+                        px.iter()
+                            .zip(alpha)
+                            .map(|(&v, &a)| if v < 0.0 { v * a } else { v })
+                    })
+                    .collect();
+                Ok(Tensor {
+                    shape: x.shape.clone(),
+                    data,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_floats_convert_exactly() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x8001), -(2f32.powi(-24)));
+        assert_eq!(f16_to_f32(0x0000), 0.0);
+        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+    }
+
+    #[test]
+    fn same_padding_matches_tflite() {
+        // 128 wide, 5×5 kernel, stride 2: 64 out, 3 padding in total, 1 before.
+        assert_eq!(Window::along(128, 5, 2, true).unwrap(), (64, 1));
+        assert_eq!(Window::along(64, 3, 1, true).unwrap(), (64, 1));
+        assert_eq!(Window::along(16, 2, 2, true).unwrap(), (8, 0));
+        assert_eq!(Window::along(7, 3, 2, false).unwrap(), (3, 0));
+        assert!(Window::along(2, 3, 1, false).is_err());
+    }
+
+    fn image(h: usize, w: usize, c: usize, data: Vec<f32>) -> Tensor {
+        Tensor {
+            shape: vec![1, h, w, c],
+            data,
+        }
+    }
+
+    #[test]
+    fn a_convolution_sums_its_window_with_bias_and_relu() {
+        // 3×3 input of one channel, 3×3 kernel of ones for out channel 0 and of minus ones for
+        // channel 1, SAME padding: the centre sees all nine values.
+        let x = image(3, 3, 1, (1..=9).map(|v| v as f32).collect());
+        // Weights as the file holds them: [out][kh·kw][in].
+        let file: Vec<f32> = [1.0; 9].into_iter().chain([-1.0; 9]).collect();
+        let (weights, bias) = padded(&file, (2, 9, 1), vec![0.5, 0.5]);
+        let step = Step::Conv {
+            input: 0,
+            weights,
+            bias,
+            channels: (1, 2),
+            window: Window {
+                kernel: (3, 3),
+                stride: (1, 1),
+                same: true,
+            },
+            activation: Activation::Relu,
+        };
+        let out = step.run(&[Some(x)]).unwrap();
+        assert_eq!(out.shape, vec![1, 3, 3, 2]);
+        // Centre: 45 + 0.5; corner (0,0): 1+2+4+5 = 12 + 0.5; the negative channel is cut to 0.
+        assert_eq!(out.data[(4) * 2], 45.5);
+        assert_eq!(out.data[0], 12.5);
+        assert!(out.data.iter().skip(1).step_by(2).all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn depthwise_pool_pad_and_concat_keep_channels_apart() {
+        // Two channels: the second is ten times the first.
+        let x = image(2, 2, 2, vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0]);
+        let depthwise = Step::Depthwise {
+            input: 0,
+            weights: vec![1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0],
+            bias: vec![0.0, 0.0],
+            multiplier: 1,
+            window: Window {
+                kernel: (2, 2),
+                stride: (2, 2),
+                same: false,
+            },
+            activation: Activation::None,
+        };
+        let d = depthwise.run(&[Some(x.clone())]).unwrap();
+        assert_eq!(d, image(1, 1, 2, vec![10.0, -100.0]));
+
+        let pool = Step::MaxPool {
+            input: 0,
+            window: Window {
+                kernel: (2, 2),
+                stride: (2, 2),
+                same: false,
+            },
+            activation: Activation::None,
+        };
+        assert_eq!(
+            pool.run(&[Some(x.clone())]).unwrap(),
+            image(1, 1, 2, vec![4.0, 40.0])
+        );
+
+        // Channel padding, as BlazeFace's residual blocks use it: 2 channels become 4.
+        let pad = Step::Pad {
+            input: 0,
+            pads: vec![(0, 0), (0, 0), (0, 0), (1, 1)],
+        };
+        let p = pad.run(&[Some(x.clone())]).unwrap();
+        assert_eq!(p.shape, vec![1, 2, 2, 4]);
+        assert_eq!(&p.data[..8], &[0.0, 1.0, 10.0, 0.0, 0.0, 2.0, 20.0, 0.0]);
+
+        let concat = Step::Concat {
+            inputs: vec![Operand::Tensor(0), Operand::Tensor(0)],
+            axis: 1,
+            activation: Activation::None,
+        };
+        let c = concat.run(&[Some(x)]).unwrap();
+        assert_eq!(c.shape, vec![1, 4, 2, 2]);
+        assert_eq!(c.data[8..12], [1.0, 10.0, 2.0, 20.0]);
+    }
+
+    #[test]
+    fn malformed_files_are_refused_without_panicking() {
+        let model = include_bytes!("../../../assets/models/face_detection_short_range.tflite");
+        for cut in [0, 3, 8, 100, 4_000, model.len() / 2, model.len() - 1] {
+            assert!(Model::load(&model[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut flipped = model.to_vec();
+        for i in (0..flipped.len()).step_by(97) {
+            flipped[i] ^= 0x5a;
+            let _ = Model::load(&flipped);
+        }
+        let loaded = Model::load(model).unwrap();
+        assert_eq!(
+            loaded.run(vec![0.0; 10]).unwrap_err(),
+            ModelError::InputSize {
+                got: 10,
+                want: 128 * 128 * 3
+            }
+        );
+    }
+}

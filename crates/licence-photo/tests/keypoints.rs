@@ -1,0 +1,125 @@
+//! BlazeFace's keypoints against hand labels, and what they change in the verdict: the roll of
+//! the head from the eye line, whatever the background, and people the frontal cascade misses.
+
+use image::{imageops, ImageFormat, Rgb, RgbImage};
+use licence_photo::testdata::*;
+use licence_photo::{BlazeFace, PhotoChecker, Verdict};
+use time::macros::date;
+
+const TODAY: time::Date = date!(2026 - 11 - 24);
+
+fn check(img: &RgbImage) -> Verdict {
+    PhotoChecker::new().check(&encode(img, ImageFormat::Png), TODAY)
+}
+
+/// Pupil centres of astronaut.png, the person's right eye first, read off an 8× enlargement
+/// with a 5 px grid (docs/photo.md).
+const RIGHT_PUPIL: (f64, f64) = (203.8, 101.9);
+const LEFT_PUPIL: (f64, f64) = (246.3, 103.1);
+
+#[test]
+fn the_eyes_are_found_at_the_hand_labels() {
+    let faces = BlazeFace::new().faces(&load("astronaut.png"));
+    assert_eq!(faces.len(), 1);
+    let f = faces[0];
+    let off = |p: (f64, f64), q: (f64, f64)| (p.0 - q.0).hypot(p.1 - q.1);
+    assert!(off(f.right_eye, RIGHT_PUPIL) < 1.5, "{:?}", f.right_eye);
+    assert!(off(f.left_eye, LEFT_PUPIL) < 1.5, "{:?}", f.left_eye);
+    let labelled = (LEFT_PUPIL.1 - RIGHT_PUPIL.1)
+        .atan2(LEFT_PUPIL.0 - RIGHT_PUPIL.0)
+        .to_degrees();
+    assert!(
+        (f.roll_degrees() - labelled).abs() < 1.0,
+        "{}",
+        f.roll_degrees()
+    );
+    // Nose below the eyes, mouth below the nose, ears outside the eyes.
+    assert!(f.nose_tip.1 > f.left_eye.1 && f.mouth.1 > f.nose_tip.1);
+    assert!(f.right_ear.0 < f.right_eye.0 && f.left_ear.0 > f.left_eye.0);
+    assert!(f.yaw_ratio().abs() < 0.05, "{}", f.yaw_ratio());
+}
+
+/// The astronaut on `bg` as a finished 260×378 frame, her head 240 px long.
+fn frame_on(bg: Rgb<u8>) -> RgbImage {
+    let s = 240.0 / (ASTRONAUT_CHIN - ASTRONAUT_HAIR_TOP);
+    let img = resize(&astronaut_on(|_, _| bg), s);
+    let hair = (ASTRONAUT_HAIR_TOP * s).round() as i64;
+    let cx = ((226.0 - 110.0) * s).round() as i64;
+    place(&img, 260, 378, 130 - cx, 15 - hair, bg)
+}
+
+#[test]
+fn the_roll_does_not_depend_on_the_background() {
+    // The symmetry measure read 15-22° on white for upright heads that read 0.5° on blue.
+    let rolls: Vec<f64> = [WHITE, Rgb([67, 142, 219]), Rgb([150, 150, 150])]
+        .into_iter()
+        .map(|bg| {
+            check(&frame_on(bg))
+                .measurements
+                .and_then(|m| m.frame?.roll_degrees)
+                .expect("roll measured on a frame")
+        })
+        .collect();
+    for r in &rolls {
+        assert!((r - rolls[0]).abs() <= 1.0, "{rolls:?}");
+        assert!(r.abs() < 4.0, "{rolls:?}");
+    }
+    assert_eq!(check(&frame_on(WHITE)).problems, vec![]);
+}
+
+#[test]
+fn the_eye_line_follows_a_rotation_on_any_background() {
+    let detector = BlazeFace::new();
+    for bg in [WHITE, Rgb([67, 142, 219])] {
+        let canvas = place(
+            &resize(&astronaut_on(|_, _| bg), 2.0),
+            700,
+            1100,
+            110,
+            60,
+            bg,
+        );
+        let roll = |degrees: f64| detector.faces(&rotate(&canvas, degrees, bg))[0].roll_degrees();
+        let upright = roll(0.0);
+        for applied in [-20.0, -12.0, -6.0, 6.0, 12.0, 20.0] {
+            let change = roll(applied) - upright;
+            assert!(
+                (change - applied).abs() <= 1.5,
+                "{bg:?}: applied {applied}°, measured change {change}°"
+            );
+        }
+    }
+}
+
+#[test]
+fn people_the_frontal_cascade_misses_still_make_a_group() {
+    // Three people side by side, the two outer ones leaning 35° (the cascade sees upright
+    // faces only): one person to the cascade, three to BlazeFace, so "more than one person".
+    let (one, _) = portrait(1.0);
+    let person = place(&one, 340, 420, 40, 60, WHITE);
+    let mut group = RgbImage::from_pixel(1020, 420, WHITE);
+    imageops::overlay(&mut group, &rotate(&person, -35.0, WHITE), 0, 0);
+    imageops::overlay(&mut group, &person, 340, 0);
+    imageops::overlay(&mut group, &rotate(&person, 35.0, WHITE), 680, 0);
+    assert_eq!(PhotoChecker::new().faces(&group).len(), 1);
+    assert_eq!(BlazeFace::new().faces(&group).len(), 3);
+    let v = check(&group);
+    assert_eq!(v.problems[0].code.as_str(), "multiple_faces");
+    assert_eq!(v.problems.len(), 1);
+}
+
+#[test]
+fn a_strongly_leaning_head_is_tilted_not_missing() {
+    let (one, _) = portrait(2.0);
+    let canvas = place(&one, 700, 1100, 110, 60, WHITE);
+    let leaning = rotate(&canvas, 40.0, WHITE);
+    assert!(PhotoChecker::new().faces(&leaning).is_empty());
+    let v = check(&leaning);
+    assert_eq!(
+        v.problems
+            .iter()
+            .map(|p| p.code.as_str())
+            .collect::<Vec<_>>(),
+        ["tilted"]
+    );
+}
