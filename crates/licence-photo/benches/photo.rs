@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::RgbImage;
-use licence_photo::{decode, PhotoChecker};
+use licence_photo::{decode, BlazeFace, FaceMesh, PhotoChecker};
 use time::macros::date;
 
 fn bench(c: &mut Criterion) {
@@ -31,6 +31,18 @@ fn bench(c: &mut Criterion) {
     g.bench_function("stage_detect_faces", |b| b.iter(|| checker.faces(&picture)));
     g.bench_function("stage_head_geometry", |b| {
         b.iter(|| checker.geometry(&picture))
+    });
+    let blazeface = BlazeFace::new();
+    let mesh = FaceMesh::new();
+    let person = blazeface.people(&picture)[0];
+    g.bench_function("stage_blazeface_people", |b| {
+        b.iter(|| blazeface.people(&picture))
+    });
+    g.bench_function("stage_blazeface_refine", |b| {
+        b.iter(|| blazeface.refine(&picture, &person))
+    });
+    g.bench_function("stage_face_mesh", |b| {
+        b.iter(|| mesh.landmarks(&picture, &person))
     });
     g.bench_function("stage_recheck_260x378_jpeg", |b| {
         b.iter(|| checker.check(&frame_jpeg, today))

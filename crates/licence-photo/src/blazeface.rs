@@ -116,17 +116,17 @@ impl Default for BlazeFace {
 /// A square of the picture that is scaled to the model's input: its centre and side in the
 /// picture's pixels, turned by `angle` (radians, clockwise on screen) and optionally mirrored.
 #[derive(Debug, Clone, Copy)]
-struct Square {
-    centre: Point,
-    side: f64,
-    angle: f64,
-    mirrored: bool,
+pub(crate) struct Square {
+    pub centre: Point,
+    pub side: f64,
+    pub angle: f64,
+    pub mirrored: bool,
 }
 
 impl Square {
     /// The picture point under a point of the model's input (0-1 coordinates), with the
     /// angle's sine and cosine worked out once.
-    fn mapping(&self) -> impl Fn(f64, f64) -> Point + '_ {
+    pub fn mapping(&self) -> impl Fn(f64, f64) -> Point + '_ {
         let (s, c) = self.angle.sin_cos();
         move |u, v| {
             let u = if self.mirrored { 1.0 - u } else { u };
@@ -270,7 +270,7 @@ impl BlazeFace {
     }
 
     fn detect(&self, picture: &RgbImage, square: Square) -> Vec<FaceKeypoints> {
-        let input = sample(picture, square);
+        let input = sample(picture, square, SIDE, (-1.0, 1.0));
         let Ok(outputs) = self.model.run(input) else {
             return Vec::new();
         };
@@ -403,17 +403,24 @@ fn weighted_suppression(mut found: Vec<Raw>) -> Vec<Raw> {
     kept
 }
 
-/// The square scaled to the model's input, RGB in [-1, 1]. Each input pixel averages up to 4×4
-/// samples of its footprint: enough against aliasing, and a 12 MP photo costs 260 000 reads,
-/// not twelve million. Outside the picture is mid-grey (0).
-fn sample(picture: &RgbImage, square: Square) -> Vec<f32> {
+/// The square scaled to a model's input of `side`², RGB mapped to `range`. Each input pixel
+/// averages up to 4×4 samples of its footprint: enough against aliasing, and a 12 MP photo
+/// costs a few hundred thousand reads, not twelve million. Outside the picture is mid-grey.
+pub(crate) fn sample(
+    picture: &RgbImage,
+    square: Square,
+    side: usize,
+    (low, high): (f32, f32),
+) -> Vec<f32> {
     let (w, h) = picture.dimensions();
-    let n = ((square.side / SIDE as f64).ceil() as usize).clamp(1, 4);
-    let fine = (SIDE * n) as f64;
+    let n = ((square.side / side as f64).ceil() as usize).clamp(1, 4);
+    let fine = (side * n) as f64;
     let to_picture = square.mapping();
-    let mut out = Vec::with_capacity(SIDE * SIDE * 3);
-    for v in 0..SIDE {
-        for u in 0..SIDE {
+    let per_level = (high - low) / 255.0;
+    let grey = (low + high) / 2.0;
+    let mut out = Vec::with_capacity(side * side * 3);
+    for v in 0..side {
+        for u in 0..side {
             let mut sum = [0u32; 3];
             let mut count = 0u32;
             for j in 0..n {
@@ -433,9 +440,9 @@ fn sample(picture: &RgbImage, square: Square) -> Vec<f32> {
             }
             for s in sum {
                 out.push(if count == 0 {
-                    0.0
+                    grey
                 } else {
-                    s as f32 / count as f32 / 127.5 - 1.0
+                    low + s as f32 / count as f32 * per_level
                 });
             }
         }

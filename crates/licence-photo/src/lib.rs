@@ -33,6 +33,7 @@ mod blazeface;
 mod detect;
 mod framing;
 mod intake;
+mod landmarks;
 mod measure;
 mod problem;
 #[cfg(feature = "testdata")]
@@ -50,6 +51,7 @@ pub use blazeface::{BlazeFace, FaceKeypoints};
 pub use detect::{FaceBox, FaceDetector};
 pub use framing::{framing_advice, FramingAdvice};
 pub use intake::{decode, sniff, Decoded, Refusal, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
+pub use landmarks::{FaceLandmarks, FaceMesh};
 pub use problem::{PhotoProblem, ProblemCode, Severity};
 
 use measure::Rect;
@@ -192,6 +194,8 @@ pub struct PhotoChecker {
     detector: FaceDetector,
     /// BlazeFace: sees turned and tilted faces too (how many people), and the eyes (roll).
     keypoints: BlazeFace,
+    /// Face Mesh: the chin.
+    mesh: FaceMesh,
 }
 
 type Found = Vec<(ProblemCode, String)>;
@@ -216,6 +220,7 @@ impl PhotoChecker {
         PhotoChecker {
             detector: FaceDetector::new(),
             keypoints: BlazeFace::new(),
+            mesh: FaceMesh::new(),
         }
     }
 
@@ -227,7 +232,9 @@ impl PhotoChecker {
     /// The head geometry for the largest face, if there is one (for calibration and tools).
     pub fn geometry(&mut self, picture: &RgbImage) -> Option<HeadGeometry> {
         let face = *self.detector.faces(picture).first()?;
-        Some(head_geometry(picture, face))
+        let people = self.keypoints.people(picture);
+        let landmarks = self.landmarks_of(picture, &face, &people);
+        Some(head_geometry(picture, face, landmarks.as_ref()))
     }
 
     /// Checks an encoded photo (JPEG, PNG or WebP) from the driver's album or camera. `today`
@@ -329,7 +336,8 @@ impl PhotoChecker {
             problems.push(found(ProblemCode::BackgroundNotWhite));
             return Verdict::from_problems(&problems, None, None);
         }
-        let geometry = head_geometry(&picture, face);
+        let landmarks = self.landmarks_of(&picture, &face, &people);
+        let geometry = head_geometry(&picture, face, landmarks.as_ref());
         let top = f64::from(geometry.hair_top);
         let head_length = geometry.chin - top;
         // Centre on the head as measured, which is what the re-check will measure too.
@@ -381,6 +389,24 @@ impl PhotoChecker {
         Verdict::from_problems(&problems, measurements, Some(jpeg))
     }
 
+    /// The landmarks of the cascade's face: of the BlazeFace face whose centre is inside its box.
+    fn landmarks_of(
+        &self,
+        picture: &RgbImage,
+        face: &FaceBox,
+        people: &[FaceKeypoints],
+    ) -> Option<FaceLandmarks> {
+        let same = people.iter().find(|p| {
+            let (cx, cy) = (
+                p.face.x + p.face.width / 2.0,
+                p.face.y + p.face.height / 2.0,
+            );
+            (face.x..face.x + face.width).contains(&cx)
+                && (face.y..face.y + face.height).contains(&cy)
+        })?;
+        self.mesh.landmarks(picture, same)
+    }
+
     /// Every check on a 260×378 frame, as it stands.
     fn assess_frame(&mut self, frame: &RgbImage) -> (Option<Measurements>, Found) {
         use thresholds::*;
@@ -399,7 +425,12 @@ impl PhotoChecker {
         let (w, h) = frame.dimensions();
         let bg = measure::background_colour(frame);
         let top = measure::hair_top(frame, &face, bg);
-        let chin = measure::chin(frame, &face);
+        let main = self.keypoints.main_face(frame);
+        let landmarks = main.and_then(|m| self.mesh.landmarks(frame, &m));
+        let chin = match &landmarks {
+            Some(l) => measure::chin_near(frame, &face, l.chin()),
+            None => measure::chin(frame, &face),
+        };
         let head_length = (chin - f64::from(top)).round().max(0.0) as u32;
         let (left, right) = measure::head_edges(frame, &face, bg);
         let head_width = right - left;
@@ -470,7 +501,7 @@ impl PhotoChecker {
         let gray = image::imageops::grayscale(frame);
         let sharpness = measure::sharpness(&gray, inner);
         // Roll from the eye line where BlazeFace sees the eyes; the symmetry axis otherwise.
-        let roll = match self.keypoints.main_face(frame) {
+        let roll = match main {
             Some(eyes) => Some(eyes.roll_degrees()),
             None => measure::roll_degrees(&gray, &face),
         };
@@ -598,14 +629,21 @@ fn source_background_clearly_not_white(picture: &RgbImage, face: &FaceBox) -> bo
     luma < BACKGROUND_MIN_LUMA || chroma > BACKGROUND_MAX_CHROMA
 }
 
-fn head_geometry(picture: &RgbImage, face: FaceBox) -> HeadGeometry {
+fn head_geometry(
+    picture: &RgbImage,
+    face: FaceBox,
+    landmarks: Option<&FaceLandmarks>,
+) -> HeadGeometry {
     let background = measure::background_colour(picture);
     let (left, right) = measure::head_edges(picture, &face, background);
     HeadGeometry {
         face,
         background,
         hair_top: measure::hair_top(picture, &face, background),
-        chin: measure::chin(picture, &face),
+        chin: match landmarks {
+            Some(l) => measure::chin_near(picture, &face, l.chin()),
+            None => measure::chin(picture, &face),
+        },
         left,
         right,
     }

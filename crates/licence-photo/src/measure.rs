@@ -37,6 +37,32 @@ pub fn chin(img: &RgbImage, face: &FaceBox) -> f64 {
     ) else {
         return fallback;
     };
+    first_drop(img, band).unwrap_or(fallback)
+}
+
+/// The chin near where the face landmarks put it: the same first bright-to-dark edge as
+/// `chin`, looked for only from a little above the landmark to a little below it, so that a
+/// collar or a neckline further down is never taken for the chin. The landmark itself when no
+/// edge stands out (it sits on the skin at the chin's lowest point, 1-2 px above the edge
+/// on the labelled photo).
+pub fn chin_near(img: &RgbImage, face: &FaceBox, landmark: (f64, f64)) -> f64 {
+    let (w, h) = img.dimensions();
+    let Some(band) = Rect::clipped(
+        landmark.0 - face.width * 0.12,
+        landmark.1 - face.height * 0.05 - 2.0,
+        landmark.0 + face.width * 0.12,
+        landmark.1 + face.height * 0.08 + 2.0,
+        w,
+        h,
+    ) else {
+        return landmark.1;
+    };
+    first_drop(img, band).unwrap_or(landmark.1)
+}
+
+/// The first row of `band` where the brightness falls by `MIN_CHIN_EDGE` over 4 rows, at a
+/// local maximum of the fall.
+fn first_drop(img: &RgbImage, band: Rect) -> Option<f64> {
     let profile: Vec<f32> = (band.y0..band.y1)
         .map(|y| {
             (band.x0..band.x1)
@@ -49,7 +75,7 @@ pub fn chin(img: &RgbImage, face: &FaceBox) -> f64 {
     let drop = |i: usize| profile[i - 2] - profile[i + 2];
     (3..profile.len().saturating_sub(3))
         .find(|&i| drop(i) >= MIN_CHIN_EDGE && drop(i) >= drop(i - 1) && drop(i) >= drop(i + 1))
-        .map_or(fallback, |i| f64::from(band.y0) + i as f64)
+        .map(|i| f64::from(band.y0) + i as f64)
 }
 
 /// Consecutive non-background pixels (or rows) that mark where the head begins.

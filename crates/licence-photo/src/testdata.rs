@@ -10,6 +10,10 @@ use image::{imageops, Rgb, RgbImage};
 /// Read off a 4× enlargement with a 10-pixel grid; see docs/photo.md.
 pub const ASTRONAUT_HAIR_TOP: f64 = 15.5;
 pub const ASTRONAUT_CHIN: f64 = 178.0;
+/// Pupil centres of astronaut.png, the person's right eye (on the left) first, read off an 8×
+/// enlargement with a 5 px grid (docs/photo.md).
+pub const ASTRONAUT_RIGHT_PUPIL: (f64, f64) = (203.8, 101.9);
+pub const ASTRONAUT_LEFT_PUPIL: (f64, f64) = (246.3, 103.1);
 /// The columns kept when the astronaut is placed on a new background: the flag (left) and the
 /// shuttle model (right) are left out.
 const KEEP_X: (u32, u32) = (110, 350);
@@ -83,6 +87,43 @@ pub fn astronaut_on(fill: impl Fn(u32, u32) -> Rgb<u8>) -> RgbImage {
 }
 
 pub const WHITE: Rgb<u8> = Rgb([248, 248, 246]);
+
+/// The astronaut (as `astronaut_on` cuts her out) with her eyes closed: each eye, an ellipse
+/// 26×12 px around the labelled pupil, is painted with the skin of the lid above it, blended
+/// into the face at its edge, and a closed lid's lash line, curving down, is drawn across it.
+/// Made from the labels alone, not from any landmark the check computes.
+pub fn eyes_closed(img: &RgbImage) -> RgbImage {
+    let mut out = img.clone();
+    let (w, h) = img.dimensions();
+    for (px, py) in [ASTRONAUT_RIGHT_PUPIL, ASTRONAUT_LEFT_PUPIL] {
+        let px = px - f64::from(KEEP_X.0);
+        let skin = *img.get_pixel(px as u32, (py - 8.0) as u32);
+        let (a, b) = (13.0, 6.0);
+        for y in (py - b - 1.0) as u32..=(py + b + 1.0) as u32 {
+            for x in (px - a - 1.0) as u32..=(px + a + 1.0) as u32 {
+                let (dx, dy) = ((f64::from(x) - px) / a, (f64::from(y) - py) / b);
+                let r = (dx * dx + dy * dy).sqrt();
+                if x >= w || y >= h || r > 1.0 {
+                    continue;
+                }
+                // Full paint inside, fading into the face over the outer fifth.
+                let cover = ((1.0 - r) / 0.2).min(1.0);
+                let lash = f64::from(y) - (py + 1.0 + 2.5 * (1.0 - dx * dx));
+                let target = if lash.abs() < 0.8 && dx.abs() < 0.85 {
+                    [70.0, 50.0, 42.0]
+                } else {
+                    skin.0.map(f64::from)
+                };
+                let old = img.get_pixel(x, y).0;
+                let mixed: [u8; 3] = std::array::from_fn(|c| {
+                    (target[c] * cover + f64::from(old[c]) * (1.0 - cover)) as u8
+                });
+                out.put_pixel(x, y, Rgb(mixed));
+            }
+        }
+    }
+    out
+}
 
 /// A labelled positive: the astronaut on white, enlarged `scale` times (as a higher-resolution
 /// camera would see her). Returns the picture and its labelled head length.

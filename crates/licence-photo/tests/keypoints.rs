@@ -12,10 +12,8 @@ fn check(img: &RgbImage) -> Verdict {
     PhotoChecker::new().check(&encode(img, ImageFormat::Png), TODAY)
 }
 
-/// Pupil centres of astronaut.png, the person's right eye first, read off an 8× enlargement
-/// with a 5 px grid (docs/photo.md).
-const RIGHT_PUPIL: (f64, f64) = (203.8, 101.9);
-const LEFT_PUPIL: (f64, f64) = (246.3, 103.1);
+const RIGHT_PUPIL: (f64, f64) = ASTRONAUT_RIGHT_PUPIL;
+const LEFT_PUPIL: (f64, f64) = ASTRONAUT_LEFT_PUPIL;
 
 #[test]
 fn the_eyes_are_found_at_the_hand_labels() {

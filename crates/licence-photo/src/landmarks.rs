@@ -1,0 +1,161 @@
+//! 468 face landmarks in 3-D from MediaPipe's Face Mesh model, on a square around a face
+//! BlazeFace found, turned upright by its eye line (as MediaPipe's own pipeline does). What
+//! the check reads from them: the chin, how open the eyes are, and how far the face is turned.
+
+use image::RgbImage;
+
+use crate::blazeface::{sample, FaceKeypoints, Point, Square};
+use crate::tflite::Model;
+
+static MODEL: &[u8] = include_bytes!("../../../assets/models/face_landmark.tflite");
+
+/// The model's input side, in pixels.
+const SIDE: usize = 192;
+/// The crop is this many times the face box (MediaPipe's setting for this model).
+const CROP_SCALE: f64 = 1.5;
+/// Below this the model says there is no face in the crop.
+const MIN_PRESENCE: f64 = 0.5;
+
+/// Indices into the 468 points (MediaPipe's canonical face mesh). "Right" is the person's.
+mod index {
+    pub const FOREHEAD: usize = 10;
+    pub const CHIN: usize = 152;
+    pub const RIGHT_CHEEK: usize = 234;
+    pub const LEFT_CHEEK: usize = 454;
+    pub const RIGHT_EYE_OUTER: usize = 33;
+    pub const RIGHT_EYE_INNER: usize = 133;
+    pub const RIGHT_EYE_UPPER: usize = 159;
+    pub const RIGHT_EYE_LOWER: usize = 145;
+    pub const LEFT_EYE_OUTER: usize = 263;
+    pub const LEFT_EYE_INNER: usize = 362;
+    pub const LEFT_EYE_UPPER: usize = 386;
+    pub const LEFT_EYE_LOWER: usize = 374;
+}
+
+/// The landmarks of one face, in the picture's own pixels (z in pixels too, larger further
+/// from the camera), with what the check reads from them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceLandmarks {
+    pub points: Vec<(f64, f64, f64)>,
+    /// How sure the model is that the crop holds a face, 0-1.
+    pub presence: f64,
+    /// Turn of the face about the vertical axis, in degrees, from the depth of the two cheeks'
+    /// edges: positive when the person looks to their left (the photo's right).
+    pub yaw_degrees: f64,
+    /// Nod about the horizontal axis, from the depth of forehead and chin: positive when the
+    /// chin is raised.
+    pub pitch_degrees: f64,
+}
+
+impl FaceLandmarks {
+    pub fn point(&self, i: usize) -> Point {
+        let (x, y, _) = self.points[i];
+        (x, y)
+    }
+
+    /// The lowest point of the chin.
+    pub fn chin(&self) -> Point {
+        self.point(index::CHIN)
+    }
+
+    /// Each eye's opening (lid to lid) over its width (corner to corner): about 0.3 for eyes
+    /// open normally, near 0 when closed. The person's right eye first.
+    pub fn eye_openness(&self) -> (f64, f64) {
+        let d = |a: usize, b: usize| {
+            let (p, q) = (self.point(a), self.point(b));
+            (p.0 - q.0).hypot(p.1 - q.1)
+        };
+        let ratio = |upper, lower, outer, inner| d(upper, lower) / d(outer, inner).max(1e-6);
+        use index::*;
+        (
+            ratio(
+                RIGHT_EYE_UPPER,
+                RIGHT_EYE_LOWER,
+                RIGHT_EYE_OUTER,
+                RIGHT_EYE_INNER,
+            ),
+            ratio(
+                LEFT_EYE_UPPER,
+                LEFT_EYE_LOWER,
+                LEFT_EYE_OUTER,
+                LEFT_EYE_INNER,
+            ),
+        )
+    }
+}
+
+/// The landmark model. Build once.
+pub struct FaceMesh {
+    model: Model,
+}
+
+impl std::fmt::Debug for FaceMesh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FaceMesh(468)")
+    }
+}
+
+impl Default for FaceMesh {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FaceMesh {
+    pub fn new() -> FaceMesh {
+        FaceMesh {
+            model: Model::load(MODEL).expect("the bundled face landmark model loads"),
+        }
+    }
+
+    /// The landmarks of the face BlazeFace found at `face`; `None` when the model sees no
+    /// face in the crop.
+    pub fn landmarks(&self, picture: &RgbImage, face: &FaceKeypoints) -> Option<FaceLandmarks> {
+        let b = face.face;
+        // The box's centre is the face's; the crop is turned so the eyes are level.
+        let square = Square {
+            centre: (b.x + b.width / 2.0, b.y + b.height / 2.0),
+            side: b.width.max(b.height) * CROP_SCALE,
+            angle: face.roll_degrees().to_radians(),
+            mirrored: false,
+        };
+        let outputs = self
+            .model
+            .run(sample(picture, square, SIDE, (0.0, 1.0)))
+            .ok()?;
+        let [points, presence] = &outputs[..] else {
+            return None;
+        };
+        let presence = 1.0 / (1.0 + (-f64::from(*presence.data.first()?)).exp());
+        if presence < MIN_PRESENCE || points.data.len() != 468 * 3 {
+            return None;
+        }
+        // In the crop's own frame (eyes level), in its pixels.
+        let crop: Vec<(f64, f64, f64)> = points
+            .data
+            .chunks_exact(3)
+            .map(|p| (f64::from(p[0]), f64::from(p[1]), f64::from(p[2])))
+            .collect();
+        let angle = |a: usize, b: usize, along: fn(&(f64, f64, f64)) -> f64| {
+            let (p, q) = (crop[a], crop[b]);
+            (q.2 - p.2).atan2(along(&q) - along(&p)).to_degrees()
+        };
+        let yaw_degrees = angle(index::RIGHT_CHEEK, index::LEFT_CHEEK, |p| p.0);
+        let pitch_degrees = -angle(index::FOREHEAD, index::CHIN, |p| p.1);
+        let to_picture = square.mapping();
+        let scale = square.side / SIDE as f64;
+        let points = crop
+            .iter()
+            .map(|&(x, y, z)| {
+                let (px, py) = to_picture(x / SIDE as f64, y / SIDE as f64);
+                (px, py, z * scale)
+            })
+            .collect();
+        Some(FaceLandmarks {
+            points,
+            presence,
+            yaw_degrees,
+            pitch_degrees,
+        })
+    }
+}
