@@ -701,6 +701,114 @@ fn padded(w: &[f32], (oc, k, ic): (usize, usize, usize), bias: Vec<f32>) -> (Vec
     (weights, bias)
 }
 
+/// Sizes of one convolution: input and output (h, w, channels), padding (top, left).
+#[derive(Clone, Copy)]
+struct Shapes {
+    input: (usize, usize, usize),
+    output: (usize, usize, usize),
+    pad: (usize, usize),
+}
+
+impl Shapes {
+    /// The input pixel under output (oy, ox) and kernel tap (ky, kx), if it is inside.
+    #[inline(always)]
+    fn tap(
+        &self,
+        window: &Window,
+        (oy, ox): (usize, usize),
+        (ky, kx): (usize, usize),
+    ) -> Option<usize> {
+        let iy = (oy * window.stride.0 + ky).checked_sub(self.pad.0)?;
+        let ix = (ox * window.stride.1 + kx).checked_sub(self.pad.1)?;
+        (iy < self.input.0 && ix < self.input.1).then_some(iy * self.input.1 + ix)
+    }
+}
+
+/// The convolution's loops. Compiled also for AVX2 and chosen at run time (`multiversion`):
+/// the same code, summing eight outputs per instruction instead of four.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn convolve(
+    x: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    window: &Window,
+    shape: Shapes,
+    out: &mut [f32],
+) {
+    let (kh, kw) = window.kernel;
+    let ic = shape.input.2;
+    let (oh, ow, oc) = shape.output;
+    // Weights and bias are padded to whole lanes at load (`padded`): each lane of outputs is
+    // summed in registers over the whole window, then stored once.
+    let lanes = weights.len() / (kh * kw * ic * LANE);
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let at = (oy * ow + ox) * oc;
+            for lane in 0..lanes {
+                let mut acc = [0.0f32; LANE];
+                acc.copy_from_slice(&bias[lane * LANE..][..LANE]);
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let Some(i) = shape.tap(window, (oy, ox), (ky, kx)) else {
+                            continue;
+                        };
+                        let pixel = &x[i * ic..][..ic];
+                        let kernel =
+                            &weights[(((ky * kw + kx) * lanes + lane) * ic) * LANE..][..ic * LANE];
+                        for (&v, row) in pixel.iter().zip(kernel.chunks_exact(LANE)) {
+                            for (a, &k) in acc.iter_mut().zip(row) {
+                                *a += v * k;
+                            }
+                        }
+                    }
+                }
+                let n = LANE.min(oc - lane * LANE);
+                out[at + lane * LANE..][..n].copy_from_slice(&acc[..n]);
+            }
+        }
+    }
+}
+
+/// The depthwise convolution's loops, compiled as `convolve` is.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn depthwise(
+    x: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    multiplier: usize,
+    window: &Window,
+    shape: Shapes,
+    out: &mut [f32],
+) {
+    let (kh, kw) = window.kernel;
+    let ic = shape.input.2;
+    let (oh, ow, oc) = shape.output;
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let acc = &mut out[(oy * ow + ox) * oc..][..oc];
+            acc.copy_from_slice(bias);
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let Some(i) = shape.tap(window, (oy, ox), (ky, kx)) else {
+                        continue;
+                    };
+                    let pixel = &x[i * ic..][..ic];
+                    let kernel = &weights[(ky * kw + kx) * oc..][..oc];
+                    if multiplier == 1 {
+                        for ((a, &v), &k) in acc.iter_mut().zip(pixel).zip(kernel) {
+                            *a += v * k;
+                        }
+                    } else {
+                        for (o, (a, &k)) in acc.iter_mut().zip(kernel).enumerate() {
+                            *a += pixel[o / multiplier] * k;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn bias(tensor: Option<usize>, constants: &[Option<Constant>], len: usize) -> Result<Vec<f32>> {
     match tensor.and_then(|t| constants[t].clone()) {
         None => Ok(vec![0.0; len]),
@@ -767,49 +875,13 @@ impl Step {
                     return Err(ModelError::Malformed("conv input channels"));
                 }
                 let (oh, ow, top, left) = window.output(h, w)?;
-                let (kh, kw) = window.kernel;
-                // Weights and bias are padded to whole lanes at load (`padded`): each lane of
-                // outputs is summed in registers over the whole window, then stored once.
-                let lanes = weights.len() / (kh * kw * ic * LANE);
                 let mut out = vec![0.0; oh * ow * oc];
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let at = (oy * ow + ox) * oc;
-                        for lane in 0..lanes {
-                            let mut acc: [f32; LANE] = bias[lane * LANE..][..LANE]
-                                .try_into()
-                                .expect("padded to whole lanes");
-                            for ky in 0..kh {
-                                let Some(iy) = (oy * window.stride.0 + ky).checked_sub(top) else {
-                                    continue;
-                                };
-                                if iy >= h {
-                                    continue;
-                                }
-                                for kx in 0..kw {
-                                    let Some(ix) = (ox * window.stride.1 + kx).checked_sub(left)
-                                    else {
-                                        continue;
-                                    };
-                                    if ix >= w {
-                                        continue;
-                                    }
-                                    let pixel = &x.data[(iy * w + ix) * ic..][..*ic];
-                                    let kernel = &weights
-                                        [(((ky * kw + kx) * lanes + lane) * ic) * LANE..]
-                                        [..ic * LANE];
-                                    for (&v, row) in pixel.iter().zip(kernel.chunks_exact(LANE)) {
-                                        for (a, &k) in acc.iter_mut().zip(row) {
-                                            *a += v * k;
-                                        }
-                                    }
-                                }
-                            }
-                            let n = LANE.min(oc - lane * LANE);
-                            out[at + lane * LANE..][..n].copy_from_slice(&acc[..n]);
-                        }
-                    }
-                }
+                let shape = Shapes {
+                    input: (h, w, *ic),
+                    output: (oh, ow, *oc),
+                    pad: (top, left),
+                };
+                convolve(&x.data, weights, bias, window, shape, &mut out);
                 activation.apply(&mut out);
                 Ok(Tensor {
                     shape: vec![1, oh, ow, *oc],
@@ -831,42 +903,13 @@ impl Step {
                     return Err(ModelError::Malformed("depthwise channels"));
                 }
                 let (oh, ow, top, left) = window.output(h, w)?;
-                let (kh, kw) = window.kernel;
-                let mut out = Vec::with_capacity(oh * ow * oc);
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let start = out.len();
-                        out.extend_from_slice(bias);
-                        let acc = &mut out[start..];
-                        for ky in 0..kh {
-                            let Some(iy) = (oy * window.stride.0 + ky).checked_sub(top) else {
-                                continue;
-                            };
-                            if iy >= h {
-                                continue;
-                            }
-                            for kx in 0..kw {
-                                let Some(ix) = (ox * window.stride.1 + kx).checked_sub(left) else {
-                                    continue;
-                                };
-                                if ix >= w {
-                                    continue;
-                                }
-                                let pixel = &x.data[(iy * w + ix) * ic..][..ic];
-                                let kernel = &weights[(ky * kw + kx) * oc..][..oc];
-                                if *multiplier == 1 {
-                                    for ((a, &v), &k) in acc.iter_mut().zip(pixel).zip(kernel) {
-                                        *a += v * k;
-                                    }
-                                } else {
-                                    for (o, (a, &k)) in acc.iter_mut().zip(kernel).enumerate() {
-                                        *a += pixel[o / multiplier] * k;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                let mut out = vec![0.0; oh * ow * oc];
+                let shape = Shapes {
+                    input: (h, w, ic),
+                    output: (oh, ow, oc),
+                    pad: (top, left),
+                };
+                depthwise(&x.data, weights, bias, *multiplier, window, shape, &mut out);
                 activation.apply(&mut out);
                 Ok(Tensor {
                     shape: vec![1, oh, ow, oc],
