@@ -16,6 +16,8 @@ static MODEL: &[u8] = include_bytes!("../../../assets/models/face_detection_shor
 const SIDE: usize = 128;
 /// Scores below this are not faces (MediaPipe's own setting for this model).
 const MIN_SCORE: f32 = 0.5;
+/// Pictures at least this much longer than they are wide are looked at in squares too.
+const WIDE: f64 = 1.6;
 /// A face at least this fraction of the picture's long side needs no closer look.
 const CLOSE_ENOUGH: f64 = 0.15;
 /// Faces besides the best-scored one count as people from this score on.
@@ -71,6 +73,27 @@ impl FaceKeypoints {
             mouth: m(self.mouth, other.mouth),
             right_ear: m(self.right_ear, other.right_ear),
             left_ear: m(self.left_ear, other.left_ear),
+        }
+    }
+
+    /// The same face in another picture's pixels: `map` carries a point over, `scale` is its
+    /// enlargement (a crop and resize, as the checker's frame is made).
+    pub fn mapped(&self, map: impl Fn(Point) -> Point, scale: f64) -> FaceKeypoints {
+        let (x, y) = map((self.face.x, self.face.y));
+        FaceKeypoints {
+            face: FaceBox {
+                x,
+                y,
+                width: self.face.width * scale,
+                height: self.face.height * scale,
+                score: self.face.score,
+            },
+            right_eye: map(self.right_eye),
+            left_eye: map(self.left_eye),
+            nose_tip: map(self.nose_tip),
+            mouth: map(self.mouth),
+            right_ear: map(self.right_ear),
+            left_ear: map(self.left_ear),
         }
     }
 
@@ -172,10 +195,10 @@ impl BlazeFace {
     }
 
     /// Every face in the picture, the largest first, with rough keypoints. The whole picture is
-    /// looked at, and so is each square of its shorter side along the longer one, half
-    /// overlapping: in a wide group photo each face is then large enough for the model (faces
-    /// under a tenth of its input are not found). Faces smaller than a fifth of the largest
-    /// are left out (a poster, a passer-by far behind).
+    /// looked at, and in a wide picture with small faces each square of its shorter side along
+    /// the longer one, half overlapping: each face of a wide group photo is then large enough
+    /// for the model (faces under about a tenth of its input are not found). Faces smaller
+    /// than a fifth of the largest are left out (a poster, a passer-by far behind).
     pub fn people(&self, picture: &RgbImage) -> Vec<FaceKeypoints> {
         let (w, h) = (f64::from(picture.width()), f64::from(picture.height()));
         let square = |centre, side| Square {
@@ -186,12 +209,12 @@ impl BlazeFace {
         };
         let mut found = self.detect(picture, square((w / 2.0, h / 2.0), w.max(h)));
         let (short, long) = (w.min(h), w.max(h));
-        // A picture whose largest face is at least 15 % of its long side is a portrait, and
-        // the whole view is enough: the closer squares cost two more looks. Smaller faces, or
-        // none: a group photo or people far away, looked at closer. (A much smaller second
-        // face beside a portrait's is then left to the cascade, which searches a 320 px copy.)
+        // The squares of the shorter side enlarge faces by long / short: worth two more looks
+        // only for a wide picture (a 4:3 photo would gain a third) whose faces are all small
+        // (under 15 % of its long side: a group, people far away). Small faces in other
+        // photos are left to the cascade, which searches a 960 px copy for them.
         let largest = found.iter().map(|f| f.face.width).fold(0.0, f64::max);
-        if long > short * 1.2 && largest < long * CLOSE_ENOUGH {
+        if long > short * WIDE && largest < long * CLOSE_ENOUGH {
             let steps = ((long - short) / (short / 2.0)).ceil() as usize;
             for i in 0..=steps {
                 let along = short / 2.0 + (long - short) * i as f64 / steps as f64;
@@ -414,6 +437,49 @@ fn weighted_suppression(mut found: Vec<Raw>) -> Vec<Raw> {
         });
     }
     kept
+}
+
+/// A copy of a large picture at most `max_side` on its longer side, for the models to look
+/// at many times: reading a 12 MP photo for every look cost more than the looks themselves.
+/// Each pixel averages 2×2 points of its footprint (the models then average again).
+/// `None` when the picture is small enough already.
+pub(crate) fn reduced(picture: &RgbImage, max_side: u32) -> Option<RgbImage> {
+    let (w, h) = picture.dimensions();
+    let long = w.max(h);
+    if long <= max_side {
+        return None;
+    }
+    let step = f64::from(long) / f64::from(max_side);
+    let (rw, rh) = (
+        ((f64::from(w) / step) as u32).max(1),
+        ((f64::from(h) / step) as u32).max(1),
+    );
+    // The source columns and rows of each output pixel's four points, worked out once.
+    let at = |i: u32, quarter: f64, limit: u32| {
+        (((f64::from(i) + quarter) * step) as u32).min(limit - 1)
+    };
+    let columns: Vec<[usize; 2]> = (0..rw)
+        .map(|x| [at(x, 0.25, w) as usize * 3, at(x, 0.75, w) as usize * 3])
+        .collect();
+    let raw = picture.as_raw();
+    let row_len = w as usize * 3;
+    let mut out = Vec::with_capacity(rw as usize * rh as usize * 3);
+    for y in 0..rh {
+        let rows = [
+            &raw[at(y, 0.25, h) as usize * row_len..][..row_len],
+            &raw[at(y, 0.75, h) as usize * row_len..][..row_len],
+        ];
+        for [a, b] in &columns {
+            for c in 0..3 {
+                let sum = u16::from(rows[0][a + c])
+                    + u16::from(rows[0][b + c])
+                    + u16::from(rows[1][a + c])
+                    + u16::from(rows[1][b + c]);
+                out.push((sum / 4) as u8);
+            }
+        }
+    }
+    RgbImage::from_raw(rw, rh, out)
 }
 
 /// Samples per input pixel, along each axis, at most.

@@ -53,6 +53,21 @@ impl FaceLandmarks {
         (x, y)
     }
 
+    /// The same landmarks in another picture's pixels (see `FaceKeypoints::mapped`).
+    pub fn mapped(&self, map: impl Fn(Point) -> Point, scale: f64) -> FaceLandmarks {
+        FaceLandmarks {
+            points: self
+                .points
+                .iter()
+                .map(|&(x, y, z)| {
+                    let (x, y) = map((x, y));
+                    (x, y, z * scale)
+                })
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// The lowest point of the chin.
     pub fn chin(&self) -> Point {
         self.point(index::CHIN)

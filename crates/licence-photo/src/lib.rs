@@ -204,6 +204,17 @@ fn found(code: ProblemCode) -> (ProblemCode, String) {
     (code, String::new())
 }
 
+/// The longer side of the copy of a large photo the models look at: a portrait's face is then
+/// a few hundred pixels, more than their inputs (128 and 192 px) take.
+const MODEL_COPY_SIDE: u32 = 1024;
+
+/// What BlazeFace and Face Mesh found of one face, in one picture's pixels.
+#[derive(Debug, Clone)]
+struct FaceModels {
+    eyes: FaceKeypoints,
+    landmarks: Option<FaceLandmarks>,
+}
+
 /// Where the head is in a picture, in its own pixels: what the checks and the crop build on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadGeometry {
@@ -233,8 +244,12 @@ impl PhotoChecker {
     pub fn geometry(&mut self, picture: &RgbImage) -> Option<HeadGeometry> {
         let face = *self.detector.faces(picture).first()?;
         let people = self.keypoints.people(picture);
-        let landmarks = self.landmarks_of(picture, &face, &people);
-        Some(head_geometry(picture, face, landmarks.as_ref()))
+        let models = self.models_of(picture, &face, &people, 1.0);
+        Some(head_geometry(
+            picture,
+            face,
+            models.as_ref().and_then(|m| m.landmarks.as_ref()),
+        ))
     }
 
     /// Checks an encoded photo (JPEG, PNG or WebP) from the driver's album or camera. `today`
@@ -302,14 +317,27 @@ impl PhotoChecker {
             return Verdict::from_problems(&problems, None, None);
         }
         if (w, h) == (spec::WIDTH, spec::HEIGHT) {
-            let (measurements, mut own) = self.assess_frame(&picture);
+            let (measurements, mut own) = self.assess_frame(&picture, None);
             problems.append(&mut own);
             let jpeg = measurements.as_ref().map(|_| encode_jpeg(&picture));
             return Verdict::from_problems(&problems, measurements, jpeg);
         }
         let faces = self.detector.faces(&picture);
+        // The models look at a smaller copy of a large photo, and their findings are carried
+        // back into the photo's pixels.
+        let copy = blazeface::reduced(&picture, MODEL_COPY_SIDE);
+        let (seen, back) = match &copy {
+            Some(c) => (c, f64::from(picture.width()) / f64::from(c.width())),
+            None => (&picture, 1.0),
+        };
+        let to_photo = |(x, y): (f64, f64)| (x * back, y * back);
         // The cascade sees faces turned to the camera only: BlazeFace counts the people.
-        let people = self.keypoints.people(&picture);
+        let people: Vec<FaceKeypoints> = self
+            .keypoints
+            .people(seen)
+            .iter()
+            .map(|p| p.mapped(to_photo, back))
+            .collect();
         let face = match (faces.as_slice(), people.as_slice()) {
             (_, [_, _, ..]) | ([_, _, ..], _) => {
                 let count = faces.len().max(people.len());
@@ -336,8 +364,17 @@ impl PhotoChecker {
             problems.push(found(ProblemCode::BackgroundNotWhite));
             return Verdict::from_problems(&problems, None, None);
         }
-        let landmarks = self.landmarks_of(&picture, &face, &people);
-        let geometry = head_geometry(&picture, face, landmarks.as_ref());
+        let models = self
+            .models_of(seen, &face, &people, 1.0 / back)
+            .map(|m| FaceModels {
+                eyes: m.eyes.mapped(to_photo, back),
+                landmarks: m.landmarks.map(|l| l.mapped(to_photo, back)),
+            });
+        let geometry = head_geometry(
+            &picture,
+            face,
+            models.as_ref().and_then(|m| m.landmarks.as_ref()),
+        );
         let top = f64::from(geometry.hair_top);
         let head_length = geometry.chin - top;
         // Centre on the head as measured, which is what the re-check will measure too.
@@ -383,19 +420,33 @@ impl PhotoChecker {
         // Re-check what will actually be submitted: the encoded JPEG, decoded again.
         let jpeg = encode_jpeg(&framed);
         let reread = intake::decode(&jpeg).expect("our own JPEG decodes").rgb;
-        let (measurements, mut own) = self.assess_frame(&reread);
+        // The eyes and landmarks found on the photo, carried into the frame: the same face at
+        // more pixels, and the frame need not be looked at by the models again.
+        let (sx, sy) = (
+            f64::from(spec::WIDTH) / f64::from(win_w),
+            f64::from(spec::HEIGHT) / f64::from(win_h),
+        );
+        let into_frame = |(x, y): (f64, f64)| ((x - f64::from(cx)) * sx, (y - f64::from(cy)) * sy);
+        let known = models.map(|m| FaceModels {
+            eyes: m.eyes.mapped(into_frame, sx),
+            landmarks: m.landmarks.map(|l| l.mapped(into_frame, sx)),
+        });
+        let (measurements, mut own) = self.assess_frame(&reread, known);
         problems.append(&mut own);
         let measurements = measurements.map(|m| Measurements { scale, ..m });
         Verdict::from_problems(&problems, measurements, Some(jpeg))
     }
 
-    /// The landmarks of the cascade's face: of the BlazeFace face whose centre is inside its box.
-    fn landmarks_of(
+    /// BlazeFace's refined eyes and the landmarks of the cascade's face: of the BlazeFace face
+    /// whose centre is inside its box. `face` and `people` are in a photo's pixels, `picture`
+    /// is that photo or a copy `scale` times its size; what is returned is in `picture`'s.
+    fn models_of(
         &self,
         picture: &RgbImage,
         face: &FaceBox,
         people: &[FaceKeypoints],
-    ) -> Option<FaceLandmarks> {
+        scale: f64,
+    ) -> Option<FaceModels> {
         let same = people.iter().find(|p| {
             let (cx, cy) = (
                 p.face.x + p.face.width / 2.0,
@@ -404,11 +455,21 @@ impl PhotoChecker {
             (face.x..face.x + face.width).contains(&cx)
                 && (face.y..face.y + face.height).contains(&cy)
         })?;
-        self.mesh.landmarks(picture, same)
+        let same = same.mapped(|(x, y)| (x * scale, y * scale), scale);
+        let eyes = self.keypoints.refine(picture, &same);
+        Some(FaceModels {
+            eyes,
+            landmarks: self.mesh.landmarks(picture, &eyes),
+        })
     }
 
-    /// Every check on a 260×378 frame, as it stands.
-    fn assess_frame(&mut self, frame: &RgbImage) -> (Option<Measurements>, Found) {
+    /// Every check on a 260×378 frame, as it stands. `known`: what the models found on the
+    /// photo the frame was cut from, in the frame's pixels; looked for on the frame if `None`.
+    fn assess_frame(
+        &mut self,
+        frame: &RgbImage,
+        known: Option<FaceModels>,
+    ) -> (Option<Measurements>, Found) {
         use thresholds::*;
         let mut problems = Found::new();
         let faces = self.detector.faces(frame);
@@ -425,9 +486,12 @@ impl PhotoChecker {
         let (w, h) = frame.dimensions();
         let bg = measure::background_colour(frame);
         let top = measure::hair_top(frame, &face, bg);
-        let main = self.keypoints.main_face(frame);
-        let landmarks = main.and_then(|m| self.mesh.landmarks(frame, &m));
-        let chin = match &landmarks {
+        let models = known.or_else(|| {
+            let eyes = self.keypoints.main_face(frame)?;
+            let landmarks = self.mesh.landmarks(frame, &eyes);
+            Some(FaceModels { eyes, landmarks })
+        });
+        let chin = match models.as_ref().and_then(|m| m.landmarks.as_ref()) {
             Some(l) => measure::chin_near(frame, &face, l.chin()),
             None => measure::chin(frame, &face),
         };
@@ -501,8 +565,8 @@ impl PhotoChecker {
         let gray = image::imageops::grayscale(frame);
         let sharpness = measure::sharpness(&gray, inner);
         // Roll from the eye line where BlazeFace sees the eyes; the symmetry axis otherwise.
-        let roll = match main {
-            Some(eyes) => Some(eyes.roll_degrees()),
+        let roll = match &models {
+            Some(m) => Some(m.eyes.roll_degrees()),
             None => measure::roll_degrees(&gray, &face),
         };
 
