@@ -117,7 +117,7 @@ impl Camera {
         let (source, latest) = (self.source.clone(), self.latest.clone());
         std::thread::spawn(move || {
             // A face preview says what to change; a code scan does not look for faces.
-            let mut detector = on_code.is_none().then(licence_photo::FaceDetector::new);
+            let mut guide = on_code.is_none().then(licence_photo::FramingGuide::new);
             let mut advice = None;
             let mut looked = 0u32;
             while running.load(Ordering::SeqCst) {
@@ -127,9 +127,9 @@ impl Camera {
                 };
                 let small = preview_image(&frame);
                 // Every few frames: a face search costs more than a frame's interval.
-                if let (Some(detector), Some(img)) = (detector.as_mut(), small.as_ref()) {
+                if let (Some(guide), Some(img)) = (guide.as_mut(), small.as_ref()) {
                     if looked % ADVICE_EVERY == 0 {
-                        advice = Some(licence_photo::framing_advice(detector, img).into());
+                        advice = Some(guide.advice(img).into());
                     }
                     looked = looked.wrapping_add(1);
                 }

@@ -6,6 +6,7 @@
 use image::RgbImage;
 use serde::Serialize;
 
+use crate::blazeface::BlazeFace;
 use crate::detect::{FaceBox, FaceDetector};
 
 /// What the driver should do now, the first thing wrong first.
@@ -29,6 +30,8 @@ pub enum FramingAdvice {
     OnlyYou,
     MoreLight,
     LessLight,
+    /// The head leans to one side.
+    HoldStraight,
     MoveCloser,
     MoveBack,
     CentreYourFace,
@@ -49,6 +52,9 @@ const CENTRE_BAND: (f64, f64) = (0.25, 0.65);
 /// preview calls lit the photo's check calls lit too.
 const MIN_FACE_LUMA: f64 = 85.0;
 const MAX_FACE_LUMA: f64 = 215.0;
+/// Roll of the head, in degrees, from which the preview says "hold your head straight": the
+/// check refuses from 8°, and a preview frame is smaller, so its roll is less precise.
+const MAX_ROLL_DEGREES: f64 = 6.0;
 
 impl FramingAdvice {
     /// The stable code (`move_closer` …).
@@ -73,6 +79,10 @@ impl FramingAdvice {
                 "光线太强，请避开强光直射",
                 "Too bright: move out of strong direct light",
             ),
+            HoldStraight => (
+                "请保持头部端正，不要歪头",
+                "Hold your head straight, not tilted to one side",
+            ),
             MoveCloser => ("请靠近一些", "Move closer"),
             MoveBack => ("请离远一些", "Move back a little"),
             CentreYourFace => (
@@ -87,20 +97,53 @@ impl FramingAdvice {
     }
 }
 
-/// The advice for one preview frame (any size; a small copy is searched).
-pub fn framing_advice(detector: &mut FaceDetector, frame: &RgbImage) -> FramingAdvice {
-    let faces = detector.faces(frame);
-    let face = match faces.as_slice() {
-        [] => return FramingAdvice::FaceTheCamera,
-        [face] => *face,
-        _ => return FramingAdvice::OnlyYou,
-    };
+/// The camera's framing guide: the photo check's two face detectors, built once per preview.
+#[derive(Debug, Default)]
+pub struct FramingGuide {
+    detector: FaceDetector,
+    keypoints: BlazeFace,
+}
+
+impl FramingGuide {
+    pub fn new() -> FramingGuide {
+        FramingGuide::default()
+    }
+
+    /// The advice for one preview frame (any size; a small copy is searched).
+    pub fn advice(&mut self, frame: &RgbImage) -> FramingAdvice {
+        let faces = self.detector.faces(frame);
+        let people = self.keypoints.people(frame);
+        if faces.len() > 1 || people.len() > 1 {
+            return FramingAdvice::OnlyYou;
+        }
+        let leaning = || {
+            people.first().is_some_and(|p| {
+                self.keypoints.refine(frame, p).roll_degrees().abs() > MAX_ROLL_DEGREES
+            })
+        };
+        let Some(face) = faces.first().copied() else {
+            // The cascade sees upright faces only: a face it misses may just lean.
+            return if leaning() {
+                FramingAdvice::HoldStraight
+            } else {
+                FramingAdvice::FaceTheCamera
+            };
+        };
+        framing_of(frame, &face, leaning)
+    }
+}
+
+fn framing_of(frame: &RgbImage, face: &FaceBox, leaning: impl Fn() -> bool) -> FramingAdvice {
+    let face = *face;
     let luma = face_luma(frame, &face);
     if luma < MIN_FACE_LUMA {
         return FramingAdvice::MoreLight;
     }
     if luma > MAX_FACE_LUMA {
         return FramingAdvice::LessLight;
+    }
+    if leaning() {
+        return FramingAdvice::HoldStraight;
     }
     let (w, h) = (f64::from(frame.width()), f64::from(frame.height()));
     let share = face.height / h;
@@ -149,7 +192,7 @@ fn face_luma(frame: &RgbImage, face: &FaceBox) -> f64 {
 #[cfg(all(test, feature = "testdata"))]
 mod tests {
     use super::*;
-    use crate::testdata::{place, portrait, WHITE};
+    use crate::testdata::{place, portrait, rotate, WHITE};
     use image::imageops;
 
     /// A 640×480 preview with the astronaut's head at `scale` (her head is 162 px at 1.0),
@@ -160,7 +203,7 @@ mod tests {
     }
 
     fn advice(frame: &RgbImage) -> FramingAdvice {
-        framing_advice(&mut FaceDetector::new(), frame)
+        FramingGuide::new().advice(frame)
     }
 
     #[test]
@@ -196,6 +239,15 @@ mod tests {
         imageops::overlay(&mut two, &pair, 100, 0);
         imageops::overlay(&mut two, &pair, 800, 0);
         assert_eq!(advice(&two), FramingAdvice::OnlyYou);
+        // A leaning head: straighten it, whether or not the cascade still finds the face.
+        for degrees in [12.0, 40.0] {
+            assert_eq!(
+                advice(&rotate(&good, degrees, WHITE)),
+                FramingAdvice::HoldStraight,
+                "{degrees}°"
+            );
+        }
+        assert_eq!(advice(&rotate(&good, 3.0, WHITE)), FramingAdvice::Ready);
     }
 
     #[test]

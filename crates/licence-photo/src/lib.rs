@@ -49,7 +49,7 @@ use time::Date;
 
 pub use blazeface::{BlazeFace, FaceKeypoints};
 pub use detect::{FaceBox, FaceDetector};
-pub use framing::{framing_advice, FramingAdvice};
+pub use framing::{FramingAdvice, FramingGuide};
 pub use intake::{decode, sniff, Decoded, Refusal, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
 pub use landmarks::{FaceLandmarks, FaceMesh};
 pub use problem::{PhotoProblem, ProblemCode, Severity};

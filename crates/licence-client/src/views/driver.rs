@@ -231,8 +231,8 @@ pub struct PreviewFrame {
 /// What to change now, from a recent preview frame (licence-photo's `FramingAdvice`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct FramingAdviceView {
-    /// `face_the_camera`, `only_you`, `more_light`, `less_light`, `move_closer`, `move_back`,
-    /// `centre_your_face`, `ready`.
+    /// `face_the_camera`, `only_you`, `more_light`, `less_light`, `hold_straight`,
+    /// `move_closer`, `move_back`, `centre_your_face`, `ready`.
     pub code: String,
     pub message: String,
     pub message_en: String,
