@@ -40,7 +40,8 @@ pub struct FaceLandmarks {
     /// How sure the model is that the crop holds a face, 0-1.
     pub presence: f64,
     /// Turn of the face about the vertical axis, in degrees, from the depth of the two cheeks'
-    /// edges: positive when the person looks to their left (the photo's right).
+    /// edges: positive when the face turns towards the photo's left, negative towards its
+    /// right (checked against faces of the Solvay photo labelled by eye).
     pub yaw_degrees: f64,
     /// Nod about the horizontal axis, from the depth of forehead and chin: positive when the
     /// chin is raised.

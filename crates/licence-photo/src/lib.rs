@@ -77,6 +77,8 @@ pub mod spec {
     pub const TARGET_TOP_MARGIN: f64 = 15.0;
     /// Largest roll of the head accepted, in degrees.
     pub const MAX_ROLL_DEGREES: f64 = 8.0;
+    /// Largest turn of the face to either side (yaw) accepted, in degrees (docs/photo.md).
+    pub const MAX_YAW_DEGREES: f64 = 15.0;
     /// Output JPEG: quality floor, and the size auto-crop tries to stay under.
     pub const MIN_JPEG_QUALITY: u8 = 70;
     pub const MAX_JPEG_BYTES: usize = 30 * 1024;
@@ -124,6 +126,9 @@ pub struct Measurements {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrameMeasurements {
     pub roll_degrees: Option<f64>,
+    /// Turn of the face to one side (Face Mesh); absent when the mesh found no face.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yaw_degrees: Option<f64>,
     pub background_luma: f32,
     pub background_chroma: f32,
     pub background_side_difference: f32,
@@ -599,6 +604,13 @@ impl PhotoChecker {
         if tilted {
             problems.push(found(ProblemCode::Tilted));
         }
+        let yaw = models
+            .as_ref()
+            .and_then(|m| m.landmarks.as_ref())
+            .map(|l| l.yaw_degrees);
+        if yaw.is_some_and(|y| y.abs() > spec::MAX_YAW_DEGREES) {
+            problems.push(found(ProblemCode::FaceTurned));
+        }
         // The head is measured against the background and along the vertical: with a bad
         // background or a tilted head its size and place are not worth reporting until those
         // are fixed.
@@ -626,6 +638,7 @@ impl PhotoChecker {
             scale: 1.0,
             frame: Some(FrameMeasurements {
                 roll_degrees: roll.map(|r| (r * 10.0).round() / 10.0),
+                yaw_degrees: yaw.map(|y| (y * 10.0).round() / 10.0),
                 background_luma,
                 background_chroma,
                 background_side_difference: side_difference,

@@ -121,3 +121,45 @@ fn a_strongly_leaning_head_is_tilted_not_missing() {
         ["tilted"]
     );
 }
+
+/// Face Mesh's yaw on the 1927 Solvay photo, against faces labelled by eye (docs/photo.md):
+/// three in clear three-quarter or half-turned view, six turned to the camera. Each face is cut
+/// out 160 px square around the labelled centre and enlarged to 384 px (its faces are 50-76 px).
+#[test]
+fn the_mesh_tells_turned_faces_from_frontal_ones_in_a_real_group_photo() {
+    let photo = load("solvay-1927.png");
+    let (blazeface, mesh) = (BlazeFace::new(), licence_photo::FaceMesh::new());
+    let yaw = |(cx, cy): (u32, u32)| {
+        let crop = imageops::crop_imm(&photo, cx - 80, cy - 80, 160, 160).to_image();
+        let big = imageops::resize(&crop, 384, 384, imageops::FilterType::CatmullRom);
+        let nearest = blazeface
+            .faces(&big)
+            .into_iter()
+            .min_by(|a, b| {
+                let d = |f: &licence_photo::FaceKeypoints| {
+                    (f.face.x + f.face.width / 2.0 - 192.0)
+                        .hypot(f.face.y + f.face.height / 2.0 - 192.0)
+                };
+                d(a).total_cmp(&d(b))
+            })
+            .expect("a face at the labelled place");
+        mesh.landmarks(&big, &nearest)
+            .expect("landmarks")
+            .yaw_degrees
+    };
+    for centre in [(1164, 120), (1515, 305), (922, 117)] {
+        let y = yaw(centre);
+        assert!(y.abs() > 15.0, "turned face at {centre:?}: yaw {y:.1}°");
+    }
+    for centre in [
+        (1190, 274),
+        (689, 290),
+        (896, 279),
+        (1107, 229),
+        (234, 242),
+        (594, 224),
+    ] {
+        let y = yaw(centre);
+        assert!(y.abs() < 8.0, "frontal face at {centre:?}: yaw {y:.1}°");
+    }
+}

@@ -108,6 +108,11 @@ fn finding(key: &str, value: f64) -> Option<String> {
             "°",
             format!("不超过 {}°", spec::MAX_ROLL_DEGREES),
         ),
+        "yaw_degrees" => (
+            "脸部侧转",
+            "°",
+            format!("不超过 {}°", spec::MAX_YAW_DEGREES),
+        ),
         "background_luma" => ("背景亮度", "", format!("不低于 {}", t::BACKGROUND_MIN_LUMA)),
         "background_chroma" => (
             "背景色彩",
