@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::blazeface::BlazeFace;
 use crate::detect::{FaceBox, FaceDetector};
+use crate::landmarks::FaceMesh;
 
 /// What the driver should do now, the first thing wrong first.
 #[derive(
@@ -32,6 +33,8 @@ pub enum FramingAdvice {
     LessLight,
     /// The head leans to one side.
     HoldStraight,
+    /// The face is turned to one side.
+    LookStraight,
     MoveCloser,
     MoveBack,
     CentreYourFace,
@@ -55,6 +58,9 @@ const MAX_FACE_LUMA: f64 = 215.0;
 /// Roll of the head, in degrees, from which the preview says "hold your head straight": the
 /// check refuses from 8°, and a preview frame is smaller, so its roll is less precise.
 const MAX_ROLL_DEGREES: f64 = 6.0;
+/// The same for the face turned to one side ("look straight at the camera"): the check
+/// refuses from 15°.
+const MAX_YAW_DEGREES: f64 = 12.0;
 
 impl FramingAdvice {
     /// The stable code (`move_closer` …).
@@ -83,6 +89,10 @@ impl FramingAdvice {
                 "请保持头部端正，不要歪头",
                 "Hold your head straight, not tilted to one side",
             ),
+            LookStraight => (
+                "请正面直视镜头，不要侧脸",
+                "Look straight at the camera, not to one side",
+            ),
             MoveCloser => ("请靠近一些", "Move closer"),
             MoveBack => ("请离远一些", "Move back a little"),
             CentreYourFace => (
@@ -102,6 +112,7 @@ impl FramingAdvice {
 pub struct FramingGuide {
     detector: FaceDetector,
     keypoints: BlazeFace,
+    mesh: FaceMesh,
 }
 
 impl FramingGuide {
@@ -116,24 +127,35 @@ impl FramingGuide {
         if faces.len() > 1 || people.len() > 1 {
             return FramingAdvice::OnlyYou;
         }
-        let leaning = || {
-            people.first().is_some_and(|p| {
-                self.keypoints.refine(frame, p).roll_degrees().abs() > MAX_ROLL_DEGREES
-            })
+        // How the head is held, from BlazeFace's eyes and the mesh: looked at only when
+        // needed (three looks and one), since a preview frame has a short interval.
+        let pose = || {
+            let person = people.first()?;
+            let eyes = self.keypoints.refine(frame, person);
+            // Turned first: a face seen three-quarters also seems to lean, and turning to the
+            // camera is what fixes both.
+            let yaw = self.mesh.landmarks(frame, &eyes).map(|l| l.yaw_degrees);
+            if yaw.is_some_and(|y| y.abs() > MAX_YAW_DEGREES) {
+                Some(FramingAdvice::LookStraight)
+            } else {
+                (eyes.roll_degrees().abs() > MAX_ROLL_DEGREES)
+                    .then_some(FramingAdvice::HoldStraight)
+            }
         };
         let Some(face) = faces.first().copied() else {
-            // The cascade sees upright faces only: a face it misses may just lean.
-            return if leaning() {
-                FramingAdvice::HoldStraight
-            } else {
-                FramingAdvice::FaceTheCamera
-            };
+            // The cascade sees upright, frontal faces only: a face it misses may lean or be
+            // turned away.
+            return pose().unwrap_or(FramingAdvice::FaceTheCamera);
         };
-        framing_of(frame, &face, leaning)
+        framing_of(frame, &face, pose)
     }
 }
 
-fn framing_of(frame: &RgbImage, face: &FaceBox, leaning: impl Fn() -> bool) -> FramingAdvice {
+fn framing_of(
+    frame: &RgbImage,
+    face: &FaceBox,
+    pose: impl Fn() -> Option<FramingAdvice>,
+) -> FramingAdvice {
     let face = *face;
     let luma = face_luma(frame, &face);
     if luma < MIN_FACE_LUMA {
@@ -142,8 +164,8 @@ fn framing_of(frame: &RgbImage, face: &FaceBox, leaning: impl Fn() -> bool) -> F
     if luma > MAX_FACE_LUMA {
         return FramingAdvice::LessLight;
     }
-    if leaning() {
-        return FramingAdvice::HoldStraight;
+    if let Some(advice) = pose() {
+        return advice;
     }
     let (w, h) = (f64::from(frame.width()), f64::from(frame.height()));
     let share = face.height / h;
@@ -248,6 +270,19 @@ mod tests {
             );
         }
         assert_eq!(advice(&rotate(&good, 3.0, WHITE)), FramingAdvice::Ready);
+    }
+
+    #[test]
+    fn a_face_turned_away_hears_look_straight() {
+        // Faces of the 1927 Solvay photo labelled by eye (tests/keypoints.rs), each cut out and
+        // enlarged into a preview: one turned three-quarters, one turned to the camera.
+        let photo = crate::testdata::load("solvay-1927.png");
+        let preview = |(cx, cy): (u32, u32)| {
+            let crop = imageops::crop_imm(&photo, cx - 80, cy - 60, 160, 120).to_image();
+            imageops::resize(&crop, 640, 480, imageops::FilterType::CatmullRom)
+        };
+        assert_eq!(advice(&preview((1164, 120))), FramingAdvice::LookStraight);
+        assert_ne!(advice(&preview((1190, 274))), FramingAdvice::LookStraight);
     }
 
     #[test]

@@ -349,15 +349,25 @@ impl PhotoChecker {
                 problems.push((ProblemCode::MultipleFaces, count.to_string()));
                 return Verdict::from_problems(&problems, None, None);
             }
-            ([], [person])
-                if self.keypoints.refine(&picture, person).roll_degrees().abs()
-                    > spec::MAX_ROLL_DEGREES =>
-            {
-                // A face the cascade misses because it leans: say so, not "no face".
-                problems.push(found(ProblemCode::Tilted));
+            ([], [person]) => {
+                // A face the cascade misses because it leans or is turned away: say which,
+                // not "no face".
+                let eyes = self.keypoints.refine(&picture, person);
+                let code = if self
+                    .mesh
+                    .landmarks(&picture, &eyes)
+                    .is_some_and(|l| l.yaw_degrees.abs() > spec::MAX_YAW_DEGREES)
+                {
+                    ProblemCode::FaceTurned
+                } else if eyes.roll_degrees().abs() > spec::MAX_ROLL_DEGREES {
+                    ProblemCode::Tilted
+                } else {
+                    ProblemCode::NoFace
+                };
+                problems.push(found(code));
                 return Verdict::from_problems(&problems, None, None);
             }
-            ([], _) => {
+            ([], []) => {
                 problems.push(found(ProblemCode::NoFace));
                 return Verdict::from_problems(&problems, None, None);
             }
@@ -600,16 +610,18 @@ impl PhotoChecker {
         if sharpness < MIN_SHARPNESS {
             problems.push(found(ProblemCode::Blurry));
         }
-        let tilted = roll.is_some_and(|r| r.abs() > spec::MAX_ROLL_DEGREES);
-        if tilted {
-            problems.push(found(ProblemCode::Tilted));
-        }
+        // Turned first: a face seen three-quarters also seems to lean, and facing the camera
+        // is what fixes both.
         let yaw = models
             .as_ref()
             .and_then(|m| m.landmarks.as_ref())
             .map(|l| l.yaw_degrees);
         if yaw.is_some_and(|y| y.abs() > spec::MAX_YAW_DEGREES) {
             problems.push(found(ProblemCode::FaceTurned));
+        }
+        let tilted = roll.is_some_and(|r| r.abs() > spec::MAX_ROLL_DEGREES);
+        if tilted {
+            problems.push(found(ProblemCode::Tilted));
         }
         // The head is measured against the background and along the vertical: with a bad
         // background or a tilted head its size and place are not worth reporting until those

@@ -163,3 +163,21 @@ fn the_mesh_tells_turned_faces_from_frontal_ones_in_a_real_group_photo() {
         assert!(y.abs() < 8.0, "frontal face at {centre:?}: yaw {y:.1}°");
     }
 }
+
+#[test]
+fn the_check_says_face_turned_for_a_turned_face_and_not_for_frontal_ones() {
+    // The same labelled Solvay faces, each cut out and enlarged to a 260×378 frame judged as it
+    // is (grey, a crowd behind: other codes too; what matters here is face_turned).
+    let photo = load("solvay-1927.png");
+    let frame = |(cx, cy): (u32, u32)| {
+        let crop = imageops::crop_imm(&photo, cx - 55, cy - 85, 110, 160).to_image();
+        imageops::resize(&crop, 260, 378, imageops::FilterType::CatmullRom)
+    };
+    let turned = |centre| {
+        let v = check(&frame(centre));
+        v.has(licence_photo::ProblemCode::FaceTurned)
+    };
+    assert!(turned((1164, 120)));
+    assert!(!turned((1190, 274)));
+    assert!(!turned((689, 290)));
+}

@@ -188,7 +188,7 @@ advice: FramingAdviceView | null, };
 export type FramingAdviceView = { 
 /**
  * `face_the_camera`, `only_you`, `more_light`, `less_light`, `hold_straight`,
- * `move_closer`, `move_back`, `centre_your_face`, `ready`.
+ * `look_straight`, `move_closer`, `move_back`, `centre_your_face`, `ready`.
  */
 code: string, message: string, message_en: string, 
 /**
