@@ -4,7 +4,7 @@
 //! Bytes (JPEG, PNG, WebP) or a raw camera frame go in; a [`Verdict`] comes out: problems with
 //! stable codes and zh/en messages that say how to fix them, measurements in the 260×378 output
 //! frame, and, when the photo can be used, the cropped 300 dpi JPEG, which has itself been
-//! checked again. Everything runs offline: the face detector's model is compiled in.
+//! checked again. Everything runs offline: the face models are compiled in.
 //!
 //! ```
 //! use licence_photo::{PhotoChecker, ProblemCode};
@@ -199,7 +199,7 @@ pub struct PhotoChecker {
     detector: FaceDetector,
     /// BlazeFace: sees turned and tilted faces too (how many people), and the eyes (roll).
     keypoints: BlazeFace,
-    /// Face Mesh: the chin.
+    /// Face Mesh: the chin, and how far the face is turned.
     mesh: FaceMesh,
 }
 
