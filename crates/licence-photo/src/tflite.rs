@@ -1,11 +1,11 @@
 //! A small interpreter for the TensorFlow Lite models the photo check runs (MediaPipe's
-//! BlazeFace): batch-1 NHWC float tensors and the handful of operators those models use.
+//! BlazeFace and Face Mesh): batch-1 NHWC float tensors and the handful of operators those
+//! models use.
 //!
 //! Why not a crate: `tract-tflite` (the pure-Rust choice) has no `DEQUANTIZE`, which MediaPipe's
 //! models use to keep their weights as f16, and it made a test binary 13 MB, against an app
-//! budget of 20 MB of which 16.1 are used. These models need nine operators; this file covers
-//! them in a few hundred lines, checks every index and shape when the model is loaded, and
-//! refuses any model that needs something else.
+//! budget of 20 MB. These models need ten operators; this file covers them, checks every index
+//! and shape when the model is loaded, and refuses any model that needs something else.
 
 use thiserror::Error;
 
