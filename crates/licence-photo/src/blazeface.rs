@@ -5,12 +5,16 @@
 //! many people are in a photo, and its eye keypoints give the head's roll from the eye line,
 //! which does not depend on the background as the symmetry measure did.
 
+use std::sync::Arc;
+
 use image::RgbImage;
 
 use crate::detect::FaceBox;
-use crate::tflite::Model;
+use crate::tflite::{Model, SharedModel};
 
-static MODEL: &[u8] = include_bytes!("../../../assets/models/face_detection_short_range.tflite");
+static MODEL: SharedModel = SharedModel::new(include_bytes!(
+    "../../../assets/models/face_detection_short_range.tflite"
+));
 
 /// The model's input side, in pixels.
 const SIDE: usize = 128;
@@ -121,7 +125,7 @@ impl FaceKeypoints {
 
 /// The detector. Build once: loading the model takes a few milliseconds.
 pub struct BlazeFace {
-    model: Model,
+    model: Arc<Model>,
     /// Anchor centres, in the input's 0-1 coordinates, in the model's output order.
     anchors: Vec<(f32, f32)>,
 }
@@ -166,7 +170,7 @@ impl Square {
 
 impl BlazeFace {
     pub fn new() -> BlazeFace {
-        let model = Model::load(MODEL).expect("the bundled BlazeFace model loads");
+        let model = MODEL.get().expect("the bundled BlazeFace model loads");
         // MediaPipe's SSD anchors for this model: strides 8 and 16 (three layers merged) over a
         // 128 px input, two and six anchors per cell, all of one fixed size.
         let mut anchors = Vec::with_capacity(896);

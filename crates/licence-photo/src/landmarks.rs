@@ -2,12 +2,16 @@
 //! BlazeFace found, turned upright by its eye line (as MediaPipe's own pipeline does). What
 //! the check reads from them: the chin, how open the eyes are, and how far the face is turned.
 
+use std::sync::Arc;
+
 use image::RgbImage;
 
 use crate::blazeface::{sample, FaceKeypoints, Point, Square};
-use crate::tflite::Model;
+use crate::tflite::{Model, SharedModel};
 
-static MODEL: &[u8] = include_bytes!("../../../assets/models/face_landmark.tflite");
+static MODEL: SharedModel = SharedModel::new(include_bytes!(
+    "../../../assets/models/face_landmark.tflite"
+));
 
 /// The model's input side, in pixels.
 const SIDE: usize = 192;
@@ -74,6 +78,14 @@ impl FaceLandmarks {
         self.point(index::CHIN)
     }
 
+    /// The face outline's widest points, beside the ears: the person's right, then left.
+    pub fn outline_at_ears(&self) -> (Point, Point) {
+        (
+            self.point(index::RIGHT_CHEEK),
+            self.point(index::LEFT_CHEEK),
+        )
+    }
+
     /// Each eye's opening (lid to lid) over its width (corner to corner): about 0.3 for eyes
     /// open normally, near 0 when closed. The person's right eye first.
     pub fn eye_openness(&self) -> (f64, f64) {
@@ -102,7 +114,7 @@ impl FaceLandmarks {
 
 /// The landmark model. Build once.
 pub struct FaceMesh {
-    model: Model,
+    model: Arc<Model>,
 }
 
 impl std::fmt::Debug for FaceMesh {
@@ -120,7 +132,7 @@ impl Default for FaceMesh {
 impl FaceMesh {
     pub fn new() -> FaceMesh {
         FaceMesh {
-            model: Model::load(MODEL).expect("the bundled face landmark model loads"),
+            model: MODEL.get().expect("the bundled face landmark model loads"),
         }
     }
 

@@ -7,6 +7,8 @@
 //! budget of 20 MB. These models need ten operators; this file covers them, checks every index
 //! and shape when the model is loaded, and refuses any model that needs something else.
 
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
 use thiserror::Error;
 
 /// Why a model could not be loaded or run. The models are compiled in, so these are found by
@@ -286,6 +288,37 @@ pub struct Model {
     /// For each step, the tensors whose last reader it is (freed after it runs).
     frees: Vec<Vec<usize>>,
     tensor_count: usize,
+}
+
+/// One loaded copy of a compiled-in model, shared by every holder while any holder is alive.
+///
+/// Why weak: the server's and the CLI's checkers live as long as the process, so they load
+/// each model once; the app checks a photo now and then, and keeping the weights (about
+/// 3.5 MiB as f32) between checks would hold them against its memory budget (issue 14).
+pub struct SharedModel {
+    bytes: &'static [u8],
+    loaded: Mutex<Weak<Model>>,
+}
+
+impl SharedModel {
+    pub const fn new(bytes: &'static [u8]) -> SharedModel {
+        SharedModel {
+            bytes,
+            loaded: Mutex::new(Weak::new()),
+        }
+    }
+
+    /// The loaded model: the copy another holder has, or a new one.
+    pub fn get(&self) -> Result<Arc<Model>> {
+        // A holder that panicked cannot have left the cache half-written: it holds a Weak.
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(model) = loaded.upgrade() {
+            return Ok(model);
+        }
+        let model = Arc::new(Model::load(self.bytes)?);
+        *loaded = Arc::downgrade(&model);
+        Ok(model)
+    }
 }
 
 // TFLite's operator codes (schema.fbs, BuiltinOperator).
@@ -1207,5 +1240,23 @@ mod tests {
                 want: 128 * 128 * 3
             }
         );
+    }
+
+    #[test]
+    fn a_shared_model_is_loaded_once_while_held_and_freed_after() {
+        static SHARED: SharedModel = SharedModel::new(include_bytes!(
+            "../../../assets/models/face_detection_short_range.tflite"
+        ));
+        let first = SHARED.get().unwrap();
+        let second = SHARED.get().unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "one copy while held");
+        let weak = Arc::downgrade(&first);
+        drop((first, second));
+        assert!(weak.upgrade().is_none(), "freed when the last holder goes");
+        let again = SHARED.get().unwrap();
+        assert_eq!(again.input_shape(), [1, 128, 128, 3]);
+
+        static BROKEN: SharedModel = SharedModel::new(b"not a model");
+        assert!(BROKEN.get().is_err());
     }
 }
