@@ -24,10 +24,11 @@ fn main() {
         };
         let f = g.face;
         println!(
-            "{path}: {}×{} faces={} box=({:.0},{:.0},{:.0}×{:.0}) score={:.1} bg=[{:.0},{:.0},{:.0}] hair_top={} chin={:.0} left={} right={} head_len={:.0} width={}",
+            "{path}: {}×{} faces={} box=({:.0},{:.0},{:.0}×{:.0}) score={:.1} bg=[{:.0},{:.0},{:.0}] hair_top={} chin={:.0} left={} right={} head_len={:.0} width={}{}",
             picture.width(), picture.height(), faces.len(), f.x, f.y, f.width, f.height, f.score,
-            g.background[0], g.background[1], g.background[2], g.hair_top, g.chin, g.left, g.right,
-            g.chin - f64::from(g.hair_top), g.right - g.left
+            g.background[0], g.background[1], g.background[2], g.hair_top, g.chin, g.edges.left, g.edges.right,
+            g.chin - f64::from(g.hair_top), g.edges.width(),
+            if g.edges.measured { "" } else { " (estimated: hair past the ears)" }
         );
         let mut overlay: RgbImage = picture.clone();
         let (w, h) = overlay.dimensions();
@@ -43,7 +44,12 @@ fn main() {
         hline(f64::from(g.hair_top), f.x, f.x + f.width, Rgb([0, 200, 0]));
         hline(g.chin, f.x, f.x + f.width, Rgb([0, 200, 0]));
         let ear = f.y + f.height * 0.45;
-        hline(ear, f64::from(g.left), f64::from(g.right), Rgb([0, 0, 255]));
+        hline(
+            ear,
+            f64::from(g.edges.left),
+            f64::from(g.edges.right),
+            Rgb([0, 0, 255]),
+        );
         let out = format!("{path}.overlay.png");
         overlay.save(&out).expect("write overlay");
         let bytes = std::fs::read(&path).expect("readable");

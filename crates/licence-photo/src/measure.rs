@@ -17,6 +17,9 @@ const MIN_CHIN_EDGE: f32 = 25.0;
 /// Ear-to-ear width as a multiple of the detector box's width: caps the silhouette where hair
 /// volume, not the head, sets it.
 pub const EAR_WIDTH_FACTOR: f64 = 1.25;
+/// Ear-to-ear width as a multiple of the face mesh's outline width at the ears (landmarks 234
+/// to 454), calibrated in docs/photo.md.
+pub const EAR_OUTLINE_FACTOR: f64 = 1.3;
 /// The row where head width is measured (about the ears), as a fraction of the box height.
 pub const WIDTH_ROW_FACTOR: f64 = 0.45;
 /// A pixel is background when every channel is within this of the background colour.
@@ -291,27 +294,64 @@ pub fn silhouette(img: &RgbImage, face: &FaceBox, bg: [f32; 3], y: u32) -> (u32,
 
 /// Left and right edges of the head at ear level: the silhouette, but no further than
 /// `EAR_WIDTH_FACTOR` face widths around the face's centre, because the rules want the ears
-/// visible and hair volume is not head width.
-pub fn head_edges(img: &RgbImage, face: &FaceBox, bg: [f32; 3]) -> (u32, u32) {
-    let y = (face.y + face.height * WIDTH_ROW_FACTOR).round().max(0.0) as u32;
+/// visible and hair volume is not head width. For a face the mesh did not see: the row and the
+/// width come from the cascade's box.
+pub fn head_edges(img: &RgbImage, face: &FaceBox, bg: [f32; 3]) -> HeadEdges {
+    let y = face.y + face.height * WIDTH_ROW_FACTOR;
     let reach = face.width * EAR_WIDTH_FACTOR / 2.0;
-    let cx = face.centre_x();
+    edges_within(img, y, face.centre_x(), reach, bg)
+}
+
+/// The same from the face mesh's outline: the silhouette on the row of the outline's widest
+/// points beside the ears (`outline`, the person's right first), no further out than
+/// `EAR_OUTLINE_FACTOR` outline widths around its middle. The outline is the face's own width,
+/// where the cascade's box is quantised by its search (up to 10 % off) and not centred on the
+/// face as precisely.
+pub fn head_edges_at(img: &RgbImage, outline: ((f64, f64), (f64, f64)), bg: [f32; 3]) -> HeadEdges {
+    let ((rx, ry), (lx, ly)) = outline;
+    let width = (lx - rx).hypot(ly - ry);
+    edges_within(
+        img,
+        (ry + ly) / 2.0,
+        (rx + lx) / 2.0,
+        width * EAR_OUTLINE_FACTOR / 2.0,
+        bg,
+    )
+}
+
+/// The head's edges on one row, and whether they are the silhouette's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadEdges {
+    pub left: u32,
+    pub right: u32,
+    /// False when hair (or the picture's edge) reaches past where the ears would be on either
+    /// side: the edge there is the face's proportion, an estimate, not a measurement, and a
+    /// width the driver cannot change by moving is not a reason to refuse the photo.
+    pub measured: bool,
+}
+
+impl HeadEdges {
+    pub fn width(&self) -> u32 {
+        self.right - self.left
+    }
+}
+
+/// The silhouette's edges on row `y`, looked for from `reach` either side of `cx` inwards.
+fn edges_within(img: &RgbImage, y: f64, cx: f64, reach: f64, bg: [f32; 3]) -> HeadEdges {
+    let y = (y.round().max(0.0) as u32).min(img.height().saturating_sub(1));
     let w = i64::from(img.width());
-    let l = edge_on_row(
-        img,
-        y,
-        ((cx - reach).round() as i64).max(0),
-        cx.round() as i64,
-        bg,
+    let centre = (cx.round() as i64).clamp(0, w - 1);
+    let (from_l, from_r) = (
+        ((cx - reach).round() as i64).clamp(0, w - 1),
+        ((cx + reach).round() as i64).clamp(0, w - 1),
     );
-    let r = edge_on_row(
-        img,
-        y,
-        ((cx + reach).round() as i64).min(w - 1),
-        cx.round() as i64,
-        bg,
-    );
-    (l, r.max(l))
+    let l = edge_on_row(img, y, from_l, centre, bg);
+    let r = edge_on_row(img, y, from_r, centre, bg).max(l);
+    HeadEdges {
+        left: l,
+        right: r,
+        measured: i64::from(l) != from_l && i64::from(r) != from_r,
+    }
 }
 
 /// The widest extent of the silhouette over rows `y0..y1`: background samples beside the head
