@@ -41,6 +41,9 @@ usage: cargo xtask <command>
   bench-app            measure the app's budgets on its shipping build (profile app-release):
                        stripped size, cold start to the home screen under Xvfb, memory after
                        applying
+  bench-photo [RUNS]   time `licence photo crop` on a 12 MP phone JPEG against an
+                       OpenCV-Python pipeline doing the same job, as whole processes, in
+                       the same run (RUNS alternating pairs, default 15); ratio and peaks
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Some("setup") => setup(),
         Some("bench-server") => bench_server(&args[1..]),
         Some("bench-app") => bench_app(),
+        Some("bench-photo") => bench_photo(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -322,6 +326,64 @@ fn bench_app() -> Result<()> {
             "target/app-release/examples/blank_window",
         ],
     )
+}
+
+/// The OpenCV-Python pipeline's packages (issue 18's speed baseline), pinned. OpenCV 5 moved
+/// the Haar cascades out of the main package, so 4.x.
+const PHOTO_BASELINE_PACKAGES: &[&str] = &["opencv-python-headless==4.14.0.94", "numpy==2.4.6"];
+
+fn bench_photo(args: &[String]) -> Result<()> {
+    let runs = match args {
+        [] => "15".to_owned(),
+        [n] if n.parse::<u32>().is_ok_and(|n| n > 0) => n.clone(),
+        _ => bail!("bench-photo takes one optional argument, the number of runs (e.g. 15)"),
+    };
+    needs::ensure(&[needs::Need::PyPi {
+        venv: "photo-baseline",
+        packages: PHOTO_BASELINE_PACKAGES,
+    }])?;
+    step("building `licence` (release) and writing the 12 MP test photo");
+    sh(
+        "cargo",
+        &["build", "--release", "--locked", "-p", "licence-cli"],
+    )?;
+    let dir = root().join("target/bench-photo");
+    std::fs::create_dir_all(&dir)?;
+    let photo = dir.join("phone.jpg");
+    let photo = photo.to_str().context("the target path is not UTF-8")?;
+    sh(
+        "cargo",
+        &[
+            "run",
+            "--quiet",
+            "--release",
+            "--locked",
+            "-p",
+            "licence-photo",
+            "--features",
+            "testdata",
+            "--example",
+            "peak_memory",
+            "--",
+            "write",
+            photo,
+        ],
+    )?;
+    step(&format!("racing, {runs} alternating runs each"));
+    let python = needs::venv_dir("photo-baseline").join("bin/python");
+    let race = root().join("crates/licence-photo/benches/opencv/race.py");
+    let binary = root().join("target/release/licence");
+    let status = std::process::Command::new(&python)
+        .arg(&race)
+        .arg(&binary)
+        .arg(photo)
+        .arg(&runs)
+        .status()
+        .with_context(|| format!("could not start {}", python.display()))?;
+    if !status.success() {
+        bail!("the race failed ({status})");
+    }
+    Ok(())
 }
 
 fn setup() -> Result<()> {
