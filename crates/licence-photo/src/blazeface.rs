@@ -27,7 +27,7 @@ const CLOSE_ENOUGH: f64 = 0.15;
 /// Faces besides the best-scored one count as people from this score on.
 const PERSON_SCORE: f64 = 0.75;
 /// Boxes overlapping more than this are one face (MediaPipe's weighted suppression).
-const MIN_SUPPRESSION_IOU: f32 = 0.3;
+const MIN_SUPPRESSION_IOU: f64 = 0.3;
 /// The square a face is looked at again in, as a multiple of its box's larger side: the
 /// keypoints of a face that fills most of the model's input are the most precise.
 const REFINE_SPAN: f64 = 2.2;
@@ -153,6 +153,17 @@ pub(crate) struct Square {
 }
 
 impl Square {
+    /// The upright square, centred, whose side is the picture's longer side.
+    pub fn whole(picture: &RgbImage) -> Square {
+        let (w, h) = (f64::from(picture.width()), f64::from(picture.height()));
+        Square {
+            centre: (w / 2.0, h / 2.0),
+            side: w.max(h),
+            angle: 0.0,
+            mirrored: false,
+        }
+    }
+
     /// The picture point under a point of the model's input (0-1 coordinates), with the
     /// angle's sine and cosine worked out once.
     pub fn mapping(&self) -> impl Fn(f64, f64) -> Point + '_ {
@@ -211,7 +222,7 @@ impl BlazeFace {
             angle: 0.0,
             mirrored: false,
         };
-        let mut found = self.detect(picture, square((w / 2.0, h / 2.0), w.max(h)));
+        let mut found = self.detect(picture, Square::whole(picture));
         let (short, long) = (w.min(h), w.max(h));
         // The squares of the shorter side enlarge faces by long / short: worth two more looks
         // only for a wide picture (a 4:3 photo would gain a third) whose faces are all small
@@ -237,7 +248,7 @@ impl BlazeFace {
         for f in found {
             if faces
                 .iter()
-                .all(|k| iou(&k.face, &f.face) <= MIN_SUPPRESSION_IOU as f64)
+                .all(|k| k.face.iou(&f.face) <= MIN_SUPPRESSION_IOU)
             {
                 faces.push(f);
             }
@@ -256,15 +267,8 @@ impl BlazeFace {
 
     /// The largest face of a picture that holds one person (a finished frame), refined.
     pub fn main_face(&self, picture: &RgbImage) -> Option<FaceKeypoints> {
-        let (w, h) = (f64::from(picture.width()), f64::from(picture.height()));
-        let whole = Square {
-            centre: (w / 2.0, h / 2.0),
-            side: w.max(h),
-            angle: 0.0,
-            mirrored: false,
-        };
         let face = self
-            .detect(picture, whole)
+            .detect(picture, Square::whole(picture))
             .into_iter()
             .max_by(|a, b| a.face.width.total_cmp(&b.face.width))?;
         Some(self.refine(picture, &face))
@@ -347,18 +351,6 @@ impl BlazeFace {
     }
 }
 
-fn iou(a: &FaceBox, b: &FaceBox) -> f64 {
-    let iw = ((a.x + a.width).min(b.x + b.width) - a.x.max(b.x)).max(0.0);
-    let ih = ((a.y + a.height).min(b.y + b.height) - a.y.max(b.y)).max(0.0);
-    let inter = iw * ih;
-    let union = a.width * a.height + b.width * b.height - inter;
-    if union <= 0.0 {
-        0.0
-    } else {
-        inter / union
-    }
-}
-
 /// A detection in the input's 0-1 coordinates: centre x, y, width, height, then six (x, y).
 #[derive(Debug, Clone, Copy)]
 struct Raw {
@@ -367,25 +359,15 @@ struct Raw {
 }
 
 impl Raw {
-    fn iou(&self, other: &Raw) -> f32 {
-        let edges = |r: &Raw| {
-            let v = r.values;
-            (
-                v[0] - v[2] / 2.0,
-                v[1] - v[3] / 2.0,
-                v[0] + v[2] / 2.0,
-                v[1] + v[3] / 2.0,
-            )
-        };
-        let (a, b) = (edges(self), edges(other));
-        let iw = (a.2.min(b.2) - a.0.max(b.0)).max(0.0);
-        let ih = (a.3.min(b.3) - a.1.max(b.1)).max(0.0);
-        let inter = iw * ih;
-        let union = self.values[2] * self.values[3] + other.values[2] * other.values[3] - inter;
-        if union <= 0.0 {
-            0.0
-        } else {
-            inter / union
+    /// The box in the input's 0-1 coordinates.
+    fn face_box(&self) -> FaceBox {
+        let v = self.values.map(f64::from);
+        FaceBox {
+            x: v[0] - v[2] / 2.0,
+            y: v[1] - v[3] / 2.0,
+            width: v[2],
+            height: v[3],
+            score: f64::from(self.score),
         }
     }
 
@@ -426,7 +408,7 @@ fn weighted_suppression(mut found: Vec<Raw>) -> Vec<Raw> {
     while let Some(best) = found.first().copied() {
         let (cluster, rest): (Vec<Raw>, Vec<Raw>) = found
             .into_iter()
-            .partition(|r| r.iou(&best) > MIN_SUPPRESSION_IOU);
+            .partition(|r| r.face_box().iou(&best.face_box()) > MIN_SUPPRESSION_IOU);
         found = rest;
         let total: f32 = cluster.iter().map(|r| r.score).sum();
         let mut values = [0.0f32; 16];

@@ -343,9 +343,8 @@ impl PhotoChecker {
         };
         let to_photo = |(x, y): (f64, f64)| (x * back, y * back);
         // The cascade sees faces turned to the camera only: BlazeFace counts the people.
-        let people: Vec<FaceKeypoints> = self
-            .keypoints
-            .people(seen)
+        let seen_people = self.keypoints.people(seen);
+        let people: Vec<FaceKeypoints> = seen_people
             .iter()
             .map(|p| p.mapped(to_photo, back))
             .collect();
@@ -355,13 +354,13 @@ impl PhotoChecker {
                 problems.push((ProblemCode::MultipleFaces, count.to_string()));
                 return Verdict::from_problems(&problems, None, None);
             }
-            ([], [person]) => {
+            ([], [_]) => {
                 // A face the cascade misses because it leans or is turned away: say which,
-                // not "no face".
-                let eyes = self.keypoints.refine(&picture, person);
+                // not "no face". Looked at on the copy, as every other face is.
+                let eyes = self.keypoints.refine(seen, &seen_people[0]);
                 let code = if self
                     .mesh
-                    .landmarks(&picture, &eyes)
+                    .landmarks(seen, &eyes)
                     .is_some_and(|l| l.yaw_degrees.abs() > spec::MAX_YAW_DEGREES)
                 {
                     ProblemCode::FaceTurned
