@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::blazeface::BlazeFace;
 use crate::detect::{FaceBox, FaceDetector};
+use crate::iris::IrisModel;
 use crate::landmarks::FaceMesh;
+use crate::thresholds::MIN_EYE_OPENING;
 
 /// What the driver should do now, the first thing wrong first.
 #[derive(
@@ -35,6 +37,8 @@ pub enum FramingAdvice {
     HoldStraight,
     /// The face is turned to one side.
     LookStraight,
+    /// The eyes are closed.
+    OpenYourEyes,
     MoveCloser,
     MoveBack,
     CentreYourFace,
@@ -93,6 +97,10 @@ impl FramingAdvice {
                 "请正面直视镜头，不要侧脸",
                 "Look straight at the camera, not to one side",
             ),
+            OpenYourEyes => (
+                "请睁开双眼，自然正视镜头",
+                "Open your eyes and look at the camera",
+            ),
             MoveCloser => ("请靠近一些", "Move closer"),
             MoveBack => ("请离远一些", "Move back a little"),
             CentreYourFace => (
@@ -113,6 +121,7 @@ pub struct FramingGuide {
     detector: FaceDetector,
     keypoints: BlazeFace,
     mesh: FaceMesh,
+    iris: IrisModel,
 }
 
 impl FramingGuide {
@@ -127,20 +136,27 @@ impl FramingGuide {
         if faces.len() > 1 || people.len() > 1 {
             return FramingAdvice::OnlyYou;
         }
-        // How the head is held, from BlazeFace's eyes and the mesh: looked at only when
-        // needed (three looks and one), since a preview frame has a short interval.
+        // How the head is held and whether the eyes are open, from BlazeFace's eyes, the mesh
+        // and the iris model: looked at only when needed (three looks, one, and one for each
+        // eye), since a preview frame has a short interval.
         let pose = || {
             let person = people.first()?;
             let eyes = self.keypoints.refine(frame, person);
+            let landmarks = self.mesh.landmarks(frame, &eyes);
             // Turned first: a face seen three-quarters also seems to lean, and turning to the
             // camera is what fixes both.
-            let yaw = self.mesh.landmarks(frame, &eyes).map(|l| l.yaw_degrees);
-            if yaw.is_some_and(|y| y.abs() > MAX_YAW_DEGREES) {
-                Some(FramingAdvice::LookStraight)
-            } else {
-                (eyes.roll_degrees().abs() > MAX_ROLL_DEGREES)
-                    .then_some(FramingAdvice::HoldStraight)
+            if landmarks
+                .as_ref()
+                .is_some_and(|l| l.yaw_degrees.abs() > MAX_YAW_DEGREES)
+            {
+                return Some(FramingAdvice::LookStraight);
             }
+            if eyes.roll_degrees().abs() > MAX_ROLL_DEGREES {
+                return Some(FramingAdvice::HoldStraight);
+            }
+            let (right, left) = self.iris.eyes(frame, landmarks.as_ref()?)?;
+            (right.openness().max(left.openness()) < MIN_EYE_OPENING)
+                .then_some(FramingAdvice::OpenYourEyes)
         };
         let Some(face) = faces.first().copied() else {
             // The cascade sees upright, frontal faces only: a face it misses may lean or be
@@ -283,6 +299,19 @@ mod tests {
         };
         assert_eq!(advice(&preview((1164, 120))), FramingAdvice::LookStraight);
         assert_ne!(advice(&preview((1190, 274))), FramingAdvice::LookStraight);
+    }
+
+    #[test]
+    fn closed_eyes_hear_open_your_eyes() {
+        use crate::testdata::{astronaut_on, eyes_closed, place, resize, WHITE};
+        let open = resize(&astronaut_on(|_, _| WHITE), 1.2);
+        let closed = resize(&eyes_closed(&astronaut_on(|_, _| WHITE)), 1.2);
+        let preview = |img: &RgbImage| {
+            let x = (640 - i64::from(img.width())) / 2;
+            place(img, 640, 480, x, 30, WHITE)
+        };
+        assert_eq!(advice(&preview(&closed)), FramingAdvice::OpenYourEyes);
+        assert_eq!(advice(&preview(&open)), FramingAdvice::Ready);
     }
 
     #[test]

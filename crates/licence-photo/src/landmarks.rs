@@ -86,6 +86,16 @@ impl FaceLandmarks {
         )
     }
 
+    /// The corners of each eye as the picture shows them, left to right: the person's right
+    /// eye (outer, inner), then the left eye (inner, outer).
+    pub fn eye_corners(&self) -> ((Point, Point), (Point, Point)) {
+        use index::*;
+        (
+            (self.point(RIGHT_EYE_OUTER), self.point(RIGHT_EYE_INNER)),
+            (self.point(LEFT_EYE_INNER), self.point(LEFT_EYE_OUTER)),
+        )
+    }
+
     /// Each eye's opening (lid to lid) over its width (corner to corner): about 0.3 for eyes
     /// open normally, near 0 when closed. The person's right eye first.
     pub fn eye_openness(&self) -> (f64, f64) {

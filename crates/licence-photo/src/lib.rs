@@ -33,6 +33,7 @@ mod blazeface;
 mod detect;
 mod framing;
 mod intake;
+mod iris;
 mod landmarks;
 mod measure;
 mod problem;
@@ -51,10 +52,12 @@ pub use blazeface::{BlazeFace, FaceKeypoints};
 pub use detect::{FaceBox, FaceDetector};
 pub use framing::{FramingAdvice, FramingGuide};
 pub use intake::{decode, sniff, Decoded, Refusal, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
+pub use iris::{EyeLook, IrisModel};
 pub use landmarks::{FaceLandmarks, FaceMesh};
 pub use measure::HeadEdges;
 pub use problem::{PhotoProblem, ProblemCode, Severity};
 
+use blazeface::Point;
 use measure::Rect;
 
 /// The spec of R3.3 in pixels at 300 dpi.
@@ -110,6 +113,10 @@ pub mod thresholds {
     /// steepest row against a hand label at the crease below it: 2-3 px at 240 px), which is
     /// the driver's, not a reason to refuse a head at the band's edge (docs/photo.md).
     pub const HEAD_SIZE_TOLERANCE: u32 = 3;
+    /// Eyes: the gap between the lids of the more open eye, in iris diameters, below which
+    /// the eyes are closed. Open eyes measure 0.50-0.99 on every real face the project has,
+    /// eyes painted shut 0.15-0.23 (docs/photo.md).
+    pub const MIN_EYE_OPENING: f64 = 0.35;
 }
 
 /// Measurements in the 260×378 output frame (design.md's contract names the first three).
@@ -135,6 +142,10 @@ pub struct FrameMeasurements {
     /// Turn of the face to one side (Face Mesh); absent when the mesh found no face.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub yaw_degrees: Option<f64>,
+    /// How far the more open eye is open: the gap between its lids as a percentage of its
+    /// iris's diameter (the iris model); absent when the eyes were not seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eye_opening_percent: Option<f64>,
     pub background_luma: f32,
     pub background_chroma: f32,
     pub background_side_difference: f32,
@@ -207,6 +218,8 @@ pub struct PhotoChecker {
     keypoints: BlazeFace,
     /// Face Mesh: the chin, and how far the face is turned.
     mesh: FaceMesh,
+    /// The iris model: whether the eyes are open.
+    iris: IrisModel,
 }
 
 type Found = Vec<(ProblemCode, String)>;
@@ -219,11 +232,25 @@ fn found(code: ProblemCode) -> (ProblemCode, String) {
 /// a few hundred pixels, more than their inputs (128 and 192 px) take.
 const MODEL_COPY_SIDE: u32 = 1024;
 
-/// What BlazeFace and Face Mesh found of one face, in one picture's pixels.
+/// What BlazeFace, Face Mesh and the iris model found of one face, in one picture's pixels.
 #[derive(Debug, Clone)]
 struct FaceModels {
     eyes: FaceKeypoints,
     landmarks: Option<FaceLandmarks>,
+    /// The gap between the lids of the more open eye, in iris diameters (`EyeLook::openness`):
+    /// the same in any copy of the picture.
+    eye_opening: Option<f64>,
+}
+
+impl FaceModels {
+    /// The same findings in another picture's pixels (see `FaceKeypoints::mapped`).
+    fn mapped(self, map: impl Fn(Point) -> Point + Copy, scale: f64) -> FaceModels {
+        FaceModels {
+            eyes: self.eyes.mapped(map, scale),
+            landmarks: self.landmarks.map(|l| l.mapped(map, scale)),
+            eye_opening: self.eye_opening,
+        }
+    }
 }
 
 /// Where the head is in a picture, in its own pixels: what the checks and the crop build on.
@@ -243,6 +270,7 @@ impl PhotoChecker {
             detector: FaceDetector::new(),
             keypoints: BlazeFace::new(),
             mesh: FaceMesh::new(),
+            iris: IrisModel::new(),
         }
     }
 
@@ -386,10 +414,7 @@ impl PhotoChecker {
         }
         let models = self
             .models_of(seen, &face, &people, 1.0 / back)
-            .map(|m| FaceModels {
-                eyes: m.eyes.mapped(to_photo, back),
-                landmarks: m.landmarks.map(|l| l.mapped(to_photo, back)),
-            });
+            .map(|m| m.mapped(to_photo, back));
         let geometry = head_geometry(
             &picture,
             face,
@@ -447,10 +472,7 @@ impl PhotoChecker {
             f64::from(spec::HEIGHT) / f64::from(win_h),
         );
         let into_frame = |(x, y): (f64, f64)| ((x - f64::from(cx)) * sx, (y - f64::from(cy)) * sy);
-        let known = models.map(|m| FaceModels {
-            eyes: m.eyes.mapped(into_frame, sx),
-            landmarks: m.landmarks.map(|l| l.mapped(into_frame, sx)),
-        });
+        let known = models.map(|m| m.mapped(into_frame, sx));
         let (measurements, mut own) = self.assess_frame(&reread, known);
         problems.append(&mut own);
         let measurements = measurements.map(|m| Measurements { scale, ..m });
@@ -476,11 +498,21 @@ impl PhotoChecker {
                 && (face.y..face.y + face.height).contains(&cy)
         })?;
         let same = same.mapped(|(x, y)| (x * scale, y * scale), scale);
-        let eyes = self.keypoints.refine(picture, &same);
-        Some(FaceModels {
+        Some(self.look(picture, self.keypoints.refine(picture, &same)))
+    }
+
+    /// The mesh and the iris model on the face whose refined eyes are `eyes`.
+    fn look(&self, picture: &RgbImage, eyes: FaceKeypoints) -> FaceModels {
+        let landmarks = self.mesh.landmarks(picture, &eyes);
+        let eye_opening = landmarks
+            .as_ref()
+            .and_then(|l| self.iris.eyes(picture, l))
+            .map(|(right, left)| right.openness().max(left.openness()));
+        FaceModels {
             eyes,
-            landmarks: self.mesh.landmarks(picture, &eyes),
-        })
+            landmarks,
+            eye_opening,
+        }
     }
 
     /// Every check on a 260×378 frame, as it stands. `known`: what the models found on the
@@ -508,8 +540,7 @@ impl PhotoChecker {
         let top = measure::hair_top(frame, &face, bg);
         let models = known.or_else(|| {
             let eyes = self.keypoints.main_face(frame)?;
-            let landmarks = self.mesh.landmarks(frame, &eyes);
-            Some(FaceModels { eyes, landmarks })
+            Some(self.look(frame, eyes))
         });
         let chin = match models.as_ref().and_then(|m| m.landmarks.as_ref()) {
             Some(l) => measure::chin_near(frame, &face, l.chin()),
@@ -627,6 +658,10 @@ impl PhotoChecker {
         if yaw.is_some_and(|y| y.abs() > spec::MAX_YAW_DEGREES) {
             problems.push(found(ProblemCode::FaceTurned));
         }
+        let eye_opening = models.as_ref().and_then(|m| m.eye_opening);
+        if eye_opening.is_some_and(|o| o < MIN_EYE_OPENING) {
+            problems.push(found(ProblemCode::EyesClosed));
+        }
         let tilted = roll.is_some_and(|r| r.abs() > spec::MAX_ROLL_DEGREES);
         if tilted {
             problems.push(found(ProblemCode::Tilted));
@@ -667,6 +702,7 @@ impl PhotoChecker {
             frame: Some(FrameMeasurements {
                 roll_degrees: roll.map(|r| (r * 10.0).round() / 10.0),
                 yaw_degrees: yaw.map(|y| (y * 10.0).round() / 10.0),
+                eye_opening_percent: eye_opening.map(|o| (o * 100.0).round()),
                 background_luma,
                 background_chroma,
                 background_side_difference: side_difference,

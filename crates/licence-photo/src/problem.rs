@@ -43,6 +43,8 @@ pub enum ProblemCode {
     Tilted,
     /// The face is turned to one side (yaw), not towards the camera.
     FaceTurned,
+    /// The eyes are closed (both of them).
+    EyesClosed,
     TooDark,
     TooBright,
     Blurry,
@@ -124,6 +126,7 @@ impl ProblemCode {
             NotEnoughMargin => ("头部离照片边缘太近，无法裁剪，请后退一些、在头部四周留出背景", "The head is too close to the picture's edge to crop: step back so there is background around the head"),
             Tilted => ("头部歪斜，请保持头部端正、正视镜头", "The head is tilted: hold it straight and look at the camera"),
             FaceTurned => ("脸部没有正对镜头，请正面直视镜头，不要侧脸", "The face is turned to one side: face the camera straight on"),
+            EyesClosed => ("检测到闭眼，请睁开双眼、自然正视镜头后重新拍摄", "The eyes are closed: open your eyes, look at the camera and take the photo again"),
             TooDark => ("照片太暗，请在光线充足处拍摄", "The photo is too dark: take it in good light"),
             TooBright => ("照片过亮或曝光过度，请避免强光直射", "The photo is too bright or overexposed: avoid direct strong light"),
             Blurry => ("照片模糊，请保持相机稳定并对焦后拍摄", "The photo is blurred: hold the camera steady and focus"),

@@ -135,6 +135,19 @@ pub fn portrait(scale: f64) -> (RgbImage, f64) {
     )
 }
 
+/// A 260×378 frame cut from `cutout` (the astronaut as `astronaut_on` cuts her out, or a
+/// variant of that) so that her labelled head is `length` px long, its top 15 px down and its
+/// middle on the frame's centre line: a frame judged as it is.
+pub fn frame_with_head(cutout: &RgbImage, length: f64) -> RgbImage {
+    let scale = length / (ASTRONAUT_CHIN - ASTRONAUT_HAIR_TOP);
+    let img = resize(cutout, scale);
+    let top = (ASTRONAUT_HAIR_TOP * scale).round() as i64;
+    // Her face's middle in astronaut.png (between the pupils, 225, and the hair's middle at
+    // eye level, 228).
+    let cx = ((226.0 - f64::from(KEEP_X.0)) * scale).round() as i64;
+    place(&img, 260, 378, 130 - cx, 15 - top, WHITE)
+}
+
 pub fn resize(img: &RgbImage, scale: f64) -> RgbImage {
     let (w, h) = img.dimensions();
     imageops::resize(

@@ -1,15 +1,20 @@
 //! BlazeFace's keypoints against hand labels, and what they change in the verdict: the roll of
-//! the head from the eye line, whatever the background, and people the frontal cascade misses.
+//! the head from the eye line, whatever the background, people the frontal cascade misses, and
+//! eyes open or closed (the iris model).
 
 use image::{imageops, ImageFormat, Rgb, RgbImage};
 use licence_photo::testdata::*;
-use licence_photo::{BlazeFace, PhotoChecker, Verdict};
+use licence_photo::{BlazeFace, FaceMesh, IrisModel, PhotoChecker, Verdict};
 use time::macros::date;
 
 const TODAY: time::Date = date!(2026 - 11 - 24);
 
 fn check(img: &RgbImage) -> Verdict {
     PhotoChecker::new().check(&encode(img, ImageFormat::Png), TODAY)
+}
+
+fn codes(v: &Verdict) -> Vec<&'static str> {
+    v.problems.iter().map(|p| p.code.as_str()).collect()
 }
 
 const RIGHT_PUPIL: (f64, f64) = ASTRONAUT_RIGHT_PUPIL;
@@ -180,4 +185,72 @@ fn the_check_says_face_turned_for_a_turned_face_and_not_for_frontal_ones() {
     assert!(turned((1164, 120)));
     assert!(!turned((1190, 274)));
     assert!(!turned((689, 290)));
+}
+
+#[test]
+fn closed_eyes_are_refused_open_ones_are_not() {
+    let open = astronaut_on(|_, _| WHITE);
+    let closed = eyes_closed(&open);
+    let opening = |v: &Verdict| {
+        v.measurements
+            .as_ref()
+            .and_then(|m| m.frame.as_ref())
+            .and_then(|f| f.eye_opening_percent)
+            .expect("the eyes were seen")
+    };
+    // A frame judged as it is.
+    let v = check(&frame_with_head(&open, 242.0));
+    assert_eq!(codes(&v), Vec::<&str>::new());
+    assert!(opening(&v) >= 70.0, "{}", opening(&v));
+    let v = check(&frame_with_head(&closed, 242.0));
+    assert_eq!(codes(&v), ["eyes_closed"]);
+    assert!(opening(&v) < 30.0, "{}", opening(&v));
+    // A larger photo, cropped: the eyes are seen on the photo and carried into the frame.
+    let v = check(&resize(&closed, 2.0));
+    assert_eq!(codes(&v), ["eyes_closed"]);
+    assert!(!v.compliant);
+    assert_eq!(codes(&check(&resize(&open, 2.0))), Vec::<&str>::new());
+}
+
+#[test]
+fn every_real_face_here_has_its_eyes_open() {
+    // Grace Hopper, and the Solvay faces labelled frontal and turned (each cut out and enlarged):
+    // eyes open, narrow or turned, must never read as closed.
+    let (detector, mesh, iris) = (BlazeFace::new(), FaceMesh::new(), IrisModel::new());
+    let solvay = load("solvay-1927.png");
+    let mut faces = vec![("grace_hopper".to_owned(), load("grace_hopper.jpg"))];
+    for (x, y) in [
+        (1164, 120),
+        (1515, 305),
+        (922, 117),
+        (1190, 274),
+        (689, 290),
+        (896, 279),
+        (1107, 229),
+        (234, 242),
+        (594, 224),
+    ] {
+        let cut = imageops::crop_imm(&solvay, x - 80, y - 80, 160, 160).to_image();
+        faces.push((format!("solvay ({x}, {y})"), resize(&cut, 2.4)));
+    }
+    for (name, picture) in faces {
+        // The face nearest the cut's middle: a neighbour's may be larger.
+        let (w, h) = (f64::from(picture.width()), f64::from(picture.height()));
+        let person = detector
+            .people(&picture)
+            .into_iter()
+            .min_by(|a, b| {
+                let d = |f: &licence_photo::FaceKeypoints| {
+                    (f.face.x + f.face.width / 2.0 - w / 2.0)
+                        .hypot(f.face.y + f.face.height / 2.0 - h / 2.0)
+                };
+                d(a).total_cmp(&d(b))
+            })
+            .expect("a face");
+        let eyes = detector.refine(&picture, &person);
+        let landmarks = mesh.landmarks(&picture, &eyes).expect("the mesh");
+        let (right, left) = iris.eyes(&picture, &landmarks).expect("the eyes");
+        let opening = right.openness().max(left.openness());
+        assert!(opening >= 0.5, "{name}: {opening:.2}");
+    }
 }

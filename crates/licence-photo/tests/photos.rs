@@ -2,7 +2,7 @@
 //! passes and crops to spec, and each defect gives exactly its code.
 
 use image::{ImageFormat, RgbImage};
-use licence_photo::testdata::*;
+use licence_photo::testdata::{self, *};
 use licence_photo::{spec, PhotoChecker, Verdict};
 use time::macros::date;
 
@@ -62,15 +62,8 @@ fn the_crop_is_260_by_378_at_300_dpi_and_passes_the_check_itself() {
     assert_codes(&again, &[]);
 }
 
-/// A 260×378 frame cut from the astronaut on white so that her labelled head is `length` px
-/// long and its top 15 px down, centred.
 fn frame_with_head(length: f64) -> RgbImage {
-    let scale = length / (ASTRONAUT_CHIN - ASTRONAUT_HAIR_TOP);
-    let (img, label) = portrait(scale);
-    assert!((label - length).abs() < 0.5);
-    let top = (ASTRONAUT_HAIR_TOP * scale).round() as i64;
-    let cx = ((226.0 - 110.0) * scale).round() as i64;
-    place(&img, 260, 378, 130 - cx, 15 - top, WHITE)
+    testdata::frame_with_head(&astronaut_on(|_, _| WHITE), length)
 }
 
 #[test]

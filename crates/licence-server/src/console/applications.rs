@@ -113,6 +113,11 @@ fn finding(key: &str, value: f64) -> Option<String> {
             "°",
             format!("不超过 {}°", spec::MAX_YAW_DEGREES),
         ),
+        "eye_opening_percent" => (
+            "睁眼程度",
+            "%",
+            format!("不低于 {:.0}%", t::MIN_EYE_OPENING * 100.0),
+        ),
         "background_luma" => ("背景亮度", "", format!("不低于 {}", t::BACKGROUND_MIN_LUMA)),
         "background_chroma" => (
             "背景色彩",

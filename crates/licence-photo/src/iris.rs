@@ -1,0 +1,152 @@
+//! MediaPipe's iris landmark model: the lids and the iris of one eye, on a 64 px crop around
+//! the eye corners the face mesh found, as MediaPipe's own pipeline crops it.
+//!
+//! Why a third model: the mesh follows a closed lid only part of the way (docs/photo.md), and
+//! how wide an eye opens differs between people. The iris is about 11.7 mm across in every
+//! adult, so the lids' gap measured in iris diameters says "closed" the same way for a narrow
+//! eye and a wide one.
+
+use std::sync::Arc;
+
+use image::RgbImage;
+
+use crate::blazeface::{sample, Point, Square};
+use crate::landmarks::FaceLandmarks;
+use crate::tflite::{Model, SharedModel};
+
+static MODEL: SharedModel = SharedModel::new(include_bytes!(
+    "../../../assets/models/iris_landmark.tflite"
+));
+
+/// The model's input side, in pixels.
+const SIDE: usize = 64;
+/// The crop's side, in eye widths (corner to corner; MediaPipe's setting for this model).
+const CROP_SCALE: f64 = 2.3;
+
+/// Indices into the model's 71 eye points: the first 16 are the lid contour, the outer corner,
+/// the lower lid from outer to inner, the inner corner, then the upper lid from outer to inner
+/// (the mesh's points 33, 7 ... 155, 133, 246 ... 173 for the person's right eye).
+mod index {
+    pub const LOWER_LID: std::ops::Range<usize> = 1..8;
+    pub const UPPER_LID: std::ops::Range<usize> = 9..16;
+    pub const OUTER_CORNER: usize = 0;
+    pub const INNER_CORNER: usize = 8;
+}
+
+/// What the model sees of one eye, in the picture's pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EyeLook {
+    /// The lid contour: outer corner, the lower lid, inner corner, the upper lid, each lid from
+    /// outer to inner (16 points).
+    pub lids: Vec<Point>,
+    /// The iris: centre, then four points on its rim.
+    pub iris: [Point; 5],
+}
+
+impl EyeLook {
+    /// The iris's diameter: the mean of its two diameters through the rim points (the model
+    /// places the whole circle, even where the lids cover it).
+    pub fn iris_diameter(&self) -> f64 {
+        let d = |a: Point, b: Point| (a.0 - b.0).hypot(a.1 - b.1);
+        (d(self.iris[1], self.iris[3]) + d(self.iris[2], self.iris[4])) / 2.0
+    }
+
+    /// The widest gap between the lids, across the eye (perpendicular to the corner line), in
+    /// iris diameters: about 0.6-1.0 for an eye open normally, near 0 for a closed one.
+    pub fn openness(&self) -> f64 {
+        let (outer, inner) = (
+            self.lids[index::OUTER_CORNER],
+            self.lids[index::INNER_CORNER],
+        );
+        let length = (inner.0 - outer.0).hypot(inner.1 - outer.1).max(1e-6);
+        // Unit normal to the corner line: the distance across the eye.
+        let normal = (-(inner.1 - outer.1) / length, (inner.0 - outer.0) / length);
+        let across = |p: Point| (p.0 - outer.0) * normal.0 + (p.1 - outer.1) * normal.1;
+        let upper: Vec<f64> = self.lids[index::UPPER_LID]
+            .iter()
+            .map(|&p| across(p))
+            .collect();
+        let lower: Vec<f64> = self.lids[index::LOWER_LID]
+            .iter()
+            .map(|&p| across(p))
+            .collect();
+        // Both lids run from the outer corner to the inner one, point for point.
+        let gap = upper
+            .iter()
+            .zip(&lower)
+            .map(|(u, l)| (l - u).abs())
+            .fold(0.0, f64::max);
+        gap / self.iris_diameter().max(1e-6)
+    }
+}
+
+pub struct IrisModel {
+    model: Arc<Model>,
+}
+
+impl std::fmt::Debug for IrisModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IrisModel(71 + 5)")
+    }
+}
+
+impl Default for IrisModel {
+    fn default() -> Self {
+        IrisModel::new()
+    }
+}
+
+impl IrisModel {
+    pub fn new() -> IrisModel {
+        IrisModel {
+            model: MODEL.get().expect("the bundled iris model loads"),
+        }
+    }
+
+    /// Both eyes of a face the mesh found: the person's right eye first.
+    pub fn eyes(&self, picture: &RgbImage, face: &FaceLandmarks) -> Option<(EyeLook, EyeLook)> {
+        let (right, left) = face.eye_corners();
+        Some((
+            self.eye(picture, right, false)?,
+            self.eye(picture, left, true)?,
+        ))
+    }
+
+    /// One eye, from its corners as the picture shows them left to right. The model knows the
+    /// eye on the picture's left (the person's right); the other is looked at mirrored.
+    fn eye(
+        &self,
+        picture: &RgbImage,
+        (start, end): (Point, Point),
+        mirrored: bool,
+    ) -> Option<EyeLook> {
+        let square = Square {
+            centre: ((start.0 + end.0) / 2.0, (start.1 + end.1) / 2.0),
+            side: CROP_SCALE * (end.0 - start.0).abs().max((end.1 - start.1).abs()),
+            angle: (end.1 - start.1).atan2(end.0 - start.0),
+            mirrored,
+        };
+        if square.side < 4.0 {
+            return None;
+        }
+        let outputs = self
+            .model
+            .run(sample(picture, square, SIDE, (0.0, 1.0)))
+            .ok()?;
+        let [contour, iris] = &outputs[..] else {
+            return None;
+        };
+        if contour.data.len() != 71 * 3 || iris.data.len() != 5 * 3 {
+            return None;
+        }
+        let to_picture = square.mapping();
+        let point =
+            |p: &[f32]| to_picture(f64::from(p[0]) / SIDE as f64, f64::from(p[1]) / SIDE as f64);
+        let lids: Vec<Point> = contour.data.chunks_exact(3).take(16).map(point).collect();
+        let rim: Vec<Point> = iris.data.chunks_exact(3).map(point).collect();
+        Some(EyeLook {
+            lids,
+            iris: rim.try_into().ok()?,
+        })
+    }
+}
