@@ -115,7 +115,7 @@ pub mod thresholds {
     pub const HEAD_SIZE_TOLERANCE: u32 = 3;
     /// Eyes: the gap between the lids of the more open eye, in iris diameters, below which
     /// the eyes are closed. Open eyes measure 0.50-0.99 on every real face the project has,
-    /// eyes painted shut 0.15-0.23 (docs/photo.md).
+    /// eyes painted shut 0.21-0.27 (docs/photo.md).
     pub const MIN_EYE_OPENING: f64 = 0.35;
 }
 

@@ -1,6 +1,6 @@
 //! A small interpreter for the TensorFlow Lite models the photo check runs (MediaPipe's
-//! BlazeFace and Face Mesh): batch-1 NHWC float tensors and the handful of operators those
-//! models use.
+//! BlazeFace, Face Mesh and iris landmarks): batch-1 NHWC float tensors and the handful of
+//! operators those models use.
 //!
 //! Why not a crate: `tract-tflite` (the pure-Rust choice) has no `DEQUANTIZE`, which MediaPipe's
 //! models use to keep their weights as f16, and it made a test binary 13 MB, against an app
