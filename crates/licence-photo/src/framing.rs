@@ -10,7 +10,7 @@ use crate::blazeface::BlazeFace;
 use crate::detect::{FaceBox, FaceDetector};
 use crate::iris::IrisModel;
 use crate::landmarks::FaceMesh;
-use crate::thresholds::MIN_EYE_OPENING;
+use crate::thresholds::{MAX_EYE_GLARE, MIN_EYE_OPENING};
 
 /// What the driver should do now, the first thing wrong first.
 #[derive(
@@ -39,6 +39,8 @@ pub enum FramingAdvice {
     LookStraight,
     /// The eyes are closed.
     OpenYourEyes,
+    /// A reflection on glasses hides an eye.
+    AvoidGlare,
     MoveCloser,
     MoveBack,
     CentreYourFace,
@@ -101,6 +103,10 @@ impl FramingAdvice {
                 "请睁开双眼，自然正视镜头",
                 "Open your eyes and look at the camera",
             ),
+            AvoidGlare => (
+                "眼镜反光，请调整眼镜或灯光角度",
+                "Your glasses reflect the light: tilt them or move the light",
+            ),
             MoveCloser => ("请靠近一些", "Move closer"),
             MoveBack => ("请离远一些", "Move back a little"),
             CentreYourFace => (
@@ -155,8 +161,11 @@ impl FramingGuide {
                 return Some(FramingAdvice::HoldStraight);
             }
             let (right, left) = self.iris.eyes(frame, landmarks.as_ref()?)?;
-            (right.openness().max(left.openness()) < MIN_EYE_OPENING)
-                .then_some(FramingAdvice::OpenYourEyes)
+            if right.openness().max(left.openness()) < MIN_EYE_OPENING {
+                return Some(FramingAdvice::OpenYourEyes);
+            }
+            (right.blown_share(frame).max(left.blown_share(frame)) > MAX_EYE_GLARE)
+                .then_some(FramingAdvice::AvoidGlare)
         };
         let Some(face) = faces.first().copied() else {
             // The cascade sees upright, frontal faces only: a face it misses may lean or be
@@ -302,8 +311,8 @@ mod tests {
     }
 
     #[test]
-    fn closed_eyes_hear_open_your_eyes() {
-        use crate::testdata::{astronaut_on, eyes_closed, place, resize, WHITE};
+    fn closed_eyes_hear_open_your_eyes_and_glare_hears_avoid_glare() {
+        use crate::testdata::{astronaut_on, eyes_closed, glasses_glare, place, resize, WHITE};
         let open = resize(&astronaut_on(|_, _| WHITE), 1.2);
         let closed = resize(&eyes_closed(&astronaut_on(|_, _| WHITE)), 1.2);
         let preview = |img: &RgbImage| {
@@ -312,6 +321,8 @@ mod tests {
         };
         assert_eq!(advice(&preview(&closed)), FramingAdvice::OpenYourEyes);
         assert_eq!(advice(&preview(&open)), FramingAdvice::Ready);
+        let glare = resize(&glasses_glare(&astronaut_on(|_, _| WHITE)), 1.2);
+        assert_eq!(advice(&preview(&glare)), FramingAdvice::AvoidGlare);
     }
 
     #[test]

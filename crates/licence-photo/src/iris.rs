@@ -80,6 +80,64 @@ impl EyeLook {
     }
 }
 
+impl EyeLook {
+    /// The share of the eye between its lids that is blown out (every channel at least
+    /// `BLOWN`): a reflection on glasses that hides the eye. The cornea's own catchlight is a
+    /// few pixels of it.
+    pub fn blown_share(&self, picture: &RgbImage) -> f64 {
+        let (w, h) = picture.dimensions();
+        // The outline in order: along the lower lid to the inner corner, back along the upper.
+        let ring: Vec<Point> = self.lids[..=index::INNER_CORNER]
+            .iter()
+            .chain(self.lids[index::UPPER_LID].iter().rev())
+            .copied()
+            .collect();
+        let xs = ring.iter().map(|p| p.0);
+        let ys = ring.iter().map(|p| p.1);
+        let (x0, x1) = (
+            xs.clone().fold(f64::MAX, f64::min),
+            xs.fold(f64::MIN, f64::max),
+        );
+        let (y0, y1) = (
+            ys.clone().fold(f64::MAX, f64::min),
+            ys.fold(f64::MIN, f64::max),
+        );
+        let clamp = |v: f64, max: u32| (v.max(0.0) as u32).min(max);
+        let (mut inside, mut blown) = (0u32, 0u32);
+        for y in clamp(y0.floor(), h)..clamp(y1.ceil(), h) {
+            for x in clamp(x0.floor(), w)..clamp(x1.ceil(), w) {
+                if !contains(&ring, (f64::from(x) + 0.5, f64::from(y) + 0.5)) {
+                    continue;
+                }
+                inside += 1;
+                if picture.get_pixel(x, y).0.iter().all(|&c| c >= BLOWN) {
+                    blown += 1;
+                }
+            }
+        }
+        if inside == 0 {
+            0.0
+        } else {
+            f64::from(blown) / f64::from(inside)
+        }
+    }
+}
+
+/// A channel at least this bright is blown out.
+const BLOWN: u8 = 245;
+
+/// Whether `p` is inside the polygon (even-odd rule).
+fn contains(polygon: &[Point], p: Point) -> bool {
+    let mut inside = false;
+    for (i, &a) in polygon.iter().enumerate() {
+        let b = polygon[(i + 1) % polygon.len()];
+        if (a.1 > p.1) != (b.1 > p.1) && p.0 < a.0 + (p.1 - a.1) / (b.1 - a.1) * (b.0 - a.0) {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
 pub struct IrisModel {
     model: Arc<Model>,
 }

@@ -117,6 +117,10 @@ pub mod thresholds {
     /// the eyes are closed. Open eyes measure 0.50-0.99 on every real face the project has,
     /// eyes painted shut 0.21-0.27 (docs/photo.md).
     pub const MIN_EYE_OPENING: f64 = 0.35;
+    /// Eyes: the share of either eye, between its lids, that may be blown out (every channel
+    /// at least 245) before a reflection on glasses is said to hide it. Real eyes here: 0 %;
+    /// the astronaut made 40 levels brighter: 4-5 %; a painted reflection: 81-91 %.
+    pub const MAX_EYE_GLARE: f64 = 0.3;
 }
 
 /// Measurements in the 260×378 output frame (design.md's contract names the first three).
@@ -146,6 +150,10 @@ pub struct FrameMeasurements {
     /// iris's diameter (the iris model); absent when the eyes were not seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eye_opening_percent: Option<f64>,
+    /// How much of the more affected eye is blown out, in percent: a reflection on glasses
+    /// (the iris model's lids outline the eye); absent when the eyes were not seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eye_glare_percent: Option<f64>,
     pub background_luma: f32,
     pub background_chroma: f32,
     pub background_side_difference: f32,
@@ -240,6 +248,9 @@ struct FaceModels {
     /// The gap between the lids of the more open eye, in iris diameters (`EyeLook::openness`):
     /// the same in any copy of the picture.
     eye_opening: Option<f64>,
+    /// The share of the more blown-out eye that is blown out (`EyeLook::blown_share`): a
+    /// reflection on glasses.
+    eye_glare: Option<f64>,
 }
 
 impl FaceModels {
@@ -249,6 +260,7 @@ impl FaceModels {
             eyes: self.eyes.mapped(map, scale),
             landmarks: self.landmarks.map(|l| l.mapped(map, scale)),
             eye_opening: self.eye_opening,
+            eye_glare: self.eye_glare,
         }
     }
 }
@@ -504,14 +516,16 @@ impl PhotoChecker {
     /// The mesh and the iris model on the face whose refined eyes are `eyes`.
     fn look(&self, picture: &RgbImage, eyes: FaceKeypoints) -> FaceModels {
         let landmarks = self.mesh.landmarks(picture, &eyes);
-        let eye_opening = landmarks
-            .as_ref()
-            .and_then(|l| self.iris.eyes(picture, l))
-            .map(|(right, left)| right.openness().max(left.openness()));
+        let looks = landmarks.as_ref().and_then(|l| self.iris.eyes(picture, l));
         FaceModels {
             eyes,
             landmarks,
-            eye_opening,
+            eye_opening: looks
+                .as_ref()
+                .map(|(right, left)| right.openness().max(left.openness())),
+            eye_glare: looks
+                .as_ref()
+                .map(|(right, left)| right.blown_share(picture).max(left.blown_share(picture))),
         }
     }
 
@@ -662,6 +676,10 @@ impl PhotoChecker {
         if eye_opening.is_some_and(|o| o < MIN_EYE_OPENING) {
             problems.push(found(ProblemCode::EyesClosed));
         }
+        let eye_glare = models.as_ref().and_then(|m| m.eye_glare);
+        if eye_glare.is_some_and(|g| g > MAX_EYE_GLARE) {
+            problems.push(found(ProblemCode::GlassesGlare));
+        }
         let tilted = roll.is_some_and(|r| r.abs() > spec::MAX_ROLL_DEGREES);
         if tilted {
             problems.push(found(ProblemCode::Tilted));
@@ -703,6 +721,7 @@ impl PhotoChecker {
                 roll_degrees: roll.map(|r| (r * 10.0).round() / 10.0),
                 yaw_degrees: yaw.map(|y| (y * 10.0).round() / 10.0),
                 eye_opening_percent: eye_opening.map(|o| (o * 100.0).round()),
+                eye_glare_percent: eye_glare.map(|g| (g * 100.0).round()),
                 background_luma,
                 background_chroma,
                 background_side_difference: side_difference,

@@ -125,6 +125,22 @@ pub fn eyes_closed(img: &RgbImage) -> RgbImage {
     out
 }
 
+/// The astronaut (as `astronaut_on` cuts her out) with a reflection on glasses over her right
+/// eye: a blown-out ellipse 20×9 px around the labelled pupil, a little towards the outer
+/// corner, as a lens catches a window. Made from the labels alone.
+pub fn glasses_glare(img: &RgbImage) -> RgbImage {
+    let mut out = img.clone();
+    let (px, py) = ASTRONAUT_RIGHT_PUPIL;
+    let px = px - f64::from(KEEP_X.0);
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        let (dx, dy) = ((f64::from(x) - px + 3.0) / 10.0, (f64::from(y) - py) / 4.5);
+        if dx * dx + dy * dy <= 1.0 {
+            *p = Rgb([255, 255, 255]);
+        }
+    }
+    out
+}
+
 /// A labelled positive: the astronaut on white, enlarged `scale` times (as a higher-resolution
 /// camera would see her). Returns the picture and its labelled head length.
 pub fn portrait(scale: f64) -> (RgbImage, f64) {

@@ -268,3 +268,31 @@ fn eyes_are_judged_on_a_head_just_large_enough_in_a_12_mp_photo() {
         assert_eq!(codes(&v), expected, "closed: {closed}");
     }
 }
+
+#[test]
+fn a_reflection_on_glasses_over_an_eye_is_refused() {
+    let open = astronaut_on(|_, _| WHITE);
+    let glare = glasses_glare(&open);
+    let glare_of = |v: &Verdict| {
+        v.measurements
+            .as_ref()
+            .and_then(|m| m.frame.as_ref())
+            .and_then(|f| f.eye_glare_percent)
+            .expect("the eyes were seen")
+    };
+    let v = check(&frame_with_head(&open, 242.0));
+    assert_eq!(glare_of(&v), 0.0);
+    let v = check(&frame_with_head(&glare, 242.0));
+    assert_eq!(codes(&v), ["glasses_glare"]);
+    assert!(glare_of(&v) >= 60.0, "{}", glare_of(&v));
+    // Found on the photo before the crop, and carried into the frame.
+    assert_eq!(codes(&check(&resize(&glare, 2.0))), ["glasses_glare"]);
+    // A photo overexposed all over is too bright, not glare: the whites of the eyes stay
+    // under the bound.
+    let bright = RgbImage::from_fn(open.width(), open.height(), |x, y| {
+        Rgb(open.get_pixel(x, y).0.map(|c| c.saturating_add(40)))
+    });
+    let v = check(&frame_with_head(&bright, 242.0));
+    assert!(!codes(&v).contains(&"glasses_glare"), "{:?}", codes(&v));
+    assert!(glare_of(&v) < 10.0, "{}", glare_of(&v));
+}

@@ -360,6 +360,7 @@ fn a_reviewer_approves_or_returns_applications_by_deadline_and_the_driver_is_tol
             && page.contains("自动检测：符合要求")
             && page.contains("头部长度")
             && page.contains("睁眼程度")
+            && page.contains("眼部反光")
             && page.contains("accesskey=a"),
         "{page}"
     );

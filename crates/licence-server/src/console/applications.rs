@@ -118,6 +118,11 @@ fn finding(key: &str, value: f64) -> Option<String> {
             "%",
             format!("不低于 {:.0}%", t::MIN_EYE_OPENING * 100.0),
         ),
+        "eye_glare_percent" => (
+            "眼部反光",
+            "%",
+            format!("不超过 {:.0}%", t::MAX_EYE_GLARE * 100.0),
+        ),
         "background_luma" => ("背景亮度", "", format!("不低于 {}", t::BACKGROUND_MIN_LUMA)),
         "background_chroma" => (
             "背景色彩",
