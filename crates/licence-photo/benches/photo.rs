@@ -28,7 +28,6 @@ fn bench(c: &mut Criterion) {
     g.bench_function("baseline_decode_image_crate", |b| {
         b.iter(|| image::load_from_memory(&jpeg).unwrap())
     });
-    g.bench_function("stage_detect_faces", |b| b.iter(|| checker.faces(&picture)));
     g.bench_function("stage_head_geometry", |b| {
         b.iter(|| checker.geometry(&picture))
     });

@@ -1,5 +1,5 @@
 //! Calibration aid: prints the head geometry found in each image and writes an overlay PNG
-//! beside it (detector box in red, hair top and chin in green, head edges in blue), so the
+//! beside it (face box in red, hair top and chin in green, head edges in blue), so the
 //! constants in `measure.rs` can be compared with hand labels. See docs/photo.md.
 //!
 //! cargo run -p licence-photo --example calibrate -- IMAGE...
@@ -17,15 +17,14 @@ fn main() {
                 continue;
             }
         };
-        let faces = checker.faces(&picture);
         let Some(g) = checker.geometry(&picture) else {
             println!("{path}: no face");
             continue;
         };
         let f = g.face;
         println!(
-            "{path}: {}×{} faces={} box=({:.0},{:.0},{:.0}×{:.0}) score={:.1} bg=[{:.0},{:.0},{:.0}] hair_top={} chin={:.0} left={} right={} head_len={:.0} width={}{}",
-            picture.width(), picture.height(), faces.len(), f.x, f.y, f.width, f.height, f.score,
+            "{path}: {}×{} box=({:.0},{:.0},{:.0}×{:.0}) score={:.1} bg=[{:.0},{:.0},{:.0}] hair_top={} chin={:.0} left={} right={} head_len={:.0} width={}{}",
+            picture.width(), picture.height(), f.x, f.y, f.width, f.height, f.score,
             g.background[0], g.background[1], g.background[2], g.hair_top, g.chin, g.edges.left, g.edges.right,
             g.chin - f64::from(g.hair_top), g.edges.width(),
             if g.edges.measured { "" } else { " (estimated: hair past the ears)" }

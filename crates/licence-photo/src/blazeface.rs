@@ -1,15 +1,15 @@
 //! Faces and six keypoints (eyes, nose tip, mouth, ear tragions) from MediaPipe's BlazeFace
 //! short-range model, run offline by our own interpreter (`tflite.rs`); the model is compiled in.
 //!
-//! It sees faces the frontal cascade misses (turned three-quarters, tilted), so it decides how
-//! many people are in a photo, and its eye keypoints give the head's roll from the eye line,
-//! which does not depend on the background as the symmetry measure did.
+//! It sees faces turned three-quarters or leaning, which a frontal detector misses, so it
+//! decides how many people are in a photo, and its eye keypoints give the head's roll from the
+//! eye line, which does not depend on the background.
 
 use std::sync::Arc;
 
 use image::RgbImage;
 
-use crate::detect::FaceBox;
+use crate::face_box::FaceBox;
 use crate::tflite::{Model, SharedModel};
 
 static MODEL: SharedModel = SharedModel::new(include_bytes!(
@@ -24,6 +24,10 @@ const MIN_SCORE: f32 = 0.5;
 const WIDE: f64 = 1.6;
 /// A face at least this fraction of the picture's long side needs no closer look.
 const CLOSE_ENOUGH: f64 = 0.15;
+/// When the whole picture shows no face, it is looked at again in squares this fraction of
+/// its shorter side (half overlapping): a distant group's faces are then large enough for the
+/// model. Faces down to about a thirtieth of the shorter side are found.
+const TILE: f64 = 1.0 / 3.0;
 /// Faces besides the best-scored one count as people from this score on.
 const PERSON_SCORE: f64 = 0.75;
 /// Boxes overlapping more than this are one face (MediaPipe's weighted suppression).
@@ -227,7 +231,8 @@ impl BlazeFace {
         // The squares of the shorter side enlarge faces by long / short: worth two more looks
         // only for a wide picture (a 4:3 photo would gain a third) whose faces are all small
         // (under 15 % of its long side: a group, people far away). Small faces in other
-        // photos are left to the cascade, which searches a 960 px copy for them.
+        // photos are looked for in a grid of smaller squares below, when nothing else is
+        // found.
         let largest = found.iter().map(|f| f.face.width).fold(0.0, f64::max);
         if long > short * WIDE && largest < long * CLOSE_ENOUGH {
             let steps = ((long - short) / (short / 2.0)).ceil() as usize;
@@ -239,6 +244,23 @@ impl BlazeFace {
                     (w / 2.0, along)
                 };
                 found.extend(self.detect(picture, square(centre, short)));
+            }
+        }
+        // Nothing at all: perhaps people far away (a group photo taken from across a room). A
+        // grid of smaller squares, so that "more than one person" is said, not "no face".
+        if found.is_empty() {
+            let side = (short * TILE).max(SIDE as f64);
+            let steps = |length: f64| ((length - side).max(0.0) / (side / 2.0)).ceil() as usize;
+            let (across, down) = (steps(w), steps(h));
+            for j in 0..=down {
+                for i in 0..=across {
+                    let at = |k: usize, n: usize, length: f64| {
+                        side / 2.0 + (length - side).max(0.0) * k as f64 / n.max(1) as f64
+                    };
+                    found.extend(
+                        self.detect(picture, square((at(i, across, w), at(j, down, h)), side)),
+                    );
+                }
             }
         }
         // The same face seen in several squares is one: keep the best-scored of overlapping
@@ -263,15 +285,6 @@ impl BlazeFace {
             faces.retain(|f| f.face.width >= largest * 0.2);
         }
         faces
-    }
-
-    /// The largest face of a picture that holds one person (a finished frame), refined.
-    pub fn main_face(&self, picture: &RgbImage) -> Option<FaceKeypoints> {
-        let face = self
-            .detect(picture, Square::whole(picture))
-            .into_iter()
-            .max_by(|a, b| a.face.width.total_cmp(&b.face.width))?;
-        Some(self.refine(picture, &face))
     }
 
     /// The same face looked at again where it fills the model's input, turned upright by its

@@ -7,7 +7,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::blazeface::BlazeFace;
-use crate::detect::{FaceBox, FaceDetector};
+use crate::face_box::FaceBox;
 use crate::iris::IrisModel;
 use crate::landmarks::FaceMesh;
 use crate::thresholds::{MAX_EYE_GLARE, MIN_EYE_OPENING};
@@ -121,10 +121,10 @@ impl FramingAdvice {
     }
 }
 
-/// The camera's framing guide: the photo check's two face detectors, built once per preview.
+/// The camera's framing guide: the photo check's own models (shared with any checker alive
+/// in the process), held for the preview.
 #[derive(Debug, Default)]
 pub struct FramingGuide {
-    detector: FaceDetector,
     keypoints: BlazeFace,
     mesh: FaceMesh,
     iris: IrisModel,
@@ -137,42 +137,40 @@ impl FramingGuide {
 
     /// The advice for one preview frame (any size; a small copy is searched).
     pub fn advice(&mut self, frame: &RgbImage) -> FramingAdvice {
-        let faces = self.detector.faces(frame);
         let people = self.keypoints.people(frame);
-        if faces.len() > 1 || people.len() > 1 {
-            return FramingAdvice::OnlyYou;
-        }
+        let person = match people.as_slice() {
+            [] => return FramingAdvice::FaceTheCamera,
+            [person] => person,
+            _ => return FramingAdvice::OnlyYou,
+        };
+        let eyes = self.keypoints.refine(frame, person);
+        let Some(landmarks) = self.mesh.landmarks(frame, &eyes) else {
+            // A face the mesh cannot follow: lying on its side, or turned away.
+            return if eyes.roll_degrees().abs() > MAX_ROLL_DEGREES {
+                FramingAdvice::HoldStraight
+            } else {
+                FramingAdvice::FaceTheCamera
+            };
+        };
         // How the head is held and whether the eyes are open, from BlazeFace's eyes, the mesh
-        // and the iris model: looked at only when needed (three looks, one, and one for each
-        // eye), since a preview frame has a short interval.
+        // and the iris model (one look for each eye, only when needed).
         let pose = || {
-            let person = people.first()?;
-            let eyes = self.keypoints.refine(frame, person);
-            let landmarks = self.mesh.landmarks(frame, &eyes);
             // Turned first: a face seen three-quarters also seems to lean, and turning to the
             // camera is what fixes both.
-            if landmarks
-                .as_ref()
-                .is_some_and(|l| l.yaw_degrees.abs() > MAX_YAW_DEGREES)
-            {
+            if landmarks.yaw_degrees.abs() > MAX_YAW_DEGREES {
                 return Some(FramingAdvice::LookStraight);
             }
             if eyes.roll_degrees().abs() > MAX_ROLL_DEGREES {
                 return Some(FramingAdvice::HoldStraight);
             }
-            let (right, left) = self.iris.eyes(frame, landmarks.as_ref()?)?;
+            let (right, left) = self.iris.eyes(frame, &landmarks)?;
             if right.openness().max(left.openness()) < MIN_EYE_OPENING {
                 return Some(FramingAdvice::OpenYourEyes);
             }
             (right.blown_share(frame).max(left.blown_share(frame)) > MAX_EYE_GLARE)
                 .then_some(FramingAdvice::AvoidGlare)
         };
-        let Some(face) = faces.first().copied() else {
-            // The cascade sees upright, frontal faces only: a face it misses may lean or be
-            // turned away.
-            return pose().unwrap_or(FramingAdvice::FaceTheCamera);
-        };
-        framing_of(frame, &face, pose)
+        framing_of(frame, &landmarks.face_box(), pose)
     }
 }
 
@@ -286,7 +284,7 @@ mod tests {
         imageops::overlay(&mut two, &pair, 100, 0);
         imageops::overlay(&mut two, &pair, 800, 0);
         assert_eq!(advice(&two), FramingAdvice::OnlyYou);
-        // A leaning head: straighten it, whether or not the cascade still finds the face.
+        // A leaning head: straighten it, a little or a lot.
         for degrees in [12.0, 40.0] {
             assert_eq!(
                 advice(&rotate(&good, degrees, WHITE)),

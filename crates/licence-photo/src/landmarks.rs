@@ -7,6 +7,7 @@ use std::sync::Arc;
 use image::RgbImage;
 
 use crate::blazeface::{sample, FaceKeypoints, Point, Square};
+use crate::face_box::FaceBox;
 use crate::tflite::{Model, SharedModel};
 
 static MODEL: SharedModel = SharedModel::new(include_bytes!(
@@ -70,6 +71,46 @@ impl FaceLandmarks {
                 })
                 .collect(),
             ..self.clone()
+        }
+    }
+
+    /// The box the head's geometry is measured from: a square 1.05 outline widths across,
+    /// centred on the outline's middle, its top 0.51 eye-to-chin heights above the eyes,
+    /// measured along the face's own axes (a leaning face gets the box of the same face
+    /// upright, around the same centre). These are the proportions of the frontal cascade's
+    /// box (SeetaFace) that the measurements were first calibrated on, fitted on the astronaut
+    /// at seven sizes and three framed head lengths (0.48-0.55 above; 1.00-1.09 wide,
+    /// quantised by its search) and grace_hopper.jpg (docs/photo.md). `score` is the mesh's
+    /// presence.
+    pub fn face_box(&self) -> FaceBox {
+        let ((rx, ry), (lx, ly)) = self.outline_at_ears();
+        let width = (lx - rx).hypot(ly - ry);
+        let side = 1.05 * width;
+        // The face's own axes: across from the right cheek's edge to the left's, and down.
+        let across = ((lx - rx) / width.max(1e-9), (ly - ry) / width.max(1e-9));
+        let down = (-across.1, across.0);
+        let middle = ((rx + lx) / 2.0, (ry + ly) / 2.0);
+        let depth = |p: Point| (p.0 - middle.0) * down.0 + (p.1 - middle.1) * down.1;
+        let corners = [
+            index::RIGHT_EYE_OUTER,
+            index::RIGHT_EYE_INNER,
+            index::LEFT_EYE_INNER,
+            index::LEFT_EYE_OUTER,
+        ];
+        let eyes = corners.iter().map(|&i| depth(self.point(i))).sum::<f64>() / 4.0;
+        let top = eyes - 0.51 * (depth(self.chin()) - eyes);
+        // The box's centre, along the face's axis from the outline's middle.
+        let centre_depth = top + side / 2.0;
+        let centre = (
+            middle.0 + down.0 * centre_depth,
+            middle.1 + down.1 * centre_depth,
+        );
+        FaceBox {
+            x: centre.0 - side / 2.0,
+            y: centre.1 - side / 2.0,
+            width: side,
+            height: side,
+            score: self.presence,
         }
     }
 

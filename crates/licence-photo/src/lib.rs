@@ -30,7 +30,7 @@
 //! to the middle of the spec and framed, never enlarged (a too-small head is "move closer").
 
 mod blazeface;
-mod detect;
+mod face_box;
 mod framing;
 mod intake;
 mod iris;
@@ -49,7 +49,7 @@ use serde::Serialize;
 use time::Date;
 
 pub use blazeface::{BlazeFace, FaceKeypoints};
-pub use detect::{FaceBox, FaceDetector};
+pub use face_box::FaceBox;
 pub use framing::{FramingAdvice, FramingGuide};
 pub use intake::{decode, sniff, Decoded, Refusal, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
 pub use iris::{EyeLook, IrisModel};
@@ -216,13 +216,11 @@ pub struct RgbFrame<'a> {
     pub orientation: Orientation,
 }
 
-/// Checks photos. Holds the face detector, which takes a few milliseconds to build: make one
-/// and reuse it. Not shared between threads: make one per thread.
+/// Checks photos. Holds the face models (one copy of each per process while any checker holds
+/// it): make one and reuse it. Not shared between threads: make one per thread.
 #[derive(Debug, Default)]
 pub struct PhotoChecker {
-    /// The frontal cascade: the face box the head's geometry is calibrated on.
-    detector: FaceDetector,
-    /// BlazeFace: sees turned and tilted faces too (how many people), and the eyes (roll).
+    /// BlazeFace: how many people (it sees turned and tilted faces too), and the eyes (roll).
     keypoints: BlazeFace,
     /// Face Mesh: the chin, and how far the face is turned.
     mesh: FaceMesh,
@@ -240,11 +238,15 @@ fn found(code: ProblemCode) -> (ProblemCode, String) {
 /// a few hundred pixels, more than their inputs (128 and 192 px) take.
 const MODEL_COPY_SIDE: u32 = 1024;
 
+/// Beyond this roll a photo is refused as tilted and nothing else is judged (the frontal
+/// cascade this check used before found faces up to about this lean).
+const MAX_MEASURABLE_ROLL_DEGREES: f64 = 20.0;
+
 /// What BlazeFace, Face Mesh and the iris model found of one face, in one picture's pixels.
 #[derive(Debug, Clone)]
 struct FaceModels {
     eyes: FaceKeypoints,
-    landmarks: Option<FaceLandmarks>,
+    landmarks: FaceLandmarks,
     /// The gap between the lids of the more open eye, in iris diameters (`EyeLook::openness`):
     /// the same in any copy of the picture.
     eye_opening: Option<f64>,
@@ -258,7 +260,7 @@ impl FaceModels {
     fn mapped(self, map: impl Fn(Point) -> Point + Copy, scale: f64) -> FaceModels {
         FaceModels {
             eyes: self.eyes.mapped(map, scale),
-            landmarks: self.landmarks.map(|l| l.mapped(map, scale)),
+            landmarks: self.landmarks.mapped(map, scale),
             eye_opening: self.eye_opening,
             eye_glare: self.eye_glare,
         }
@@ -279,28 +281,17 @@ pub struct HeadGeometry {
 impl PhotoChecker {
     pub fn new() -> PhotoChecker {
         PhotoChecker {
-            detector: FaceDetector::new(),
             keypoints: BlazeFace::new(),
             mesh: FaceMesh::new(),
             iris: IrisModel::new(),
         }
     }
 
-    /// Every face the detector finds in `picture`, largest first.
-    pub fn faces(&mut self, picture: &RgbImage) -> Vec<FaceBox> {
-        self.detector.faces(picture)
-    }
-
-    /// The head geometry for the largest face, if there is one (for calibration and tools).
+    /// The head geometry of the one person in `picture`, if there is one (for calibration
+    /// and tools).
     pub fn geometry(&mut self, picture: &RgbImage) -> Option<HeadGeometry> {
-        let face = *self.detector.faces(picture).first()?;
-        let people = self.keypoints.people(picture);
-        let models = self.models_of(picture, &face, &people, 1.0);
-        Some(head_geometry(
-            picture,
-            face,
-            models.as_ref().and_then(|m| m.landmarks.as_ref()),
-        ))
+        let (face, models) = self.one_face(picture, 1.0).ok()?;
+        Some(head_geometry(picture, face, &models.landmarks))
     }
 
     /// Checks an encoded photo (JPEG, PNG or WebP) from the driver's album or camera. `today`
@@ -373,7 +364,6 @@ impl PhotoChecker {
             let jpeg = measurements.as_ref().map(|_| encode_jpeg(&picture));
             return Verdict::from_problems(&problems, measurements, jpeg);
         }
-        let faces = self.detector.faces(&picture);
         // The models look at a smaller copy of a large photo, and their findings are carried
         // back into the photo's pixels.
         let copy = blazeface::reduced(&picture, MODEL_COPY_SIDE);
@@ -381,42 +371,12 @@ impl PhotoChecker {
             Some(c) => (c, f64::from(picture.width()) / f64::from(c.width())),
             None => (&picture, 1.0),
         };
-        let to_photo = |(x, y): (f64, f64)| (x * back, y * back);
-        // The cascade sees faces turned to the camera only: BlazeFace counts the people.
-        let seen_people = self.keypoints.people(seen);
-        let people: Vec<FaceKeypoints> = seen_people
-            .iter()
-            .map(|p| p.mapped(to_photo, back))
-            .collect();
-        let face = match (faces.as_slice(), people.as_slice()) {
-            (_, [_, _, ..]) | ([_, _, ..], _) => {
-                let count = faces.len().max(people.len());
-                problems.push((ProblemCode::MultipleFaces, count.to_string()));
+        let (face, models) = match self.one_face(seen, back) {
+            Ok(found) => found,
+            Err(problem) => {
+                problems.push(problem);
                 return Verdict::from_problems(&problems, None, None);
             }
-            ([], [_]) => {
-                // A face the cascade misses because it leans or is turned away: say which,
-                // not "no face". Looked at on the copy, as every other face is.
-                let eyes = self.keypoints.refine(seen, &seen_people[0]);
-                let code = if self
-                    .mesh
-                    .landmarks(seen, &eyes)
-                    .is_some_and(|l| l.yaw_degrees.abs() > spec::MAX_YAW_DEGREES)
-                {
-                    ProblemCode::FaceTurned
-                } else if eyes.roll_degrees().abs() > spec::MAX_ROLL_DEGREES {
-                    ProblemCode::Tilted
-                } else {
-                    ProblemCode::NoFace
-                };
-                problems.push(found(code));
-                return Verdict::from_problems(&problems, None, None);
-            }
-            ([], []) => {
-                problems.push(found(ProblemCode::NoFace));
-                return Verdict::from_problems(&problems, None, None);
-            }
-            ([face], _) => *face,
         };
         // The background beside the head, at eye level, decides first: the head is measured
         // against it, and a flag or a blue wall is what the driver must fix.
@@ -424,14 +384,7 @@ impl PhotoChecker {
             problems.push(found(ProblemCode::BackgroundNotWhite));
             return Verdict::from_problems(&problems, None, None);
         }
-        let models = self
-            .models_of(seen, &face, &people, 1.0 / back)
-            .map(|m| m.mapped(to_photo, back));
-        let geometry = head_geometry(
-            &picture,
-            face,
-            models.as_ref().and_then(|m| m.landmarks.as_ref()),
-        );
+        let geometry = head_geometry(&picture, face, &models.landmarks);
         let top = f64::from(geometry.hair_top);
         let head_length = geometry.chin - top;
         // Centre on the head as measured, which is what the re-check will measure too.
@@ -484,49 +437,63 @@ impl PhotoChecker {
             f64::from(spec::HEIGHT) / f64::from(win_h),
         );
         let into_frame = |(x, y): (f64, f64)| ((x - f64::from(cx)) * sx, (y - f64::from(cy)) * sy);
-        let known = models.map(|m| m.mapped(into_frame, sx));
-        let (measurements, mut own) = self.assess_frame(&reread, known);
+        let known = models.mapped(into_frame, sx);
+        let (measurements, mut own) = self.assess_frame(&reread, Some(known));
         problems.append(&mut own);
         let measurements = measurements.map(|m| Measurements { scale, ..m });
         Verdict::from_problems(&problems, measurements, Some(jpeg))
     }
 
-    /// BlazeFace's refined eyes and the landmarks of the cascade's face: of the BlazeFace face
-    /// whose centre is inside its box. `face` and `people` are in a photo's pixels, `picture`
-    /// is that photo or a copy `scale` times its size; what is returned is in `picture`'s.
-    fn models_of(
+    /// The one person in `seen` (the picture itself, or a copy `1 / back` its size) and what
+    /// the models find of them, in the picture's pixels, with the face box the head's
+    /// geometry is measured from; or the problem that stops the check there.
+    fn one_face(
         &self,
-        picture: &RgbImage,
-        face: &FaceBox,
-        people: &[FaceKeypoints],
-        scale: f64,
-    ) -> Option<FaceModels> {
-        let same = people.iter().find(|p| {
-            let (cx, cy) = (
-                p.face.x + p.face.width / 2.0,
-                p.face.y + p.face.height / 2.0,
-            );
-            (face.x..face.x + face.width).contains(&cx)
-                && (face.y..face.y + face.height).contains(&cy)
-        })?;
-        let same = same.mapped(|(x, y)| (x * scale, y * scale), scale);
-        Some(self.look(picture, self.keypoints.refine(picture, &same)))
+        seen: &RgbImage,
+        back: f64,
+    ) -> Result<(FaceBox, FaceModels), (ProblemCode, String)> {
+        let people = self.keypoints.people(seen);
+        let person = match people.as_slice() {
+            [] => return Err(found(ProblemCode::NoFace)),
+            [person] => person,
+            _ => return Err((ProblemCode::MultipleFaces, people.len().to_string())),
+        };
+        let eyes = self.keypoints.refine(seen, person);
+        // A head leaning this far is measured along the wrong axes: its size, its place and
+        // the background beside it mean nothing until it is held straight.
+        if eyes.roll_degrees().abs() > MAX_MEASURABLE_ROLL_DEGREES {
+            return Err(found(ProblemCode::Tilted));
+        }
+        let Some(models) = self.look(seen, eyes) else {
+            // A face BlazeFace sees and the mesh cannot follow: one lying on its side says
+            // "hold it straight", anything else "face the camera".
+            return Err(found(
+                if eyes.roll_degrees().abs() > spec::MAX_ROLL_DEGREES {
+                    ProblemCode::Tilted
+                } else {
+                    ProblemCode::NoFace
+                },
+            ));
+        };
+        let models = models.mapped(|(x, y)| (x * back, y * back), back);
+        Ok((models.landmarks.face_box(), models))
     }
 
-    /// The mesh and the iris model on the face whose refined eyes are `eyes`.
-    fn look(&self, picture: &RgbImage, eyes: FaceKeypoints) -> FaceModels {
-        let landmarks = self.mesh.landmarks(picture, &eyes);
-        let looks = landmarks.as_ref().and_then(|l| self.iris.eyes(picture, l));
-        FaceModels {
+    /// The mesh and the iris model on the face whose refined eyes are `eyes`; `None` when the
+    /// mesh sees no face there.
+    fn look(&self, picture: &RgbImage, eyes: FaceKeypoints) -> Option<FaceModels> {
+        let landmarks = self.mesh.landmarks(picture, &eyes)?;
+        let looks = self.iris.eyes(picture, &landmarks);
+        Some(FaceModels {
             eyes,
-            landmarks,
             eye_opening: looks
                 .as_ref()
                 .map(|(right, left)| right.openness().max(left.openness())),
             eye_glare: looks
                 .as_ref()
                 .map(|(right, left)| right.blown_share(picture).max(left.blown_share(picture))),
-        }
+            landmarks,
+        })
     }
 
     /// Every check on a 260×378 frame, as it stands. `known`: what the models found on the
@@ -538,33 +505,19 @@ impl PhotoChecker {
     ) -> (Option<Measurements>, Found) {
         use thresholds::*;
         let mut problems = Found::new();
-        let faces = self.detector.faces(frame);
-        let face = match faces.as_slice() {
-            [] => return (None, vec![found(ProblemCode::NoFace)]),
-            [face] => *face,
-            _ => {
-                return (
-                    None,
-                    vec![(ProblemCode::MultipleFaces, faces.len().to_string())],
-                )
-            }
+        let (face, models) = match known {
+            Some(models) => (models.landmarks.face_box(), models),
+            None => match self.one_face(frame, 1.0) {
+                Ok(found) => found,
+                Err(problem) => return (None, vec![problem]),
+            },
         };
         let (w, h) = frame.dimensions();
         let bg = measure::background_colour(frame);
         let top = measure::hair_top(frame, &face, bg);
-        let models = known.or_else(|| {
-            let eyes = self.keypoints.main_face(frame)?;
-            Some(self.look(frame, eyes))
-        });
-        let chin = match models.as_ref().and_then(|m| m.landmarks.as_ref()) {
-            Some(l) => measure::chin_near(frame, &face, l.chin()),
-            None => measure::chin(frame, &face),
-        };
+        let chin = measure::chin_near(frame, &face, models.landmarks.chin());
         let head_length = (chin - f64::from(top)).round().max(0.0) as u32;
-        let edges = match models.as_ref().and_then(|m| m.landmarks.as_ref()) {
-            Some(l) => measure::head_edges_at(frame, l.outline_at_ears(), bg),
-            None => measure::head_edges(frame, &face, bg),
-        };
+        let edges = measure::head_edges(frame, models.landmarks.outline_at_ears(), bg);
         let (left, right, head_width) = (edges.left, edges.right, edges.width());
         let centre_offset = ((f64::from(left + right) / 2.0) - f64::from(w) / 2.0).round() as i32;
 
@@ -632,11 +585,8 @@ impl PhotoChecker {
         let face_stats = measure::stats(frame, inner);
         let gray = image::imageops::grayscale(frame);
         let sharpness = measure::sharpness(&gray, inner);
-        // Roll from the eye line where BlazeFace sees the eyes; the symmetry axis otherwise.
-        let roll = match &models {
-            Some(m) => Some(m.eyes.roll_degrees()),
-            None => measure::roll_degrees(&gray, &face),
-        };
+        // Roll from the eye line BlazeFace sees.
+        let roll = models.eyes.roll_degrees();
 
         let background_ok = if regions.is_empty()
             || background_luma < BACKGROUND_MIN_LUMA
@@ -665,22 +615,19 @@ impl PhotoChecker {
         }
         // Turned first: a face seen three-quarters also seems to lean, and facing the camera
         // is what fixes both.
-        let yaw = models
-            .as_ref()
-            .and_then(|m| m.landmarks.as_ref())
-            .map(|l| l.yaw_degrees);
-        if yaw.is_some_and(|y| y.abs() > spec::MAX_YAW_DEGREES) {
+        let yaw = models.landmarks.yaw_degrees;
+        if yaw.abs() > spec::MAX_YAW_DEGREES {
             problems.push(found(ProblemCode::FaceTurned));
         }
-        let eye_opening = models.as_ref().and_then(|m| m.eye_opening);
+        let eye_opening = models.eye_opening;
         if eye_opening.is_some_and(|o| o < MIN_EYE_OPENING) {
             problems.push(found(ProblemCode::EyesClosed));
         }
-        let eye_glare = models.as_ref().and_then(|m| m.eye_glare);
+        let eye_glare = models.eye_glare;
         if eye_glare.is_some_and(|g| g > MAX_EYE_GLARE) {
             problems.push(found(ProblemCode::GlassesGlare));
         }
-        let tilted = roll.is_some_and(|r| r.abs() > spec::MAX_ROLL_DEGREES);
+        let tilted = roll.abs() > spec::MAX_ROLL_DEGREES;
         if tilted {
             problems.push(found(ProblemCode::Tilted));
         }
@@ -718,8 +665,8 @@ impl PhotoChecker {
             centre_offset_px: centre_offset,
             scale: 1.0,
             frame: Some(FrameMeasurements {
-                roll_degrees: roll.map(|r| (r * 10.0).round() / 10.0),
-                yaw_degrees: yaw.map(|y| (y * 10.0).round() / 10.0),
+                roll_degrees: Some((roll * 10.0).round() / 10.0),
+                yaw_degrees: Some((yaw * 10.0).round() / 10.0),
                 eye_opening_percent: eye_opening.map(|o| (o * 100.0).round()),
                 eye_glare_percent: eye_glare.map(|g| (g * 100.0).round()),
                 background_luma,
@@ -789,25 +736,14 @@ fn source_background_clearly_not_white(picture: &RgbImage, face: &FaceBox) -> bo
     luma < BACKGROUND_MIN_LUMA || chroma > BACKGROUND_MAX_CHROMA
 }
 
-fn head_geometry(
-    picture: &RgbImage,
-    face: FaceBox,
-    landmarks: Option<&FaceLandmarks>,
-) -> HeadGeometry {
+fn head_geometry(picture: &RgbImage, face: FaceBox, landmarks: &FaceLandmarks) -> HeadGeometry {
     let background = measure::background_colour(picture);
-    let edges = match landmarks {
-        Some(l) => measure::head_edges_at(picture, l.outline_at_ears(), background),
-        None => measure::head_edges(picture, &face, background),
-    };
     HeadGeometry {
         face,
         background,
         hair_top: measure::hair_top(picture, &face, background),
-        chin: match landmarks {
-            Some(l) => measure::chin_near(picture, &face, l.chin()),
-            None => measure::chin(picture, &face),
-        },
-        edges,
+        chin: measure::chin_near(picture, &face, landmarks.chin()),
+        edges: measure::head_edges(picture, landmarks.outline_at_ears(), background),
     }
 }
 

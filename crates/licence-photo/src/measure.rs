@@ -1,53 +1,23 @@
-//! Measurements on an upright RGB picture, given the face the detector found.
+//! Measurements on an upright RGB picture, given the face the models found.
 //!
 //! The constants here were calibrated on labelled images; docs/photo.md says how.
 
 use image::{GrayImage, Rgb, RgbImage};
 
-use crate::detect::FaceBox;
+use crate::face_box::FaceBox;
 
-/// Chin below the top of the detector's box, as a multiple of the box's height: the fallback
-/// when no chin edge stands out (the box's size is quantised by the detector's pyramid, so this
-/// alone can be 10 % off).
-pub const CHIN_FACTOR: f64 = 1.16;
-/// Where the chin edge is looked for, in box heights below the box's top.
-const CHIN_SEARCH: (f64, f64) = (0.98, 1.45);
 /// Weakest chin edge believed: luma drop over 4 rows, averaged across the chin.
 const MIN_CHIN_EDGE: f32 = 25.0;
-/// Ear-to-ear width as a multiple of the detector box's width: caps the silhouette where hair
-/// volume, not the head, sets it.
-pub const EAR_WIDTH_FACTOR: f64 = 1.25;
 /// Ear-to-ear width as a multiple of the face mesh's outline width at the ears (landmarks 234
 /// to 454), calibrated in docs/photo.md.
 pub const EAR_OUTLINE_FACTOR: f64 = 1.3;
-/// The row where head width is measured (about the ears), as a fraction of the box height.
-pub const WIDTH_ROW_FACTOR: f64 = 0.45;
 /// A pixel is background when every channel is within this of the background colour.
 const BACKGROUND_TOLERANCE: f32 = 28.0;
-/// The chin: the first clear bright-to-dark edge below the mouth (chin to the shadow under
-/// it), across the middle of the face. The first, not the strongest: a dark collar further
-/// down is usually stronger. The box estimate when there is no clear edge.
-pub fn chin(img: &RgbImage, face: &FaceBox) -> f64 {
-    let fallback = face.y + face.height * CHIN_FACTOR;
-    let (w, h) = img.dimensions();
-    let Some(band) = Rect::clipped(
-        face.centre_x() - face.width * 0.12,
-        face.y + face.height * CHIN_SEARCH.0 - 2.0,
-        face.centre_x() + face.width * 0.12,
-        face.y + face.height * CHIN_SEARCH.1 + 2.0,
-        w,
-        h,
-    ) else {
-        return fallback;
-    };
-    first_drop(img, band).unwrap_or(fallback)
-}
-
-/// The chin near where the face landmarks put it: the same first bright-to-dark edge as
-/// `chin`, looked for only from a little above the landmark to a little below it, so that a
-/// collar or a neckline further down is never taken for the chin. The landmark itself when no
-/// edge stands out (it sits on the skin at the chin's lowest point, 1-2 px above the edge
-/// on the labelled photo).
+/// The chin near where the face landmarks put it: the first clear bright-to-dark edge (chin
+/// to the shadow under it) across the middle of the chin, looked for only from a little above
+/// the landmark to a little below it, so that a collar or a neckline further down is never
+/// taken for the chin. The landmark itself when no edge stands out (it sits on the skin at
+/// the chin's lowest point, 1-2 px above the edge on the labelled photo).
 pub fn chin_near(img: &RgbImage, face: &FaceBox, landmark: (f64, f64)) -> f64 {
     let (w, h) = img.dimensions();
     let Some(band) = Rect::clipped(
@@ -215,7 +185,9 @@ fn local_background(img: &RgbImage, r: Option<Rect>, global: [f32; 3]) -> [f32; 
 
 /// The top of the hair: scanning down from the top edge through the middle half of the head,
 /// the first of `RUN` rows in which at least a tenth of the pixels are not background.
-/// 0 if the head touches the top edge.
+/// 0 if the head touches the top edge. Each column is judged against its own top where that
+/// looks like background, so a shadow or a gradient on the backdrop beside the crown, which
+/// runs from the top edge down, is not taken for hair.
 pub fn hair_top(img: &RgbImage, face: &FaceBox, global: [f32; 3]) -> u32 {
     let (w, h) = img.dimensions();
     let (x0, x1) = (
@@ -226,11 +198,23 @@ pub fn hair_top(img: &RgbImage, face: &FaceBox, global: [f32; 3]) -> u32 {
         return 0;
     };
     let bg = local_background(img, Some(cols), global);
+    let column_bg: Vec<[f32; 3]> = (cols.x0..cols.x1)
+        .map(|x| {
+            let top = Rect {
+                x0: x,
+                y0: 0,
+                x1: x + 1,
+                y1: 3.min(h),
+            };
+            local_background(img, Some(top), bg)
+        })
+        .collect();
     let bottom = (face.y.max(0.0) as u32).min(h);
     let mut run = 0;
     for y in 0..bottom {
         let fg = (cols.x0..cols.x1)
-            .filter(|&x| !is_background(*img.get_pixel(x, y), bg))
+            .zip(&column_bg)
+            .filter(|&(x, bg)| !is_background(*img.get_pixel(x, y), *bg))
             .count();
         if fg * 10 >= (cols.x1 - cols.x0) as usize {
             run += 1;
@@ -292,22 +276,13 @@ pub fn silhouette(img: &RgbImage, face: &FaceBox, bg: [f32; 3], y: u32) -> (u32,
     )
 }
 
-/// Left and right edges of the head at ear level: the silhouette, but no further than
-/// `EAR_WIDTH_FACTOR` face widths around the face's centre, because the rules want the ears
-/// visible and hair volume is not head width. For a face the mesh did not see: the row and the
-/// width come from the cascade's box.
-pub fn head_edges(img: &RgbImage, face: &FaceBox, bg: [f32; 3]) -> HeadEdges {
-    let y = face.y + face.height * WIDTH_ROW_FACTOR;
-    let reach = face.width * EAR_WIDTH_FACTOR / 2.0;
-    edges_within(img, y, face.centre_x(), reach, bg)
-}
-
-/// The same from the face mesh's outline: the silhouette on the row of the outline's widest
-/// points beside the ears (`outline`, the person's right first), no further out than
-/// `EAR_OUTLINE_FACTOR` outline widths around its middle. The outline is the face's own width,
-/// where the cascade's box is quantised by its search (up to 10 % off) and not centred on the
-/// face as precisely.
-pub fn head_edges_at(img: &RgbImage, outline: ((f64, f64), (f64, f64)), bg: [f32; 3]) -> HeadEdges {
+/// Left and right edges of the head at ear level: the silhouette on the row of the face mesh's
+/// outline at its widest points beside the ears (`outline`, the person's right first), found
+/// walking in from `EAR_OUTLINE_FACTOR` outline widths around its middle, because the rules
+/// want the ears visible and hair volume is not head width. The outline is the face's own
+/// width; a detector's box is quantised by its search (the frontal cascade's this check used
+/// before was up to 10 % off).
+pub fn head_edges(img: &RgbImage, outline: ((f64, f64), (f64, f64)), bg: [f32; 3]) -> HeadEdges {
     let ((rx, ry), (lx, ly)) = outline;
     let width = (lx - rx).hypot(ly - ry);
     edges_within(
@@ -366,64 +341,6 @@ pub fn silhouette_extent(
     (y0..y1.max(y0 + 1))
         .map(|y| silhouette(img, face, bg, y))
         .fold((u32::MAX, 0), |(l, r), (a, b)| (l.min(a), r.max(b)))
-}
-
-/// Head roll in degrees: the angle of the face's axis of mirror symmetry. A face patch is
-/// sampled at each candidate angle (and a few sideways shifts, since the detector's box is not
-/// exactly centred) and compared with its own mirror image; the most symmetric angle wins.
-/// Eyebrows, glasses and side light change the score, not where its minimum lies.
-/// `None` when the face is too small to sample.
-pub fn roll_degrees(gray: &GrayImage, face: &FaceBox) -> Option<f64> {
-    const N: usize = 32;
-    let (w, h) = gray.dimensions();
-    if face.width < 24.0 {
-        return None;
-    }
-    let (cx, cy) = (face.centre_x(), face.y + face.height * 0.5);
-    let half = face.width * 0.4;
-    let sample = |x: f64, y: f64| -> f32 {
-        let (x, y) = (
-            x.clamp(0.0, f64::from(w) - 1.001),
-            y.clamp(0.0, f64::from(h) - 1.001),
-        );
-        let (x0, y0) = (x.floor() as u32, y.floor() as u32);
-        let (fx, fy) = ((x - f64::from(x0)) as f32, (y - f64::from(y0)) as f32);
-        let p = |dx: u32, dy: u32| f32::from(gray.get_pixel(x0 + dx, y0 + dy)[0]);
-        (p(0, 0) * (1.0 - fx) + p(1, 0) * fx) * (1.0 - fy)
-            + (p(0, 1) * (1.0 - fx) + p(1, 1) * fx) * fy
-    };
-    let asymmetry = |degrees: f64, shift: f64| -> f32 {
-        let (s, c) = degrees.to_radians().sin_cos();
-        let step = 2.0 * half / N as f64;
-        let mut patch = [[0f32; N]; N];
-        for (j, row) in patch.iter_mut().enumerate() {
-            for (i, v) in row.iter_mut().enumerate() {
-                let (u, t) = (
-                    (i as f64 + 0.5) * step - half + shift,
-                    (j as f64 + 0.5) * step - half,
-                );
-                *v = sample(cx + u * c - t * s, cy + u * s + t * c);
-            }
-        }
-        patch
-            .iter()
-            .map(|row| {
-                (0..N / 2)
-                    .map(|i| (row[i] - row[N - 1 - i]).abs())
-                    .sum::<f32>()
-            })
-            .sum()
-    };
-    let best = |angles: &mut dyn Iterator<Item = f64>| {
-        angles
-            .flat_map(|a| (-2..=2).map(move |k| (a, f64::from(k) * face.width * 0.025)))
-            .map(|(a, shift)| (a, asymmetry(a, shift)))
-            .min_by(|x, y| x.1.total_cmp(&y.1))
-            .map(|(a, _)| a)
-    };
-    // ±21° in 3° steps, then ±1.5° around the best in 0.5° steps: 110 patches.
-    let coarse = best(&mut (-7..=7).map(|k| f64::from(k) * 3.0))?;
-    best(&mut (-3..=3).map(|k| coarse + f64::from(k) * 0.5))
 }
 
 /// Variance of the Laplacian over a region divided by the region's own variance (×100): low

@@ -183,9 +183,8 @@ fn exif_orientation_is_applied() {
     let sideways = imageops::rotate270(&img);
     let v = PhotoChecker::new().check(&jpeg_with_exif(&sideways, 6, None), TODAY);
     assert_codes(&v, &[]);
-    // Without the tag the face lies on its side: the frontal cascade does not find it, and
-    // BlazeFace does, its eyes one above the other, so the driver hears "hold it straight",
-    // not "no face".
+    // Without the tag the face lies on its side: BlazeFace finds it, its eyes one above the
+    // other, so the driver hears "hold it straight", not "no face".
     let v = PhotoChecker::new().check(&encode(&sideways, ImageFormat::Jpeg), TODAY);
     assert_codes(&v, &["tilted"]);
 }

@@ -1,5 +1,5 @@
 //! BlazeFace's keypoints against hand labels, and what they change in the verdict: the roll of
-//! the head from the eye line, whatever the background, people the frontal cascade misses, and
+//! the head from the eye line, whatever the background, people leaning or turned away, and
 //! eyes open or closed (the iris model).
 
 use image::{imageops, ImageFormat, Rgb, RgbImage};
@@ -95,16 +95,15 @@ fn the_eye_line_follows_a_rotation_on_any_background() {
 }
 
 #[test]
-fn people_the_frontal_cascade_misses_still_make_a_group() {
-    // Three people side by side, the two outer ones leaning 35° (the cascade sees upright
-    // faces only): one person to the cascade, three to BlazeFace, so "more than one person".
+fn people_leaning_or_turned_still_make_a_group() {
+    // Three people side by side, the two outer ones leaning 35° (the frontal cascade this
+    // check used before saw one of them): three to BlazeFace, so "more than one person".
     let (one, _) = portrait(1.0);
     let person = place(&one, 340, 420, 40, 60, WHITE);
     let mut group = RgbImage::from_pixel(1020, 420, WHITE);
     imageops::overlay(&mut group, &rotate(&person, -35.0, WHITE), 0, 0);
     imageops::overlay(&mut group, &person, 340, 0);
     imageops::overlay(&mut group, &rotate(&person, 35.0, WHITE), 680, 0);
-    assert_eq!(PhotoChecker::new().faces(&group).len(), 1);
     assert_eq!(BlazeFace::new().faces(&group).len(), 3);
     let v = check(&group);
     assert_eq!(v.problems[0].code.as_str(), "multiple_faces");
@@ -116,7 +115,6 @@ fn a_strongly_leaning_head_is_tilted_not_missing() {
     let (one, _) = portrait(2.0);
     let canvas = place(&one, 700, 1100, 110, 60, WHITE);
     let leaning = rotate(&canvas, 40.0, WHITE);
-    assert!(PhotoChecker::new().faces(&leaning).is_empty());
     let v = check(&leaning);
     assert_eq!(
         v.problems
