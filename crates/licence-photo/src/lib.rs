@@ -238,6 +238,14 @@ fn found(code: ProblemCode) -> (ProblemCode, String) {
 /// a few hundred pixels, more than their inputs (128 and 192 px) take.
 const MODEL_COPY_SIDE: u32 = 1024;
 
+/// Who is looked for in a picture: a photo may show a group far away, which costs more looks
+/// to see; a finished 260×378 frame is framed on one head.
+#[derive(Debug, Clone, Copy)]
+enum People {
+    Near,
+    NearOrFar,
+}
+
 /// Beyond this roll a photo is refused as tilted and nothing else is judged (the frontal
 /// cascade this check used before found faces up to about this lean).
 const MAX_MEASURABLE_ROLL_DEGREES: f64 = 20.0;
@@ -290,7 +298,7 @@ impl PhotoChecker {
     /// The head geometry of the one person in `picture`, if there is one (for calibration
     /// and tools).
     pub fn geometry(&mut self, picture: &RgbImage) -> Option<HeadGeometry> {
-        let (face, models) = self.one_face(picture, 1.0).ok()?;
+        let (face, models) = self.one_face(picture, 1.0, People::NearOrFar).ok()?;
         Some(head_geometry(picture, face, &models.landmarks))
     }
 
@@ -371,7 +379,7 @@ impl PhotoChecker {
             Some(c) => (c, f64::from(picture.width()) / f64::from(c.width())),
             None => (&picture, 1.0),
         };
-        let (face, models) = match self.one_face(seen, back) {
+        let (face, models) = match self.one_face(seen, back, People::NearOrFar) {
             Ok(found) => found,
             Err(problem) => {
                 problems.push(problem);
@@ -451,8 +459,12 @@ impl PhotoChecker {
         &self,
         seen: &RgbImage,
         back: f64,
+        look_for: People,
     ) -> Result<(FaceBox, FaceModels), (ProblemCode, String)> {
-        let people = self.keypoints.people(seen);
+        let people = match look_for {
+            People::NearOrFar => self.keypoints.people_near_or_far(seen),
+            People::Near => self.keypoints.people(seen),
+        };
         let person = match people.as_slice() {
             [] => return Err(found(ProblemCode::NoFace)),
             [person] => person,
@@ -507,7 +519,7 @@ impl PhotoChecker {
         let mut problems = Found::new();
         let (face, models) = match known {
             Some(models) => (models.landmarks.face_box(), models),
-            None => match self.one_face(frame, 1.0) {
+            None => match self.one_face(frame, 1.0, People::Near) {
                 Ok(found) => found,
                 Err(problem) => return (None, vec![problem]),
             },
