@@ -138,6 +138,8 @@ fn contains(polygon: &[Point], p: Point) -> bool {
     inside
 }
 
+/// The iris model. Build once (its weights are shared with every other holder in the
+/// process).
 pub struct IrisModel {
     model: Arc<Model>,
 }

@@ -4,7 +4,7 @@
 
 use image::{imageops, ImageFormat, Rgb, RgbImage};
 use licence_photo::testdata::*;
-use licence_photo::{BlazeFace, FaceMesh, IrisModel, PhotoChecker, Verdict};
+use licence_photo::{BlazeFace, FaceMesh, FrameMeasurements, IrisModel, PhotoChecker, Verdict};
 use time::macros::date;
 
 const TODAY: time::Date = date!(2026 - 11 - 24);
@@ -185,17 +185,20 @@ fn the_check_says_face_turned_for_a_turned_face_and_not_for_frontal_ones() {
     assert!(!turned((689, 290)));
 }
 
+/// A measurement of the eyes on the frame the verdict judged.
+fn eye_measure(v: &Verdict, which: fn(&FrameMeasurements) -> Option<f64>) -> f64 {
+    v.measurements
+        .as_ref()
+        .and_then(|m| m.frame.as_ref())
+        .and_then(which)
+        .expect("the eyes were seen")
+}
+
 #[test]
 fn closed_eyes_are_refused_open_ones_are_not() {
     let open = astronaut_on(|_, _| WHITE);
     let closed = eyes_closed(&open);
-    let opening = |v: &Verdict| {
-        v.measurements
-            .as_ref()
-            .and_then(|m| m.frame.as_ref())
-            .and_then(|f| f.eye_opening_percent)
-            .expect("the eyes were seen")
-    };
+    let opening = |v: &Verdict| eye_measure(v, |f| f.eye_opening_percent);
     // A frame judged as it is.
     let v = check(&frame_with_head(&open, 242.0));
     assert_eq!(codes(&v), Vec::<&str>::new());
@@ -271,13 +274,7 @@ fn eyes_are_judged_on_a_head_just_large_enough_in_a_12_mp_photo() {
 fn a_reflection_on_glasses_over_an_eye_is_refused() {
     let open = astronaut_on(|_, _| WHITE);
     let glare = glasses_glare(&open);
-    let glare_of = |v: &Verdict| {
-        v.measurements
-            .as_ref()
-            .and_then(|m| m.frame.as_ref())
-            .and_then(|f| f.eye_glare_percent)
-            .expect("the eyes were seen")
-    };
+    let glare_of = |v: &Verdict| eye_measure(v, |f| f.eye_glare_percent);
     let v = check(&frame_with_head(&open, 242.0));
     assert_eq!(glare_of(&v), 0.0);
     let v = check(&frame_with_head(&glare, 242.0));
