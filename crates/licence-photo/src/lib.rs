@@ -419,6 +419,16 @@ impl PhotoChecker {
             .iter()
             .all(|(c, _)| c.severity() == Severity::Warning)
         {
+            // No frame to judge: a face turned away or leaning is still said, and first, since
+            // holding the head right changes its size and place too.
+            let mut pose = Found::new();
+            if models.landmarks.yaw_degrees.abs() > spec::MAX_YAW_DEGREES {
+                pose.push(found(ProblemCode::FaceTurned));
+            }
+            if models.eyes.roll_degrees().abs() > spec::MAX_ROLL_DEGREES {
+                pose.push(found(ProblemCode::Tilted));
+            }
+            problems.splice(0..0, pose);
             let measurements = Measurements {
                 head_length_px: (head_length / scale).round() as u32,
                 head_width_px: (f64::from(geometry.edges.width()) / scale).round() as u32,

@@ -291,3 +291,13 @@ fn a_reflection_on_glasses_over_an_eye_is_refused() {
     assert!(!codes(&v).contains(&"glasses_glare"), "{:?}", codes(&v));
     assert!(glare_of(&v) < 10.0, "{}", glare_of(&v));
 }
+
+#[test]
+fn a_leaning_head_in_a_photo_too_small_to_crop_says_both_straighten_first() {
+    // Leaning 14° and too small for the spec without enlarging: the pose comes first, since
+    // holding the head straight changes its size in the frame too.
+    let (one, _) = portrait(1.0);
+    let canvas = place(&one, 600, 800, 180, 200, WHITE);
+    let v = check(&rotate(&canvas, 14.0, WHITE));
+    assert_eq!(codes(&v), ["tilted", "head_too_small"]);
+}
