@@ -156,6 +156,22 @@ fn huge_usernames_at_every_sign_in_store_next_to_nothing() {
     expect_error(officer(), 429, "too_many_sign_in_failures");
 }
 
+/// Of a burst of wrong passwords and the right one: at most five wrong ones were checked (the
+/// limit counts failures), and at most one more password, the right one, which takes its own
+/// reservation back when it gets in (`security::release_attempt`): a guess reserving after
+/// that may be checked, as the sixth of the burst but the fifth failure. Which of the burst
+/// get there first is up to the scheduler (on PostgreSQL it varies from run to run).
+#[track_caller]
+fn at_most_five_failures(statuses: &[u16], signed_in: u16) {
+    let failures = statuses.iter().filter(|&&s| s == 401).count();
+    let checked = statuses.iter().filter(|&&s| s != 429).count();
+    let right_one_checked = usize::from(statuses.contains(&signed_in));
+    assert!(
+        failures <= 5 && checked <= 5 + right_one_checked,
+        "{failures} wrong passwords and {checked} in all were checked: {statuses:?}"
+    );
+}
+
 #[test]
 fn staff_sign_in_failures_released_together_are_checked_five_times_at_most() {
     let p = Platform::start();
@@ -172,22 +188,14 @@ fn staff_sign_in_failures_released_together_are_checked_five_times_at_most() {
     let headers =
         format!("Content-Type: application/x-www-form-urlencoded\r\nCookie: {cookie}\r\n");
     let statuses = released_together_raw(&p, "/console/sign-in", &headers, &forms);
-    let checked = statuses.iter().filter(|&&s| s != 429).count();
-    assert!(
-        checked <= 5,
-        "{checked} passwords were checked: {statuses:?}"
-    );
+    at_most_five_failures(&statuses, 303);
     // ...and at the officers' door.
     let mut bodies: Vec<Value> = (0..30)
         .map(|i| json!({"username": "officer01", "password": format!("Wrong2026x{i}")}))
         .collect();
     bodies.push(json!({"username": "officer01", "password": STAFF_PASSWORD}));
     let statuses = released_together(&p, "/api/v1/officer/sessions", &bodies);
-    let checked = statuses.iter().filter(|&&s| s != 429).count();
-    assert!(
-        checked <= 5,
-        "{checked} passwords were checked: {statuses:?}"
-    );
+    at_most_five_failures(&statuses, 201);
     // The right password gets in only if it was among those five; otherwise the account now
     // waits, right password or not.
     if !statuses.contains(&201) {
