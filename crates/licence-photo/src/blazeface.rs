@@ -262,11 +262,12 @@ impl BlazeFace {
             let side = (short * TILE).max(SIDE as f64);
             let steps = |length: f64| ((length - side).max(0.0) / (side / 2.0)).ceil() as usize;
             let (across, down) = (steps(w), steps(h));
+            // The centre of the k-th of n + 1 squares along a side `length` long.
+            let at = |k: usize, n: usize, length: f64| {
+                side / 2.0 + (length - side).max(0.0) * k as f64 / n.max(1) as f64
+            };
             for j in 0..=down {
                 for i in 0..=across {
-                    let at = |k: usize, n: usize, length: f64| {
-                        side / 2.0 + (length - side).max(0.0) * k as f64 / n.max(1) as f64
-                    };
                     found.extend(
                         self.detect(picture, square((at(i, across, w), at(j, down, h)), side)),
                     );

@@ -163,12 +163,11 @@ impl FramingGuide {
             if eyes.roll_degrees().abs() > MAX_ROLL_DEGREES {
                 return Some(FramingAdvice::HoldStraight);
             }
-            let (right, left) = self.iris.eyes(frame, &landmarks)?;
-            if right.openness().max(left.openness()) < MIN_EYE_OPENING {
+            let looks = self.iris.eyes(frame, &landmarks)?;
+            if looks.opening() < MIN_EYE_OPENING {
                 return Some(FramingAdvice::OpenYourEyes);
             }
-            (right.blown_share(frame).max(left.blown_share(frame)) > MAX_EYE_GLARE)
-                .then_some(FramingAdvice::AvoidGlare)
+            (looks.glare(frame) > MAX_EYE_GLARE).then_some(FramingAdvice::AvoidGlare)
         };
         framing_of(frame, &landmarks.face_box(), pose)
     }

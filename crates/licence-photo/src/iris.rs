@@ -78,9 +78,7 @@ impl EyeLook {
             .fold(0.0, f64::max);
         gap / self.iris_diameter().max(1e-6)
     }
-}
 
-impl EyeLook {
     /// The share of the eye between its lids that is blown out (every channel at least
     /// `BLOWN`): a reflection on glasses that hides the eye. The cornea's own catchlight is a
     /// few pixels of it.
@@ -120,6 +118,29 @@ impl EyeLook {
         } else {
             f64::from(blown) / f64::from(inside)
         }
+    }
+}
+
+/// Both eyes of a face: the person's right, then left.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Eyes {
+    pub right: EyeLook,
+    pub left: EyeLook,
+}
+
+impl Eyes {
+    /// How far the more open eye is open (`EyeLook::openness`): a drooping lid on one side, or
+    /// an eye half hidden by a turned face, does not make a closed pair.
+    pub fn opening(&self) -> f64 {
+        self.right.openness().max(self.left.openness())
+    }
+
+    /// The blown-out share of the more affected eye (`EyeLook::blown_share`): a reflection
+    /// over either eye hides it.
+    pub fn glare(&self, picture: &RgbImage) -> f64 {
+        self.right
+            .blown_share(picture)
+            .max(self.left.blown_share(picture))
     }
 }
 
@@ -163,13 +184,13 @@ impl IrisModel {
         }
     }
 
-    /// Both eyes of a face the mesh found: the person's right eye first.
-    pub fn eyes(&self, picture: &RgbImage, face: &FaceLandmarks) -> Option<(EyeLook, EyeLook)> {
+    /// Both eyes of a face the mesh found.
+    pub fn eyes(&self, picture: &RgbImage, face: &FaceLandmarks) -> Option<Eyes> {
         let (right, left) = face.eye_corners();
-        Some((
-            self.eye(picture, right, false)?,
-            self.eye(picture, left, true)?,
-        ))
+        Some(Eyes {
+            right: self.eye(picture, right, false)?,
+            left: self.eye(picture, left, true)?,
+        })
     }
 
     /// One eye, from its corners as the picture shows them left to right. The model knows the

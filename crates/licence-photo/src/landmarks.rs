@@ -29,12 +29,8 @@ mod index {
     pub const LEFT_CHEEK: usize = 454;
     pub const RIGHT_EYE_OUTER: usize = 33;
     pub const RIGHT_EYE_INNER: usize = 133;
-    pub const RIGHT_EYE_UPPER: usize = 159;
-    pub const RIGHT_EYE_LOWER: usize = 145;
     pub const LEFT_EYE_OUTER: usize = 263;
     pub const LEFT_EYE_INNER: usize = 362;
-    pub const LEFT_EYE_UPPER: usize = 386;
-    pub const LEFT_EYE_LOWER: usize = 374;
 }
 
 /// The landmarks of one face, in the picture's own pixels (z in pixels too, larger further
@@ -134,31 +130,6 @@ impl FaceLandmarks {
         (
             (self.point(RIGHT_EYE_OUTER), self.point(RIGHT_EYE_INNER)),
             (self.point(LEFT_EYE_INNER), self.point(LEFT_EYE_OUTER)),
-        )
-    }
-
-    /// Each eye's opening (lid to lid) over its width (corner to corner): about 0.3 for eyes
-    /// open normally, near 0 when closed. The person's right eye first.
-    pub fn eye_openness(&self) -> (f64, f64) {
-        let d = |a: usize, b: usize| {
-            let (p, q) = (self.point(a), self.point(b));
-            (p.0 - q.0).hypot(p.1 - q.1)
-        };
-        let ratio = |upper, lower, outer, inner| d(upper, lower) / d(outer, inner).max(1e-6);
-        use index::*;
-        (
-            ratio(
-                RIGHT_EYE_UPPER,
-                RIGHT_EYE_LOWER,
-                RIGHT_EYE_OUTER,
-                RIGHT_EYE_INNER,
-            ),
-            ratio(
-                LEFT_EYE_UPPER,
-                LEFT_EYE_LOWER,
-                LEFT_EYE_OUTER,
-                LEFT_EYE_INNER,
-            ),
         )
     }
 }

@@ -52,7 +52,7 @@ pub use blazeface::{BlazeFace, FaceKeypoints};
 pub use face_box::FaceBox;
 pub use framing::{FramingAdvice, FramingGuide};
 pub use intake::{decode, sniff, Decoded, Refusal, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
-pub use iris::{EyeLook, IrisModel};
+pub use iris::{EyeLook, Eyes, IrisModel};
 pub use landmarks::{FaceLandmarks, FaceMesh};
 pub use measure::HeadEdges;
 pub use problem::{PhotoProblem, ProblemCode, Severity};
@@ -255,11 +255,10 @@ const MAX_MEASURABLE_ROLL_DEGREES: f64 = 20.0;
 struct FaceModels {
     eyes: FaceKeypoints,
     landmarks: FaceLandmarks,
-    /// The gap between the lids of the more open eye, in iris diameters (`EyeLook::openness`):
+    /// The gap between the lids of the more open eye, in iris diameters (`Eyes::opening`):
     /// the same in any copy of the picture.
     eye_opening: Option<f64>,
-    /// The share of the more blown-out eye that is blown out (`EyeLook::blown_share`): a
-    /// reflection on glasses.
+    /// The blown-out share of the more affected eye (`Eyes::glare`): a reflection on glasses.
     eye_glare: Option<f64>,
 }
 
@@ -508,12 +507,8 @@ impl PhotoChecker {
         let looks = self.iris.eyes(picture, &landmarks);
         Some(FaceModels {
             eyes,
-            eye_opening: looks
-                .as_ref()
-                .map(|(right, left)| right.openness().max(left.openness())),
-            eye_glare: looks
-                .as_ref()
-                .map(|(right, left)| right.blown_share(picture).max(left.blown_share(picture))),
+            eye_opening: looks.as_ref().map(Eyes::opening),
+            eye_glare: looks.as_ref().map(|l| l.glare(picture)),
             landmarks,
         })
     }
