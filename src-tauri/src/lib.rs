@@ -89,6 +89,8 @@ pub fn run() {
     let builder = builder.plugin(tauri_plugin_notification::init());
     let result = builder
         .setup(|app| {
+            #[cfg(desktop)]
+            photo_models_beside_the_app(app);
             let data_dir = match std::env::var_os("LICENCE_APP_DATA") {
                 Some(dir) => PathBuf::from(dir),
                 None => app.path().app_data_dir()?,
@@ -114,6 +116,27 @@ pub fn run() {
     if let Err(e) = result {
         eprintln!("电子驾驶证 could not start: {e}");
         std::process::exit(1);
+    }
+}
+
+/// The photo check reads its models from the files shipped beside the app (`bundle.resources`
+/// in tauri.conf.json; cargo's build puts them beside the binary too), not from the copies
+/// compiled in: a copy compiled in stays resident once read, about 4 MiB against the app's
+/// memory budget (docs/performance.md). Without usable files the compiled-in copies serve,
+/// and the log says why. Desktop only: a phone's resources are inside its package, where
+/// `std::fs` cannot read them, so mobile builds keep the compiled-in copies.
+#[cfg(desktop)]
+fn photo_models_beside_the_app<R: Runtime>(app: &tauri::App<R>) {
+    let dir = match app.path().resource_dir() {
+        Ok(resources) => resources.join("models"),
+        Err(e) => {
+            eprintln!("photo check: no resource folder ({e}); the compiled-in models serve");
+            return;
+        }
+    };
+    licence_photo::read_models_with(move |name| std::fs::read(dir.join(name)));
+    if let Err(e) = licence_photo::model_files_usable() {
+        eprintln!("photo check: {e}; the compiled-in models serve");
     }
 }
 

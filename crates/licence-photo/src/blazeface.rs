@@ -10,11 +10,12 @@ use std::sync::Arc;
 use image::RgbImage;
 
 use crate::face_box::FaceBox;
-use crate::tflite::{Model, SharedModel};
+use crate::tflite::{compiled_model, Model, SharedModel};
 
-static MODEL: SharedModel = SharedModel::new(include_bytes!(
-    "../../../assets/models/face_detection_short_range.tflite"
-));
+pub(crate) static MODEL: SharedModel = compiled_model!(
+    "face_detection_short_range.tflite",
+    "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633"
+);
 
 /// The model's input side, in pixels.
 const SIDE: usize = 128;

@@ -12,11 +12,12 @@ use image::RgbImage;
 
 use crate::blazeface::{sample, Point, Square};
 use crate::landmarks::FaceLandmarks;
-use crate::tflite::{Model, SharedModel};
+use crate::tflite::{compiled_model, Model, SharedModel};
 
-static MODEL: SharedModel = SharedModel::new(include_bytes!(
-    "../../../assets/models/iris_landmark.tflite"
-));
+pub(crate) static MODEL: SharedModel = compiled_model!(
+    "iris_landmark.tflite",
+    "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f"
+);
 
 /// The model's input side, in pixels.
 const SIDE: usize = 64;

@@ -8,11 +8,12 @@ use image::RgbImage;
 
 use crate::blazeface::{sample, FaceKeypoints, Point, Square};
 use crate::face_box::FaceBox;
-use crate::tflite::{Model, SharedModel};
+use crate::tflite::{compiled_model, Model, SharedModel};
 
-static MODEL: SharedModel = SharedModel::new(include_bytes!(
-    "../../../assets/models/face_landmark.tflite"
-));
+pub(crate) static MODEL: SharedModel = compiled_model!(
+    "face_landmark.tflite",
+    "c603fa6149219a3e9487dc9abd7a0c24474c77263273d24868378cdf40aa26d1"
+);
 
 /// The model's input side, in pixels.
 const SIDE: usize = 192;

@@ -56,6 +56,7 @@ pub use iris::{EyeLook, Eyes, IrisModel};
 pub use landmarks::{FaceLandmarks, FaceMesh};
 pub use measure::HeadEdges;
 pub use problem::{PhotoProblem, ProblemCode, Severity};
+pub use tflite::{model_files_usable, read_models_with, ModelFileError};
 
 use blazeface::Point;
 use measure::Rect;

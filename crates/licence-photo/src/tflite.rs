@@ -7,7 +7,9 @@
 //! budget of 20 MB. These models need ten operators; this file covers them, checks every index
 //! and shape when the model is loaded, and refuses any model that needs something else.
 
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+
+use sha2::{Digest, Sha256};
 
 use thiserror::Error;
 
@@ -290,35 +292,139 @@ pub struct Model {
     tensor_count: usize,
 }
 
-/// One loaded copy of a compiled-in model, shared by every holder while any holder is alive.
+/// Reads a model file by its name (as in `assets/models`). Set once by a program that ships
+/// the files beside itself; see [`read_models_with`].
+type ModelReader = dyn Fn(&str) -> std::io::Result<Vec<u8>> + Send + Sync;
+
+static READER: OnceLock<Box<ModelReader>> = OnceLock::new();
+
+/// Has every later model load read its file through `reader` (given the file's name in
+/// `assets/models`) instead of the copy compiled into the program. A file that cannot be
+/// read, or whose SHA-256 is not the compiled-in copy's, is passed over for that copy.
+///
+/// Why: a compiled-in copy, once read, stays resident as the program's own pages, about 4 MB
+/// for the three models, for as long as the program runs. Read from a file, the bytes are
+/// freed once the model is loaded, and its weights when the last checker goes, which the
+/// app's memory budget needs (issue 14; docs/performance.md). The server and the CLI keep
+/// the compiled-in copies: their checkers live as long as the process anyway.
+///
+/// Returns false (and changes nothing) if a reader was already set.
+pub fn read_models_with(
+    reader: impl Fn(&str) -> std::io::Result<Vec<u8>> + Send + Sync + 'static,
+) -> bool {
+    READER.set(Box::new(reader)).is_ok()
+}
+
+/// Whether every model the check uses can be read through the reader set by
+/// [`read_models_with`] and is the model compiled in; the first one that is not, with why.
+pub fn model_files_usable() -> std::result::Result<(), ModelFileError> {
+    for model in [
+        &crate::blazeface::MODEL,
+        &crate::landmarks::MODEL,
+        &crate::iris::MODEL,
+    ] {
+        model.read_file()?;
+    }
+    Ok(())
+}
+
+/// Why a model file was passed over for the compiled-in copy.
+#[derive(Debug, Error)]
+pub enum ModelFileError {
+    #[error("no reader of model files was set")]
+    NoReader,
+    #[error("{name}: {source}")]
+    Unreadable {
+        name: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{name}: not the model this program was built with (SHA-256 {found})")]
+    Different { name: &'static str, found: String },
+}
+
+/// A compiled-in model (a file of `assets/models`) as a [`SharedModel`].
+macro_rules! compiled_model {
+    ($name:literal, $sha256:literal) => {
+        $crate::tflite::SharedModel::new(
+            $name,
+            include_bytes!(concat!("../../../assets/models/", $name)),
+            $sha256,
+        )
+    };
+}
+pub(crate) use compiled_model;
+
+/// One loaded copy of a model, shared by every holder while any holder is alive.
 ///
 /// Why weak: the server's and the CLI's checkers live as long as the process, so they load
 /// each model once; the app checks a photo now and then, and keeping the weights (about
 /// 3.5 MiB as f32) between checks would hold them against its memory budget (issue 14).
 pub struct SharedModel {
+    /// The file's name in `assets/models`.
+    name: &'static str,
+    /// The copy compiled in: touched only when no file is read instead.
     bytes: &'static [u8],
+    /// Of `bytes`, in lower-case hex; a file read instead must have the same.
+    sha256: &'static str,
     loaded: Mutex<Weak<Model>>,
 }
 
 impl SharedModel {
-    pub const fn new(bytes: &'static [u8]) -> SharedModel {
+    pub const fn new(
+        name: &'static str,
+        bytes: &'static [u8],
+        sha256: &'static str,
+    ) -> SharedModel {
         SharedModel {
+            name,
             bytes,
+            sha256,
             loaded: Mutex::new(Weak::new()),
         }
     }
 
-    /// The loaded model: the copy another holder has, or a new one.
+    /// The loaded model: the copy another holder has, or a new one, from the file when a
+    /// reader is set and the file is this model, else from the compiled-in copy.
     pub fn get(&self) -> Result<Arc<Model>> {
         // A holder that panicked cannot have left the cache half-written: it holds a Weak.
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(model) = loaded.upgrade() {
             return Ok(model);
         }
-        let model = Arc::new(Model::load(self.bytes)?);
+        let model = Arc::new(match self.read_file() {
+            Ok(file) => Model::load(&file)?,
+            Err(_) => Model::load(self.bytes)?,
+        });
         *loaded = Arc::downgrade(&model);
         Ok(model)
     }
+
+    /// The model's file through the reader, if it is the compiled-in model.
+    fn read_file(&self) -> std::result::Result<Vec<u8>, ModelFileError> {
+        let reader = READER.get().ok_or(ModelFileError::NoReader)?;
+        let file = reader(self.name).map_err(|source| ModelFileError::Unreadable {
+            name: self.name,
+            source,
+        })?;
+        let found = sha256_hex(&file);
+        if found != self.sha256 {
+            return Err(ModelFileError::Different {
+                name: self.name,
+                found,
+            });
+        }
+        Ok(file)
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 // TFLite's operator codes (schema.fbs, BuiltinOperator).
@@ -1243,10 +1349,22 @@ mod tests {
     }
 
     #[test]
+    fn each_compiled_in_model_has_the_hash_a_file_read_instead_must_have() {
+        for model in [
+            &crate::blazeface::MODEL,
+            &crate::landmarks::MODEL,
+            &crate::iris::MODEL,
+        ] {
+            assert_eq!(sha256_hex(model.bytes), model.sha256, "{}", model.name);
+        }
+    }
+
+    #[test]
     fn a_shared_model_is_loaded_once_while_held_and_freed_after() {
-        static SHARED: SharedModel = SharedModel::new(include_bytes!(
-            "../../../assets/models/face_detection_short_range.tflite"
-        ));
+        static SHARED: SharedModel = compiled_model!(
+            "face_detection_short_range.tflite",
+            "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633"
+        );
         let first = SHARED.get().unwrap();
         let second = SHARED.get().unwrap();
         assert!(Arc::ptr_eq(&first, &second), "one copy while held");
@@ -1256,7 +1374,7 @@ mod tests {
         let again = SHARED.get().unwrap();
         assert_eq!(again.input_shape(), [1, 128, 128, 3]);
 
-        static BROKEN: SharedModel = SharedModel::new(b"not a model");
+        static BROKEN: SharedModel = SharedModel::new("broken", b"not a model", "");
         assert!(BROKEN.get().is_err());
     }
 }
