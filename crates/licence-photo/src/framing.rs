@@ -10,7 +10,7 @@ use crate::blazeface::BlazeFace;
 use crate::face_box::FaceBox;
 use crate::iris::IrisModel;
 use crate::landmarks::FaceMesh;
-use crate::thresholds::{MAX_EYE_GLARE, MIN_EYE_OPENING};
+use crate::thresholds::{FACE_MAX_LUMA, MAX_EYE_GLARE, MIN_EYE_OPENING};
 
 /// What the driver should do now, the first thing wrong first.
 #[derive(
@@ -57,10 +57,10 @@ const MAX_FACE_SHARE: f64 = 0.5;
 /// must be within this band of the frame's height (hair above, shoulders below).
 const MAX_CENTRE_OFFSET: f64 = 0.12;
 const CENTRE_BAND: (f64, f64) = (0.25, 0.65);
-/// Mean luma of the face: the check's own bounds (75-225), with a margin so that what the
-/// preview calls lit the photo's check calls lit too.
-const MIN_FACE_LUMA: f64 = 85.0;
-const MAX_FACE_LUMA: f64 = 215.0;
+/// Mean luma of the face: the check's own bounds (`thresholds::FACE_MIN_LUMA` and the rest:
+/// the floor is lower in front of a white backdrop, so that deep skin in good light is lit),
+/// each with this margin, so that what the preview calls lit the photo's check calls lit too.
+const LUMA_MARGIN: f32 = 10.0;
 /// Roll of the head, in degrees, from which the preview says "hold your head straight": the
 /// check refuses from 8°, and a preview frame is smaller, so its roll is less precise.
 const MAX_ROLL_DEGREES: f64 = 6.0;
@@ -179,11 +179,15 @@ fn framing_of(
     pose: impl Fn() -> Option<FramingAdvice>,
 ) -> FramingAdvice {
     let face = *face;
-    let luma = face_luma(frame, &face);
-    if luma < MIN_FACE_LUMA {
+    let luma = face_luma(frame, &face) as f32;
+    // The backdrop must clear the white bound by the margin too to lower the floor.
+    if crate::thresholds::face_too_dark(
+        luma - LUMA_MARGIN,
+        backdrop_luma(frame) as f32 - LUMA_MARGIN,
+    ) {
         return FramingAdvice::MoreLight;
     }
-    if luma > MAX_FACE_LUMA {
+    if luma > FACE_MAX_LUMA - LUMA_MARGIN {
         return FramingAdvice::LessLight;
     }
     if let Some(advice) = pose() {
@@ -204,6 +208,22 @@ fn framing_of(
         return FramingAdvice::CentreYourFace;
     }
     FramingAdvice::Ready
+}
+
+/// Mean luma of the frame's two top corners (squares a sixth of its width), where the
+/// backdrop shows beside a head that is framed well.
+fn backdrop_luma(frame: &RgbImage) -> f64 {
+    let (w, h) = frame.dimensions();
+    let side = (w / 6).min(h).max(1);
+    let (mut sum, mut n) = (0.0, 0u32);
+    for y in (0..side).step_by(2) {
+        for x in (0..side).step_by(2).chain((w - side..w).step_by(2)) {
+            let p = frame.get_pixel(x, y);
+            sum += 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+            n += 1;
+        }
+    }
+    sum / f64::from(n.max(1))
 }
 
 /// Mean luma of the middle of the face box (cheeks, nose, eyes; not hair or background).
@@ -273,6 +293,14 @@ mod tests {
             image::Rgb([p[0] / 4, p[1] / 4, p[2] / 4])
         });
         assert_eq!(advice(&dark), FramingAdvice::MoreLight);
+        // Deep skin in front of a white backdrop is lit (her face at 0.4: 66 where the check
+        // measures); a face in shadow is not.
+        let framed = |factor: f64| {
+            let img = crate::testdata::resize(&crate::testdata::astronaut_darker(factor), 1.2);
+            place(&img, 640, 480, x, 30, WHITE)
+        };
+        assert_eq!(advice(&framed(0.4)), FramingAdvice::Ready);
+        assert_eq!(advice(&framed(0.2)), FramingAdvice::MoreLight);
         assert_eq!(
             advice(&RgbImage::from_pixel(640, 480, WHITE)),
             FramingAdvice::FaceTheCamera

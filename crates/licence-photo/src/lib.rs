@@ -89,6 +89,45 @@ pub mod spec {
     pub const MAX_JPEG_BYTES: usize = 30 * 1024;
     /// A photo taken longer ago than this many months is refused.
     pub const MAX_AGE_MONTHS: u8 = 6;
+
+    /// Whether a head `width` wide and `length` long can be framed with both in their bands:
+    /// its width-to-length proportion is between the bands' extremes (165/260 and 189/224).
+    /// A head outside them (a narrow or bald head, hair as white as the backdrop, a large
+    /// hairstyle) cannot be, at any distance from the camera.
+    pub fn head_can_fit(length: f64, width: f64) -> bool {
+        let ratio = width / length;
+        let (len, wid) = (&HEAD_LENGTH, &HEAD_WIDTH);
+        ratio >= f64::from(*wid.start()) / f64::from(*len.end())
+            && ratio <= f64::from(*wid.end()) / f64::from(*len.start())
+    }
+
+    /// The head length auto-crop aims for: `TARGET_HEAD_LENGTH`, moved within the length band
+    /// (4 px inside it, for the re-check's own error) as far as a measured `width` needs to
+    /// land 4 px inside its band too, or as near to that as the length band allows.
+    pub fn crop_head_length(length: f64, width: Option<f64>) -> f64 {
+        const INSIDE: f64 = 4.0;
+        let Some(width) = width.filter(|&w| length > 0.0 && w > 0.0) else {
+            return TARGET_HEAD_LENGTH;
+        };
+        let ratio = width / length;
+        let (len, wid) = (&HEAD_LENGTH, &HEAD_WIDTH);
+        let (low, high) = (
+            f64::from(*len.start()) + INSIDE,
+            f64::from(*len.end()) - INSIDE,
+        );
+        // The lengths at which the width is inside its band.
+        let (narrowest, widest) = (
+            (f64::from(*wid.start()) + INSIDE) / ratio,
+            (f64::from(*wid.end()) - INSIDE) / ratio,
+        );
+        if narrowest > high {
+            high
+        } else if widest < low {
+            low
+        } else {
+            TARGET_HEAD_LENGTH.clamp(low.max(narrowest), high.min(widest))
+        }
+    }
 }
 
 /// Thresholds of the photometric checks (calibrated; see docs/photo.md). Public so that what
@@ -100,10 +139,29 @@ pub mod thresholds {
     /// Background: difference between its parts, and spread within it.
     pub const BACKGROUND_MAX_SIDE_DIFFERENCE: f32 = 14.0;
     pub const BACKGROUND_MAX_STD: f32 = 12.0;
-    /// Face: mean luma range, and the share of blown highlights.
+    /// Face: mean luma range, and the share of blown highlights. The floor depends on the
+    /// backdrop: where it is white (`BACKGROUND_MIN_LUMA` or brighter) the photo as a whole is
+    /// exposed right, and the face's own brightness is mostly its skin's: the deepest skin
+    /// reflects about a fifth of the light the lightest does, about 0.45 of its value once
+    /// encoded (a face at 168, as on the labelled portrait, would be about 75 under the same
+    /// light), so only a face below `FACE_MIN_LUMA_ON_WHITE` is too dark there: one in shadow
+    /// or lit from behind. Against a backdrop that is not white (the photo dark as a whole),
+    /// `FACE_MIN_LUMA` (docs/photo.md, "Exposure and skin tone").
     pub const FACE_MIN_LUMA: f32 = 75.0;
+    pub const FACE_MIN_LUMA_ON_WHITE: f32 = 45.0;
     pub const FACE_MAX_LUMA: f32 = 225.0;
     pub const FACE_MAX_CLIPPED: f32 = 0.15;
+
+    /// Whether a face of mean luma `face` is too dark in front of a backdrop of luma `backdrop`
+    /// (`FACE_MIN_LUMA`: the floor is lower where the backdrop is white).
+    pub fn face_too_dark(face: f32, backdrop: f32) -> bool {
+        let floor = if backdrop >= BACKGROUND_MIN_LUMA {
+            FACE_MIN_LUMA_ON_WHITE
+        } else {
+            FACE_MIN_LUMA
+        };
+        face < floor
+    }
     /// Face: mean chroma below this is a greyscale photo.
     pub const FACE_MIN_CHROMA: f32 = 8.0;
     /// Face: contrast-normalised variance of the Laplacian below this is blurred. Sharp
@@ -398,7 +456,11 @@ impl PhotoChecker {
         // Centre on the head as measured, which is what the re-check will measure too.
         let centre = f64::from(geometry.edges.left + geometry.edges.right) / 2.0;
         // Never enlarge: a head smaller than the spec in the source cannot be cropped to it.
-        let scale = (head_length / spec::TARGET_HEAD_LENGTH).max(1.0);
+        let width = geometry
+            .edges
+            .measured
+            .then(|| f64::from(geometry.edges.width()));
+        let scale = (head_length / spec::crop_head_length(head_length, width)).max(1.0);
         let (ww, wh) = (
             f64::from(spec::WIDTH) * scale,
             f64::from(spec::HEIGHT) * scale,
@@ -623,7 +685,7 @@ impl PhotoChecker {
         if face_stats.mean_chroma < FACE_MIN_CHROMA {
             problems.push(found(ProblemCode::NotColour));
         }
-        if face_stats.mean_luma < FACE_MIN_LUMA {
+        if thresholds::face_too_dark(face_stats.mean_luma, background_luma) {
             problems.push(found(ProblemCode::TooDark));
         } else if face_stats.mean_luma > FACE_MAX_LUMA || face_stats.clipped > FACE_MAX_CLIPPED {
             problems.push(found(ProblemCode::TooBright));
@@ -653,14 +715,18 @@ impl PhotoChecker {
         // background or a tilted head its size and place are not worth reporting until those
         // are fixed.
         if background_ok && !tilted {
-            // The width is judged only where it was measured: a width estimated from the
-            // face's proportions says nothing the head's length has not (docs/photo.md).
+            // The width is judged only where it was measured (a width estimated from the
+            // face's proportions says nothing the head's length has not), and only where the
+            // head's proportions let some framing put both in their bands: otherwise moving
+            // cannot fix it, and the length decides (docs/photo.md).
             let (len, width) = (&spec::HEAD_LENGTH, &spec::HEAD_WIDTH);
             let below = |v: u32, bound: u32| v + HEAD_SIZE_TOLERANCE < bound;
             let above = |v: u32, bound: u32| v > bound + HEAD_SIZE_TOLERANCE;
+            let judged =
+                edges.measured && spec::head_can_fit(f64::from(head_length), f64::from(head_width));
             let (narrow, wide) = (
-                edges.measured && below(head_width, *width.start()),
-                edges.measured && above(head_width, *width.end()),
+                judged && below(head_width, *width.start()),
+                judged && above(head_width, *width.end()),
             );
             if below(head_length, *len.start()) || narrow {
                 problems.push(found(ProblemCode::HeadTooSmall));

@@ -6,8 +6,12 @@ use image::{GrayImage, Rgb, RgbImage};
 
 use crate::face_box::FaceBox;
 
-/// Weakest chin edge believed: luma drop over 4 rows, averaged across the chin.
-const MIN_CHIN_EDGE: f32 = 25.0;
+/// Weakest chin edge believed: the luma drop over 4 rows, averaged across the chin, as a share
+/// of the chin's own brightness (25 levels on the labelled portrait's chin at 196; a fixed
+/// number of levels would miss the edge under a dark chin, whose every contrast is smaller),
+/// and never less than a few levels of noise.
+const MIN_CHIN_EDGE_SHARE: f32 = 0.13;
+const MIN_CHIN_EDGE: f32 = 6.0;
 /// Ear-to-ear width as a multiple of the face mesh's outline width at the ears (landmarks 234
 /// to 454), calibrated in docs/photo.md.
 pub const EAR_OUTLINE_FACTOR: f64 = 1.3;
@@ -33,8 +37,8 @@ pub fn chin_near(img: &RgbImage, face: &FaceBox, landmark: (f64, f64)) -> f64 {
     first_drop(img, band).unwrap_or(landmark.1)
 }
 
-/// The first row of `band` where the brightness falls by `MIN_CHIN_EDGE` over 4 rows, at a
-/// local maximum of the fall.
+/// The first row of `band` where the brightness falls by `MIN_CHIN_EDGE_SHARE` of the chin's
+/// over 4 rows, at a local maximum of the fall.
 fn first_drop(img: &RgbImage, band: Rect) -> Option<f64> {
     let profile: Vec<f32> = (band.y0..band.y1)
         .map(|y| {
@@ -46,8 +50,15 @@ fn first_drop(img: &RgbImage, band: Rect) -> Option<f64> {
         .collect();
     // drop[i] = brightness 2 rows above minus 2 rows below row band.y0 + i.
     let drop = |i: usize| profile[i - 2] - profile[i + 2];
+    // The chin's skin is the brightest part of the band's upper half: the edge is a share of
+    // it, so that a dark chin's edge counts as a light one's does.
+    let skin = profile[..profile.len() / 2]
+        .iter()
+        .copied()
+        .fold(0.0, f32::max);
+    let least = (MIN_CHIN_EDGE_SHARE * skin).max(MIN_CHIN_EDGE);
     (3..profile.len().saturating_sub(3))
-        .find(|&i| drop(i) >= MIN_CHIN_EDGE && drop(i) >= drop(i - 1) && drop(i) >= drop(i + 1))
+        .find(|&i| drop(i) >= least && drop(i) >= drop(i - 1) && drop(i) >= drop(i + 1))
         .map(|i| f64::from(band.y0) + i as f64)
 }
 

@@ -88,6 +88,55 @@ pub fn astronaut_on(fill: impl Fn(u32, u32) -> Rgb<u8>) -> RgbImage {
 
 pub const WHITE: Rgb<u8> = Rgb([248, 248, 246]);
 
+/// The astronaut on white with every pixel of her (skin, hair, suit) darkened by `factor`,
+/// warmer as it gets darker: a stand-in for deeper skin under the same light. The deepest skin
+/// reflects about a fifth of the light the lightest does, about 0.45 of its value once encoded:
+/// at 0.45 her face measures 75 against 168 (docs/photo.md, "Exposure and skin tone"). Her
+/// eyes darken with the rest, which real eyes would not: a harder case for the eye models.
+pub fn astronaut_darker(factor: f64) -> RgbImage {
+    const CUT: Rgb<u8> = Rgb([1, 254, 1]);
+    let mut img = astronaut_on(|_, _| CUT);
+    for p in img.pixels_mut() {
+        *p = if *p == CUT {
+            WHITE
+        } else {
+            let [r, g, b] = p.0.map(f64::from);
+            Rgb([
+                (r * factor) as u8,
+                (g * factor * 0.92) as u8,
+                (b * factor * 0.85) as u8,
+            ])
+        };
+    }
+    img
+}
+
+/// The astronaut on white with her hair lightened towards the backdrop: each hair pixel keeps
+/// `k` of its distance from white (0.3: grey, about 190; 0.12: white hair, about 230, within a
+/// few levels of the backdrop's tolerance). Hair is what of her is darker than her skin (luma
+/// under 150) above her collar (y 150) and outside an ellipse about her face (centred 20 px
+/// below the labelled pupils' midpoint, 50 × 60 px).
+pub fn astronaut_grey_haired(k: f64) -> RgbImage {
+    const HAIR_LUMA: f32 = 150.0;
+    const HAIR_BOTTOM: f64 = 150.0;
+    const CUT: Rgb<u8> = Rgb([1, 254, 1]);
+    let mut img = astronaut_on(|_, _| CUT);
+    let cx = (ASTRONAUT_RIGHT_PUPIL.0 + ASTRONAUT_LEFT_PUPIL.0) / 2.0 - f64::from(KEEP_X.0);
+    let cy = (ASTRONAUT_RIGHT_PUPIL.1 + ASTRONAUT_LEFT_PUPIL.1) / 2.0 + 20.0;
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        if *p == CUT {
+            *p = WHITE;
+            continue;
+        }
+        let (dx, dy) = ((f64::from(x) - cx) / 50.0, (f64::from(y) - cy) / 60.0);
+        let face = dx * dx + dy * dy <= 1.0;
+        if !face && luma(*p) < HAIR_LUMA && f64::from(y) < HAIR_BOTTOM {
+            *p = Rgb(p.0.map(|c| (255.0 - (255.0 - f64::from(c)) * k) as u8));
+        }
+    }
+    img
+}
+
 /// The astronaut (as `astronaut_on` cuts her out) with her eyes closed: each eye, an ellipse
 /// 26×12 px around the labelled pupil, is painted with the skin of the lid above it, blended
 /// into the face at its edge, and a closed lid's lash line, curving down, is drawn across it.

@@ -107,6 +107,12 @@ fn exposure_too_dark_or_too_bright() {
     assert_codes(&check(&dark), &["background_not_white", "too_dark"]);
     let bright = map(&img, |p| Rgb(p.0.map(|c| c.saturating_add(95))));
     assert_codes(&check(&bright), &["too_bright"]);
+    // In front of a white backdrop the photo is exposed right, and a face as dark as the
+    // deepest skin (53) is lit; one darker than any skin (her face at 0.2: 34) is in shadow.
+    let deep = resize(&astronaut_darker(0.32), 2.0);
+    assert_codes(&check(&deep), &[]);
+    let shadowed = resize(&astronaut_darker(0.2), 2.0);
+    assert_codes(&check(&shadowed), &["too_dark"]);
 }
 
 #[test]

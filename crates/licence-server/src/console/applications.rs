@@ -137,7 +137,12 @@ fn finding(key: &str, value: f64) -> Option<String> {
         "face_luma" => (
             "面部亮度",
             "",
-            format!("{}–{}", t::FACE_MIN_LUMA, t::FACE_MAX_LUMA),
+            format!(
+                "{}–{}；背景偏暗时不低于 {}",
+                t::FACE_MIN_LUMA_ON_WHITE,
+                t::FACE_MAX_LUMA,
+                t::FACE_MIN_LUMA
+            ),
         ),
         "sharpness" => ("清晰度", "", format!("不低于 {}", t::MIN_SHARPNESS)),
         _ => return None,
