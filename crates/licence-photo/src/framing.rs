@@ -10,7 +10,7 @@ use crate::blazeface::BlazeFace;
 use crate::face_box::FaceBox;
 use crate::iris::IrisModel;
 use crate::landmarks::FaceMesh;
-use crate::thresholds::{FACE_MAX_LUMA, MAX_EYE_GLARE, MIN_EYE_OPENING};
+use crate::thresholds::{FACE_MAX_LUMA, MAX_EYE_GLARE, MIN_EYE_OPENING, MIN_LENS_SHADE};
 
 /// What the driver should do now, the first thing wrong first.
 #[derive(
@@ -37,6 +37,8 @@ pub enum FramingAdvice {
     HoldStraight,
     /// The face is turned to one side.
     LookStraight,
+    /// Dark glasses hide the eyes.
+    TakeOffDarkGlasses,
     /// The eyes are closed.
     OpenYourEyes,
     /// A reflection on glasses hides an eye.
@@ -98,6 +100,10 @@ impl FramingAdvice {
             LookStraight => (
                 "请正面直视镜头，不要侧脸",
                 "Look straight at the camera, not to one side",
+            ),
+            TakeOffDarkGlasses => (
+                "请摘下墨镜或深色眼镜，露出双眼",
+                "Take off your dark glasses so that your eyes show",
             ),
             OpenYourEyes => (
                 "请睁开双眼，自然正视镜头",
@@ -164,6 +170,9 @@ impl FramingGuide {
                 return Some(FramingAdvice::HoldStraight);
             }
             let looks = self.iris.eyes(frame, &landmarks)?;
+            if looks.lens_shade(frame).is_some_and(|s| s < MIN_LENS_SHADE) {
+                return Some(FramingAdvice::TakeOffDarkGlasses);
+            }
             if looks.opening() < MIN_EYE_OPENING {
                 return Some(FramingAdvice::OpenYourEyes);
             }
@@ -336,8 +345,10 @@ mod tests {
     }
 
     #[test]
-    fn closed_eyes_hear_open_your_eyes_and_glare_hears_avoid_glare() {
-        use crate::testdata::{astronaut_on, eyes_closed, glasses_glare, place, resize, WHITE};
+    fn closed_eyes_glare_and_dark_glasses_each_hear_what_to_do() {
+        use crate::testdata::{
+            astronaut_on, eyes_closed, glasses, glasses_glare, place, resize, WHITE,
+        };
         let open = resize(&astronaut_on(|_, _| WHITE), 1.2);
         let closed = resize(&eyes_closed(&astronaut_on(|_, _| WHITE)), 1.2);
         let preview = |img: &RgbImage| {
@@ -348,6 +359,8 @@ mod tests {
         assert_eq!(advice(&preview(&open)), FramingAdvice::Ready);
         let glare = resize(&glasses_glare(&astronaut_on(|_, _| WHITE)), 1.2);
         assert_eq!(advice(&preview(&glare)), FramingAdvice::AvoidGlare);
+        let dark = resize(&glasses(&astronaut_on(|_, _| WHITE), 2.0, 0.3), 1.2);
+        assert_eq!(advice(&preview(&dark)), FramingAdvice::TakeOffDarkGlasses);
     }
 
     #[test]

@@ -80,6 +80,52 @@ impl EyeLook {
         gap / self.iris_diameter().max(1e-6)
     }
 
+    /// How dark the skin just under the eye is against the cheek below it: the 75th
+    /// percentile of the luma under the lower lid (0.3 to 0.65 eye widths below the eye's
+    /// middle, across 0.6 of its width) over the median of the cheek (1.1 to 1.5 eye widths
+    /// below). Under a tinted lens or sunglasses the first is behind the lens and the second
+    /// is not: about the lens's transmission. The percentile passes over a dark frame rim or
+    /// lashes crossing the patch. `None` when either patch is outside the picture.
+    pub fn lens_shade(&self, picture: &RgbImage) -> Option<f64> {
+        let (outer, inner) = (
+            self.lids[index::OUTER_CORNER],
+            self.lids[index::INNER_CORNER],
+        );
+        let width = (inner.0 - outer.0).hypot(inner.1 - outer.1).max(1e-6);
+        let along = ((inner.0 - outer.0) / width, (inner.1 - outer.1) / width);
+        // Perpendicular to the corner line, pointing down the face.
+        let down = if along.0 >= 0.0 {
+            (-along.1, along.0)
+        } else {
+            (along.1, -along.0)
+        };
+        let middle = ((outer.0 + inner.0) / 2.0, (outer.1 + inner.1) / 2.0);
+        let patch = |from: f64, to: f64| -> Option<Vec<f32>> {
+            let (w, h) = picture.dimensions();
+            let mut lumas = Vec::new();
+            let steps = (width / 1.5).ceil().max(4.0) as usize;
+            for i in 0..=steps {
+                let depth = width * (from + (to - from) * i as f64 / steps as f64);
+                for j in 0..=steps {
+                    let side = width * 0.6 * (j as f64 / steps as f64 - 0.5);
+                    let x = middle.0 + down.0 * depth + along.0 * side;
+                    let y = middle.1 + down.1 * depth + along.1 * side;
+                    if x < 0.0 || y < 0.0 || x >= f64::from(w) || y >= f64::from(h) {
+                        return None;
+                    }
+                    lumas.push(crate::measure::luma(*picture.get_pixel(x as u32, y as u32)));
+                }
+            }
+            lumas.sort_by(f32::total_cmp);
+            Some(lumas)
+        };
+        let under = patch(0.3, 0.65)?;
+        let cheek = patch(1.1, 1.5)?;
+        let under = under[under.len() * 3 / 4];
+        let cheek = cheek[cheek.len() / 2];
+        Some(f64::from(under) / f64::from(cheek.max(1.0)))
+    }
+
     /// The share of the eye between its lids that is blown out (every channel at least
     /// `BLOWN`): a reflection on glasses that hides the eye. The cornea's own catchlight is a
     /// few pixels of it.
@@ -142,6 +188,19 @@ impl Eyes {
         self.right
             .blown_share(picture)
             .max(self.left.blown_share(picture))
+    }
+
+    /// The lens shade of the less shaded eye (`EyeLook::lens_shade`): dark glasses cover both,
+    /// while a shadow or a dark rim of glasses may fall over one. `None` when neither could
+    /// be measured.
+    pub fn lens_shade(&self, picture: &RgbImage) -> Option<f64> {
+        match (
+            self.right.lens_shade(picture),
+            self.left.lens_shade(picture),
+        ) {
+            (Some(r), Some(l)) => Some(r.max(l)),
+            (one, other) => one.or(other),
+        }
     }
 }
 

@@ -180,6 +180,13 @@ pub mod thresholds {
     /// at least 245) before a reflection on glasses is said to hide it. Real eyes here: 0 %;
     /// the astronaut made 40 levels brighter: 4-5 %; a painted reflection: 81-91 %.
     pub const MAX_EYE_GLARE: f64 = 0.3;
+    /// Eyes: dark glasses hide them when the skin under both eyes is darker than this share
+    /// of the cheek below (`Eyes::lens_shade`: about a lens's transmission once encoded). Faces
+    /// without glasses, with clear glasses and with thick dark rims measure 0.54-1.21 (the
+    /// lowest on the 1927 group photo's faces, eye bags in sunlight from above); sunglasses
+    /// pass 8-18 % of the light (category 3), 0.32-0.46 encoded, so this catches the darker
+    /// part of them and every darker lens (docs/photo.md).
+    pub const MIN_LENS_SHADE: f64 = 0.42;
 }
 
 /// Measurements in the 260×378 output frame (design.md's contract names the first three).
@@ -213,6 +220,11 @@ pub struct FrameMeasurements {
     /// (the iris model's lids outline the eye); absent when the eyes were not seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eye_glare_percent: Option<f64>,
+    /// How dark the skin under the less shaded eye is against the cheek below it, in percent:
+    /// about the transmission of any lens over it (`Eyes::lens_shade`); absent when the eyes
+    /// were not seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lens_shade_percent: Option<f64>,
     pub background_luma: f32,
     pub background_chroma: f32,
     pub background_side_difference: f32,
@@ -319,6 +331,8 @@ struct FaceModels {
     eye_opening: Option<f64>,
     /// The blown-out share of the more affected eye (`Eyes::glare`): a reflection on glasses.
     eye_glare: Option<f64>,
+    /// The skin under the eyes against the cheeks (`Eyes::lens_shade`): dark glasses.
+    lens_shade: Option<f64>,
 }
 
 impl FaceModels {
@@ -329,6 +343,7 @@ impl FaceModels {
             landmarks: self.landmarks.mapped(map, scale),
             eye_opening: self.eye_opening,
             eye_glare: self.eye_glare,
+            lens_shade: self.lens_shade,
         }
     }
 }
@@ -572,6 +587,7 @@ impl PhotoChecker {
             eyes,
             eye_opening: looks.as_ref().map(Eyes::opening),
             eye_glare: looks.as_ref().map(|l| l.glare(picture)),
+            lens_shade: looks.as_ref().and_then(|l| l.lens_shade(picture)),
             landmarks,
         })
     }
@@ -699,8 +715,14 @@ impl PhotoChecker {
         if yaw.abs() > spec::MAX_YAW_DEGREES {
             problems.push(found(ProblemCode::FaceTurned));
         }
+        // Dark glasses before the eyes: behind them, how open the eyes are means little.
+        let lens_shade = models.lens_shade;
+        let dark_glasses = lens_shade.is_some_and(|s| s < MIN_LENS_SHADE);
+        if dark_glasses {
+            problems.push(found(ProblemCode::DarkGlasses));
+        }
         let eye_opening = models.eye_opening;
-        if eye_opening.is_some_and(|o| o < MIN_EYE_OPENING) {
+        if !dark_glasses && eye_opening.is_some_and(|o| o < MIN_EYE_OPENING) {
             problems.push(found(ProblemCode::EyesClosed));
         }
         let eye_glare = models.eye_glare;
@@ -753,6 +775,7 @@ impl PhotoChecker {
                 yaw_degrees: Some((yaw * 10.0).round() / 10.0),
                 eye_opening_percent: eye_opening.map(|o| (o * 100.0).round()),
                 eye_glare_percent: eye_glare.map(|g| (g * 100.0).round()),
+                lens_shade_percent: lens_shade.map(|s| (s * 100.0).round()),
                 background_luma,
                 background_chroma,
                 background_side_difference: side_difference,

@@ -43,6 +43,8 @@ pub enum ProblemCode {
     Tilted,
     /// The face is turned to one side (yaw), not towards the camera.
     FaceTurned,
+    /// Dark glasses (sunglasses, dark tinted lenses) hide the eyes.
+    DarkGlasses,
     /// The eyes are closed (both of them).
     EyesClosed,
     /// A reflection on glasses hides an eye.
@@ -129,6 +131,7 @@ impl ProblemCode {
             Tilted => ("头部歪斜，请保持头部端正、正视镜头", "The head is tilted: hold it straight and look at the camera"),
             FaceTurned => ("脸部没有正对镜头，请正面直视镜头，不要侧脸", "The face is turned to one side: face the camera straight on"),
             EyesClosed => ("检测到闭眼，请睁开双眼、自然正视镜头后重新拍摄", "The eyes are closed: open your eyes, look at the camera and take the photo again"),
+            DarkGlasses => ("墨镜或深色镜片遮挡了眼睛，请摘下眼镜后重新拍摄", "Dark glasses hide your eyes: take them off and take the photo again"),
             GlassesGlare => ("眼镜镜片反光遮挡了眼睛，请调整眼镜或灯光角度，或摘下眼镜后重新拍摄", "A reflection on your glasses hides an eye: tilt your glasses or move the light, or take them off"),
             TooDark => ("照片太暗，请在光线充足处拍摄", "The photo is too dark: take it in good light"),
             TooBright => ("照片过亮或曝光过度，请避免强光直射", "The photo is too bright or overexposed: avoid direct strong light"),

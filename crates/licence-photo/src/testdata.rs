@@ -190,6 +190,36 @@ pub fn glasses_glare(img: &RgbImage) -> RgbImage {
     out
 }
 
+/// The astronaut (as `astronaut_on` cuts her out) in glasses: two rounded-square frames 36×26
+/// px about the labelled pupils, with a bridge, their rim `rim` px thick and near-black; behind
+/// each lens every pixel times `lens` (its transmission once encoded: 1 for clear glasses,
+/// about 0.3-0.45 for sunglasses). Made from the labels alone.
+pub fn glasses(img: &RgbImage, rim: f64, lens: f64) -> RgbImage {
+    const RIM: Rgb<u8> = Rgb([22, 20, 20]);
+    let (w, h) = (36.0, 26.0);
+    let pupils = [ASTRONAUT_RIGHT_PUPIL, ASTRONAUT_LEFT_PUPIL]
+        .map(|(x, y)| (x - f64::from(KEEP_X.0), y + 2.0));
+    let mut out = img.clone();
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        let (fx, fy) = (f64::from(x), f64::from(y));
+        for (px, py) in pupils {
+            // A superellipse: a square with rounded corners.
+            let (dx, dy) = (((fx - px) / (w / 2.0)).abs(), ((fy - py) / (h / 2.0)).abs());
+            let r = (dx.powi(4) + dy.powi(4)).powf(0.25);
+            if (r - 1.0).abs() <= rim / w {
+                *p = RIM;
+            } else if r < 1.0 {
+                *p = Rgb(p.0.map(|c| (f64::from(c) * lens) as u8));
+            }
+        }
+        let bridge = (pupils[0].0 + w / 2.0)..=(pupils[1].0 - w / 2.0);
+        if bridge.contains(&fx) && (fy - (pupils[0].1 - h * 0.2)).abs() <= rim / 2.0 {
+            *p = RIM;
+        }
+    }
+    out
+}
+
 /// A labelled positive: the astronaut on white, enlarged `scale` times (as a higher-resolution
 /// camera would see her). Returns the picture and its labelled head length.
 pub fn portrait(scale: f64) -> (RgbImage, f64) {

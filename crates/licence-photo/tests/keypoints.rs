@@ -250,8 +250,12 @@ fn every_real_face_here_has_its_eyes_open() {
             .expect("a face");
         let eyes = detector.refine(&picture, &person);
         let landmarks = mesh.landmarks(&picture, &eyes).expect("the mesh");
-        let opening = iris.eyes(&picture, &landmarks).expect("the eyes").opening();
+        let looks = iris.eyes(&picture, &landmarks).expect("the eyes");
+        let opening = looks.opening();
         assert!(opening >= 0.5, "{name}: {opening:.2}");
+        // No dark glasses on anyone here, in shadow or not.
+        let shade = looks.lens_shade(&picture).expect("the skin under the eyes");
+        assert!(shade >= 0.5, "{name}: {shade:.2}");
     }
 }
 
@@ -289,6 +293,36 @@ fn a_reflection_on_glasses_over_an_eye_is_refused() {
     let v = check(&frame_with_head(&bright, 242.0));
     assert!(!codes(&v).contains(&"glasses_glare"), "{:?}", codes(&v));
     assert!(glare_of(&v) < 10.0, "{}", glare_of(&v));
+}
+
+#[test]
+fn dark_glasses_are_refused_clear_ones_are_not() {
+    let face = astronaut_on(|_, _| WHITE);
+    let shade_of = |v: &Verdict| eye_measure(v, |f| f.lens_shade_percent);
+    // Clear lenses, in a thin rim and in a thick dark one (which crosses the skin under the
+    // eyes): the skin under the eyes is as light as the cheeks.
+    for rim in [1.2, 3.5] {
+        let v = check(&frame_with_head(&glasses(&face, rim, 1.0), 242.0));
+        assert_eq!(codes(&v), Vec::<&str>::new(), "rim {rim}");
+        assert!(shade_of(&v) >= 90.0, "rim {rim}: {}", shade_of(&v));
+    }
+    // Sunglasses passing 5 % and 12 % of the light (0.25 and 0.38 once encoded): refused,
+    // dark glasses and not closed eyes, in a frame and in a photo cropped.
+    for lens in [0.25, 0.38] {
+        let dark = glasses(&face, 2.0, lens);
+        let v = check(&frame_with_head(&dark, 242.0));
+        assert_eq!(codes(&v), ["dark_glasses"], "lens {lens}");
+        assert!(
+            (shade_of(&v) - lens * 100.0).abs() <= 5.0,
+            "{}",
+            shade_of(&v)
+        );
+        assert_eq!(codes(&check(&resize(&dark, 2.0))), ["dark_glasses"]);
+    }
+    // A light tint (0.7: about half the light) is not told from a shadow under the eyes:
+    // accepted, and the reviewer reads the shade.
+    let v = check(&frame_with_head(&glasses(&face, 2.0, 0.7), 242.0));
+    assert_eq!(codes(&v), Vec::<&str>::new());
 }
 
 #[test]

@@ -123,6 +123,11 @@ fn finding(key: &str, value: f64) -> Option<String> {
             "%",
             format!("不超过 {:.0}%", t::MAX_EYE_GLARE * 100.0),
         ),
+        "lens_shade_percent" => (
+            "镜片遮光",
+            "%",
+            format!("不低于 {:.0}%", t::MIN_LENS_SHADE * 100.0),
+        ),
         "background_luma" => ("背景亮度", "", format!("不低于 {}", t::BACKGROUND_MIN_LUMA)),
         "background_chroma" => (
             "背景色彩",
