@@ -701,6 +701,14 @@ impl PhotoChecker {
         if face_stats.mean_chroma < FACE_MIN_CHROMA {
             problems.push(found(ProblemCode::NotColour));
         }
+        // Dark glasses before the exposure (their lenses darken the face's mean, and taking
+        // them off is what to do) and before the eyes (behind them, how open the eyes are
+        // means little).
+        let lens_shade = models.lens_shade;
+        let dark_glasses = lens_shade.is_some_and(|s| s < MIN_LENS_SHADE);
+        if dark_glasses {
+            problems.push(found(ProblemCode::DarkGlasses));
+        }
         if thresholds::face_too_dark(face_stats.mean_luma, background_luma) {
             problems.push(found(ProblemCode::TooDark));
         } else if face_stats.mean_luma > FACE_MAX_LUMA || face_stats.clipped > FACE_MAX_CLIPPED {
@@ -714,12 +722,6 @@ impl PhotoChecker {
         let yaw = models.landmarks.yaw_degrees;
         if yaw.abs() > spec::MAX_YAW_DEGREES {
             problems.push(found(ProblemCode::FaceTurned));
-        }
-        // Dark glasses before the eyes: behind them, how open the eyes are means little.
-        let lens_shade = models.lens_shade;
-        let dark_glasses = lens_shade.is_some_and(|s| s < MIN_LENS_SHADE);
-        if dark_glasses {
-            problems.push(found(ProblemCode::DarkGlasses));
         }
         let eye_opening = models.eye_opening;
         if !dark_glasses && eye_opening.is_some_and(|o| o < MIN_EYE_OPENING) {

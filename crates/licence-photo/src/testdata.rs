@@ -139,7 +139,8 @@ pub fn astronaut_grey_haired(k: f64) -> RgbImage {
 
 /// The astronaut (as `astronaut_on` cuts her out) with her eyes closed: each eye, an ellipse
 /// 26×12 px around the labelled pupil, is painted with the skin of the lid above it, blended
-/// into the face at its edge, and a closed lid's lash line, curving down, is drawn across it.
+/// into the face at its edge, and a closed lid's lash line, curving down, is drawn across it
+/// (a third of the lid's brightness, so that it stays the darkest line on a darker skin).
 /// Made from the labels alone, not from any landmark the check computes.
 pub fn eyes_closed(img: &RgbImage) -> RgbImage {
     let mut out = img.clone();
@@ -159,7 +160,8 @@ pub fn eyes_closed(img: &RgbImage) -> RgbImage {
                 let cover = ((1.0 - r) / 0.2).min(1.0);
                 let lash = f64::from(y) - (py + 1.0 + 2.5 * (1.0 - dx * dx));
                 let target = if lash.abs() < 0.8 && dx.abs() < 0.85 {
-                    [70.0, 50.0, 42.0]
+                    // Darker than the lid by as much as on her own face (70, 50, 42 there).
+                    skin.0.map(|c| f64::from(c) * 0.35)
                 } else {
                     skin.0.map(f64::from)
                 };
@@ -234,13 +236,19 @@ pub fn portrait(scale: f64) -> (RgbImage, f64) {
 /// variant of that) so that her labelled head is `length` px long, its top 15 px down and its
 /// middle on the frame's centre line: a frame judged as it is.
 pub fn frame_with_head(cutout: &RgbImage, length: f64) -> RgbImage {
+    frame_with_head_at(cutout, length, 15, 0)
+}
+
+/// The same with the top of her hair `top` px down and her head's middle `shift` px right of
+/// the frame's centre line.
+pub fn frame_with_head_at(cutout: &RgbImage, length: f64, top: i64, shift: i64) -> RgbImage {
     let scale = length / (ASTRONAUT_CHIN - ASTRONAUT_HAIR_TOP);
     let img = resize(cutout, scale);
-    let top = (ASTRONAUT_HAIR_TOP * scale).round() as i64;
+    let hair = (ASTRONAUT_HAIR_TOP * scale).round() as i64;
     // Her face's middle in astronaut.png (between the pupils, 225, and the hair's middle at
     // eye level, 228).
     let cx = ((226.0 - f64::from(KEEP_X.0)) * scale).round() as i64;
-    place(&img, 260, 378, 130 - cx, 15 - top, WHITE)
+    place(&img, 260, 378, 130 + shift - cx, top - hair, WHITE)
 }
 
 pub fn resize(img: &RgbImage, scale: f64) -> RgbImage {

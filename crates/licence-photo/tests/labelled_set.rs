@@ -1,0 +1,348 @@
+//! The labelled set (issue 18's measure): compliant photos and the negatives of every code,
+//! made from the one labelled person the project has in several appearances (her own, three
+//! deeper skin tones, grey and white hair, clear glasses with a thin and a thick rim), each
+//! placed on white at known head lengths across the spec's band and at its edges. Reports the
+//! share of compliant photos accepted, the share of negatives refused with the right code
+//! first, per-code precision and recall, and the head-length error; asserts the issue's
+//! targets on it. One person is not the ten the issue asks for (docs/photo.md says why):
+//! this measures the check against appearance, not against faces.
+
+use std::collections::BTreeMap;
+
+use image::{imageops, ImageFormat, Rgb, RgbImage};
+use licence_photo::testdata::*;
+use licence_photo::{PhotoChecker, Severity};
+use time::macros::date;
+
+const TODAY: time::Date = date!(2026 - 11 - 24);
+
+/// One photo of the set: what it is, and the code it must be refused with first (`None`:
+/// compliant).
+struct Case {
+    name: String,
+    bytes: Vec<u8>,
+    expected: Option<&'static str>,
+    /// The labelled head length, for a frame judged as it is.
+    head: Option<f64>,
+}
+
+struct Appearance {
+    name: &'static str,
+    cut: RgbImage,
+    /// Glasses of her own: closed eyes or dark glasses painted on them mean nothing.
+    glasses: bool,
+    /// Her skin made darker: the exposure negatives are made from the others only.
+    darker: bool,
+}
+
+fn appearances() -> Vec<Appearance> {
+    let plain = astronaut_on(|_, _| WHITE);
+    let a = |name, cut, glasses, darker| Appearance {
+        name,
+        cut,
+        glasses,
+        darker,
+    };
+    vec![
+        a("her own", plain.clone(), false, false),
+        a("skin x0.7", astronaut_darker(0.7), false, true),
+        a("skin x0.45", astronaut_darker(0.45), false, true),
+        a("skin x0.32", astronaut_darker(0.32), false, true),
+        a("grey hair", astronaut_grey_haired(0.3), false, false),
+        a("white hair", astronaut_grey_haired(0.12), false, false),
+        a("glasses, thin rim", glasses(&plain, 1.2, 1.0), true, false),
+        a("glasses, thick rim", glasses(&plain, 3.5, 1.0), true, false),
+    ]
+}
+
+/// `cut` with its white backdrop (the exact `WHITE` the cut-outs are painted with) repainted.
+fn repaint(cut: &RgbImage, fill: impl Fn(u32, u32) -> Rgb<u8>) -> RgbImage {
+    RgbImage::from_fn(cut.width(), cut.height(), |x, y| {
+        let p = *cut.get_pixel(x, y);
+        if p == WHITE {
+            fill(x, y)
+        } else {
+            p
+        }
+    })
+}
+
+/// `cut` with the person (everything but the backdrop) at a fifth of the light: a face in
+/// shadow, darker than any skin (her face at 34).
+fn in_shadow(cut: &RgbImage) -> RgbImage {
+    map(cut, |p| {
+        if p == WHITE {
+            p
+        } else {
+            Rgb(p.0.map(|c| (f64::from(c) * 0.2) as u8))
+        }
+    })
+}
+
+fn map(img: &RgbImage, f: impl Fn(Rgb<u8>) -> Rgb<u8>) -> RgbImage {
+    RgbImage::from_fn(img.width(), img.height(), |x, y| f(*img.get_pixel(x, y)))
+}
+
+fn png(img: &RgbImage) -> Vec<u8> {
+    encode(img, ImageFormat::Png)
+}
+
+fn set() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut add = |name: String, bytes: Vec<u8>, expected, head| {
+        cases.push(Case {
+            name,
+            bytes,
+            expected,
+            head,
+        })
+    };
+    for a in appearances() {
+        let n = |what: &str| format!("{}: {what}", a.name);
+        let cut = &a.cut;
+        let photo = resize(cut, 2.0);
+        // Compliant: frames judged as they are, across the band and at its edges, and
+        // larger photos cropped.
+        for length in [224.0, 233.0, 242.0, 251.0, 260.0] {
+            let frame = frame_with_head(cut, length);
+            add(
+                n(&format!("frame {length}")),
+                png(&frame),
+                None,
+                Some(length),
+            );
+        }
+        for scale in [1.6, 2.0, 3.0] {
+            add(
+                n(&format!("photo x{scale}")),
+                png(&resize(cut, scale)),
+                None,
+                None,
+            );
+        }
+        // The negatives.
+        let frame = |length, top, shift| png(&frame_with_head_at(cut, length, top, shift));
+        add(
+            n("head 212"),
+            frame(212.0, 15, 0),
+            Some("head_too_small"),
+            None,
+        );
+        add(
+            n("head 272"),
+            frame(272.0, 15, 0),
+            Some("head_too_large"),
+            None,
+        );
+        add(n("top 3"), frame(242.0, 3, 0), Some("head_too_high"), None);
+        add(n("top 32"), frame(242.0, 32, 0), Some("head_too_low"), None);
+        add(
+            n("shift 22"),
+            frame(242.0, 15, 22),
+            Some("head_off_centre"),
+            None,
+        );
+        add(
+            n("small in a large photo"),
+            png(&place(cut, 600, 800, 180, 150, WHITE)),
+            Some("head_too_small"),
+            None,
+        );
+        add(
+            n("cut by the top edge"),
+            png(&place(&photo, 700, 1100, 110, -40, WHITE)),
+            Some("not_enough_margin"),
+            None,
+        );
+        let blue = repaint(cut, |_, _| Rgb([175, 205, 235]));
+        add(
+            n("light blue backdrop"),
+            png(&resize(&blue, 2.0)),
+            Some("background_not_white"),
+            None,
+        );
+        let gradient = repaint(cut, |x, _| {
+            let v = 250 - (x * 70 / 240) as u8;
+            Rgb([v, v, v])
+        });
+        add(
+            n("backdrop gradient"),
+            png(&resize(&gradient, 2.0)),
+            Some("background_uneven"),
+            None,
+        );
+        let canvas = place(&photo, 700, 1100, 110, 60, WHITE);
+        add(
+            n("leaning 14°"),
+            png(&rotate(&canvas, 14.0, WHITE)),
+            Some("tilted"),
+            None,
+        );
+        add(
+            n("grey"),
+            png(&map(&photo, |p| {
+                let l = (0.299 * f32::from(p[0])
+                    + 0.587 * f32::from(p[1])
+                    + 0.114 * f32::from(p[2])) as u8;
+                Rgb([l, l, l])
+            })),
+            Some("not_colour"),
+            None,
+        );
+        add(
+            n("blurred"),
+            png(&imageops::blur(&photo, 3.5)),
+            Some("blurry"),
+            None,
+        );
+        let one = resize(cut, 1.5);
+        let mut two = RgbImage::from_pixel(one.width() * 2, one.height(), WHITE);
+        imageops::overlay(&mut two, &one, 0, 0);
+        imageops::overlay(&mut two, &one, i64::from(one.width()), 0);
+        add(n("two people"), png(&two), Some("multiple_faces"), None);
+        add(
+            n("taken a year ago"),
+            jpeg_with_exif(&photo, 1, Some("2025:11:01 10:00:00")),
+            Some("older_than_6_months"),
+            None,
+        );
+        add(
+            n("glare on glasses"),
+            png(&resize(&glasses_glare(cut), 2.0)),
+            Some("glasses_glare"),
+            None,
+        );
+        if !a.glasses {
+            add(
+                n("eyes closed"),
+                png(&resize(&eyes_closed(cut), 2.0)),
+                Some("eyes_closed"),
+                None,
+            );
+            add(
+                n("sunglasses"),
+                png(&resize(&glasses(cut, 2.0, 0.3), 2.0)),
+                Some("dark_glasses"),
+                None,
+            );
+        }
+        // Exposure is judged by the face's brightness, which is mostly its skin's: 95 levels
+        // more on a darker skin make a face of 148-212, lit as a lighter skin is, and a fifth
+        // of the light on it is darker than any skin. These are made from the appearances
+        // whose skin is her own.
+        if !a.darker {
+            add(
+                n("overexposed"),
+                png(&map(&photo, |p| Rgb(p.0.map(|c| c.saturating_add(95))))),
+                Some("too_bright"),
+                None,
+            );
+            add(
+                n("face in shadow"),
+                png(&resize(&in_shadow(cut), 2.0)),
+                Some("too_dark"),
+                None,
+            );
+        }
+    }
+    add(
+        "nobody: an empty white photo".to_owned(),
+        png(&RgbImage::from_pixel(600, 800, WHITE)),
+        Some("no_face"),
+        None,
+    );
+    cases
+}
+
+#[derive(Default)]
+struct Tally {
+    /// Made for this code and refused with it first.
+    right: u32,
+    /// Made for this code, and not refused with it first.
+    missed: u32,
+    /// Refused with this code first, made for another (or compliant).
+    wrong: u32,
+}
+
+#[test]
+fn the_labelled_set_meets_the_issue_s_targets() {
+    let mut checker = PhotoChecker::new();
+    let (mut accepted, mut compliant) = (0u32, 0u32);
+    let (mut right_first, mut negatives) = (0u32, 0u32);
+    let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut wrong = Vec::new();
+    for case in set() {
+        let v = checker.check(&case.bytes, TODAY);
+        let first = v
+            .problems
+            .iter()
+            .find(|p| p.severity == Severity::Error)
+            .map(|p| p.code.as_str());
+        match case.expected {
+            None => {
+                compliant += 1;
+                if v.compliant {
+                    accepted += 1;
+                } else {
+                    wrong.push(format!("{}: {:?}", case.name, first));
+                }
+                if let (Some(label), Some(m)) = (case.head, v.measurements.as_ref()) {
+                    errors.push(f64::from(m.head_length_px) - label);
+                }
+            }
+            Some(code) => {
+                negatives += 1;
+                if first == Some(code) {
+                    right_first += 1;
+                    tallies.entry(code).or_default().right += 1;
+                } else {
+                    tallies.entry(code).or_default().missed += 1;
+                    wrong.push(format!("{} (made for {code}): {first:?}", case.name));
+                }
+            }
+        }
+        if let Some(code) = first.filter(|&c| Some(c) != case.expected) {
+            tallies.entry(code).or_default().wrong += 1;
+        }
+    }
+    errors.sort_by(f64::total_cmp);
+    let within = errors.iter().filter(|e| e.abs() <= 6.0).count();
+    let share = |a: u32, b: u32| f64::from(a) / f64::from(b.max(1));
+    println!(
+        "compliant accepted: {accepted}/{compliant} ({:.1} %)",
+        100.0 * share(accepted, compliant)
+    );
+    println!(
+        "negatives refused with the right code first: {right_first}/{negatives} ({:.1} %)",
+        100.0 * share(right_first, negatives)
+    );
+    println!("| code | made for it | precision | recall |");
+    println!("|---|---:|---:|---:|");
+    for (code, t) in &tallies {
+        println!(
+            "| `{code}` | {} | {:.2} | {:.2} |",
+            t.right + t.missed,
+            share(t.right, t.right + t.wrong),
+            share(t.right, t.right + t.missed)
+        );
+    }
+    let at = |q: f64| errors[((errors.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "head length, measured - label, {} frames: min {:+.0}, 5 % {:+.0}, median {:+.0}, 95 % {:+.0}, max {:+.0}; within ±6 px: {within}",
+        errors.len(),
+        at(0.0),
+        at(0.05),
+        at(0.5),
+        at(0.95),
+        at(1.0)
+    );
+    for w in &wrong {
+        println!("wrong: {w}");
+    }
+    // The issue's targets.
+    assert!(share(accepted, compliant) >= 0.97, "{wrong:#?}");
+    assert!(share(right_first, negatives) >= 0.97, "{wrong:#?}");
+    assert!(within as f64 >= 0.95 * errors.len() as f64, "{errors:?}");
+    assert_eq!(errors.len(), 8 * 5, "every frame measured");
+}
