@@ -162,6 +162,7 @@ pub mod thresholds {
         };
         face < floor
     }
+
     /// Face: mean chroma below this is a greyscale photo.
     pub const FACE_MIN_CHROMA: f32 = 8.0;
     /// Face: contrast-normalised variance of the Laplacian below this is blurred. Sharp
