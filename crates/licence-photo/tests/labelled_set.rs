@@ -120,6 +120,19 @@ fn set() -> Vec<Case> {
                 None,
             );
         }
+        // The same on a pure-white backdrop (255), as a cut-out pasted on white would be:
+        // hair that fades into the one may stand out of the other.
+        let pure = |img: &RgbImage| repaint(img, |_, _| Rgb([255, 255, 255]));
+        for length in [224.0, 242.0, 260.0] {
+            let frame = pure(&frame_with_head(cut, length));
+            add(
+                n(&format!("frame {length}, pure white")),
+                png(&frame),
+                None,
+                Some(length),
+            );
+        }
+        add(n("photo x2, pure white"), png(&pure(&photo)), None, None);
         // The negatives.
         let frame = |length, top, shift| png(&frame_with_head_at(cut, length, top, shift));
         add(
@@ -269,7 +282,7 @@ fn the_labelled_set_meets_the_issue_s_targets() {
     assert_eq!(scores.refused_right(), Some(1.0), "{:#?}", scores.wrong());
     assert_eq!(
         scores.head_errors().len(),
-        appearances().len() * 5,
+        appearances().len() * 8,
         "every frame measured"
     );
 }
