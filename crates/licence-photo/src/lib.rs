@@ -615,11 +615,14 @@ impl PhotoChecker {
             },
         };
         let (w, h) = frame.dimensions();
-        let bg = measure::background_colour(frame);
-        let top = measure::hair_top(frame, &face, bg);
-        let chin = measure::chin_near(frame, &face, models.landmarks.chin());
+        let HeadGeometry {
+            background: bg,
+            hair_top: top,
+            chin,
+            edges,
+            ..
+        } = head_geometry(frame, face, &models.landmarks);
         let head_length = (chin - f64::from(top)).round().max(0.0) as u32;
-        let edges = measure::head_edges(frame, models.landmarks.outline_at_ears(), bg);
         let (left, right, head_width) = (edges.left, edges.right, edges.width());
         let centre_offset = ((f64::from(left + right) / 2.0) - f64::from(w) / 2.0).round() as i32;
 
@@ -715,7 +718,7 @@ impl PhotoChecker {
         if dark_glasses {
             problems.push(found(ProblemCode::DarkGlasses));
         }
-        if thresholds::face_too_dark(face_stats.mean_luma, background_luma) {
+        if face_too_dark(face_stats.mean_luma, background_luma) {
             problems.push(found(ProblemCode::TooDark));
         } else if face_stats.mean_luma > FACE_MAX_LUMA || face_stats.clipped > FACE_MAX_CLIPPED {
             problems.push(found(ProblemCode::TooBright));
