@@ -224,15 +224,8 @@ fn framing_of(
 fn backdrop_luma(frame: &RgbImage) -> f64 {
     let (w, h) = frame.dimensions();
     let side = (w / 6).min(h).max(1);
-    let (mut sum, mut n) = (0.0, 0u32);
-    for y in (0..side).step_by(2) {
-        for x in (0..side).step_by(2).chain((w - side..w).step_by(2)) {
-            let p = frame.get_pixel(x, y);
-            sum += 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
-            n += 1;
-        }
-    }
-    sum / f64::from(n.max(1))
+    let columns = (0..side).step_by(2).chain((w - side..w).step_by(2));
+    sampled_luma(frame, columns, 0..side)
 }
 
 /// Mean luma of the middle of the face box (cheeks, nose, eyes; not hair or background).
@@ -247,9 +240,19 @@ fn face_luma(frame: &RgbImage, face: &FaceBox) -> f64 {
         clamp(face.y + face.height * 0.25, h),
         clamp(face.y + face.height * 0.75, h),
     );
+    sampled_luma(frame, (x0..x1).step_by(2), y0..y1)
+}
+
+/// Mean luma of every second row of `rows` at `columns` (a preview needs no more); 0 when
+/// there is no pixel.
+fn sampled_luma(
+    frame: &RgbImage,
+    columns: impl Iterator<Item = u32> + Clone,
+    rows: std::ops::Range<u32>,
+) -> f64 {
     let (mut sum, mut n) = (0.0, 0u32);
-    for y in (y0..y1).step_by(2) {
-        for x in (x0..x1).step_by(2) {
+    for y in rows.step_by(2) {
+        for x in columns.clone() {
             let p = frame.get_pixel(x, y);
             sum += 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
             n += 1;
