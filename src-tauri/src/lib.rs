@@ -135,9 +135,12 @@ fn photo_models_beside_the_app<R: Runtime>(app: &tauri::App<R>) {
         }
     };
     licence_photo::read_models_with(move |name| std::fs::read(dir.join(name)));
-    if let Err(e) = licence_photo::model_files_usable() {
-        eprintln!("photo check: {e}; the compiled-in models serve");
-    }
+    // Reading and hashing the files only to log is not start-up's work.
+    std::thread::spawn(|| {
+        if let Err(e) = licence_photo::model_files_usable() {
+            eprintln!("photo check: {e}; the compiled-in models serve");
+        }
+    });
 }
 
 /// WebKitGTK's JavaScriptCore runs the UI's script in its interpreter, without its JIT

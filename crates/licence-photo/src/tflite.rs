@@ -318,15 +318,18 @@ pub fn read_models_with(
 /// Whether every model the check uses can be read through the reader set by
 /// [`read_models_with`] and is the model compiled in; the first one that is not, with why.
 pub fn model_files_usable() -> std::result::Result<(), ModelFileError> {
-    for model in [
-        &crate::blazeface::MODEL,
-        &crate::landmarks::MODEL,
-        &crate::iris::MODEL,
-    ] {
+    for model in MODELS {
         model.read_file()?;
     }
     Ok(())
 }
+
+/// Every model the check uses.
+static MODELS: [&SharedModel; 3] = [
+    &crate::blazeface::MODEL,
+    &crate::landmarks::MODEL,
+    &crate::iris::MODEL,
+];
 
 /// Why a model file was passed over for the compiled-in copy.
 #[derive(Debug, Error)]
@@ -1350,11 +1353,7 @@ mod tests {
 
     #[test]
     fn each_compiled_in_model_has_the_hash_a_file_read_instead_must_have() {
-        for model in [
-            &crate::blazeface::MODEL,
-            &crate::landmarks::MODEL,
-            &crate::iris::MODEL,
-        ] {
+        for model in MODELS {
             assert_eq!(sha256_hex(model.bytes), model.sha256, "{}", model.name);
         }
     }
