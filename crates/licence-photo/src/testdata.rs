@@ -96,19 +96,24 @@ pub const WHITE: Rgb<u8> = Rgb([248, 248, 246]);
 /// at 0.45 her face measures 75 against 168 (docs/photo.md, "Exposure and skin tone"). Her
 /// eyes darken with the rest, which real eyes would not: a harder case for the eye models.
 pub fn astronaut_darker(factor: f64) -> RgbImage {
+    astronaut_changed(|_, _, p| {
+        let [r, g, b] = p.0.map(f64::from);
+        Rgb([
+            (r * factor) as u8,
+            (g * factor * 0.92) as u8,
+            (b * factor * 0.85) as u8,
+        ])
+    })
+}
+
+/// The astronaut on white with each pixel of her (not of the backdrop) changed by `change`,
+/// given its place and colour.
+fn astronaut_changed(change: impl Fn(u32, u32, Rgb<u8>) -> Rgb<u8>) -> RgbImage {
+    // A colour she has nowhere marks the backdrop.
     const CUT: Rgb<u8> = Rgb([1, 254, 1]);
     let mut img = astronaut_on(|_, _| CUT);
-    for p in img.pixels_mut() {
-        *p = if *p == CUT {
-            WHITE
-        } else {
-            let [r, g, b] = p.0.map(f64::from);
-            Rgb([
-                (r * factor) as u8,
-                (g * factor * 0.92) as u8,
-                (b * factor * 0.85) as u8,
-            ])
-        };
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        *p = if *p == CUT { WHITE } else { change(x, y, *p) };
     }
     img
 }
@@ -121,22 +126,17 @@ pub fn astronaut_darker(factor: f64) -> RgbImage {
 pub fn astronaut_grey_haired(k: f64) -> RgbImage {
     const HAIR_LUMA: f32 = 150.0;
     const HAIR_BOTTOM: f64 = 150.0;
-    const CUT: Rgb<u8> = Rgb([1, 254, 1]);
-    let mut img = astronaut_on(|_, _| CUT);
     let cx = (ASTRONAUT_RIGHT_PUPIL.0 + ASTRONAUT_LEFT_PUPIL.0) / 2.0 - f64::from(KEEP_X.0);
     let cy = (ASTRONAUT_RIGHT_PUPIL.1 + ASTRONAUT_LEFT_PUPIL.1) / 2.0 + 20.0;
-    for (x, y, p) in img.enumerate_pixels_mut() {
-        if *p == CUT {
-            *p = WHITE;
-            continue;
-        }
+    astronaut_changed(|x, y, p| {
         let (dx, dy) = ((f64::from(x) - cx) / 50.0, (f64::from(y) - cy) / 60.0);
         let face = dx * dx + dy * dy <= 1.0;
-        if !face && luma(*p) < HAIR_LUMA && f64::from(y) < HAIR_BOTTOM {
-            *p = Rgb(p.0.map(|c| (255.0 - (255.0 - f64::from(c)) * k) as u8));
+        if !face && luma(p) < HAIR_LUMA && f64::from(y) < HAIR_BOTTOM {
+            Rgb(p.0.map(|c| (255.0 - (255.0 - f64::from(c)) * k) as u8))
+        } else {
+            p
         }
-    }
-    img
+    })
 }
 
 /// The astronaut (as `astronaut_on` cuts her out) with her eyes closed: each eye, an ellipse
@@ -291,6 +291,11 @@ pub fn frame_with_head_at(cutout: &RgbImage, length: f64, top: i64, shift: i64) 
     // eye level, 228).
     let cx = ((226.0 - f64::from(KEEP_X.0)) * scale).round() as i64;
     place(&img, 260, 378, 130 + shift - cx, top - hair, WHITE)
+}
+
+/// `img` with `f` applied to each pixel.
+pub fn map(img: &RgbImage, f: impl Fn(Rgb<u8>) -> Rgb<u8>) -> RgbImage {
+    RgbImage::from_fn(img.width(), img.height(), |x, y| f(*img.get_pixel(x, y)))
 }
 
 pub fn resize(img: &RgbImage, scale: f64) -> RgbImage {

@@ -22,10 +22,6 @@ fn assert_codes(v: &Verdict, expected: &[&str]) {
     );
 }
 
-fn map(img: &RgbImage, f: impl Fn(Rgb<u8>) -> Rgb<u8>) -> RgbImage {
-    RgbImage::from_fn(img.width(), img.height(), |x, y| f(*img.get_pixel(x, y)))
-}
-
 /// A 260×378 frame judged as is, with the labelled head `head` px long, its top `top` px
 /// down and its centre `shift` px right of the middle.
 fn frame(head: f64, top: i64, shift: i64) -> RgbImage {

@@ -79,10 +79,6 @@ fn in_shadow(cut: &RgbImage) -> RgbImage {
     })
 }
 
-fn map(img: &RgbImage, f: impl Fn(Rgb<u8>) -> Rgb<u8>) -> RgbImage {
-    RgbImage::from_fn(img.width(), img.height(), |x, y| f(*img.get_pixel(x, y)))
-}
-
 fn png(img: &RgbImage) -> Vec<u8> {
     encode(img, ImageFormat::Png)
 }
