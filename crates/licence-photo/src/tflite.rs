@@ -805,7 +805,7 @@ impl Model {
             data: input,
         });
         for ((step, out), frees) in self.steps.iter().zip(&self.frees) {
-            let result = step.run(&values)?;
+            let result = step.run(&mut values, frees)?;
             for &t in frees {
                 values[t] = None;
             }
@@ -965,6 +965,18 @@ fn get(values: &[Option<Tensor>], t: usize) -> Result<&Tensor> {
         .ok_or(ModelError::Malformed("a tensor read before it is written"))
 }
 
+/// Tensor `t`, to be changed into a step's output: moved out of `values` when the step is
+/// its last reader (`frees`), copied otherwise.
+fn owned(values: &mut [Option<Tensor>], t: usize, frees: &[usize]) -> Result<Tensor> {
+    if frees.contains(&t) {
+        values[t]
+            .take()
+            .ok_or(ModelError::Malformed("a tensor read before it is written"))
+    } else {
+        get(values, t).cloned()
+    }
+}
+
 fn operand<'v>(values: &'v [Option<Tensor>], o: &'v Operand) -> Result<&'v Tensor> {
     match o {
         Operand::Tensor(t) => get(values, *t),
@@ -1001,7 +1013,9 @@ impl Step {
         }
     }
 
-    fn run(&self, values: &[Option<Tensor>]) -> Result<Tensor> {
+    /// Runs the step. `frees` are the tensors this step reads last: an elementwise step
+    /// changes such an input in place instead of copying it.
+    fn run(&self, values: &mut [Option<Tensor>], frees: &[usize]) -> Result<Tensor> {
         match self {
             Step::Conv {
                 input,
@@ -1059,22 +1073,33 @@ impl Step {
                 })
             }
             Step::Add { a, b, activation } => {
-                let (a, b) = (operand(values, a)?, operand(values, b)?);
-                let mut data = if a.shape == b.shape {
-                    a.data.iter().zip(&b.data).map(|(x, y)| x + y).collect()
-                } else if b.data.len() == 1 || a.data.len() == 1 {
-                    let (big, one) = if b.data.len() == 1 { (a, b) } else { (b, a) };
-                    big.data.iter().map(|x| x + one.data[0]).collect::<Vec<_>>()
+                // The larger operand (or either) becomes the sum: in place when this step
+                // reads it last (a residual connection's two branches), else as a copy.
+                let (len_a, len_b) = (
+                    operand(values, a)?.data.len(),
+                    operand(values, b)?.data.len(),
+                );
+                let (big, other) = if len_a >= len_b { (a, b) } else { (b, a) };
+                let twice =
+                    matches!((big, other), (Operand::Tensor(x), Operand::Tensor(y)) if x == y);
+                let mut sum = match big {
+                    Operand::Tensor(t) if !twice => owned(values, *t, frees)?,
+                    Operand::Tensor(t) => get(values, *t)?.clone(),
+                    Operand::Constant(c) => c.clone(),
+                };
+                let other = operand(values, other)?;
+                if sum.shape == other.shape {
+                    for (x, y) in sum.data.iter_mut().zip(&other.data) {
+                        *x += y;
+                    }
+                } else if other.data.len() == 1 {
+                    let y = other.data[0];
+                    sum.data.iter_mut().for_each(|x| *x += y);
                 } else {
                     return Err(ModelError::Unsupported("broadcasting add".into()));
-                };
-                activation.apply(&mut data);
-                let shape = if a.data.len() >= b.data.len() {
-                    a.shape.clone()
-                } else {
-                    b.shape.clone()
-                };
-                Ok(Tensor { shape, data })
+                }
+                activation.apply(&mut sum.data);
+                Ok(sum)
             }
             Step::MaxPool {
                 input,
@@ -1143,14 +1168,12 @@ impl Step {
                 Ok(Tensor { shape, data: out })
             }
             Step::Reshape { input, shape } => {
-                let x = get(values, *input)?;
-                if x.data.len() != shape.iter().product::<usize>() {
+                if get(values, *input)?.data.len() != shape.iter().product::<usize>() {
                     return Err(ModelError::Malformed("reshape to a different size"));
                 }
-                Ok(Tensor {
-                    shape: shape.clone(),
-                    data: x.data.clone(),
-                })
+                let mut x = owned(values, *input, frees)?;
+                x.shape.clone_from(shape);
+                Ok(x)
             }
             Step::Concat {
                 inputs,
@@ -1185,33 +1208,24 @@ impl Step {
                 Ok(Tensor { shape, data })
             }
             Step::Relu { input } => {
-                let x = get(values, *input)?;
-                let mut data = x.data.clone();
-                Activation::Relu.apply(&mut data);
-                Ok(Tensor {
-                    shape: x.shape.clone(),
-                    data,
-                })
+                let mut x = owned(values, *input, frees)?;
+                Activation::Relu.apply(&mut x.data);
+                Ok(x)
             }
             Step::Prelu { input, alpha } => {
-                let x = get(values, *input)?;
                 let c = alpha.len();
-                if c == 0 || x.data.len() % c != 0 {
+                if c == 0 || get(values, *input)?.data.len() % c != 0 {
                     return Err(ModelError::Malformed("prelu alpha"));
                 }
-                let data = x
-                    .data
-                    .chunks_exact(c)
-                    .flat_map(|px| {
-                        px.iter()
-                            .zip(alpha)
-                            .map(|(&v, &a)| if v < 0.0 { v * a } else { v })
-                    })
-                    .collect();
-                Ok(Tensor {
-                    shape: x.shape.clone(),
-                    data,
-                })
+                let mut x = owned(values, *input, frees)?;
+                for px in x.data.chunks_exact_mut(c) {
+                    for (v, &a) in px.iter_mut().zip(alpha) {
+                        if *v < 0.0 {
+                            *v *= a;
+                        }
+                    }
+                }
+                Ok(x)
             }
         }
     }
@@ -1270,7 +1284,7 @@ mod tests {
             },
             activation: Activation::Relu,
         };
-        let out = step.run(&[Some(x)]).unwrap();
+        let out = step.run(&mut [Some(x)], &[]).unwrap();
         assert_eq!(out.shape, vec![1, 3, 3, 2]);
         // Centre: 45 + 0.5; corner (0,0): 1+2+4+5 = 12 + 0.5; the negative channel is cut to 0.
         assert_eq!(out.data[(4) * 2], 45.5);
@@ -1294,7 +1308,7 @@ mod tests {
             },
             activation: Activation::None,
         };
-        let d = depthwise.run(&[Some(x.clone())]).unwrap();
+        let d = depthwise.run(&mut [Some(x.clone())], &[]).unwrap();
         assert_eq!(d, image(1, 1, 2, vec![10.0, -100.0]));
 
         let pool = Step::MaxPool {
@@ -1307,7 +1321,7 @@ mod tests {
             activation: Activation::None,
         };
         assert_eq!(
-            pool.run(&[Some(x.clone())]).unwrap(),
+            pool.run(&mut [Some(x.clone())], &[]).unwrap(),
             image(1, 1, 2, vec![4.0, 40.0])
         );
 
@@ -1316,7 +1330,7 @@ mod tests {
             input: 0,
             pads: vec![(0, 0), (0, 0), (0, 0), (1, 1)],
         };
-        let p = pad.run(&[Some(x.clone())]).unwrap();
+        let p = pad.run(&mut [Some(x.clone())], &[]).unwrap();
         assert_eq!(p.shape, vec![1, 2, 2, 4]);
         assert_eq!(&p.data[..8], &[0.0, 1.0, 10.0, 0.0, 0.0, 2.0, 20.0, 0.0]);
 
@@ -1325,9 +1339,89 @@ mod tests {
             axis: 1,
             activation: Activation::None,
         };
-        let c = concat.run(&[Some(x)]).unwrap();
+        let c = concat.run(&mut [Some(x)], &[]).unwrap();
         assert_eq!(c.shape, vec![1, 4, 2, 2]);
         assert_eq!(c.data[8..12], [1.0, 10.0, 2.0, 20.0]);
+    }
+
+    #[test]
+    fn elementwise_steps_work_in_place_only_on_a_tensor_they_read_last() {
+        let x = image(1, 2, 2, vec![-1.0, 2.0, -3.0, 4.0]);
+        let y = image(1, 2, 2, vec![10.0, 20.0, 30.0, 40.0]);
+        let steps = [
+            (
+                Step::Relu { input: 0 },
+                image(1, 2, 2, vec![0.0, 2.0, 0.0, 4.0]),
+            ),
+            (
+                Step::Prelu {
+                    input: 0,
+                    alpha: vec![0.5, 0.25],
+                },
+                image(1, 2, 2, vec![-0.5, 2.0, -1.5, 4.0]),
+            ),
+            (
+                Step::Reshape {
+                    input: 0,
+                    shape: vec![1, 4],
+                },
+                Tensor {
+                    shape: vec![1, 4],
+                    data: vec![-1.0, 2.0, -3.0, 4.0],
+                },
+            ),
+            (
+                Step::Add {
+                    a: Operand::Tensor(0),
+                    b: Operand::Tensor(1),
+                    activation: Activation::None,
+                },
+                image(1, 2, 2, vec![9.0, 22.0, 27.0, 44.0]),
+            ),
+            // The same tensor on both sides, read last: added to itself, not taken away
+            // half-way.
+            (
+                Step::Add {
+                    a: Operand::Tensor(0),
+                    b: Operand::Tensor(0),
+                    activation: Activation::Relu,
+                },
+                image(1, 2, 2, vec![0.0, 4.0, 0.0, 8.0]),
+            ),
+        ];
+        for (step, want) in steps {
+            // Read later by another step: the inputs stay as they were.
+            let mut values = [Some(x.clone()), Some(y.clone())];
+            assert_eq!(step.run(&mut values, &[]).unwrap(), want, "{step:?}");
+            assert_eq!(values, [Some(x.clone()), Some(y.clone())], "{step:?}");
+            // Read last here: the same answer, made from the input itself (but for a tensor
+            // added to itself, which both sides need).
+            let mut values = [Some(x.clone()), Some(y.clone())];
+            assert_eq!(step.run(&mut values, &[0, 1]).unwrap(), want, "{step:?}");
+            let itself = matches!(
+                step,
+                Step::Add {
+                    b: Operand::Tensor(0),
+                    ..
+                }
+            );
+            assert_eq!(values[0].is_none(), !itself, "{step:?}");
+        }
+        // A scalar added to a tensor: the tensor becomes the sum, whichever side it is on.
+        let one = Operand::Constant(Tensor {
+            shape: vec![1],
+            data: vec![0.5],
+        });
+        let add = Step::Add {
+            a: one,
+            b: Operand::Tensor(0),
+            activation: Activation::None,
+        };
+        let mut values = [Some(x.clone())];
+        assert_eq!(
+            add.run(&mut values, &[0]).unwrap(),
+            image(1, 2, 2, vec![-0.5, 2.5, -2.5, 4.5])
+        );
     }
 
     #[test]
