@@ -222,18 +222,10 @@ fn when(t: i64) -> String {
 }
 
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| {
+    licence_tls::create_secret_file(path, bytes).with_context(|| {
         format!(
             "creating {} (an existing key is never overwritten)",
             path.display()
         )
-    })?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
+    })
 }

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use licence_mdoc::certificate::folder::{IACA_CERT, IACA_KEY, SIGNER_CERT, SIGNER_KEY};
 use licence_mdoc::certificate::{
     key_from_pem, key_to_pem, make_document_signer, make_iaca_root, CertificateSubject,
     MAX_SIGNER_DAYS,
@@ -14,12 +15,6 @@ use licence_mdoc::IacaRoot;
 use p256::ecdsa::SigningKey;
 use rand_core::RngCore;
 use time::{Duration, OffsetDateTime};
-
-/// The file names of a signing folder (the platform's `--mdoc-dir`).
-const IACA_CERT: &str = "iaca.pem";
-const IACA_KEY: &str = "iaca.key";
-const SIGNER_KEY: &str = "document-signer.key";
-const SIGNER_CERT: &str = "document-signer.pem";
 
 fn serial() -> [u8; 16] {
     let mut serial = [0u8; 16];

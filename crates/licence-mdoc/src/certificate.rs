@@ -28,6 +28,19 @@ pub const MAX_SIGNER_DAYS: i64 = 457;
 /// Longest an IACA root may be valid (Annex B: 20 years).
 pub const MAX_IACA_DAYS: i64 = 20 * 366;
 
+/// The files of an mDL signing folder: what `licence keys mdoc-root` and `mdoc-signer` write,
+/// and what the platform reads from its `--mdoc-dir` (and makes there for development).
+pub mod folder {
+    /// The IACA root's certificate (PEM): what verifiers abroad are given.
+    pub const IACA_CERT: &str = "iaca.pem";
+    /// The root's private key (PKCS#8 PEM); present only where the root is kept on line.
+    pub const IACA_KEY: &str = "iaca.key";
+    /// The document signer's private key (PKCS#8 PEM).
+    pub const SIGNER_KEY: &str = "document-signer.key";
+    /// The document signer's certificate (PEM), issued by the root.
+    pub const SIGNER_CERT: &str = "document-signer.pem";
+}
+
 fn parse(der: &[u8]) -> Result<Certificate, MdocError> {
     Certificate::from_der(der).map_err(|_| MdocError::BadCertificate("not an X.509 certificate"))
 }

@@ -345,17 +345,11 @@ pub fn load_issuer_key(path: &std::path::Path) -> anyhow::Result<licence_credent
     Ok(key)
 }
 
-/// Writes a secret readable by the owner only.
+/// Writes a secret readable by the owner only, into a new file.
 pub(crate) fn write_secret(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
+    use anyhow::Context;
+    licence_tls::create_secret_file(path, bytes)
+        .with_context(|| format!("writing the secret {}", path.display()))
 }
 
 #[cfg(test)]

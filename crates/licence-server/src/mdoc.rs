@@ -20,10 +20,7 @@ use p256::ecdsa::SigningKey;
 use rand::RngCore;
 use time::{Duration, OffsetDateTime};
 
-pub const IACA_CERT: &str = "iaca.pem";
-pub const IACA_KEY: &str = "iaca.key";
-pub const SIGNER_KEY: &str = "document-signer.key";
-pub const SIGNER_CERT: &str = "document-signer.pem";
+use licence_mdoc::certificate::folder::{IACA_CERT, IACA_KEY, SIGNER_CERT, SIGNER_KEY};
 
 /// A signer certificate is renewed when fewer days than this are left.
 pub const RENEW_DAYS: i64 = 30;

@@ -33,6 +33,20 @@ pub fn built_in_trust_root() -> Option<&'static str> {
     (!text.trim().is_empty()).then_some(text)
 }
 
+/// Writes `bytes` (a private key) to a new file at `path` that only its owner may read or
+/// write (0600 on Unix), and flushes it to disk. Never replaces an existing file: a key
+/// written over by mistake is lost for good.
+pub fn create_secret_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 /// What went wrong setting TLS up; each with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TlsError {
@@ -61,5 +75,27 @@ impl TlsError {
             TlsError::Config(_) => "bad_tls_config",
             TlsError::Write(..) => "unwritable",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_file_is_the_owners_alone_and_never_written_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signer.key");
+        create_secret_file(&path, b"first").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let again = create_secret_file(&path, b"second").unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
     }
 }
