@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use tokio::sync::Semaphore;
 
 use crate::database::Driver;
@@ -15,7 +14,8 @@ use crate::ledger::{Ledger, Pending};
 use crate::phones::{next_step, Answer, ClientModel, Next};
 use crate::report::{summarise, Log, PhaseReport, Sample};
 use crate::submission::{
-    connect, source_address, submit, Failure, HttpVersion, Sender, Submission, REQUEST_TIMEOUT,
+    connect, source_address, submit, Failure, HttpVersion, Sender, Submission, SubmissionBody,
+    REQUEST_TIMEOUT,
 };
 
 /// How first attempts are paced.
@@ -84,7 +84,7 @@ impl PhaseRun {
     }
 
     /// One attempt over the next free connection.
-    async fn attempt(&self, driver: &Driver, body: Bytes) -> (Answer, Option<i64>) {
+    async fn attempt(&self, driver: &Driver, body: &SubmissionBody) -> (Answer, Option<i64>) {
         let _permit = self.free.acquire().await.expect("the pool stays open");
         let mut slot = self
             .slots
@@ -102,7 +102,7 @@ impl PhaseRun {
         &self,
         slot: &mut Slot,
         driver: &Driver,
-        body: Bytes,
+        body: &SubmissionBody,
     ) -> (Answer, Option<i64>) {
         loop {
             let mut fresh = false;
@@ -119,11 +119,9 @@ impl PhaseRun {
                 }
             }
             let sender = slot.sender.as_mut().expect("connected");
-            let submitted = tokio::time::timeout(
-                REQUEST_TIMEOUT,
-                submit(sender, self.server, driver, body.clone()),
-            )
-            .await;
+            let submitted =
+                tokio::time::timeout(REQUEST_TIMEOUT, submit(sender, self.server, driver, body))
+                    .await;
             match submitted {
                 Ok(Ok(reply)) => {
                     if reply.close {
@@ -166,7 +164,7 @@ async fn phone(run: &PhaseRun, pending: Pending, arrived: Instant) -> Log {
             break;
         }
         tokio::time::sleep_until(due.into()).await;
-        let (answer, id) = run.attempt(&pending.driver, body.clone()).await;
+        let (answer, id) = run.attempt(&pending.driver, &body).await;
         let (status, retry_after) = match answer {
             Answer::Status { code, retry_after } => (code, retry_after.is_some_and(|s| s >= 1)),
             Answer::NoAnswer | Answer::NotConnected => (0, false),
