@@ -10,7 +10,10 @@ use crate::blazeface::BlazeFace;
 use crate::face_box::FaceBox;
 use crate::iris::IrisModel;
 use crate::landmarks::FaceMesh;
-use crate::thresholds::{FACE_MAX_LUMA, MAX_EYE_GLARE, MIN_EYE_OPENING, MIN_LENS_SHADE};
+use crate::measure;
+use crate::thresholds::{
+    BACKGROUND_MIN_LUMA, FACE_MAX_LUMA, MAX_EYE_GLARE, MIN_EYE_OPENING, MIN_LENS_SHADE,
+};
 
 /// What the driver should do now, the first thing wrong first.
 #[derive(
@@ -43,6 +46,8 @@ pub enum FramingAdvice {
     OpenYourEyes,
     /// A reflection on glasses hides an eye.
     AvoidGlare,
+    /// A hat or head covering.
+    TakeOffHat,
     MoveCloser,
     MoveBack,
     CentreYourFace,
@@ -113,6 +118,10 @@ impl FramingAdvice {
                 "眼镜反光，请调整眼镜或灯光角度",
                 "Your glasses reflect the light: tilt them or move the light",
             ),
+            TakeOffHat => (
+                "请摘下帽子或头巾，免冠拍摄",
+                "Take off your hat or head covering",
+            ),
             MoveCloser => ("请靠近一些", "Move closer"),
             MoveBack => ("请离远一些", "Move back a little"),
             CentreYourFace => (
@@ -176,10 +185,37 @@ impl FramingGuide {
             if looks.opening() < MIN_EYE_OPENING {
                 return Some(FramingAdvice::OpenYourEyes);
             }
-            (looks.glare(frame) > MAX_EYE_GLARE).then_some(FramingAdvice::AvoidGlare)
+            if looks.glare(frame) > MAX_EYE_GLARE {
+                return Some(FramingAdvice::AvoidGlare);
+            }
+            head_covered(frame, &landmarks).then_some(FramingAdvice::TakeOffHat)
         };
         framing_of(frame, &landmarks.face_box(), pose)
     }
+}
+
+/// Whether a hat or head covering is on the head, as the photo check judges it; only in front
+/// of a white backdrop (elsewhere a wall or a shelf above the head is not told from a hat).
+fn head_covered(frame: &RgbImage, landmarks: &crate::FaceLandmarks) -> bool {
+    let bg = measure::background_colour(frame);
+    let white = 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2] >= BACKGROUND_MIN_LUMA;
+    let face = landmarks.face_box();
+    let (w, h) = frame.dimensions();
+    let Some(inner) = measure::Rect::clipped(
+        face.x + face.width * 0.25,
+        face.y + face.height * 0.25,
+        face.x + face.width * 0.75,
+        face.y + face.height * 0.75,
+        w,
+        h,
+    ) else {
+        return false;
+    };
+    let top = measure::hair_top(frame, &face, bg);
+    let skin = measure::stats(frame, inner).mean;
+    white
+        && crate::HeadCovering::of(frame, &face, landmarks, (bg, top, landmarks.chin().1), skin)
+            .covered()
 }
 
 fn framing_of(
@@ -364,6 +400,27 @@ mod tests {
         assert_eq!(advice(&preview(&glare)), FramingAdvice::AvoidGlare);
         let dark = resize(&glasses(&astronaut_on(|_, _| WHITE), 2.0, 0.3), 1.2);
         assert_eq!(advice(&preview(&dark)), FramingAdvice::TakeOffDarkGlasses);
+    }
+
+    #[test]
+    fn a_hat_hears_take_it_off() {
+        use crate::testdata::{astronaut_on, in_hat, place, resize, Hat, WHITE};
+        let preview = |img: &RgbImage| {
+            let x = (640 - i64::from(img.width())) / 2;
+            place(img, 640, 480, x, 10, WHITE)
+        };
+        let cut = astronaut_on(|_, _| WHITE);
+        for (hat, colour) in [
+            (Hat::Beanie, image::Rgb([182, 32, 38])),
+            (Hat::Brimmed, image::Rgb([205, 185, 150])),
+        ] {
+            let hatted = resize(&in_hat(&cut, hat, colour), 1.2);
+            assert_eq!(
+                advice(&preview(&hatted)),
+                FramingAdvice::TakeOffHat,
+                "{hat:?}"
+            );
+        }
     }
 
     #[test]

@@ -116,6 +116,11 @@ impl FaceLandmarks {
         self.point(index::CHIN)
     }
 
+    /// The top of the forehead, in the middle (at or just below the hairline).
+    pub fn forehead(&self) -> Point {
+        self.point(index::FOREHEAD)
+    }
+
     /// The face outline's widest points, beside the ears: the person's right, then left.
     pub fn outline_at_ears(&self) -> (Point, Point) {
         (

@@ -193,6 +193,16 @@ pub mod thresholds {
     /// pass 8-18 % of the light (category 3), 0.32-0.46 encoded, so this catches the darker
     /// part of them and every darker lens (docs/photo.md).
     pub const MIN_LENS_SHADE: f64 = 0.42;
+    /// Head covering: the share of the crown (above the forehead) in colours hair and skin do
+    /// not take (blue, green, purple, pink, a saturated red) from which the head is covered.
+    /// Hair of every colour the project has measures 0 %; hats painted in such colours
+    /// 99-100 % (docs/photo.md, "Bare-headed").
+    pub const MAX_CROWN_CLOTH: f64 = 0.5;
+    /// Head covering: how far the silhouette above the forehead may reach past the head
+    /// beside the eyes, on both sides, as a share of the face's width, before it is a brim.
+    /// Only rows where it stands out abruptly count (`measure::brim_overhang`). Bare heads
+    /// measure 0-5 %, caps and beanies 1-6 %, brimmed hats 32-51 % (docs/photo.md).
+    pub const MAX_BRIM_OVERHANG: f64 = 0.2;
 }
 
 /// Measurements in the 260×378 output frame (design.md's contract names the first three).
@@ -231,6 +241,14 @@ pub struct FrameMeasurements {
     /// were not seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lens_shade_percent: Option<f64>,
+    /// How much of the crown (above the forehead) is in colours hair and skin do not take, in
+    /// percent: a hat or a head covering; absent when too little stands above the forehead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crown_cloth_percent: Option<f64>,
+    /// How far the silhouette above the forehead reaches past the head below it, on both
+    /// sides, in percent of the face's width: a hat's brim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brim_overhang_percent: Option<f64>,
     pub background_luma: f32,
     pub background_chroma: f32,
     pub background_side_difference: f32,
@@ -740,9 +758,21 @@ impl PhotoChecker {
         if eye_glare.is_some_and(|g| g > MAX_EYE_GLARE) {
             problems.push(found(ProblemCode::GlassesGlare));
         }
+        let covering = HeadCovering::of(
+            frame,
+            &face,
+            &models.landmarks,
+            (bg, top, chin),
+            face_stats.mean,
+        );
         let tilted = roll.abs() > spec::MAX_ROLL_DEGREES;
         if tilted {
             problems.push(found(ProblemCode::Tilted));
+        }
+        // Measured against the backdrop and along the vertical, like the head's size; before
+        // the size, which taking the hat off changes.
+        if background_ok && !tilted && covering.covered() {
+            problems.push(found(ProblemCode::HeadCovered));
         }
         // The head is measured against the background and along the vertical: with a bad
         // background or a tilted head its size and place are not worth reporting until those
@@ -787,6 +817,8 @@ impl PhotoChecker {
                 eye_opening_percent: eye_opening.map(|o| (o * 100.0).round()),
                 eye_glare_percent: eye_glare.map(|g| (g * 100.0).round()),
                 lens_shade_percent: lens_shade.map(|s| (s * 100.0).round()),
+                crown_cloth_percent: covering.crown_cloth.map(|s| (s * 100.0).round()),
+                brim_overhang_percent: Some((covering.brim_overhang * 100.0).round()),
                 background_luma,
                 background_chroma,
                 background_side_difference: side_difference,
@@ -852,6 +884,47 @@ fn source_background_clearly_not_white(picture: &RgbImage, face: &FaceBox) -> bo
     let luma = sides.iter().map(|s| s.0).sum::<f32>() / n;
     let chroma = sides.iter().map(|s| s.1).sum::<f32>() / n;
     luma < BACKGROUND_MIN_LUMA || chroma > BACKGROUND_MAX_CHROMA
+}
+
+/// What may cover the head (R3.3: bare-headed), measured above the forehead: the share of the
+/// crown in colours hair and skin do not take, and how far a brim stands out on both sides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct HeadCovering {
+    crown_cloth: Option<f64>,
+    brim_overhang: f64,
+}
+
+impl HeadCovering {
+    /// On an upright picture with a backdrop of colour `bg`, the head's top at row `top` and
+    /// its chin at `chin`; `skin`: the face's mean colour.
+    fn of(
+        picture: &RgbImage,
+        face: &FaceBox,
+        landmarks: &FaceLandmarks,
+        (bg, top, chin): ([f32; 3], u32, f64),
+        skin: [f32; 3],
+    ) -> HeadCovering {
+        let skin_hue = measure::hue(image::Rgb(skin.map(|c| c as u8)));
+        let forehead_y = landmarks.forehead().1;
+        let ((a, b), (c, d)) = landmarks.eye_corners();
+        let eyes_y = (a.1 + b.1 + c.1 + d.1) / 4.0;
+        HeadCovering {
+            crown_cloth: measure::crown_cloth_share(picture, face, forehead_y, top, bg, skin_hue),
+            brim_overhang: measure::brim_overhang(
+                picture,
+                face,
+                bg,
+                top,
+                (forehead_y, eyes_y, chin),
+            ),
+        }
+    }
+
+    fn covered(&self) -> bool {
+        use thresholds::{MAX_BRIM_OVERHANG, MAX_CROWN_CLOTH};
+        self.crown_cloth.is_some_and(|s| s >= MAX_CROWN_CLOTH)
+            || self.brim_overhang > MAX_BRIM_OVERHANG
+    }
 }
 
 fn head_geometry(picture: &RgbImage, face: FaceBox, landmarks: &FaceLandmarks) -> HeadGeometry {

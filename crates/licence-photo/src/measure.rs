@@ -354,6 +354,145 @@ pub fn silhouette_extent(
         .fold((u32::MAX, 0), |(l, r), (a, b)| (l.min(a), r.max(b)))
 }
 
+/// Hue in degrees: 0 red, 60 yellow, 120 green, 240 blue (0 for a grey).
+pub fn hue(p: Rgb<u8>) -> f32 {
+    let [r, g, b] = p.0.map(f32::from);
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    let c = max - min;
+    if c == 0.0 {
+        return 0.0;
+    }
+    let sector = if max == r {
+        ((g - b) / c).rem_euclid(6.0)
+    } else if max == g {
+        (b - r) / c + 2.0
+    } else {
+        (r - g) / c + 4.0
+    };
+    sector * 60.0
+}
+
+/// Below this chroma a colour is one hair takes whatever its hue: black, brown-black, grey
+/// and white hair, with the tint a white balance or a lamp gives them.
+const HAIR_NEUTRAL_CHROMA: f32 = 40.0;
+/// The hues hair with colour takes, from auburn through brown and golden to blonde (and the
+/// green cast of pool water in it), up to how colourful it gets (the deepest copper about 130).
+const HAIR_HUES: std::ops::RangeInclusive<f32> = 8.0..=70.0;
+const HAIR_MAX_CHROMA: f32 = 150.0;
+/// Red hues beyond auburn (330-8°) are hair, wine-red dyes among them, below this chroma; a
+/// red cap in the light is more saturated. Blue, green, purple and pink are cloth (or a dye
+/// this rule cannot tell from it).
+const RED_HAIR_MAX_CHROMA: f32 = 100.0;
+/// A colour within this many degrees of the face's own hue is skin (a bald crown or a high
+/// hairline), whatever the hair hues say (pink skin is about 0-10°).
+const SKIN_HUE_TOLERANCE: f32 = 12.0;
+
+/// Whether a colour could be hair or skin, given the face's skin hue.
+fn hair_or_skin(p: Rgb<u8>, skin_hue: f32) -> bool {
+    let c = chroma(p);
+    if c < HAIR_NEUTRAL_CHROMA {
+        return true;
+    }
+    let h = hue(p);
+    let off_skin = (h - skin_hue).abs();
+    let near_skin = off_skin.min(360.0 - off_skin) <= SKIN_HUE_TOLERANCE;
+    let red = !(*HAIR_HUES.start()..330.0).contains(&h);
+    c <= HAIR_MAX_CHROMA && (HAIR_HUES.contains(&h) || near_skin) || red && c < RED_HAIR_MAX_CHROMA
+}
+
+/// Fewest crown pixels, not background, that a share is taken of.
+const MIN_CROWN_PIXELS: u32 = 40;
+
+/// The share of the crown in colours that neither hair nor skin takes: cloth, a hat or a
+/// head covering. The crown is the middle half of the head (as `hair_top` scans it) from the
+/// top of the hair down 0.6 of the way to the forehead's top (the face mesh's point 10, which
+/// sits at or just below the hairline): hair on a bare head, the hat's own crown on a covered
+/// one. Backdrop pixels are passed over. `None` when fewer than `MIN_CROWN_PIXELS` are seen
+/// (nothing stands above the forehead, or a covering as white as the backdrop).
+pub fn crown_cloth_share(
+    img: &RgbImage,
+    face: &FaceBox,
+    forehead_y: f64,
+    top: u32,
+    bg: [f32; 3],
+    skin_hue: f32,
+) -> Option<f64> {
+    let (w, h) = img.dimensions();
+    let top = f64::from(top);
+    let r = Rect::clipped(
+        face.centre_x() - face.width / 4.0,
+        top + 1.0,
+        face.centre_x() + face.width / 4.0,
+        top + 0.6 * (forehead_y - top),
+        w,
+        h,
+    )?;
+    let (mut seen, mut cloth) = (0u32, 0u32);
+    for y in r.y0..r.y1 {
+        for x in r.x0..r.x1 {
+            let p = *img.get_pixel(x, y);
+            if is_background(p, bg) {
+                continue;
+            }
+            seen += 1;
+            cloth += u32::from(!hair_or_skin(p, skin_hue));
+        }
+    }
+    (seen >= MIN_CROWN_PIXELS).then(|| f64::from(cloth) / f64::from(seen))
+}
+
+/// How far a brim stands out: the silhouette above the forehead reaching past anything of the
+/// head beside and below the eyes (hair, ears), on the side where it reaches less, as a share
+/// of the face box's width, on a row where it stands out abruptly: a few rows above it (a
+/// brim's thickness, 4 % of the head's length) the silhouette is narrower on both sides by at
+/// least as much as it stands out, where hair, even a large hairstyle or one cut close at the sides
+/// below it, widens and narrows gradually. "Above the forehead" runs from the top of the head
+/// down to halfway between the forehead's top and the eyes (a brim sits across the forehead);
+/// "below" from the eyes halfway to the chin, where the ears are and shoulders are not. 0 when
+/// nothing stands out so.
+pub fn brim_overhang(
+    img: &RgbImage,
+    face: &FaceBox,
+    bg: [f32; 3],
+    top: u32,
+    (forehead_y, eyes_y, chin): (f64, f64, f64),
+) -> f64 {
+    let h = img.height();
+    let row = |v: f64| (v.max(0.0) as u32).min(h);
+    let (brow, eyes, mouth) = (
+        row((forehead_y + eyes_y) / 2.0),
+        row(eyes_y),
+        row((eyes_y + chin) / 2.0),
+    );
+    let cx = face.centre_x();
+    // How far out the silhouette reaches on each side, on one row.
+    let reach = |y: u32| {
+        let (l, r) = silhouette(img, face, bg, y);
+        (cx - f64::from(l), f64::from(r) - cx)
+    };
+    let below = (eyes..mouth.max(eyes))
+        .map(reach)
+        .fold((0.0f64, 0.0f64), |(a, b), (l, r)| (a.max(l), b.max(r)));
+    let above: Vec<(f64, f64)> = (top.min(brow)..brow).map(reach).collect();
+    let thickness = ((chin - f64::from(top)) * 0.04).round().max(2.0) as usize;
+    let overhang = above
+        .iter()
+        .enumerate()
+        .map(|(i, &(l, r))| {
+            let out = (l - below.0).min(r - below.1);
+            // The rows a brim's thickness above (background above the head reaches nowhere).
+            let (al, ar) = i.checked_sub(thickness).map_or((0.0, 0.0), |j| above[j]);
+            let abrupt = l - al >= out && r - ar >= out;
+            if abrupt {
+                out
+            } else {
+                0.0
+            }
+        })
+        .fold(0.0, f64::max);
+    overhang / face.width.max(1.0)
+}
+
 /// Variance of the Laplacian over a region divided by the region's own variance (×100): low
 /// when the picture is blurred, and independent of exposure, which scales both alike.
 pub fn sharpness(gray: &GrayImage, r: Rect) -> f64 {
@@ -377,4 +516,58 @@ pub fn sharpness(gray: &GrayImage, r: Rect) -> f64 {
     let lap_var = sum2 / n - (sum / n).powi(2);
     let var = (v2 / n - (v / n).powi(2)).max(1.0);
     100.0 * lap_var / var
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hues_are_in_degrees_round_the_colour_wheel() {
+        for (rgb, degrees) in [
+            ([255, 0, 0], 0.0),
+            ([255, 255, 0], 60.0),
+            ([0, 255, 0], 120.0),
+            ([0, 255, 255], 180.0),
+            ([0, 0, 255], 240.0),
+            ([255, 0, 255], 300.0),
+            ([128, 128, 128], 0.0),
+        ] {
+            assert_eq!(hue(Rgb(rgb)), degrees, "{rgb:?}");
+        }
+    }
+
+    /// Hair of every natural colour, a wine-red dye and a bald crown are hair or skin; the
+    /// colours of cloth are not. Skin hue 20° (a light face), or 4° (a pink one) where said.
+    #[test]
+    fn hair_and_skin_colours_are_told_from_cloth() {
+        let hair = [
+            ("black", [22, 20, 24]),
+            ("blue-black in cold light", [24, 30, 52]),
+            ("dark brown", [62, 44, 34]),
+            ("chestnut", [120, 72, 40]),
+            ("copper", [184, 92, 50]),
+            ("golden blonde", [196, 160, 100]),
+            ("platinum", [226, 220, 200]),
+            ("grey", [150, 148, 146]),
+            ("white", [232, 232, 228]),
+            ("wine-red dye", [110, 30, 48]),
+            ("a bald crown", [214, 168, 146]),
+        ];
+        for (what, rgb) in hair {
+            assert!(hair_or_skin(Rgb(rgb), 20.0), "{what}");
+        }
+        assert!(hair_or_skin(Rgb([226, 160, 164]), 4.0), "a pink scalp");
+        let cloth = [
+            ("navy", [32, 42, 82]),
+            ("royal blue", [45, 75, 170]),
+            ("green", [45, 110, 62]),
+            ("purple", [90, 40, 120]),
+            ("pink", [230, 120, 170]),
+            ("red cap", [182, 32, 38]),
+        ];
+        for (what, rgb) in cloth {
+            assert!(!hair_or_skin(Rgb(rgb), 20.0), "{what}");
+        }
+    }
 }

@@ -49,6 +49,8 @@ pub enum ProblemCode {
     EyesClosed,
     /// A reflection on glasses hides an eye.
     GlassesGlare,
+    /// A hat or head covering: the photo must be bare-headed (免冠).
+    HeadCovered,
     TooDark,
     TooBright,
     Blurry,
@@ -132,6 +134,7 @@ impl ProblemCode {
             FaceTurned => ("脸部没有正对镜头，请正面直视镜头，不要侧脸", "The face is turned to one side: face the camera straight on"),
             EyesClosed => ("检测到闭眼，请睁开双眼、自然正视镜头后重新拍摄", "The eyes are closed: open your eyes, look at the camera and take the photo again"),
             DarkGlasses => ("墨镜或深色镜片遮挡了眼睛，请摘下眼镜后重新拍摄", "Dark glasses hide your eyes: take them off and take the photo again"),
+            HeadCovered => ("检测到帽子或头巾，请摘下后免冠拍摄", "A hat or head covering was found: take it off, the photo must be bare-headed"),
             GlassesGlare => ("眼镜镜片反光遮挡了眼睛，请调整眼镜或灯光角度，或摘下眼镜后重新拍摄", "A reflection on your glasses hides an eye: tilt your glasses or move the light, or take them off"),
             TooDark => ("照片太暗，请在光线充足处拍摄", "The photo is too dark: take it in good light"),
             TooBright => ("照片过亮或曝光过度，请避免强光直射", "The photo is too bright or overexposed: avoid direct strong light"),

@@ -264,6 +264,91 @@ pub fn glasses(img: &RgbImage, rim: f64, lens: f64) -> RgbImage {
     out
 }
 
+/// Hats painted on the astronaut, for the bare-head rule (R3.3): the shapes a driver is likely
+/// to wear, seen from the front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hat {
+    /// A baseball cap: a crown over the head down to the hairline, and the visor across the
+    /// forehead, in the shade of its underside.
+    Cap,
+    /// A knitted beanie pulled down to the brows, ribbed, its cuff the most.
+    Beanie,
+    /// A brimmed hat (a fedora): a crown standing above the head with a dark band, and a brim
+    /// half as wide again as her hair.
+    Brimmed,
+}
+
+/// The white added above the astronaut by `in_hat`, for a crown that stands above her hair,
+/// in pixels of astronaut.png.
+pub const HAT_ROOM: u32 = 40;
+
+/// The astronaut (as `astronaut_on` cuts her out, or a variant of it) with `HAT_ROOM` px of
+/// white added above her, wearing `hat` in `colour`: lighter at its top and shaded below, with
+/// a faint texture, as cloth under a studio light. Placed from the labels alone (her head's
+/// middle, x 226 of astronaut.png; the top of her hair, 15.5; her brows, about 88).
+pub fn in_hat(cut: &RgbImage, hat: Hat, colour: Rgb<u8>) -> RgbImage {
+    let (w, h) = cut.dimensions();
+    let mut out = place(cut, w, h + HAT_ROOM, 0, i64::from(HAT_ROOM), WHITE);
+    let cx = 226.0 - f64::from(KEEP_X.0);
+    let room = f64::from(HAT_ROOM);
+    // (shade, texture) of the hat at a point of astronaut.png's rows shifted by HAT_ROOM, or
+    // None where the hat is not.
+    let at = |x: f64, y: f64| -> Option<f64> {
+        let (dx, y) = (x - cx, y - room);
+        let ribs = if (x as i64).rem_euclid(4) < 2 {
+            1.0
+        } else {
+            0.86
+        };
+        match hat {
+            Hat::Cap => {
+                let u = (dx / 72.0).clamp(-1.0, 1.0);
+                let visor = (70.0 + 5.0 * (1.0 - u * u), 76.0 + 9.0 * (1.0 - u * u));
+                let crown = (dx / 74.0).powi(2) + ((y - 76.0) / 70.0).powi(2) <= 1.0 && y <= 76.0;
+                if dx.abs() <= 72.0 && y >= visor.0 && y <= visor.1 {
+                    Some(0.72)
+                } else if crown {
+                    Some(1.08 - 0.3 * (y - 6.0) / 70.0)
+                } else {
+                    None
+                }
+            }
+            Hat::Beanie => {
+                let dome = (dx / 78.0).powi(2) + ((y - 84.0) / 78.0).powi(2) <= 1.0 && y <= 84.0;
+                match (dome, y >= 64.0) {
+                    (true, true) => Some(0.95 * ribs),
+                    (true, false) => Some((1.06 - 0.2 * (y - 6.0) / 58.0) * (0.93 + 0.07 * ribs)),
+                    _ => None,
+                }
+            }
+            Hat::Brimmed => {
+                let brim = (dx / 118.0).powi(2) + ((y - 58.0) / 13.0).powi(2) <= 1.0;
+                let top = -28.0 + 8.0 * (dx / 52.0).powi(2);
+                let crown = dx.abs() <= 52.0 && y >= top && y <= 56.0;
+                if crown && y >= 44.0 {
+                    Some(0.45)
+                } else if crown {
+                    Some(1.05 - 0.25 * (y + 28.0) / 72.0)
+                } else if brim {
+                    Some(0.9 - 0.2 * ((y - 45.0) / 26.0).clamp(0.0, 1.0))
+                } else {
+                    None
+                }
+            }
+        }
+    };
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        if let Some(shade) = at(f64::from(x), f64::from(y)) {
+            // A faint, fixed texture: cloth is not a flat fill.
+            let n = ((x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)) % 9) as f64 - 4.0;
+            *p = Rgb(colour
+                .0
+                .map(|c| (f64::from(c) * shade + n).clamp(0.0, 255.0) as u8));
+        }
+    }
+    out
+}
+
 /// A labelled positive: the astronaut on white, enlarged `scale` times (as a higher-resolution
 /// camera would see her). Returns the picture and its labelled head length.
 pub fn portrait(scale: f64) -> (RgbImage, f64) {

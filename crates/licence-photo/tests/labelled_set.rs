@@ -235,6 +235,20 @@ fn set() -> Vec<Case> {
                 None,
             );
         }
+        // A hat: a cap, a beanie and a brimmed hat, each in a colour or shape the rule sees
+        // (tests/hats.rs has every colour, and those it does not see).
+        for (hat, colour) in [
+            (Hat::Cap, Rgb([182, 32, 38])),
+            (Hat::Beanie, Rgb([32, 42, 82])),
+            (Hat::Brimmed, Rgb([205, 185, 150])),
+        ] {
+            add(
+                n(&format!("{hat:?}")),
+                png(&resize(&in_hat(cut, hat, colour), 2.0)),
+                Some("head_covered"),
+                None,
+            );
+        }
         // Exposure is judged by the face's brightness, which is mostly its skin's: 95 levels
         // more on a darker skin make a face of 148-212, lit as a lighter skin is, and a fifth
         // of the light on it is darker than any skin. These are made from the appearances

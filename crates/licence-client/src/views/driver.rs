@@ -233,7 +233,7 @@ pub struct PreviewFrame {
 pub struct FramingAdviceView {
     /// `face_the_camera`, `only_you`, `more_light`, `less_light`, `hold_straight`,
     /// `look_straight`, `take_off_dark_glasses`, `open_your_eyes`, `avoid_glare`,
-    /// `move_closer`, `move_back`, `centre_your_face`, `ready`.
+    /// `take_off_hat`, `move_closer`, `move_back`, `centre_your_face`, `ready`.
     pub code: String,
     pub message: String,
     pub message_en: String,

@@ -128,6 +128,16 @@ fn finding(key: &str, value: f64) -> Option<String> {
             "%",
             format!("不低于 {:.0}%", t::MIN_LENS_SHADE * 100.0),
         ),
+        "crown_cloth_percent" => (
+            "头顶异色（帽子、头巾）",
+            "%",
+            format!("低于 {:.0}%", t::MAX_CROWN_CLOTH * 100.0),
+        ),
+        "brim_overhang_percent" => (
+            "头顶两侧外伸（帽檐）",
+            "%",
+            format!("不超过 {:.0}%", t::MAX_BRIM_OVERHANG * 100.0),
+        ),
         "background_luma" => ("背景亮度", "", format!("不低于 {}", t::BACKGROUND_MIN_LUMA)),
         "background_chroma" => (
             "背景色彩",
