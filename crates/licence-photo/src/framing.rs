@@ -198,7 +198,9 @@ impl FramingGuide {
 /// of a white backdrop (elsewhere a wall or a shelf above the head is not told from a hat).
 fn head_covered(frame: &RgbImage, landmarks: &crate::FaceLandmarks) -> bool {
     let bg = measure::background_colour(frame);
-    let white = 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2] >= BACKGROUND_MIN_LUMA;
+    if 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2] < BACKGROUND_MIN_LUMA {
+        return false;
+    }
     let face = landmarks.face_box();
     let (w, h) = frame.dimensions();
     let Some(inner) = measure::Rect::clipped(
@@ -213,9 +215,7 @@ fn head_covered(frame: &RgbImage, landmarks: &crate::FaceLandmarks) -> bool {
     };
     let top = measure::hair_top(frame, &face, bg);
     let skin = measure::stats(frame, inner).mean;
-    white
-        && crate::HeadCovering::of(frame, &face, landmarks, (bg, top, landmarks.chin().1), skin)
-            .covered()
+    crate::HeadCovering::of(frame, &face, landmarks, (bg, top, landmarks.chin().1), skin).covered()
 }
 
 fn framing_of(

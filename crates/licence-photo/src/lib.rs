@@ -245,10 +245,9 @@ pub struct FrameMeasurements {
     /// percent: a hat or a head covering; absent when too little stands above the forehead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crown_cloth_percent: Option<f64>,
-    /// How far the silhouette above the forehead reaches past the head below it, on both
-    /// sides, in percent of the face's width: a hat's brim.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub brim_overhang_percent: Option<f64>,
+    /// How far the silhouette above the forehead stands out, abruptly, past the head beside
+    /// the eyes, on both sides, in percent of the face's width: a hat's brim.
+    pub brim_overhang_percent: f64,
     pub background_luma: f32,
     pub background_chroma: f32,
     pub background_side_difference: f32,
@@ -818,7 +817,7 @@ impl PhotoChecker {
                 eye_glare_percent: eye_glare.map(|g| (g * 100.0).round()),
                 lens_shade_percent: lens_shade.map(|s| (s * 100.0).round()),
                 crown_cloth_percent: covering.crown_cloth.map(|s| (s * 100.0).round()),
-                brim_overhang_percent: Some((covering.brim_overhang * 100.0).round()),
+                brim_overhang_percent: (covering.brim_overhang * 100.0).round(),
                 background_luma,
                 background_chroma,
                 background_side_difference: side_difference,

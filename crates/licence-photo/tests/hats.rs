@@ -53,13 +53,13 @@ fn a_hat_in_a_colour_hair_does_not_take_or_with_a_brim_is_refused() {
         assert!(bare.compliant, "{who} bare: {:?}", codes(&bare));
         let f = frame(&bare);
         assert_eq!(f.crown_cloth_percent, Some(0.0), "{who}");
-        assert!(f.brim_overhang_percent.unwrap() <= 5.0, "{who}: {f:?}");
+        assert!(f.brim_overhang_percent <= 5.0, "{who}: {f:?}");
         for hat in [Hat::Cap, Hat::Beanie, Hat::Brimmed] {
             for (colour, rgb) in CLOTH.iter().chain(&HAIR_LIKE) {
                 let v = check(&resize(&in_hat(cut, hat, *rgb), 2.0));
                 if let Some(f) = v.measurements.as_ref().and_then(|m| m.frame.as_ref()) {
                     let key = if hat == Hat::Brimmed { 0 } else { 1 };
-                    brims[key].push(f.brim_overhang_percent.unwrap_or(0.0));
+                    brims[key].push(f.brim_overhang_percent);
                 }
                 let seen = hat == Hat::Brimmed || CLOTH.iter().any(|(c, _)| c == colour);
                 if seen {
