@@ -443,13 +443,12 @@ pub fn crown_cloth_share(
 
 /// How far a brim stands out: the silhouette above the forehead reaching past anything of the
 /// head beside and below the eyes (hair, ears), on the side where it reaches less, as a share
-/// of the face box's width, on a row where it stands out abruptly: a few rows above it (a
-/// brim's thickness, 4 % of the head's length) the silhouette is narrower on both sides by at
-/// least as much as it stands out, where hair, even a large hairstyle or one cut close at the sides
-/// below it, widens and narrows gradually. "Above the forehead" runs from the top of the head
+/// of the face box's width. A brim stands out on both sides above the head, by half a face
+/// width or more on a real hat; hair is about as wide beside the eyes as above them, and a bun
+/// or a strand stands out on one side only. "Above the forehead" runs from the top of the head
 /// down to halfway between the forehead's top and the eyes (a brim sits across the forehead);
 /// "below" from the eyes halfway to the chin, where the ears are and shoulders are not. 0 when
-/// nothing stands out so.
+/// nothing reaches past.
 pub fn brim_overhang(
     img: &RgbImage,
     face: &FaceBox,
@@ -465,32 +464,17 @@ pub fn brim_overhang(
         row((eyes_y + chin) / 2.0),
     );
     let cx = face.centre_x();
-    // How far out the silhouette reaches on each side, on one row.
-    let reach = |y: u32| {
-        let (l, r) = silhouette(img, face, bg, y);
-        (cx - f64::from(l), f64::from(r) - cx)
-    };
-    let below = (eyes..mouth.max(eyes))
-        .map(reach)
-        .fold((0.0f64, 0.0f64), |(a, b), (l, r)| (a.max(l), b.max(r)));
-    let above: Vec<(f64, f64)> = (top.min(brow)..brow).map(reach).collect();
-    let thickness = ((chin - f64::from(top)) * 0.04).round().max(2.0) as usize;
-    let overhang = above
-        .iter()
-        .enumerate()
-        .map(|(i, &(l, r))| {
-            let out = (l - below.0).min(r - below.1);
-            // The rows a brim's thickness above (background above the head reaches nowhere).
-            let (al, ar) = i.checked_sub(thickness).map_or((0.0, 0.0), |j| above[j]);
-            let abrupt = l - al >= out && r - ar >= out;
-            if abrupt {
-                out
-            } else {
-                0.0
-            }
+    // How far out the silhouette reaches on each side, at most, over some rows.
+    let reach = |rows: std::ops::Range<u32>| {
+        rows.map(|y| {
+            let (l, r) = silhouette(img, face, bg, y);
+            (cx - f64::from(l), f64::from(r) - cx)
         })
-        .fold(0.0, f64::max);
-    overhang / face.width.max(1.0)
+        .fold((0.0f64, 0.0f64), |(a, b), (l, r)| (a.max(l), b.max(r)))
+    };
+    let (above, below) = (reach(top.min(brow)..brow), reach(eyes..mouth.max(eyes)));
+    let overhang = (above.0 - below.0).min(above.1 - below.1);
+    (overhang / face.width.max(1.0)).max(0.0)
 }
 
 /// Variance of the Laplacian over a region divided by the region's own variance (×100): low
