@@ -120,10 +120,15 @@ fn astronaut_changed(change: impl Fn(u32, u32, Rgb<u8>) -> Rgb<u8>) -> RgbImage 
 
 /// The astronaut on white with her hair lightened towards the backdrop: each hair pixel keeps
 /// `k` of its distance from white (0.3: grey, about 190; 0.12: white hair, about 230, within a
-/// few levels of the backdrop's tolerance). Hair is what of her is darker than her skin (luma
-/// under 150) above her collar (y 150) and outside an ellipse about her face (centred 20 px
-/// below the labelled pupils' midpoint, 50 × 60 px).
+/// few levels of the backdrop's tolerance). Hair as `astronaut_hair_changed` finds it.
 pub fn astronaut_grey_haired(k: f64) -> RgbImage {
+    astronaut_hair_changed(|p| Rgb(p.0.map(|c| (255.0 - (255.0 - f64::from(c)) * k) as u8)))
+}
+
+/// The astronaut on white with each hair pixel changed by `change`. Hair is what of her is
+/// darker than her skin (luma under 150) above her collar (y 150) and outside an ellipse about
+/// her face (centred 20 px below the labelled pupils' midpoint, 50 × 60 px).
+fn astronaut_hair_changed(change: impl Fn(Rgb<u8>) -> Rgb<u8>) -> RgbImage {
     const HAIR_LUMA: f32 = 150.0;
     const HAIR_BOTTOM: f64 = 150.0;
     let cx = (ASTRONAUT_RIGHT_PUPIL.0 + ASTRONAUT_LEFT_PUPIL.0) / 2.0 - f64::from(KEEP_X.0);
@@ -132,10 +137,30 @@ pub fn astronaut_grey_haired(k: f64) -> RgbImage {
         let (dx, dy) = ((f64::from(x) - cx) / 50.0, (f64::from(y) - cy) / 60.0);
         let face = dx * dx + dy * dy <= 1.0;
         if !face && luma(p) < HAIR_LUMA && f64::from(y) < HAIR_BOTTOM {
-            Rgb(p.0.map(|c| (255.0 - (255.0 - f64::from(c)) * k) as u8))
+            change(p)
         } else {
             p
         }
+    })
+}
+
+/// The astronaut on white with her hair dyed `colour`: each hair pixel (as
+/// `astronaut_grey_haired` finds them) becomes the colour, shaded as her own hair is (darker
+/// where hers is darker than its mean, luma 90; lighter where it is lighter, towards white, as
+/// a highlight on hair is).
+pub fn astronaut_hair_dyed(colour: Rgb<u8>) -> RgbImage {
+    const MEAN_HAIR_LUMA: f64 = 90.0;
+    astronaut_hair_changed(|p| {
+        let k = f64::from(luma(p)) / MEAN_HAIR_LUMA;
+        Rgb(colour.0.map(|c| {
+            let c = f64::from(c);
+            let v = if k <= 1.0 {
+                c * k
+            } else {
+                c + (255.0 - c) * (k - 1.0).min(1.0)
+            };
+            v.round().clamp(0.0, 255.0) as u8
+        }))
     })
 }
 

@@ -91,3 +91,45 @@ fn a_hat_in_a_colour_hair_does_not_take_or_with_a_brim_is_refused() {
         range(&brims[1])
     );
 }
+
+/// Hair of every natural colour, and a wine-red dye, on her own hair's texture and shading, is
+/// not a hat (the crown's colour rule, `crown_cloth_percent`). Hair dyed blue, purple or pink
+/// may be taken for one, the rule's known limit (docs/photo.md): printed.
+#[test]
+fn hair_of_every_natural_colour_is_not_a_hat() {
+    let natural = [
+        ("black", Rgb([26, 22, 22])),
+        ("dark brown", Rgb([62, 44, 34])),
+        ("chestnut", Rgb([112, 70, 42])),
+        ("auburn", Rgb([132, 56, 36])),
+        ("copper", Rgb([184, 92, 50])),
+        ("golden blonde", Rgb([200, 164, 104])),
+        ("platinum", Rgb([226, 220, 200])),
+        ("wine red", Rgb([104, 28, 46])),
+    ];
+    for (colour, rgb) in natural {
+        let v = check(&resize(&astronaut_hair_dyed(rgb), 2.0));
+        assert!(v.compliant, "{colour}: {:?}", codes(&v));
+        let cloth = frame(&v)
+            .crown_cloth_percent
+            .expect("hair above the forehead");
+        assert!(cloth <= 5.0, "{colour}: {cloth} %");
+        println!("hair {colour}: crown in cloth colours {cloth} %");
+    }
+    // Dyes hair does not take naturally: what the rule makes of them, printed.
+    for (colour, rgb) in [
+        ("blue", Rgb([40, 70, 160])),
+        ("pink", Rgb([230, 110, 170])),
+        ("purple", Rgb([110, 50, 140])),
+    ] {
+        let v = check(&resize(&astronaut_hair_dyed(rgb), 2.0));
+        println!(
+            "hair dyed {colour}: {:?}, crown in cloth colours {:?} %",
+            codes(&v),
+            v.measurements
+                .as_ref()
+                .and_then(|m| m.frame.as_ref())
+                .and_then(|f| f.crown_cloth_percent)
+        );
+    }
+}
