@@ -145,7 +145,7 @@ fn astronaut_hair_changed(change: impl Fn(Rgb<u8>) -> Rgb<u8>) -> RgbImage {
 }
 
 /// The astronaut on white with her hair dyed `colour`: each hair pixel (as
-/// `astronaut_grey_haired` finds them) becomes the colour, shaded as her own hair is (darker
+/// `astronaut_hair_changed` finds them) becomes the colour, shaded as her own hair is (darker
 /// where hers is darker than its mean, luma 90; lighter where it is lighter, towards white, as
 /// a highlight on hair is).
 pub fn astronaut_hair_dyed(colour: Rgb<u8>) -> RgbImage {
@@ -316,8 +316,8 @@ pub fn in_hat(cut: &RgbImage, hat: Hat, colour: Rgb<u8>) -> RgbImage {
     let mut out = place(cut, w, h + HAT_ROOM, 0, i64::from(HAT_ROOM), WHITE);
     let cx = 226.0 - f64::from(KEEP_X.0);
     let room = f64::from(HAT_ROOM);
-    // (shade, texture) of the hat at a point of astronaut.png's rows shifted by HAT_ROOM, or
-    // None where the hat is not.
+    // The shade of the hat (its colour's multiple) at a point, in astronaut.png's columns and
+    // its rows shifted down by HAT_ROOM; None where the hat is not.
     let at = |x: f64, y: f64| -> Option<f64> {
         let (dx, y) = (x - cx, y - room);
         let ribs = if (x as i64).rem_euclid(4) < 2 {
