@@ -246,8 +246,8 @@ pub struct FrameMeasurements {
     /// percent: a hat or a head covering; absent when too little stands above the forehead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crown_cloth_percent: Option<f64>,
-    /// How far the silhouette above the forehead stands out, abruptly, past the head beside
-    /// the eyes, on both sides, in percent of the face's width: a hat's brim.
+    /// How far the silhouette above the forehead stands out past the head beside the eyes,
+    /// on both sides, in percent of the face's width: a hat's brim.
     pub brim_overhang_percent: f64,
     pub background_luma: f32,
     pub background_chroma: f32,

@@ -464,15 +464,15 @@ pub fn brim_overhang(
         row((eyes_y + chin) / 2.0),
     );
     let cx = face.centre_x();
-    // How far out the silhouette reaches on each side, at most, over some rows.
-    let reach = |rows: std::ops::Range<u32>| {
-        rows.map(|y| {
-            let (l, r) = silhouette(img, face, bg, y);
-            (cx - f64::from(l), f64::from(r) - cx)
-        })
-        .fold((0.0f64, 0.0f64), |(a, b), (l, r)| (a.max(l), b.max(r)))
+    // How far out the silhouette reaches on each side, at most, over rows `y0..y1` (none: 0).
+    let reach = |y0: u32, y1: u32| {
+        if y1 <= y0 {
+            return (0.0, 0.0);
+        }
+        let (l, r) = silhouette_extent(img, face, bg, y0, y1);
+        ((cx - f64::from(l)).max(0.0), (f64::from(r) - cx).max(0.0))
     };
-    let (above, below) = (reach(top.min(brow)..brow), reach(eyes..mouth.max(eyes)));
+    let (above, below) = (reach(top, brow), reach(eyes, mouth));
     let overhang = (above.0 - below.0).min(above.1 - below.1);
     (overhang / face.width.max(1.0)).max(0.0)
 }
