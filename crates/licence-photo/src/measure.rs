@@ -17,11 +17,17 @@ const MIN_CHIN_EDGE: f32 = 6.0;
 pub const EAR_OUTLINE_FACTOR: f64 = 1.3;
 /// A pixel is background when every channel is within this of the background colour.
 const BACKGROUND_TOLERANCE: f32 = 28.0;
-/// The chin near where the face landmarks put it: the first clear bright-to-dark edge (chin
-/// to the shadow under it) across the middle of the chin, looked for only from a little above
-/// the landmark to a little below it, so that a collar or a neckline further down is never
-/// taken for the chin. The landmark itself when no edge stands out (it sits on the skin at
-/// the chin's lowest point, 1-2 px above the edge on the labelled photo).
+/// The chin near where the face landmarks put it: the bottom of the first clear fall from
+/// bright to dark (the chin's skin into the crease under it) across the middle of the chin,
+/// looked for only from a little above the landmark to a little below it, so that a collar
+/// or a neckline further down is never taken for the chin. The landmark itself when no edge
+/// stands out.
+///
+/// The fall's bottom, not its steepest row: lit from above, the underside of a chin turns
+/// away from the light over several rows and the chin's outline is where it meets the neck,
+/// the darkest row. On the astronaut's chin the fall takes 8 rows and its steepest row is
+/// 2 px above her labelled chin; on Obama's (obama.jpg), 15 rows and 10-14 px above, where the
+/// mesh's chin point also sits (docs/photo.md).
 pub fn chin_near(img: &RgbImage, face: &FaceBox, landmark: (f64, f64)) -> f64 {
     let (w, h) = img.dimensions();
     let Some(band) = Rect::clipped(
@@ -34,12 +40,18 @@ pub fn chin_near(img: &RgbImage, face: &FaceBox, landmark: (f64, f64)) -> f64 {
     ) else {
         return landmark.1;
     };
-    first_drop(img, band).unwrap_or(landmark.1)
+    bottom_of_first_fall(img, band).unwrap_or(landmark.1)
 }
 
+/// How far the brightness may rise above the lowest row found, as a share of the chin's, and
+/// the fall still be taken to go on (noise and a pore are not the neck).
+const CHIN_FALL_NOISE_SHARE: f32 = 0.03;
+
 /// The first row of `band` where the brightness falls by `MIN_CHIN_EDGE_SHARE` of the chin's
-/// over 4 rows, at a local maximum of the fall.
-fn first_drop(img: &RgbImage, band: Rect) -> Option<f64> {
+/// over 4 rows (at a local maximum of the fall), followed down to the darkest row of that
+/// fall: where the brightness has risen again by more than `CHIN_FALL_NOISE_SHARE` of the
+/// chin's, or the band ends.
+fn bottom_of_first_fall(img: &RgbImage, band: Rect) -> Option<f64> {
     let profile: Vec<f32> = (band.y0..band.y1)
         .map(|y| {
             (band.x0..band.x1)
@@ -57,9 +69,18 @@ fn first_drop(img: &RgbImage, band: Rect) -> Option<f64> {
         .copied()
         .fold(0.0, f32::max);
     let least = (MIN_CHIN_EDGE_SHARE * skin).max(MIN_CHIN_EDGE);
-    (3..profile.len().saturating_sub(3))
-        .find(|&i| drop(i) >= least && drop(i) >= drop(i - 1) && drop(i) >= drop(i + 1))
-        .map(|i| f64::from(band.y0) + i as f64)
+    let steepest = (3..profile.len().saturating_sub(3))
+        .find(|&i| drop(i) >= least && drop(i) >= drop(i - 1) && drop(i) >= drop(i + 1))?;
+    let noise = CHIN_FALL_NOISE_SHARE * skin;
+    let mut darkest = steepest;
+    for (i, &v) in profile.iter().enumerate().skip(steepest + 1) {
+        if v < profile[darkest] {
+            darkest = i;
+        } else if v > profile[darkest] + noise {
+            break;
+        }
+    }
+    Some(f64::from(band.y0) + darkest as f64)
 }
 
 /// Consecutive non-background pixels (or rows) that mark where the head begins.

@@ -20,6 +20,248 @@ pub const ASTRONAUT_LEFT_PUPIL: (f64, f64) = (246.3, 103.1);
 /// shuttle model (right) are left out.
 const KEEP_X: (u32, u32) = (110, 350);
 
+/// A person of the test photographs, with hand labels in the pixels of their cut-out
+/// (`Person::on`), read by eye off enlargements with a grid (docs/photo.md, "The labelled
+/// set"). The painted variants (closed eyes, glasses, hats) are drawn from these labels alone,
+/// never from anything the check computes, at sizes made for the astronaut's head and scaled
+/// to this person's (`Person::size`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Person {
+    pub name: &'static str,
+    /// The top of the hair and the bottom of the chin (rows).
+    pub hair_top: f64,
+    pub chin: f64,
+    /// The head's middle (a column): between the pupils and the hair's middle at eye level.
+    pub middle: f64,
+    /// The pupils' centres, the person's right eye (on the left of the picture) first.
+    pub right_pupil: (f64, f64),
+    pub left_pupil: (f64, f64),
+    source: Source,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Astronaut,
+    Obama,
+}
+
+const KEEP_LEFT: f64 = KEEP_X.0 as f64;
+
+/// Eileen Collins (astronaut.png): a light-skinned woman, brown hair, a grey studio backdrop.
+pub const ASTRONAUT: Person = Person {
+    name: "astronaut",
+    hair_top: ASTRONAUT_HAIR_TOP,
+    chin: ASTRONAUT_CHIN,
+    // Between the pupils, 225, and the hair's middle at eye level, 228.
+    middle: 226.0 - KEEP_LEFT,
+    right_pupil: (ASTRONAUT_RIGHT_PUPIL.0 - KEEP_LEFT, ASTRONAUT_RIGHT_PUPIL.1),
+    left_pupil: (ASTRONAUT_LEFT_PUPIL.0 - KEEP_LEFT, ASTRONAUT_LEFT_PUPIL.1),
+    source: Source::Astronaut,
+};
+
+/// The part of obama.jpg kept for his cut-out: his head and shoulders, the flags left out.
+const OBAMA_KEEP: (u32, u32, u32, u32) = (250, 0, 500, 760);
+
+/// Barack Obama (obama.jpg, his 2012 official portrait): a man with deep skin, short
+/// greying black hair, a broad smile. Labels read off 6× and 8× enlargements of obama.jpg
+/// with a 5 px grid (hair top 29.5, chin 429, pupils (443.5, 211.5) and (547.5, 211), the
+/// head's middle 494), here less the 250 columns left of his cut-out.
+pub const OBAMA: Person = Person {
+    name: "Obama",
+    hair_top: 29.5,
+    chin: 429.0,
+    middle: 244.0,
+    right_pupil: (193.5, 211.5),
+    left_pupil: (297.5, 211.0),
+    source: Source::Obama,
+};
+
+impl Person {
+    /// The person cut out of their photograph, every pixel of the backdrop painted by `fill`.
+    pub fn on(&self, fill: impl Fn(u32, u32) -> Rgb<u8>) -> RgbImage {
+        match self.source {
+            Source::Astronaut => astronaut_on(fill),
+            Source::Obama => obama_on(fill),
+        }
+    }
+
+    pub fn head_length(&self) -> f64 {
+        self.chin - self.hair_top
+    }
+
+    /// This person's head length over the astronaut's: the scale of anything painted on them.
+    pub fn size(&self) -> f64 {
+        self.head_length() / ASTRONAUT.head_length()
+    }
+
+    /// A 260×378 frame cut from `cutout` (this person as `on` cuts them out, or a variant of
+    /// that) so that their labelled head is `length` px long, the top of the hair `top` px
+    /// down and the head's middle `shift` px right of the frame's centre line.
+    pub fn frame(&self, cutout: &RgbImage, length: f64, top: i64, shift: i64) -> RgbImage {
+        let scale = length / self.head_length();
+        let img = resize(cutout, scale);
+        let hair = (self.hair_top * scale).round() as i64;
+        let cx = (self.middle * scale).round() as i64;
+        place(&img, 260, 378, 130 + shift - cx, top - hair, WHITE)
+    }
+
+    /// `cutout` resized as the astronaut's would be by `scale`: the same head length.
+    pub fn photo(&self, cutout: &RgbImage, scale: f64) -> RgbImage {
+        resize(cutout, scale / self.size())
+    }
+
+    fn pupils(&self) -> [(f64, f64); 2] {
+        [self.right_pupil, self.left_pupil]
+    }
+}
+
+/// Barack Obama cut out of obama.jpg. His outline is a polygon traced by eye off 3× and 4×
+/// enlargements along his ears, jaw, collar and shoulders, and 2 px outside his hair; within
+/// that margin above his ears, the light window behind him (luma over 150, little colour: his
+/// hair's greys are darker, his skin more coloured) is taken away from the outside in.
+pub fn obama_on(fill: impl Fn(u32, u32) -> Rgb<u8>) -> RgbImage {
+    const OUTLINE: [(f64, f64); 79] = [
+        // His hair, 2 px out, from above his right ear (the picture's left) over the top.
+        (346.0, 194.0),
+        (354.0, 190.0),
+        (354.0, 170.0),
+        (355.0, 150.0),
+        (356.0, 140.0),
+        (357.0, 130.0),
+        (359.0, 120.0),
+        (362.0, 110.0),
+        (365.0, 100.0),
+        (369.0, 90.0),
+        (374.0, 80.0),
+        (382.0, 70.0),
+        (392.0, 60.0),
+        (398.0, 54.0),
+        (410.0, 45.0),
+        (420.0, 41.0),
+        (440.0, 35.0),
+        (460.0, 31.0),
+        (480.0, 28.0),
+        (500.0, 27.0),
+        (520.0, 29.0),
+        (540.0, 31.0),
+        (560.0, 38.0),
+        (576.0, 50.0),
+        (590.0, 64.0),
+        (600.0, 76.0),
+        (609.0, 87.0),
+        (614.0, 98.0),
+        (618.0, 108.0),
+        (621.0, 118.0),
+        (624.0, 128.0),
+        (625.0, 140.0),
+        (626.0, 150.0),
+        (627.0, 170.0),
+        (628.0, 190.0),
+        (632.0, 195.0),
+        // His left ear, jaw and shoulder, to the cut-out's edge.
+        (638.0, 197.0),
+        (643.0, 205.0),
+        (644.0, 215.0),
+        (643.0, 237.0),
+        (636.0, 260.0),
+        (628.0, 280.0),
+        (621.0, 296.0),
+        (612.0, 295.0),
+        (604.0, 297.0),
+        (600.0, 320.0),
+        (595.0, 343.0),
+        (587.0, 360.0),
+        (580.0, 372.0),
+        (590.0, 380.0),
+        (603.0, 397.0),
+        (620.0, 413.0),
+        (637.0, 427.0),
+        (657.0, 435.0),
+        (680.0, 443.0),
+        (700.0, 450.0),
+        (725.0, 455.0),
+        (750.0, 463.0),
+        (750.0, 760.0),
+        // The bottom, then his right shoulder, jaw and ear.
+        (250.0, 760.0),
+        (250.0, 500.0),
+        (300.0, 477.0),
+        (320.0, 465.0),
+        (350.0, 453.0),
+        (370.0, 443.0),
+        (387.0, 427.0),
+        (400.0, 413.0),
+        (402.0, 390.0),
+        (398.0, 373.0),
+        (393.0, 353.0),
+        (387.0, 330.0),
+        (380.0, 307.0),
+        (375.0, 292.0),
+        (366.0, 297.0),
+        (356.0, 292.0),
+        (345.0, 263.0),
+        (340.0, 230.0),
+        (338.0, 210.0),
+        (341.0, 199.0),
+    ];
+    const EAR_TOPS: f64 = 196.0;
+    let (x0, y0, w, h) = OBAMA_KEEP;
+    let src = load("obama.jpg");
+    let mut img = imageops::crop_imm(&src, x0, y0, w, h).to_image();
+    let outline = OUTLINE.map(|(x, y)| (x - f64::from(x0), y - f64::from(y0)));
+    let inside = |x: u32, y: u32| {
+        let (px, py) = (f64::from(x) + 0.5, f64::from(y) + 0.5);
+        let mut crossings = false;
+        for (i, &(ax, ay)) in outline.iter().enumerate() {
+            let (bx, by) = outline[(i + 1) % outline.len()];
+            if (ay > py) != (by > py) && px < ax + (py - ay) * (bx - ax) / (by - ay) {
+                crossings = !crossings;
+            }
+        }
+        crossings
+    };
+    let mut person: Vec<bool> = (0..w * h).map(|i| inside(i % w, i / w)).collect();
+    let window = |p: Rgb<u8>| luma(p) > 150.0 && chroma(p) < 60;
+    let mut stack: Vec<(u32, u32)> = (0..w * h)
+        .map(|i| (i % w, i / w))
+        .filter(|&(x, y)| {
+            f64::from(y) < EAR_TOPS
+                && person[(y * w + x) as usize]
+                && window(*img.get_pixel(x, y))
+                && [(-1, 0), (1, 0), (0, -1), (0, 1)].iter().any(|&(dx, dy)| {
+                    let (nx, ny) = (i64::from(x) + dx, i64::from(y) + dy);
+                    nx < 0
+                        || ny < 0
+                        || nx >= i64::from(w)
+                        || !person[(ny as u32 * w + nx as u32) as usize]
+                })
+        })
+        .collect();
+    while let Some((x, y)) = stack.pop() {
+        let i = (y * w + x) as usize;
+        if !person[i] || f64::from(y) >= EAR_TOPS || !window(*img.get_pixel(x, y)) {
+            continue;
+        }
+        person[i] = false;
+        stack.extend(
+            [
+                (x.wrapping_sub(1), y),
+                (x + 1, y),
+                (x, y.wrapping_sub(1)),
+                (x, y + 1),
+            ]
+            .into_iter()
+            .filter(|&(x, y)| x < w && y < h),
+        );
+    }
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        if !person[(y * w + x) as usize] {
+            *p = fill(x, y);
+        }
+    }
+    img
+}
+
 pub fn data(name: &str) -> PathBuf {
     let dir = std::env::var_os("LICENCE_TEST_DATA")
         .map(PathBuf::from)
@@ -170,37 +412,44 @@ pub fn astronaut_hair_dyed(colour: Rgb<u8>) -> RgbImage {
 /// (a third of the lid's brightness, so that it stays the darkest line on a darker skin).
 /// Made from the labels alone, not from any landmark the check computes.
 pub fn eyes_closed(img: &RgbImage) -> RgbImage {
-    let mut out = img.clone();
-    let (w, h) = img.dimensions();
-    for (px, py) in [ASTRONAUT_RIGHT_PUPIL, ASTRONAUT_LEFT_PUPIL] {
-        let px = px - f64::from(KEEP_X.0);
-        let skin = *img.get_pixel(px as u32, (py - 8.0) as u32);
-        let (a, b) = (13.0, 6.0);
-        for y in (py - b - 1.0) as u32..=(py + b + 1.0) as u32 {
-            for x in (px - a - 1.0) as u32..=(px + a + 1.0) as u32 {
-                let (dx, dy) = ((f64::from(x) - px) / a, (f64::from(y) - py) / b);
-                let r = (dx * dx + dy * dy).sqrt();
-                if x >= w || y >= h || r > 1.0 {
-                    continue;
+    ASTRONAUT.eyes_closed(img)
+}
+
+impl Person {
+    /// `eyes_closed` for this person, its sizes scaled to their head.
+    pub fn eyes_closed(&self, img: &RgbImage) -> RgbImage {
+        let k = self.size();
+        let mut out = img.clone();
+        let (w, h) = img.dimensions();
+        for (px, py) in self.pupils() {
+            let skin = *img.get_pixel(px as u32, (py - 8.0 * k) as u32);
+            let (a, b) = (13.0 * k, 6.0 * k);
+            for y in (py - b - 1.0) as u32..=(py + b + 1.0) as u32 {
+                for x in (px - a - 1.0) as u32..=(px + a + 1.0) as u32 {
+                    let (dx, dy) = ((f64::from(x) - px) / a, (f64::from(y) - py) / b);
+                    let r = (dx * dx + dy * dy).sqrt();
+                    if x >= w || y >= h || r > 1.0 {
+                        continue;
+                    }
+                    // Full paint inside, fading into the face over the outer fifth.
+                    let cover = ((1.0 - r) / 0.2).min(1.0);
+                    let lash = f64::from(y) - (py + (1.0 + 2.5 * (1.0 - dx * dx)) * k);
+                    let target = if lash.abs() < 0.8 * k && dx.abs() < 0.85 {
+                        // Darker than the lid by as much as on her own face (70, 50, 42 there).
+                        skin.0.map(|c| f64::from(c) * 0.35)
+                    } else {
+                        skin.0.map(f64::from)
+                    };
+                    let old = img.get_pixel(x, y).0;
+                    let mixed: [u8; 3] = std::array::from_fn(|c| {
+                        (target[c] * cover + f64::from(old[c]) * (1.0 - cover)) as u8
+                    });
+                    out.put_pixel(x, y, Rgb(mixed));
                 }
-                // Full paint inside, fading into the face over the outer fifth.
-                let cover = ((1.0 - r) / 0.2).min(1.0);
-                let lash = f64::from(y) - (py + 1.0 + 2.5 * (1.0 - dx * dx));
-                let target = if lash.abs() < 0.8 && dx.abs() < 0.85 {
-                    // Darker than the lid by as much as on her own face (70, 50, 42 there).
-                    skin.0.map(|c| f64::from(c) * 0.35)
-                } else {
-                    skin.0.map(f64::from)
-                };
-                let old = img.get_pixel(x, y).0;
-                let mixed: [u8; 3] = std::array::from_fn(|c| {
-                    (target[c] * cover + f64::from(old[c]) * (1.0 - cover)) as u8
-                });
-                out.put_pixel(x, y, Rgb(mixed));
             }
         }
+        out
     }
-    out
 }
 
 /// The astronaut (as `astronaut_on` cuts her out) with narrower eyes: within 7 px of each
@@ -209,54 +458,71 @@ pub fn eyes_closed(img: &RgbImage) -> RgbImage {
 /// slit). The effect fades out over the last 4 px either side of a 32 px wide box. Made from
 /// the labels alone.
 pub fn narrower_eyes(img: &RgbImage, f: f64) -> RgbImage {
-    let (eye, reach, half_width) = (7.0, 13.0, 16.0);
-    let mut out = img.clone();
-    let (w, h) = img.dimensions();
-    for (px, py) in [ASTRONAUT_RIGHT_PUPIL, ASTRONAUT_LEFT_PUPIL] {
-        let px = px - f64::from(KEEP_X.0);
-        for y in (py - reach) as u32..=(py + reach) as u32 {
-            for x in (px - half_width) as u32..=(px + half_width) as u32 {
-                let (dx, dy) = (f64::from(x) - px, f64::from(y) - py);
-                let ady = dy.abs();
-                let from = if ady <= eye * f {
-                    ady / f
-                } else {
-                    eye + (ady - eye * f) * (reach - eye) / (reach - eye * f)
-                };
-                let fade = ((half_width - dx.abs()) / 4.0).clamp(0.0, 1.0);
-                let sy =
-                    (py + dy.signum() * (ady + (from - ady) * fade)).clamp(0.0, f64::from(h - 2));
-                let (y0, t) = (sy.floor(), sy - sy.floor());
-                let (above, below) = (
-                    img.get_pixel(x, y0 as u32).0,
-                    img.get_pixel(x, y0 as u32 + 1).0,
-                );
-                let mixed: [u8; 3] = std::array::from_fn(|c| {
-                    (f64::from(above[c]) * (1.0 - t) + f64::from(below[c]) * t).round() as u8
-                });
-                if x < w && y < h {
-                    out.put_pixel(x, y, Rgb(mixed));
+    ASTRONAUT.narrower_eyes(img, f)
+}
+
+impl Person {
+    /// `narrower_eyes` for this person, its sizes scaled to their head.
+    pub fn narrower_eyes(&self, img: &RgbImage, f: f64) -> RgbImage {
+        let k = self.size();
+        let (eye, reach, half_width) = (7.0 * k, 13.0 * k, 16.0 * k);
+        let mut out = img.clone();
+        let (w, h) = img.dimensions();
+        for (px, py) in self.pupils() {
+            for y in (py - reach) as u32..=(py + reach) as u32 {
+                for x in (px - half_width) as u32..=(px + half_width) as u32 {
+                    let (dx, dy) = (f64::from(x) - px, f64::from(y) - py);
+                    let ady = dy.abs();
+                    let from = if ady <= eye * f {
+                        ady / f
+                    } else {
+                        eye + (ady - eye * f) * (reach - eye) / (reach - eye * f)
+                    };
+                    let fade = ((half_width - dx.abs()) / (4.0 * k)).clamp(0.0, 1.0);
+                    let sy = (py + dy.signum() * (ady + (from - ady) * fade))
+                        .clamp(0.0, f64::from(h - 2));
+                    let (y0, t) = (sy.floor(), sy - sy.floor());
+                    let (above, below) = (
+                        img.get_pixel(x, y0 as u32).0,
+                        img.get_pixel(x, y0 as u32 + 1).0,
+                    );
+                    let mixed: [u8; 3] = std::array::from_fn(|c| {
+                        (f64::from(above[c]) * (1.0 - t) + f64::from(below[c]) * t).round() as u8
+                    });
+                    if x < w && y < h {
+                        out.put_pixel(x, y, Rgb(mixed));
+                    }
                 }
             }
         }
+        out
     }
-    out
 }
 
 /// The astronaut (as `astronaut_on` cuts her out) with a reflection on glasses over her right
 /// eye: a blown-out ellipse 20×9 px around the labelled pupil, a little towards the outer
 /// corner, as a lens catches a window. Made from the labels alone.
 pub fn glasses_glare(img: &RgbImage) -> RgbImage {
-    let mut out = img.clone();
-    let (px, py) = ASTRONAUT_RIGHT_PUPIL;
-    let px = px - f64::from(KEEP_X.0);
-    for (x, y, p) in out.enumerate_pixels_mut() {
-        let (dx, dy) = ((f64::from(x) - px + 3.0) / 10.0, (f64::from(y) - py) / 4.5);
-        if dx * dx + dy * dy <= 1.0 {
-            *p = Rgb([255, 255, 255]);
+    ASTRONAUT.glasses_glare(img)
+}
+
+impl Person {
+    /// `glasses_glare` for this person, its sizes scaled to their head.
+    pub fn glasses_glare(&self, img: &RgbImage) -> RgbImage {
+        let k = self.size();
+        let mut out = img.clone();
+        let (px, py) = self.right_pupil;
+        for (x, y, p) in out.enumerate_pixels_mut() {
+            let (dx, dy) = (
+                (f64::from(x) - px + 3.0 * k) / (10.0 * k),
+                (f64::from(y) - py) / (4.5 * k),
+            );
+            if dx * dx + dy * dy <= 1.0 {
+                *p = Rgb([255, 255, 255]);
+            }
         }
+        out
     }
-    out
 }
 
 /// The astronaut (as `astronaut_on` cuts her out) in glasses: two rounded-square frames 36×26
@@ -264,29 +530,36 @@ pub fn glasses_glare(img: &RgbImage) -> RgbImage {
 /// each lens every pixel times `lens` (its transmission once encoded: 1 for clear glasses,
 /// about 0.3-0.45 for sunglasses). Made from the labels alone.
 pub fn glasses(img: &RgbImage, rim: f64, lens: f64) -> RgbImage {
-    const RIM: Rgb<u8> = Rgb([22, 20, 20]);
-    let (w, h) = (36.0, 26.0);
-    let pupils = [ASTRONAUT_RIGHT_PUPIL, ASTRONAUT_LEFT_PUPIL]
-        .map(|(x, y)| (x - f64::from(KEEP_X.0), y + 2.0));
-    let mut out = img.clone();
-    for (x, y, p) in out.enumerate_pixels_mut() {
-        let (fx, fy) = (f64::from(x), f64::from(y));
-        for (px, py) in pupils {
-            // A superellipse: a square with rounded corners.
-            let (dx, dy) = (((fx - px) / (w / 2.0)).abs(), ((fy - py) / (h / 2.0)).abs());
-            let r = (dx.powi(4) + dy.powi(4)).powf(0.25);
-            if (r - 1.0).abs() <= rim / w {
+    ASTRONAUT.glasses(img, rim, lens)
+}
+
+impl Person {
+    /// `glasses` for this person, the frames (and `rim`) scaled to their head.
+    pub fn glasses(&self, img: &RgbImage, rim: f64, lens: f64) -> RgbImage {
+        const RIM: Rgb<u8> = Rgb([22, 20, 20]);
+        let k = self.size();
+        let (w, h, rim) = (36.0 * k, 26.0 * k, rim * k);
+        let pupils = self.pupils().map(|(x, y)| (x, y + 2.0 * k));
+        let mut out = img.clone();
+        for (x, y, p) in out.enumerate_pixels_mut() {
+            let (fx, fy) = (f64::from(x), f64::from(y));
+            for (px, py) in pupils {
+                // A superellipse: a square with rounded corners.
+                let (dx, dy) = (((fx - px) / (w / 2.0)).abs(), ((fy - py) / (h / 2.0)).abs());
+                let r = (dx.powi(4) + dy.powi(4)).powf(0.25);
+                if (r - 1.0).abs() <= rim / w {
+                    *p = RIM;
+                } else if r < 1.0 {
+                    *p = Rgb(p.0.map(|c| (f64::from(c) * lens) as u8));
+                }
+            }
+            let bridge = (pupils[0].0 + w / 2.0)..=(pupils[1].0 - w / 2.0);
+            if bridge.contains(&fx) && (fy - (pupils[0].1 - h * 0.2)).abs() <= rim / 2.0 {
                 *p = RIM;
-            } else if r < 1.0 {
-                *p = Rgb(p.0.map(|c| (f64::from(c) * lens) as u8));
             }
         }
-        let bridge = (pupils[0].0 + w / 2.0)..=(pupils[1].0 - w / 2.0);
-        if bridge.contains(&fx) && (fy - (pupils[0].1 - h * 0.2)).abs() <= rim / 2.0 {
-            *p = RIM;
-        }
+        out
     }
-    out
 }
 
 /// Hats painted on the astronaut, for the bare-head rule (R3.3): the shapes a driver is likely
@@ -312,66 +585,99 @@ pub const HAT_ROOM: u32 = 40;
 /// a faint texture, as cloth under a studio light. Placed from the labels alone (her head's
 /// middle, x 226 of astronaut.png; the top of her hair, 15.5; her brows, about 88).
 pub fn in_hat(cut: &RgbImage, hat: Hat, colour: Rgb<u8>) -> RgbImage {
-    let (w, h) = cut.dimensions();
-    let mut out = place(cut, w, h + HAT_ROOM, 0, i64::from(HAT_ROOM), WHITE);
-    let cx = 226.0 - f64::from(KEEP_X.0);
-    let room = f64::from(HAT_ROOM);
-    // The shade of the hat (its colour's multiple) at a point, in astronaut.png's columns and
-    // its rows shifted down by HAT_ROOM; None where the hat is not.
-    let at = |x: f64, y: f64| -> Option<f64> {
-        let (dx, y) = (x - cx, y - room);
-        let ribs = if (x as i64).rem_euclid(4) < 2 {
-            1.0
-        } else {
-            0.86
-        };
-        match hat {
-            Hat::Cap => {
-                let u = (dx / 72.0).clamp(-1.0, 1.0);
-                let visor = (70.0 + 5.0 * (1.0 - u * u), 76.0 + 9.0 * (1.0 - u * u));
-                let crown = (dx / 74.0).powi(2) + ((y - 76.0) / 70.0).powi(2) <= 1.0 && y <= 76.0;
-                if dx.abs() <= 72.0 && y >= visor.0 && y <= visor.1 {
-                    Some(0.72)
-                } else if crown {
-                    Some(1.08 - 0.3 * (y - 6.0) / 70.0)
-                } else {
-                    None
-                }
-            }
-            Hat::Beanie => {
-                let dome = (dx / 78.0).powi(2) + ((y - 84.0) / 78.0).powi(2) <= 1.0 && y <= 84.0;
-                match (dome, y >= 64.0) {
-                    (true, true) => Some(0.95 * ribs),
-                    (true, false) => Some((1.06 - 0.2 * (y - 6.0) / 58.0) * (0.93 + 0.07 * ribs)),
-                    _ => None,
-                }
-            }
-            Hat::Brimmed => {
-                let brim = (dx / 118.0).powi(2) + ((y - 58.0) / 13.0).powi(2) <= 1.0;
-                let top = -28.0 + 8.0 * (dx / 52.0).powi(2);
-                let crown = dx.abs() <= 52.0 && y >= top && y <= 56.0;
-                if crown && y >= 44.0 {
-                    Some(0.45)
-                } else if crown {
-                    Some(1.05 - 0.25 * (y + 28.0) / 72.0)
-                } else if brim {
-                    Some(0.9 - 0.2 * ((y - 45.0) / 26.0).clamp(0.0, 1.0))
-                } else {
-                    None
-                }
-            }
-        }
-    };
-    for (x, y, p) in out.enumerate_pixels_mut() {
-        if let Some(shade) = at(f64::from(x), f64::from(y)) {
-            // A faint, fixed texture: cloth is not a flat fill.
-            let n = ((x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)) % 9) as f64 - 4.0;
-            *p = Rgb(colour
-                .0
-                .map(|c| (f64::from(c) * shade + n).clamp(0.0, 255.0) as u8));
-        }
+    ASTRONAUT.in_hat(cut, hat, colour)
+}
+
+impl Person {
+    /// The white `in_hat` adds above this person: as much as leaves the hat's top as far
+    /// below the picture's top, in their head's lengths, as on the astronaut.
+    pub fn hat_room(&self) -> u32 {
+        let above = (f64::from(HAT_ROOM) + ASTRONAUT.hair_top) * self.size() - self.hair_top;
+        above.round().max(0.0) as u32
     }
-    out
+
+    /// `in_hat` for this person: the hat drawn for the astronaut's head, scaled to theirs and
+    /// placed by their labels (the head's middle and the top of the hair), on a picture at
+    /// least as wide, in head lengths, as hers.
+    pub fn in_hat(&self, cut: &RgbImage, hat: Hat, colour: Rgb<u8>) -> RgbImage {
+        let (w, h) = cut.dimensions();
+        let k = self.size();
+        let room = self.hat_room();
+        // White at the sides too where the cut-out is narrower, in head lengths, than the
+        // astronaut's: a brim must not reach the picture's edges.
+        let astronaut_width = f64::from(KEEP_X.1 - KEEP_X.0);
+        let side = ((astronaut_width * k - f64::from(w)) / 2.0).ceil().max(0.0) as u32;
+        let mut out = place(
+            cut,
+            w + 2 * side,
+            h + room,
+            i64::from(side),
+            i64::from(room),
+            WHITE,
+        );
+        let (room, middle) = (f64::from(room), self.middle + f64::from(side));
+        // The shade of the hat (its colour's multiple) at a point given in the astronaut's
+        // pixels: columns from her head's middle, rows of astronaut.png; None where the hat is not.
+        let at = |dx: f64, y: f64| -> Option<f64> {
+            let ribs = if ((dx + ASTRONAUT.middle) as i64).rem_euclid(4) < 2 {
+                1.0
+            } else {
+                0.86
+            };
+            match hat {
+                Hat::Cap => {
+                    let u = (dx / 72.0).clamp(-1.0, 1.0);
+                    let visor = (70.0 + 5.0 * (1.0 - u * u), 76.0 + 9.0 * (1.0 - u * u));
+                    let crown =
+                        (dx / 74.0).powi(2) + ((y - 76.0) / 70.0).powi(2) <= 1.0 && y <= 76.0;
+                    if dx.abs() <= 72.0 && y >= visor.0 && y <= visor.1 {
+                        Some(0.72)
+                    } else if crown {
+                        Some(1.08 - 0.3 * (y - 6.0) / 70.0)
+                    } else {
+                        None
+                    }
+                }
+                Hat::Beanie => {
+                    let dome =
+                        (dx / 78.0).powi(2) + ((y - 84.0) / 78.0).powi(2) <= 1.0 && y <= 84.0;
+                    match (dome, y >= 64.0) {
+                        (true, true) => Some(0.95 * ribs),
+                        (true, false) => {
+                            Some((1.06 - 0.2 * (y - 6.0) / 58.0) * (0.93 + 0.07 * ribs))
+                        }
+                        _ => None,
+                    }
+                }
+                Hat::Brimmed => {
+                    let brim = (dx / 118.0).powi(2) + ((y - 58.0) / 13.0).powi(2) <= 1.0;
+                    let top = -28.0 + 8.0 * (dx / 52.0).powi(2);
+                    let crown = dx.abs() <= 52.0 && y >= top && y <= 56.0;
+                    if crown && y >= 44.0 {
+                        Some(0.45)
+                    } else if crown {
+                        Some(1.05 - 0.25 * (y + 28.0) / 72.0)
+                    } else if brim {
+                        Some(0.9 - 0.2 * ((y - 45.0) / 26.0).clamp(0.0, 1.0))
+                    } else {
+                        None
+                    }
+                }
+            }
+        };
+        for (x, y, p) in out.enumerate_pixels_mut() {
+            let dx = (f64::from(x) - middle) / k;
+            let row = (f64::from(y) - room - self.hair_top) / k + ASTRONAUT.hair_top;
+            if let Some(shade) = at(dx, row) {
+                // A faint, fixed texture: cloth is not a flat fill.
+                let n = ((x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)) % 9) as f64 - 4.0;
+                *p = Rgb(colour
+                    .0
+                    .map(|c| (f64::from(c) * shade + n).clamp(0.0, 255.0) as u8));
+            }
+        }
+        out
+    }
 }
 
 /// A labelled positive: the astronaut on white, enlarged `scale` times (as a higher-resolution
@@ -394,13 +700,7 @@ pub fn frame_with_head(cutout: &RgbImage, length: f64) -> RgbImage {
 /// The same with the top of her hair `top` px down and her head's middle `shift` px right of
 /// the frame's centre line.
 pub fn frame_with_head_at(cutout: &RgbImage, length: f64, top: i64, shift: i64) -> RgbImage {
-    let scale = length / (ASTRONAUT_CHIN - ASTRONAUT_HAIR_TOP);
-    let img = resize(cutout, scale);
-    let hair = (ASTRONAUT_HAIR_TOP * scale).round() as i64;
-    // Her face's middle in astronaut.png (between the pupils, 225, and the hair's middle at
-    // eye level, 228).
-    let cx = ((226.0 - f64::from(KEEP_X.0)) * scale).round() as i64;
-    place(&img, 260, 378, 130 + shift - cx, top - hair, WHITE)
+    ASTRONAUT.frame(cutout, length, top, shift)
 }
 
 /// `img` with `f` applied to each pixel.

@@ -1,5 +1,5 @@
-//! Bare-headed (R3.3): hats painted on the labelled portrait, in the shapes and colours a
-//! driver might wear, against the same head bare. What the rule sees (docs/photo.md,
+//! Bare-headed (R3.3): hats painted on the labelled portraits, in the shapes and colours a
+//! driver might wear, against the same heads bare. What the rule sees (docs/photo.md,
 //! "Bare-headed"): a crown in a colour hair and skin do not take, or a brim standing out on
 //! both sides above the head. What it cannot see, and this test prints: a cap or a beanie in a
 //! colour hair takes too (black, grey, brown, beige).
@@ -41,22 +41,24 @@ const HAIR_LIKE: [(&str, Rgb<u8>); 4] = [
 #[test]
 fn a_hat_in_a_colour_hair_does_not_take_or_with_a_brim_is_refused() {
     let appearances = [
-        ("her own", astronaut_on(|_, _| WHITE)),
-        ("skin x0.45", astronaut_darker(0.45)),
-        ("white hair", astronaut_grey_haired(0.12)),
+        ("her own", ASTRONAUT, astronaut_on(|_, _| WHITE)),
+        ("skin x0.45", ASTRONAUT, astronaut_darker(0.45)),
+        ("white hair", ASTRONAUT, astronaut_grey_haired(0.12)),
+        // Real short black hair, greying, over deep skin.
+        ("Obama", OBAMA, OBAMA.on(|_, _| WHITE)),
     ];
     let mut missed = Vec::new();
     // Brim overhang (percent) measured with a brimmed hat, and with a cap or a beanie.
     let mut brims = [Vec::new(), Vec::new()];
-    for (who, cut) in &appearances {
-        let bare = check(&resize(cut, 2.0));
+    for (who, person, cut) in &appearances {
+        let bare = check(&person.photo(cut, 2.0));
         assert!(bare.compliant, "{who} bare: {:?}", codes(&bare));
         let f = frame(&bare);
         assert_eq!(f.crown_cloth_percent, Some(0.0), "{who}");
         assert!(f.brim_overhang_percent <= 5.0, "{who}: {f:?}");
         for hat in [Hat::Cap, Hat::Beanie, Hat::Brimmed] {
             for (colour, rgb) in CLOTH.iter().chain(&HAIR_LIKE) {
-                let v = check(&resize(&in_hat(cut, hat, *rgb), 2.0));
+                let v = check(&person.photo(&person.in_hat(cut, hat, *rgb), 2.0));
                 if let Some(f) = v.measurements.as_ref().and_then(|m| m.frame.as_ref()) {
                     let key = if hat == Hat::Brimmed { 0 } else { 1 };
                     brims[key].push(f.brim_overhang_percent);

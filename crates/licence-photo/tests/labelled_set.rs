@@ -1,12 +1,12 @@
 //! The labelled set (issue 18's measure): compliant photos and the negatives of every code,
-//! made from the one labelled person the project has in several appearances (her own, three
-//! deeper skin tones, grey and white hair, narrower eyes, clear glasses with a thin and a
-//! thick rim), each
-//! placed on white at known head lengths across the spec's band and at its edges. Reports the
-//! share of compliant photos accepted, the share of negatives refused with the right code
-//! first, per-code precision and recall, and the head-length error; asserts the issue's
-//! targets on it. One person is not the ten the issue asks for (docs/photo.md says why):
-//! this measures the check against appearance, not against faces.
+//! made from the two labelled people the project has: Obama as he is, and the astronaut in
+//! nine appearances (her own, three deeper skin tones, grey and white hair, narrower eyes,
+//! clear glasses with a thin and a thick rim), each placed on white at known head lengths
+//! across the spec's band and at its edges. Reports the share of compliant photos accepted,
+//! the share of negatives refused with the right code first, per-code precision and recall,
+//! and the head-length error; asserts the issue's targets on it. Two people are not the ten
+//! the issue asks for (docs/photo.md says why): this measures the check against appearance
+//! more than against faces.
 
 use image::{imageops, ImageFormat, Rgb, RgbImage};
 use licence_photo::testdata::*;
@@ -27,6 +27,8 @@ struct Case {
 
 struct Appearance {
     name: &'static str,
+    /// Whose labels place the frames and the painted variants.
+    person: Person,
     cut: RgbImage,
     /// Glasses of her own: closed eyes or dark glasses painted on them mean nothing.
     glasses: bool,
@@ -38,11 +40,19 @@ fn appearances() -> Vec<Appearance> {
     let plain = astronaut_on(|_, _| WHITE);
     let a = |name, cut, glasses, darker| Appearance {
         name,
+        person: ASTRONAUT,
         cut,
         glasses,
         darker,
     };
     vec![
+        Appearance {
+            name: "Obama",
+            person: OBAMA,
+            cut: OBAMA.on(|_, _| WHITE),
+            glasses: false,
+            darker: false,
+        },
         a("her own", plain.clone(), false, false),
         a("skin x0.7", astronaut_darker(0.7), false, true),
         a("skin x0.45", astronaut_darker(0.45), false, true),
@@ -95,12 +105,12 @@ fn set() -> Vec<Case> {
     };
     for a in appearances() {
         let n = |what: &str| format!("{}: {what}", a.name);
-        let cut = &a.cut;
-        let photo = resize(cut, 2.0);
+        let (cut, who) = (&a.cut, &a.person);
+        let photo = who.photo(cut, 2.0);
         // Compliant: frames judged as they are, across the band and at its edges, and
         // larger photos cropped.
         for length in [224.0, 233.0, 242.0, 251.0, 260.0] {
-            let frame = frame_with_head(cut, length);
+            let frame = who.frame(cut, length, 15, 0);
             add(
                 n(&format!("frame {length}")),
                 png(&frame),
@@ -111,7 +121,7 @@ fn set() -> Vec<Case> {
         for scale in [1.6, 2.0, 3.0] {
             add(
                 n(&format!("photo x{scale}")),
-                png(&resize(cut, scale)),
+                png(&who.photo(cut, scale)),
                 None,
                 None,
             );
@@ -120,7 +130,7 @@ fn set() -> Vec<Case> {
         // hair that fades into the one may stand out of the other.
         let pure = |img: &RgbImage| repaint(img, |_, _| Rgb([255, 255, 255]));
         for length in [224.0, 242.0, 260.0] {
-            let frame = pure(&frame_with_head(cut, length));
+            let frame = pure(&who.frame(cut, length, 15, 0));
             add(
                 n(&format!("frame {length}, pure white")),
                 png(&frame),
@@ -130,7 +140,7 @@ fn set() -> Vec<Case> {
         }
         add(n("photo x2, pure white"), png(&pure(&photo)), None, None);
         // The negatives.
-        let frame = |length, top, shift| png(&frame_with_head_at(cut, length, top, shift));
+        let frame = |length, top, shift| png(&who.frame(cut, length, top, shift));
         add(
             n("head 212"),
             frame(212.0, 15, 0),
@@ -153,7 +163,7 @@ fn set() -> Vec<Case> {
         );
         add(
             n("small in a large photo"),
-            png(&place(cut, 600, 800, 180, 150, WHITE)),
+            png(&place(&who.photo(cut, 1.0), 600, 800, 180, 150, WHITE)),
             Some("head_too_small"),
             None,
         );
@@ -166,17 +176,17 @@ fn set() -> Vec<Case> {
         let blue = repaint(cut, |_, _| Rgb([175, 205, 235]));
         add(
             n("light blue backdrop"),
-            png(&resize(&blue, 2.0)),
+            png(&who.photo(&blue, 2.0)),
             Some("background_not_white"),
             None,
         );
         let gradient = repaint(cut, |x, _| {
-            let v = 250 - (x * 70 / 240) as u8;
+            let v = 250 - (x * 70 / cut.width()) as u8;
             Rgb([v, v, v])
         });
         add(
             n("backdrop gradient"),
-            png(&resize(&gradient, 2.0)),
+            png(&who.photo(&gradient, 2.0)),
             Some("background_uneven"),
             None,
         );
@@ -204,7 +214,7 @@ fn set() -> Vec<Case> {
             Some("blurry"),
             None,
         );
-        let one = resize(cut, 1.5);
+        let one = who.photo(cut, 1.5);
         let mut two = RgbImage::from_pixel(one.width() * 2, one.height(), WHITE);
         imageops::overlay(&mut two, &one, 0, 0);
         imageops::overlay(&mut two, &one, i64::from(one.width()), 0);
@@ -217,20 +227,20 @@ fn set() -> Vec<Case> {
         );
         add(
             n("glare on glasses"),
-            png(&resize(&glasses_glare(cut), 2.0)),
+            png(&who.photo(&who.glasses_glare(cut), 2.0)),
             Some("glasses_glare"),
             None,
         );
         if !a.glasses {
             add(
                 n("eyes closed"),
-                png(&resize(&eyes_closed(cut), 2.0)),
+                png(&who.photo(&who.eyes_closed(cut), 2.0)),
                 Some("eyes_closed"),
                 None,
             );
             add(
                 n("sunglasses"),
-                png(&resize(&glasses(cut, 2.0, 0.3), 2.0)),
+                png(&who.photo(&who.glasses(cut, 2.0, 0.3), 2.0)),
                 Some("dark_glasses"),
                 None,
             );
@@ -244,7 +254,7 @@ fn set() -> Vec<Case> {
         ] {
             add(
                 n(&format!("{hat:?}")),
-                png(&resize(&in_hat(cut, hat, colour), 2.0)),
+                png(&who.photo(&who.in_hat(cut, hat, colour), 2.0)),
                 Some("head_covered"),
                 None,
             );
@@ -262,7 +272,7 @@ fn set() -> Vec<Case> {
             );
             add(
                 n("face in shadow"),
-                png(&resize(&in_shadow(cut), 2.0)),
+                png(&who.photo(&in_shadow(cut), 2.0)),
                 Some("too_dark"),
                 None,
             );
