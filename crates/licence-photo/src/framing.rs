@@ -424,6 +424,27 @@ mod tests {
     }
 
     #[test]
+    fn a_second_real_person_is_guided_as_the_first() {
+        // Obama's portrait (deep skin, a broad smile that narrows his eyes), at the size the
+        // astronaut's head is ready at, then too small, eyes painted shut, and in a cap.
+        use crate::testdata::{Hat, OBAMA};
+        let cut = OBAMA.on(|_, _| WHITE);
+        let preview = |img: &RgbImage, scale: f64, y: i64| {
+            let img = OBAMA.photo(img, scale);
+            let x = (640 - i64::from(img.width())) / 2;
+            place(&img, 640, 480, x, y, WHITE)
+        };
+        assert_eq!(advice(&preview(&cut, 1.2, 30)), FramingAdvice::Ready);
+        assert_eq!(advice(&preview(&cut, 0.6, 100)), FramingAdvice::MoveCloser);
+        assert_eq!(
+            advice(&preview(&OBAMA.eyes_closed(&cut), 1.2, 30)),
+            FramingAdvice::OpenYourEyes
+        );
+        let cap = OBAMA.in_hat(&cut, Hat::Cap, image::Rgb([182, 32, 38]));
+        assert_eq!(advice(&preview(&cap, 1.2, 10)), FramingAdvice::TakeOffHat);
+    }
+
+    #[test]
     fn every_advice_has_both_languages() {
         use strum::VariantArray;
         for a in FramingAdvice::VARIANTS {
