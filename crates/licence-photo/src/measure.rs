@@ -40,18 +40,23 @@ pub fn chin_near(img: &RgbImage, face: &FaceBox, landmark: (f64, f64)) -> f64 {
     ) else {
         return landmark.1;
     };
-    bottom_of_first_fall(img, band).unwrap_or(landmark.1)
+    // The fall is looked for over a span that grows with the face: a chin's shading that
+    // crosses 4 rows of a 260×378 frame crosses 20 of a 12 MP photo, where 4 rows of it
+    // would never reach the edge's contrast.
+    let half = ((face.height / CHIN_FACE_ROWS_PER_HALF_SPAN).round() as usize).max(2);
+    bottom_of_first_fall(img, band, half).unwrap_or(landmark.1)
 }
 
-/// How far the brightness may rise above the lowest row found, as a share of the chin's, and
-/// the fall still be taken to go on (noise and a pore are not the neck).
-const CHIN_FALL_NOISE_SHARE: f32 = 0.03;
+/// Face box rows per row of the chin edge's half-span: 2 rows either side (a 4-row fall) on
+/// a face up to about 175 px high, as in a 260×378 frame, where it was set.
+const CHIN_FACE_ROWS_PER_HALF_SPAN: f64 = 70.0;
 
 /// The first row of `band` where the brightness falls by `MIN_CHIN_EDGE_SHARE` of the chin's
-/// over 4 rows (at a local maximum of the fall), followed down to the darkest row of that
-/// fall: where the brightness has risen again by more than `CHIN_FALL_NOISE_SHARE` of the
-/// chin's, or the band ends.
-fn bottom_of_first_fall(img: &RgbImage, band: Rect) -> Option<f64> {
+/// over `2 * half` rows (at a local maximum of the fall), followed down while it still falls
+/// at half that rate, and the darkest row of that stretch. A fall that stops (a dark collar
+/// or a turtleneck right under the chin, flat but for its noise) ends the chin there, not at
+/// the darkest speck of the cloth below.
+fn bottom_of_first_fall(img: &RgbImage, band: Rect, half: usize) -> Option<f64> {
     let profile: Vec<f32> = (band.y0..band.y1)
         .map(|y| {
             (band.x0..band.x1)
@@ -60,8 +65,8 @@ fn bottom_of_first_fall(img: &RgbImage, band: Rect) -> Option<f64> {
                 / (band.x1 - band.x0) as f32
         })
         .collect();
-    // drop[i] = brightness 2 rows above minus 2 rows below row band.y0 + i.
-    let drop = |i: usize| profile[i - 2] - profile[i + 2];
+    // drop[i] = brightness `half` rows above minus `half` rows below row band.y0 + i.
+    let drop = |i: usize| profile[i - half] - profile[i + half];
     // The chin's skin is the brightest part of the band's upper half: the edge is a share of
     // it, so that a dark chin's edge counts as a light one's does.
     let skin = profile[..profile.len() / 2]
@@ -69,17 +74,15 @@ fn bottom_of_first_fall(img: &RgbImage, band: Rect) -> Option<f64> {
         .copied()
         .fold(0.0, f32::max);
     let least = (MIN_CHIN_EDGE_SHARE * skin).max(MIN_CHIN_EDGE);
-    let steepest = (3..profile.len().saturating_sub(3))
+    let steepest = (half + 1..profile.len().saturating_sub(half + 1))
         .find(|&i| drop(i) >= least && drop(i) >= drop(i - 1) && drop(i) >= drop(i + 1))?;
-    let noise = CHIN_FALL_NOISE_SHARE * skin;
-    let mut darkest = steepest;
-    for (i, &v) in profile.iter().enumerate().skip(steepest + 1) {
-        if v < profile[darkest] {
-            darkest = i;
-        } else if v > profile[darkest] + noise {
-            break;
-        }
+    let mut falling = steepest;
+    while falling + half + 1 < profile.len() && drop(falling + 1) >= least / 2.0 {
+        falling += 1;
     }
+    let darkest = (steepest..=falling + half)
+        .min_by(|&a, &b| profile[a].total_cmp(&profile[b]))
+        .unwrap_or(steepest);
     Some(f64::from(band.y0) + darkest as f64)
 }
 
@@ -526,6 +529,74 @@ pub fn sharpness(gray: &GrayImage, r: Rect) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chin 60 px wide whose rows have the brightness `rows` gives, from row 0 down.
+    fn chin_of(rows: impl Fn(u32) -> u8, h: u32) -> (RgbImage, Rect) {
+        let img = RgbImage::from_fn(60, h, |_, y| {
+            let v = rows(y);
+            Rgb([v, v, v])
+        });
+        (
+            img,
+            Rect {
+                x0: 0,
+                y0: 0,
+                x1: 60,
+                y1: h,
+            },
+        )
+    }
+
+    /// Rows of skin at 180 down to row 20, then `below` from row 20 on (plus a little noise).
+    fn chin_over(below: impl Fn(u32) -> f32) -> (RgbImage, Rect) {
+        chin_of(
+            |y| {
+                let noise = [0.0, 2.0, -1.0, 1.0, -2.0][y as usize % 5];
+                (if y < 20 { 180.0 } else { below(y) } + noise) as u8
+            },
+            60,
+        )
+    }
+
+    #[test]
+    fn the_chin_is_the_bottom_of_its_fall_not_its_steepest_row() {
+        // A sharp chin over a neck in shadow that lightens again: the darkest row, 22.
+        let (img, band) = chin_over(|y| if y < 23 { 60.0 } else { 120.0 });
+        assert_eq!(bottom_of_first_fall(&img, band, 2), Some(22.0));
+        // A chin whose underside turns from the light over 10 rows (8 levels a row, as
+        // Obama's in a frame) to a crease at row 29, over a neck lit again: the crease, not
+        // the steepest row.
+        let gradual = |per_row: f32, rows: u32| {
+            move |y: u32| {
+                if y < 20 + rows {
+                    180.0 - per_row * (y - 19) as f32
+                } else {
+                    180.0 - per_row * rows as f32 + 40.0
+                }
+            }
+        };
+        let (img, band) = chin_over(gradual(8.0, 10));
+        let chin = bottom_of_first_fall(&img, band, 2).unwrap();
+        assert!((28.0..=30.0).contains(&chin), "{chin}");
+        // The same chin 3 times larger, as in a large photo (3 levels a row over 30 rows):
+        // a 4-row fall never reaches the edge's contrast; the span that grows with the face
+        // does, and finds the crease.
+        let (img, band) = chin_of(
+            |y| (if y < 20 { 180.0 } else { gradual(3.0, 30)(y) }) as u8,
+            90,
+        );
+        assert_eq!(bottom_of_first_fall(&img, band, 2), None);
+        let chin = bottom_of_first_fall(&img, band, 6).unwrap();
+        assert!((47.0..=50.0).contains(&chin), "{chin}");
+        // A black turtleneck right under the chin, flat but for its noise, and darker still
+        // further down: the chin ends where its fall stops.
+        let (img, band) = chin_over(|y| 25.0 - (y as f32 - 20.0) * 0.2);
+        let chin = bottom_of_first_fall(&img, band, 2).unwrap();
+        assert!((19.0..=23.0).contains(&chin), "{chin}");
+        // No edge at all (a beard, a low-contrast chin): none.
+        let (img, band) = chin_over(|_| 176.0);
+        assert_eq!(bottom_of_first_fall(&img, band, 2), None);
+    }
 
     #[test]
     fn hues_are_in_degrees_round_the_colour_wheel() {
