@@ -161,42 +161,18 @@ pub fn obama_on(fill: impl Fn(u32, u32) -> Rgb<u8>) -> RgbImage {
         }
         crossings
     };
-    let mut person: Vec<bool> = (0..w * h).map(|i| inside(i % w, i / w)).collect();
+    let inside: Vec<bool> = (0..w * h).map(|i| inside(i % w, i / w)).collect();
+    // The backdrop: everything outside the polygon, and the light window inside it above his
+    // ears that is reached from there.
     let window = |p: Rgb<u8>| luma(p) > 150.0 && chroma(p) < 60;
-    let mut stack: Vec<(u32, u32)> = (0..w * h)
-        .map(|i| (i % w, i / w))
-        .filter(|&(x, y)| {
-            f64::from(y) < EAR_TOPS
-                && person[(y * w + x) as usize]
-                && window(*img.get_pixel(x, y))
-                && [(-1, 0), (1, 0), (0, -1), (0, 1)].iter().any(|&(dx, dy)| {
-                    let (nx, ny) = (i64::from(x) + dx, i64::from(y) + dy);
-                    nx < 0
-                        || ny < 0
-                        || nx >= i64::from(w)
-                        || !person[(ny as u32 * w + nx as u32) as usize]
-                })
-        })
-        .collect();
-    while let Some((x, y)) = stack.pop() {
-        let i = (y * w + x) as usize;
-        if !person[i] || f64::from(y) >= EAR_TOPS || !window(*img.get_pixel(x, y)) {
-            continue;
-        }
-        person[i] = false;
-        stack.extend(
-            [
-                (x.wrapping_sub(1), y),
-                (x + 1, y),
-                (x, y.wrapping_sub(1)),
-                (x, y + 1),
-            ]
-            .into_iter()
-            .filter(|&(x, y)| x < w && y < h),
-        );
-    }
+    let outside = (0..w * h)
+        .filter(|&i| !inside[i as usize])
+        .map(|i| (i % w, i / w));
+    let backdrop = flood(w, h, outside, |x, y| {
+        !inside[(y * w + x) as usize] || (f64::from(y) < EAR_TOPS && window(*img.get_pixel(x, y)))
+    });
     for (x, y, p) in img.enumerate_pixels_mut() {
-        if !person[(y * w + x) as usize] {
+        if backdrop[(y * w + x) as usize] {
             *p = fill(x, y);
         }
     }
@@ -240,12 +216,32 @@ pub fn astronaut_on(fill: impl Fn(u32, u32) -> Rgb<u8>) -> RgbImage {
     let mut img = imageops::crop_imm(&src, x0, 0, x1 - x0, src.height()).to_image();
     let (w, h) = img.dimensions();
     let backdrop = |p: Rgb<u8>| chroma(p) < 30 && luma(p) > 110.0;
+    let seeds = (0..w)
+        .map(|x| (x, 0))
+        .chain((0..150).flat_map(|y| [(0, y), (w - 1, y)]));
+    let seen = flood(w, h, seeds, |x, y| backdrop(*img.get_pixel(x, y)));
+    for (i, seen) in seen.iter().enumerate() {
+        if *seen {
+            let (x, y) = (i as u32 % w, i as u32 / w);
+            img.put_pixel(x, y, fill(x, y));
+        }
+    }
+    img
+}
+
+/// The pixels of a `w`×`h` picture (row by row) reached from `seeds` through 4-connected
+/// pixels that `passable` lets through; a seed counts only if it is passable itself.
+fn flood(
+    w: u32,
+    h: u32,
+    seeds: impl IntoIterator<Item = (u32, u32)>,
+    passable: impl Fn(u32, u32) -> bool,
+) -> Vec<bool> {
     let mut seen = vec![false; (w * h) as usize];
-    let mut stack: Vec<(u32, u32)> = (0..w).map(|x| (x, 0)).collect();
-    stack.extend((0..150).flat_map(|y| [(0, y), (w - 1, y)]));
+    let mut stack: Vec<(u32, u32)> = seeds.into_iter().collect();
     while let Some((x, y)) = stack.pop() {
         let i = (y * w + x) as usize;
-        if seen[i] || !backdrop(*img.get_pixel(x, y)) {
+        if seen[i] || !passable(x, y) {
             continue;
         }
         seen[i] = true;
@@ -262,13 +258,7 @@ pub fn astronaut_on(fill: impl Fn(u32, u32) -> Rgb<u8>) -> RgbImage {
             stack.push((x, y + 1));
         }
     }
-    for (i, seen) in seen.iter().enumerate() {
-        if *seen {
-            let (x, y) = (i as u32 % w, i as u32 / w);
-            img.put_pixel(x, y, fill(x, y));
-        }
-    }
-    img
+    seen
 }
 
 pub const WHITE: Rgb<u8> = Rgb([248, 248, 246]);
