@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::RgbImage;
-use licence_photo::{decode, BlazeFace, FaceMesh, PhotoChecker};
+use licence_photo::{decode, decode_reduced, BlazeFace, FaceMesh, PhotoChecker};
 use time::macros::date;
 
 fn bench(c: &mut Criterion) {
@@ -24,6 +24,10 @@ fn bench(c: &mut Criterion) {
     g.bench_function("check_and_crop", |b| b.iter(|| checker.check(&jpeg, today)));
     g.bench_function("stage_decode_guarded", |b| {
         b.iter(|| decode(&jpeg).unwrap())
+    });
+    // As the check decodes it: at half size in the DCT domain (libjpeg-turbo).
+    g.bench_function("stage_decode_reduced", |b| {
+        b.iter(|| decode_reduced(&jpeg, 1200).unwrap())
     });
     g.bench_function("baseline_decode_image_crate", |b| {
         b.iter(|| image::load_from_memory(&jpeg).unwrap())

@@ -1,10 +1,13 @@
 //! The intake guard: decides whether bytes are an image we will decode at all, and decodes
-//! them within explicit limits, applying the EXIF orientation.
+//! them within explicit limits, applying the EXIF orientation. A large JPEG can be decoded at
+//! a fraction of its size in the DCT domain (libjpeg-turbo's scaled IDCT, through `mozjpeg`),
+//! which is where most of a phone photo's check time went.
 
 use std::io::Cursor;
 
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use mozjpeg_sys::{c_int, jpeg_common_struct, jpeg_error_mgr, msg_parm_union};
 
 use crate::problem::ProblemCode;
 
@@ -82,12 +85,26 @@ fn refuse(code: ProblemCode, detail: impl Into<String>) -> Refusal {
 pub struct Decoded {
     pub rgb: image::RgbImage,
     pub taken: Option<time::Date>,
+    /// How many of the photo's pixels, along each side, one of `rgb`'s stands for: 1 when
+    /// decoded at full size, 2, 4 or 8 when decoded reduced (`decode_reduced`).
+    pub reduction: u32,
 }
 
 /// Decodes an encoded photo to upright RGB, or says why not. Dimensions are read from the
 /// header and checked before any pixel buffer is allocated, so a decompression bomb (a small
 /// file declaring a huge picture) is refused cheaply.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, Refusal> {
+    decode_reduced(bytes, u32::MAX)
+}
+
+/// Like `decode`, but a baseline JPEG whose shorter side is at least twice `min_short_side`
+/// is decoded at ½, ¼ or ⅛ of its size, the most reduced that keeps that side at least
+/// `min_short_side` (`Decoded::reduction` says which). Scaling in the DCT domain skips most
+/// of the inverse transform, the colour conversion and the memory of a full-size picture;
+/// the entropy decoding is still whole, so a photo cut short or corrupt is refused as by
+/// `decode`. Any other file, or a JPEG libjpeg will not take at reduced size (progressive,
+/// CMYK, 12-bit, arithmetic-coded), is decoded at full size.
+pub fn decode_reduced(bytes: &[u8], min_short_side: u32) -> Result<Decoded, Refusal> {
     if bytes.is_empty() {
         return Err(refuse(ProblemCode::Unreadable, "empty file"));
     }
@@ -124,12 +141,112 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Refusal> {
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
     let taken = exif.as_deref().and_then(date_taken);
-    let mut picture = DynamicImage::from_decoder(decoder).map_err(|e| classify(&e))?;
+    let reduction = [8, 4, 2]
+        .into_iter()
+        .find(|r| w.min(h) / r >= min_short_side)
+        .unwrap_or(1);
+    let reduced = (format == ImageFormat::Jpeg && reduction > 1 && jpeg_is_baseline(bytes))
+        .then(|| jpeg_reduced(bytes, (w, h), reduction))
+        .flatten();
+    let (mut picture, reduction) = match reduced {
+        Some(rgb) => (DynamicImage::ImageRgb8(rgb), reduction),
+        None => (
+            DynamicImage::from_decoder(decoder).map_err(|e| classify(&e))?,
+            1,
+        ),
+    };
     picture.apply_orientation(orientation);
     Ok(Decoded {
         rgb: picture.into_rgb8(),
         taken,
+        reduction,
     })
+}
+
+/// Whether a JPEG's frame is baseline or extended sequential Huffman (SOF0 or SOF1), 8-bit.
+/// Only those are decoded reduced: a progressive frame would make libjpeg hold every
+/// coefficient of the picture (up to 288 MB for 48 megapixels), beyond the intake's memory
+/// bound, where the full-size decoder is bounded by `MAX_ALLOC`.
+fn jpeg_is_baseline(bytes: &[u8]) -> bool {
+    let mut at = 2; // after SOI
+    while let Some(&[0xFF, marker]) = bytes.get(at..at + 2) {
+        match marker {
+            // Fill bytes before a marker.
+            0xFF => at += 1,
+            0xC0 | 0xC1 => return bytes.get(at + 4) == Some(&8),
+            // Any other start of frame: progressive, lossless, hierarchical, arithmetic.
+            0xC2..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return false,
+            // A scan or the end before any frame: not a file to decode here.
+            0xD8..=0xDA => return false,
+            _ => {
+                let Some(&[hi, lo]) = bytes.get(at + 2..at + 4) else {
+                    return false;
+                };
+                at += 2 + usize::from(u16::from_be_bytes([hi, lo]));
+            }
+        }
+    }
+    false
+}
+
+/// A JPEG of `size` decoded at 1/`reduction` of it by libjpeg-turbo (`mozjpeg`), or `None`
+/// if libjpeg will not, or finds anything amiss (`strict_errors`): the caller then decodes at
+/// full size, which refuses or reads the file as it would have without this path.
+fn jpeg_reduced(bytes: &[u8], size: (u32, u32), reduction: u32) -> Option<image::RgbImage> {
+    let numerator = u8::try_from(8 / reduction).ok()?;
+    std::panic::catch_unwind(|| {
+        let mut jpeg = mozjpeg::Decompress::builder()
+            .with_err(strict_errors())
+            .from_mem(bytes)
+            .ok()?;
+        // Both decoders must read the same header: the limits were checked on the other's.
+        if jpeg.size() != (size.0 as usize, size.1 as usize) {
+            return None;
+        }
+        jpeg.scale(numerator);
+        let mut started = jpeg.rgb().ok()?;
+        let (w, h) = (started.width(), started.height());
+        let mut rgb = vec![0u8; w.checked_mul(h)?.checked_mul(3)?];
+        started.read_scanlines_into(&mut rgb).ok()?;
+        image::RgbImage::from_raw(u32::try_from(w).ok()?, u32::try_from(h).ok()?, rgb)
+    })
+    .ok()
+    .flatten()
+}
+
+/// libjpeg's error handler for the reduced decode. A fatal error unwinds out of the decoder
+/// (as the `mozjpeg` crate's own handler does, and without the panic hook, so nothing is
+/// printed), and so does a warning: corrupt data libjpeg would fill in and carry on past,
+/// where zune-jpeg may refuse the file. `jpeg_reduced` catches either.
+fn strict_errors() -> jpeg_error_mgr {
+    extern "C-unwind" fn fatal(_: &mut jpeg_common_struct) {
+        std::panic::resume_unwind(Box::new("libjpeg: fatal error"));
+    }
+    extern "C-unwind" fn message(_: &mut jpeg_common_struct, level: c_int) {
+        // -1 is a warning; 0 and above are trace messages, off by default.
+        if level < 0 {
+            std::panic::resume_unwind(Box::new("libjpeg: corrupt data"));
+        }
+    }
+    extern "C-unwind" fn quiet(_: &mut jpeg_common_struct) {}
+    type Handler = unsafe extern "C-unwind" fn(&mut jpeg_common_struct);
+    type Emit = unsafe extern "C-unwind" fn(&mut jpeg_common_struct, c_int);
+    jpeg_error_mgr {
+        error_exit: Some(fatal as Handler),
+        emit_message: Some(message as Emit),
+        output_message: Some(quiet as Handler),
+        format_message: None,
+        reset_error_mgr: Some(quiet as Handler),
+        msg_code: 0,
+        msg_parm: msg_parm_union::default(),
+        trace_level: 0,
+        num_warnings: 0,
+        jpeg_message_table: std::ptr::null(),
+        last_jpeg_message: 0,
+        addon_message_table: std::ptr::null(),
+        first_addon_message: 0,
+        last_addon_message: 0,
+    }
 }
 
 /// DateTimeOriginal (or DateTime) from a raw EXIF block; `None` if absent or malformed.
@@ -220,6 +337,162 @@ mod tests {
         );
         let huge = vec![0xFF; MAX_FILE_BYTES + 1];
         assert_eq!(decode(&huge).unwrap_err().code, ProblemCode::TooLarge);
+    }
+
+    /// A 400×300 picture with detail in every 8×8 block (stripes and a gradient), as JPEG.
+    fn striped() -> image::RgbImage {
+        image::RgbImage::from_fn(400, 300, |x, y| {
+            let stripe = if (x / 3 + y / 5) % 2 == 0 { 60 } else { 0 };
+            image::Rgb([(x / 4) as u8 + stripe, (y / 2) as u8, 200 - stripe])
+        })
+    }
+
+    fn jpeg(img: &image::RgbImage) -> Vec<u8> {
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), ImageFormat::Jpeg)
+            .unwrap();
+        out
+    }
+
+    fn mean_difference(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+        assert_eq!(a.dimensions(), b.dimensions());
+        let sum: u64 = (a.as_raw().iter().zip(b.as_raw()))
+            .map(|(&p, &q)| u64::from(p.abs_diff(q)))
+            .sum();
+        sum as f64 / a.as_raw().len() as f64
+    }
+
+    #[test]
+    fn a_large_baseline_jpeg_is_decoded_at_the_most_reduced_size_that_keeps_its_short_side() {
+        let file = jpeg(&striped());
+        let full = decode(&file).unwrap();
+        assert_eq!((full.rgb.dimensions(), full.reduction), ((400, 300), 1));
+        // libjpeg rounds a reduced side up: 300 / 8 = 37.5 → 38.
+        for (min_short_side, reduction, size) in [
+            (301, 1, (400, 300)),
+            (150, 2, (200, 150)),
+            (100, 2, (200, 150)),
+            (75, 4, (100, 75)),
+            (37, 8, (50, 38)),
+            (1, 8, (50, 38)),
+        ] {
+            let decoded = decode_reduced(&file, min_short_side).unwrap();
+            assert_eq!(
+                (decoded.rgb.dimensions(), decoded.reduction),
+                (size, reduction),
+                "min short side {min_short_side}"
+            );
+        }
+        // The same picture as the full decode averaged down, within JPEG's own noise.
+        let half = decode_reduced(&file, 150).unwrap().rgb;
+        let averaged = image::imageops::thumbnail(&full.rgb, 200, 150);
+        let difference = mean_difference(&half, &averaged);
+        assert!(difference < 4.0, "mean difference {difference:.2}");
+    }
+
+    #[test]
+    fn a_reduced_photo_is_turned_upright_and_keeps_its_date() {
+        let img = striped();
+        let file = crate::testdata::jpeg_with_exif(&img, 6, Some("2026:10:01 09:30:00"));
+        let decoded = decode_reduced(&file, 150).unwrap();
+        assert_eq!(decoded.reduction, 2);
+        assert_eq!(decoded.rgb.dimensions(), (150, 200));
+        assert_eq!(decoded.taken, Some(time::macros::date!(2026 - 10 - 01)));
+        // The full-size decode, upright too (orientation 6: turned a quarter clockwise).
+        let upright = decode(&file).unwrap().rgb;
+        assert_eq!(
+            upright,
+            image::imageops::rotate90(&decode(&jpeg(&img)).unwrap().rgb)
+        );
+        let difference = mean_difference(
+            &decoded.rgb,
+            &image::imageops::thumbnail(&upright, 150, 200),
+        );
+        assert!(difference < 4.0, "mean difference {difference:.2}");
+    }
+
+    #[test]
+    fn a_grey_jpeg_is_decoded_reduced_to_rgb() {
+        let grey = image::DynamicImage::ImageRgb8(striped()).into_luma8();
+        let mut file = Vec::new();
+        grey.write_to(&mut Cursor::new(&mut file), ImageFormat::Jpeg)
+            .unwrap();
+        let decoded = decode_reduced(&file, 150).unwrap();
+        assert_eq!(
+            (decoded.rgb.dimensions(), decoded.reduction),
+            ((200, 150), 2)
+        );
+        assert!(decoded.rgb.pixels().all(|p| p[0] == p[1] && p[1] == p[2]));
+    }
+
+    #[test]
+    fn only_a_sequential_8_bit_jpeg_is_decoded_reduced() {
+        let file = jpeg(&striped());
+        assert!(jpeg_is_baseline(&file));
+        let sof = file
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("the encoder writes SOF0");
+        let patched = |at: usize, value: u8| {
+            let mut f = file.clone();
+            f[at] = value;
+            f
+        };
+        assert!(jpeg_is_baseline(&patched(sof + 1, 0xC1)), "extended");
+        assert!(!jpeg_is_baseline(&patched(sof + 1, 0xC2)), "progressive");
+        assert!(!jpeg_is_baseline(&patched(sof + 1, 0xC9)), "arithmetic");
+        assert!(!jpeg_is_baseline(&patched(sof + 4, 12)), "12-bit");
+        // A header cut short, a length running past the end, or no frame before the scan.
+        assert!(!jpeg_is_baseline(&file[..sof + 3]));
+        assert!(!jpeg_is_baseline(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF]));
+        assert!(!jpeg_is_baseline(&[0xFF, 0xD8, 0xFF, 0xDA, 0, 2]));
+        assert!(!jpeg_is_baseline(&[0xFF, 0xD8]));
+        // A progressive file is decoded whole, by the full-size decoder.
+        let progressive = progressive_jpeg(&striped());
+        assert!(!jpeg_is_baseline(&progressive));
+        let decoded = decode_reduced(&progressive, 100).unwrap();
+        assert_eq!(
+            (decoded.rgb.dimensions(), decoded.reduction),
+            ((400, 300), 1)
+        );
+    }
+
+    /// The picture as a progressive JPEG, which MozJPEG writes by default.
+    fn progressive_jpeg(img: &image::RgbImage) -> Vec<u8> {
+        std::panic::catch_unwind(|| {
+            let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+            c.set_size(img.width() as usize, img.height() as usize);
+            c.set_progressive_mode();
+            let mut started = c.start_compress(Vec::new()).unwrap();
+            started.write_scanlines(img.as_raw()).unwrap();
+            started.finish().unwrap()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_corrupt_large_jpeg_neither_panics_nor_is_read_differently_reduced() {
+        let file = jpeg(&striped());
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for trial in 0..200 {
+            let mut f = file.clone();
+            for _ in 0..[1, 8, 64][trial % 3] {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = 2 + (seed as usize) % (f.len() - 4);
+                f[at] = (seed >> 32) as u8;
+            }
+            // Whatever the full-size decoder makes of it, the reduced one says the same
+            // (a refusal's code, or a picture).
+            let full = decode(&f).map(|d| d.rgb.dimensions());
+            let reduced = decode_reduced(&f, 100).map(|d| (d.rgb.dimensions(), d.reduction));
+            match (full, reduced) {
+                (Ok(_), Ok(_)) => {}
+                (Err(a), Err(b)) => assert_eq!(a.code, b.code, "trial {trial}"),
+                (full, reduced) => panic!("trial {trial}: {full:?} against {reduced:?}"),
+            }
+        }
     }
 
     #[test]

@@ -51,7 +51,9 @@ use time::Date;
 pub use blazeface::{BlazeFace, FaceKeypoints};
 pub use face_box::FaceBox;
 pub use framing::{FramingAdvice, FramingGuide};
-pub use intake::{decode, sniff, Decoded, Refusal, Sniffed, MAX_FILE_BYTES, MAX_PIXELS};
+pub use intake::{
+    decode, decode_reduced, sniff, Decoded, Refusal, Sniffed, MAX_FILE_BYTES, MAX_PIXELS,
+};
 pub use iris::{EyeLook, Eyes, IrisModel};
 pub use landmarks::{FaceLandmarks, FaceMesh};
 pub use measure::HeadEdges;
@@ -329,6 +331,17 @@ fn found(code: ProblemCode) -> (ProblemCode, String) {
     (code, String::new())
 }
 
+/// A large JPEG is decoded at ½, ¼ or ⅛ of its size while its shorter side stays at least
+/// this long (`intake::decode_reduced`): a 12-megapixel phone photo at 1500×2000, in half
+/// the decoding time. Its head is then measured and the frame cut from that picture, unless
+/// the head is too small there to fill the frame (under about a sixth of the picture's
+/// height), when the photo is decoded again at full size.
+const REDUCED_MIN_SHORT_SIDE: u32 = 1200;
+
+/// Sent back by `assess` for a reduced picture whose head is too small to fill the frame.
+#[derive(Debug)]
+struct NeedsFullSize;
+
 /// The longer side of the copy of a large photo the models look at: a portrait's face is then
 /// a few hundred pixels, more than their inputs (128 and 192 px) take.
 const MODEL_COPY_SIDE: u32 = 1024;
@@ -412,8 +425,10 @@ impl PhotoChecker {
     }
 
     fn check_dated(&mut self, bytes: &[u8], today: Option<Date>) -> Verdict {
-        match intake::decode(bytes) {
-            Err(refusal) => Verdict::from_problems(&[(refusal.code, refusal.detail)], None, None),
+        let refused =
+            |r: intake::Refusal| Verdict::from_problems(&[(r.code, r.detail)], None, None);
+        match intake::decode_reduced(bytes, REDUCED_MIN_SHORT_SIDE) {
+            Err(refusal) => refused(refusal),
             Ok(decoded) => {
                 let old = match (decoded.taken, today) {
                     (Some(taken), Some(today)) => {
@@ -421,7 +436,15 @@ impl PhotoChecker {
                     }
                     _ => false,
                 };
-                let mut verdict = self.assess(decoded.rgb, Vec::new());
+                let mut verdict = match self.assess(decoded.rgb, decoded.reduction) {
+                    Ok(verdict) => verdict,
+                    // The head is too small in the reduced picture to cut the frame from it:
+                    // the photo's own pixels decide, as for a photo decoded at full size.
+                    Err(NeedsFullSize) => match intake::decode(bytes) {
+                        Ok(full) => self.assess_full_size(full.rgb),
+                        Err(refusal) => refused(refusal),
+                    },
+                };
                 if old {
                     // First: whatever else is wrong, this photo cannot be used; the rest is
                     // still reported, for the next photo.
@@ -454,20 +477,30 @@ impl PhotoChecker {
             .expect("length checked");
         let mut picture = DynamicImage::ImageRgb8(rgb);
         picture.apply_orientation(frame.orientation);
-        self.assess(picture.into_rgb8(), Vec::new())
+        self.assess_full_size(picture.into_rgb8())
     }
 
-    fn assess(&mut self, picture: RgbImage, mut problems: Found) -> Verdict {
+    fn assess_full_size(&mut self, picture: RgbImage) -> Verdict {
+        match self.assess(picture, 1) {
+            Ok(verdict) => verdict,
+            Err(NeedsFullSize) => unreachable!("a picture at full size is never sent back"),
+        }
+    }
+
+    /// The verdict on a photo decoded at 1/`reduction` of its size; `Err` when the picture
+    /// is reduced and its head is too small in it to cut the frame without enlarging.
+    fn assess(&mut self, picture: RgbImage, reduction: u32) -> Result<Verdict, NeedsFullSize> {
+        let mut problems = Found::new();
         let (w, h) = picture.dimensions();
         if w < spec::WIDTH || h < spec::HEIGHT {
             problems.push((ProblemCode::ImageTooSmall, format!("{w}×{h}")));
-            return Verdict::from_problems(&problems, None, None);
+            return Ok(Verdict::from_problems(&problems, None, None));
         }
         if (w, h) == (spec::WIDTH, spec::HEIGHT) {
             let (measurements, mut own) = self.assess_frame(&picture, None);
             problems.append(&mut own);
             let jpeg = measurements.as_ref().map(|_| encode_jpeg(&picture));
-            return Verdict::from_problems(&problems, measurements, jpeg);
+            return Ok(Verdict::from_problems(&problems, measurements, jpeg));
         }
         // The models look at a smaller copy of a large photo, and their findings are carried
         // back into the photo's pixels.
@@ -480,14 +513,14 @@ impl PhotoChecker {
             Ok(found) => found,
             Err(problem) => {
                 problems.push(problem);
-                return Verdict::from_problems(&problems, None, None);
+                return Ok(Verdict::from_problems(&problems, None, None));
             }
         };
         // The background beside the head, at eye level, decides first: the head is measured
         // against it, and a flag or a blue wall is what the driver must fix.
         if source_background_clearly_not_white(&picture, &face) {
             problems.push(found(ProblemCode::BackgroundNotWhite));
-            return Verdict::from_problems(&problems, None, None);
+            return Ok(Verdict::from_problems(&problems, None, None));
         }
         let geometry = head_geometry(&picture, face, &models.landmarks);
         let top = f64::from(geometry.hair_top);
@@ -499,7 +532,11 @@ impl PhotoChecker {
             .edges
             .measured
             .then(|| f64::from(geometry.edges.width()));
-        let scale = (head_length / spec::crop_head_length(head_length, width)).max(1.0);
+        let fill = head_length / spec::crop_head_length(head_length, width);
+        if fill < 1.0 && reduction > 1 {
+            return Err(NeedsFullSize);
+        }
+        let scale = fill.max(1.0);
         let (ww, wh) = (
             f64::from(spec::WIDTH) * scale,
             f64::from(spec::HEIGHT) * scale,
@@ -511,7 +548,8 @@ impl PhotoChecker {
             && x0 + ww <= f64::from(w) + 1.0
             && y0 + wh <= f64::from(h) + 1.0;
         if head_length / scale < f64::from(*spec::HEAD_LENGTH.start()) {
-            problems.push((ProblemCode::HeadTooSmall, format!("{head_length:.0}")));
+            let in_photo = head_length * f64::from(reduction);
+            problems.push((ProblemCode::HeadTooSmall, format!("{in_photo:.0}")));
         }
         if !fits {
             problems.push(found(ProblemCode::NotEnoughMargin));
@@ -535,10 +573,10 @@ impl PhotoChecker {
                 head_width_px: (f64::from(geometry.edges.width()) / scale).round() as u32,
                 top_margin_px: ((top - y0) / scale).round() as u32,
                 centre_offset_px: 0,
-                scale,
+                scale: scale * f64::from(reduction),
                 frame: None,
             };
-            return Verdict::from_problems(&problems, Some(measurements), None);
+            return Ok(Verdict::from_problems(&problems, Some(measurements), None));
         }
         // `fits` allows a pixel of rounding either way: clamp the window into the picture.
         let (win_w, win_h) = ((ww.round() as u32).min(w), (wh.round() as u32).min(h));
@@ -559,8 +597,11 @@ impl PhotoChecker {
         let known = models.mapped(into_frame, sx);
         let (measurements, mut own) = self.assess_frame(&reread, Some(known));
         problems.append(&mut own);
-        let measurements = measurements.map(|m| Measurements { scale, ..m });
-        Verdict::from_problems(&problems, measurements, Some(jpeg))
+        let measurements = measurements.map(|m| Measurements {
+            scale: scale * f64::from(reduction),
+            ..m
+        });
+        Ok(Verdict::from_problems(&problems, measurements, Some(jpeg)))
     }
 
     /// The one person in `seen` (the picture itself, or a copy `1 / back` its size) and what

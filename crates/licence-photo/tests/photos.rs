@@ -75,6 +75,54 @@ fn a_phone_sized_head_is_measured_as_a_frame_is() {
     }
 }
 
+/// A large JPEG is decoded at half its size (`decode_reduced`), and its head measured and its
+/// frame cut there; a head too small there to fill the frame sends it back to a full-size
+/// decode. Either way the verdict is the one its full-size pixels get, judged as a camera
+/// frame is: the same codes, the frame's measurements within a pixel, the same scale.
+#[test]
+fn a_large_jpeg_decoded_at_half_size_gets_the_verdict_of_its_full_size_pixels() {
+    let mut checker = PhotoChecker::new();
+    // Heads of 731, 325 and 195 px in a 2400×3200 photo: 366 px at half size (measured
+    // there), 163 (too small there: decoded again at full size), and too small even at full.
+    for (scale, expected) in [(4.5, &[][..]), (2.0, &[]), (1.2, &["head_too_small"])] {
+        let (head, _) = portrait(scale);
+        let mut photo = RgbImage::from_pixel(2400, 3200, WHITE);
+        let left = (2400 - i64::from(head.width())) / 2;
+        image::imageops::overlay(&mut photo, &head, left, 400);
+        let jpeg = encode(&photo, ImageFormat::Jpeg);
+        let full = licence_photo::decode(&jpeg).unwrap().rgb;
+        assert_eq!(
+            licence_photo::decode_reduced(&jpeg, 1200)
+                .unwrap()
+                .reduction,
+            2
+        );
+        let as_pixels = checker.check_frame(licence_photo::RgbFrame {
+            width: full.width(),
+            height: full.height(),
+            rgb: full.as_raw(),
+            orientation: image::metadata::Orientation::NoTransforms,
+        });
+        let as_jpeg = checker.check(&jpeg, TODAY);
+        assert_codes(&as_pixels, expected);
+        assert_codes(&as_jpeg, expected);
+        let (a, b) = (
+            as_jpeg.measurements.as_ref().unwrap(),
+            as_pixels.measurements.as_ref().unwrap(),
+        );
+        let near = |x: u32, y: u32| x.abs_diff(y) <= 1;
+        assert!(
+            near(a.head_length_px, b.head_length_px)
+                && near(a.head_width_px, b.head_width_px)
+                && near(a.top_margin_px, b.top_margin_px)
+                && a.centre_offset_px.abs_diff(b.centre_offset_px) <= 1
+                && (a.scale / b.scale - 1.0).abs() < 0.01,
+            "{scale}: {a:?} against {b:?}"
+        );
+        assert_eq!(as_jpeg.cropped_jpeg.is_some(), expected.is_empty());
+    }
+}
+
 #[test]
 fn the_crop_is_260_by_378_at_300_dpi_and_passes_the_check_itself() {
     let (img, _) = portrait(2.0);
