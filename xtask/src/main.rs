@@ -230,6 +230,7 @@ fn split_pg_settings(args: &[String]) -> Result<(PgSettings, Vec<String>)> {
 /// Builds the server and the load generator optimised, then runs the generator, which
 /// starts the server on a fresh database under `target/bench-server` and reports.
 fn bench_server(args: &[String]) -> Result<()> {
+    needs::ensure(suites::RUST_BASE)?;
     step("building licence-server and licence-loadgen (release)");
     sh(
         "cargo",
@@ -338,6 +339,9 @@ fn bench_photo(args: &[String]) -> Result<()> {
         [n] if n.parse::<u32>().is_ok_and(|n| n > 0) => n.clone(),
         _ => bail!("bench-photo takes one optional argument, the number of runs (e.g. 15)"),
     };
+    // NASM with the C toolchain: without it libjpeg-turbo builds without SIMD, and the
+    // race would time a slower decoder than the one shipped.
+    needs::ensure(suites::RUST_BASE)?;
     needs::ensure(&[needs::Need::PyPi {
         venv: "photo-baseline",
         packages: PHOTO_BASELINE_PACKAGES,

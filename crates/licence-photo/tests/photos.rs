@@ -76,15 +76,24 @@ fn a_phone_sized_head_is_measured_as_a_frame_is() {
 }
 
 /// A large JPEG is decoded at half its size (`decode_reduced`), and its head measured and its
-/// frame cut there; a head too small there to fill the frame sends it back to a full-size
-/// decode. Either way the verdict is the one its full-size pixels get, judged as a camera
-/// frame is: the same codes, the frame's measurements within a pixel, the same scale.
+/// frame cut there; a head too small there to give the frame 1.25 picture pixels per frame
+/// pixel sends it back to a full-size decode. Either way the verdict is the one its full-size
+/// pixels get, judged as a camera frame is: the same codes, the frame's measurements within a
+/// pixel, the same scale.
 #[test]
 fn a_large_jpeg_decoded_at_half_size_gets_the_verdict_of_its_full_size_pixels() {
     let mut checker = PhotoChecker::new();
-    // Heads of 731, 325 and 195 px in a 2400×3200 photo: 366 px at half size (measured
-    // there), 163 (too small there: decoded again at full size), and too small even at full.
-    for (scale, expected) in [(4.5, &[][..]), (2.0, &[]), (1.2, &["head_too_small"])] {
+    // Heads of 731, 634, 504, 325 and 195 px in a 2400×3200 photo: 366 and 317 px at half
+    // size (1.52 and 1.31 times the frame's, measured there), 252 and 163 (too few pixels
+    // there: decoded again at full size; cut from the half-size picture, the first came out
+    // 2 px off), and too small even at full size.
+    for (scale, expected) in [
+        (4.5, &[][..]),
+        (3.9, &[]),
+        (3.1, &[]),
+        (2.0, &[]),
+        (1.2, &["head_too_small"]),
+    ] {
         let (head, _) = portrait(scale);
         let mut photo = RgbImage::from_pixel(2400, 3200, WHITE);
         let left = (2400 - i64::from(head.width())) / 2;
