@@ -7,6 +7,7 @@
 //! budget of 20 MB. These models need ten operators; this file covers them, checks every index
 //! and shape when the model is loaded, and refuses any model that needs something else.
 
+use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 use sha2::{Digest, Sha256};
@@ -447,24 +448,49 @@ const FLOAT32: u8 = 0;
 const FLOAT16: u8 = 1;
 const INT32: u8 = 2;
 
-/// A constant's values as read from the file.
+/// A constant's values as read from the file. Half floats stay the file's bytes until a step
+/// takes them, and are converted then, for that step alone (a DEQUANTIZE's output is the same
+/// bytes): converting every weight up front, and copying it for each step that reads it, made
+/// loading touch several times the weights' size in fresh memory, and a fresh process spent
+/// most of its loading time in page faults.
 #[derive(Debug, Clone)]
-enum Constant {
-    Float(Tensor),
-    Int(Vec<i32>),
+enum Constant<'a> {
+    Float(Rc<Tensor>),
+    Half { shape: Vec<usize>, bytes: &'a [u8] },
+    Int(Rc<Vec<i32>>),
+}
+
+impl Constant<'_> {
+    /// The values as floats, if they are.
+    fn floats(&self) -> Option<Rc<Tensor>> {
+        match self {
+            Constant::Float(t) => Some(t.clone()),
+            Constant::Half { shape, bytes } => Some(Rc::new(Tensor {
+                shape: shape.clone(),
+                data: f16s_to_f32(bytes),
+            })),
+            Constant::Int(_) => None,
+        }
+    }
 }
 
 /// Half floats as stored little-endian in a model file, as f32 (exactly: every half is an
 /// f32). The `half` crate converts eight at a time where the CPU can (F16C, found at run time).
 fn f16s_to_f32(data: &[u8]) -> Vec<f32> {
     use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
-    let bits: Vec<u16> = data
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    let mut out = vec![0.0; bits.len()];
-    bits.reinterpret_cast::<half::f16>()
-        .convert_to_f32_slice(&mut out);
+    // A block at a time through a buffer on the stack, rather than all the bits in a vector
+    // of their own: the file's bytes need not be aligned for u16.
+    const BLOCK: usize = 1024;
+    let mut out = vec![0.0; data.len() / 2];
+    let mut bits = [0u16; BLOCK];
+    for (bytes, out) in data.chunks(2 * BLOCK).zip(out.chunks_mut(BLOCK)) {
+        let bits = &mut bits[..out.len()];
+        for (b, c) in bits.iter_mut().zip(bytes.chunks_exact(2)) {
+            *b = u16::from_le_bytes([c[0], c[1]]);
+        }
+        bits.reinterpret_cast::<half::f16>()
+            .convert_to_f32_slice(out);
+    }
     out
 }
 
@@ -529,22 +555,22 @@ impl Model {
                     return Err(ModelError::Malformed("constant of the wrong size"));
                 }
                 Some(match kind {
-                    FLOAT32 => Constant::Float(Tensor {
+                    FLOAT32 => Constant::Float(Rc::new(Tensor {
                         shape: shape.clone(),
                         data: data
                             .chunks_exact(4)
                             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                             .collect(),
-                    }),
-                    FLOAT16 => Constant::Float(Tensor {
+                    })),
+                    FLOAT16 => Constant::Half {
                         shape: shape.clone(),
-                        data: f16s_to_f32(data),
-                    }),
-                    _ => Constant::Int(
+                        bytes: data,
+                    },
+                    _ => Constant::Int(Rc::new(
                         data.chunks_exact(4)
                             .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                             .collect(),
-                    ),
+                    )),
                 })
             };
             shapes.push(shape);
@@ -591,21 +617,19 @@ impl Model {
                     .flatten()
                     .ok_or(ModelError::Malformed("missing operator input"))
             };
-            let float = |i: usize| -> Result<Tensor> {
-                match ins
-                    .get(i)
+            let constant = |i: usize| -> Option<&Constant> {
+                ins.get(i)
                     .copied()
                     .flatten()
-                    .and_then(|t| constants[t].clone())
-                {
-                    Some(Constant::Float(t)) => Ok(t),
-                    _ => Err(ModelError::Unsupported(
-                        "weights that are not float constants".into(),
-                    )),
-                }
+                    .and_then(|t| constants[t].as_ref())
             };
-            let operand = |t: usize| match &constants[t] {
-                Some(Constant::Float(c)) => Operand::Constant(c.clone()),
+            let not_float =
+                || ModelError::Unsupported("weights that are not float constants".into());
+            let float = |i: usize| -> Result<Rc<Tensor>> {
+                constant(i).and_then(Constant::floats).ok_or_else(not_float)
+            };
+            let operand = |t: usize| match constants[t].as_ref().and_then(Constant::floats) {
+                Some(c) => Operand::Constant(Rc::unwrap_or_clone(c)),
                 _ => Operand::Tensor(t),
             };
             let opt = |id: usize, default: i32| -> Result<i32> {
@@ -621,9 +645,13 @@ impl Model {
             };
             let step = match code {
                 DEQUANTIZE => {
-                    // Constant folding: the f16 weights become f32 once, here.
-                    let value = float(0)?;
-                    constants[out] = Some(Constant::Float(value));
+                    // Constant folding: the output is the same half floats, converted where
+                    // a step takes them.
+                    let value = constant(0)
+                        .filter(|c| !matches!(c, Constant::Int(_)))
+                        .cloned()
+                        .ok_or_else(not_float)?;
+                    constants[out] = Some(value);
                     continue;
                 }
                 CONV_2D => {
@@ -666,7 +694,7 @@ impl Model {
                         .ok_or(ModelError::Malformed("depth multiplier"))?;
                     Step::Depthwise {
                         input: input_at(0)?,
-                        weights: w.data,
+                        weights: Rc::unwrap_or_clone(w).data,
                         bias: bias(ins.get(2).copied().flatten(), &constants, oc)?,
                         multiplier,
                         window: Window {
@@ -740,7 +768,7 @@ impl Model {
                 },
                 PRELU => Step::Prelu {
                     input: input_at(0)?,
-                    alpha: float(1)?.data,
+                    alpha: Rc::unwrap_or_clone(float(1)?).data,
                 },
                 other => return Err(ModelError::Unsupported(format!("operator code {other}"))),
             };
@@ -941,10 +969,12 @@ fn depthwise(
 }
 
 fn bias(tensor: Option<usize>, constants: &[Option<Constant>], len: usize) -> Result<Vec<f32>> {
-    match tensor.and_then(|t| constants[t].clone()) {
+    match tensor.and_then(|t| constants[t].as_ref()) {
         None => Ok(vec![0.0; len]),
-        Some(Constant::Float(b)) if b.data.len() == len => Ok(b.data),
-        _ => Err(ModelError::Malformed("bias of the wrong size")),
+        Some(c) => match c.floats() {
+            Some(b) if b.data.len() == len => Ok(Rc::unwrap_or_clone(b).data),
+            _ => Err(ModelError::Malformed("bias of the wrong size")),
+        },
     }
 }
 
@@ -1245,6 +1275,25 @@ mod tests {
                 f32::NEG_INFINITY
             ]
         );
+    }
+
+    #[test]
+    fn half_floats_convert_across_blocks_from_unaligned_bytes() {
+        // 2 500 halves (three blocks, the last partial), one byte into the buffer.
+        let halves: Vec<u16> = (0..2500u16).map(|i| i.wrapping_mul(40_503)).collect();
+        let mut bytes = vec![0xAB];
+        bytes.extend(halves.iter().flat_map(|h| h.to_le_bytes()));
+        let floats = f16s_to_f32(&bytes[1..]);
+        let expected: Vec<f32> = halves
+            .iter()
+            .map(|&h| half::f16::from_bits(h).to_f32())
+            .collect();
+        assert_eq!(floats.len(), 2500);
+        // Bit for bit (NaNs too).
+        assert!(floats
+            .iter()
+            .zip(&expected)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 
     #[test]
