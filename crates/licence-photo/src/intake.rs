@@ -471,6 +471,32 @@ mod tests {
     }
 
     #[test]
+    fn a_cmyk_jpeg_libjpeg_will_not_make_rgb_is_decoded_at_full_size() {
+        // A print shop's CMYK JPEG: baseline, so it goes to libjpeg first, which cannot turn
+        // CMYK into RGB and says so by unwinding; the full-size decoder then reads it.
+        let (w, h) = (400usize, 300usize);
+        let cmyk: Vec<u8> = (0..w * h)
+            .flat_map(|i| [(i % 200) as u8, 40, 90, 10])
+            .collect();
+        let file = std::panic::catch_unwind(|| {
+            let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_CMYK);
+            // libjpeg's own defaults: baseline, as a camera or print shop writes it.
+            c.set_fastest_defaults();
+            c.set_size(w, h);
+            let mut started = c.start_compress(Vec::new()).unwrap();
+            started.write_scanlines(&cmyk).unwrap();
+            started.finish().unwrap()
+        })
+        .unwrap();
+        assert!(jpeg_is_baseline(&file));
+        let decoded = decode_reduced(&file, 100).unwrap();
+        assert_eq!(
+            (decoded.rgb.dimensions(), decoded.reduction),
+            ((400, 300), 1)
+        );
+    }
+
+    #[test]
     fn a_corrupt_large_jpeg_neither_panics_nor_is_read_differently_reduced() {
         let file = jpeg(&striped());
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
