@@ -4,7 +4,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::RgbImage;
-use licence_photo::{decode, decode_reduced, BlazeFace, FaceMesh, PhotoChecker};
+use licence_photo::{
+    decode, decode_reduced, BlazeFace, FaceMesh, PhotoChecker, REDUCED_MIN_SHORT_SIDE,
+};
 use time::macros::date;
 
 fn bench(c: &mut Criterion) {
@@ -27,7 +29,7 @@ fn bench(c: &mut Criterion) {
     });
     // As the check decodes it: at half size in the DCT domain (libjpeg-turbo).
     g.bench_function("stage_decode_reduced", |b| {
-        b.iter(|| decode_reduced(&jpeg, 1200).unwrap())
+        b.iter(|| decode_reduced(&jpeg, REDUCED_MIN_SHORT_SIDE).unwrap())
     });
     g.bench_function("baseline_decode_image_crate", |b| {
         b.iter(|| image::load_from_memory(&jpeg).unwrap())

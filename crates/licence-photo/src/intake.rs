@@ -289,6 +289,7 @@ fn classify(e: &image::ImageError) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testdata::encode;
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let mut out = Vec::new();
@@ -347,13 +348,6 @@ mod tests {
         })
     }
 
-    fn jpeg(img: &image::RgbImage) -> Vec<u8> {
-        let mut out = Vec::new();
-        img.write_to(&mut Cursor::new(&mut out), ImageFormat::Jpeg)
-            .unwrap();
-        out
-    }
-
     fn mean_difference(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
         assert_eq!(a.dimensions(), b.dimensions());
         let sum: u64 = (a.as_raw().iter().zip(b.as_raw()))
@@ -364,7 +358,7 @@ mod tests {
 
     #[test]
     fn a_large_baseline_jpeg_is_decoded_at_the_most_reduced_size_that_keeps_its_short_side() {
-        let file = jpeg(&striped());
+        let file = encode(&striped(), ImageFormat::Jpeg);
         let full = decode(&file).unwrap();
         assert_eq!((full.rgb.dimensions(), full.reduction), ((400, 300), 1));
         // libjpeg rounds a reduced side up: 300 / 8 = 37.5 → 38.
@@ -402,7 +396,7 @@ mod tests {
         let upright = decode(&file).unwrap().rgb;
         assert_eq!(
             upright,
-            image::imageops::rotate90(&decode(&jpeg(&img)).unwrap().rgb)
+            image::imageops::rotate90(&decode(&encode(&img, ImageFormat::Jpeg)).unwrap().rgb)
         );
         let difference = mean_difference(
             &decoded.rgb,
@@ -427,7 +421,7 @@ mod tests {
 
     #[test]
     fn only_a_sequential_8_bit_jpeg_is_decoded_reduced() {
-        let file = jpeg(&striped());
+        let file = encode(&striped(), ImageFormat::Jpeg);
         assert!(jpeg_is_baseline(&file));
         let sof = file
             .windows(2)
@@ -498,7 +492,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_large_jpeg_neither_panics_nor_is_read_differently_reduced() {
-        let file = jpeg(&striped());
+        let file = encode(&striped(), ImageFormat::Jpeg);
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         for trial in 0..200 {
             let mut f = file.clone();

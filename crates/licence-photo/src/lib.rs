@@ -336,7 +336,7 @@ fn found(code: ProblemCode) -> (ProblemCode, String) {
 /// 0.6 of the decoding time. Its head is then measured and the frame cut from that picture,
 /// unless the picture holds too few of its pixels for that (`MIN_REDUCED_FILL`), when the
 /// photo is decoded again at full size.
-const REDUCED_MIN_SHORT_SIDE: u32 = 1200;
+pub const REDUCED_MIN_SHORT_SIDE: u32 = 1200;
 
 /// The frame is cut from a reduced picture only where it spans at least this many of the
 /// picture's pixels per frame pixel: the head 1.25 × its length in the frame (about 303 px;

@@ -101,7 +101,7 @@ fn a_large_jpeg_decoded_at_half_size_gets_the_verdict_of_its_full_size_pixels() 
         let jpeg = encode(&photo, ImageFormat::Jpeg);
         let full = licence_photo::decode(&jpeg).unwrap().rgb;
         assert_eq!(
-            licence_photo::decode_reduced(&jpeg, 1200)
+            licence_photo::decode_reduced(&jpeg, licence_photo::REDUCED_MIN_SHORT_SIDE)
                 .unwrap()
                 .reduction,
             2
