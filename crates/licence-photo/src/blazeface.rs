@@ -324,12 +324,12 @@ impl BlazeFace {
                     d(p).total_cmp(&d(q))
                 })
             };
-            let mirror = if round == 0 {
-                None
+            let (plain, mirror) = if round == 0 {
+                (nearest(square(false)), None)
             } else {
-                nearest(square(true))
+                crate::parallel::join(|| nearest(square(false)), || nearest(square(true)))
             };
-            current = match (nearest(square(false)), mirror) {
+            current = match (plain, mirror) {
                 (Some(plain), Some(mirror)) => plain.mean(&mirror),
                 (Some(one), None) | (None, Some(one)) => one,
                 (None, None) => return current,

@@ -247,9 +247,13 @@ impl IrisModel {
     /// Both eyes of a face the mesh found.
     pub fn eyes(&self, picture: &RgbImage, face: &FaceLandmarks) -> Option<Eyes> {
         let (right, left) = face.eye_corners();
+        let (right, left) = crate::parallel::join(
+            || self.eye(picture, right, false),
+            || self.eye(picture, left, true),
+        );
         Some(Eyes {
-            right: self.eye(picture, right, false)?,
-            left: self.eye(picture, left, true)?,
+            right: right?,
+            left: left?,
         })
     }
 

@@ -36,6 +36,7 @@ mod intake;
 mod iris;
 mod landmarks;
 mod measure;
+mod parallel;
 mod problem;
 #[cfg(feature = "testdata")]
 pub mod testdata;

@@ -928,6 +928,18 @@ fn convolve(
     }
 }
 
+/// PReLU in place: each channel's negative values times its slope. A choice of factor, not
+/// a branch, so that it is vectorised: with the branch it was a tenth of the models' time.
+/// The result is the same to the bit (×1 for the rest, NaN and -0 included).
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn prelu(data: &mut [f32], alpha: &[f32]) {
+    for px in data.chunks_exact_mut(alpha.len()) {
+        for (v, &a) in px.iter_mut().zip(alpha) {
+            *v *= if *v < 0.0 { a } else { 1.0 };
+        }
+    }
+}
+
 /// The depthwise convolution's loops, compiled as `convolve` is.
 #[multiversion::multiversion(targets("x86_64+avx2"))]
 fn depthwise(
@@ -1237,13 +1249,7 @@ impl Step {
                     return Err(ModelError::Malformed("prelu alpha"));
                 }
                 let mut x = owned(values, *input, frees)?;
-                for px in x.data.chunks_exact_mut(c) {
-                    for (v, &a) in px.iter_mut().zip(alpha) {
-                        if *v < 0.0 {
-                            *v *= a;
-                        }
-                    }
-                }
+                prelu(&mut x.data, alpha);
                 Ok(x)
             }
         }
