@@ -452,45 +452,77 @@ fn weighted_suppression(mut found: Vec<Raw>) -> Vec<Raw> {
 
 /// A copy of a large picture at most `max_side` on its longer side, for the models to look
 /// at many times: reading a 12 MP photo for every look cost more than the looks themselves.
-/// Each pixel averages 2×2 points of its footprint (the models then average again).
 /// `None` when the picture is small enough already.
 pub(crate) fn reduced(picture: &RgbImage, max_side: u32) -> Option<RgbImage> {
     let (w, h) = picture.dimensions();
-    let long = w.max(h);
-    if long <= max_side {
-        return None;
+    let (raw, row_len) = (picture.as_raw(), w as usize * 3);
+    Reducer::new(w, h, max_side)?.make(|r| raw.get(r * row_len..(r + 1) * row_len))
+}
+
+/// Makes `reduced`'s copy of a `w`×`h` picture from its rows, top to bottom, so that it can
+/// be made while the picture is still being decoded (`intake::Rows`). Each pixel averages
+/// 2×2 points of its footprint (the models then average again).
+pub(crate) struct Reducer {
+    size: (u32, u32),
+    step: f64,
+    /// Of the copy.
+    out: (u32, u32),
+}
+
+impl Reducer {
+    /// `None` when the picture is no more than `max_side` on its longer side.
+    pub(crate) fn new(w: u32, h: u32, max_side: u32) -> Option<Reducer> {
+        let long = w.max(h);
+        if long <= max_side || w == 0 || h == 0 {
+            return None;
+        }
+        let step = f64::from(long) / f64::from(max_side);
+        let out = (
+            ((f64::from(w) / step) as u32).max(1),
+            ((f64::from(h) / step) as u32).max(1),
+        );
+        Some(Reducer {
+            size: (w, h),
+            step,
+            out,
+        })
     }
-    let step = f64::from(long) / f64::from(max_side);
-    let (rw, rh) = (
-        ((f64::from(w) / step) as u32).max(1),
-        ((f64::from(h) / step) as u32).max(1),
-    );
-    // The source columns and rows of each output pixel's four points, worked out once.
-    let at = |i: u32, quarter: f64, limit: u32| {
-        (((f64::from(i) + quarter) * step) as u32).min(limit - 1)
-    };
-    let columns: Vec<[usize; 2]> = (0..rw)
-        .map(|x| [at(x, 0.25, w) as usize * 3, at(x, 0.75, w) as usize * 3])
-        .collect();
-    let raw = picture.as_raw();
-    let row_len = w as usize * 3;
-    let mut out = Vec::with_capacity(rw as usize * rh as usize * 3);
-    for y in 0..rh {
-        let rows = [
-            &raw[at(y, 0.25, h) as usize * row_len..][..row_len],
-            &raw[at(y, 0.75, h) as usize * row_len..][..row_len],
-        ];
-        for [a, b] in &columns {
-            for c in 0..3 {
-                let sum = u16::from(rows[0][a + c])
-                    + u16::from(rows[0][b + c])
-                    + u16::from(rows[1][a + c])
-                    + u16::from(rows[1][b + c]);
-                out.push((sum / 4) as u8);
+
+    /// Source row or column of output `i`'s point a `quarter` into its footprint.
+    fn at(&self, i: u32, quarter: f64, limit: u32) -> usize {
+        (((f64::from(i) + quarter) * self.step) as u32).min(limit - 1) as usize
+    }
+
+    /// The copy, from `row(r)`, each source row of 3 × `w` bytes (asked for in increasing
+    /// order); `None` if a row is missing.
+    pub(crate) fn make<'a>(
+        &self,
+        mut row: impl FnMut(usize) -> Option<&'a [u8]>,
+    ) -> Option<RgbImage> {
+        let ((w, h), (rw, rh)) = (self.size, self.out);
+        // The source columns of each output pixel's points, worked out once.
+        let columns: Vec<[usize; 2]> = (0..rw)
+            .map(|x| [self.at(x, 0.25, w) * 3, self.at(x, 0.75, w) * 3])
+            .collect();
+        let row_len = w as usize * 3;
+        let mut out = Vec::with_capacity(rw as usize * rh as usize * 3);
+        for y in 0..rh {
+            let rows = [row(self.at(y, 0.25, h))?, row(self.at(y, 0.75, h))?];
+            if rows.iter().any(|r| r.len() != row_len) {
+                return None;
+            }
+            for [a, b] in &columns {
+                for c in 0..3 {
+                    let sum = u16::from(rows[0][a + c])
+                        + u16::from(rows[0][b + c])
+                        + u16::from(rows[1][a + c])
+                        + u16::from(rows[1][b + c]);
+                    out.push((sum / 4) as u8);
+                }
             }
         }
+        RgbImage::from_raw(rw, rh, out)
     }
-    RgbImage::from_raw(rw, rh, out)
 }
 
 /// Samples per input pixel, along each axis, at most.

@@ -4,9 +4,12 @@
 //! which is where most of a phone photo's check time went.
 
 use std::io::Cursor;
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
 
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 use mozjpeg_sys::{c_int, jpeg_common_struct, jpeg_error_mgr, msg_parm_union};
 
 use crate::problem::ProblemCode;
@@ -105,6 +108,43 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Refusal> {
 /// `decode`. Any other file, or a JPEG libjpeg will not take at reduced size (progressive,
 /// CMYK, 12-bit, arithmetic-coded), is decoded at full size.
 pub fn decode_reduced(bytes: &[u8], min_short_side: u32) -> Result<Decoded, Refusal> {
+    decode_reduced_with_copy(bytes, min_short_side, |_, _, _| None).map(|(decoded, _)| decoded)
+}
+
+/// Rows of a picture, in order, as the decoder finishes them: for work that can start before
+/// the whole picture is decoded, on another core.
+pub(crate) struct Rows<'a> {
+    row_len: usize,
+    band_rows: usize,
+    arrived: Vec<&'a [u8]>,
+    more: Receiver<&'a [u8]>,
+}
+
+impl<'a> Rows<'a> {
+    /// Row `r` (from the top, as decoded), waiting for it; `None` when the decoder stopped
+    /// before it (a corrupt file: the decode is refused then anyway).
+    pub(crate) fn row(&mut self, r: usize) -> Option<&'a [u8]> {
+        let band = r / self.band_rows;
+        while self.arrived.len() <= band {
+            self.arrived.push(self.more.recv().ok()?);
+        }
+        let at = (r % self.band_rows) * self.row_len;
+        self.arrived[band].get(at..at + self.row_len)
+    }
+}
+
+/// Rows a JPEG decoded reduced is handed on in.
+const BAND_ROWS: usize = 32;
+
+/// Like `decode_reduced`, and `copy(width, height, rows)` makes a picture from the rows of a
+/// JPEG decoded reduced, on another thread while the decoder runs, and that picture is
+/// turned upright as the photo is. The second result is `None` where the photo was decoded
+/// otherwise (or no thread could be started): the caller makes it from the photo then.
+pub(crate) fn decode_reduced_with_copy(
+    bytes: &[u8],
+    min_short_side: u32,
+    copy: impl FnOnce(u32, u32, Rows<'_>) -> Option<RgbImage> + Send,
+) -> Result<(Decoded, Option<RgbImage>), Refusal> {
     if bytes.is_empty() {
         return Err(refuse(ProblemCode::Unreadable, "empty file"));
     }
@@ -146,21 +186,29 @@ pub fn decode_reduced(bytes: &[u8], min_short_side: u32) -> Result<Decoded, Refu
         .find(|r| w.min(h) / r >= min_short_side)
         .unwrap_or(1);
     let reduced = (format == ImageFormat::Jpeg && reduction > 1 && jpeg_is_baseline(bytes))
-        .then(|| jpeg_reduced(bytes, (w, h), reduction))
+        .then(|| jpeg_reduced(bytes, (w, h), reduction, copy))
         .flatten();
-    let (mut picture, reduction) = match reduced {
-        Some(rgb) => (DynamicImage::ImageRgb8(rgb), reduction),
+    let (picture, made, reduction) = match reduced {
+        Some((rgb, made)) => (rgb, made, reduction),
         None => (
-            DynamicImage::from_decoder(decoder).map_err(|e| classify(&e))?,
+            DynamicImage::from_decoder(decoder)
+                .map_err(|e| classify(&e))?
+                .into_rgb8(),
+            None,
             1,
         ),
     };
-    picture.apply_orientation(orientation);
-    Ok(Decoded {
-        rgb: picture.into_rgb8(),
+    let upright = |picture: RgbImage| {
+        let mut picture = DynamicImage::ImageRgb8(picture);
+        picture.apply_orientation(orientation);
+        picture.into_rgb8()
+    };
+    let decoded = Decoded {
+        rgb: upright(picture),
         taken,
         reduction,
-    })
+    };
+    Ok((decoded, made.map(upright)))
 }
 
 /// Whether a JPEG's frame is baseline or extended sequential Huffman (SOF0 or SOF1), 8-bit.
@@ -189,12 +237,19 @@ fn jpeg_is_baseline(bytes: &[u8]) -> bool {
     false
 }
 
-/// A JPEG of `size` decoded at 1/`reduction` of it by libjpeg-turbo (`mozjpeg`), or `None`
-/// if libjpeg will not, or finds anything amiss (`strict_errors`): the caller then decodes at
-/// full size, which refuses or reads the file as it would have without this path.
-fn jpeg_reduced(bytes: &[u8], size: (u32, u32), reduction: u32) -> Option<image::RgbImage> {
+/// A JPEG of `size` decoded at 1/`reduction` of it by libjpeg-turbo (`mozjpeg`), with what
+/// `copy` made of its rows meanwhile; or `None` if libjpeg will not decode it, or finds
+/// anything amiss (`strict_errors`): the caller then decodes at full size, which refuses or
+/// reads the file as it would have without this path.
+fn jpeg_reduced(
+    bytes: &[u8],
+    size: (u32, u32),
+    reduction: u32,
+    copy: impl FnOnce(u32, u32, Rows<'_>) -> Option<RgbImage> + Send,
+) -> Option<(RgbImage, Option<RgbImage>)> {
     let numerator = u8::try_from(8 / reduction).ok()?;
-    std::panic::catch_unwind(|| {
+    // Unwinding out of libjpeg leaves nothing of ours half-changed: the buffer is dropped.
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
         let mut jpeg = mozjpeg::Decompress::builder()
             .with_err(strict_errors())
             .from_mem(bytes)
@@ -206,10 +261,32 @@ fn jpeg_reduced(bytes: &[u8], size: (u32, u32), reduction: u32) -> Option<image:
         jpeg.scale(numerator);
         let mut started = jpeg.rgb().ok()?;
         let (w, h) = (started.width(), started.height());
-        let mut rgb = vec![0u8; w.checked_mul(h)?.checked_mul(3)?];
-        started.read_scanlines_into(&mut rgb).ok()?;
-        image::RgbImage::from_raw(u32::try_from(w).ok()?, u32::try_from(h).ok()?, rgb)
-    })
+        let (w32, h32) = (u32::try_from(w).ok()?, u32::try_from(h).ok()?);
+        let row_len = w.checked_mul(3)?;
+        let mut rgb = vec![0u8; row_len.checked_mul(h)?];
+        let made = thread::scope(|scope| {
+            let (finished, more) = mpsc::channel();
+            let rows = Rows {
+                row_len,
+                band_rows: BAND_ROWS,
+                arrived: Vec::new(),
+                more,
+            };
+            let maker = thread::Builder::new()
+                .name("photo-copy".into())
+                .spawn_scoped(scope, move || copy(w32, h32, rows));
+            for band in rgb.chunks_mut(row_len * BAND_ROWS) {
+                let done: &[u8] = started.read_scanlines_into(band).ok()?;
+                // A maker that has stopped listening has what it needs.
+                let _ = finished.send(done);
+            }
+            // The maker waits on `finished` for rows: it learns here (or when an error
+            // unwinds past) that no more are coming.
+            drop(finished);
+            Some(maker.ok().and_then(|maker| maker.join().ok().flatten()))
+        })?;
+        Some((RgbImage::from_raw(w32, h32, rgb)?, made))
+    }))
     .ok()
     .flatten()
 }
@@ -405,6 +482,35 @@ mod tests {
         assert!(difference < 4.0, "mean difference {difference:.2}");
     }
 
+    /// The models' copy (at most 64 px) of a picture, made from its rows as they come.
+    fn copy_of_rows(w: u32, h: u32, mut rows: Rows<'_>) -> Option<image::RgbImage> {
+        crate::blazeface::Reducer::new(w, h, 64)?.make(|r| rows.row(r))
+    }
+
+    #[test]
+    fn a_copy_made_while_decoding_is_the_copy_of_the_decoded_picture_upright() {
+        let img = striped();
+        let file = encode(&img, ImageFormat::Jpeg);
+        let (decoded, copy) = decode_reduced_with_copy(&file, 150, copy_of_rows).unwrap();
+        assert_eq!(decoded.reduction, 2);
+        let want = crate::blazeface::reduced(&decoded.rgb, 64).unwrap();
+        assert_eq!(copy.expect("made on the way"), want);
+        // Turned a quarter by its EXIF orientation, the copy is turned with the picture.
+        let turned = crate::testdata::jpeg_with_exif(&img, 6, None);
+        let (decoded, copy) = decode_reduced_with_copy(&turned, 150, copy_of_rows).unwrap();
+        let copy = copy.expect("made on the way");
+        assert_eq!(
+            (decoded.rgb.dimensions(), copy.dimensions()),
+            ((150, 200), (48, 64))
+        );
+        let want = crate::blazeface::reduced(&decoded.rgb, 64).unwrap();
+        let difference = mean_difference(&copy, &want);
+        assert!(difference < 8.0, "mean difference {difference:.2}");
+        // Decoded at full size, there is no copy: the caller makes it.
+        let (decoded, copy) = decode_reduced_with_copy(&file, 300, copy_of_rows).unwrap();
+        assert_eq!((decoded.reduction, copy), (1, None));
+    }
+
     #[test]
     fn a_grey_jpeg_is_decoded_reduced_to_rgb() {
         let grey = image::DynamicImage::ImageRgb8(striped()).into_luma8();
@@ -504,13 +610,21 @@ mod tests {
                 f[at] = (seed >> 32) as u8;
             }
             // Whatever the full-size decoder makes of it, the reduced one says the same
-            // (a refusal's code, or a picture).
+            // (a refusal's code, or a picture), and a copy made of the rows on the way,
+            // however far the decoder got, is the picture's or none.
             let full = decode(&f).map(|d| d.rgb.dimensions());
-            let reduced = decode_reduced(&f, 100).map(|d| (d.rgb.dimensions(), d.reduction));
+            let reduced = decode_reduced_with_copy(&f, 100, copy_of_rows);
             match (full, reduced) {
-                (Ok(_), Ok(_)) => {}
+                (Ok(_), Ok((decoded, copy))) => {
+                    if let Some(copy) = copy {
+                        assert_eq!(copy, crate::blazeface::reduced(&decoded.rgb, 64).unwrap());
+                    }
+                }
                 (Err(a), Err(b)) => assert_eq!(a.code, b.code, "trial {trial}"),
-                (full, reduced) => panic!("trial {trial}: {full:?} against {reduced:?}"),
+                (full, reduced) => panic!(
+                    "trial {trial}: {full:?} against {:?}",
+                    reduced.map(|(d, _)| d.rgb.dimensions())
+                ),
             }
         }
     }

@@ -437,16 +437,20 @@ impl PhotoChecker {
     fn check_dated(&mut self, bytes: &[u8], today: Option<Date>) -> Verdict {
         let refused =
             |r: intake::Refusal| Verdict::from_problems(&[(r.code, r.detail)], None, None);
-        match intake::decode_reduced(bytes, REDUCED_MIN_SHORT_SIDE) {
+        // The models' copy is made while the photo decodes, where it can be.
+        let copy = |w, h, mut rows: intake::Rows<'_>| {
+            blazeface::Reducer::new(w, h, MODEL_COPY_SIDE)?.make(|r| rows.row(r))
+        };
+        match intake::decode_reduced_with_copy(bytes, REDUCED_MIN_SHORT_SIDE, copy) {
             Err(refusal) => refused(refusal),
-            Ok(decoded) => {
+            Ok((decoded, copy)) => {
                 let old = match (decoded.taken, today) {
                     (Some(taken), Some(today)) => {
                         taken < months_before(today, spec::MAX_AGE_MONTHS)
                     }
                     _ => false,
                 };
-                let mut verdict = match self.assess(decoded.rgb, decoded.reduction) {
+                let mut verdict = match self.assess(decoded.rgb, decoded.reduction, copy) {
                     Ok(verdict) => verdict,
                     // The reduced picture holds too few pixels to cut the frame from: the
                     // photo's own pixels decide, as for a photo decoded at full size.
@@ -491,7 +495,7 @@ impl PhotoChecker {
     }
 
     fn assess_full_size(&mut self, picture: RgbImage) -> Verdict {
-        match self.assess(picture, 1) {
+        match self.assess(picture, 1, None) {
             Ok(verdict) => verdict,
             Err(NeedsFullSize) => unreachable!("a picture at full size is never sent back"),
         }
@@ -499,7 +503,13 @@ impl PhotoChecker {
 
     /// The verdict on a photo decoded at 1/`reduction` of its size; `Err` when the picture
     /// is reduced and holds too few pixels to cut the frame from (`MIN_REDUCED_FILL`).
-    fn assess(&mut self, picture: RgbImage, reduction: u32) -> Result<Verdict, NeedsFullSize> {
+    /// `copy`: the models' copy of this picture (`blazeface::reduced`), if made already.
+    fn assess(
+        &mut self,
+        picture: RgbImage,
+        reduction: u32,
+        copy: Option<RgbImage>,
+    ) -> Result<Verdict, NeedsFullSize> {
         let mut problems = Found::new();
         let (w, h) = picture.dimensions();
         if w < spec::WIDTH || h < spec::HEIGHT {
@@ -514,7 +524,7 @@ impl PhotoChecker {
         }
         // The models look at a smaller copy of a large photo, and their findings are carried
         // back into the photo's pixels.
-        let copy = blazeface::reduced(&picture, MODEL_COPY_SIDE);
+        let copy = copy.or_else(|| blazeface::reduced(&picture, MODEL_COPY_SIDE));
         let (seen, back) = match &copy {
             Some(c) => (c, f64::from(picture.width()) / f64::from(c.width())),
             None => (&picture, 1.0),
