@@ -1484,6 +1484,69 @@ mod tests {
     }
 
     #[test]
+    fn a_depthwise_convolution_in_blocks_makes_each_sum_exactly_as_one_at_a_time() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut random = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    (seed % 2001) as f32 / 1000.0 - 1.0
+                })
+                .collect()
+        };
+        for (h, w, ic, multiplier, k, stride, same) in [
+            (9, 13, 24, 1, 5, 2, true),
+            (8, 8, 16, 1, 3, 1, true),
+            (7, 11, 40, 1, 3, 1, false),
+            (10, 9, 7, 1, 3, 2, true),
+            (6, 10, 3, 2, 3, 1, true),
+        ] {
+            let window = Window {
+                kernel: (k, k),
+                stride: (stride, stride),
+                same,
+            };
+            let (oh, ow, top, left) = window.output(h, w).unwrap();
+            let oc = ic * multiplier;
+            let shape = Shapes {
+                input: (h, w, ic),
+                output: (oh, ow, oc),
+                pad: (top, left),
+            };
+            let (x, weights, bias) = (random(h * w * ic), random(k * k * oc), random(oc));
+            let mut want = Vec::new();
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for o in 0..oc {
+                        let mut sum = bias[o];
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                if let Some(i) = shape.tap(&window, (oy, ox), (ky, kx)) {
+                                    sum += x[i * ic + o / multiplier]
+                                        * weights[(ky * k + kx) * oc + o];
+                                }
+                            }
+                        }
+                        want.push(sum);
+                    }
+                }
+            }
+            let mut got = vec![0.0; oh * ow * oc];
+            depthwise(&x, &weights, &bias, multiplier, &window, shape, &mut got);
+            let same_bits = got
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(
+                same_bits,
+                "{h}×{w}×{ic} ×{multiplier}, kernel {k}, stride {stride}"
+            );
+        }
+    }
+
+    #[test]
     fn depthwise_pool_pad_and_concat_keep_channels_apart() {
         // Two channels: the second is ten times the first.
         let x = image(2, 2, 2, vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0]);
