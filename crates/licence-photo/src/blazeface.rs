@@ -541,23 +541,38 @@ pub(crate) fn sample(
     let (w, h) = picture.dimensions();
     let n = ((square.side / side as f64).ceil() as usize).clamp(1, MAX_SAMPLES);
     let fine = (side * n) as f64;
-    let to_picture = square.mapping();
     let per_level = (high - low) / 255.0;
     let grey = (low + high) / 2.0;
+    // `Square::mapping` taken apart: its terms that depend on the column alone, and on the
+    // row alone, worked out once per sample column and row (the same arithmetic in the same
+    // order, so the same points to the bit).
+    let (sin, cos) = square.angle.sin_cos();
+    let offset = |k: usize, mirrored: bool| {
+        let t = (k as f64 + 0.5) / fine;
+        let t = if mirrored { 1.0 - t } else { t };
+        (t - 0.5) * square.side
+    };
+    let (x0, y0) = square.centre;
+    let columns: Vec<(f64, f64)> = (0..side * n)
+        .map(|k| offset(k, square.mirrored))
+        .map(|du| (x0 + du * cos, y0 + du * sin))
+        .collect();
+    let rows: Vec<(f64, f64)> = (0..side * n)
+        .map(|k| offset(k, false))
+        .map(|dv| (dv * sin, dv * cos))
+        .collect();
+    let (raw, stride) = (picture.as_raw(), w as usize * 3);
     let mut out = Vec::with_capacity(side * side * 3);
-    for v in 0..side {
-        for u in 0..side {
+    for sample_rows in rows.chunks_exact(n) {
+        for sample_columns in columns.chunks_exact(n) {
             let mut sum = [0u32; 3];
             let mut count = 0u32;
-            for j in 0..n {
-                for i in 0..n {
-                    let (x, y) = to_picture(
-                        ((u * n + i) as f64 + 0.5) / fine,
-                        ((v * n + j) as f64 + 0.5) / fine,
-                    );
+            for &(row_x, row_y) in sample_rows {
+                for &(column_x, column_y) in sample_columns {
+                    let (x, y) = (column_x - row_x, column_y + row_y);
                     if x >= 0.0 && y >= 0.0 && x < f64::from(w) && y < f64::from(h) {
-                        let p = picture.get_pixel(x as u32, y as u32);
-                        for (s, c) in sum.iter_mut().zip(p.0) {
+                        let p = &raw[y as usize * stride + x as usize * 3..][..3];
+                        for (s, &c) in sum.iter_mut().zip(p) {
                             *s += u32::from(c);
                         }
                         count += 1;
@@ -579,6 +594,63 @@ pub(crate) fn sample(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_square_is_sampled_at_the_points_its_mapping_gives() {
+        let picture = RgbImage::from_fn(300, 200, |x, y| {
+            image::Rgb([
+                (x % 256) as u8,
+                (y % 256) as u8,
+                ((x * 7 + y * 3) % 256) as u8,
+            ])
+        });
+        for (centre, side, angle, mirrored) in [
+            ((150.0, 100.0), 120.0, 0.0, false),
+            ((140.5, 90.25), 250.0, 0.3, true),
+            ((20.0, 180.0), 90.0, -1.2, false),
+            ((299.0, 0.0), 400.0, 2.5, true),
+        ] {
+            let square = Square {
+                centre,
+                side,
+                angle,
+                mirrored,
+            };
+            // The plain way: every point through the mapping.
+            let (side_px, n) = (16, ((side / 16.0).ceil() as usize).clamp(1, MAX_SAMPLES));
+            let (fine, to_picture) = ((side_px * n) as f64, square.mapping());
+            let mut want = Vec::new();
+            for v in 0..side_px {
+                for u in 0..side_px {
+                    let (mut sum, mut count) = ([0u32; 3], 0u32);
+                    for j in 0..n {
+                        for i in 0..n {
+                            let (x, y) = to_picture(
+                                ((u * n + i) as f64 + 0.5) / fine,
+                                ((v * n + j) as f64 + 0.5) / fine,
+                            );
+                            if x >= 0.0 && y >= 0.0 && x < 300.0 && y < 200.0 {
+                                let p = picture.get_pixel(x as u32, y as u32);
+                                sum.iter_mut()
+                                    .zip(p.0)
+                                    .for_each(|(s, c)| *s += u32::from(c));
+                                count += 1;
+                            }
+                        }
+                    }
+                    want.extend(sum.map(|s| match count {
+                        0 => 0.0,
+                        _ => -1.0 + s as f32 / count as f32 * (2.0 / 255.0),
+                    }));
+                }
+            }
+            assert_eq!(
+                sample(&picture, square, side_px, (-1.0, 1.0)),
+                want,
+                "{square:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_anchors_match_the_model_outputs() {
