@@ -41,9 +41,10 @@ usage: cargo xtask <command>
   bench-app            measure the app's budgets on its shipping build (profile app-release):
                        stripped size, cold start to the home screen under Xvfb, memory after
                        applying
-  bench-photo [RUNS]   time `licence photo crop` on a 12 MP phone JPEG against an
-                       OpenCV-Python pipeline doing the same job, as whole processes, in
-                       the same run (RUNS alternating pairs, default 15); ratio and peaks
+  bench-photo [RUNS]   time `licence photo crop` on a 12 MP phone JPEG (stored upright,
+                       then as a phone held upright writes it) against an OpenCV-Python
+                       pipeline doing the same job, as whole processes, in the same run
+                       (RUNS alternating pairs, default 15); ratios and peaks
 ";
 
 fn main() -> ExitCode {
@@ -346,46 +347,60 @@ fn bench_photo(args: &[String]) -> Result<()> {
         venv: "photo-baseline",
         packages: PHOTO_BASELINE_PACKAGES,
     }])?;
-    step("building `licence` (release) and writing the 12 MP test photo");
+    step("building `licence` (release) and writing the 12 MP test photos");
     sh(
         "cargo",
         &["build", "--release", "--locked", "-p", "licence-cli"],
     )?;
     let dir = root().join("target/bench-photo");
     std::fs::create_dir_all(&dir)?;
-    let photo = dir.join("phone.jpg");
-    let photo = photo.to_str().context("the target path is not UTF-8")?;
-    sh(
-        "cargo",
-        &[
-            "run",
-            "--quiet",
-            "--release",
-            "--locked",
-            "-p",
-            "licence-photo",
-            "--features",
-            "testdata",
-            "--example",
-            "peak_memory",
-            "--",
-            "write",
-            photo,
-        ],
-    )?;
-    step(&format!("racing, {runs} alternating runs each"));
+    // The photo stored upright, and the same photo as a phone held upright writes it (its
+    // landscape sensor's pixels and EXIF orientation 6), which both pipelines must turn.
+    let mut photos = Vec::new();
+    for (name, how) in [
+        ("phone.jpg", "write"),
+        ("phone-held-upright.jpg", "write-held-upright"),
+    ] {
+        let photo = dir.join(name);
+        let photo = photo
+            .to_str()
+            .context("the target path is not UTF-8")?
+            .to_owned();
+        sh(
+            "cargo",
+            &[
+                "run",
+                "--quiet",
+                "--release",
+                "--locked",
+                "-p",
+                "licence-photo",
+                "--features",
+                "testdata",
+                "--example",
+                "peak_memory",
+                "--",
+                how,
+                &photo,
+            ],
+        )?;
+        photos.push(photo);
+    }
     let python = needs::venv_dir("photo-baseline").join("bin/python");
     let race = root().join("crates/licence-photo/benches/opencv/race.py");
     let binary = root().join("target/release/licence");
-    let status = std::process::Command::new(&python)
-        .arg(&race)
-        .arg(&binary)
-        .arg(photo)
-        .arg(&runs)
-        .status()
-        .with_context(|| format!("could not start {}", python.display()))?;
-    if !status.success() {
-        bail!("the race failed ({status})");
+    for photo in &photos {
+        step(&format!("racing on {photo}, {runs} alternating runs each"));
+        let status = std::process::Command::new(&python)
+            .arg(&race)
+            .arg(&binary)
+            .arg(photo)
+            .arg(&runs)
+            .status()
+            .with_context(|| format!("could not start {}", python.display()))?;
+        if !status.success() {
+            bail!("the race failed ({status})");
+        }
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! count. Linux only.
 //!
 //! cargo run --release -p licence-photo --features testdata --example peak_memory -- write /tmp/phone.jpg
+//! (or `write-held-upright`: the same photo stored landscape with EXIF orientation 6)
 //! cargo run --release -p licence-photo --example peak_memory -- check /tmp/phone.jpg
 
 fn vm(field: &str) -> String {
@@ -19,6 +20,10 @@ fn main() {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         #[cfg(feature = "testdata")]
         ["write", out] => std::fs::write(out, licence_photo::testdata::phone_jpeg()).expect("write"),
+        #[cfg(feature = "testdata")]
+        ["write-held-upright", out] => {
+            std::fs::write(out, licence_photo::testdata::phone_jpeg_held_upright()).expect("write")
+        }
         ["check", file] => {
             let bytes = std::fs::read(file).expect("read");
             let before = vm("VmHWM:");
@@ -26,6 +31,6 @@ fn main() {
             let verdict = checker.check(&bytes, time::macros::date!(2026 - 11 - 24));
             println!("input {} KB, compliant {}, peak RSS before check {before}, after {}", bytes.len() / 1024, verdict.compliant, vm("VmHWM:"));
         }
-        _ => eprintln!("usage: peak_memory write OUT.jpg (needs --features testdata) | peak_memory check FILE.jpg"),
+        _ => eprintln!("usage: peak_memory write|write-held-upright OUT.jpg (needs --features testdata) | peak_memory check FILE.jpg"),
     }
 }

@@ -688,7 +688,15 @@ pub fn rotate(img: &RgbImage, degrees: f64, bg: Rgb<u8>) -> RgbImage {
 
 /// A JPEG with an EXIF block (APP1) carrying an orientation and, optionally, DateTime.
 pub fn jpeg_with_exif(img: &RgbImage, orientation: u16, datetime: Option<&str>) -> Vec<u8> {
-    let jpeg = encode(img, image::ImageFormat::Jpeg);
+    with_exif(
+        &encode(img, image::ImageFormat::Jpeg),
+        orientation,
+        datetime,
+    )
+}
+
+/// `jpeg` with an EXIF segment after its start marker, as in `jpeg_with_exif`.
+pub fn with_exif(jpeg: &[u8], orientation: u16, datetime: Option<&str>) -> Vec<u8> {
     // TIFF header (little endian), IFD0 with 1 or 2 entries, then the DateTime text.
     let entries: u16 = if datetime.is_some() { 2 } else { 1 };
     let mut tiff: Vec<u8> = b"II*\0".to_vec();
@@ -724,6 +732,25 @@ pub fn jpeg_with_exif(img: &RgbImage, orientation: u16, datetime: Option<&str>) 
 /// portrait, with sensor-like noise so that it encodes to about the size of a phone's JPEG
 /// (3 MB) and decodes as slowly.
 pub fn phone_jpeg() -> Vec<u8> {
+    jpeg_of_quality(&phone_picture(), 90)
+}
+
+/// The same photo as a phone held upright writes it: its landscape sensor's pixels (4000×3000)
+/// and EXIF orientation 6, "turn a quarter clockwise to view".
+pub fn phone_jpeg_held_upright() -> Vec<u8> {
+    let stored = imageops::rotate270(&phone_picture());
+    with_exif(&jpeg_of_quality(&stored, 90), 6, None)
+}
+
+fn jpeg_of_quality(picture: &RgbImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(picture)
+        .unwrap();
+    out
+}
+
+fn phone_picture() -> RgbImage {
     let (head, _) = portrait(4.5);
     let mut canvas = RgbImage::from_pixel(3000, 4000, WHITE);
     imageops::overlay(
@@ -740,11 +767,7 @@ pub fn phone_jpeg() -> Vec<u8> {
         let n = (seed % 15) as i16 - 7;
         *p = Rgb(p.0.map(|c| (i16::from(c) + n).clamp(0, 255) as u8));
     }
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode_image(&canvas)
-        .unwrap();
-    out
+    canvas
 }
 
 /// Scores photos of a labelled set the way issue 18 states its targets: the share of compliant

@@ -75,6 +75,33 @@ fn a_phone_sized_head_is_measured_as_a_frame_is() {
     }
 }
 
+/// A phone held upright writes its landscape sensor's pixels and EXIF orientation 6: the photo
+/// is turned as it decodes and judged as the same photo stored upright (JPEG's blocks fall
+/// differently on the turned pixels, so within a pixel).
+#[test]
+fn a_phone_photo_held_upright_gets_the_verdict_of_the_same_photo_stored_upright() {
+    let mut checker = PhotoChecker::new();
+    let upright = checker.check(&licence_photo::testdata::phone_jpeg(), TODAY);
+    let held = checker.check(&licence_photo::testdata::phone_jpeg_held_upright(), TODAY);
+    assert_codes(&upright, &[]);
+    assert_codes(&held, &[]);
+    let (a, b) = (
+        held.measurements.as_ref().unwrap(),
+        upright.measurements.as_ref().unwrap(),
+    );
+    let near = |x: u32, y: u32| x.abs_diff(y) <= 1;
+    assert!(
+        near(a.head_length_px, b.head_length_px)
+            && near(a.head_width_px, b.head_width_px)
+            && near(a.top_margin_px, b.top_margin_px)
+            && a.centre_offset_px.abs_diff(b.centre_offset_px) <= 1
+            && (a.scale / b.scale - 1.0).abs() < 0.01,
+        "{a:?} against {b:?}"
+    );
+    let crop = licence_photo::decode(held.cropped_jpeg.as_deref().unwrap()).unwrap();
+    assert_eq!(crop.rgb.dimensions(), (260, 378));
+}
+
 /// A large JPEG is decoded at half its size (`decode_reduced`), and its head measured and its
 /// frame cut there; a head too small there to give the frame 1.25 picture pixels per frame
 /// pixel sends it back to a full-size decode. Either way the verdict is the one its full-size

@@ -3,7 +3,10 @@ whole processes, alternating, and prints medians, the ratio and each one's peak 
 pipeline runs twice: as the issue's baseline (a full-size decode), and with the half-size
 decode ours uses on a large JPEG (pipeline.py --reduced), so both ratios come from one run.
 
-Usage: race.py LICENCE_BINARY PHOTO RUNS   (run by `cargo xtask bench-photo`)"""
+Usage: race.py LICENCE_BINARY PHOTO RUNS [BASE_LICENCE_BINARY]   (run by `cargo xtask bench-photo`)
+
+With BASE_LICENCE_BINARY (e.g. a build of an earlier commit in a worktree), that binary runs
+in the same rotation too, and the ratio of the two `licence` binaries is printed as well."""
 import os
 import statistics
 import subprocess
@@ -12,6 +15,7 @@ import tempfile
 import time
 
 binary, photo, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+base = sys.argv[4] if len(sys.argv) > 4 else None
 out = tempfile.mkdtemp(prefix="bench-photo-")
 pipeline = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pipeline.py")
 commands = {
@@ -19,6 +23,8 @@ commands = {
     "opencv-python pipeline": [sys.executable, pipeline, photo, f"{out}/opencv.jpg"],
     "opencv-python, ½ decode": [sys.executable, pipeline, photo, f"{out}/half.jpg", "--reduced"],
 }
+if base:
+    commands["licence photo crop, base"] = [base, "photo", "crop", photo, "--out", f"{out}/base.jpg"]
 
 
 def run(command):
@@ -51,5 +57,5 @@ for name in commands:
     t = sorted(times[name])
     print(f"{name:24} median {medians[name]:6.1f} ms (min {t[0]:.1f}, max {t[-1]:.1f}), peak {peaks[name]:.1f} MiB")
 ours = medians["licence photo crop"]
-for baseline in ("opencv-python pipeline", "opencv-python, ½ decode"):
+for baseline in [name for name in commands if name != "licence photo crop"]:
     print(f"ratio (ours / {baseline}, medians of {runs}): {ours / medians[baseline]:.3f}")
