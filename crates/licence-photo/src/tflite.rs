@@ -1401,14 +1401,52 @@ mod tests {
         assert!(out.data.iter().skip(1).step_by(2).all(|&v| v == 0.0));
     }
 
+    /// Values in [-1, 1] from a xorshift generator: `n` at a time.
+    fn random_values(mut seed: u64) -> impl FnMut(usize) -> Vec<f32> {
+        move |n| {
+            (0..n)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    (seed % 2001) as f32 / 1000.0 - 1.0
+                })
+                .collect()
+        }
+    }
+
+    /// A `k`×`k` window with the stride and padding given, over an input of (h, w, channels).
+    fn square_window(
+        input: (usize, usize, usize),
+        out_channels: usize,
+        k: usize,
+        stride: usize,
+        same: bool,
+    ) -> (Window, Shapes) {
+        let window = Window {
+            kernel: (k, k),
+            stride: (stride, stride),
+            same,
+        };
+        let (oh, ow, top, left) = window.output(input.0, input.1).unwrap();
+        let shape = Shapes {
+            input,
+            output: (oh, ow, out_channels),
+            pad: (top, left),
+        };
+        (window, shape)
+    }
+
     /// Each output of a convolution, summed one tap and one channel at a time from the bias,
-    /// as TFLite's reference does.
+    /// as TFLite's reference does: a full one (weights [out][kh][kw][in]) when `multiplier`
+    /// is 0, else a depthwise one (weights [kh][kw][out], out = in × multiplier).
     fn naive_convolution(
         x: &[f32],
         w: &[f32],
         bias: &[f32],
         window: &Window,
         shape: Shapes,
+        multiplier: usize,
     ) -> Vec<f32> {
         let ((kh, kw), (_, _, ic), (oh, ow, oc)) = (window.kernel, shape.input, shape.output);
         let mut out = Vec::new();
@@ -1418,10 +1456,17 @@ mod tests {
                     let mut sum = bias[o];
                     for ky in 0..kh {
                         for kx in 0..kw {
-                            if let Some(i) = shape.tap(window, (oy, ox), (ky, kx)) {
-                                for c in 0..ic {
-                                    sum += x[i * ic + c] * w[(o * kh * kw + ky * kw + kx) * ic + c];
+                            let Some(i) = shape.tap(window, (oy, ox), (ky, kx)) else {
+                                continue;
+                            };
+                            match o.checked_div(multiplier) {
+                                None => {
+                                    for c in 0..ic {
+                                        sum +=
+                                            x[i * ic + c] * w[((o * kh + ky) * kw + kx) * ic + c];
+                                    }
                                 }
+                                Some(c) => sum += x[i * ic + c] * w[(ky * kw + kx) * oc + o],
                             }
                         }
                     }
@@ -1432,19 +1477,13 @@ mod tests {
         out
     }
 
+    fn same_bits(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
     #[test]
     fn a_convolution_in_blocks_makes_each_sum_exactly_as_one_at_a_time() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut random = |n: usize| -> Vec<f32> {
-            (0..n)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    (seed % 2001) as f32 / 1000.0 - 1.0
-                })
-                .collect()
-        };
+        let mut random = random_values(0x2545_F491_4F6C_DD1D);
         // Kernels of 1, 3 and 5, strides 1 and 2, SAME and VALID, rows of widths that are
         // and are not whole blocks, channels over and under a lane.
         for (h, w, ic, oc, k, stride, same) in [
@@ -1456,46 +1495,23 @@ mod tests {
             (5, 5, 2, 3, 5, 1, true),
             (12, 12, 1, 16, 2, 2, false),
         ] {
-            let window = Window {
-                kernel: (k, k),
-                stride: (stride, stride),
-                same,
-            };
-            let (oh, ow, top, left) = window.output(h, w).unwrap();
-            let shape = Shapes {
-                input: (h, w, ic),
-                output: (oh, ow, oc),
-                pad: (top, left),
-            };
+            let (window, shape) = square_window((h, w, ic), oc, k, stride, same);
+            let (oh, ow) = (shape.output.0, shape.output.1);
             let (x, weights, bias) = (random(h * w * ic), random(oc * k * k * ic), random(oc));
-            let want = naive_convolution(&x, &weights, &bias, &window, shape);
+            let want = naive_convolution(&x, &weights, &bias, &window, shape, 0);
             let (padded_weights, padded_bias) = padded(&weights, (oc, k * k, ic), bias);
             let mut got = vec![0.0; oh * ow * oc];
             convolve(&x, &padded_weights, &padded_bias, &window, shape, &mut got);
-            let same_bits = got
-                .iter()
-                .zip(&want)
-                .all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(
-                same_bits,
+                same_bits(&got, &want),
                 "{h}×{w}×{ic} → {oc}, kernel {k}, stride {stride}"
             );
         }
     }
 
     #[test]
-    fn a_depthwise_convolution_in_blocks_makes_each_sum_exactly_as_one_at_a_time() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut random = |n: usize| -> Vec<f32> {
-            (0..n)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    (seed % 2001) as f32 / 1000.0 - 1.0
-                })
-                .collect()
-        };
+    fn a_depthwise_convolution_makes_each_sum_exactly_as_the_reference_does() {
+        let mut random = random_values(0x9E37_79B9_7F4A_7C15);
         for (h, w, ic, multiplier, k, stride, same) in [
             (9, 13, 24, 1, 5, 2, true),
             (8, 8, 16, 1, 3, 1, true),
@@ -1503,44 +1519,15 @@ mod tests {
             (10, 9, 7, 1, 3, 2, true),
             (6, 10, 3, 2, 3, 1, true),
         ] {
-            let window = Window {
-                kernel: (k, k),
-                stride: (stride, stride),
-                same,
-            };
-            let (oh, ow, top, left) = window.output(h, w).unwrap();
             let oc = ic * multiplier;
-            let shape = Shapes {
-                input: (h, w, ic),
-                output: (oh, ow, oc),
-                pad: (top, left),
-            };
+            let (window, shape) = square_window((h, w, ic), oc, k, stride, same);
+            let (oh, ow) = (shape.output.0, shape.output.1);
             let (x, weights, bias) = (random(h * w * ic), random(k * k * oc), random(oc));
-            let mut want = Vec::new();
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    for o in 0..oc {
-                        let mut sum = bias[o];
-                        for ky in 0..k {
-                            for kx in 0..k {
-                                if let Some(i) = shape.tap(&window, (oy, ox), (ky, kx)) {
-                                    sum += x[i * ic + o / multiplier]
-                                        * weights[(ky * k + kx) * oc + o];
-                                }
-                            }
-                        }
-                        want.push(sum);
-                    }
-                }
-            }
+            let want = naive_convolution(&x, &weights, &bias, &window, shape, multiplier);
             let mut got = vec![0.0; oh * ow * oc];
             depthwise(&x, &weights, &bias, multiplier, &window, shape, &mut got);
-            let same_bits = got
-                .iter()
-                .zip(&want)
-                .all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(
-                same_bits,
+                same_bits(&got, &want),
                 "{h}×{w}×{ic} ×{multiplier}, kernel {k}, stride {stride}"
             );
         }

@@ -75,6 +75,23 @@ fn a_phone_sized_head_is_measured_as_a_frame_is() {
     }
 }
 
+/// The frame's measurements of two verdicts within a pixel of each other, and the same scale.
+fn assert_measured_alike(a: &Verdict, b: &Verdict, what: &str) {
+    let (a, b) = (
+        a.measurements.as_ref().unwrap(),
+        b.measurements.as_ref().unwrap(),
+    );
+    let near = |x: u32, y: u32| x.abs_diff(y) <= 1;
+    assert!(
+        near(a.head_length_px, b.head_length_px)
+            && near(a.head_width_px, b.head_width_px)
+            && near(a.top_margin_px, b.top_margin_px)
+            && a.centre_offset_px.abs_diff(b.centre_offset_px) <= 1
+            && (a.scale / b.scale - 1.0).abs() < 0.01,
+        "{what}: {a:?} against {b:?}"
+    );
+}
+
 /// A phone held upright writes its landscape sensor's pixels and EXIF orientation 6: the photo
 /// is turned as it decodes and judged as the same photo stored upright (JPEG's blocks fall
 /// differently on the turned pixels, so within a pixel).
@@ -85,19 +102,7 @@ fn a_phone_photo_held_upright_gets_the_verdict_of_the_same_photo_stored_upright(
     let held = checker.check(&licence_photo::testdata::phone_jpeg_held_upright(), TODAY);
     assert_codes(&upright, &[]);
     assert_codes(&held, &[]);
-    let (a, b) = (
-        held.measurements.as_ref().unwrap(),
-        upright.measurements.as_ref().unwrap(),
-    );
-    let near = |x: u32, y: u32| x.abs_diff(y) <= 1;
-    assert!(
-        near(a.head_length_px, b.head_length_px)
-            && near(a.head_width_px, b.head_width_px)
-            && near(a.top_margin_px, b.top_margin_px)
-            && a.centre_offset_px.abs_diff(b.centre_offset_px) <= 1
-            && (a.scale / b.scale - 1.0).abs() < 0.01,
-        "{a:?} against {b:?}"
-    );
+    assert_measured_alike(&held, &upright, "held upright");
     let crop = licence_photo::decode(held.cropped_jpeg.as_deref().unwrap()).unwrap();
     assert_eq!(crop.rgb.dimensions(), (260, 378));
 }
@@ -142,19 +147,7 @@ fn a_large_jpeg_decoded_at_half_size_gets_the_verdict_of_its_full_size_pixels() 
         let as_jpeg = checker.check(&jpeg, TODAY);
         assert_codes(&as_pixels, expected);
         assert_codes(&as_jpeg, expected);
-        let (a, b) = (
-            as_jpeg.measurements.as_ref().unwrap(),
-            as_pixels.measurements.as_ref().unwrap(),
-        );
-        let near = |x: u32, y: u32| x.abs_diff(y) <= 1;
-        assert!(
-            near(a.head_length_px, b.head_length_px)
-                && near(a.head_width_px, b.head_width_px)
-                && near(a.top_margin_px, b.top_margin_px)
-                && a.centre_offset_px.abs_diff(b.centre_offset_px) <= 1
-                && (a.scale / b.scale - 1.0).abs() < 0.01,
-            "{scale}: {a:?} against {b:?}"
-        );
+        assert_measured_alike(&as_jpeg, &as_pixels, &scale.to_string());
         assert_eq!(as_jpeg.cropped_jpeg.is_some(), expected.is_empty());
     }
 }
