@@ -108,8 +108,11 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Refusal> {
 /// `decode`. Any other file, or a JPEG libjpeg will not take at reduced size (progressive,
 /// CMYK, 12-bit, arithmetic-coded), is decoded at full size.
 pub fn decode_reduced(bytes: &[u8], min_short_side: u32) -> Result<Decoded, Refusal> {
-    decode_reduced_with_copy(bytes, min_short_side, |_, _, _| None).map(|(decoded, _)| decoded)
+    decode_reduced_with_copy(bytes, min_short_side, None::<NoCopy>).map(|(decoded, _)| decoded)
 }
+
+/// What `decode_reduced` asks to be made of the rows on the way: nothing, and no thread.
+type NoCopy = for<'a> fn(u32, u32, Rows<'a>) -> Option<RgbImage>;
 
 /// Rows of a picture, in order, as the decoder finishes them: for work that can start before
 /// the whole picture is decoded, on another core.
@@ -136,14 +139,14 @@ impl<'a> Rows<'a> {
 /// Rows a JPEG decoded reduced is handed on in.
 const BAND_ROWS: usize = 32;
 
-/// Like `decode_reduced`, and `copy(width, height, rows)` makes a picture from the rows of a
-/// JPEG decoded reduced, on another thread while the decoder runs, and that picture is
-/// turned upright as the photo is. The second result is `None` where the photo was decoded
+/// Like `decode_reduced`, and `copy(width, height, rows)`, if given, makes a picture from the
+/// rows of a JPEG decoded reduced, on another thread while the decoder runs, and that picture
+/// is turned upright as the photo is. The second result is `None` where the photo was decoded
 /// otherwise (or no thread could be started): the caller makes it from the photo then.
 pub(crate) fn decode_reduced_with_copy(
     bytes: &[u8],
     min_short_side: u32,
-    copy: impl FnOnce(u32, u32, Rows<'_>) -> Option<RgbImage> + Send,
+    copy: Option<impl FnOnce(u32, u32, Rows<'_>) -> Option<RgbImage> + Send>,
 ) -> Result<(Decoded, Option<RgbImage>), Refusal> {
     if bytes.is_empty() {
         return Err(refuse(ProblemCode::Unreadable, "empty file"));
@@ -307,7 +310,7 @@ fn jpeg_reduced(
     size: (u32, u32),
     reduction: u32,
     orientation: Orientation,
-    copy: impl FnOnce(u32, u32, Rows<'_>) -> Option<RgbImage> + Send,
+    copy: Option<impl FnOnce(u32, u32, Rows<'_>) -> Option<RgbImage> + Send>,
 ) -> Option<(RgbImage, Option<RgbImage>)> {
     let numerator = u8::try_from(8 / reduction).ok()?;
     // Unwinding out of libjpeg leaves nothing of ours half-changed: the buffer is dropped.
@@ -334,9 +337,10 @@ fn jpeg_reduced(
                 arrived: Vec::new(),
                 more,
             };
-            let maker = thread::Builder::new()
-                .name("photo-copy".into())
-                .spawn_scoped(scope, move || copy(w32, h32, rows));
+            let maker = copy.and_then(|copy| {
+                let maker = thread::Builder::new().name("photo-copy".into());
+                maker.spawn_scoped(scope, move || copy(w32, h32, rows)).ok()
+            });
             let (to_turn, turning) = mpsc::channel::<&[u8]>();
             let turner = QuarterTurn::of(orientation).and_then(|turn| {
                 let turn_all = move || {
@@ -354,7 +358,9 @@ fn jpeg_reduced(
             for band in rgb.chunks_mut(row_len * BAND_ROWS) {
                 let done: &[u8] = started.read_scanlines_into(band).ok()?;
                 // A thread that has stopped listening has what it needs.
-                let _ = finished.send(done);
+                if maker.is_some() {
+                    let _ = finished.send(done);
+                }
                 if turner.is_some() {
                     let _ = to_turn.send(done);
                 }
@@ -362,7 +368,7 @@ fn jpeg_reduced(
             // Each helper waits on its channel for rows: it learns here (or when an error
             // unwinds past) that no more are coming.
             drop((finished, to_turn));
-            let made = maker.ok().and_then(|maker| maker.join().ok().flatten());
+            let made = maker.and_then(|maker| maker.join().ok().flatten());
             let turned = turner.and_then(|turner| turner.join().ok().flatten());
             Some((made, turned))
         })?;
@@ -626,13 +632,13 @@ mod tests {
     fn a_copy_made_while_decoding_is_the_copy_of_the_decoded_picture_upright() {
         let img = striped();
         let file = encode(&img, ImageFormat::Jpeg);
-        let (decoded, copy) = decode_reduced_with_copy(&file, 150, copy_of_rows).unwrap();
+        let (decoded, copy) = decode_reduced_with_copy(&file, 150, Some(copy_of_rows)).unwrap();
         assert_eq!(decoded.reduction, 2);
         let want = crate::blazeface::reduced(&decoded.rgb, 64).unwrap();
         assert_eq!(copy.expect("made on the way"), want);
         // Turned a quarter by its EXIF orientation, the copy is turned with the picture.
         let turned = crate::testdata::jpeg_with_exif(&img, 6, None);
-        let (decoded, copy) = decode_reduced_with_copy(&turned, 150, copy_of_rows).unwrap();
+        let (decoded, copy) = decode_reduced_with_copy(&turned, 150, Some(copy_of_rows)).unwrap();
         let copy = copy.expect("made on the way");
         assert_eq!(
             (decoded.rgb.dimensions(), copy.dimensions()),
@@ -642,7 +648,7 @@ mod tests {
         let difference = mean_difference(&copy, &want);
         assert!(difference < 8.0, "mean difference {difference:.2}");
         // Decoded at full size, there is no copy: the caller makes it.
-        let (decoded, copy) = decode_reduced_with_copy(&file, 300, copy_of_rows).unwrap();
+        let (decoded, copy) = decode_reduced_with_copy(&file, 300, Some(copy_of_rows)).unwrap();
         assert_eq!((decoded.reduction, copy), (1, None));
     }
 
@@ -748,7 +754,7 @@ mod tests {
             // (a refusal's code, or a picture), and a copy made of the rows on the way,
             // however far the decoder got, is the picture's or none.
             let full = decode(&f).map(|d| d.rgb.dimensions());
-            let reduced = decode_reduced_with_copy(&f, 100, copy_of_rows);
+            let reduced = decode_reduced_with_copy(&f, 100, Some(copy_of_rows));
             match (full, reduced) {
                 (Ok(_), Ok((decoded, copy))) => {
                     if let Some(copy) = copy {

@@ -441,7 +441,7 @@ impl PhotoChecker {
         let copy = |w, h, mut rows: intake::Rows<'_>| {
             blazeface::Reducer::new(w, h, MODEL_COPY_SIDE)?.make(|r| rows.row(r))
         };
-        match intake::decode_reduced_with_copy(bytes, REDUCED_MIN_SHORT_SIDE, copy) {
+        match intake::decode_reduced_with_copy(bytes, REDUCED_MIN_SHORT_SIDE, Some(copy)) {
             Err(refusal) => refused(refusal),
             Ok((decoded, copy)) => {
                 let old = match (decoded.taken, today) {
