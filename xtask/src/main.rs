@@ -37,7 +37,8 @@ usage: cargo xtask <command>
                        --postgres: on a throwaway PostgreSQL cluster instead of SQLite;
                        --pg NAME=VALUE: a setting of that cluster (repeatable), e.g.
                        --pg wal_compression=lz4;
-                       --instances N: N instances on the one store, behind HAProxy
+                       --instances N: N instances on the one store, behind HAProxy;
+                       --server-bin FILE: another build of the server (a baseline)
   bench-app            measure the app's budgets on its shipping build (profile app-release):
                        stripped size, cold start to the home screen under Xvfb, memory after
                        applying
@@ -273,10 +274,18 @@ fn bench_server(args: &[String]) -> Result<()> {
     };
     step("running the load generator (loopback only)");
     let generator = root().join("target/release/licence-loadgen");
-    let mut call: Vec<String> = vec![
-        "--server-bin".into(),
-        "target/release/licence-server".into(),
-    ];
+    // `--server-bin FILE` among ARGS runs another build of the server (a baseline built
+    // elsewhere, against the same generator and cluster); otherwise the one just built.
+    let mut call: Vec<String> = Vec::new();
+    if !args
+        .iter()
+        .any(|a| a == "--server-bin" || a.starts_with("--server-bin="))
+    {
+        call.extend([
+            "--server-bin".into(),
+            "target/release/licence-server".into(),
+        ]);
+    }
     if let Some(cluster) = &cluster {
         call.extend(["--postgres".into(), cluster.url()]);
     }

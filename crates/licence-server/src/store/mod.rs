@@ -49,6 +49,7 @@ macro_rules! stored_as_text {
 
 mod access;
 mod applications;
+mod group_commit;
 mod messages;
 mod postgres;
 mod registry;

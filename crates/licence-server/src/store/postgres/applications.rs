@@ -4,8 +4,9 @@
 //! here with locks, under READ COMMITTED: a submission, and a resubmission that opens an
 //! application again, lock the account's row first, so that one account's openings run one
 //! at a time (a replayed key finds the first application, two keys at once never open two);
-//! a new status-list position is allocated under an advisory lock. Each submission is its
-//! own transaction: PostgreSQL commits concurrently, SQLite's group commit is not needed.
+//! a new status-list position is allocated under an advisory lock. Submissions that arrive
+//! together are stored together (`store::group_commit`): one round trip, one statement and one
+//! commit for the batch, in a few lanes at once, where each took its own.
 
 use deadpool_postgres::GenericClient;
 use licence_core::{
@@ -99,43 +100,127 @@ async fn allocated_index<C: GenericClient>(
     .transpose()
 }
 
+/// What `submit_applications` (migration 3) decided for each submission of a batch, in the
+/// batch's order: `created`, `replayed` or `open`, and the application's id.
+async fn decide<C: GenericClient>(
+    c: &C,
+    batch: &[Application],
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let states = batch
+        .iter()
+        .map(|a| state_json(&a.state))
+        .collect::<Result<Vec<_>, _>>()?;
+    let column = |f: fn(&Application) -> &str| batch.iter().map(f).collect::<Vec<&str>>();
+    let accounts: Vec<AccountId> = batch.iter().map(|a| a.account).collect();
+    let photos: Vec<&[u8]> = batch.iter().map(|a| a.photo.as_slice()).collect();
+    let submitted_at: Vec<i64> = batch.iter().map(|a| a.submitted_at).collect();
+    let due_at: Vec<i64> = batch.iter().map(|a| a.due_at).collect();
+    let decided = rows(
+        c,
+        "SELECT o_outcome, o_id FROM submit_applications($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &accounts,
+            &column(|a| &a.idempotency_key),
+            &column(|a| &a.photo_source),
+            &photos,
+            &states,
+            &column(|a| a.state.status().as_str()),
+            &submitted_at,
+            &due_at,
+        ],
+    )
+    .await?;
+    if decided.len() != batch.len() {
+        return Err(corrupt(
+            "application",
+            format!("{} answers to {} submissions", decided.len(), batch.len()),
+        ));
+    }
+    decided
+        .iter()
+        .map(|r| Ok((get(r, "application", 0)?, get(r, "application", 1)?)))
+        .collect()
+}
+
+/// The answer to each submission of a batch from what was decided for it: a replay or an
+/// open application comes with the application found (fetched together, in one query).
+async fn answers<C: GenericClient>(
+    c: &C,
+    batch: Vec<Application>,
+    decided: Vec<(String, i64)>,
+) -> Result<Vec<Result<Submitted, StoreError>>, StoreError> {
+    let found_ids: Vec<i64> = decided
+        .iter()
+        .filter(|(outcome, _)| outcome != "created")
+        .map(|(_, id)| *id)
+        .collect();
+    let found: std::collections::HashMap<i64, Application> = if found_ids.is_empty() {
+        Default::default()
+    } else {
+        applications_where(c, "id = ANY($1)", &[&found_ids])
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect()
+    };
+    let stored = |id: i64| {
+        found
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| corrupt("application", format!("{id} vanished")))
+    };
+    Ok(batch
+        .into_iter()
+        .zip(decided)
+        .map(|(new, (outcome, id))| match outcome.as_str() {
+            "created" => Ok(Submitted::Created(Application { id, ..new })),
+            "replayed" => stored(id).map(Submitted::Replayed),
+            "open" => stored(id).map(Submitted::OpenExists),
+            other => Err(corrupt("application", format!("outcome {other}"))),
+        })
+        .collect())
+}
+
+impl PostgresStore {
+    /// Stores a batch of submissions in one statement and transaction; each one's answer, in
+    /// order.
+    ///
+    /// Should the batch fail for a reason of one of its submissions (an account that does
+    /// not exist, say), nothing of it was stored: each is then stored alone, so that only
+    /// that one is refused. A fault of the database or of the connection is every
+    /// submission's answer, worth a retry as it is for one.
+    async fn store_submissions(
+        &self,
+        batch: Vec<Application>,
+    ) -> Result<Vec<Result<Submitted, StoreError>>, StoreError> {
+        let c = self.client().await?;
+        match decide(&c, &batch).await {
+            Ok(decided) => answers(&c, batch, decided).await,
+            Err(e) if batch.len() > 1 && !matches!(e, StoreError::Unavailable(_)) => {
+                let mut each = Vec::with_capacity(batch.len());
+                for new in batch {
+                    let answer = match decide(&c, std::slice::from_ref(&new)).await {
+                        Ok(decided) => answers(&c, vec![new], decided).await.and_then(|mut a| {
+                            a.pop()
+                                .unwrap_or_else(|| Err(corrupt("application", "no answer")))
+                        }),
+                        Err(e) => Err(e),
+                    };
+                    each.push(answer);
+                }
+                Ok(each)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 impl ApplicationStore for PostgresStore {
     fn submit_application(&self, new: Application) -> Result<Submitted, StoreError> {
-        let state = state_json(&new.state)?;
-        let status = new.state.status().as_str();
-        self.run(async {
-            let c = self.client().await?;
-            // One statement, its own transaction: the function in migration 1 locks the
-            // account's row, then looks for a replay, then for an open application.
-            let decided = one(
-                &c,
-                "SELECT o_outcome, o_id FROM submit_application($1, $2, $3, $4, $5, $6, $7, $8)",
-                &[
-                    &new.account,
-                    &new.idempotency_key,
-                    &new.photo_source,
-                    &new.photo,
-                    &state,
-                    &status,
-                    &new.submitted_at,
-                    &new.due_at,
-                ],
-            )
-            .await?;
-            let outcome: String = get(&decided, "application", 0)?;
-            let id: i64 = get(&decided, "application", 1)?;
-            if outcome == "created" {
-                return Ok(Submitted::Created(Application { id, ..new }));
-            }
-            let found = applications_where(&c, "id = $1", &[&id])
-                .await?
-                .pop()
-                .ok_or_else(|| corrupt("application", format!("{id} vanished")))?;
-            match outcome.as_str() {
-                "replayed" => Ok(Submitted::Replayed(found)),
-                "open" => Ok(Submitted::OpenExists(found)),
-                other => Err(corrupt("application", format!("outcome {other}"))),
-            }
+        self.submissions.submit(new, |batch| {
+            let n = batch.len();
+            self.run(self.store_submissions(batch))
+                .unwrap_or_else(|e| vec![Err(e); n])
         })
     }
 

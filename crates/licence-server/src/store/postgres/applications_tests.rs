@@ -56,7 +56,6 @@ fn workers_of_two_instances_never_claim_the_same_application() {
 /// partial index): each place says exactly [`open_statuses`]. Runs without a database.
 #[test]
 fn the_schema_spells_the_open_statuses_as_the_code_does() {
-    let schema = include_str!("migrations/0001_schema.sql");
     let spelled = format!(
         "status IN ({})",
         open_statuses()
@@ -65,8 +64,18 @@ fn the_schema_spells_the_open_statuses_as_the_code_does() {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    assert_eq!(schema.matches("status IN (").count(), 2, "{schema}");
-    assert_eq!(schema.matches(spelled.as_str()).count(), 2, "{spelled}");
+    // The index and the function of migration 1, the batch function of migration 3.
+    for (schema, places) in [
+        (include_str!("migrations/0001_schema.sql"), 2),
+        (include_str!("migrations/0003_submit_applications.sql"), 1),
+    ] {
+        assert_eq!(schema.matches("status IN (").count(), places, "{schema}");
+        assert_eq!(
+            schema.matches(spelled.as_str()).count(),
+            places,
+            "{spelled}"
+        );
+    }
 }
 
 #[test]
@@ -140,6 +149,59 @@ fn two_instances_racing_open_one_application_per_account() {
             );
             assert_eq!(submitted_app(o), &stored[0]);
         }
+    }
+}
+
+/// One batch of the group commit, as `submit_applications` (migration 3) decides it: each
+/// submission answered in its place, a replay and a second application of the same account
+/// inside the batch seen as such; a submission that fails the batch (an account that does
+/// not exist) is refused alone, the rest stored.
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn a_batch_of_submissions_is_each_answered_in_its_place() {
+    let store = fresh_store();
+    let (a, b) = (unit(&store, 1), unit(&store, 2));
+    let kinds = |answers: &[Result<Submitted, StoreError>]| -> Vec<String> {
+        answers
+            .iter()
+            .map(|r| match r {
+                Ok(Submitted::Created(app)) => format!("created {}", app.idempotency_key),
+                Ok(Submitted::Replayed(app)) => format!("replayed {}", app.idempotency_key),
+                Ok(Submitted::OpenExists(app)) => format!("open {}", app.idempotency_key),
+                Err(e) => format!("error {e}"),
+            })
+            .collect()
+    };
+    let batch = vec![
+        application(a, "k1"),
+        application(b, "k1"),
+        application(a, "k1"),
+        application(a, "k2"),
+    ];
+    let answers = store.run(store.store_submissions(batch)).unwrap();
+    assert_eq!(
+        kinds(&answers),
+        ["created k1", "created k1", "replayed k1", "open k1"]
+    );
+    let first = submitted_app(answers[0].as_ref().unwrap()).clone();
+    assert_eq!(submitted_app(answers[2].as_ref().unwrap()), &first);
+    assert_eq!(store.applications_of(a).unwrap(), [first]);
+
+    // An account that does not exist fails the batch; the others are stored alone.
+    let (c, d) = (unit(&store, 3), unit(&store, 4));
+    let batch = vec![
+        application(c, "k1"),
+        application(a + b + c + d + 1000, "k1"),
+        application(d, "k1"),
+        application(c, "k1"),
+    ];
+    let answers = store.run(store.store_submissions(batch)).unwrap();
+    let kinds = kinds(&answers);
+    assert_eq!(kinds[0], "created k1");
+    assert!(kinds[1].starts_with("error database: "), "{kinds:?}");
+    assert_eq!(kinds[2..], ["created k1", "replayed k1"]);
+    for account in [c, d] {
+        assert_eq!(store.applications_of(account).unwrap().len(), 1);
     }
 }
 

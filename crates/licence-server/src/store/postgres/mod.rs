@@ -26,7 +26,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use super::StoreError;
+use super::group_commit::GroupCommit;
+use super::{Application, StoreError, Submitted};
 
 /// Every connection's transactions are READ COMMITTED, whatever the server's default: the
 /// locks the pieces take (advisory locks, FOR UPDATE, the submission function's account
@@ -43,8 +44,17 @@ const POOL_SIZE: usize = 16;
 /// not a pile of waiting requests.
 const CONNECTION_WAIT: Duration = Duration::from_secs(5);
 
+/// Batches of submissions stored at once, and submissions per batch at most
+/// (`store::group_commit`): two lanes keep both cores of a small database busy while a
+/// commit waits for its flush; more would only queue inside PostgreSQL, for the same
+/// accounts' locks and the same log flush.
+const SUBMISSION_LANES: usize = 2;
+const SUBMISSION_BATCH: usize = 64;
+
 pub struct PostgresStore {
     pool: Pool,
+    /// Submissions waiting for the next group commit (see `submit_application`).
+    submissions: GroupCommit<Application, Submitted>,
     /// Drives the connections and runs each call; `None` only while being dropped.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -317,6 +327,7 @@ impl PostgresStore {
             .map_err(db)?;
         let store = PostgresStore {
             pool,
+            submissions: GroupCommit::new(SUBMISSION_LANES, SUBMISSION_BATCH),
             runtime: Some(runtime),
         };
         store.run(async {

@@ -6,7 +6,7 @@ use licence_core::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{corrupt, db, lock, SqliteStore};
+use super::{corrupt, db, SqliteStore};
 use crate::store::applications::{
     applicant_record, DeskCounts, APPLICANT_RECORD_SQL, DESK_COUNTS_SQL,
 };
@@ -14,12 +14,6 @@ use crate::store::{
     AccountId, Application, ApplicationStore, Effects, PhotoCheckRecord, Resubmitted, StoreError,
     Submitted,
 };
-
-/// A submission handed to whichever thread commits next, and where its answer goes.
-pub(super) struct PendingSubmission {
-    application: Application,
-    reply: std::sync::mpsc::SyncSender<Result<Submitted, StoreError>>,
-}
 
 /// An application still in progress: a second may not be opened beside it.
 const OPEN: [ApplicationStatus; 3] = [
@@ -53,14 +47,17 @@ fn state_json(state: &ApplicationState) -> Result<String, StoreError> {
 }
 
 /// Stores a batch of submissions in one transaction (each in a savepoint, so one failing
-/// does not undo the others) and answers each once the commit is on disk.
-fn commit_submissions(conn: &mut Connection, batch: Vec<PendingSubmission>) {
+/// does not undo the others); the answers, once the commit is on disk.
+fn commit_submissions(
+    conn: &mut Connection,
+    batch: Vec<Application>,
+) -> Vec<Result<Submitted, StoreError>> {
     let outcome = (|| -> Result<Vec<Result<Submitted, StoreError>>, StoreError> {
         let mut tx = conn.transaction().map_err(db)?;
         let mut results = Vec::with_capacity(batch.len());
-        for pending in &batch {
+        for application in &batch {
             let mut one = tx.savepoint().map_err(db)?;
-            let result = submit_one(&one, &pending.application);
+            let result = submit_one(&one, application);
             if result.is_ok() {
                 one.commit().map_err(db)?;
             } else {
@@ -72,18 +69,7 @@ fn commit_submissions(conn: &mut Connection, batch: Vec<PendingSubmission>) {
         tx.commit().map_err(db)?;
         Ok(results)
     })();
-    match outcome {
-        Ok(results) => {
-            for (pending, result) in batch.into_iter().zip(results) {
-                let _ = pending.reply.send(result);
-            }
-        }
-        Err(e) => {
-            for pending in batch {
-                let _ = pending.reply.send(Err(e.clone()));
-            }
-        }
-    }
+    outcome.unwrap_or_else(|e| vec![Err(e); batch.len()])
 }
 
 fn submit_one(conn: &Connection, new: &Application) -> Result<Submitted, StoreError> {
@@ -168,27 +154,11 @@ impl SqliteStore {
 }
 
 impl ApplicationStore for SqliteStore {
-    /// Group commit: the submission joins a queue; whichever submitting thread gets the
-    /// writer next stores everything queued in one transaction and one disk flush, then
-    /// answers each. Under a surge many submissions share a flush; alone, one waits for none.
+    /// Group commit (`store::group_commit`): the one writer stores every submission queued
+    /// meanwhile in one transaction and one disk flush. Alone, a submission waits for none.
     fn submit_application(&self, new: Application) -> Result<Submitted, StoreError> {
-        let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        lock(&self.pending).push(PendingSubmission {
-            application: new,
-            reply,
-        });
-        let mut conn = self.conn();
-        // A committer answers before it lets the writer go: no answer yet means this
-        // submission is still queued, and this thread commits it with the rest.
-        if let Ok(result) = answer.try_recv() {
-            return result;
-        }
-        let batch = std::mem::take(&mut *lock(&self.pending));
-        commit_submissions(&mut conn, batch);
-        drop(conn);
-        answer
-            .try_recv()
-            .unwrap_or_else(|_| Err(StoreError::Database("a submission went unanswered".into())))
+        self.submissions
+            .submit(new, |batch| commit_submissions(&mut self.conn(), batch))
     }
 
     fn application(&self, id: i64) -> Result<Option<Application>, StoreError> {

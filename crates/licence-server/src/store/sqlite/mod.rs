@@ -13,11 +13,15 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, Transaction};
 
-use super::StoreError;
-use applications::PendingSubmission;
+use super::group_commit::GroupCommit;
+use super::{Application, StoreError, Submitted};
 
 /// Bytes per database page, for new databases.
 const PAGE_SIZE: i64 = 16_384;
+
+/// Submissions stored by one commit at most: bounded, though admission control's bound on
+/// work in flight keeps batches far smaller.
+const SUBMISSION_BATCH: usize = 256;
 
 /// Read connections at most: a burst beyond it waits its turn (briefly: reads are quick)
 /// rather than opening connections without bound.
@@ -35,7 +39,7 @@ pub struct SqliteStore {
     /// Signalled when a read connection is returned.
     reader_returned: std::sync::Condvar,
     /// Submissions waiting for the next group commit (see `submit_application`).
-    pending: Mutex<Vec<PendingSubmission>>,
+    submissions: GroupCommit<Application, Submitted>,
     /// Copies the WAL into the database file in the background; stops when dropped.
     _checkpointer: Option<Checkpointer>,
 }
@@ -277,7 +281,7 @@ impl SqliteStore {
             path: path.map(Path::to_path_buf),
             readers: Mutex::new(ReaderPool::default()),
             reader_returned: std::sync::Condvar::new(),
-            pending: Mutex::new(Vec::new()),
+            submissions: GroupCommit::new(1, SUBMISSION_BATCH),
             _checkpointer: None,
         })
     }
