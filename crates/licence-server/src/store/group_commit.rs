@@ -24,6 +24,11 @@ pub(crate) struct GroupCommit<T, A> {
     freed: Condvar,
     lanes: usize,
     max_batch: usize,
+    /// A batch's bytes at most (by `size`), its first item whatever its size: a batch is
+    /// one message to the database, and the connection that sends it keeps a buffer as
+    /// large as the largest it sent.
+    max_bytes: usize,
+    size: fn(&T) -> usize,
 }
 
 struct Queued<T, A> {
@@ -50,14 +55,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<T, A> GroupCommit<T, A> {
-    /// At most `lanes` batches at once, of at most `max_batch` items each.
-    pub(crate) fn new(lanes: usize, max_batch: usize) -> Self {
+    /// At most `lanes` batches at once, of at most `max_batch` items and `max_bytes` bytes
+    /// (each item's by `size`) each.
+    pub(crate) fn new(
+        lanes: usize,
+        max_batch: usize,
+        max_bytes: usize,
+        size: fn(&T) -> usize,
+    ) -> Self {
         GroupCommit {
             queue: Mutex::new(Vec::new()),
             busy: Mutex::new(0),
             freed: Condvar::new(),
             lanes: lanes.max(1),
             max_batch: max_batch.max(1),
+            max_bytes,
+            size,
         }
     }
 
@@ -80,7 +93,17 @@ impl<T, A> GroupCommit<T, A> {
             }
             let batch = {
                 let mut queue = lock(&self.queue);
-                let n = queue.len().min(self.max_batch);
+                let mut bytes = 0;
+                let n = queue
+                    .iter()
+                    .take(self.max_batch)
+                    .take_while(|q| {
+                        bytes += (self.size)(&q.item);
+                        bytes <= self.max_bytes
+                    })
+                    .count()
+                    .max(1)
+                    .min(queue.len());
                 queue.drain(..n).collect::<Vec<_>>()
             };
             if batch.is_empty() {
@@ -129,11 +152,14 @@ mod tests {
     use super::*;
 
     /// Many callers at once, each answered with its own item's answer; batches bounded in
-    /// size and in number at once; more than one item per batch when they pile up.
+    /// items, in bytes and in number at once; more than one item per batch when they pile
+    /// up.
     #[test]
     fn each_caller_gets_its_own_answer_from_bounded_batches() {
         for lanes in [1, 2, 3] {
-            let group = Arc::new(GroupCommit::<u32, u32>::new(lanes, 5));
+            // Items 0-39 of a byte each but every tenth of 30: at most 5 items, 40 bytes.
+            let size: fn(&u32) -> usize = |x| if x % 10 == 0 { 30 } else { 1 };
+            let group = Arc::new(GroupCommit::<u32, u32>::new(lanes, 5, 40, size));
             let (in_flight, most_in_flight, batches) = (
                 Arc::new(AtomicUsize::new(0)),
                 Arc::new(AtomicUsize::new(0)),
@@ -155,7 +181,7 @@ mod tests {
                             let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                             most_in_flight.fetch_max(now, Ordering::SeqCst);
                             std::thread::sleep(Duration::from_millis(5));
-                            lock(&batches).push(items.len());
+                            lock(&batches).push(items.iter().map(size).collect::<Vec<_>>());
                             in_flight.fetch_sub(1, Ordering::SeqCst);
                             items.iter().map(|x| Ok(x * 10)).collect()
                         });
@@ -168,12 +194,12 @@ mod tests {
                 assert_eq!(answer, i * 10);
             }
             let batches = lock(&batches);
-            assert_eq!(
-                batches.iter().sum::<usize>(),
-                callers,
-                "each item stored once"
-            );
-            assert!(batches.iter().all(|&n| (1..=5).contains(&n)), "{batches:?}");
+            let items: usize = batches.iter().map(Vec::len).sum();
+            assert_eq!(items, callers, "each item stored once");
+            for batch in batches.iter() {
+                assert!((1..=5).contains(&batch.len()), "{batches:?}");
+                assert!(batch.iter().sum::<usize>() <= 40, "{batches:?}");
+            }
             assert!(
                 batches.len() < callers,
                 "nothing shared a commit: {batches:?}"
@@ -182,11 +208,61 @@ mod tests {
         }
     }
 
+    /// Items queued while the one lane is busy go in the next batches in order, each batch
+    /// cut where the next item would pass its bytes.
+    #[test]
+    fn a_batch_is_cut_at_its_bytes_in_queue_order() {
+        let group = Arc::new(GroupCommit::<u32, u32>::new(1, 5, 40, |&x| x as usize));
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let (release, released) = sync_channel::<()>(0);
+        let released = Mutex::new(released);
+        let holding = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let commit = {
+            let (batches, holding) = (Arc::clone(&batches), Arc::clone(&holding));
+            move |items: Vec<u32>| {
+                if items == [2] {
+                    // The first caller holds the lane until the others are queued.
+                    holding.store(true, Ordering::SeqCst);
+                    let _ = lock(&released).recv();
+                }
+                lock(&batches).push(items.clone());
+                items.into_iter().map(Ok).collect::<Vec<_>>()
+            }
+        };
+        let commit = Arc::new(commit);
+        let call = |x: u32| {
+            let (group, commit) = (Arc::clone(&group), Arc::clone(&commit));
+            std::thread::spawn(move || group.submit(x, |items| commit(items)).unwrap())
+        };
+        let first = call(2);
+        while !holding.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        let mut others = Vec::new();
+        for (n, x) in [30, 1, 1, 30, 1, 50].into_iter().enumerate() {
+            others.push(call(x));
+            while lock(&group.queue).len() < n + 1 {
+                std::thread::yield_now();
+            }
+        }
+        release.send(()).unwrap();
+        assert_eq!(first.join().unwrap(), 2);
+        for (h, x) in others.into_iter().zip([30, 1, 1, 30, 1, 50]) {
+            assert_eq!(h.join().unwrap(), x);
+        }
+        // 30+1+1 = 32 and the next 30 would pass 40; an item over 40 goes alone.
+        assert_eq!(
+            *lock(&batches),
+            [vec![2], vec![30, 1, 1], vec![30, 1], vec![50]]
+        );
+    }
+
     /// A batch's errors reach the callers they belong to; a commit that answers too few
     /// items, or panics, leaves the others with an error, not waiting for ever.
     #[test]
     fn failures_reach_their_own_callers() {
-        let group = GroupCommit::<u32, u32>::new(1, 8);
+        // An item larger than a batch's bytes goes alone.
+        let group = GroupCommit::<u32, u32>::new(1, 8, 4, |&x| x as usize);
         let odd_fails = |items: Vec<u32>| {
             items
                 .into_iter()
@@ -200,6 +276,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(group.submit(2, odd_fails).unwrap(), 2);
+        assert_eq!(group.submit(10, odd_fails).unwrap(), 10);
         assert!(matches!(
             group.submit(3, odd_fails),
             Err(StoreError::Duplicate("odd"))

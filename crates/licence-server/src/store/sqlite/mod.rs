@@ -20,7 +20,8 @@ use super::{Application, StoreError, Submitted};
 const PAGE_SIZE: i64 = 16_384;
 
 /// Submissions stored by one commit at most: bounded, though admission control's bound on
-/// work in flight keeps batches far smaller.
+/// work in flight keeps batches far smaller. (Their bytes are not bounded: the batch stays
+/// in this process, written row by row.)
 const SUBMISSION_BATCH: usize = 256;
 
 /// Read connections at most: a burst beyond it waits its turn (briefly: reads are quick)
@@ -281,7 +282,7 @@ impl SqliteStore {
             path: path.map(Path::to_path_buf),
             readers: Mutex::new(ReaderPool::default()),
             reader_returned: std::sync::Condvar::new(),
-            submissions: GroupCommit::new(1, SUBMISSION_BATCH),
+            submissions: GroupCommit::new(1, SUBMISSION_BATCH, usize::MAX, |_| 0),
             _checkpointer: None,
         })
     }
