@@ -7,11 +7,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use licence_api::{ApplicationView, NewApplication, PhotoSource, Resubmission};
-use licence_core::{ApplicationEvent, ApplicationRefusal, ApplicationState, BusinessFunction};
+use licence_core::{
+    ApplicantRecord, ApplicationEvent, ApplicationRefusal, ApplicationState, BusinessFunction,
+};
 
 use super::{require, with_store, SignedInAccount};
 use crate::error::{ApiError, ApiJson, ApiPath};
-use crate::store::{Account, Application, Effects, Resubmitted, Submitted};
+use crate::store::{Account, ApplicantStanding, Application, Effects, Resubmitted, Submitted};
 use crate::{now, AppState};
 
 /// Largest uploaded photo (before the checker's own 20 MB limit, the body limit applies).
@@ -42,11 +44,10 @@ pub fn application_view(a: &Application) -> ApplicationView {
     }
 }
 
-/// The photo for an application: the one on file, or the upload (only sniffed here; the
-/// full check runs in the background).
-async fn photo(
-    state: &AppState,
-    account: &Account,
+/// The photo for an application: the one on file (read with the applicant's standing), or
+/// the upload (only sniffed here; the full check runs in the background).
+fn photo(
+    on_file: Option<Vec<u8>>,
     source: PhotoSource,
     upload: Option<&str>,
 ) -> Result<Vec<u8>, ApiError> {
@@ -55,12 +56,8 @@ async fn photo(
     };
     match (source, upload) {
         (PhotoSource::OnFile, None) => {
-            let id = account
-                .id_number
-                .ok_or_else(|| ApiError::internal("a person's account without an ID number"))?;
-            let entry = with_store(state, move |s| s.registry_entry(&id)).await?;
             // The request is well formed; the driver's file is what stands in the way: 409.
-            entry.and_then(|e| e.photo).ok_or_else(|| {
+            on_file.ok_or_else(|| {
                 ApiError::new(
                     StatusCode::CONFLICT,
                     "no_photo_on_file",
@@ -111,14 +108,25 @@ async fn photo(
     }
 }
 
-/// The holder may apply (face-signed, R2.7) and holds a licence (their own, R3.1).
-async fn eligible(state: &AppState, account: &Account) -> Result<(), ApiError> {
+/// What applying with a photo from `source` needs to know of the account, once the holder
+/// may apply at all (face-signed, R2.7), and whether they hold a licence (their own, R3.1):
+/// there is nothing to issue otherwise.
+async fn standing(
+    state: &AppState,
+    account: &Account,
+    source: PhotoSource,
+) -> Result<ApplicantStanding, ApiError> {
     require(account, BusinessFunction::ElectronicLicence)?;
-    let id = account
+    let id_number = account
         .id_number
         .ok_or_else(|| ApiError::internal("a person's account without an ID number"))?;
-    let entry = with_store(state, move |s| s.registry_entry(&id)).await?;
-    if entry.and_then(|e| e.licence).is_none() {
+    let id = account.id;
+    let with_photo = source == PhotoSource::OnFile;
+    let standing = with_store(state, move |s| {
+        s.applicant_standing(id, &id_number, with_photo)
+    })
+    .await?;
+    if !standing.holds_licence {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "no_licence",
@@ -126,19 +134,13 @@ async fn eligible(state: &AppState, account: &Account) -> Result<(), ApiError> {
             "The traffic police hold no driving licence for you, so there is nothing to issue",
         ));
     }
-    Ok(())
+    Ok(standing)
 }
 
 /// The service's rules for applying online: after three rejected reviews the driver is sent
 /// to a counter; the photo of the driver's own may change once in six months (the photo on
 /// file is always allowed).
-async fn rules_allow(
-    state: &AppState,
-    account: &Account,
-    source: PhotoSource,
-) -> Result<(), ApiError> {
-    let id = account.id;
-    let record = with_store(state, move |s| s.applicant_record(id)).await?;
+fn rules_allow(record: &ApplicantRecord, source: PhotoSource) -> Result<(), ApiError> {
     record
         .may_apply(source != PhotoSource::OnFile, crate::today())
         .map_err(|refusal| {
@@ -171,7 +173,7 @@ pub async fn submit(
     ApiJson(req): ApiJson<NewApplication>,
 ) -> Result<(StatusCode, ApiJson<ApplicationView>), ApiError> {
     let account = signed_in.account;
-    eligible(&state, &account).await?;
+    let standing = standing(&state, &account, req.photo_source).await?;
     // Exactly what the schema says: 1-64 printable ASCII characters, no spaces.
     let key = req.idempotency_key;
     if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
@@ -183,8 +185,12 @@ pub async fn submit(
         ));
     }
     // The rules first: a driver who must go to a counter is told so whatever the photo.
-    rules_allow(&state, &account, req.photo_source).await?;
-    let photo = photo(&state, &account, req.photo_source, req.photo.as_deref()).await?;
+    rules_allow(&standing.record, req.photo_source)?;
+    let photo = photo(
+        standing.photo_on_file,
+        req.photo_source,
+        req.photo.as_deref(),
+    )?;
     let submitted_at = now();
     let application = Application {
         id: 0,
@@ -331,11 +337,15 @@ pub async fn resubmit(
     ApiJson(req): ApiJson<Resubmission>,
 ) -> Result<ApiJson<ApplicationView>, ApiError> {
     let account = signed_in.account;
-    eligible(&state, &account).await?;
+    let standing = standing(&state, &account, req.photo_source).await?;
     let app = own(&state, &account, id).await?;
     // The rules first: a driver who must go to a counter is told so whatever the photo.
-    rules_allow(&state, &account, req.photo_source).await?;
-    let photo = photo(&state, &account, req.photo_source, req.photo.as_deref()).await?;
+    rules_allow(&standing.record, req.photo_source)?;
+    let photo = photo(
+        standing.photo_on_file,
+        req.photo_source,
+        req.photo.as_deref(),
+    )?;
     let moved = move_on(
         &state,
         &app,

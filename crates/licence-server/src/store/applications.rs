@@ -1,7 +1,7 @@
 //! E-licence applications (R3) with their history, and the positions in the status list of
 //! the accounts whose credential was issued.
 
-use licence_core::{ApplicantRecord, ApplicationState, LicenceStatus};
+use licence_core::{ApplicantRecord, ApplicationState, IdNumber, LicenceStatus};
 
 use super::{AccountId, StoreError};
 
@@ -58,6 +58,18 @@ pub enum Submitted {
     Replayed(Application),
     /// Another application of the account is still open.
     OpenExists(Application),
+}
+
+/// What the rules of applying look at before a submission or a resubmission, read in one
+/// look at the store rather than three (a round trip each on PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ApplicantStanding {
+    /// The registry holds a driving licence of the applicant's: there is something to issue.
+    pub holds_licence: bool,
+    /// The registry's photo of the applicant (档案照片), read only when asked for: a
+    /// submission with a photo of its own does not need it.
+    pub photo_on_file: Option<Vec<u8>>,
+    pub record: ApplicantRecord,
 }
 
 /// The query behind [`ApplicationStore::applicant_record`], in the SQL both stores speak
@@ -138,6 +150,15 @@ pub trait ApplicationStore: Send + Sync {
     /// What the service's rules look at in the account's past applications: reviewers'
     /// rejections since its last issued e-licence, and when a photo of its own was last issued.
     fn applicant_record(&self, account: AccountId) -> Result<ApplicantRecord, StoreError>;
+    /// The account's [`ApplicantStanding`]: the registry's word on the person `id_number`
+    /// (their photo only `with_photo`) and [`ApplicationStore::applicant_record`], together.
+    /// A person the registry does not know holds no licence and has no photo on file.
+    fn applicant_standing(
+        &self,
+        account: AccountId,
+        id_number: &IdNumber,
+        with_photo: bool,
+    ) -> Result<ApplicantStanding, StoreError>;
     /// What a review desk's team lead needs: see [`DeskCounts`]; `since` is the start of today.
     fn desk_counts(&self, now: i64, since: i64) -> Result<DeskCounts, StoreError>;
     /// The first `limit` applications waiting for a reviewer, by deadline.
@@ -555,6 +576,79 @@ pub(crate) mod tests {
             licence_core::ApplicantRecord::default()
         );
     }
+    /// What a submission reads in one look: whether the registry holds a licence of the
+    /// person's, their photo on file only when asked for, and the account's record as
+    /// `applicant_record` gives it.
+    pub(crate) fn the_applicant_standing_is_the_registry_and_the_record_together(
+        store: &dyn Store,
+    ) {
+        use super::ApplicantStanding;
+        use crate::store::RegistryEntry;
+        use licence_core::{ApplicationEvent as E, Rejection, RejectionCode};
+        let file = entry();
+        let id = file.id_number;
+        let account = store.create_account(&person()).unwrap();
+        let standing = |with_photo| store.applicant_standing(account, &id, with_photo).unwrap();
+        // A person the registry does not know: nothing to issue, no photo.
+        assert_eq!(standing(true), ApplicantStanding::default());
+        // Known, with a licence and a photo: the photo only when asked for.
+        store.put_registry_entry(&file).unwrap();
+        let known = ApplicantStanding {
+            holds_licence: true,
+            photo_on_file: file.photo.clone(),
+            record: licence_core::ApplicantRecord::default(),
+        };
+        assert_eq!(standing(true), known);
+        assert_eq!(
+            standing(false),
+            ApplicantStanding {
+                photo_on_file: None,
+                ..known.clone()
+            }
+        );
+        // Known, but without a licence or a photo (the licence row is gone).
+        store
+            .put_registry_entry(&RegistryEntry {
+                licence: None,
+                photo: None,
+                ..file.clone()
+            })
+            .unwrap();
+        assert_eq!(standing(true), ApplicantStanding::default());
+        // The record part is the account's own: one rejection by a reviewer counts.
+        store.put_registry_entry(&file).unwrap();
+        let Submitted::Created(app) = store.submit_application(application(account, "s")).unwrap()
+        else {
+            panic!("not created");
+        };
+        let review = app.state.apply(&E::StartReview).unwrap();
+        let rejected = review
+            .apply(&E::Reject {
+                reasons: vec![Rejection {
+                    code: RejectionCode::PhotoNotCompliant,
+                    note: None,
+                }],
+            })
+            .unwrap();
+        for (from, to, actor) in [
+            (&app.state, &review, "check"),
+            (&review, &rejected, "review01"),
+        ] {
+            assert!(store
+                .transition(app.id, from, to, actor, None, &Effects::NONE, 50)
+                .unwrap());
+        }
+        let record = store.applicant_record(account).unwrap();
+        assert_eq!(record.rejected_reviews, 1);
+        assert_eq!(standing(true), ApplicantStanding { record, ..known });
+        // Another account asking of the same person reads its own record, not this one's.
+        let other = unit(store, 9);
+        assert_eq!(
+            store.applicant_standing(other, &id, false).unwrap().record,
+            licence_core::ApplicantRecord::default()
+        );
+    }
+
     /// The desk's counts: waiting and overdue now; decisions since a time, by reviewers and
     /// by the system.
     pub(crate) fn the_desk_counts_what_waits_and_who_decided(store: &dyn Store) {

@@ -58,7 +58,8 @@ mod staff;
 
 pub use access::{AccessStore, CodePurpose, Device, Limit, Session, SmsChallenge};
 pub use applications::{
-    Application, ApplicationStore, DeskCounts, PhotoCheckRecord, Resubmitted, Submitted,
+    ApplicantStanding, Application, ApplicationStore, DeskCounts, PhotoCheckRecord, Resubmitted,
+    Submitted,
 };
 pub use messages::{Effects, InboxMessage, MessageStore, Notice, OutboxMessage};
 pub use postgres::PostgresStore;

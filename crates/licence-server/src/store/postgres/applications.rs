@@ -10,7 +10,7 @@
 
 use deadpool_postgres::GenericClient;
 use licence_core::{
-    ApplicantRecord, ApplicationState, ApplicationStatus, DrivingLicence, LicenceStatus,
+    ApplicantRecord, ApplicationState, ApplicationStatus, DrivingLicence, IdNumber, LicenceStatus,
 };
 use tokio_postgres::Row;
 
@@ -19,8 +19,8 @@ use crate::store::applications::{
     applicant_record, DeskCounts, APPLICANT_RECORD_SQL, DESK_COUNTS_SQL,
 };
 use crate::store::{
-    AccountId, Application, ApplicationStore, Effects, PhotoCheckRecord, Resubmitted, StoreError,
-    Submitted,
+    AccountId, ApplicantStanding, Application, ApplicationStore, Effects, PhotoCheckRecord,
+    Resubmitted, StoreError, Submitted,
 };
 
 /// The columns [`application_from_row`] reads, in its order.
@@ -246,6 +246,47 @@ impl ApplicationStore for PostgresStore {
                 get(&row, "application_event", 0)?,
                 get(&row, "application_event", 1)?,
             ))
+        })
+    }
+
+    fn applicant_standing(
+        &self,
+        account: AccountId,
+        id_number: &IdNumber,
+        with_photo: bool,
+    ) -> Result<ApplicantStanding, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            // Both statements are sent before either answer is awaited: one round trip. The
+            // photo is not fetched from its TOAST chunks unless asked for.
+            let person = id_number.as_str();
+            let (by_person, by_account): (&Params, &Params) =
+                (&[&person, &with_photo], &[&account]);
+            let (registry, record) = tokio::try_join!(
+                row(
+                    &c,
+                    "SELECT l.record IS NOT NULL, CASE WHEN $2 THEN p.photo END
+                     FROM registry_person p LEFT JOIN registry_licence l USING (id_number)
+                     WHERE p.id_number = $1",
+                    by_person,
+                ),
+                one(&c, APPLICANT_RECORD_SQL, by_account),
+            )?;
+            let (holds_licence, photo_on_file) = match registry {
+                Some(r) => (
+                    get(&r, "registry_licence", 0)?,
+                    get(&r, "registry_person", 1)?,
+                ),
+                None => (false, None),
+            };
+            Ok(ApplicantStanding {
+                holds_licence,
+                photo_on_file,
+                record: applicant_record(
+                    get(&record, "application_event", 0)?,
+                    get(&record, "application_event", 1)?,
+                ),
+            })
         })
     }
 

@@ -246,6 +246,14 @@ fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all() {
 
 #[test]
 #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+fn the_applicant_standing_is_the_registry_and_the_record_together() {
+    crate::store::applications::tests::the_applicant_standing_is_the_registry_and_the_record_together(
+        &fresh_store(),
+    );
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: cargo xtask test postgres"]
 fn the_applicant_record_counts_reviews_since_the_last_issue() {
     crate::store::applications::tests::the_applicant_record_counts_reviews_since_the_last_issue(
         &fresh_store(),

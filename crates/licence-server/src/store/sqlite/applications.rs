@@ -2,7 +2,7 @@
 //! submissions are group-committed.
 
 use licence_core::{
-    ApplicantRecord, ApplicationState, ApplicationStatus, DrivingLicence, LicenceStatus,
+    ApplicantRecord, ApplicationState, ApplicationStatus, DrivingLicence, IdNumber, LicenceStatus,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -11,8 +11,8 @@ use crate::store::applications::{
     applicant_record, DeskCounts, APPLICANT_RECORD_SQL, DESK_COUNTS_SQL,
 };
 use crate::store::{
-    AccountId, Application, ApplicationStore, Effects, PhotoCheckRecord, Resubmitted, StoreError,
-    Submitted,
+    AccountId, ApplicantStanding, Application, ApplicationStore, Effects, PhotoCheckRecord,
+    Resubmitted, StoreError, Submitted,
 };
 
 /// An application still in progress: a second may not be opened beside it.
@@ -175,6 +175,39 @@ impl ApplicationStore for SqliteStore {
             .map_err(db)?
             .query_row([account], |r| Ok(applicant_record(r.get(0)?, r.get(1)?)))
             .map_err(db)
+    }
+
+    fn applicant_standing(
+        &self,
+        account: AccountId,
+        id_number: &IdNumber,
+        with_photo: bool,
+    ) -> Result<ApplicantStanding, StoreError> {
+        let conn = self.reader()?;
+        // The photo column is not read (its overflow pages not loaded) unless asked for.
+        let registry = conn
+            .prepare_cached(
+                "SELECT l.record IS NOT NULL, CASE WHEN ?2 THEN p.photo END
+                 FROM registry_person p LEFT JOIN registry_licence l USING (id_number)
+                 WHERE p.id_number = ?1",
+            )
+            .map_err(db)?
+            .query_row(params![id_number.as_str(), with_photo], |r| {
+                Ok((r.get::<_, bool>(0)?, r.get::<_, Option<Vec<u8>>>(1)?))
+            })
+            .optional()
+            .map_err(db)?;
+        let record = conn
+            .prepare_cached(APPLICANT_RECORD_SQL)
+            .map_err(db)?
+            .query_row([account], |r| Ok(applicant_record(r.get(0)?, r.get(1)?)))
+            .map_err(db)?;
+        let (holds_licence, photo_on_file) = registry.unwrap_or_default();
+        Ok(ApplicantStanding {
+            holds_licence,
+            photo_on_file,
+            record,
+        })
     }
 
     fn desk_counts(&self, now: i64, since: i64) -> Result<DeskCounts, StoreError> {
@@ -519,6 +552,13 @@ mod tests {
     #[test]
     fn a_decision_and_all_it_causes_are_stored_together_or_not_at_all() {
         crate::store::applications::tests::a_decision_and_all_it_causes_are_stored_together_or_not_at_all(
+            &SqliteStore::in_memory().unwrap(),
+        );
+    }
+
+    #[test]
+    fn the_applicant_standing_is_the_registry_and_the_record_together() {
+        crate::store::applications::tests::the_applicant_standing_is_the_registry_and_the_record_together(
             &SqliteStore::in_memory().unwrap(),
         );
     }
