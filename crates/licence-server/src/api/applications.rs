@@ -152,6 +152,17 @@ fn rules_allow(record: &ApplicantRecord, source: PhotoSource) -> Result<(), ApiE
         })
 }
 
+/// The photo to store, once the rules allow applying with a photo from `source`: the rules
+/// first, so that a driver who must go to a counter is told so whatever the photo.
+fn allowed_photo(
+    standing: ApplicantStanding,
+    source: PhotoSource,
+    upload: Option<&str>,
+) -> Result<Vec<u8>, ApiError> {
+    rules_allow(&standing.record, source)?;
+    photo(standing.photo_on_file, source, upload)
+}
+
 fn review_deadline(state: &AppState, submitted_at: i64) -> Result<i64, ApiError> {
     let at = time::OffsetDateTime::from_unix_timestamp(submitted_at).map_err(ApiError::internal)?;
     state
@@ -184,13 +195,7 @@ pub async fn submit(
             "idempotency_key must be 1 to 64 printable ASCII characters without spaces",
         ));
     }
-    // The rules first: a driver who must go to a counter is told so whatever the photo.
-    rules_allow(&standing.record, req.photo_source)?;
-    let photo = photo(
-        standing.photo_on_file,
-        req.photo_source,
-        req.photo.as_deref(),
-    )?;
+    let photo = allowed_photo(standing, req.photo_source, req.photo.as_deref())?;
     let submitted_at = now();
     let application = Application {
         id: 0,
@@ -339,13 +344,7 @@ pub async fn resubmit(
     let account = signed_in.account;
     let standing = standing(&state, &account, req.photo_source).await?;
     let app = own(&state, &account, id).await?;
-    // The rules first: a driver who must go to a counter is told so whatever the photo.
-    rules_allow(&standing.record, req.photo_source)?;
-    let photo = photo(
-        standing.photo_on_file,
-        req.photo_source,
-        req.photo.as_deref(),
-    )?;
+    let photo = allowed_photo(standing, req.photo_source, req.photo.as_deref())?;
     let moved = move_on(
         &state,
         &app,
