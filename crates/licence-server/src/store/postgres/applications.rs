@@ -117,7 +117,8 @@ async fn decide<C: GenericClient>(
     let due_at: Vec<i64> = batch.iter().map(|a| a.due_at).collect();
     let decided = rows(
         c,
-        "SELECT o_outcome, o_id FROM submit_applications($1, $2, $3, $4, $5, $6, $7, $8)",
+        "SELECT o_n, o_outcome, o_id FROM submit_applications($1, $2, $3, $4, $5, $6, $7, $8)
+         ORDER BY o_n",
         &[
             &accounts,
             &column(|a| &a.idempotency_key),
@@ -130,15 +131,23 @@ async fn decide<C: GenericClient>(
         ],
     )
     .await?;
-    if decided.len() != batch.len() {
+    // One answer for each position, 1 to n: anything else is a fault of the function.
+    let positions: Vec<i64> = decided
+        .iter()
+        .map(|r| get(r, "application", 0))
+        .collect::<Result<_, _>>()?;
+    if !positions.iter().copied().eq(1..=batch.len() as i64) {
         return Err(corrupt(
             "application",
-            format!("{} answers to {} submissions", decided.len(), batch.len()),
+            format!(
+                "answers for positions {positions:?} to {} submissions",
+                batch.len()
+            ),
         ));
     }
     decided
         .iter()
-        .map(|r| Ok((get(r, "application", 0)?, get(r, "application", 1)?)))
+        .map(|r| Ok((get(r, "application", 1)?, get(r, "application", 2)?)))
         .collect()
 }
 
