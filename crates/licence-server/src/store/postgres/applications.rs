@@ -100,6 +100,14 @@ async fn allocated_index<C: GenericClient>(
     .transpose()
 }
 
+/// An [`ApplicantRecord`] from the row of `APPLICANT_RECORD_SQL`.
+fn record_from_row(row: &Row) -> Result<ApplicantRecord, StoreError> {
+    Ok(applicant_record(
+        get(row, "application_event", 0)?,
+        get(row, "application_event", 1)?,
+    ))
+}
+
 /// What `submit_applications` (migration 3) decided for each submission of a batch, in the
 /// batch's order: `created`, `replayed` or `open`, and the application's id.
 async fn decide<C: GenericClient>(
@@ -250,11 +258,7 @@ impl ApplicationStore for PostgresStore {
     fn applicant_record(&self, account: AccountId) -> Result<ApplicantRecord, StoreError> {
         self.run(async {
             let c = self.client().await?;
-            let row = one(&c, APPLICANT_RECORD_SQL, &[&account]).await?;
-            Ok(applicant_record(
-                get(&row, "application_event", 0)?,
-                get(&row, "application_event", 1)?,
-            ))
+            record_from_row(&one(&c, APPLICANT_RECORD_SQL, &[&account]).await?)
         })
     }
 
@@ -291,10 +295,7 @@ impl ApplicationStore for PostgresStore {
             Ok(ApplicantStanding {
                 holds_licence,
                 photo_on_file,
-                record: applicant_record(
-                    get(&record, "application_event", 0)?,
-                    get(&record, "application_event", 1)?,
-                ),
+                record: record_from_row(&record)?,
             })
         })
     }

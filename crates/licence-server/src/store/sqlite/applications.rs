@@ -72,6 +72,14 @@ fn commit_submissions(
     outcome.unwrap_or_else(|e| vec![Err(e); batch.len()])
 }
 
+/// The account's [`ApplicantRecord`], read on `conn`.
+fn record_on(conn: &Connection, account: AccountId) -> Result<ApplicantRecord, StoreError> {
+    conn.prepare_cached(APPLICANT_RECORD_SQL)
+        .map_err(db)?
+        .query_row([account], |r| Ok(applicant_record(r.get(0)?, r.get(1)?)))
+        .map_err(db)
+}
+
 fn submit_one(conn: &Connection, new: &Application) -> Result<Submitted, StoreError> {
     let existing = conn
         .prepare_cached("SELECT * FROM application WHERE account_id = ?1 AND idempotency_key = ?2")
@@ -170,11 +178,7 @@ impl ApplicationStore for SqliteStore {
     }
 
     fn applicant_record(&self, account: AccountId) -> Result<ApplicantRecord, StoreError> {
-        self.reader()?
-            .prepare_cached(APPLICANT_RECORD_SQL)
-            .map_err(db)?
-            .query_row([account], |r| Ok(applicant_record(r.get(0)?, r.get(1)?)))
-            .map_err(db)
+        record_on(&*self.reader()?, account)
     }
 
     fn applicant_standing(
@@ -197,11 +201,7 @@ impl ApplicationStore for SqliteStore {
             })
             .optional()
             .map_err(db)?;
-        let record = conn
-            .prepare_cached(APPLICANT_RECORD_SQL)
-            .map_err(db)?
-            .query_row([account], |r| Ok(applicant_record(r.get(0)?, r.get(1)?)))
-            .map_err(db)?;
+        let record = record_on(&conn, account)?;
         let (holds_licence, photo_on_file) = registry.unwrap_or_default();
         Ok(ApplicantStanding {
             holds_licence,
