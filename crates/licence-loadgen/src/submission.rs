@@ -84,8 +84,9 @@ pub(crate) fn source_address(k: usize) -> IpAddr {
 }
 
 /// Which HTTP the phones speak. The app speaks HTTP/2 (negotiated in TLS), where a
-/// refused request ends its stream and the connection carries on; over HTTP/1.1 a refusal
-/// sent before the body was read closes the connection.
+/// refused request ends its stream and the connection carries on; over HTTP/1.1 the platform
+/// reads a photo-sized body it refuses, to keep the connection, and closes one with a larger
+/// body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum HttpVersion {
     #[value(name = "1.1")]

@@ -149,10 +149,44 @@ fn exchange_head(stream: &mut std::net::TcpStream, head: &str, body: &[u8]) -> S
     String::from_utf8(answer).unwrap().to_lowercase()
 }
 
+/// [`exchange_head`], then reads the answer's body (by its `Content-Length`) so that the
+/// connection is ready for the next request.
+fn exchange(stream: &mut std::net::TcpStream, head: &str, body: &[u8]) -> String {
+    use std::io::Read;
+    let answer = exchange_head(stream, head, body);
+    let length: usize = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut skipped = vec![0u8; length];
+    stream.read_exact(&mut skipped).unwrap();
+    answer
+}
+
+/// Reads the rest of an answer until the server closes `stream`: it must (the read times out
+/// otherwise).
+fn expect_closed(stream: &mut std::net::TcpStream) {
+    use std::io::Read;
+    let mut rest = Vec::new();
+    match stream.read_to_end(&mut rest) {
+        Ok(_) => {}
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+}
+
+fn upload_head(address: &str, length: usize, extra: &str) -> String {
+    format!(
+        "POST /api/v1/applications HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {length}\r\n{extra}\r\n"
+    )
+}
+
 #[test]
 fn an_upload_refused_before_its_body_is_read_closes_the_connection_so_the_next_request_is_not_lost()
 {
-    use std::io::Read;
     let p = Platform::start();
     let address = p.base.trim_start_matches("http://").to_owned();
     let mut stream = std::net::TcpStream::connect(&address).unwrap();
@@ -166,33 +200,20 @@ fn an_upload_refused_before_its_body_is_read_closes_the_connection_so_the_next_r
          Content-Length: {}\r\n\r\n",
         body.len()
     );
-    let answer = exchange_head(&mut stream, &head, body);
+    let answer = exchange(&mut stream, &head, body);
     assert!(answer.starts_with("http/1.1 401"), "{answer}");
     assert!(!answer.contains("connection: close"), "{answer}");
-    // Skip that answer's body, then send an upload larger than any the platform takes: refused
-    // before the body is read, so the answer says the connection ends...
-    let length: usize = answer
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length: "))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let mut skipped = vec![0u8; length];
-    stream.read_exact(&mut skipped).unwrap();
-    let head = format!(
-        "POST /api/v1/applications HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         Content-Length: 9000000\r\n\r\n"
+    // An upload larger than any the platform takes: refused before the body is read, and
+    // too large to read for the connection's sake, so the answer says the connection ends...
+    let answer = exchange_head(
+        &mut stream,
+        &upload_head(&address, 9_000_000, ""),
+        &[b' '; 4096],
     );
-    let answer = exchange_head(&mut stream, &head, &[b' '; 4096]);
     assert!(answer.starts_with("http/1.1 413"), "{answer}");
     assert!(answer.contains("connection: close"), "{answer}");
     // ...and it does.
-    let mut rest = Vec::new();
-    match stream.read_to_end(&mut rest) {
-        Ok(_) => {}
-        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
-    }
+    expect_closed(&mut stream);
 
     // A pooling client (as the app's is) loses nothing after such refusals.
     let token = face_signed(&p, 0);
@@ -201,6 +222,78 @@ fn an_upload_refused_before_its_body_is_read_closes_the_connection_so_the_next_r
         expect_error(r, 401, "not_signed_in");
         assert_eq!(p.get_as(&token, "/api/v1/me").status().as_u16(), 200);
     }
+}
+
+#[test]
+fn a_photo_refused_before_it_is_read_keeps_its_connection_unless_it_does_not_come() {
+    // Two requests a second from one address, and one more each five seconds.
+    let p = Platform::start_with(&["--address-rate", "0.2", "--address-burst", "2"]);
+    let address = p.base.trim_start_matches("http://").to_owned();
+    let connect = || {
+        let stream = std::net::TcpStream::connect(&address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream
+    };
+    let photo = vec![b' '; 30_000];
+    let mut stream = connect();
+    for _ in 0..2 {
+        let answer = exchange(&mut stream, &upload_head(&address, photo.len(), ""), &photo);
+        assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    }
+    // Refused by the address limit before its body is read: the body is read after all, so
+    // that the connection stays open for the retry...
+    let answer = exchange(&mut stream, &upload_head(&address, photo.len(), ""), &photo);
+    assert!(answer.starts_with("http/1.1 429"), "{answer}");
+    assert!(answer.contains("retry-after: 5"), "{answer}");
+    assert!(!answer.contains("connection: close"), "{answer}");
+    // ...and the next request on it is answered.
+    let answer = exchange(&mut stream, &upload_head(&address, photo.len(), ""), &photo);
+    assert!(answer.starts_with("http/1.1 429"), "{answer}");
+    assert!(!answer.contains("connection: close"), "{answer}");
+
+    // A client waiting for "100 Continue" has not sent its body: nothing to read, and the
+    // connection ends (what it would send next is not known).
+    let mut stream = connect();
+    let answer = exchange_head(
+        &mut stream,
+        &upload_head(&address, photo.len(), "Expect: 100-continue\r\n"),
+        b"",
+    );
+    assert!(answer.starts_with("http/1.1 429"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    expect_closed(&mut stream);
+
+    // Larger than a photo's upload: not worth reading to keep the connection.
+    let mut stream = connect();
+    let large = connection_drain_limit() + 1;
+    let answer = exchange_head(&mut stream, &upload_head(&address, large, ""), &photo);
+    assert!(answer.starts_with("http/1.1 429"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    expect_closed(&mut stream);
+
+    // A body that stops halfway is waited for a few seconds, then the connection ends.
+    let mut stream = connect();
+    let started = Instant::now();
+    let answer = exchange_head(
+        &mut stream,
+        &upload_head(&address, photo.len(), ""),
+        &photo[..1000],
+    );
+    assert!(answer.starts_with("http/1.1 429"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    expect_closed(&mut stream);
+}
+
+/// The largest unread body the platform reads to keep a connection (connection::DRAIN_AT_MOST).
+fn connection_drain_limit() -> usize {
+    licence_server::connection::DRAIN_AT_MOST as usize
 }
 
 /// One request on a new connection from the test (a trusted balancer here) that first sends

@@ -126,9 +126,7 @@ pub fn router(state: AppState) -> Router {
             crate::admission::receive,
         ))
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(
-            crate::connection::close_if_body_unread,
-        ))
+        .layer(axum::middleware::from_fn(crate::connection::keep_or_close))
         .layer(axum::middleware::from_fn(crate::request_log::log_requests))
         .with_state(state)
 }
