@@ -13,7 +13,9 @@
 //!   load is served, not refused), and beyond that a request is refused before its body is
 //!   read. Requests that wait on an outside service (identity platform, SMS
 //!   gateway, Alipay) have a pool of their own, so that a slow provider cannot take every
-//!   slot from applications, and the other way round.
+//!   slot from applications, and the other way round. Admitted requests run on a runtime of
+//!   their own ([`AdmittedRuntime`]), so that in a surge they do not queue behind the
+//!   requests waiting to be refused.
 //!
 //! Refusals are 429 (`rate_limited`, you in particular are too fast) or 503 (`busy`, the
 //! platform is full), each with `Retry-After`: for `busy`, as long as the slots need for the
@@ -40,8 +42,10 @@ use crate::AppState;
 /// The limits a deployment may tune. Defaults are the product's.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// API requests being handled at once; beyond it, 503. About what the CPU and the disk
-    /// get through in a few tens of milliseconds: more only lengthens the queue.
+    /// API requests being handled at once; beyond them, as many again wait up to a second,
+    /// then 503. In a surge each admitted request takes longer (it shares the CPU with the
+    /// refusals), so fewer slots leave the store's group commit short of work: 256 admitted
+    /// 1.4-1.6 times as many as 64 in a surge, for ~40 MiB more (docs/performance.md).
     pub max_in_flight: usize,
     /// Requests waiting on an outside service at once; beyond it, 503.
     pub max_outside_in_flight: usize,
@@ -61,7 +65,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_in_flight: 64,
+            max_in_flight: 256,
             max_outside_in_flight: 256,
             address_rate: 50.0,
             address_burst: 100.0,
@@ -289,6 +293,9 @@ pub struct Admission {
     /// counted against the API, nor the other way round.
     console_by_address: RateLimiter<IpAddr>,
     by_account: RateLimiter<i64>,
+    /// Where admitted requests run (`None` if it could not be started: then on the
+    /// connections' runtime).
+    admitted: Option<AdmittedRuntime>,
 }
 
 impl Admission {
@@ -301,6 +308,7 @@ impl Admission {
             by_address: RateLimiter::new(limits.address_rate, limits.address_burst),
             console_by_address: RateLimiter::new(limits.address_rate, limits.address_burst),
             by_account: RateLimiter::new(limits.account_rate, limits.account_burst),
+            admitted: AdmittedRuntime::start(),
         }
     }
 
@@ -497,13 +505,80 @@ pub async fn admit(State(state): State<AppState>, request: Request, next: Next) 
         }
         return next.run(request).await;
     };
-    let Some(_slot) = pool.acquire().await else {
+    let Some(slot) = pool.acquire().await else {
         note_admission(request.extensions(), refused);
         return pool.refuse().into_response();
     };
     pool.backlog.admitted(Instant::now());
     note_admission(request.extensions(), admitted);
-    next.run(request).await
+    admission.run_admitted(slot, next.run(request)).await
+}
+
+impl Admission {
+    /// Runs `work`, holding `slot` until it is done (also if its client goes away meanwhile),
+    /// on the runtime for admitted requests.
+    async fn run_admitted(
+        &self,
+        slot: tokio::sync::OwnedSemaphorePermit,
+        work: impl std::future::Future<Output = Response> + Send + 'static,
+    ) -> Response {
+        let work = crate::request_log::carry_request_id(async move {
+            let _slot = slot;
+            work.await
+        });
+        match self.admitted.as_ref() {
+            Some(runtime) => runtime
+                .spawn(work)
+                .await
+                .unwrap_or_else(|e| ApiError::internal(e).into_response()),
+            None => work.await,
+        }
+    }
+}
+
+/// The runtime admitted requests are handled on, apart from the one that reads the
+/// connections and refuses. On one runtime, an admitted request's every step (its body, each
+/// store call's return) queued behind all the tasks that were ready before it, and in a surge
+/// those are thousands of requests to be refused: a submission held its slot for 70 ms where
+/// it needs 20, and the platform admitted a fifth of its capacity. On a runtime of its own its
+/// threads get their share of the CPU from the operating system however many requests wait
+/// to be refused (docs/performance.md).
+struct AdmittedRuntime(Option<tokio::runtime::Runtime>);
+
+impl AdmittedRuntime {
+    fn start() -> Option<AdmittedRuntime> {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let built = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("admitted")
+            .enable_all()
+            .build();
+        match built {
+            Ok(runtime) => Some(AdmittedRuntime(Some(runtime))),
+            Err(e) => {
+                tracing::warn!(error = %e, "no runtime of their own for admitted requests");
+                None
+            }
+        }
+    }
+
+    fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.0.as_ref().expect("present until dropped").spawn(work)
+    }
+}
+
+impl Drop for AdmittedRuntime {
+    fn drop(&mut self) {
+        // The platform's last reference may go in a task of the other runtime, where waiting
+        // for these threads is not allowed: let them end on their own.
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// The API paths (below `/api/v1`) whose handlers wait on an outside service.
@@ -530,6 +605,37 @@ mod tests {
         assert!(!pool.full());
         drop(held);
         assert!(pool.acquire().await.is_some());
+    }
+
+    /// An admitted request runs on the admitted runtime and holds its slot until its work is
+    /// done, also when the request is dropped half-way (its client went away).
+    #[tokio::test]
+    async fn admitted_work_runs_apart_and_holds_its_slot_to_the_end() {
+        let admission = Admission::new(Limits {
+            max_in_flight: 1,
+            ..Limits::default()
+        });
+        let pool = &admission.in_flight;
+        let slot = pool.acquire().await.unwrap();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (ran_on, thread) = tokio::sync::oneshot::channel::<String>();
+        let work = async move {
+            let name = std::thread::current().name().unwrap_or("").to_owned();
+            ran_on.send(name).unwrap();
+            released.await.unwrap();
+            StatusCode::NO_CONTENT.into_response()
+        };
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(50),
+            admission.run_admitted(slot, work),
+        )
+        .await;
+        assert!(gave_up.is_err());
+        assert!(thread.await.unwrap().starts_with("admitted"));
+        assert_eq!(pool.slots.available_permits(), 0, "the work still runs");
+        release.send(()).unwrap();
+        let freed = tokio::time::timeout(Duration::from_secs(10), pool.acquire()).await;
+        assert!(freed.unwrap().is_some());
     }
 
     #[test]

@@ -27,6 +27,20 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
+/// `work` with the id of the request being handled on this task, for running it on another
+/// task: a task-local does not follow a spawned future by itself.
+pub fn carry_request_id<F: std::future::Future>(
+    work: F,
+) -> impl std::future::Future<Output = F::Output> {
+    let id = current_request_id();
+    async move {
+        match id {
+            Some(id) => REQUEST_ID.scope(id, work).await,
+            None => work.await,
+        }
+    }
+}
+
 /// What the handling of a request learns that its log line reports.
 #[derive(Debug, Default)]
 pub struct Notes(Mutex<Noted>);
@@ -104,6 +118,23 @@ pub async fn log_requests(mut request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The id goes with work handed to another runtime (the admitted requests'), so that an
+    /// error there names its request; work made outside a request has none.
+    #[tokio::test]
+    async fn the_request_id_follows_work_to_another_runtime() {
+        let other = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let work = REQUEST_ID.sync_scope("4f2a".into(), || {
+            carry_request_id(async { current_request_id() })
+        });
+        assert_eq!(other.spawn(work).await.unwrap().as_deref(), Some("4f2a"));
+        let outside = carry_request_id(async { current_request_id() });
+        assert_eq!(other.spawn(outside).await.unwrap(), None);
+        other.shutdown_background();
+    }
 
     #[test]
     fn long_digit_runs_in_paths_are_masked() {
