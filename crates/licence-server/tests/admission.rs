@@ -226,7 +226,7 @@ fn an_upload_refused_before_its_body_is_read_closes_the_connection_so_the_next_r
 
 #[test]
 fn a_photo_refused_before_it_is_read_keeps_its_connection_unless_it_does_not_come() {
-    // Two requests a second from one address, and one more each five seconds.
+    // A burst of two requests from one address, then one every five seconds.
     let p = Platform::start_with(&["--address-rate", "0.2", "--address-burst", "2"]);
     let address = p.base.trim_start_matches("http://").to_owned();
     let connect = || {
