@@ -387,11 +387,7 @@ pub async fn receive(State(state): State<AppState>, request: Request, next: Next
     if axum::body::HttpBody::is_end_stream(request.body()) {
         return next.run(request).await;
     }
-    let declared = request
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = crate::connection::declared_length(request.headers());
     if declared.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
         note_admission(request.extensions(), "too_large");
         return crate::error::too_large().into_response();

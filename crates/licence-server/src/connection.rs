@@ -81,11 +81,16 @@ pub async fn keep_or_close(request: Request, next: Next) -> Response {
 /// Whether a body with these headers may be read to keep the connection: it declares its
 /// length, small enough, and its client is not waiting for a `100 Continue` to send it.
 fn may_drain(headers: &HeaderMap) -> bool {
-    let declared = headers
+    declared_length(headers).is_some_and(|n| n <= DRAIN_AT_MOST)
+        && !headers.contains_key(header::EXPECT)
+}
+
+/// The body's length as its `Content-Length` declares it, if it does.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    declared.is_some_and(|n| n <= DRAIN_AT_MOST) && !headers.contains_key(header::EXPECT)
+        .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 /// Reads `rest` to its end, dropping it; true if it ended within [`DRAIN_AT_MOST`] bytes.
