@@ -36,7 +36,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
-use crate::request_log::note_admission;
+use crate::request_log::{note_admission, note_stage, notes_of, Stage};
 use crate::AppState;
 
 /// The limits a deployment may tune. Defaults are the product's.
@@ -159,7 +159,13 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 /// requests needed. So the wait is the time the slots need for the requests refused in the
 /// last second at the rate they admitted then: the refused come back spread over the time
 /// the platform needs for them. Phones add their own jitter on top.
+///
+/// Each second in which something was refused is also reported in the log (target
+/// `admission`: the pool, its admissions and refusals, and the wait now given), so that an
+/// operator sees a surge as it happens, one line a second, not only as refused requests.
 pub struct Backlog {
+    /// The pool's name in the log: `api` or `outside`.
+    pool: &'static str,
     window: Mutex<Window>,
 }
 
@@ -180,8 +186,9 @@ const BACKLOG_WINDOW: Duration = Duration::from_secs(1);
 pub const MAX_BUSY_WAIT: u64 = 60;
 
 impl Backlog {
-    fn new(now: Instant) -> Backlog {
+    fn new(pool: &'static str, now: Instant) -> Backlog {
         Backlog {
+            pool,
             window: Mutex::new(Window {
                 started: now,
                 admitted: 0,
@@ -204,6 +211,17 @@ impl Backlog {
             } else {
                 (refused.div_ceil(admitted)).clamp(1, MAX_BUSY_WAIT)
             };
+            if refused > 0 {
+                tracing::info!(
+                    target: "admission",
+                    pool = self.pool,
+                    seconds = now.saturating_duration_since(window.started).as_secs_f64(),
+                    admitted,
+                    refused,
+                    retry_after_s = window.retry_after,
+                    "requests refused: the platform is full",
+                );
+            }
             *window = Window {
                 started: now,
                 admitted: 0,
@@ -238,12 +256,12 @@ pub struct Pool {
 }
 
 impl Pool {
-    fn new(slots: usize) -> Pool {
+    fn new(name: &'static str, slots: usize) -> Pool {
         Pool {
             slots: Arc::new(Semaphore::new(slots.max(1))),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             queue: slots.max(1),
-            backlog: Backlog::new(Instant::now()),
+            backlog: Backlog::new(name, Instant::now()),
         }
     }
 
@@ -304,8 +322,8 @@ impl Admission {
         Admission {
             body_timeout: limits.body_timeout,
             receiving: Arc::new(Semaphore::new((limits.receiving_bytes / 1024).max(1))),
-            in_flight: Pool::new(limits.max_in_flight),
-            outside_in_flight: Pool::new(limits.max_outside_in_flight),
+            in_flight: Pool::new("api", limits.max_in_flight),
+            outside_in_flight: Pool::new("outside", limits.max_outside_in_flight),
             by_address: RateLimiter::new(limits.address_rate, limits.address_burst),
             console_by_address: RateLimiter::new(limits.address_rate, limits.address_burst),
             by_account: RateLimiter::new(limits.account_rate, limits.account_burst),
@@ -378,9 +396,11 @@ pub async fn receive(State(state): State<AppState>, request: Request, next: Next
     // wait: they are refused now, before their body is read (reading it would spend the
     // CPU the admitted ones need). A burst at normal load waits its turn instead. A slot is
     // not held while the body arrives: `admit` takes one once it is in.
-    if let Some(pool) = admission.pool_for(request.method(), request.uri().path()) {
+    if let Some((pool, _, refused)) =
+        admission.pool_and_names(request.method(), request.uri().path())
+    {
         if pool.full() {
-            note_admission(request.extensions(), "busy");
+            note_admission(request.extensions(), refused);
             return pool.refuse().into_response();
         }
     }
@@ -393,7 +413,9 @@ pub async fn receive(State(state): State<AppState>, request: Request, next: Next
         return crate::error::too_large().into_response();
     }
     let (parts, body) = request.into_parts();
+    let started = Instant::now();
     let received = tokio::time::timeout(admission.body_timeout, admission.read_body(body)).await;
+    note_stage(&parts.extensions, Stage::Body, started.elapsed());
     match received {
         Ok(Ok((bytes, _budget))) => {
             // The budget is held until the answer is made: the bytes live that long.
@@ -412,14 +434,9 @@ pub async fn receive(State(state): State<AppState>, request: Request, next: Next
 }
 
 impl Admission {
-    /// The work-slot pool a request to `path` (as the client sent it) will need: none for the
-    /// console and the inbox long-poll.
-    fn pool_for(&self, method: &Method, path: &str) -> Option<&Pool> {
-        self.pool_and_names(method, path).map(|(pool, _, _)| pool)
-    }
-
-    /// [`Admission::pool_for`], with the names the request log gives an admission to that pool
-    /// and a refusal by it.
+    /// The work-slot pool a request to `path` (as the client sent it) will need (none for the
+    /// console and the inbox long-poll), with the names the request log gives an admission
+    /// to that pool and a refusal by it.
     fn pool_and_names(
         &self,
         method: &Method,
@@ -502,13 +519,22 @@ pub async fn admit(State(state): State<AppState>, request: Request, next: Next) 
         }
         return next.run(request).await;
     };
-    let Some(slot) = pool.acquire().await else {
+    let waiting = Instant::now();
+    let slot = pool.acquire().await;
+    note_stage(request.extensions(), Stage::SlotWait, waiting.elapsed());
+    let Some(slot) = slot else {
         note_admission(request.extensions(), refused);
         return pool.refuse().into_response();
     };
     pool.backlog.admitted(Instant::now());
     note_admission(request.extensions(), admitted);
-    admission.run_admitted(slot, next.run(request)).await
+    let notes = notes_of(request.extensions());
+    let working = Instant::now();
+    let response = admission.run_admitted(slot, next.run(request)).await;
+    if let Some(notes) = notes {
+        notes.stage(Stage::Work, working.elapsed());
+    }
+    response
 }
 
 impl Admission {
@@ -591,7 +617,7 @@ mod tests {
     /// the pool does not fill up with the ghosts of dropped requests.
     #[tokio::test]
     async fn a_wait_given_up_halfway_leaves_the_queue() {
-        let pool = Pool::new(1);
+        let pool = Pool::new("api", 1);
         let held = pool.acquire().await.unwrap();
         for _ in 0..3 {
             // Dropped after 10 ms of its second's wait, as a request whose client hung up.
@@ -726,7 +752,7 @@ mod tests {
     fn a_surge_is_told_to_wait_as_long_as_the_slots_need_for_the_refused() {
         let t0 = Instant::now();
         let second = |n: u32| t0 + BACKLOG_WINDOW * n;
-        let backlog = Backlog::new(t0);
+        let backlog = Backlog::new("api", t0);
         // Before any full second has been seen: one second.
         assert_eq!(backlog.refused(t0), 1);
         // A second in which 100 were admitted and 450 refused (the one above included): the

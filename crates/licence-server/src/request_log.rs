@@ -1,14 +1,17 @@
 //! The request log: one structured line per request (target `request`), with its request id,
 //! method, route, status, latency, the kind of account that made it and what admission
-//! control decided. Nothing personal goes in: the path's long digit runs are masked and no
-//! body, query or header is logged.
+//! control decided, and for an API request whose body was read, where its time went: the
+//! body arriving (`body_ms`), the wait for a work slot (`wait_ms`) and the handling itself
+//! (`work_ms`). `latency_ms` less those is the platform's own overhead around them (routing,
+//! the address limit, a refusal's answer). Nothing personal goes in: the path's long digit
+//! runs are masked and no body, query or header is logged.
 //!
 //! Every answer carries its id in `X-Request-Id`, and an API error also in its body
 //! (`request_id`), so that a driver's complaint ("it said 系统繁忙, number …") leads to the
 //! line, and from there to any error logged with the same id.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::Request;
 use axum::http::{Extensions, HeaderName, HeaderValue};
@@ -49,6 +52,20 @@ pub struct Notes(Mutex<Noted>);
 struct Noted {
     account: Option<String>,
     admission: Option<&'static str>,
+    body: Option<Duration>,
+    wait: Option<Duration>,
+    work: Option<Duration>,
+}
+
+/// A part of a request's time that its log line reports on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The body arriving, from the head being in to the body's last byte (`body_ms`).
+    Body,
+    /// Waiting for a work slot (`wait_ms`).
+    SlotWait,
+    /// The handler, with its slot held (`work_ms`).
+    Work,
 }
 
 impl Notes {
@@ -68,6 +85,42 @@ pub fn note_account(extensions: &Extensions, kind: &str, id: i64) {
 /// Notes what admission control decided (`admitted`, `rate_limited`, `busy` …).
 pub fn note_admission(extensions: &Extensions, decision: &'static str) {
     Notes::with(extensions, |n| n.admission = Some(decision));
+}
+
+/// Notes how long a stage of the request took.
+pub fn note_stage(extensions: &Extensions, stage: Stage, took: Duration) {
+    Notes::with(extensions, |n| n.stage(stage, took));
+}
+
+/// The notes of the request whose extensions these are, to note into once the request has
+/// been handed on (the time its handling took, say).
+pub fn notes_of(extensions: &Extensions) -> Option<Arc<Notes>> {
+    extensions.get::<Arc<Notes>>().cloned()
+}
+
+impl Notes {
+    /// [`note_stage`] on notes taken with [`notes_of`].
+    pub fn stage(&self, stage: Stage, took: Duration) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stage(stage, took);
+    }
+}
+
+impl Noted {
+    fn stage(&mut self, stage: Stage, took: Duration) {
+        let slot = match stage {
+            Stage::Body => &mut self.body,
+            Stage::SlotWait => &mut self.wait,
+            Stage::Work => &mut self.work,
+        };
+        *slot = Some(took);
+    }
+}
+
+fn ms(took: Option<Duration>) -> Option<f64> {
+    took.map(|d| d.as_secs_f64() * 1000.0)
 }
 
 /// A new request id: 16 random hex digits, unguessable so that ids say nothing of traffic.
@@ -111,6 +164,9 @@ pub async fn log_requests(mut request: Request, next: Next) -> Response {
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         account = noted.account.as_deref().unwrap_or("-"),
         admission = noted.admission.unwrap_or("-"),
+        body_ms = ms(noted.body),
+        wait_ms = ms(noted.wait),
+        work_ms = ms(noted.work),
     );
     response
 }

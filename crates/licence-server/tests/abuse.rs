@@ -514,15 +514,7 @@ fn every_request_is_logged_once_with_its_id_and_nothing_personal() {
     let token = face_signed(&p, 1);
     let me = p.get_as(&token, "/api/v1/me");
     let me_id = me.headers()["x-request-id"].to_str().unwrap().to_owned();
-    // Log lines are written as requests end; give the last a moment.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let log = loop {
-        let log = p.log();
-        if log.contains(&me_id) || Instant::now() > deadline {
-            break log;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let log = p.log_once_it_has(&me_id);
     let lines: Vec<Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -539,10 +531,27 @@ fn every_request_is_logged_once_with_its_id_and_nothing_personal() {
     assert_eq!(sign_in[0]["method"], "POST");
     assert_eq!(sign_in[0]["status"], 401);
     assert_eq!(sign_in[0]["admission"], "admitted");
-    assert!(sign_in[0]["latency_ms"].as_f64().unwrap() > 0.0);
+    // Where its time went: the body arriving, the wait for a slot, the handling; together
+    // within the whole.
+    let latency = sign_in[0]["latency_ms"].as_f64().unwrap();
+    assert!(latency > 0.0);
+    let stages: Vec<f64> = ["body_ms", "wait_ms", "work_ms"]
+        .iter()
+        .map(|stage| {
+            let ms = sign_in[0][stage].as_f64();
+            ms.unwrap_or_else(|| panic!("{stage}: {}", sign_in[0]))
+        })
+        .collect();
+    assert!(stages.iter().all(|ms| *ms >= 0.0), "{}", sign_in[0]);
+    assert!(stages.iter().sum::<f64>() <= latency, "{}", sign_in[0]);
+    // The handler (an argon2 check of the password) is where a sign-in spends its time.
+    assert!(stages[2] > 0.0, "{}", sign_in[0]);
     let me_line = of(&me_id);
     assert_eq!(me_line.len(), 1, "{log}");
     assert_eq!(me_line[0]["status"], 200);
+    // A GET has no body to wait for.
+    assert!(me_line[0].get("body_ms").is_none(), "{}", me_line[0]);
+    assert!(me_line[0]["work_ms"].as_f64().is_some(), "{}", me_line[0]);
     assert!(
         me_line[0]["account"]
             .as_str()

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[test]
 fn an_account_that_asks_too_fast_is_told_when_to_come_back_and_others_are_not_held_up() {
@@ -65,7 +65,14 @@ fn an_address_that_asks_too_fast_gets_429_on_the_api_and_the_console_has_its_own
 
 #[test]
 fn when_every_slot_for_outside_services_is_taken_the_next_is_503_and_local_work_goes_on() {
-    let p = Platform::start_with(&["--max-outside-in-flight", "1", "--max-in-flight", "4"]);
+    let p = Platform::start_with(&[
+        "--max-outside-in-flight",
+        "1",
+        "--max-in-flight",
+        "4",
+        "--log-format",
+        "json",
+    ]);
     let body = face_sign_body(&p, 0);
     // The identity platform hangs: this registration holds the one outside slot for the
     // provider timeout (1 s in tests).
@@ -74,6 +81,7 @@ fn when_every_slot_for_outside_services_is_taken_the_next_is_503_and_local_work_
         let (name, id, mobile) = demo_person(person);
         json!({"name": name, "id_number": id, "mobile": mobile})
     };
+    let (mut refused_at, mut refused_id) = (Instant::now(), String::new());
     std::thread::scope(|s| {
         let slow = s.spawn(|| p.post("/api/v1/registrations/face-sign", body.clone()));
         std::thread::sleep(Duration::from_millis(300));
@@ -83,10 +91,12 @@ fn when_every_slot_for_outside_services_is_taken_the_next_is_503_and_local_work_
         // ...the next finds the slot taken and the queue full: refused at once.
         let started = Instant::now();
         let r = p.post("/api/v1/registrations/online/codes", codes(2));
+        refused_at = Instant::now();
         assert!(
             started.elapsed() < Duration::from_millis(500),
             "refused at once"
         );
+        refused_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
         assert_eq!(r.headers()["retry-after"], "1");
         let refused = expect_error(r, 503, "busy");
         assert!(
@@ -111,13 +121,47 @@ fn when_every_slot_for_outside_services_is_taken_the_next_is_503_and_local_work_
             }
         }
     });
-    // The slot is free again.
+    // The slot is free again. (Once the refusal's second is over: this request closes it,
+    // and the log reports it.)
+    if let Some(rest) = Duration::from_millis(1100).checked_sub(refused_at.elapsed()) {
+        std::thread::sleep(rest);
+    }
     let (name, id, mobile) = demo_person(2);
     let r = p.post(
         "/api/v1/registrations/online/codes",
         json!({"name": name, "id_number": id, "mobile": mobile}),
     );
     assert_eq!(r.status().as_u16(), 201);
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let log = p.log_once_it_has(&id);
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    // The refusal came before its body was read or a slot was waited for: no stages.
+    let refusal = lines
+        .iter()
+        .find(|l| l["request_id"] == refused_id.as_str())
+        .unwrap_or_else(|| panic!("no line for the refusal: {log}"));
+    assert_eq!(refusal["admission"], "busy_outside", "{refusal}");
+    for stage in ["body_ms", "wait_ms", "work_ms"] {
+        assert!(refusal.get(stage).is_none(), "{refusal}");
+    }
+    // The second of the refusal is reported for the pool, with the wait it gave.
+    let surge = lines
+        .iter()
+        .find(|l| l["target"] == "admission" && l["pool"] == "outside")
+        .unwrap_or_else(|| panic!("no admission line: {log}"));
+    assert!(surge["refused"].as_u64().unwrap() >= 1, "{surge}");
+    assert!(surge["retry_after_s"].as_u64().unwrap() >= 1, "{surge}");
+    assert!(surge["seconds"].as_f64().unwrap() >= 1.0, "{surge}");
+    // The API's own pool refused nothing, and so says nothing.
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l["target"] == "admission" && l["pool"] == "api"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -137,6 +137,19 @@ impl Platform {
         std::fs::read_to_string(self.db.with_extension("log")).unwrap_or_default()
     }
 
+    /// The log once it holds `needle` (lines are written as requests end, by a thread of
+    /// their own), or as it is after 10 s.
+    pub fn log_once_it_has(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(needle) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// With the product's rules, except short code timings so that expiry can be tested.
     pub fn start() -> Platform {
         Self::start_with(&[])
