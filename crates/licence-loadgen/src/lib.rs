@@ -17,6 +17,7 @@ mod phase;
 mod phones;
 mod report;
 mod server;
+mod server_log;
 mod submission;
 mod verify;
 
@@ -28,5 +29,6 @@ pub use phones::{
 };
 pub use report::{ms, PhaseReport};
 pub use server::{cpu_seconds, server_binary, sibling_binary, Server};
+pub use server_log::{read as read_server_log, stretches as log_stretches, ServerView};
 pub use submission::{HttpVersion, Submission};
 pub use verify::{verify, Verification};

@@ -161,6 +161,10 @@ fn main() -> anyhow::Result<()> {
     };
     let server_pids: Vec<String> = servers.iter().map(|s| s.child.id().to_string()).collect();
     let mut reports = Vec::new();
+    // Where each phase's lines begin and end in the servers' log (its length then).
+    let log_path = db.log_path();
+    let log_length = || std::fs::metadata(&log_path).map_or(0, |m| m.len());
+    let mut boundaries = vec![log_length()];
     let mut run = |phase: Phase| {
         let cpu = |pid: &str| licence_loadgen::cpu_seconds(pid).unwrap_or(f64::NAN);
         let servers_cpu = || server_pids.iter().map(|pid| cpu(pid)).sum::<f64>();
@@ -168,6 +172,7 @@ fn main() -> anyhow::Result<()> {
         let report = runtime.block_on(run_phase(target, &phase, ledger.clone(), &submission));
         let cpu_used = (servers_cpu() - server_before, cpu("self") - own_before);
         reports.push((report.clone(), phase.pace, cpu_used));
+        boundaries.push(log_length());
         report
     };
     let capacity = run(phase("capacity", Pace::ClosedLoop, cli.connections));
@@ -187,6 +192,9 @@ fn main() -> anyhow::Result<()> {
 
     let verification = verify(&db, &drivers, &ledger)?;
     print_report(&reports, peak, &verification, ledger.waiting());
+    let log = std::fs::read(&log_path).unwrap_or_default();
+    let stretches = licence_loadgen::log_stretches(&String::from_utf8_lossy(&log), &boundaries);
+    print_server_view(&reports, &stretches);
     println!(
         "overload goodput: {:.0} accepted/s against a capacity of {:.0}/s: ratio {:.2}",
         overloaded.accepted_per_second(),
@@ -209,6 +217,40 @@ fn main() -> anyhow::Result<()> {
 /// A phase's accepted/s over the capacity phase's.
 fn goodput(phase: &PhaseReport, capacity: &PhaseReport) -> f64 {
     phase.accepted_per_second() / capacity.accepted_per_second()
+}
+
+/// The servers' own view of each phase, from their log, beside the phones' (see
+/// `server_log`): what the server took to refuse, and where an admitted request's time went.
+fn print_server_view(reports: &[(PhaseReport, Pace, (f64, f64))], stretches: &[String]) {
+    println!();
+    println!("the servers' log, per phase (from the head read to the answer made; admitted: the body arriving, the wait for a slot, the handling):");
+    println!();
+    println!("| phase | requests logged | refused | refused p50 / p99 / max ms | admitted | admitted p50 / p99 ms | body p99 ms | slot wait p50 / p99 ms | work p50 / p99 ms | seconds refusing (longest Retry-After s) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    // Two decimals: a refusal takes the server a fraction of a millisecond.
+    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
+    for ((r, _, _), lines) in reports.iter().zip(stretches) {
+        let v = licence_loadgen::read_server_log(lines);
+        println!(
+            "| {} | {} | {} | {} / {} / {} | {} | {} / {} | {} | {} / {} | {} / {} | {} ({}) |",
+            r.name,
+            v.requests,
+            v.refused,
+            ms(v.refused_latency[0]),
+            ms(v.refused_latency[2]),
+            ms(v.refused_latency[3]),
+            v.admitted,
+            ms(v.admitted_latency[0]),
+            ms(v.admitted_latency[2]),
+            ms(v.admitted_body[2]),
+            ms(v.admitted_wait[0]),
+            ms(v.admitted_wait[2]),
+            ms(v.admitted_work[0]),
+            ms(v.admitted_work[2]),
+            v.refusing_seconds,
+            v.longest_retry_after,
+        );
+    }
 }
 
 fn print_report(

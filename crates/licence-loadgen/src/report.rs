@@ -93,7 +93,8 @@ impl PhaseReport {
     }
 }
 
-fn percentiles(mut latencies: Vec<Duration>) -> [Duration; 4] {
+/// Nearest-rank p50, p90, p99 and the largest; zeros for none.
+pub(crate) fn percentiles(mut latencies: Vec<Duration>) -> [Duration; 4] {
     if latencies.is_empty() {
         return [Duration::ZERO; 4];
     }

@@ -17,7 +17,8 @@ pub struct Server {
 
 impl Server {
     /// Starts `bin serve` on `db` (any port) with `extra` flags; returns once it listens. Its
-    /// log (one line a request) goes to the file beside `db` with the extension `log`.
+    /// log (one line a request, JSON unless `extra` says otherwise) goes to the file beside
+    /// `db` with the extension `log`.
     pub fn start(bin: &Path, db: &Database, extra: &[String]) -> anyhow::Result<Server> {
         use std::io::{BufRead, BufReader};
         let log_path = db.log_path();
@@ -26,9 +27,15 @@ impl Server {
             .append(true)
             .open(&log_path)
             .with_context(|| format!("opening {}", log_path.display()))?;
+        let json_log = if extra.iter().any(|a| a.starts_with("--log-format")) {
+            &[][..]
+        } else {
+            &["--log-format", "json"][..]
+        };
         let mut child = Command::new(bin)
             .args(db.server_args())
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(json_log)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(log)
