@@ -28,7 +28,7 @@ pub use phones::{
     client_name, next_step, Answer, ClientModel, Next, BACKOFF_FIRST, BACKOFF_MAX, IMPATIENT_PAUSE,
 };
 pub use report::{ms, PhaseReport};
-pub use server::{cpu_seconds, server_binary, sibling_binary, Server};
+pub use server::{cpu_list, cpu_seconds, server_binary, sibling_binary, Server};
 pub use server_log::{read as read_server_log, stretches as log_stretches, ServerView};
 pub use submission::{HttpVersion, Submission};
 pub use verify::{verify, Verification};

@@ -69,6 +69,11 @@ struct Cli {
     /// (`postgres://user@host:port`, no database) instead of a SQLite file.
     #[arg(long)]
     postgres: Option<String>,
+    /// Run each server on these CPUs only (`taskset -c` syntax, e.g. `0`). With the
+    /// generator on others (`taskset -c 1 licence-loadgen --server-cpus 0`), neither takes
+    /// the other's CPU; capacity is then that of the server's CPUs.
+    #[arg(long, value_parser = licence_loadgen::cpu_list)]
+    server_cpus: Option<String>,
     /// Extra flags for `licence-server serve`, e.g. `--server-arg=--max-in-flight=128`.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
@@ -126,13 +131,17 @@ fn main() -> anyhow::Result<()> {
         "--instances must be between 1 and 8"
     );
     let mut server_args = cli.server_args.clone();
+    // JSON lines, for the servers' own view of each phase (`server_log`).
+    if !server_args.iter().any(|a| a.starts_with("--log-format")) {
+        server_args.extend(["--log-format".to_owned(), "json".to_owned()]);
+    }
     if cli.instances > 1 {
         server_args.extend(["--trusted-proxy".to_owned(), "127.0.0.1".to_owned()]);
     }
     // The first instance makes the key files beside the database; the others read them.
     let mut servers = Vec::with_capacity(cli.instances);
     for _ in 0..cli.instances {
-        let server = Server::start(&server_bin, &db, &server_args)?;
+        let server = Server::start_on(&server_bin, &db, &server_args, cli.server_cpus.as_deref())?;
         println!("server: {} on {}", server_bin.display(), server.address);
         servers.push(server);
     }

@@ -17,9 +17,20 @@ pub struct Server {
 
 impl Server {
     /// Starts `bin serve` on `db` (any port) with `extra` flags; returns once it listens. Its
-    /// log (one line a request, JSON unless `extra` says otherwise) goes to the file beside
-    /// `db` with the extension `log`.
+    /// log (one line a request) goes to the file beside `db` with the extension `log`.
     pub fn start(bin: &Path, db: &Database, extra: &[String]) -> anyhow::Result<Server> {
+        Self::start_on(bin, db, extra, None)
+    }
+
+    /// [`Server::start`], on the CPUs `cpus` names (`taskset -c` syntax: `0`, `0,2`, `0-3`)
+    /// if given, so that a benchmark can keep the server and the generator off each other's
+    /// cores.
+    pub fn start_on(
+        bin: &Path,
+        db: &Database,
+        extra: &[String],
+        cpus: Option<&str>,
+    ) -> anyhow::Result<Server> {
         use std::io::{BufRead, BufReader};
         let log_path = db.log_path();
         let log = std::fs::OpenOptions::new()
@@ -27,15 +38,21 @@ impl Server {
             .append(true)
             .open(&log_path)
             .with_context(|| format!("opening {}", log_path.display()))?;
-        let json_log = if extra.iter().any(|a| a.starts_with("--log-format")) {
-            &[][..]
-        } else {
-            &["--log-format", "json"][..]
+        let mut command = match cpus {
+            Some(cpus) => {
+                anyhow::ensure!(
+                    is_cpu_list(cpus),
+                    "--server-cpus {cpus:?}: give CPU numbers and ranges, e.g. 0 or 0,2 or 0-3"
+                );
+                let mut taskset = Command::new("taskset");
+                taskset.args(["-c", cpus]).arg(bin);
+                taskset
+            }
+            None => Command::new(bin),
         };
-        let mut child = Command::new(bin)
+        let mut child = command
             .args(db.server_args())
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(json_log)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(log)
@@ -81,6 +98,25 @@ impl Drop for Server {
     }
 }
 
+/// A CPU list as `taskset -c` takes it, for a command line's parser: the list, or what to
+/// write instead.
+pub fn cpu_list(list: &str) -> Result<String, String> {
+    if is_cpu_list(list) {
+        Ok(list.to_owned())
+    } else {
+        Err("give CPU numbers and ranges, e.g. 0 or 0,2 or 0-3".into())
+    }
+}
+
+/// A CPU list as `taskset -c` takes it: numbers and ranges, comma-separated.
+fn is_cpu_list(list: &str) -> bool {
+    let number = |n: &str| !n.is_empty() && n.len() <= 4 && n.bytes().all(|b| b.is_ascii_digit());
+    list.split(',').all(|part| match part.split_once('-') {
+        Some((from, to)) => number(from) && number(to),
+        None => number(part),
+    })
+}
+
 /// CPU seconds (user + system) a process has used so far, from `/proc/PID/stat` (Linux).
 pub fn cpu_seconds(pid: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -116,4 +152,19 @@ pub fn server_binary() -> PathBuf {
         .expect("running cargo build");
     assert!(status.success(), "building licence-server failed");
     sibling_binary("licence-server").expect("licence-server was just built")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_cpu_list;
+
+    #[test]
+    fn cpu_lists_are_numbers_and_ranges() {
+        for good in ["0", "1", "0,2", "0-3", "0-1,4"] {
+            assert!(is_cpu_list(good), "{good}");
+        }
+        for bad in ["", "a", "0,", "-1", "0-", "1;rm", "0 1", "99999"] {
+            assert!(!is_cpu_list(bad), "{bad}");
+        }
+    }
 }
