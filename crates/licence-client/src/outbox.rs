@@ -4,7 +4,11 @@
 //! - 201/200: accepted (200 is the platform recognising a resend of the same application by its
 //!   idempotency key, after an answer was lost).
 //! - 429/503 (a surge, 错峰): not before `Retry-After` says.
-//! - No answer, or a 5xx: again after a pause that doubles (5 s, 10 s, … at most 10 minutes).
+//! - No answer, or a 5xx: again after a pause that doubles (5 s, 10 s, … 10 minutes).
+//!
+//! Every pause is lengthened by up to half at random: the phones a surge refused in the same
+//! second were all told the same `Retry-After`, and without it they would all come back in
+//! the same second again (the load generator's patient phones do the same; docs/server.md).
 //! - 401: kept waiting until the driver signs in again.
 //! - Any other refusal (an application already open, a bad photo): failed, with the platform's
 //!   message for the driver.
@@ -95,6 +99,14 @@ pub fn queue_checked_photo(
     }
 }
 
+/// When an item put off now for `pause` seconds (at least one) is due again: after the pause
+/// and up to half as long again, at random (see the module's doc).
+fn due_after(now: i64, pause: i64, rng: &mut impl Rng) -> i64 {
+    let pause = pause.max(1);
+    now.saturating_add(pause)
+        .saturating_add(rng.gen_range(0..=pause / 2))
+}
+
 /// Sends every item due by `now`; returns what became of each.
 pub async fn send_due(
     store: &LocalStore,
@@ -114,7 +126,11 @@ pub async fn send_due(
                 "the saved application does not read back: {e}"
             )))),
         };
-        let backoff = now + (FIRST_PAUSE << item.attempts.min(8)).min(LONGEST_PAUSE);
+        let backoff = due_after(
+            now,
+            (FIRST_PAUSE << item.attempts.min(8)).min(LONGEST_PAUSE),
+            &mut rand::thread_rng(),
+        );
         let defer = |until: i64, error: ClientError| -> Result<Delivery, ClientError> {
             store.defer(item.id, until, &error.to_string())?;
             Ok(Delivery::Deferred {
@@ -144,7 +160,9 @@ pub async fn send_due(
                     ..
                 },
             )) => defer(
-                retry_after.map_or(backoff, |s| now + s.max(1) as i64),
+                retry_after.map_or(backoff, |s| {
+                    due_after(now, s.min(i64::MAX as u64) as i64, &mut rand::thread_rng())
+                }),
                 error,
             )?,
             Ok(Err(ClientError::Server { status: 401, .. })) => {
@@ -174,5 +192,29 @@ fn message(error: &ClientError) -> String {
     match error {
         ClientError::Server { message, .. } if !message.is_empty() => message.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::due_after;
+
+    #[test]
+    fn a_pause_is_lengthened_by_up_to_half_at_random_and_never_shortened() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+        for pause in [1, 2, 5, 10, 60] {
+            let seen: std::collections::BTreeSet<i64> = (0..2000)
+                .map(|_| due_after(1_000, pause, &mut rng) - 1_000)
+                .collect();
+            // Every whole second from the pause to half as long again, and nothing else.
+            let expected: std::collections::BTreeSet<i64> = (pause..=pause + pause / 2).collect();
+            assert_eq!(seen, expected, "pause {pause}");
+        }
+        // Not at once, whatever the pause given; and no overflow at the end of time.
+        assert_eq!(due_after(1_000, 0, &mut rng), 1_001);
+        assert_eq!(due_after(1_000, -5, &mut rng), 1_001);
+        assert_eq!(due_after(i64::MAX - 1, 60, &mut rng), i64::MAX);
     }
 }
