@@ -10,7 +10,8 @@
 //! - per signed-in account (once the session is known): a token bucket;
 //! - work in flight: at most so many API requests being handled at once, a slot taken only
 //!   once the body is in; as many again may wait up to a second for one (a burst at normal
-//!   load is served, not refused), and beyond that a request is refused before its body is
+//!   load is served, not refused), a quarter as many while the pool is refusing (a surge
+//!   keeps the slots busy anyway), and beyond that a request is refused before its body is
 //!   read. Requests that wait on an outside service (identity platform, SMS
 //!   gateway, Alipay) have a pool of their own, so that a slow provider cannot take every
 //!   slot from applications, and the other way round. Admitted requests run on a runtime of
@@ -42,8 +43,8 @@ use crate::AppState;
 /// The limits a deployment may tune. Defaults are the product's.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// API requests being handled at once; beyond them, as many again wait up to a second,
-    /// then 503. In a surge each admitted request takes longer (it shares the CPU with the
+    /// API requests being handled at once; beyond them, as many again wait up to a second
+    /// (a quarter as many while the pool is refusing), then 503. In a surge each admitted request takes longer (it shares the CPU with the
     /// refusals), so fewer slots leave the store's group commit short of work: 256 admitted
     /// 1.2-1.6 times as many as 64 in a surge, for ~20-40 MiB more and later refusals
     /// (docs/performance.md).
@@ -175,6 +176,8 @@ struct Window {
     admitted: u64,
     refused: u64,
     retry_after: u64,
+    /// Refusals in the second before this one (none if it was longer ago).
+    refused_before: u64,
 }
 
 /// The span over which admissions and refusals are counted.
@@ -194,6 +197,7 @@ impl Backlog {
                 admitted: 0,
                 refused: 0,
                 retry_after: 1,
+                refused_before: 0,
             }),
         }
     }
@@ -227,6 +231,15 @@ impl Backlog {
                 admitted: 0,
                 refused: 0,
                 retry_after: window.retry_after,
+                // The window that ended is the second before only if it ended just now (a
+                // quiet pool rolls over at its next request, however much later).
+                refused_before: if now.saturating_duration_since(window.started)
+                    < 2 * BACKLOG_WINDOW
+                {
+                    refused
+                } else {
+                    0
+                },
             };
         }
         window
@@ -234,6 +247,12 @@ impl Backlog {
 
     fn admitted(&self, now: Instant) {
         self.window(now).admitted += 1;
+    }
+
+    /// Whether requests were refused this second or the one before: a surge.
+    fn refusing(&self, now: Instant) -> bool {
+        let window = self.window(now);
+        window.refused > 0 || window.refused_before > 0
     }
 
     /// Counts a refusal; the seconds to tell it to wait.
@@ -244,6 +263,9 @@ impl Backlog {
     }
 }
 
+/// The queue for a pool's slots in a surge: this share of its size (see `Pool::surge_queue`).
+const SURGE_QUEUE_SHARE: usize = 4;
+
 /// Work slots, and the requests waiting for one.
 pub struct Pool {
     slots: Arc<Semaphore>,
@@ -252,6 +274,11 @@ pub struct Pool {
     /// How many may wait: a burst at normal load waits its turn; beyond this the platform
     /// is overloaded, and a newcomer is refused before its body is read.
     queue: usize,
+    /// How many may wait while the pool is refusing (this second or the last). In a surge
+    /// the slots are busy whatever the queue, so a long one adds only its wait to every
+    /// admitted request: with as many waiting as there are slots, half an admitted
+    /// submission's time on the server (docs/performance.md).
+    surge_queue: usize,
     backlog: Backlog,
 }
 
@@ -261,6 +288,7 @@ impl Pool {
             slots: Arc::new(Semaphore::new(slots.max(1))),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             queue: slots.max(1),
+            surge_queue: (slots / SURGE_QUEUE_SHARE).max(1),
             backlog: Backlog::new(name, Instant::now()),
         }
     }
@@ -272,8 +300,15 @@ impl Pool {
 
     /// Every slot taken and as many waiting as may: a newcomer would only be refused later.
     fn full(&self) -> bool {
-        self.slots.available_permits() == 0
-            && self.waiting.load(std::sync::atomic::Ordering::Relaxed) >= self.queue
+        self.full_at(Instant::now())
+    }
+
+    fn full_at(&self, now: Instant) -> bool {
+        if self.slots.available_permits() > 0 {
+            return false;
+        }
+        let waiting = self.waiting.load(std::sync::atomic::Ordering::Relaxed);
+        waiting >= self.queue || (waiting >= self.surge_queue && self.backlog.refusing(now))
     }
 
     /// A slot, waiting up to [`SLOT_WAIT`] for one.
@@ -628,6 +663,37 @@ mod tests {
         assert!(!pool.full());
         drop(held);
         assert!(pool.acquire().await.is_some());
+    }
+
+    /// While the pool is refusing (this second or the last), a quarter as many may wait for
+    /// a slot; once a second has passed without a refusal, as many as there are slots again.
+    #[test]
+    fn in_a_surge_the_queue_for_slots_is_a_quarter_as_long() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let pool = Pool::new("api", 8);
+        let t0 = Instant::now();
+        let taken = pool.slots.clone().try_acquire_many_owned(8).unwrap();
+        pool.waiting.store(2, Relaxed);
+        // Normal load: 2 waiting of 8 that may.
+        assert!(!pool.full_at(t0));
+        // A refusal: now 2 is as many as may wait.
+        pool.backlog.refused(t0);
+        assert!(pool.full_at(t0));
+        pool.waiting.store(1, Relaxed);
+        assert!(!pool.full_at(t0));
+        pool.waiting.store(2, Relaxed);
+        // The second after still counts as the surge...
+        assert!(pool.full_at(t0 + BACKLOG_WINDOW * 3 / 2));
+        // ...a second without refusals does not.
+        assert!(!pool.full_at(t0 + BACKLOG_WINDOW * 3));
+        // Nor does a refusal long ago, seen by a pool that was quiet since.
+        pool.backlog.refused(t0 + BACKLOG_WINDOW * 3);
+        assert!(!pool.full_at(t0 + BACKLOG_WINDOW * 9));
+        // A free slot: never full.
+        drop(taken);
+        pool.waiting.store(100, Relaxed);
+        pool.backlog.refused(t0 + BACKLOG_WINDOW * 9);
+        assert!(!pool.full_at(t0 + BACKLOG_WINDOW * 9));
     }
 
     /// An admitted request runs on the admitted runtime and holds its slot until its work is
