@@ -5,13 +5,13 @@
 //!   idempotency key, after an answer was lost).
 //! - 429/503 (a surge, 错峰): not before `Retry-After` says.
 //! - No answer, or a 5xx: again after a pause that doubles (5 s, 10 s, … 10 minutes).
+//! - 401: kept waiting until the driver signs in again.
+//! - Any other refusal (an application already open, a bad photo): failed, with the platform's
+//!   message for the driver.
 //!
 //! Every pause is lengthened by up to half at random: the phones a surge refused in the same
 //! second were all told the same `Retry-After`, and without it they would all come back in
 //! the same second again (the load generator's patient phones do the same; docs/server.md).
-//! - 401: kept waiting until the driver signs in again.
-//! - Any other refusal (an application already open, a bad photo): failed, with the platform's
-//!   message for the driver.
 
 use base64::Engine;
 use rand::Rng;
