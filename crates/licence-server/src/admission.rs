@@ -44,10 +44,10 @@ use crate::AppState;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// API requests being handled at once; beyond them, as many again wait up to a second
-    /// (a quarter as many while the pool is refusing), then 503. In a surge each admitted request takes longer (it shares the CPU with the
-    /// refusals), so fewer slots leave the store's group commit short of work: 256 admitted
-    /// 1.2-1.6 times as many as 64 in a surge, for ~20-40 MiB more and later refusals
-    /// (docs/performance.md).
+    /// (a quarter as many while the pool is refusing), then 503. In a surge each admitted
+    /// request takes longer (it shares the CPU with the refusals), so fewer slots leave the
+    /// store's group commit short of work: 256 admitted 1.2-1.6 times as many as 64 in a
+    /// surge, for ~20-40 MiB more and later refusals (docs/performance.md).
     pub max_in_flight: usize,
     /// Requests waiting on an outside service at once; beyond it, 503.
     pub max_outside_in_flight: usize,

@@ -1,8 +1,8 @@
 //! The request log: one structured line per request (target `request`), with its request id,
 //! method, route, status, latency, the kind of account that made it and what admission
-//! control decided, and for an API request whose body was read, where its time went: the
-//! body arriving (`body_ms`), the wait for a work slot (`wait_ms`) and the handling itself
-//! (`work_ms`). `latency_ms` less those is the platform's own overhead around them (routing,
+//! control decided, and for an API request that got that far, where its time went: the body
+//! arriving (`body_ms`, if it had one), the wait for a work slot (`wait_ms`) and the handling
+//! itself (`work_ms`). `latency_ms` less those is the platform's own overhead around them (routing,
 //! the address limit, a refusal's answer). Nothing personal goes in: the path's long digit
 //! runs are masked and no body, query or header is logged.
 //!
@@ -74,6 +74,14 @@ impl Notes {
             note(&mut notes.0.lock().unwrap_or_else(|e| e.into_inner()));
         }
     }
+
+    /// [`note_stage`] on notes taken with [`notes_of`].
+    pub fn stage(&self, stage: Stage, took: Duration) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stage(stage, took);
+    }
 }
 
 /// Notes who made the request: a kind (`face_signed`, `officer`, `console:admin` …) and the
@@ -96,16 +104,6 @@ pub fn note_stage(extensions: &Extensions, stage: Stage, took: Duration) {
 /// been handed on (the time its handling took, say).
 pub fn notes_of(extensions: &Extensions) -> Option<Arc<Notes>> {
     extensions.get::<Arc<Notes>>().cloned()
-}
-
-impl Notes {
-    /// [`note_stage`] on notes taken with [`notes_of`].
-    pub fn stage(&self, stage: Stage, took: Duration) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stage(stage, took);
-    }
 }
 
 impl Noted {

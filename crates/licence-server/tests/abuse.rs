@@ -515,10 +515,7 @@ fn every_request_is_logged_once_with_its_id_and_nothing_personal() {
     let me = p.get_as(&token, "/api/v1/me");
     let me_id = me.headers()["x-request-id"].to_str().unwrap().to_owned();
     let log = p.log_once_it_has(&me_id);
-    let lines: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
+    let lines = Platform::json_lines(&log);
     let of = |id: &str| -> Vec<&Value> {
         lines
             .iter()

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[test]
 fn an_account_that_asks_too_fast_is_told_when_to_come_back_and_others_are_not_held_up() {
@@ -134,10 +134,7 @@ fn when_every_slot_for_outside_services_is_taken_the_next_is_503_and_local_work_
     assert_eq!(r.status().as_u16(), 201);
     let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     let log = p.log_once_it_has(&id);
-    let lines: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
+    let lines = Platform::json_lines(&log);
     // The refusal came before its body was read or a slot was waited for: no stages.
     let refusal = lines
         .iter()

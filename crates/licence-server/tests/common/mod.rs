@@ -150,6 +150,13 @@ impl Platform {
         }
     }
 
+    /// The lines of a log written with `--log-format json`, each read as a JSON object.
+    pub fn json_lines(log: &str) -> Vec<Value> {
+        log.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
     /// With the product's rules, except short code timings so that expiry can be tested.
     pub fn start() -> Platform {
         Self::start_with(&[])
