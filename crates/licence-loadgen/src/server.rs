@@ -40,10 +40,7 @@ impl Server {
             .with_context(|| format!("opening {}", log_path.display()))?;
         let mut command = match cpus {
             Some(cpus) => {
-                anyhow::ensure!(
-                    is_cpu_list(cpus),
-                    "--server-cpus {cpus:?}: give CPU numbers and ranges, e.g. 0 or 0,2 or 0-3"
-                );
+                cpu_list(cpus).map_err(|e| anyhow::anyhow!("--server-cpus {cpus:?}: {e}"))?;
                 let mut taskset = Command::new("taskset");
                 taskset.args(["-c", cpus]).arg(bin);
                 taskset
