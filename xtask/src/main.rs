@@ -37,6 +37,8 @@ usage: cargo xtask <command>
                        --postgres: on a throwaway PostgreSQL cluster instead of SQLite;
                        --pg NAME=VALUE: a setting of that cluster (repeatable), e.g.
                        --pg wal_compression=lz4;
+                       --pg-tcp: reach that cluster over loopback TCP, not its Unix
+                       socket (as a database on another machine is reached);
                        --instances N: N instances on the one store, behind HAProxy;
                        --server-bin FILE: another build of the server (a baseline)
   bench-app            measure the app's budgets on its shipping build (profile app-release):
@@ -286,10 +288,26 @@ fn bench_server(args: &[String]) -> Result<()> {
             "target/release/licence-server".into(),
         ]);
     }
+    // The platform reaches the cluster on this machine through its socket, as a database
+    // on the same machine would be reached; `--pg-tcp` measures loopback TCP instead.
+    let over_tcp = args.iter().any(|a| a == "--pg-tcp");
+    anyhow::ensure!(
+        on_postgres || !over_tcp,
+        "--pg-tcp says how the PostgreSQL cluster is reached: add --postgres"
+    );
     if let Some(cluster) = &cluster {
-        call.extend(["--postgres".into(), cluster.url()]);
+        let url = if over_tcp {
+            cluster.url()
+        } else {
+            cluster.socket_url()
+        };
+        call.extend(["--postgres".into(), url]);
     }
-    call.extend(args.iter().filter(|a| *a != "--postgres").cloned());
+    call.extend(
+        args.iter()
+            .filter(|a| *a != "--postgres" && *a != "--pg-tcp")
+            .cloned(),
+    );
     let call: Vec<&str> = call.iter().map(String::as_str).collect();
     sh(generator.to_str().context("a UTF-8 path")?, &call)
 }
