@@ -258,6 +258,7 @@ fn postgres() -> Result<()> {
             "--include-ignored",
         ])
         .env("LICENCE_TEST_POSTGRES", cluster.url())
+        .env("LICENCE_TEST_POSTGRES_SOCKET", cluster.socket_url())
         .env("LICENCE_TEST_POSTGRES_CA", &pki.ca_cert)
         .current_dir(crate::root())
         .status()?;

@@ -510,6 +510,42 @@ pub(crate) mod tests {
 
     /// A store on a new database and a second instance on the same one, as two platform
     /// instances would have.
+    /// A database on the same machine is reached through the server's Unix socket, named as
+    /// the URL's host, percent-encoded (how `cargo xtask bench-server --postgres` reaches its
+    /// cluster): the schema is made, the store works, and the connection is plain (a socket
+    /// carries no TLS). A directory with no server's socket in it is a clear error.
+    #[test]
+    #[ignore = "needs PostgreSQL: cargo xtask test postgres"]
+    fn a_database_is_reached_through_its_unix_socket() {
+        use crate::store::AccessStore;
+        let server = std::env::var("LICENCE_TEST_POSTGRES_SOCKET").expect(
+            "LICENCE_TEST_POSTGRES_SOCKET names the test cluster's socket: run `cargo xtask test postgres`",
+        );
+        assert!(server.starts_with("postgres://postgres@%2F"), "{server}");
+        let name = format!("socket_{}_{}", std::process::id(), rand::random::<u32>());
+        let url = PostgresStore::create_database(&server, &name).unwrap();
+        let store = PostgresStore::connect(&url).unwrap();
+        assert!(!store.connection_encrypted().unwrap());
+        assert!(store.schema_version().unwrap() > 0);
+        store.record_event("sign_in", "socket", 100).unwrap();
+        store.record_event("sign_in", "socket", 200).unwrap();
+        assert_eq!(store.count_events("sign_in", "socket", 150).unwrap(), 1);
+        assert_eq!(store.last_event("sign_in", "socket").unwrap(), Some(200));
+        let nowhere = tempfile::tempdir().unwrap();
+        let dir = percent_encoding::utf8_percent_encode(
+            &nowhere.path().to_string_lossy(),
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string();
+        let refused = PostgresStore::connect(&format!("postgres://postgres@{dir}:5432/{name}"))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(refused, super::StoreError::Unavailable(_)),
+            "{refused:?}"
+        );
+    }
+
     pub(crate) fn two_instances() -> (Arc<PostgresStore>, Arc<PostgresStore>) {
         let store = fresh_store();
         let other = PostgresStore::connect(&store.url()).unwrap();
