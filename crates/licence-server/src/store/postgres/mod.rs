@@ -508,8 +508,6 @@ pub(crate) mod tests {
         assert!(unreadable.contains("sslrootcert"), "{unreadable}");
     }
 
-    /// A store on a new database and a second instance on the same one, as two platform
-    /// instances would have.
     /// A database on the same machine is reached through the server's Unix socket, named as
     /// the URL's host, percent-encoded (how `cargo xtask bench-server --postgres` reaches its
     /// cluster): the schema is made, the store works, and the connection is plain (a socket
@@ -546,6 +544,8 @@ pub(crate) mod tests {
         );
     }
 
+    /// A store on a new database and a second instance on the same one, as two platform
+    /// instances would have.
     pub(crate) fn two_instances() -> (Arc<PostgresStore>, Arc<PostgresStore>) {
         let store = fresh_store();
         let other = PostgresStore::connect(&store.url()).unwrap();
