@@ -69,30 +69,41 @@ pub enum Stage {
 }
 
 impl Notes {
-    fn with(extensions: &Extensions, note: impl FnOnce(&mut Noted)) {
+    fn with(extensions: &Extensions, note: impl FnOnce(&Notes)) {
         if let Some(notes) = extensions.get::<Arc<Notes>>() {
-            note(&mut notes.0.lock().unwrap_or_else(|e| e.into_inner()));
+            note(notes);
         }
+    }
+
+    fn note(&self, note: impl FnOnce(&mut Noted)) {
+        note(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     /// [`note_stage`] on notes taken with [`notes_of`].
     pub fn stage(&self, stage: Stage, took: Duration) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stage(stage, took);
+        self.note(|n| n.stage(stage, took));
+    }
+
+    /// [`note_account`] on notes taken with [`notes_of`].
+    pub fn account(&self, kind: &str, id: i64) {
+        self.note(|n| n.account = Some(format!("{kind}:{id}")));
+    }
+
+    /// [`note_admission`] on notes taken with [`notes_of`].
+    pub fn admission(&self, decision: &'static str) {
+        self.note(|n| n.admission = Some(decision));
     }
 }
 
 /// Notes who made the request: a kind (`face_signed`, `officer`, `console:admin` …) and the
 /// platform's own id of the account (never a name or number a person would recognise).
 pub fn note_account(extensions: &Extensions, kind: &str, id: i64) {
-    Notes::with(extensions, |n| n.account = Some(format!("{kind}:{id}")));
+    Notes::with(extensions, |n| n.account(kind, id));
 }
 
 /// Notes what admission control decided (`admitted`, `rate_limited`, `busy` …).
 pub fn note_admission(extensions: &Extensions, decision: &'static str) {
-    Notes::with(extensions, |n| n.admission = Some(decision));
+    Notes::with(extensions, |n| n.admission(decision));
 }
 
 /// Notes how long a stage of the request took.

@@ -3,7 +3,7 @@
 //! reply; the server re-checks the photo in the background (never trusting the app's check);
 //! the driver follows, withdraws, or resubmits after a rejection.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use base64::Engine;
 use licence_api::{ApplicationView, NewApplication, PhotoSource, Resubmission};
@@ -11,9 +11,13 @@ use licence_core::{
     ApplicantRecord, ApplicationEvent, ApplicationRefusal, ApplicationState, BusinessFunction,
 };
 
-use super::{require, with_store, SignedInAccount};
+use super::{
+    admit_account, bearer_digest, live_session, require, session_ended, with_store, SignedInAccount,
+};
 use crate::error::{ApiError, ApiJson, ApiPath};
-use crate::store::{Account, ApplicantStanding, Application, Effects, Resubmitted, Submitted};
+use crate::store::{
+    Account, ApplicantStanding, Application, Effects, Resubmitted, SignedInApplicant, Submitted,
+};
 use crate::{now, AppState};
 
 /// Largest uploaded photo (before the checker's own 20 MB limit, the body limit applies).
@@ -116,16 +120,31 @@ async fn standing(
     account: &Account,
     source: PhotoSource,
 ) -> Result<ApplicantStanding, ApiError> {
+    // Refused before the store is asked, where the account may not apply at all.
     require(account, BusinessFunction::ElectronicLicence)?;
-    let id_number = account
-        .id_number
-        .ok_or_else(|| ApiError::internal("a person's account without an ID number"))?;
-    let id = account.id;
-    let with_photo = source == PhotoSource::OnFile;
-    let standing = with_store(state, move |s| {
-        s.applicant_standing(id, &id_number, with_photo)
-    })
-    .await?;
+    let standing = match account.id_number {
+        Some(id_number) => {
+            let (id, with_photo) = (account.id, source == PhotoSource::OnFile);
+            Some(
+                with_store(state, move |s| {
+                    s.applicant_standing(id, &id_number, with_photo)
+                })
+                .await?,
+            )
+        }
+        None => None,
+    };
+    may_apply(account, standing)
+}
+
+/// The standing of an account that may apply (see [`standing`]), once read.
+fn may_apply(
+    account: &Account,
+    standing: Option<ApplicantStanding>,
+) -> Result<ApplicantStanding, ApiError> {
+    require(account, BusinessFunction::ElectronicLicence)?;
+    let standing =
+        standing.ok_or_else(|| ApiError::internal("a person's account without an ID number"))?;
     if !standing.holds_licence {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -135,6 +154,48 @@ async fn standing(
         ));
     }
     Ok(standing)
+}
+
+/// A submission as its handler takes it: the signed-in account with its standing as an
+/// applicant, read together with the session in one look at the store (one round trip on
+/// PostgreSQL, where a submission made three), and the request. It is refused as any
+/// signed-in request is, in the same order: no live session (401), the account's limit
+/// (429), then a body that is not a [`NewApplication`].
+pub struct Submitting {
+    account: Account,
+    standing: Option<ApplicantStanding>,
+    request: NewApplication,
+}
+
+impl FromRequest<AppState> for Submitting {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let token_hash = bearer_digest(req.headers())?;
+        let notes = crate::request_log::notes_of(req.extensions());
+        // The body says whether the photo on file is read; its faults wait for the session's.
+        let body = ApiJson::<NewApplication>::from_request(req, state).await;
+        let with_photo = body
+            .as_ref()
+            .is_ok_and(|b| b.0.photo_source == PhotoSource::OnFile);
+        let found = with_store(state, move |s| {
+            let found = s.signed_in_applicant(&token_hash, with_photo)?;
+            live_session(s, &token_hash, found, |f| &f.session)
+        })
+        .await?;
+        let Some(SignedInApplicant {
+            account, standing, ..
+        }) = found
+        else {
+            return Err(session_ended());
+        };
+        admit_account(state, notes.as_deref(), &account)?;
+        Ok(Submitting {
+            account,
+            standing,
+            request: body?.0,
+        })
+    }
 }
 
 /// The service's rules for applying online: after three rejected reviews the driver is sent
@@ -180,11 +241,13 @@ fn review_deadline(state: &AppState, submitted_at: i64) -> Result<i64, ApiError>
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,
-    signed_in: SignedInAccount,
-    ApiJson(req): ApiJson<NewApplication>,
+    Submitting {
+        account,
+        standing,
+        request: req,
+    }: Submitting,
 ) -> Result<(StatusCode, ApiJson<ApplicationView>), ApiError> {
-    let account = signed_in.account;
-    let standing = standing(&state, &account, req.photo_source).await?;
+    let standing = may_apply(&account, standing)?;
     // Exactly what the schema says: 1-64 printable ASCII characters, no spaces.
     let key = req.idempotency_key;
     if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| (b'!'..=b'~').contains(&b)) {

@@ -198,9 +198,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Requester {
 }
 
 /// The digest of the request's bearer token (tokens are stored only as digests).
-fn bearer_digest(parts: &Parts) -> Result<Vec<u8>, ApiError> {
-    let token = parts
-        .headers
+fn bearer_digest(headers: &axum::http::HeaderMap) -> Result<Vec<u8>, ApiError> {
+    let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -218,37 +217,67 @@ impl FromRequestParts<AppState> for SignedInAccount {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token_hash = bearer_digest(parts)?;
+        let token_hash = bearer_digest(&parts.headers)?;
         let lookup = token_hash.clone();
         let found = with_store(state, move |s| {
-            let Some((session, account)) = s.signed_in(&lookup)? else {
-                return Ok(None);
-            };
-            if session.expires_at <= now() {
-                s.delete_session(&lookup)?;
-                return Ok(None);
-            }
-            Ok(Some(account))
+            let found = s.signed_in(&lookup)?;
+            live_session(s, &lookup, found, |(session, _)| session)
         })
         .await?;
-        let account = found.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "session_expired",
-                "登录已过期，请重新登录",
-                "Your session has ended; please sign in again",
-            )
-        })?;
-        crate::request_log::note_account(&parts.extensions, account.kind.as_str(), account.id);
-        if let Err(refused) = state.admission.admit_account(account.id) {
-            crate::request_log::note_admission(&parts.extensions, "rate_limited_account");
-            return Err(refused);
-        }
+        let Some((_, account)) = found else {
+            return Err(session_ended());
+        };
+        let notes = crate::request_log::notes_of(&parts.extensions);
+        admit_account(state, notes.as_deref(), &account)?;
         Ok(SignedInAccount {
             account,
             token_hash,
         })
     }
+}
+
+/// What was found for a bearer token, if its session has not expired; an expired session
+/// is deleted on the way.
+fn live_session<T>(
+    store: &dyn Store,
+    token_hash: &[u8],
+    found: Option<T>,
+    session: impl Fn(&T) -> &Session,
+) -> Result<Option<T>, StoreError> {
+    match found {
+        Some(found) if session(&found).expires_at <= now() => {
+            store.delete_session(token_hash)?;
+            Ok(None)
+        }
+        found => Ok(found),
+    }
+}
+
+/// 401 for a bearer token with no live session.
+fn session_ended() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "session_expired",
+        "登录已过期，请重新登录",
+        "Your session has ended; please sign in again",
+    )
+}
+
+/// A signed-in request's account, noted in the request log, and refused (429) past the
+/// account's own limit.
+fn admit_account(
+    state: &AppState,
+    notes: Option<&crate::request_log::Notes>,
+    account: &Account,
+) -> Result<(), ApiError> {
+    let Some(notes) = notes else {
+        return state.admission.admit_account(account.id);
+    };
+    notes.account(account.kind.as_str(), account.id);
+    state
+        .admission
+        .admit_account(account.id)
+        .inspect_err(|_| notes.admission("rate_limited_account"))
 }
 
 /// 403 with what the account may not do and how to change that (R2.7, R2.10).

@@ -87,7 +87,7 @@ impl FromRequestParts<AppState> for Officer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let digest = bearer_digest(parts)?;
+        let digest = bearer_digest(&parts.headers)?;
         let lookup = digest.clone();
         let session = with_store(state, move |s| {
             s.staff_session(&lookup, StaffSessionKind::Officer)

@@ -72,20 +72,46 @@ pub struct ApplicantStanding {
     pub record: ApplicantRecord,
 }
 
-/// The query behind [`ApplicationStore::applicant_record`], in the SQL both stores speak
-/// (`$1`: the account). An application's history stores each state as JSON, its tag first.
-pub(crate) const APPLICANT_RECORD_SQL: &str = "
+/// A signed-in account as a submission needs it: the session, its account and, for a
+/// person's account, the account's [`ApplicantStanding`] (see
+/// [`ApplicationStore::signed_in_applicant`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedInApplicant {
+    pub session: super::Session,
+    pub account: super::Account,
+    /// `None` for an account without an ID number (a unit's): it has no standing to apply.
+    pub standing: Option<ApplicantStanding>,
+}
+
+/// The query behind [`ApplicationStore::applicant_record`], in the SQL both stores speak,
+/// for the account `$account` (an SQL expression: `$1`, or a column of an enclosing query
+/// that takes it as a subquery). An application's history stores each state as JSON, its
+/// tag first. Its two columns are the reviewers' rejections since the last issued
+/// e-licence and when a photo of the driver's own was last issued.
+macro_rules! applicant_record_sql {
+    ($account:expr) => {
+        concat!(
+            "
     WITH ev AS (
         SELECT e.at, e.actor, e.state, a.photo_source
         FROM application a JOIN application_event e ON e.application_id = a.id
-        WHERE a.account_id = $1),
+        WHERE a.account_id = ",
+            $account,
+            "),
     issued AS (SELECT max(at) AS at FROM ev WHERE state LIKE '{\"status\":\"issued\"%')
     SELECT
         (SELECT count(*) FROM ev
           WHERE state LIKE '{\"status\":\"rejected\"%' AND actor <> 'photo check'
             AND at > coalesce((SELECT at FROM issued), 0)),
         (SELECT max(at) FROM ev
-          WHERE state LIKE '{\"status\":\"issued\"%' AND photo_source <> 'on_file')";
+          WHERE state LIKE '{\"status\":\"issued\"%' AND photo_source <> 'on_file')"
+        )
+    };
+}
+pub(crate) use applicant_record_sql;
+
+/// [`applicant_record_sql`] for the account `$1`.
+pub(crate) const APPLICANT_RECORD_SQL: &str = applicant_record_sql!("$1");
 
 /// The e-licence review desk at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -159,6 +185,15 @@ pub trait ApplicationStore: Send + Sync {
         id_number: &IdNumber,
         with_photo: bool,
     ) -> Result<ApplicantStanding, StoreError>;
+    /// The session with this token, its account and that account's standing (the photo on
+    /// file only `with_photo`), in one look: what every submission reads first, so a
+    /// backend across a network answers it in one round trip. The standing is the one
+    /// [`ApplicationStore::applicant_standing`] gives for the account's own ID number.
+    fn signed_in_applicant(
+        &self,
+        token_hash: &[u8],
+        with_photo: bool,
+    ) -> Result<Option<SignedInApplicant>, StoreError>;
     /// What a review desk's team lead needs: see [`DeskCounts`]; `since` is the start of today.
     fn desk_counts(&self, now: i64, since: i64) -> Result<DeskCounts, StoreError>;
     /// The first `limit` applications waiting for a reviewer, by deadline.
@@ -578,17 +613,41 @@ pub(crate) mod tests {
     }
     /// What a submission reads in one look: whether the registry holds a licence of the
     /// person's, their photo on file only when asked for, and the account's record as
-    /// `applicant_record` gives it.
+    /// `applicant_record` gives it; read with the session, the same.
     pub(crate) fn the_applicant_standing_is_the_registry_and_the_record_together(
         store: &dyn Store,
     ) {
-        use super::ApplicantStanding;
-        use crate::store::RegistryEntry;
+        use super::{ApplicantStanding, SignedInApplicant};
+        use crate::store::{RegistryEntry, Session};
         use licence_core::{ApplicationEvent as E, Rejection, RejectionCode};
         let file = entry();
         let id = file.id_number;
         let account = store.create_account(&person()).unwrap();
-        let standing = |with_photo| store.applicant_standing(account, &id, with_photo).unwrap();
+        let session = Session {
+            account,
+            created_at: 5,
+            expires_at: 500,
+        };
+        store.put_session(b"person's token", &session).unwrap();
+        let standing = |with_photo| {
+            let standing = store.applicant_standing(account, &id, with_photo).unwrap();
+            let SignedInApplicant {
+                session: found,
+                account: signed_in,
+                standing: with_session,
+            } = store
+                .signed_in_applicant(b"person's token", with_photo)
+                .unwrap()
+                .expect("the session is found");
+            assert_eq!((&found, signed_in.id), (&session, account));
+            assert_eq!(signed_in.id_number, Some(id));
+            assert_eq!(
+                with_session.as_ref(),
+                Some(&standing),
+                "with_photo {with_photo}"
+            );
+            standing
+        };
         // A person the registry does not know: nothing to issue, no photo.
         assert_eq!(standing(true), ApplicantStanding::default());
         // Known, with a licence and a photo: the photo only when asked for.
@@ -646,6 +705,29 @@ pub(crate) mod tests {
         assert_eq!(
             store.applicant_standing(other, &id, false).unwrap().record,
             licence_core::ApplicantRecord::default()
+        );
+        // A unit's account, signed in, has no standing to apply; a token without a session
+        // finds nothing.
+        store
+            .put_session(
+                b"unit's token",
+                &Session {
+                    account: other,
+                    ..session
+                },
+            )
+            .unwrap();
+        let unit_signed_in = store
+            .signed_in_applicant(b"unit's token", true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (unit_signed_in.account.id, unit_signed_in.standing),
+            (other, None)
+        );
+        assert_eq!(
+            store.signed_in_applicant(b"no such token", true).unwrap(),
+            None
         );
     }
 

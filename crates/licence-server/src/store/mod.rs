@@ -59,7 +59,7 @@ mod staff;
 pub use access::{AccessStore, CodePurpose, Device, Limit, Session, SmsChallenge};
 pub use applications::{
     ApplicantStanding, Application, ApplicationStore, DeskCounts, PhotoCheckRecord, Resubmitted,
-    Submitted,
+    SignedInApplicant, Submitted,
 };
 pub use messages::{Effects, InboxMessage, MessageStore, Notice, OutboxMessage};
 pub use postgres::PostgresStore;

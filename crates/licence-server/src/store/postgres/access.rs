@@ -20,12 +20,36 @@ use crate::store::{
     AccessStore, Account, AccountId, CodePurpose, Device, Limit, Session, SmsChallenge, StoreError,
 };
 
-/// A session and its account: the account's columns as `account_from_row` reads them,
-/// then the session's.
-const SIGNED_IN: &str = "SELECT a.id, a.kind, a.id_number, a.unit_code, a.name, a.mobile,
-       a.password_hash, a.created_at, s.account_id, s.created_at, s.expires_at
-     FROM session s JOIN account a ON a.id = s.account_id
-     WHERE s.token_hash = $1";
+/// The session `$1` and its account: the account's columns as `account_from_row` reads
+/// them, then the session's (what [`signed_in_from_row`] reads), then `$columns`; `$joins`
+/// may bring those (`session s` and `account a` are in scope).
+macro_rules! signed_in_sql {
+    ($columns:expr, $joins:expr) => {
+        concat!(
+            "SELECT a.id, a.kind, a.id_number, a.unit_code, a.name, a.mobile,
+       a.password_hash, a.created_at, s.account_id, s.created_at, s.expires_at",
+            $columns,
+            "
+     FROM session s JOIN account a ON a.id = s.account_id",
+            $joins,
+            "
+     WHERE s.token_hash = $1"
+        )
+    };
+}
+pub(super) use signed_in_sql;
+
+const SIGNED_IN: &str = signed_in_sql!("", "");
+
+/// The session and its account from a row of [`signed_in_sql`].
+pub(super) fn signed_in_from_row(r: &Row) -> Result<(Session, Account), StoreError> {
+    let session = Session {
+        account: get(r, "session", 8)?,
+        created_at: get(r, "session", 9)?,
+        expires_at: get(r, "session", 10)?,
+    };
+    Ok((session, super::registry::account_from_row(r)?))
+}
 
 const RECORD_EVENT: &str = "INSERT INTO limit_event (kind, key, at) VALUES ($1, $2, $3)";
 
@@ -321,15 +345,11 @@ impl AccessStore for PostgresStore {
     fn signed_in(&self, token_hash: &[u8]) -> Result<Option<(Session, Account)>, StoreError> {
         self.run(async {
             let c = self.client().await?;
-            let Some(r) = row(&c, SIGNED_IN, &[&token_hash]).await? else {
-                return Ok(None);
-            };
-            let session = Session {
-                account: get(&r, "session", 8)?,
-                created_at: get(&r, "session", 9)?,
-                expires_at: get(&r, "session", 10)?,
-            };
-            Ok(Some((session, super::registry::account_from_row(&r)?)))
+            row(&c, SIGNED_IN, &[&token_hash])
+                .await?
+                .as_ref()
+                .map(signed_in_from_row)
+                .transpose()
         })
     }
 

@@ -14,14 +14,45 @@ use licence_core::{
 };
 use tokio_postgres::Row;
 
+use super::access::{signed_in_from_row, signed_in_sql};
 use super::{corrupt, exec, get, lock_key, one, row, rows, Params, PostgresStore};
 use crate::store::applications::{
-    applicant_record, DeskCounts, APPLICANT_RECORD_SQL, DESK_COUNTS_SQL,
+    applicant_record, applicant_record_sql, DeskCounts, APPLICANT_RECORD_SQL, DESK_COUNTS_SQL,
 };
 use crate::store::{
     AccountId, ApplicantStanding, Application, ApplicationStore, Effects, PhotoCheckRecord,
-    Resubmitted, StoreError, Submitted,
+    Resubmitted, SignedInApplicant, StoreError, Submitted,
 };
+
+/// The registry's word on the person `$person` (an SQL expression): whether it holds a
+/// licence of theirs, and their photo when `$2` is true. The photo is not fetched from its
+/// TOAST chunks unless asked for. No row for a person the registry does not know.
+macro_rules! registry_standing_sql {
+    ($person:expr) => {
+        concat!(
+            "SELECT l.record IS NOT NULL, CASE WHEN $2 THEN p.photo END
+             FROM registry_person p LEFT JOIN registry_licence l USING (id_number)
+             WHERE p.id_number = ",
+            $person
+        )
+    };
+}
+
+/// [`ApplicationStore::signed_in_applicant`] in one statement: the session and its account
+/// (columns 0-10), the registry's word on the account's person (11, 12: NULL where it
+/// knows no such person, or the account has no ID number) and the account's record (13, 14).
+const SIGNED_IN_APPLICANT: &str = signed_in_sql!(
+    ", reg.*, rec.*",
+    concat!(
+        "
+     LEFT JOIN LATERAL (",
+        registry_standing_sql!("a.id_number"),
+        ") reg ON true
+     CROSS JOIN LATERAL (",
+        applicant_record_sql!("s.account_id"),
+        ") rec"
+    )
+);
 
 /// The columns [`application_from_row`] reads, in its order.
 const APPLICATION_COLUMNS: &str = "id, account_id, idempotency_key, photo_source, photo, \
@@ -270,19 +301,12 @@ impl ApplicationStore for PostgresStore {
     ) -> Result<ApplicantStanding, StoreError> {
         self.run(async {
             let c = self.client().await?;
-            // Both statements are sent before either answer is awaited: one round trip. The
-            // photo is not fetched from its TOAST chunks unless asked for.
+            // Both statements are sent before either answer is awaited: one round trip.
             let person = id_number.as_str();
             let (by_person, by_account): (&Params, &Params) =
                 (&[&person, &with_photo], &[&account]);
             let (registry, record) = tokio::try_join!(
-                row(
-                    &c,
-                    "SELECT l.record IS NOT NULL, CASE WHEN $2 THEN p.photo END
-                     FROM registry_person p LEFT JOIN registry_licence l USING (id_number)
-                     WHERE p.id_number = $1",
-                    by_person,
-                ),
+                row(&c, registry_standing_sql!("$1"), by_person),
                 one(&c, APPLICANT_RECORD_SQL, by_account),
             )?;
             let (holds_licence, photo_on_file) = match registry {
@@ -297,6 +321,37 @@ impl ApplicationStore for PostgresStore {
                 photo_on_file,
                 record: record_from_row(&record)?,
             })
+        })
+    }
+
+    fn signed_in_applicant(
+        &self,
+        token_hash: &[u8],
+        with_photo: bool,
+    ) -> Result<Option<SignedInApplicant>, StoreError> {
+        self.run(async {
+            let c = self.client().await?;
+            let Some(r) = row(&c, SIGNED_IN_APPLICANT, &[&token_hash, &with_photo]).await? else {
+                return Ok(None);
+            };
+            let (session, account) = signed_in_from_row(&r)?;
+            let holds_licence: Option<bool> = get(&r, "registry_licence", 11)?;
+            let standing = match account.id_number {
+                Some(_) => Some(ApplicantStanding {
+                    holds_licence: holds_licence.unwrap_or(false),
+                    photo_on_file: get(&r, "registry_person", 12)?,
+                    record: applicant_record(
+                        get(&r, "application_event", 13)?,
+                        get(&r, "application_event", 14)?,
+                    ),
+                }),
+                None => None,
+            };
+            Ok(Some(SignedInApplicant {
+                session,
+                account,
+                standing,
+            }))
         })
     }
 

@@ -11,8 +11,8 @@ use crate::store::applications::{
     applicant_record, DeskCounts, APPLICANT_RECORD_SQL, DESK_COUNTS_SQL,
 };
 use crate::store::{
-    AccountId, ApplicantStanding, Application, ApplicationStore, Effects, PhotoCheckRecord,
-    Resubmitted, StoreError, Submitted,
+    AccessStore, AccountId, ApplicantStanding, Application, ApplicationStore, Effects,
+    PhotoCheckRecord, Resubmitted, SignedInApplicant, StoreError, Submitted,
 };
 
 /// An application still in progress: a second may not be opened beside it.
@@ -208,6 +208,26 @@ impl ApplicationStore for SqliteStore {
             photo_on_file,
             record,
         })
+    }
+
+    fn signed_in_applicant(
+        &self,
+        token_hash: &[u8],
+        with_photo: bool,
+    ) -> Result<Option<SignedInApplicant>, StoreError> {
+        // Quick reads on the same machine, one after another: no one statement needed.
+        let Some((session, account)) = self.signed_in(token_hash)? else {
+            return Ok(None);
+        };
+        let standing = match &account.id_number {
+            Some(id_number) => Some(self.applicant_standing(account.id, id_number, with_photo)?),
+            None => None,
+        };
+        Ok(Some(SignedInApplicant {
+            session,
+            account,
+            standing,
+        }))
     }
 
     fn desk_counts(&self, now: i64, since: i64) -> Result<DeskCounts, StoreError> {
