@@ -512,6 +512,17 @@ fn every_request_is_logged_once_with_its_id_and_nothing_personal() {
     // The error names its request, so that a complaint can be traced.
     assert_eq!(body["request_id"], id);
     let token = face_signed(&p, 1);
+    // A submission, which reads its session together with the applicant's standing.
+    let submission = p.post_as(
+        &token,
+        "/api/v1/applications",
+        json!({"idempotency_key": ""}),
+    );
+    let submission_id = submission.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    expect_error(submission, 422, "bad_idempotency_key");
     let me = p.get_as(&token, "/api/v1/me");
     let me_id = me.headers()["x-request-id"].to_str().unwrap().to_owned();
     let log = p.log_once_it_has(&me_id);
@@ -557,6 +568,10 @@ fn every_request_is_logged_once_with_its_id_and_nothing_personal() {
         "{}",
         me_line[0]
     );
+    let submission_line = of(&submission_id);
+    assert_eq!(submission_line.len(), 1, "{log}");
+    assert_eq!(submission_line[0]["status"], 422);
+    assert_eq!(submission_line[0]["account"], me_line[0]["account"]);
     // No mobile or ID number in full anywhere in the log.
     let (_, id_number, _) = demo_person(0);
     assert!(!log.contains(&mobile) && !log.contains(&id_number), "{log}");

@@ -30,6 +30,13 @@ fn an_account_that_asks_too_fast_is_told_when_to_come_back_and_others_are_not_he
         json!({"idempotency_key": "k", "photo_source": "camera", "photo": b64(&good_photo())}),
     );
     expect_error(r, 429, "rate_limited");
+    // The limit comes before the body: a malformed submission is refused by it too.
+    let r = p.post_as(
+        &token,
+        "/api/v1/applications",
+        json!({"idempotency_key": ""}),
+    );
+    expect_error(r, 429, "rate_limited");
     // Another driver is served as usual.
     let other = face_signed(&p, 1);
     assert_eq!(p.get_as(&other, "/api/v1/me").status().as_u16(), 200);

@@ -298,6 +298,18 @@ fn only_face_signed_licence_holders_apply_for_their_own() {
         json!({"idempotency_key": "x"}),
     );
     expect_error(r, 422, "no_licence");
+    // Without a live session nothing else is looked at, not even the body.
+    let not_json = json!({"idempotency_key": ""});
+    expect_error(
+        p.post("/api/v1/applications", not_json.clone()),
+        401,
+        "not_signed_in",
+    );
+    expect_error(
+        p.post_as("no-such-token", "/api/v1/applications", not_json),
+        401,
+        "session_expired",
+    );
     // Bad input.
     let holder = face_signed(&p, 0);
     let bad = |body: Value, code: &str| {
