@@ -64,10 +64,15 @@ fn the_schema_spells_the_open_statuses_as_the_code_does() {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    // The index and the function of migration 1, the batch function of migration 3.
+    // The index and the function of migration 1, the batch function of migration 3, and
+    // its two ways of deciding in migration 4.
     for (schema, places) in [
         (include_str!("migrations/0001_schema.sql"), 2),
         (include_str!("migrations/0003_submit_applications.sql"), 1),
+        (
+            include_str!("migrations/0004_submit_applications_as_a_set.sql"),
+            2,
+        ),
     ] {
         assert_eq!(schema.matches("status IN (").count(), places, "{schema}");
         assert_eq!(
@@ -185,7 +190,10 @@ fn a_batch_of_submissions_is_each_answered_in_its_place() {
     );
     let first = submitted_app(answers[0].as_ref().unwrap()).clone();
     assert_eq!(submitted_app(answers[2].as_ref().unwrap()), &first);
-    assert_eq!(store.applications_of(a).unwrap(), [first]);
+    assert_eq!(
+        store.applications_of(a).unwrap(),
+        std::slice::from_ref(&first)
+    );
 
     // An account that does not exist fails the batch; the others are stored alone.
     let (c, d) = (unit(&store, 3), unit(&store, 4));
@@ -196,11 +204,65 @@ fn a_batch_of_submissions_is_each_answered_in_its_place() {
         application(c, "k1"),
     ];
     let answers = store.run(store.store_submissions(batch)).unwrap();
-    let kinds = kinds(&answers);
-    assert_eq!(kinds[0], "created k1");
-    assert!(kinds[1].starts_with("error database: "), "{kinds:?}");
-    assert_eq!(kinds[2..], ["created k1", "replayed k1"]);
+    let each = kinds(&answers);
+    assert_eq!(each[0], "created k1");
+    assert!(each[1].starts_with("error database: "), "{each:?}");
+    assert_eq!(each[2..], ["created k1", "replayed k1"]);
     for account in [c, d] {
+        assert_eq!(store.applications_of(account).unwrap().len(), 1);
+    }
+
+    // Each account once (the usual batch, decided as a set, migration 4): a replay of an
+    // earlier batch's key, a second application beside an open one, and new ones, each with
+    // its history's first event.
+    let (e, f) = (unit(&store, 5), unit(&store, 6));
+    let batch = vec![
+        application(e, "k1"),
+        application(a, "k1"),
+        application(b, "k9"),
+        application(f, "k2"),
+    ];
+    let answers = store.run(store.store_submissions(batch)).unwrap();
+    assert_eq!(
+        kinds(&answers),
+        ["created k1", "replayed k1", "open k1", "created k2"]
+    );
+    assert_eq!(submitted_app(answers[1].as_ref().unwrap()), &first);
+    assert_eq!(
+        submitted_app(answers[2].as_ref().unwrap()),
+        &store.applications_of(b).unwrap()[0]
+    );
+    for (answer, account) in [(&answers[0], e), (&answers[3], f)] {
+        let created = submitted_app(answer.as_ref().unwrap());
+        assert_eq!(
+            store.applications_of(account).unwrap(),
+            std::slice::from_ref(created)
+        );
+        let history = store
+            .run(async {
+                let c = store.client().await?;
+                rows(
+                    &c,
+                    "SELECT actor, state, at FROM application_event WHERE application_id = $1",
+                    &[&created.id],
+                )
+                .await
+            })
+            .unwrap();
+        let history: Vec<(String, String, i64)> = history
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        assert_eq!(
+            history,
+            [(
+                "applicant".to_owned(),
+                state_json(&created.state).unwrap(),
+                created.submitted_at
+            )]
+        );
+    }
+    for account in [a, b] {
         assert_eq!(store.applications_of(account).unwrap().len(), 1);
     }
 }
