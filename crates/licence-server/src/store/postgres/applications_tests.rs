@@ -64,15 +64,10 @@ fn the_schema_spells_the_open_statuses_as_the_code_does() {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    // The index and the function of migration 1, the batch function of migration 3, and
-    // its two ways of deciding in migration 4.
+    // The index and the function of migration 1, the batch function of migration 3.
     for (schema, places) in [
         (include_str!("migrations/0001_schema.sql"), 2),
         (include_str!("migrations/0003_submit_applications.sql"), 1),
-        (
-            include_str!("migrations/0004_submit_applications_as_a_set.sql"),
-            2,
-        ),
     ] {
         assert_eq!(schema.matches("status IN (").count(), places, "{schema}");
         assert_eq!(
@@ -212,9 +207,8 @@ fn a_batch_of_submissions_is_each_answered_in_its_place() {
         assert_eq!(store.applications_of(account).unwrap().len(), 1);
     }
 
-    // Each account once (the usual batch, decided as a set, migration 4): a replay of an
-    // earlier batch's key, a second application beside an open one, and new ones, each with
-    // its history's first event.
+    // Each account once (the usual batch): a replay of an earlier batch's key, a second
+    // application beside an open one, and new ones, each with its history's first event.
     let (e, f) = (unit(&store, 5), unit(&store, 6));
     let batch = vec![
         application(e, "k1"),

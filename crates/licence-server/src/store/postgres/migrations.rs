@@ -13,11 +13,10 @@ use super::{exec, one, pg};
 use crate::store::StoreError;
 
 /// The migrations, oldest first: migration `n` brings a database from version `n - 1` to `n`.
-const STEPS: [&str; 4] = [
+const STEPS: [&str; 3] = [
     include_str!("migrations/0001_schema.sql"),
     include_str!("migrations/0002_application_event_at.sql"),
     include_str!("migrations/0003_submit_applications.sql"),
-    include_str!("migrations/0004_submit_applications_as_a_set.sql"),
 ];
 
 /// How many migrations this program knows: the version of a database it brought up to date.
