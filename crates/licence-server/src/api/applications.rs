@@ -134,15 +134,12 @@ async fn standing(
         }
         None => None,
     };
-    may_apply(account, standing)
+    holding_licence(standing)
 }
 
-/// The standing of an account that may apply (see [`standing`]), once read.
-fn may_apply(
-    account: &Account,
-    standing: Option<ApplicantStanding>,
-) -> Result<ApplicantStanding, ApiError> {
-    require(account, BusinessFunction::ElectronicLicence)?;
+/// The standing read for an account that may apply (see [`standing`]), if it holds a
+/// licence to issue as an e-licence.
+fn holding_licence(standing: Option<ApplicantStanding>) -> Result<ApplicantStanding, ApiError> {
     let standing =
         standing.ok_or_else(|| ApiError::internal("a person's account without an ID number"))?;
     if !standing.holds_licence {
@@ -247,7 +244,8 @@ pub async fn submit(
         request: req,
     }: Submitting,
 ) -> Result<(StatusCode, ApiJson<ApplicationView>), ApiError> {
-    let standing = may_apply(&account, standing)?;
+    require(&account, BusinessFunction::ElectronicLicence)?;
+    let standing = holding_licence(standing)?;
     // Exactly what the schema says: 1-64 printable ASCII characters, no spaces.
     let key = req.idempotency_key;
     if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| (b'!'..=b'~').contains(&b)) {

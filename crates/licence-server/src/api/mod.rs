@@ -270,14 +270,14 @@ fn admit_account(
     notes: Option<&crate::request_log::Notes>,
     account: &Account,
 ) -> Result<(), ApiError> {
-    let Some(notes) = notes else {
-        return state.admission.admit_account(account.id);
-    };
-    notes.account(account.kind.as_str(), account.id);
-    state
-        .admission
-        .admit_account(account.id)
-        .inspect_err(|_| notes.admission("rate_limited_account"))
+    if let Some(notes) = notes {
+        notes.account(account.kind.as_str(), account.id);
+    }
+    state.admission.admit_account(account.id).inspect_err(|_| {
+        if let Some(notes) = notes {
+            notes.admission("rate_limited_account");
+        }
+    })
 }
 
 /// 403 with what the account may not do and how to change that (R2.7, R2.10).
