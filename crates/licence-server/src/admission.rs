@@ -176,7 +176,8 @@ struct Window {
     admitted: u64,
     refused: u64,
     retry_after: u64,
-    /// Refusals in the second before this one (none if it was longer ago).
+    /// Admissions and refusals in the second before this one (none if it was longer ago).
+    admitted_before: u64,
     refused_before: u64,
 }
 
@@ -197,6 +198,7 @@ impl Backlog {
                 admitted: 0,
                 refused: 0,
                 retry_after: 1,
+                admitted_before: 0,
                 refused_before: 0,
             }),
         }
@@ -226,20 +228,16 @@ impl Backlog {
                     "requests refused: the platform is full",
                 );
             }
+            // The window that ended is the second before only if it ended just now (a quiet
+            // pool rolls over at its next look, however much later).
+            let just_now = now.saturating_duration_since(window.started) < 2 * BACKLOG_WINDOW;
             *window = Window {
                 started: now,
                 admitted: 0,
                 refused: 0,
                 retry_after: window.retry_after,
-                // The window that ended is the second before only if it ended just now (a
-                // quiet pool rolls over at its next request, however much later).
-                refused_before: if now.saturating_duration_since(window.started)
-                    < 2 * BACKLOG_WINDOW
-                {
-                    refused
-                } else {
-                    0
-                },
+                admitted_before: if just_now { admitted } else { 0 },
+                refused_before: if just_now { refused } else { 0 },
             };
         }
         window
@@ -253,6 +251,12 @@ impl Backlog {
     fn refusing(&self, now: Instant) -> bool {
         let window = self.window(now);
         window.refused > 0 || window.refused_before > 0
+    }
+
+    /// Whether requests were admitted this second or the one before: the pool is serving.
+    fn serving(&self, now: Instant) -> bool {
+        let window = self.window(now);
+        window.admitted > 0 || window.admitted_before > 0
     }
 
     /// Counts a refusal; the seconds to tell it to wait.
@@ -364,6 +368,13 @@ impl Admission {
             by_account: RateLimiter::new(limits.account_rate, limits.account_burst),
             admitted: AdmittedRuntime::start(),
         }
+    }
+
+    /// Whether the API admitted requests this second or the one before (the inbox long-poll
+    /// and the console do not count): background work that competes with them for the CPU,
+    /// the photo checks, then keeps to its share (`worker::CheckPacing`).
+    pub fn serving(&self) -> bool {
+        self.in_flight.backlog.serving(Instant::now())
     }
 
     /// The per-account limit, checked once the session is known.
@@ -853,6 +864,25 @@ mod tests {
         // A quiet second (admissions, no refusal) and the wait is one second again.
         backlog.admitted(second(14));
         assert_eq!(backlog.refused(second(15)), 1);
+    }
+
+    #[test]
+    fn a_pool_is_serving_for_a_second_after_its_last_admission() {
+        let t0 = Instant::now();
+        let backlog = Backlog::new("api", t0);
+        assert!(!backlog.serving(t0), "nothing admitted yet");
+        backlog.admitted(t0);
+        assert!(backlog.serving(t0));
+        // The next second still counts the last one's admissions.
+        assert!(backlog.serving(t0 + BACKLOG_WINDOW * 3 / 2));
+        // A second with none after it: no longer serving.
+        assert!(!backlog.serving(t0 + BACKLOG_WINDOW * 5 / 2));
+        // A quiet spell of several seconds ends the same way, seen at its first look.
+        backlog.admitted(t0 + BACKLOG_WINDOW * 3);
+        assert!(!backlog.serving(t0 + BACKLOG_WINDOW * 6));
+        // Refusals alone are not serving.
+        backlog.refused(t0 + BACKLOG_WINDOW * 7);
+        assert!(!backlog.serving(t0 + BACKLOG_WINDOW * 7));
     }
 
     #[test]

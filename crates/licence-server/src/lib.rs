@@ -68,6 +68,9 @@ pub struct Policy {
     /// Of the applications the system approves on its own (the photo on file, checked), the
     /// share drawn at random for a reviewer's look instead, in percent.
     pub review_sample_percent: f64,
+    /// The most of the machine's CPU the photo checks take while the API is serving requests
+    /// (a fraction, [`worker::MIN_CHECK_SHARE`]-1); without requests they take what is idle.
+    pub photo_check_share: f64,
 }
 
 impl Default for Policy {
@@ -88,6 +91,7 @@ impl Default for Policy {
             longest_poll: Duration::from_secs(licence_api::InboxQuery::LONGEST_WAIT),
             status_list_every: Duration::from_secs(10),
             review_sample_percent: 5.0,
+            photo_check_share: 0.125,
         }
     }
 }

@@ -202,6 +202,11 @@ enum Command {
         /// percentage drawn at random for a reviewer instead (0-100).
         #[arg(long, env = "LICENCE_REVIEW_SAMPLE_PERCENT", default_value_t = Policy::default().review_sample_percent)]
         review_sample_percent: f64,
+        /// The most of the machine's CPU the photo checks take while the API is serving
+        /// requests, as a fraction (0.05-1; 1: no bound). They take what is idle when it is
+        /// not. Instances that only check photos can give 1.
+        #[arg(long, env = "LICENCE_PHOTO_CHECK_SHARE", default_value_t = Policy::default().photo_check_share)]
+        photo_check_share: f64,
     },
     /// Load the licence registry from a CSV file (see docs/server.md for the columns).
     Import { file: PathBuf },
@@ -273,6 +278,9 @@ const CONFIG_KEYS: &[&str] = &[
     "LICENCE_CONNECTIONS_PER_ADDRESS",
     "LICENCE_STATUS_LIST_EVERY",
     "LICENCE_TRUSTED_PROXIES",
+    "LICENCE_MDOC_DIR",
+    "LICENCE_REVIEW_SAMPLE_PERCENT",
+    "LICENCE_PHOTO_CHECK_SHARE",
 ];
 
 /// Reads `LICENCE_CONFIG` (a file of `KEY=value` lines, `#` comments) into the environment.
@@ -433,6 +441,7 @@ fn main() -> anyhow::Result<()> {
             status_list_every,
             trusted_proxies,
             review_sample_percent,
+            photo_check_share,
         } => {
             anyhow::ensure!(
                 provider_timeout > 0.0 && provider_timeout <= 120.0,
@@ -458,6 +467,12 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!(
                 review_sample_percent.is_finite() && (0.0..=100.0).contains(&review_sample_percent),
                 "--review-sample-percent must be between 0 and 100"
+            );
+            anyhow::ensure!(
+                photo_check_share.is_finite()
+                    && (licence_server::worker::MIN_CHECK_SHARE..=1.0).contains(&photo_check_share),
+                "--photo-check-share must be between {} and 1 (a fraction of the machine's CPU)",
+                licence_server::worker::MIN_CHECK_SHARE
             );
             anyhow::ensure!(
                 connections_per_address >= 1,
@@ -561,6 +576,7 @@ fn main() -> anyhow::Result<()> {
                     sign_in_failures: sign_in_failures.max(1),
                     status_list_every: Duration::from_secs_f64(status_list_every),
                     review_sample_percent,
+                    photo_check_share,
                     ..Policy::default()
                 },
                 issuers,
@@ -632,6 +648,22 @@ fn redacted(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_setting_read_from_the_environment_may_be_in_the_config_file() {
+        use clap::CommandFactory;
+        let command = super::Cli::command();
+        let arguments = command
+            .get_arguments()
+            .chain(command.get_subcommands().flat_map(|c| c.get_arguments()));
+        let mut missing: Vec<String> = arguments
+            .filter_map(|a| a.get_env())
+            .map(|env| env.to_string_lossy().into_owned())
+            .filter(|env| !super::CONFIG_KEYS.contains(&env.as_str()))
+            .collect();
+        missing.dedup();
+        assert!(missing.is_empty(), "not in CONFIG_KEYS: {missing:?}");
+    }
+
     #[test]
     fn a_password_in_the_store_url_is_never_shown() {
         assert_eq!(

@@ -46,6 +46,8 @@ pub fn spawn_photo_checks(state: AppState) {
             return;
         }
     };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pacing = CheckPacing::new(state.policy.photo_check_share, cores);
     let spawned = std::thread::Builder::new()
         .name("photo-checks".into())
         .spawn(move || {
@@ -54,8 +56,14 @@ pub fn spawn_photo_checks(state: AppState) {
             let worker = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
             loop {
                 let round = check_batch(state.store.as_ref(), &worker, &mut panics, |app| {
-                    let record = checker.check(app)?;
-                    Ok(automatic_path(&state, &runtime, app, record))
+                    let (record, cpu) = checker.check(app);
+                    // After each check, not each round: a round of checks back to back is
+                    // most of a second of a core taken at once.
+                    let pause = pacing.pause(cpu, state.admission.serving());
+                    if !pause.is_zero() {
+                        std::thread::sleep(pause);
+                    }
+                    Ok(automatic_path(&state, &runtime, app, record?))
                 });
                 match round {
                     Ok(checked) => {
@@ -80,9 +88,83 @@ pub fn spawn_photo_checks(state: AppState) {
     }
 }
 
+/// The least share of the machine the photo checks can be held to: at less they would all
+/// but stop for as long as requests come, and a busy day's queue would wait for the night.
+pub const MIN_CHECK_SHARE: f64 = 0.05;
+
+/// The longest pause after one check, whatever it took: a round's claims ([`CHECK_CLAIM`])
+/// hold through its [`BATCH`] checks and their pauses.
+const MAX_CHECK_PAUSE: Duration = Duration::from_secs(1);
+
+/// How the photo checks keep to their share of the CPU while the API serves requests.
+///
+/// Nice 10 alone does not do it. A thread's nice weighs it only against the threads of its
+/// own scheduling group, and Linux gives each session a group of its own (autogroup), as
+/// systemd gives each service a cgroup; the groups share the CPU equally. PostgreSQL's
+/// backends on the same machine (each its own session) competed with the whole platform
+/// process, and whenever its request threads waited for the database the checker took the
+/// platform's turn: 0.4-0.55 of a core in the capacity phase, where without the checks
+/// PostgreSQL's capacity was ~1.25 times as high and its steady tail within 50 ms
+/// (docs/performance.md). So while the API is serving, after a check that took `t` of the
+/// CPU the checker pauses `t × (1/s − 1)`, `s` being its share of one core (the
+/// machine's share times the cores, at most one: the checker is one thread). With no request
+/// for a second it takes what is idle again, at nice 10, and the queue catches up.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckPacing {
+    core_share: f64,
+}
+
+impl CheckPacing {
+    /// `machine_share` of a machine with `cores` cores (the share is clamped to
+    /// [`MIN_CHECK_SHARE`]-1).
+    pub fn new(machine_share: f64, cores: usize) -> CheckPacing {
+        let machine_share = if machine_share.is_finite() {
+            machine_share.clamp(MIN_CHECK_SHARE, 1.0)
+        } else {
+            1.0
+        };
+        CheckPacing {
+            core_share: (machine_share * cores.max(1) as f64).min(1.0),
+        }
+    }
+
+    /// The pause after a check that took `checking` of the CPU, while the API is `serving`
+    /// or not.
+    pub fn pause(&self, checking: Duration, serving: bool) -> Duration {
+        if !serving || self.core_share >= 1.0 {
+            return Duration::ZERO;
+        }
+        checking
+            .mul_f64(1.0 / self.core_share - 1.0)
+            .min(MAX_CHECK_PAUSE)
+    }
+}
+
 /// What the checker thread answers for one application: the check, or the payload of the
-/// panic it caught.
-type CheckOutcome = std::thread::Result<anyhow::Result<PhotoCheckRecord>>;
+/// panic it caught; and the CPU time it took.
+type CheckOutcome = (
+    std::thread::Result<anyhow::Result<PhotoCheckRecord>>,
+    Duration,
+);
+
+/// The CPU time the calling thread has had (`/proc/thread-self/schedstat`, Linux), or `None`
+/// where that cannot be read.
+fn thread_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+/// The CPU time `work` took on this thread (its wall time where that cannot be read).
+fn on_cpu<T>(work: impl FnOnce() -> T) -> (T, Duration) {
+    let (wall, cpu) = (std::time::Instant::now(), thread_cpu_time());
+    let out = work();
+    let took = match (cpu, thread_cpu_time()) {
+        (Some(before), Some(after)) => after.saturating_sub(before),
+        _ => wall.elapsed(),
+    };
+    (out, took)
+}
 
 /// The photo checker on a thread of its own at low priority, asked one application at a time.
 struct LowPriorityChecker {
@@ -106,14 +188,16 @@ impl LowPriorityChecker {
                 }
                 let mut checker = PhotoChecker::new();
                 for app in incoming {
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        check_one(&mut checker, &app)
-                    }));
+                    let (outcome, cpu) = on_cpu(|| {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            check_one(&mut checker, &app)
+                        }))
+                    });
                     if outcome.is_err() {
                         // A panic may have left the checker half-way: a new one for the next.
                         checker = PhotoChecker::new();
                     }
-                    if answer.send(outcome).is_err() {
+                    if answer.send((outcome, cpu)).is_err() {
                         break;
                     }
                 }
@@ -121,14 +205,17 @@ impl LowPriorityChecker {
         Ok(LowPriorityChecker { jobs, outcomes })
     }
 
-    /// Checks `app` on the checker thread; a panic there is resumed here, where
-    /// [`check_batch`] counts it.
-    fn check(&self, app: &Application) -> anyhow::Result<PhotoCheckRecord> {
+    /// Checks `app` on the checker thread, with the CPU time that took there; a panic there
+    /// is resumed here, where [`check_batch`] counts it.
+    fn check(&self, app: &Application) -> (anyhow::Result<PhotoCheckRecord>, Duration) {
         let stopped = || anyhow::anyhow!("the photo checker thread has stopped");
-        self.jobs.send(app.clone()).map_err(|_| stopped())?;
-        match self.outcomes.recv().map_err(|_| stopped())? {
-            Ok(record) => record,
-            Err(panic) => std::panic::resume_unwind(panic),
+        if self.jobs.send(app.clone()).is_err() {
+            return (Err(stopped()), Duration::ZERO);
+        }
+        match self.outcomes.recv() {
+            Ok((Ok(record), cpu)) => (record, cpu),
+            Ok((Err(panic), _)) => std::panic::resume_unwind(panic),
+            Err(_) => (Err(stopped()), Duration::ZERO),
         }
     }
 }
@@ -554,6 +641,56 @@ mod tests {
             Submitted::Created(app) => app,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn checks_keep_to_their_share_of_the_machine_only_while_requests_are_served() {
+        let ms = Duration::from_millis;
+        // An eighth of two cores is a quarter of one: three times the checks' time in pause.
+        let two_cores = CheckPacing::new(0.125, 2);
+        assert_eq!(two_cores.pause(ms(200), true), ms(600));
+        assert_eq!(two_cores.pause(ms(200), false), Duration::ZERO);
+        assert_eq!(two_cores.pause(Duration::ZERO, true), Duration::ZERO);
+        // However long a round took, the pause is bounded.
+        assert_eq!(
+            two_cores.pause(Duration::from_secs(60), true),
+            MAX_CHECK_PAUSE
+        );
+        // On eight cores an eighth is the checker's one thread: no pause.
+        assert_eq!(
+            CheckPacing::new(0.125, 8).pause(ms(200), true),
+            Duration::ZERO
+        );
+        // The whole machine: no pause; below the least share, the least.
+        assert_eq!(
+            CheckPacing::new(1.0, 1).pause(ms(200), true),
+            Duration::ZERO
+        );
+        let least = CheckPacing::new(0.0, 1).pause(ms(40), true);
+        assert_eq!(least, ms(40).mul_f64(1.0 / MIN_CHECK_SHARE - 1.0));
+        assert_eq!(
+            CheckPacing::new(f64::NAN, 1).pause(ms(100), true),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn a_checks_cost_is_the_cpu_it_took_not_its_waits() {
+        // Sleeping takes no CPU: a check that waited (preempted, say) is not paid for twice.
+        let ((), slept) = on_cpu(|| std::thread::sleep(Duration::from_millis(300)));
+        assert!(
+            thread_cpu_time().is_some(),
+            "Linux reports a thread's CPU time"
+        );
+        assert!(slept < Duration::from_millis(100), "{slept:?}");
+        // Work does: spin until the thread has had 20 ms of CPU.
+        let ((), spun) = on_cpu(|| {
+            let start = thread_cpu_time().unwrap();
+            while thread_cpu_time().unwrap() - start < Duration::from_millis(20) {
+                std::hint::black_box(0u64);
+            }
+        });
+        assert!(spun >= Duration::from_millis(20), "{spun:?}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The `licence-server` command: import with a line-numbered report, the config file, staff,
-//! demo drivers.
+//! The `licence-server` command: import with a line-numbered report, the config file, the
+//! serving options' bounds, staff, demo drivers.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -108,6 +108,37 @@ fn a_config_file_sets_what_flags_and_environment_do_not() {
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("unknown setting LICENCE_PASSWORD"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn the_photo_checks_share_of_the_machine_is_a_fraction_from_a_twentieth_to_all_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("share.sqlite");
+    let config = dir.path().join("server.env");
+    let db_flag = ["--db", db.to_str().unwrap()];
+    for share in ["0", "0.01", "1.5", "NaN", "-1"] {
+        let flag = format!("--photo-check-share={share}");
+        let mut args = db_flag.to_vec();
+        args.extend(["serve", "--listen", "127.0.0.1:0", &flag]);
+        let out = server(&args, &[], "");
+        assert_eq!(out.status.code(), Some(1), "{share}");
+        assert!(
+            text(&out.stderr).contains("--photo-check-share must be between 0.05 and 1"),
+            "{share}: {}",
+            text(&out.stderr)
+        );
+    }
+    // From the config file too, where a deployment keeps it.
+    std::fs::write(&config, "LICENCE_PHOTO_CHECK_SHARE=2\n").unwrap();
+    let mut args = db_flag.to_vec();
+    args.extend(["serve", "--listen", "127.0.0.1:0"]);
+    let out = server(&args, &[("LICENCE_CONFIG", config.to_str().unwrap())], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--photo-check-share must be between"),
         "{}",
         text(&out.stderr)
     );
