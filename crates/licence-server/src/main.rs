@@ -204,7 +204,7 @@ enum Command {
         review_sample_percent: f64,
         /// The most of the machine's CPU the photo checks take while the API is serving
         /// requests, as a fraction (0.05-1; 1: no bound). They take what is idle when it is
-        /// not. Instances that only check photos can give 1.
+        /// not (an instance that gets no requests is never held back).
         #[arg(long, env = "LICENCE_PHOTO_CHECK_SHARE", default_value_t = Policy::default().photo_check_share)]
         photo_check_share: f64,
     },
