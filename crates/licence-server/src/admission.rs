@@ -176,8 +176,9 @@ struct Window {
     admitted: u64,
     refused: u64,
     retry_after: u64,
-    /// Admissions and refusals in the second before this one (none if it was longer ago).
+    /// Admissions in the second before this one (none if it was longer ago).
     admitted_before: u64,
+    /// Refusals in the second before this one (none if it was longer ago).
     refused_before: u64,
 }
 
