@@ -651,7 +651,7 @@ mod tests {
         assert_eq!(two_cores.pause(ms(200), true), ms(600));
         assert_eq!(two_cores.pause(ms(200), false), Duration::ZERO);
         assert_eq!(two_cores.pause(Duration::ZERO, true), Duration::ZERO);
-        // However long a round took, the pause is bounded.
+        // However long a check took, the pause is bounded.
         assert_eq!(
             two_cores.pause(Duration::from_secs(60), true),
             MAX_CHECK_PAUSE
